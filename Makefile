@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#
+#   make deps    install the Debian packages the build and the tests need
+#   make         build ./pyprof-bpf
+#   make test    run every test (unit, golden, end-to-end); root for e2e
+#   make V=1     show the commands
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+OUT      := build
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PYTHON   ?= /usr/bin/python3
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -MMD -MP
+LDLIBS   := -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	      -Ivmlinux -Ibpf -Wno-unused-function
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+SRCS      := $(wildcard src/*.c)
+OBJS      := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
+LIB_OBJS  := $(filter-out $(OUT)/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/unit/%.o,$(UNIT_SRCS))
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+	    pkg-config python3 python3-pytest procps util-linux
+
+.PHONY: all deps test unit clean
+all: pyprof-bpf $(OUT)/unit_tests
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (it calls apt-get)" >&2; exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+
+$(OUT) $(OUT)/unit:
+	$(Q)mkdir -p $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/pyprof_shared.h $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# The loader includes the skeleton; everything else may too, cheaply.
+$(OBJS): | $(SKELS)
+
+$(OUT)/%.o: src/%.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/unit/%.o: tests/unit/%.c | $(OUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
+
+$(OUT)/pyprof-bpf: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+pyprof-bpf: $(OUT)/pyprof-bpf
+	$(Q)cp $< $@
+
+$(OUT)/unit_tests: $(LIB_OBJS) $(UNIT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+unit: $(OUT)/unit_tests
+	$(OUT)/unit_tests
+
+test: all
+	$(PYTHON) -m pytest -ra tests
+
+clean:
+	rm -rf $(OUT) pyprof-bpf
+
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

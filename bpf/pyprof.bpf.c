@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * The sampler.  A perf_event program, run by the kernel on every CPU at -F Hz,
+ * that reads the interrupted thread's Python stack straight out of its memory
+ * and counts (thread, stack) pairs in BPF maps.  Userspace (src/profiler.c)
+ * fills the targets map, flips active_buf every --interval and drains the
+ * buffer it flipped away from, so no sample is ever lost to a drain.
+ *
+ * Nothing here trusts the target: every read goes through
+ * bpf_probe_read_user, every loop is bounded by a read-only global, and every
+ * failure has its own counter in the stats map.
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "pyprof_shared.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Tunables, set by userspace between open and load. */
+const volatile __u32 max_depth = PY_DEFAULT_MAX_DEPTH;
+const volatile __u32 max_threads_walk = 1024;
+
+/* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
+__u32 active_buf;
+
+/* How long a "this thread has no Python thread state" verdict is trusted
+ * before the thread list is walked again: a new thread binds its thread
+ * state a little after it starts running. */
+#define NO_TSTATE_TTL_NS (20ull * 1000 * 1000)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, struct py_proc_cfg);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tid */
+	__type(value, struct tstate_entry);
+} tstate_cache SEC(".maps");
+
+/* Two buffers of counts and stack segments; see active_buf. */
+#define COUNTS_MAP(name)                                                      \
+	struct {                                                              \
+		__uint(type, BPF_MAP_TYPE_HASH);                              \
+		__uint(max_entries, 16384);                                   \
+		__type(key, struct sample_key);                               \
+		__type(value, __u64);                                         \
+	} name SEC(".maps")
+#define STACKS_MAP(name)                                                      \
+	struct {                                                              \
+		__uint(type, BPF_MAP_TYPE_HASH);                              \
+		__uint(max_entries, 16384);                                   \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                         \
+		__type(key, __u64);                                           \
+		__type(value, struct py_seg);                                 \
+	} name SEC(".maps")
+
+COUNTS_MAP(counts0);
+COUNTS_MAP(counts1);
+STACKS_MAP(stacks0);
+STACKS_MAP(stacks1);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Per-CPU scratch for the walk: too big for the 512-byte BPF stack. */
+struct walk {
+	struct py_seg seg;  /* the segment being filled */
+	__u64 hash;         /* running hash of seg's frames */
+	__u64 prev_key;     /* key of the last segment written */
+	__u64 frame;        /* next frame to read */
+	__u64 code_adaptive;
+	__u32 depth;        /* frames recorded */
+	__u32 flags;        /* SAMPLE_F_* */
+	__u32 read_len;     /* bytes of a frame struct to read */
+	__u32 buf_idx;
+	__u32 lost;         /* a segment could not be stored */
+	__u8 buf[PY_FRAME_READ_MAX + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk);
+} scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1; /* per-CPU: no other writer */
+}
+
+static __always_inline void *counts_map(__u32 buf)
+{
+	return buf ? (void *)&counts1 : (void *)&counts0;
+}
+
+static __always_inline void *stacks_map(__u32 buf)
+{
+	return buf ? (void *)&stacks1 : (void *)&stacks0;
+}
+
+/* A 64-bit mix (the splitmix64 finaliser). */
+static __always_inline __u64 mix64(__u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+/* Offsets in the config are checked here once per sample, so that the loads
+ * below are in bounds whatever userspace (or a bug) put there. */
+static __always_inline bool off_ok(__u32 off, __u32 size, __u32 limit)
+{
+	return off != PY_OFF_NONE && off <= limit - size;
+}
+
+static __always_inline __u64 load_u64(const __u8 *buf, __u32 off)
+{
+	__u64 v;
+
+	__builtin_memcpy(&v, buf + (off & (PY_FRAME_READ_MAX - 1)), sizeof(v));
+	return v;
+}
+
+static __always_inline __s32 load_s32(const __u8 *buf, __u32 off)
+{
+	__s32 v;
+
+	__builtin_memcpy(&v, buf + (off & (PY_FRAME_READ_MAX - 1)), sizeof(v));
+	return v;
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+		return 0;
+	return v;
+}
+
+/* Writes the filled segment to the stacks map and starts the next one. */
+static __always_inline int flush_seg(struct walk *w)
+{
+	__u32 n = w->depth % PY_SEG_FRAMES;
+	__u64 key;
+	void *stacks = stacks_map(w->buf_idx);
+	int err;
+
+	if (n == 0)
+		n = PY_SEG_FRAMES;
+	key = mix64(w->hash ^ mix64(w->prev_key + n));
+	if (key == 0)
+		key = 1;
+	w->seg.prev = w->prev_key;
+	w->seg.nframes = n;
+	if (!bpf_map_lookup_elem(stacks, &key)) {
+		err = bpf_map_update_elem(stacks, &key, &w->seg, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST: another CPU won the race */)
+			return -1;
+	}
+	w->prev_key = key;
+	w->hash = 0;
+	return 0;
+}
+
+struct walk_ctx {
+	struct walk *w;
+	const struct py_proc_cfg *cfg;
+};
+
+/* One frame of the walk; returns 1 to stop. */
+static long walk_frame(__u32 i __attribute__((unused)), void *arg)
+{
+	struct walk_ctx *c = arg;
+	struct walk *w = c->w;
+	const struct py_proc_cfg *cfg = c->cfg;
+	struct py_frame *f;
+	__u64 code, next;
+	__s64 lasti;
+	__u32 firstlineno = 0, len;
+
+	if (!w->frame)
+		return 1;
+	if (w->depth >= max_depth) {
+		w->flags |= SAMPLE_F_TRUNCATED;
+		return 1;
+	}
+	len = w->read_len;
+	if (len > PY_FRAME_READ_MAX)
+		len = PY_FRAME_READ_MAX;
+	if (bpf_probe_read_user(w->buf, len, (const void *)w->frame)) {
+		w->flags |= SAMPLE_F_PARTIAL;
+		return 1;
+	}
+	next = load_u64(w->buf, cfg->off.frame_previous);
+
+	if (cfg->frame_kind == PY_FRAME_INTERP) {
+		__u8 owner = w->buf[cfg->off.frame_owner & (PY_FRAME_READ_MAX - 1)];
+
+		if (cfg->owner_skip_mask & (1u << (owner & 7))) {
+			/* A shim the C stack pushed to enter the eval loop
+			 * (3.12+): not a Python frame, but it links on. */
+			stat_inc(STAT_SKIPPED_FRAMES);
+			w->frame = next;
+			return 0;
+		}
+	}
+
+	code = load_u64(w->buf, cfg->off.frame_code);
+	code &= ~((1ull << (cfg->code_tag_bits & 7)) - 1);
+	if (!code) {
+		w->flags |= SAMPLE_F_PARTIAL;
+		return 1;
+	}
+	if (cfg->frame_kind == PY_FRAME_INTERP) {
+		/* The instruction pointer is into the code object's own
+		 * co_code_adaptive, so the byte offset is a subtraction. */
+		lasti = (__s64)(load_u64(w->buf, cfg->off.frame_instr) -
+				(code + w->code_adaptive));
+	} else {
+		lasti = load_s32(w->buf, cfg->off.frame_instr);
+		if (cfg->lasti_units && lasti > 0)
+			lasti *= 2;
+	}
+	if (lasti > 0x7fffffff || lasti < -0x7fffffff)
+		lasti = -1;
+	if (bpf_probe_read_user(&firstlineno, sizeof(firstlineno),
+				(const void *)(code + cfg->off.code_firstlineno))) {
+		w->flags |= SAMPLE_F_PARTIAL;
+		return 1;
+	}
+
+	f = &w->seg.frames[w->depth % PY_SEG_FRAMES];
+	f->code = code;
+	f->lasti = (__s32)lasti;
+	f->firstlineno = firstlineno;
+	w->hash = mix64(w->hash ^ code) + ((__u64)(__u32)lasti << 32 | firstlineno);
+	w->depth++;
+	w->frame = next;
+	if (w->depth % PY_SEG_FRAMES == 0 && flush_seg(w)) {
+		w->lost = 1;
+		return 1;
+	}
+	return 0;
+}
+
+struct tsw_ctx {
+	const struct py_proc_cfg *cfg;
+	__u64 want;    /* thread_id looked for */
+	__u64 interp;  /* interpreter being walked */
+	__u64 tstate;  /* next thread state to look at */
+	__u64 found;
+	__u32 interps; /* interpreters started */
+	__u32 err;
+};
+
+/* One step of the thread-state search; returns 1 to stop. */
+static long tstate_step(__u32 i __attribute__((unused)), void *arg)
+{
+	struct tsw_ctx *c = arg;
+	const struct py_walk_offsets *o = &c->cfg->off;
+	__u64 tid;
+
+	if (!c->tstate) {
+		/* Next interpreter (subinterpreters are rare, but real). */
+		if (c->interps >= PY_MAX_INTERPS)
+			return 1;
+		if (c->interps == 0)
+			c->interp = read_ptr(c->cfg->runtime_addr + o->runtime_interp_head);
+		else
+			c->interp = read_ptr(c->interp + o->interp_next);
+		c->interps++;
+		if (!c->interp) {
+			if (c->interps == 1)
+				c->err = 1;
+			return 1;
+		}
+		c->tstate = read_ptr(c->interp + o->interp_threads_head);
+		return 0;
+	}
+	if (bpf_probe_read_user(&tid, sizeof(tid),
+				(const void *)(c->tstate + o->tstate_thread_id))) {
+		c->tstate = 0;
+		return 0;
+	}
+	if (tid == c->want) {
+		c->found = c->tstate;
+		return 1;
+	}
+	c->tstate = read_ptr(c->tstate + o->tstate_next);
+	return 0;
+}
+
+static __always_inline __u64 current_thread_id(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	/* pthread_self() is the thread pointer, which on x86-64 is the FS base;
+	 * CPython stores pthread_self() in PyThreadState.thread_id. */
+	return BPF_CORE_READ(task, thread.fsbase);
+}
+
+/* The thread state of thread tid, or 0 with *reason set. */
+static __always_inline __u64 find_tstate(const struct py_proc_cfg *cfg,
+					 __u32 tid, __u32 *reason)
+{
+	struct tstate_entry *e, ne = {};
+	struct tsw_ctx c = { .cfg = cfg };
+	__u64 now, tid_now;
+
+	c.want = current_thread_id();
+	e = bpf_map_lookup_elem(&tstate_cache, &tid);
+	if (e && e->thread_id == c.want) {
+		if (e->tstate) {
+			if (!bpf_probe_read_user(&tid_now, sizeof(tid_now),
+						 (const void *)(e->tstate +
+								cfg->off.tstate_thread_id)) &&
+			    tid_now == c.want)
+				return e->tstate;
+		} else if (bpf_ktime_get_ns() - e->checked_ns < NO_TSTATE_TTL_NS) {
+			*reason = STAT_NO_TSTATE;
+			return 0;
+		}
+	}
+
+	stat_inc(STAT_TSTATE_WALKS);
+	bpf_loop(max_threads_walk, tstate_step, &c, 0);
+	if (!c.found && c.tstate && !c.err)
+		stat_inc(STAT_TSTATE_WALK_CAP);
+
+	now = bpf_ktime_get_ns();
+	ne.tstate = c.found;
+	ne.thread_id = c.want;
+	ne.checked_ns = now;
+	bpf_map_update_elem(&tstate_cache, &tid, &ne, BPF_ANY);
+	if (!c.found)
+		*reason = c.err ? STAT_ERR_RUNTIME : STAT_NO_TSTATE;
+	return c.found;
+}
+
+static __always_inline void count(struct sample_key *key, __u32 buf)
+{
+	void *counts = counts_map(buf);
+	__u64 one = 1, *v;
+
+	v = bpf_map_lookup_elem(counts, key);
+	if (v) {
+		__sync_fetch_and_add(v, 1);
+		goto counted;
+	}
+	if (bpf_map_update_elem(counts, key, &one, BPF_NOEXIST)) {
+		/* Lost a race with another CPU inserting the same key? */
+		v = bpf_map_lookup_elem(counts, key);
+		if (!v) {
+			stat_inc(STAT_LOST_COUNTS);
+			return;
+		}
+		__sync_fetch_and_add(v, 1);
+	}
+counted:
+	stat_inc(STAT_COUNTED);
+}
+
+static __always_inline __u32 max3(__u32 a, __u32 b, __u32 c)
+{
+	__u32 m = a > b ? a : b;
+
+	return m > c ? m : c;
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
+	__u32 reason = 0, need;
+	const struct py_proc_cfg *cfg;
+	const struct py_walk_offsets *o;
+	struct sample_key key = {};
+	struct walk_ctx wc;
+	struct walk *w;
+	__u64 tstate;
+
+	cfg = bpf_map_lookup_elem(&targets, &pid);
+	if (!cfg)
+		return 0;
+	stat_inc(STAT_SAMPLES);
+
+	key.pid = pid;
+	key.tid = tid;
+	key.kstack = -1;
+	key.ustack = -1;
+
+	w = bpf_map_lookup_elem(&scratch, &zero);
+	if (!w)
+		return 0;
+	w->buf_idx = active_buf & 1;
+
+	o = &cfg->off;
+	need = max3(o->frame_previous, o->frame_code, o->frame_instr) + 8;
+	if (cfg->frame_kind == PY_FRAME_INTERP && need < o->frame_owner + 1)
+		need = o->frame_owner + 1;
+	if (!off_ok(o->frame_previous, 8, PY_FRAME_READ_MAX) ||
+	    !off_ok(o->frame_code, 8, PY_FRAME_READ_MAX) ||
+	    !off_ok(o->frame_instr, 8, PY_FRAME_READ_MAX) ||
+	    (cfg->frame_kind == PY_FRAME_INTERP &&
+	     !off_ok(o->frame_owner, 1, PY_FRAME_READ_MAX)) ||
+	    need > PY_FRAME_READ_MAX) {
+		reason = STAT_ERR_CONFIG;
+		key.flags = SAMPLE_F_NO_RUNTIME;
+		goto out;
+	}
+
+	tstate = find_tstate(cfg, tid, &reason);
+	if (!tstate) {
+		key.flags = reason == STAT_NO_TSTATE ? SAMPLE_F_NO_TSTATE :
+						       SAMPLE_F_NO_RUNTIME;
+		goto out;
+	}
+
+	/* The current frame: tstate->frame (<=3.10), tstate->cframe->
+	 * current_frame (3.11, 3.12), tstate->current_frame (3.13+). */
+	w->frame = read_ptr(tstate + o->tstate_frame);
+	if (w->frame && o->cframe_current_frame != PY_OFF_NONE)
+		w->frame = read_ptr(w->frame + o->cframe_current_frame);
+	if (!w->frame) {
+		key.flags = SAMPLE_F_NO_FRAME;
+		reason = STAT_NO_FRAME;
+		goto out;
+	}
+
+	w->hash = 0;
+	w->prev_key = 0;
+	w->depth = 0;
+	w->flags = 0;
+	w->read_len = need;
+	w->code_adaptive = o->code_adaptive == PY_OFF_NONE ? 0 : o->code_adaptive;
+	wc.w = w;
+	wc.cfg = cfg;
+	/* One more iteration than frames, so a stack of exactly max_depth
+	 * frames is not reported as truncated. */
+	w->lost = 0;
+	bpf_loop(max_depth + 1, walk_frame, &wc, 0);
+	if (!w->lost && w->depth % PY_SEG_FRAMES && flush_seg(w))
+		w->lost = 1;
+	if (w->lost) {
+		/* The stack cannot be resolved without all its segments. */
+		stat_inc(STAT_LOST_STACKS);
+		return 0;
+	}
+	key.stack_id = w->depth ? w->prev_key : 0;
+	key.depth = w->depth;
+	key.flags = w->flags;
+	if (w->flags & SAMPLE_F_TRUNCATED)
+		reason = STAT_TRUNCATED;
+	else if (w->flags & SAMPLE_F_PARTIAL)
+		reason = STAT_PARTIAL;
+	else
+		reason = STAT_PY_FULL;
+out:
+	if (reason)
+		stat_inc(reason);
+	count(&key, w->buf_idx);
+	return 0;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * The contract between the BPF sampler (bpf/pyprof.bpf.c) and userspace.
+ * Only __u8/__u16/__u32/__u64 types: this header is included both by BPF code
+ * (after vmlinux.h) and by userspace (after <linux/types.h>), and includes
+ * neither.  Every struct here has its size checked at the bottom.
+ */
+#ifndef PYPROF_SHARED_H
+#define PYPROF_SHARED_H
+
+/* An offset the version does not have. */
+#define PY_OFF_NONE 0xffffffffu
+
+/* Frames per stack segment; a stack is a chain of segments (see py_seg). */
+#define PY_SEG_FRAMES 32
+/* Hard cap on --max-depth; the walk is a bpf_loop, so this only bounds work. */
+#define PY_MAX_DEPTH_CAP 8192
+#define PY_DEFAULT_MAX_DEPTH 1024
+/* Thread states looked at when a thread's cache entry misses. */
+#define PY_MAX_THREADS_WALK 4096
+/* Interpreters (subinterpreters) looked at on a miss. */
+#define PY_MAX_INTERPS 16
+/* Largest span of a frame struct the walk reads in one go. */
+#define PY_FRAME_READ_MAX 128
+
+enum py_frame_kind {
+	/* 3.8-3.10: PyFrameObject chain via f_back; f_lasti is an int. */
+	PY_FRAME_OBJECT = 1,
+	/* 3.11+: _PyInterpreterFrame chain via previous; an instruction pointer. */
+	PY_FRAME_INTERP = 2,
+};
+
+/*
+ * Struct offsets the BPF walk needs, for one CPython version.  Filled by
+ * userspace from its built-in table (src/python_offsets.c) or, on 3.13+, from
+ * the target's own _Py_DebugOffsets; checked by BPF before use.
+ */
+struct py_walk_offsets {
+	__u32 runtime_interp_head;  /* _PyRuntimeState.interpreters.head */
+	__u32 interp_next;          /* PyInterpreterState.next */
+	__u32 interp_threads_head;  /* .tstate_head (<=3.10), .threads.head (3.11+) */
+	__u32 tstate_next;          /* PyThreadState.next */
+	__u32 tstate_thread_id;     /* PyThreadState.thread_id (== pthread_self()) */
+	__u32 tstate_frame;         /* .frame (<=3.10), .cframe (3.11, 3.12),
+				       .current_frame (3.13+) */
+	__u32 cframe_current_frame; /* _PyCFrame.current_frame (3.11, 3.12 only) */
+	__u32 frame_previous;       /* f_back (<=3.10), previous (3.11+) */
+	__u32 frame_code;           /* f_code (<=3.12), f_executable (3.13+) */
+	__u32 frame_instr;          /* f_lasti (<=3.10), prev_instr (3.11, 3.12),
+				       instr_ptr (3.13+) */
+	__u32 frame_owner;          /* owner (3.11+) */
+	__u32 code_firstlineno;     /* PyCodeObject.co_firstlineno */
+	__u32 code_adaptive;        /* PyCodeObject.co_code_adaptive (3.11+) */
+};
+
+/* Per-process configuration: the value of the targets map. */
+struct py_proc_cfg {
+	__u64 runtime_addr;    /* address of _PyRuntime in the target */
+	__u32 version;         /* (major << 8) | minor, e.g. 0x030b */
+	__u8 frame_kind;       /* enum py_frame_kind */
+	__u8 lasti_units;      /* f_lasti counts 2-byte code units (3.10) */
+	__u8 owner_skip_mask;  /* frames whose 1 << owner is set are not Python
+				  frames (C-stack shims, 3.12+) */
+	__u8 code_tag_bits;    /* low bits of frame_code that are tags (3.14's
+				  _PyStackRef) and must be cleared */
+	struct py_walk_offsets off;
+	__u32 pad;
+};
+
+/* One Python frame as the sampler records it. */
+struct py_frame {
+	__u64 code;         /* PyCodeObject address */
+	__s32 lasti;        /* byte offset of the current instruction; <0 if
+			       the frame has not started */
+	__u32 firstlineno;  /* co_firstlineno: tells a reused code address */
+};
+
+/*
+ * A Python stack is stored as a chain of segments of PY_SEG_FRAMES frames,
+ * leaf first.  Each segment is keyed by a hash that covers its frames and
+ * the key of the segment before it (towards the leaf), so the key of the
+ * last (root-most) segment identifies the whole stack.  Memory is then
+ * proportional to depth, and any depth up to PY_MAX_DEPTH_CAP fits.
+ */
+struct py_seg {
+	__u64 prev;       /* key of the segment nearer the leaf, 0 for the first */
+	__u32 nframes;    /* frames used in this segment */
+	__u32 pad;
+	struct py_frame frames[PY_SEG_FRAMES]; /* leaf first */
+};
+
+/* Value of the tstate_cache map (key: tid). */
+struct tstate_entry {
+	__u64 tstate;     /* PyThreadState address, 0 if the thread has none */
+	__u64 thread_id;  /* the thread's pthread_self() (its FS base) */
+	__u64 checked_ns; /* when a miss was last confirmed */
+};
+
+/* Flags of a sample (sample_key.flags). */
+enum {
+	SAMPLE_F_TRUNCATED = 1 << 0, /* hit --max-depth: root frames missing */
+	SAMPLE_F_PARTIAL = 1 << 1,   /* a frame could not be read: root missing */
+	SAMPLE_F_NO_TSTATE = 1 << 2, /* thread has no Python thread state */
+	SAMPLE_F_NO_FRAME = 1 << 3,  /* thread state has no current frame */
+	SAMPLE_F_NO_RUNTIME = 1 << 4,/* interpreter list unreadable */
+};
+
+/* Key of the counts map: one per distinct (thread, stack) pair. */
+struct sample_key {
+	__u32 pid;      /* tgid, as the kernel's init namespace sees it */
+	__u32 tid;
+	__u64 stack_id; /* key of the stack's root-most segment, 0 if empty */
+	__u32 depth;    /* frames recorded */
+	__u32 flags;    /* SAMPLE_F_* */
+	__s32 kstack;   /* kernel stack id, -1 if none (reserved) */
+	__s32 ustack;   /* user stack id, -1 if none (reserved) */
+};
+
+/* Per-CPU counters (the stats map), summed by userspace for the summary. */
+enum stat_idx {
+	STAT_SAMPLES,        /* samples of a target thread */
+	STAT_COUNTED,        /* samples added to the counts map */
+	STAT_PY_FULL,        /* complete Python stack */
+	STAT_TRUNCATED,      /* stack cut at --max-depth */
+	STAT_PARTIAL,        /* a frame read failed mid-walk */
+	STAT_NO_TSTATE,      /* thread has no PyThreadState (native thread) */
+	STAT_NO_FRAME,       /* PyThreadState without a current frame */
+	STAT_ERR_RUNTIME,    /* _PyRuntime / interpreter unreadable */
+	STAT_ERR_TSTATE,     /* cached thread state unreadable */
+	STAT_ERR_CONFIG,     /* offsets out of bounds in the config */
+	STAT_LOST_COUNTS,    /* counts map full: sample lost */
+	STAT_LOST_STACKS,    /* stacks map full: sample lost */
+	STAT_TSTATE_WALKS,   /* thread list walked (cache miss) */
+	STAT_TSTATE_WALK_CAP,/* thread list longer than PY_MAX_THREADS_WALK */
+	STAT_SKIPPED_FRAMES, /* C-stack shim frames skipped (3.12+) */
+	STAT__MAX,
+};
+
+#define STAT_NAMES                                                            \
+	{                                                                     \
+		"samples", "counted", "py_full", "truncated", "partial",      \
+		"no_tstate", "no_frame", "err_runtime", "err_tstate",          \
+		"err_config", "lost_counts", "lost_stacks", "tstate_walks",   \
+		"tstate_walk_cap", "skipped_frames",                          \
+	}
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct py_walk_offsets) == 13 * 4, "py_walk_offsets");
+_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 + 13 * 4 + 4, "py_proc_cfg");
+_Static_assert(sizeof(struct py_frame) == 16, "py_frame");
+_Static_assert(sizeof(struct py_seg) == 16 + 16 * PY_SEG_FRAMES, "py_seg");
+_Static_assert(sizeof(struct sample_key) == 32, "sample_key");
+_Static_assert(sizeof(struct tstate_entry) == 24, "tstate_entry");
+#endif
+
+#endif /* PYPROF_SHARED_H */

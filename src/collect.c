@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "collect.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+#include "pythread.h"
+
+#define NAMES_MAX 4096
+
+static int64_t marker(struct collector *c, const char *text)
+{
+	return profile__frame(c->prof, PF_MARKER,
+			      profile__intern_str(c->prof, text), 0, 0);
+}
+
+int collect__init(struct collector *c, struct profile *prof,
+		  struct py_target *t, struct profiler *bpf, bool thread_ids,
+		  bool no_threads)
+{
+	char comm[64] = "?", label[96];
+	int64_t f;
+
+	memset(c, 0, sizeof(*c));
+	c->prof = prof;
+	c->target = t;
+	c->bpf = bpf;
+	c->thread_ids = thread_ids;
+	c->no_threads = no_threads;
+	c->names = calloc(NAMES_MAX, sizeof(*c->names));
+	if (!c->names)
+		return -ENOMEM;
+	proc__comm(t->pid, 0, comm, sizeof(comm));
+	snprintf(label, sizeof(label), "%s-%d", comm, t->pid);
+	f = profile__frame(prof, PF_PROCESS, profile__intern_str(prof, label), 0, 0);
+	if (f < 0)
+		return (int)f;
+	c->process_frame = (uint32_t)f;
+	return 0;
+}
+
+void collect__fini(struct collector *c)
+{
+	hashmap__free(&c->thread_frames);
+	free(c->names);
+}
+
+void collect__new_drain(struct collector *c)
+{
+	c->names_fresh = false;
+}
+
+/* threading's name of thread tid, or NULL. */
+static const char *python_thread_name(struct collector *c, uint32_t tid)
+{
+	uint64_t thread_id, interp;
+	int n;
+
+	if (profiler__thread_id(c->bpf, tid, &thread_id))
+		return NULL;
+	if (!c->names_fresh) {
+		c->names_fresh = true;
+		c->nnames = 0;
+		if (python__interp(c->target, &interp) == 0 && interp) {
+			n = pythread__names(&c->target->layout, &c->target->mem,
+					    interp, c->names, NAMES_MAX);
+			c->nnames = n > 0 ? n : 0;
+		}
+	}
+	for (int i = 0; i < c->nnames; i++)
+		if (c->names[i].thread_id == thread_id)
+			return c->names[i].name;
+	return NULL;
+}
+
+/*
+ * The thread frame of tid: threading's name when it has one, else
+ * "MainThread" for the main thread, else the OS thread name when it differs
+ * from the process's, else "tid-N".  Only names from threading are cached:
+ * a thread seen before threading registered it gets its name later.
+ */
+static int64_t thread_frame(struct collector *c, uint32_t tid)
+{
+	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "", pcomm[64] = "";
+	const char *name;
+	uint64_t v;
+	int64_t f;
+	bool cache = true;
+
+	if (hashmap__get(&c->thread_frames, tid, &v))
+		return (int64_t)v - 1;
+	name = python_thread_name(c, tid);
+	if (!name) {
+		cache = false;
+		proc__comm(c->target->pid, (pid_t)tid, comm, sizeof(comm));
+		proc__comm(c->target->pid, 0, pcomm, sizeof(pcomm));
+		if ((pid_t)tid == c->target->pid)
+			name = "MainThread";
+		else if (comm[0] && strcmp(comm, pcomm) != 0)
+			name = comm;
+		else {
+			snprintf(comm, sizeof(comm), "tid-%u", tid);
+			name = comm;
+		}
+	}
+	if (c->thread_ids)
+		snprintf(label, sizeof(label), "%s (tid %u)", name, tid);
+	else
+		snprintf(label, sizeof(label), "%s", name);
+	f = profile__frame(c->prof, PF_THREAD, profile__intern_str(c->prof, label),
+			   0, 0);
+	if (f >= 0 && cache && hashmap__set(&c->thread_frames, tid, (uint64_t)f + 1))
+		return -ENOMEM;
+	return f;
+}
+
+static int64_t python_frame(struct collector *c, const struct py_frame *pf)
+{
+	const struct py_code *code;
+	uint32_t name, file;
+
+	code = python__code(c->target, pf->code, pf->firstlineno);
+	if (!code)
+		return -ENOMEM;
+	if (!code->ok) {
+		c->unknown_frames++;
+		return marker(c, "[unknown]");
+	}
+	name = profile__intern_str(c->prof, code->name);
+	file = profile__intern_str(c->prof, code->filename);
+	return profile__frame(c->prof, PF_PYTHON, name, file,
+			      python__line(c->target, code, pf->lasti));
+}
+
+int collect__sample(const struct sample_key *key, uint64_t count,
+		    const struct py_frame *frames, uint32_t nframes, void *arg)
+{
+	struct collector *c = arg;
+	uint32_t *stack, n = 0;
+	int64_t f;
+	int rc = -ENOMEM;
+
+	if (key->depth && !frames) {
+		c->unresolved += count;
+		return 0;
+	}
+	c->samples += count;
+	for (int b = 0; b < 8; b++)
+		if (key->flags & (1u << b))
+			c->flagged[b] += count;
+
+	/* process, thread, one marker, frames, one marker */
+	stack = malloc((nframes + 4) * sizeof(*stack));
+	if (!stack)
+		return -ENOMEM;
+	stack[n++] = c->process_frame;
+	if (!c->no_threads) {
+		f = thread_frame(c, key->tid);
+		if (f < 0)
+			goto out;
+		stack[n++] = (uint32_t)f;
+	}
+	if (nframes && key->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)) {
+		/* The walk starts at the leaf, so what is missing is the root
+		 * side: say so where the root frames would be. */
+		f = marker(c, key->flags & SAMPLE_F_TRUNCATED ? "[truncated]" :
+								"[partial stack]");
+		if (f < 0)
+			goto out;
+		stack[n++] = (uint32_t)f;
+	}
+	for (uint32_t i = nframes; i-- > 0;) {
+		f = python_frame(c, &frames[i]);
+		if (f < 0)
+			goto out;
+		stack[n++] = (uint32_t)f;
+	}
+	if (nframes == 0) {
+		const char *why = "[no Python frame]";
+
+		if (key->flags & SAMPLE_F_NO_TSTATE)
+			why = "[no Python thread state]";
+		else if (key->flags & SAMPLE_F_NO_RUNTIME)
+			why = "[interpreter not readable]";
+		else if (key->flags & SAMPLE_F_PARTIAL)
+			why = "[unreadable frame]";
+		f = marker(c, why);
+		if (f < 0)
+			goto out;
+		stack[n++] = (uint32_t)f;
+	}
+	rc = profile__add(c->prof, stack, n, count);
+out:
+	free(stack);
+	return rc;
+}

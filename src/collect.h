@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Turning the samples drained from BPF into profile stacks: the process and
+ * thread frames, the Python frames (name, file, line), and the marker
+ * frames that say why a stack is incomplete.
+ */
+#ifndef PYPROF_COLLECT_H
+#define PYPROF_COLLECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hashmap.h"
+#include "profile.h"
+#include "profiler.h"
+#include "python.h"
+
+struct collector {
+	struct profile *prof;
+	struct py_target *target;
+	struct profiler *bpf;
+	bool thread_ids;     /* "name (tid N)" */
+	bool no_threads;     /* no thread frame */
+
+	uint32_t process_frame;
+	struct hashmap thread_frames; /* tid -> frame id + 1 */
+	bool names_fresh;    /* thread names re-read since the last drain */
+	struct pythread_name *names;
+	int nnames;
+
+	/* What the summary reports. */
+	uint64_t samples;        /* drained samples */
+	uint64_t unresolved;     /* stack segments missing: lost */
+	uint64_t unknown_frames; /* frames whose code object was unreadable */
+	uint64_t flagged[8];     /* samples per SAMPLE_F_* bit */
+};
+
+int collect__init(struct collector *c, struct profile *prof,
+		  struct py_target *t, struct profiler *bpf, bool thread_ids,
+		  bool no_threads);
+void collect__fini(struct collector *c);
+
+/* A profiler_sample_fn: adds one drained sample to the profile. */
+int collect__sample(const struct sample_key *key, uint64_t count,
+		    const struct py_frame *frames, uint32_t nframes, void *arg);
+
+/* Marks thread names stale; call before each drain. */
+void collect__new_drain(struct collector *c);
+
+#endif /* PYPROF_COLLECT_H */

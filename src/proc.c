@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "proc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Bounds on what a process's /proc files may make us hold. */
+#define MAPS_MAX 1000000
+#define TIDS_MAX 1000000
+
+int proc__parse_map_line(const char *line, struct proc_map *m)
+{
+	unsigned long long start, end, pgoff, inode;
+	char perms[8], dev[32];
+	int pos = 0;
+	const char *path;
+	size_t len;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &start, &end, perms,
+		   &pgoff, dev, &inode, &pos) < 6 || pos == 0)
+		return -EINVAL;
+	if (end < start)
+		return -EINVAL;
+	path = line + pos;
+	while (*path == ' ')
+		path++;
+	len = strcspn(path, "\n");
+	m->path = strndup(path, len);
+	if (!m->path)
+		return -ENOMEM;
+	m->start = start;
+	m->end = end;
+	m->pgoff = pgoff;
+	m->inode = inode;
+	memcpy(m->perms, perms, 4);
+	m->perms[4] = '\0';
+	return 0;
+}
+
+int proc__maps(pid_t pid, struct proc_maps *out)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	int n = 0, alloc = 0, err = 0;
+	struct proc_map *v = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (n == alloc) {
+			struct proc_map *nv;
+
+			if (alloc >= MAPS_MAX) {
+				err = -E2BIG;
+				break;
+			}
+			alloc = alloc ? alloc * 2 : 64;
+			nv = realloc(v, alloc * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if (proc__parse_map_line(line, &v[n]) == 0)
+			n++;
+	}
+	free(line);
+	fclose(f);
+	out->v = v;
+	out->n = n;
+	if (err) {
+		proc__maps_free(out);
+		return err;
+	}
+	if (n == 0)
+		return -ESRCH; /* a zombie, or a kernel thread */
+	return 0;
+}
+
+void proc__maps_free(struct proc_maps *m)
+{
+	for (int i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+bool proc__alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return false;
+	/* The state follows the last ')': comm may hold spaces and parens. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return false;
+	return p[2] != 'Z' && p[2] != 'X' && p[2] != 'x';
+}
+
+int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+	int n;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	n = read_small(path, buf, len);
+	if (n < 0)
+		return n;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int proc__cpu_time(pid_t pid, double *secs)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* Fields after comm: state(3) ... utime(14) stime(15). */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+		   &utime, &stime) != 2)
+		return -EINVAL;
+	*secs = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
+	return 0;
+}
+
+void proc__root_path(pid_t pid, const char *path, char *out, size_t len)
+{
+	snprintf(out, len, "/proc/%d/root%s%s", pid, path[0] == '/' ? "" : "/",
+		 path);
+}
+
+int proc__tids(pid_t pid, pid_t **out)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t *v = NULL;
+	int n = 0, alloc = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long tid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		tid = strtol(de->d_name, &end, 10);
+		if (*end || tid <= 0)
+			continue;
+		if (n == alloc) {
+			pid_t *nv;
+
+			if (alloc >= TIDS_MAX)
+				break;
+			alloc = alloc ? alloc * 2 : 16;
+			nv = realloc(v, alloc * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = (pid_t)tid;
+	}
+	closedir(d);
+	*out = v;
+	return n;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/* What /proc tells about a process: maps, names, CPU time, liveness. */
+#ifndef PYPROF_PROC_H
+#define PYPROF_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_map {
+	uint64_t start, end, pgoff;
+	uint64_t inode;
+	char perms[5];
+	char *path; /* "" for anonymous mappings */
+};
+
+struct proc_maps {
+	struct proc_map *v;
+	int n;
+};
+
+/* Reads /proc/pid/maps. Returns 0 or -errno (-ESRCH if the process is gone). */
+int proc__maps(pid_t pid, struct proc_maps *out);
+void proc__maps_free(struct proc_maps *m);
+
+/* Parses one line of a maps file into *m (path malloc'd). 0 or -EINVAL. */
+int proc__parse_map_line(const char *line, struct proc_map *m);
+
+/* True if pid names a live (not zombie) process. */
+bool proc__alive(pid_t pid);
+
+/* The comm of pid (tid 0) or of its thread tid. 0 or -errno. */
+int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len);
+
+/* utime + stime of the whole process (exited threads included), seconds. */
+int proc__cpu_time(pid_t pid, double *secs);
+
+/* A path to a file of pid's, as pid sees it: /proc/pid/root/<path>. */
+void proc__root_path(pid_t pid, const char *path, char *out, size_t len);
+
+/*
+ * The thread ids of pid, into a malloc'd array. Returns the count or -errno.
+ */
+int proc__tids(pid_t pid, pid_t **out);
+
+#endif /* PYPROF_PROC_H */

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "profiler.h"
+
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "hashmap.h"
+#include "pyprof.skel.h"
+
+/*
+ * After flipping active_buf, samples already inside the program may still
+ * write to the old buffer.  A sample runs for microseconds (a 8192-frame
+ * walk for well under a millisecond), so waiting this long before reading
+ * the old buffer means every sample that chose it has finished.
+ */
+#define FLIP_GRACE_NS (20 * 1000 * 1000)
+
+/* Segments cached across drains: their keys are content hashes, so a key
+ * seen once means the same frames forever.  Bounded; cleared when full. */
+#define SEG_CACHE_MAX 65536
+
+struct profiler {
+	struct pyprof_bpf *skel;
+	struct bpf_link **links;
+	int *pfds;
+	int ncpus;
+	int ncpus_possible;
+	unsigned buf;          /* the buffer samples currently go to */
+	struct hashmap segs;   /* segment key -> struct py_seg * */
+	struct py_frame *frames; /* drain scratch: max_depth frames */
+	unsigned max_depth;
+	bool verbose;
+};
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	if (!verbose_libbpf)
+		return 0; /* our own messages say what went wrong, once */
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Parses a CPU list such as "0-3,8,10-11" into a bitmap. Count or -EINVAL. */
+static int parse_cpus(const char *s, bool *cpus, int max)
+{
+	int n = 0;
+
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+
+		if (end == s || a < 0)
+			return -EINVAL;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a)
+				return -EINVAL;
+			s = end;
+		}
+		for (long c = a; c <= b && c < max; c++, n++)
+			cpus[c] = true;
+		if (*s == ',')
+			s++;
+	}
+	return n;
+}
+
+static int online_cpus(bool **cpus, int *ncpus_possible)
+{
+	char buf[4096];
+	FILE *f;
+	int n = libbpf_num_possible_cpus();
+
+	if (n <= 0)
+		return -EINVAL;
+	*ncpus_possible = n;
+	*cpus = calloc(n, sizeof(**cpus));
+	if (!*cpus)
+		return -ENOMEM;
+	f = fopen("/sys/devices/system/cpu/online", "re");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		for (int i = 0; i < n; i++)
+			(*cpus)[i] = true;
+		return n;
+	}
+	fclose(f);
+	return parse_cpus(buf, *cpus, n);
+}
+
+static int perf_open(int cpu, unsigned freq)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		/* A fixed period in nanoseconds of CPU clock, rather than
+		 * freq mode: the kernel does not retune it under load. */
+		.sample_period = 1000000000ull / freq,
+	};
+
+	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+			    PERF_FLAG_FD_CLOEXEC);
+}
+
+struct profiler *profiler__open(const struct profiler_opts *o, int *why,
+				char *err, size_t errlen)
+{
+	struct profiler *p;
+	bool *cpus = NULL;
+	int rc, n;
+
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->verbose = o->verbose;
+	p->max_depth = o->max_depth;
+	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
+	if (!p->frames) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen, "out of memory");
+		goto err_free;
+	}
+
+	p->skel = pyprof_bpf__open();
+	if (!p->skel) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen, "cannot open the BPF object: %s",
+			 strerror(errno));
+		goto err_free;
+	}
+	p->skel->rodata->max_depth = o->max_depth;
+	p->skel->rodata->max_threads_walk = PY_MAX_THREADS_WALK;
+
+	rc = pyprof_bpf__load(p->skel);
+	if (rc) {
+		rc = -rc;
+		if (rc == EPERM || rc == EACCES) {
+			*why = PROFILER_EPERM;
+			snprintf(err, errlen,
+				 "the kernel refused to load the BPF program (%s): "
+				 "run as root, or grant CAP_BPF, CAP_PERFMON and "
+				 "CAP_SYS_PTRACE", strerror(rc));
+		} else {
+			*why = PROFILER_EKERNEL;
+			snprintf(err, errlen,
+				 "the kernel refused the BPF program (%s): it needs "
+				 "Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
+				 "the verifier's log", strerror(rc));
+		}
+		goto err_destroy;
+	}
+
+	n = online_cpus(&cpus, &p->ncpus_possible);
+	if (n <= 0) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen, "cannot read the online CPUs");
+		goto err_destroy;
+	}
+	p->links = calloc(p->ncpus_possible, sizeof(*p->links));
+	p->pfds = malloc(p->ncpus_possible * sizeof(*p->pfds));
+	if (!p->links || !p->pfds) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen, "out of memory");
+		goto err_detach;
+	}
+	for (int c = 0; c < p->ncpus_possible; c++)
+		p->pfds[c] = -1;
+	for (int c = 0; c < p->ncpus_possible; c++) {
+		if (!cpus[c])
+			continue;
+		p->pfds[c] = perf_open(c, o->freq);
+		if (p->pfds[c] < 0) {
+			rc = errno;
+			*why = rc == EACCES || rc == EPERM ? PROFILER_EPERM :
+							     PROFILER_EKERNEL;
+			snprintf(err, errlen,
+				 "cannot open a cpu-clock perf event on CPU %d: %s%s",
+				 c, strerror(rc),
+				 *why == PROFILER_EPERM ?
+					 ": run as root or grant CAP_PERFMON" :
+					 "");
+			goto err_detach;
+		}
+		p->links[c] = bpf_program__attach_perf_event(p->skel->progs.sample,
+							     p->pfds[c]);
+		if (!p->links[c]) {
+			rc = errno;
+			*why = PROFILER_EKERNEL;
+			snprintf(err, errlen,
+				 "cannot attach the sampler to CPU %d: %s", c,
+				 strerror(rc));
+			goto err_detach;
+		}
+		p->ncpus++;
+	}
+	free(cpus);
+	return p;
+
+err_detach:
+	free(cpus);
+	profiler__close(p);
+	return NULL;
+err_destroy:
+	free(cpus);
+	pyprof_bpf__destroy(p->skel);
+err_free:
+	free(p->frames);
+	free(p);
+	return NULL;
+}
+
+void profiler__close(struct profiler *p)
+{
+	if (!p)
+		return;
+	for (int c = 0; p->links && c < p->ncpus_possible; c++) {
+		bpf_link__destroy(p->links[c]);
+		if (p->pfds[c] >= 0)
+			close(p->pfds[c]);
+	}
+	free(p->links);
+	free(p->pfds);
+	pyprof_bpf__destroy(p->skel);
+	for (size_t i = 0; i < p->segs.cap; i++)
+		if (p->segs.keys[i])
+			free((void *)(uintptr_t)p->segs.vals[i]);
+	hashmap__free(&p->segs);
+	free(p->frames);
+	free(p);
+}
+
+int profiler__add_target(struct profiler *p, pid_t pid,
+			 const struct py_proc_cfg *cfg)
+{
+	__u32 key = (__u32)pid;
+
+	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), cfg,
+				 sizeof(*cfg), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void profiler__remove_target(struct profiler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+}
+
+static void sleep_ns(long ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000L,
+			       .tv_nsec = ns % 1000000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void seg_cache_clear(struct profiler *p)
+{
+	for (size_t i = 0; i < p->segs.cap; i++)
+		if (p->segs.keys[i])
+			free((void *)(uintptr_t)p->segs.vals[i]);
+	hashmap__free(&p->segs);
+}
+
+/* The segment with key k: from the cache, else from the stacks map. */
+static const struct py_seg *get_seg(struct profiler *p, int stacks_fd,
+				    uint64_t k)
+{
+	struct py_seg *s;
+	uint64_t v;
+
+	if (hashmap__get(&p->segs, k, &v))
+		return (const struct py_seg *)(uintptr_t)v;
+	s = malloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	if (bpf_map_lookup_elem(stacks_fd, &k, s) ||
+	    s->nframes == 0 || s->nframes > PY_SEG_FRAMES) {
+		free(s);
+		return NULL;
+	}
+	if (p->segs.len >= SEG_CACHE_MAX)
+		seg_cache_clear(p);
+	if (hashmap__set(&p->segs, k, (uint64_t)(uintptr_t)s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * Rebuilds a stack (leaf first) from its segment chain.  The chain is walked
+ * from the root-most segment towards the leaf, so segments are placed from
+ * the end of the frames array backwards.  Returns false when a segment is
+ * missing or the chain disagrees with depth.
+ */
+static bool resolve_stack(struct profiler *p, int stacks_fd,
+			  const struct sample_key *key)
+{
+	uint32_t left = key->depth;
+	uint64_t k = key->stack_id;
+
+	if (key->depth > p->max_depth)
+		return false;
+	while (left > 0) {
+		const struct py_seg *s = get_seg(p, stacks_fd, k);
+
+		if (!s || s->nframes > left)
+			return false;
+		left -= s->nframes;
+		memcpy(&p->frames[left], s->frames,
+		       s->nframes * sizeof(*s->frames));
+		k = s->prev;
+		if ((left == 0) != (k == 0))
+			return false;
+	}
+	return true;
+}
+
+/* Deletes every key of map fd (a map no program writes to any more). */
+static void clear_map(int fd, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+
+	/* Deleting the key we stand on would restart the iteration, so
+	 * delete the previous one once the next is known. */
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (prev)
+			bpf_map_delete_elem(fd, key);
+		memcpy(key, next, key_size);
+		prev = key;
+	}
+	if (prev)
+		bpf_map_delete_elem(fd, key);
+}
+
+int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
+{
+	unsigned old = p->buf;
+	int counts_fd, stacks_fd, rc = 0;
+	struct sample_key key, next;
+	struct sample_key *prev = NULL;
+	uint64_t count;
+
+	p->buf ^= 1;
+	__atomic_store_n(&p->skel->bss->active_buf, p->buf, __ATOMIC_SEQ_CST);
+	sleep_ns(FLIP_GRACE_NS);
+
+	counts_fd = bpf_map__fd(old ? p->skel->maps.counts1 : p->skel->maps.counts0);
+	stacks_fd = bpf_map__fd(old ? p->skel->maps.stacks1 : p->skel->maps.stacks0);
+	while (bpf_map_get_next_key(counts_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(counts_fd, &key, &count) || !count)
+			continue;
+		if (key.depth && !resolve_stack(p, stacks_fd, &key))
+			rc = fn(&key, count, NULL, 0, arg);
+		else
+			rc = fn(&key, count, p->frames, key.depth, arg);
+		if (rc)
+			break;
+	}
+	clear_map(counts_fd, sizeof(struct sample_key));
+	clear_map(stacks_fd, sizeof(__u64));
+	return rc;
+}
+
+int profiler__stats(struct profiler *p, uint64_t *stats)
+{
+	int fd = bpf_map__fd(p->skel->maps.stats);
+	uint64_t *vals = calloc(p->ncpus_possible, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < STAT__MAX; i++) {
+		stats[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < p->ncpus_possible; c++)
+			stats[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int profiler__thread_id(struct profiler *p, uint32_t tid, uint64_t *thread_id)
+{
+	struct tstate_entry e;
+
+	if (bpf_map__lookup_elem(p->skel->maps.tstate_cache, &tid, sizeof(tid),
+				 &e, sizeof(e), 0))
+		return -ENOENT;
+	*thread_id = e.thread_id;
+	return 0;
+}
+
+int profiler__ncpus(const struct profiler *p)
+{
+	return p->ncpus;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * The BPF side's lifecycle: open, configure, load, attach a perf_event
+ * sampler to every online CPU; add targets; drain the double-buffered counts
+ * without losing a sample; read the counters.
+ */
+#ifndef PYPROF_PROFILER_H
+#define PYPROF_PROFILER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/types.h>
+
+#include "../bpf/pyprof_shared.h"
+
+struct profiler;
+
+struct profiler_opts {
+	unsigned freq;      /* samples per second per CPU */
+	unsigned max_depth; /* Python frames per stack */
+	bool verbose;       /* libbpf's debug output */
+};
+
+/* Errors of profiler__open, for main's exit codes. */
+enum profiler_err {
+	PROFILER_EPERM = 1, /* not permitted: privileges */
+	PROFILER_EKERNEL,   /* the kernel lacks something (BTF, bpf_loop...) */
+	PROFILER_EOTHER,
+};
+
+/*
+ * Opens, loads and attaches the sampler.  On failure returns NULL, sets *why
+ * to a profiler_err, and writes one line saying what to do into err.
+ */
+struct profiler *profiler__open(const struct profiler_opts *o, int *why,
+				char *err, size_t errlen);
+void profiler__close(struct profiler *p);
+
+/* Starts sampling pid's threads with config cfg. 0 or -errno. */
+int profiler__add_target(struct profiler *p, pid_t pid,
+			 const struct py_proc_cfg *cfg);
+/* Stops sampling pid. */
+void profiler__remove_target(struct profiler *p, pid_t pid);
+
+/*
+ * Called once per distinct (thread, stack) drained: frames are leaf first,
+ * nframes == key->depth.  When the stack's segments cannot all be found,
+ * frames is NULL (the sample is counted as lost by the caller).
+ */
+typedef int (*profiler_sample_fn)(const struct sample_key *key, uint64_t count,
+				  const struct py_frame *frames,
+				  uint32_t nframes, void *arg);
+
+/*
+ * Switches the sampler to the other buffer, then hands every sample of the
+ * buffer it left to fn and empties it.  0 or -errno.
+ */
+int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg);
+
+/* Sums the per-CPU counters into stats[STAT__MAX]. 0 or -errno. */
+int profiler__stats(struct profiler *p, uint64_t *stats);
+
+/* The pthread_self() of thread tid, as the sampler saw it. 0 or -ENOENT. */
+int profiler__thread_id(struct profiler *p, uint32_t tid, uint64_t *thread_id);
+
+/* Online CPUs sampled. */
+int profiler__ncpus(const struct profiler *p);
+
+#endif /* PYPROF_PROFILER_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Reading another process's memory.  The target is untrusted input: every
+ * read is all-or-nothing and has a length chosen by us, never by the target.
+ * The read function is a pointer so that tests and fuzzers can serve memory
+ * from a buffer instead of a live process.
+ */
+#ifndef PYPROF_RMEM_H
+#define PYPROF_RMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct rmem;
+
+/* Returns 0 when all len bytes were read, -errno otherwise. */
+typedef int (*rmem_read_fn)(const struct rmem *m, uint64_t addr, void *buf,
+			    size_t len);
+
+struct rmem {
+	rmem_read_fn read;
+	pid_t pid;
+	void *ctx;
+};
+
+/* A reader of live process pid, through process_vm_readv(2). */
+void rmem__init_pid(struct rmem *m, pid_t pid);
+
+static inline int rmem__read(const struct rmem *m, uint64_t addr, void *buf,
+			     size_t len)
+{
+	if (!addr)
+		return -14; /* -EFAULT: a NULL pointer in the target */
+	return m->read(m, addr, buf, len);
+}
+
+/* Reads a pointer-sized (8-byte, little-endian) value. */
+int rmem__read_u64(const struct rmem *m, uint64_t addr, uint64_t *out);
+
+#endif /* PYPROF_RMEM_H */

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+# A CPU-bound workload of known shape: hot() does three times the work of
+# cold(), with the same loop, so 75% / 25% of the CPU time.  Each loop is one
+# line, so every sample inside it has that exact line.
+import sys
+import time
+
+
+def hot(n):
+    x = 0
+    for i in range(n): x += i  # HOT_LINE
+    return x
+
+
+def cold(n):
+    x = 0
+    for i in range(n): x += i  # COLD_LINE
+    return x
+
+
+def main(seconds):
+    end = time.monotonic() + seconds
+    print("ready", flush=True)
+    while time.monotonic() < end:
+        hot(300000)
+        cold(100000)
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 3600)  # MAIN_CALL

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+"""Runs each C unit test (tests/unit/*.c, built into build/unit_tests) as its
+own pytest case, so a failure names the test and a SKIP carries its reason."""
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNIT = os.path.join(ROOT, "build", "unit_tests")
+
+
+def _names():
+    if not os.path.exists(UNIT):
+        return []
+    out = subprocess.run([UNIT, "--list"], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_unit_binary_built():
+    assert os.path.exists(UNIT), "build/unit_tests is missing: run `make` first"
+
+
+@pytest.mark.parametrize("name", _names())
+def test_unit(name):
+    r = subprocess.run([UNIT, name], capture_output=True, text=True, timeout=120)
+    for line in r.stdout.splitlines():
+        if line.startswith("SKIP "):
+            pytest.skip(line[5:])
+    assert r.returncode == 0, f"unit test {name} failed:\n{r.stderr}{r.stdout}"

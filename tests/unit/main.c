@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Runs the unit tests registered with TEST(); see unit.h. */
+#include "unit.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+static struct unit_test *head, **tail = &head;
+int unit_failures;
+int unit_skipped;
+
+void unit__register(struct unit_test *t)
+{
+	*tail = t;
+	tail = &t->next;
+}
+
+void unit__fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	unit_failures++;
+}
+
+void unit__skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("SKIP ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	unit_skipped = 1;
+}
+
+/* Returns 0 passed, 1 failed, 2 skipped. */
+static int run(struct unit_test *t)
+{
+	unit_failures = 0;
+	unit_skipped = 0;
+	t->fn();
+	if (unit_failures) {
+		printf("FAIL %s\n", t->name);
+		return 1;
+	}
+	if (unit_skipped) {
+		printf("skipped %s\n", t->name);
+		return 2;
+	}
+	printf("ok %s\n", t->name);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int failed = 0, skipped = 0, ran = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (struct unit_test *t = head; t; t = t->next)
+			printf("%s\n", t->name);
+		return 0;
+	}
+	for (struct unit_test *t = head; t; t = t->next) {
+		int want = argc == 1;
+
+		for (int i = 1; i < argc && !want; i++)
+			want = strcmp(argv[i], t->name) == 0;
+		if (!want)
+			continue;
+		switch (run(t)) {
+		case 1:
+			failed++;
+			break;
+		case 2:
+			skipped++;
+			break;
+		}
+		ran++;
+	}
+	if (ran == 0) {
+		fprintf(stderr, "unit_tests: no test matched; try --list\n");
+		return 2;
+	}
+	printf("%d passed, %d failed, %d skipped\n", ran - failed - skipped,
+	       failed, skipped);
+	if (failed)
+		return 1;
+	return skipped == ran ? 77 : 0; /* 77: automake's "skipped" */
+}
