@@ -69,6 +69,11 @@ STACKS_MAP(stacks0);
 STACKS_MAP(stacks1);
 
 struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STAT__MAX);
 	__type(key, __u32);
@@ -77,7 +82,7 @@ struct {
 
 /* Per-CPU scratch for the walk: too big for the 512-byte BPF stack. */
 struct walk {
-	struct py_seg seg;  /* the segment being filled */
+	struct pyprof_event ev; /* ev.seg: the segment being filled */
 	__u64 hash;         /* running hash of seg's frames */
 	__u64 prev_key;     /* key of the last segment written */
 	__u64 frame;        /* next frame to read */
@@ -171,12 +176,18 @@ static __always_inline int flush_seg(struct walk *w)
 	key = mix64(w->hash ^ mix64(w->prev_key + n));
 	if (key == 0)
 		key = 1;
-	w->seg.prev = w->prev_key;
-	w->seg.nframes = n;
+	w->ev.seg.prev = w->prev_key;
+	w->ev.seg.nframes = n;
 	if (!bpf_map_lookup_elem(stacks, &key)) {
-		err = bpf_map_update_elem(stacks, &key, &w->seg, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST: another CPU won the race */)
+		err = bpf_map_update_elem(stacks, &key, &w->ev.seg, BPF_NOEXIST);
+		if (err == 0) {
+			w->ev.hdr.type = EV_NEW_SEG;
+			w->ev.hdr.key = key;
+			if (bpf_ringbuf_output(&events, &w->ev, sizeof(w->ev), 0))
+				stat_inc(STAT_EVENTS_LOST);
+		} else if (err != -17 /* EEXIST: another CPU won the race */) {
 			return -1;
+		}
 	}
 	w->prev_key = key;
 	w->hash = 0;
@@ -250,7 +261,7 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		return 1;
 	}
 
-	f = &w->seg.frames[w->depth % PY_SEG_FRAMES];
+	f = &w->ev.seg.frames[w->depth % PY_SEG_FRAMES];
 	f->code = code;
 	f->lasti = (__s32)lasti;
 	f->firstlineno = firstlineno;
@@ -353,6 +364,17 @@ static __always_inline __u64 find_tstate(const struct py_proc_cfg *cfg,
 	ne.thread_id = c.want;
 	ne.checked_ns = now;
 	bpf_map_update_elem(&tstate_cache, &tid, &ne, BPF_ANY);
+	if (c.found && (!e || e->tstate != c.found)) {
+		struct pyprof_event_hdr ev = {
+			.type = EV_NEW_THREAD,
+			.pid = bpf_get_current_pid_tgid() >> 32,
+			.tid = tid,
+			.key = c.want,
+		};
+
+		if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+			stat_inc(STAT_EVENTS_LOST);
+	}
 	if (!c.found)
 		*reason = c.err ? STAT_ERR_RUNTIME : STAT_NO_TSTATE;
 	return c.found;
@@ -415,6 +437,8 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	if (!w)
 		return 0;
 	w->buf_idx = active_buf & 1;
+	w->ev.hdr.pid = pid;
+	w->ev.hdr.tid = tid;
 
 	o = &cfg->off;
 	need = max3(o->frame_previous, o->frame_code, o->frame_instr) + 8;

@@ -89,6 +89,32 @@ struct py_seg {
 	struct py_frame frames[PY_SEG_FRAMES]; /* leaf first */
 };
 
+/*
+ * Events on the ring buffer, so that userspace reads code objects and thread
+ * names while the target is alive, not at the next drain (a process may
+ * exit before it).  Losing one costs nothing but that promptness: the drain
+ * finds the same segments in the stacks map.
+ */
+enum pyprof_event_type {
+	EV_NEW_SEG = 1,    /* a segment was stored: key, seg */
+	EV_NEW_THREAD = 2, /* a thread's PyThreadState was found: key is its
+			      thread_id */
+};
+
+struct pyprof_event_hdr {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u32 pad;
+	__u64 key;
+};
+
+/* EV_NEW_THREAD events are only the header. */
+struct pyprof_event {
+	struct pyprof_event_hdr hdr;
+	struct py_seg seg;
+};
+
 /* Value of the tstate_cache map (key: tid). */
 struct tstate_entry {
 	__u64 tstate;     /* PyThreadState address, 0 if the thread has none */
@@ -133,6 +159,7 @@ enum stat_idx {
 	STAT_TSTATE_WALKS,   /* thread list walked (cache miss) */
 	STAT_TSTATE_WALK_CAP,/* thread list longer than PY_MAX_THREADS_WALK */
 	STAT_SKIPPED_FRAMES, /* C-stack shim frames skipped (3.12+) */
+	STAT_EVENTS_LOST,    /* ring buffer full: an event was not sent */
 	STAT__MAX,
 };
 
@@ -141,7 +168,7 @@ enum stat_idx {
 		"samples", "counted", "py_full", "truncated", "partial",      \
 		"no_tstate", "no_frame", "err_runtime", "err_tstate",          \
 		"err_config", "lost_counts", "lost_stacks", "tstate_walks",   \
-		"tstate_walk_cap", "skipped_frames",                          \
+		"tstate_walk_cap", "skipped_frames", "events_lost",           \
 	}
 
 #ifndef __cplusplus
@@ -151,6 +178,10 @@ _Static_assert(sizeof(struct py_frame) == 16, "py_frame");
 _Static_assert(sizeof(struct py_seg) == 16 + 16 * PY_SEG_FRAMES, "py_seg");
 _Static_assert(sizeof(struct sample_key) == 32, "sample_key");
 _Static_assert(sizeof(struct tstate_entry) == 24, "tstate_entry");
+_Static_assert(sizeof(struct pyprof_event_hdr) == 24, "pyprof_event_hdr");
+_Static_assert(sizeof(struct pyprof_event) ==
+		       sizeof(struct pyprof_event_hdr) + sizeof(struct py_seg),
+	       "pyprof_event");
 #endif
 
 #endif /* PYPROF_SHARED_H */

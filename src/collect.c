@@ -18,8 +18,7 @@ static int64_t marker(struct collector *c, const char *text)
 }
 
 int collect__init(struct collector *c, struct profile *prof,
-		  struct py_target *t, struct profiler *bpf, bool thread_ids,
-		  bool no_threads)
+		  struct py_target *t, bool thread_ids, bool no_threads)
 {
 	char comm[64] = "?", label[96];
 	int64_t f;
@@ -27,7 +26,6 @@ int collect__init(struct collector *c, struct profile *prof,
 	memset(c, 0, sizeof(*c));
 	c->prof = prof;
 	c->target = t;
-	c->bpf = bpf;
 	c->thread_ids = thread_ids;
 	c->no_threads = no_threads;
 	c->names = calloc(NAMES_MAX, sizeof(*c->names));
@@ -133,6 +131,29 @@ static int64_t python_frame(struct collector *c, const struct py_frame *pf)
 	file = profile__intern_str(c->prof, code->filename);
 	return profile__frame(c->prof, PF_PYTHON, name, file,
 			      python__line(c->target, code, pf->lasti));
+}
+
+void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
+{
+	struct collector *c = arg;
+
+	if ((pid_t)pid != c->target->pid)
+		return;
+	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++)
+		python__code(c->target, seg->frames[i].code,
+			     seg->frames[i].firstlineno);
+}
+
+void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			    void *arg)
+{
+	struct collector *c = arg;
+
+	(void)thread_id;
+	if ((pid_t)pid != c->target->pid || c->no_threads)
+		return;
+	c->names_fresh = false; /* a new thread: its name is news */
+	thread_frame(c, tid);
 }
 
 int collect__sample(const struct sample_key *key, uint64_t count,

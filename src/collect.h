@@ -36,13 +36,18 @@ struct collector {
 };
 
 int collect__init(struct collector *c, struct profile *prof,
-		  struct py_target *t, struct profiler *bpf, bool thread_ids,
-		  bool no_threads);
+		  struct py_target *t, bool thread_ids, bool no_threads);
 void collect__fini(struct collector *c);
 
 /* A profiler_sample_fn: adds one drained sample to the profile. */
 int collect__sample(const struct sample_key *key, uint64_t count,
 		    const struct py_frame *frames, uint32_t nframes, void *arg);
+
+/* profiler_events callbacks: read what a new segment's frames name, and a
+ * new thread's name, while the target is alive. arg is the collector. */
+void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg);
+void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			    void *arg);
 
 /* Marks thread names stale; call before each drain. */
 void collect__new_drain(struct collector *c);

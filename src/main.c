@@ -29,8 +29,9 @@
 #include "python.h"
 
 #define PYPROF_VERSION "0.1.0"
-/* How often the main loop wakes to check signals and the target. */
-#define TICK_NS (100 * 1000 * 1000L)
+/* How often the main loop wakes to check signals and the target; sampler
+ * events wake it sooner. */
+#define TICK_MS 100
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -294,22 +295,25 @@ int main(int argc, char **argv)
 		goto out_close_output;
 	}
 
+	if (collect__init(&coll, prof, &target, opt.thread_ids, opt.no_threads)) {
+		fail("out of memory");
+		code = EXIT_FAILURE_;
+		goto out_fini;
+	}
 	popts.freq = opt.freq;
 	popts.max_depth = opt.max_depth;
 	popts.verbose = opt.verbose;
+	popts.events.new_seg = collect__on_new_seg;
+	popts.events.new_thread = collect__on_new_thread;
+	popts.events.arg = &coll;
 	bpf = profiler__open(&popts, &why, err, sizeof(err));
 	if (!bpf) {
 		fail("%s", err);
 		code = why == PROFILER_EPERM ? EXIT_PERM :
 		       why == PROFILER_EKERNEL ? EXIT_KERNEL : EXIT_FAILURE_;
-		goto out_free_profile;
+		goto out_fini;
 	}
-	if (collect__init(&coll, prof, &target, bpf, opt.thread_ids,
-			  opt.no_threads)) {
-		fail("out of memory");
-		code = EXIT_FAILURE_;
-		goto out_close_bpf;
-	}
+	coll.bpf = bpf;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -321,16 +325,15 @@ int main(int argc, char **argv)
 	if (rc) {
 		fail("cannot add pid %d to the sampler: %s", opt.pid, strerror(-rc));
 		code = EXIT_FAILURE_;
-		goto out_fini;
+		goto out_close_bpf;
 	}
 	start = now_s();
 	next_drain = start + opt.interval;
 
 	while (!stop_signal) {
-		struct timespec tick = { 0, TICK_NS };
 		double now;
 
-		nanosleep(&tick, NULL);
+		profiler__poll(bpf, TICK_MS);
 		now = now_s();
 		if (!proc__alive(opt.pid)) {
 			exited = true;
@@ -370,11 +373,10 @@ int main(int argc, char **argv)
 		     strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
-out_fini:
-	collect__fini(&coll);
 out_close_bpf:
 	profiler__close(bpf);
-out_free_profile:
+out_fini:
+	collect__fini(&coll);
 	profile__free(prof);
 out_close_output:
 	rc = output_close(&out, code == EXIT_OK);

@@ -31,6 +31,8 @@
 
 struct profiler {
 	struct pyprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct profiler_events events;
 	struct bpf_link **links;
 	int *pfds;
 	int ncpus;
@@ -43,6 +45,8 @@ struct profiler {
 };
 
 static bool verbose_libbpf;
+
+static int seg_cache_put(struct profiler *p, uint64_t k, const struct py_seg *seg);
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -119,6 +123,30 @@ static int perf_open(int cpu, unsigned freq)
 			    PERF_FLAG_FD_CLOEXEC);
 }
 
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct profiler *p = ctx;
+	const struct pyprof_event_hdr *h = data;
+	const struct pyprof_event *ev = data;
+
+	if (len < sizeof(*h))
+		return 0;
+	switch (h->type) {
+	case EV_NEW_SEG:
+		if (len < sizeof(*ev) || ev->seg.nframes == 0 ||
+		    ev->seg.nframes > PY_SEG_FRAMES)
+			return 0;
+		if (seg_cache_put(p, h->key, &ev->seg) == 0 && p->events.new_seg)
+			p->events.new_seg(h->pid, &ev->seg, p->events.arg);
+		break;
+	case EV_NEW_THREAD:
+		if (p->events.new_thread)
+			p->events.new_thread(h->pid, h->tid, h->key, p->events.arg);
+		break;
+	}
+	return 0;
+}
+
 struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 				char *err, size_t errlen)
 {
@@ -137,6 +165,7 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 	}
 	p->verbose = o->verbose;
 	p->max_depth = o->max_depth;
+	p->events = o->events;
 	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
 	if (!p->frames) {
 		*why = PROFILER_EOTHER;
@@ -170,6 +199,15 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 				 "Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
 				 "the verifier's log", strerror(rc));
 		}
+		goto err_destroy;
+	}
+
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
+				 NULL);
+	if (!p->rb) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen, "cannot set up the event ring buffer: %s",
+			 strerror(errno));
 		goto err_destroy;
 	}
 
@@ -225,6 +263,7 @@ err_detach:
 	return NULL;
 err_destroy:
 	free(cpus);
+	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
 err_free:
 	free(p->frames);
@@ -236,13 +275,14 @@ void profiler__close(struct profiler *p)
 {
 	if (!p)
 		return;
-	for (int c = 0; p->links && c < p->ncpus_possible; c++) {
+	for (int c = 0; p->links && p->pfds && c < p->ncpus_possible; c++) {
 		bpf_link__destroy(p->links[c]);
 		if (p->pfds[c] >= 0)
 			close(p->pfds[c]);
 	}
 	free(p->links);
 	free(p->pfds);
+	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
 	for (size_t i = 0; i < p->segs.cap; i++)
 		if (p->segs.keys[i])
@@ -287,30 +327,41 @@ static void seg_cache_clear(struct profiler *p)
 	hashmap__free(&p->segs);
 }
 
-/* The segment with key k: from the cache, else from the stacks map. */
-static const struct py_seg *get_seg(struct profiler *p, int stacks_fd,
-				    uint64_t k)
+/* Caches a copy of segment k. 0 if it was new, 1 if known, -ENOMEM. */
+static int seg_cache_put(struct profiler *p, uint64_t k, const struct py_seg *seg)
 {
 	struct py_seg *s;
 	uint64_t v;
 
 	if (hashmap__get(&p->segs, k, &v))
-		return (const struct py_seg *)(uintptr_t)v;
+		return 1;
 	s = malloc(sizeof(*s));
 	if (!s)
-		return NULL;
-	if (bpf_map_lookup_elem(stacks_fd, &k, s) ||
-	    s->nframes == 0 || s->nframes > PY_SEG_FRAMES) {
-		free(s);
-		return NULL;
-	}
+		return -ENOMEM;
+	*s = *seg;
 	if (p->segs.len >= SEG_CACHE_MAX)
 		seg_cache_clear(p);
 	if (hashmap__set(&p->segs, k, (uint64_t)(uintptr_t)s)) {
 		free(s);
-		return NULL;
+		return -ENOMEM;
 	}
-	return s;
+	return 0;
+}
+
+/* The segment with key k: from the cache, else from the stacks map. */
+static const struct py_seg *get_seg(struct profiler *p, int stacks_fd,
+				    uint64_t k)
+{
+	struct py_seg s;
+	uint64_t v;
+
+	if (!hashmap__get(&p->segs, k, &v)) {
+		if (bpf_map_lookup_elem(stacks_fd, &k, &s) || s.nframes == 0 ||
+		    s.nframes > PY_SEG_FRAMES || seg_cache_put(p, k, &s) < 0 ||
+		    !hashmap__get(&p->segs, k, &v))
+			return NULL;
+	}
+	return (const struct py_seg *)(uintptr_t)v;
 }
 
 /*
@@ -371,6 +422,7 @@ int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 	p->buf ^= 1;
 	__atomic_store_n(&p->skel->bss->active_buf, p->buf, __ATOMIC_SEQ_CST);
 	sleep_ns(FLIP_GRACE_NS);
+	ring_buffer__consume(p->rb);
 
 	counts_fd = bpf_map__fd(old ? p->skel->maps.counts1 : p->skel->maps.counts0);
 	stacks_fd = bpf_map__fd(old ? p->skel->maps.stacks1 : p->skel->maps.stacks0);
@@ -389,6 +441,11 @@ int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 	clear_map(counts_fd, sizeof(struct sample_key));
 	clear_map(stacks_fd, sizeof(__u64));
 	return rc;
+}
+
+int profiler__poll(struct profiler *p, int timeout_ms)
+{
+	return ring_buffer__poll(p->rb, timeout_ms);
 }
 
 int profiler__stats(struct profiler *p, uint64_t *stats)

@@ -17,10 +17,20 @@
 
 struct profiler;
 
+/* Called from profiler__poll as the sampler meets new things, so that they
+ * are read from the target while it is alive. */
+struct profiler_events {
+	void (*new_seg)(uint32_t pid, const struct py_seg *seg, void *arg);
+	void (*new_thread)(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			   void *arg);
+	void *arg;
+};
+
 struct profiler_opts {
 	unsigned freq;      /* samples per second per CPU */
 	unsigned max_depth; /* Python frames per stack */
 	bool verbose;       /* libbpf's debug output */
+	struct profiler_events events;
 };
 
 /* Errors of profiler__open, for main's exit codes. */
@@ -58,6 +68,10 @@ typedef int (*profiler_sample_fn)(const struct sample_key *key, uint64_t count,
  * buffer it left to fn and empties it.  0 or -errno.
  */
 int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg);
+
+/* Waits up to timeout_ms for sampler events and handles them. Returns the
+ * number handled or -errno (-EINTR when a signal came). */
+int profiler__poll(struct profiler *p, int timeout_ms);
 
 /* Sums the per-CPU counters into stats[STAT__MAX]. 0 or -errno. */
 int profiler__stats(struct profiler *p, uint64_t *stats);
