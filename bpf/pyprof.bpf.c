@@ -46,7 +46,13 @@ struct {
 	__type(value, struct tstate_entry);
 } tstate_cache SEC(".maps");
 
-/* Two buffers of counts and stack segments; see active_buf. */
+/*
+ * Two buffers of counts and stack segments; see active_buf.  Preallocated:
+ * the sampler runs in interrupt context, where an on-demand (NO_PREALLOC)
+ * hash map fails allocations until its per-CPU cache is refilled, and a
+ * failed insert is a lost sample (seen on a fresh map's first stacks).
+ * 16384 segments of 528 bytes: about 9 MiB per buffer.
+ */
 #define COUNTS_MAP(name)                                                      \
 	struct {                                                              \
 		__uint(type, BPF_MAP_TYPE_HASH);                              \
@@ -58,7 +64,6 @@ struct {
 	struct {                                                              \
 		__uint(type, BPF_MAP_TYPE_HASH);                              \
 		__uint(max_entries, 16384);                                   \
-		__uint(map_flags, BPF_F_NO_PREALLOC);                         \
 		__type(key, __u64);                                           \
 		__type(value, struct py_seg);                                 \
 	} name SEC(".maps")

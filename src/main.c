@@ -285,7 +285,7 @@ int main(int argc, char **argv)
 		     "redirect stdout to keep them");
 
 	if (output_open(&out, opt.output)) {
-		code = EXIT_FAILURE_;
+		code = EXIT_USAGE;
 		goto out_detach;
 	}
 	prof = profile__new();

@@ -22,8 +22,8 @@ def main(seconds):
     end = time.monotonic() + seconds
     print("ready", flush=True)
     while time.monotonic() < end:
-        hot(300000)
-        cold(100000)
+        hot(300000)  # CALL_HOT
+        cold(100000)  # CALL_COLD
 
 
 if __name__ == "__main__":

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+"""Shared helpers for the end-to-end tests: the interpreters to test, running
+workloads of known shape, running pyprof-bpf, and parsing folded output
+strictly."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYPROF = os.path.join(ROOT, "pyprof-bpf")
+WORKLOADS = os.path.join(ROOT, "tests", "e2e", "workloads")
+
+# Every CPython the project supports that this machine may have.  More can be
+# added with PYPROF_TEST_PYTHONS="/path/to/python3.14 ..." (e.g. a 3.14).
+PYTHONS = [
+    ("3.8", "/root/.pyenv/versions/3.8.18/bin/python3"),
+    ("3.9", "/root/.pyenv/versions/3.9.18/bin/python3"),
+    ("3.10", "/root/.pyenv/versions/3.10.13/bin/python3"),
+    ("3.11", "/root/.pyenv/versions/3.11.7/bin/python3"),
+    ("3.12", "/root/.pyenv/versions/3.12.1/bin/python3"),
+    ("3.13", "/root/.pyenv/versions/3.13.0/bin/python3"),
+    ("debian-3.11", "/usr/bin/python3.11"),
+]
+for extra in os.environ.get("PYPROF_TEST_PYTHONS", "").split():
+    PYTHONS.append((os.path.basename(extra), extra))
+
+
+def python_params():
+    params = []
+    for name, path in PYTHONS:
+        marks = []
+        if not os.access(path, os.X_OK):
+            marks.append(pytest.mark.skip(reason=f"{path} is not installed"))
+        params.append(pytest.param(path, id=name, marks=marks))
+    return params
+
+
+def needs_root():
+    if os.geteuid() != 0:
+        pytest.skip("end-to-end tests need root (BPF and perf events)")
+    if not os.path.exists(PYPROF):
+        pytest.fail("./pyprof-bpf is not built: run make")
+
+
+def marker_line(script, marker):
+    """The line number of the line of script holding '# MARKER'."""
+    with open(os.path.join(WORKLOADS, script), encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.rstrip().endswith("# " + marker):
+                return n
+    raise AssertionError(f"no {marker} in {script}")
+
+
+class Workload:
+    """A Python process running one of tests/e2e/workloads, started with an
+    absolute path (so co_filename is absolute on every version), ready once it
+    printed 'ready'."""
+
+    def __init__(self, python, script, *args):
+        self.path = os.path.join(WORKLOADS, script)
+        self.proc = subprocess.Popen(
+            [python, self.path, *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, encoding="utf-8")
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            raise AssertionError(f"workload {script} did not start: {line!r} {err}")
+        self.pid = self.proc.pid
+        with open(f"/proc/{self.pid}/comm") as f:
+            self.comm = f.read().strip()
+
+    def send(self, text):
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+
+    def readline(self):
+        return self.proc.stdout.readline()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Run:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def summary_int(self, pattern):
+        m = re.search(pattern, self.err)
+        assert m, f"summary lacks {pattern!r}:\n{self.err}"
+        return m.group(1)
+
+
+def run_pyprof(*args, timeout=60, stdin=None):
+    p = subprocess.run([PYPROF, *map(str, args)], capture_output=True,
+                       text=True, encoding="utf-8", timeout=timeout,
+                       stdin=stdin)
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
+def start_pyprof(*args):
+    return subprocess.Popen([PYPROF, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8")
+
+
+FOLDED_LINE = re.compile(r"^(?P<stack>[^\n]+) (?P<count>[1-9][0-9]*)$")
+PY_FRAME = re.compile(r"^(?P<name>.+) \((?P<file>.+):(?P<line>\d+)\)$")
+
+
+def parse_folded(text):
+    """Parses folded output, asserting the format: every line terminated,
+    sorted, unique, one space before an integer count, no empty frame."""
+    assert text == "" or text.endswith("\n"), "last line not newline-terminated"
+    lines = text.splitlines()
+    assert lines == sorted(lines, key=lambda s: s.rsplit(" ", 1)[0].encode()), \
+        "lines are not sorted"
+    stacks = []
+    for line in lines:
+        m = FOLDED_LINE.match(line)
+        assert m, f"malformed folded line: {line!r}"
+        frames = m.group("stack").split(";")
+        assert all(frames), f"empty frame in {line!r}"
+        stacks.append((frames, int(m.group("count"))))
+    keys = [";".join(f) for f, _ in stacks]
+    assert len(keys) == len(set(keys)), "duplicate stacks"
+    return stacks
+
+
+def py_frame(frame):
+    """(name, file, line) of a Python frame, or None for other frames."""
+    m = PY_FRAME.match(frame)
+    if not m:
+        return None
+    return m.group("name"), m.group("file"), int(m.group("line"))
+
+
+def interrupt(proc, after):
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+"""End-to-end: profile real Python processes of known shape on every
+interpreter present and check exact frames, files, lines and proportions."""
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import (Workload, interrupt, marker_line, needs_root,
+                      parse_folded, py_frame, python_params, run_pyprof,
+                      start_pyprof)
+
+pytestmark = pytest.mark.usefixtures("root")
+
+
+@pytest.fixture
+def root():
+    needs_root()
+
+
+def pyframes(frames):
+    """The Python frames of a folded stack (after process and thread)."""
+    return [py_frame(f) for f in frames[2:]]
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_shape_frames_lines_and_proportions(python):
+    """hot() does 3x the work of cold(): 75/25 within 3 points, every frame
+    exact, and as many samples as the target's CPU time x frequency."""
+    hot_line = marker_line("shape.py", "HOT_LINE")
+    cold_line = marker_line("shape.py", "COLD_LINE")
+    main_line = marker_line("shape.py", "MAIN_CALL")
+    call_hot = marker_line("shape.py", "CALL_HOT")
+    call_cold = marker_line("shape.py", "CALL_COLD")
+    freq = 999
+    with Workload(python, "shape.py") as w:
+        r = run_pyprof("-p", w.pid, "-F", freq, "-d", 4)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    hot = cold = other = 0
+    for frames, count in stacks:
+        assert frames[0] == f"{w.comm}-{w.pid}"
+        assert frames[1] == "MainThread"
+        py = pyframes(frames)
+        assert py[0] == ("<module>", w.path, main_line), frames
+        if len(py) == 3 and py[2] == ("hot", w.path, hot_line):
+            assert py[1] == ("main", w.path, call_hot), frames
+            hot += count
+        elif len(py) == 3 and py[2] == ("cold", w.path, cold_line):
+            assert py[1] == ("main", w.path, call_cold), frames
+            cold += count
+        else:
+            # Between the calls: main's own lines, or a call's first/last line.
+            assert all(p is not None for p in py), frames
+            other += count
+    total = hot + cold + other
+    assert other <= 0.02 * total, f"{other} of {total} samples outside hot/cold"
+    share = 100.0 * hot / (hot + cold)
+    assert 72.0 <= share <= 78.0, f"hot share {share:.1f}%, want 75 +- 3"
+
+    taken = int(r.summary_int(r"samples (\d+) taken"))
+    written = int(r.summary_int(r"(\d+) written"))
+    lost = int(r.summary_int(r"(\d+) lost"))
+    cpu = float(r.summary_int(r"from ([0-9.]+) s of CPU time"))
+    assert lost == 0 and written == taken == total, r.err
+    expected = cpu * freq
+    assert abs(taken - expected) <= 0.05 * expected, \
+        f"{taken} samples for {cpu:.2f} CPU-seconds at {freq} Hz: want {expected:.0f} +- 5%"
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_recursion_300_deep_is_whole(python):
+    rec = marker_line("deep.py", "RECURSE_LINE")
+    with Workload(python, "deep.py", "300") as w:
+        r = run_pyprof("-p", w.pid, "-d", 1.5)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    want = ([("<module>", w.path, marker_line("deep.py", "MODULE_LINE"))] +
+            [("recurse", w.path, rec)] * 299 +
+            [("recurse", w.path, marker_line("deep.py", "BOTTOM_LINE")),
+             ("spin", w.path, marker_line("deep.py", "SPIN_LINE"))])
+    main = [(f, c) for f, c in stacks if pyframes(f) == want]
+    total = sum(c for _, c in stacks)
+    assert main and sum(c for _, c in main) >= 0.95 * total, \
+        f"the 300-deep stack is not whole: {[len(f) for f, _ in stacks]}"
+    assert "0 truncated" in r.err
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_max_depth_cut_is_visible(python):
+    with Workload(python, "deep.py", "300") as w:
+        r = run_pyprof("-p", w.pid, "-d", 1, "--max-depth", 50)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    assert stacks
+    spin = ("spin", w.path, marker_line("deep.py", "SPIN_LINE"))
+    for frames, _ in stacks:
+        # The root side is what a leaf-first walk loses: the marker stands
+        # in its place, right under the thread, and the 50 leaf frames stay.
+        assert frames[2] == "[truncated]", frames[:4]
+        py = [py_frame(f) for f in frames[3:]]
+        assert len(py) == 50 and py[-1] == spin, frames[-3:]
+    assert int(r.summary_int(r"(\d+) truncated")) == sum(c for _, c in stacks)
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_threads_named_and_late_threads_found(python):
+    with Workload(python, "threads.py") as w:
+        p = start_pyprof("-p", w.pid, "-d", 3, "--tid")
+        time.sleep(1.0)
+        w.send("go\n")
+        assert w.readline().strip() == "late"
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    stacks = parse_folded(out)
+    leaves = {}
+    for frames, count in stacks:
+        thread = re.sub(r" \(tid \d+\)$", "", frames[1])
+        leaf = py_frame(frames[-1])
+        leaves.setdefault(thread, {})
+        if leaf:
+            leaves[thread][leaf[0]] = leaves[thread].get(leaf[0], 0) + count
+    assert set(leaves) == {"MainThread", "worker-α", "late pool"}, leaves.keys()
+    assert max(leaves["MainThread"], key=leaves["MainThread"].get) == "main_loop"
+    assert max(leaves["worker-α"], key=leaves["worker-α"].get) == "spin_alpha"
+    assert max(leaves["late pool"], key=leaves["late pool"].get) == "spin_late"
+    # Each thread frame carries its own tid, and tids differ.
+    tids = {f[1] for f, _ in stacks}
+    assert len(tids) == 3, tids
+    assert f"MainThread (tid {w.pid})" in tids
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_unicode_names_and_files_are_utf8(python):
+    script = "ünïcode_файл.py"
+    with Workload(python, script) as w:
+        r = run_pyprof("-p", w.pid, "-d", 1)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    line = marker_line(script, "UNI_LINE")
+    # co_qualname exists from 3.11 on; before, the plain name.
+    names = {py_frame(f[-1]) for f, _ in stacks}
+    assert names & {("Ωmega.日本語", w.path, line), ("日本語", w.path, line)}, names
+    assert any(py_frame(f[-2]) == ("héllo_wörld", w.path, line + 4)
+               for f, _ in stacks)
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_target_exits_mid_run(python):
+    """The target exits after 1 s of a 30 s run: pyprof-bpf stops, exits 0
+    and writes what it collected, with names resolved."""
+    with Workload(python, "exits.py", "1.0") as w:
+        t0 = time.monotonic()
+        r = run_pyprof("-p", w.pid, "-d", 30)
+        elapsed = time.monotonic() - t0
+    assert r.rc == 0, r.err
+    assert elapsed < 15, "did not notice the exit"
+    assert "the process exited" in r.err
+    stacks = parse_folded(r.out)
+    busy = ("busy", w.path, marker_line("exits.py", "BUSY_LINE"))
+    n = sum(c for f, c in stacks if py_frame(f[-1]) == busy)
+    assert n >= 0.9 * sum(c for _, c in stacks), stacks
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_short_lived_target_is_symbolised(python):
+    """A target gone before the first drain still gets names, not [unknown]:
+    code objects are read as the sampler first meets them."""
+    with Workload(python, "exits.py", "0.4") as w:
+        r = run_pyprof("-p", w.pid, "-d", 30, "--interval", 5)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    assert stacks
+    assert not any("[unknown]" in f for fr, _ in stacks for f in fr), stacks
+    busy = ("busy", w.path, marker_line("exits.py", "BUSY_LINE"))
+    assert any(py_frame(f[-1]) == busy for f, _ in stacks)
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_ctrl_c_writes_output_to_file(python, tmp_path):
+    out = tmp_path / "app.folded"
+    with Workload(python, "shape.py") as w:
+        p = start_pyprof("-p", w.pid, "-o", out)
+        interrupt(p, 1.5)
+        _, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert "interrupted" in err
+    stacks = parse_folded(out.read_text(encoding="utf-8"))
+    assert sum(c for _, c in stacks) > 50
+    assert [x for x in os.listdir(tmp_path)] == ["app.folded"], "temp file left"
