@@ -512,3 +512,22 @@ out:
 	count(&key, w->buf_idx);
 	return 0;
 }
+
+/*
+ * A target that execs is a new program: its config no longer describes it.
+ * Stop sampling it at once, and tell userspace.  A raw tracepoint: it
+ * attaches by name, with no tracefs mounted.
+ */
+SEC("raw_tp/sched_process_exec")
+int on_exec(void *ctx __attribute__((unused)))
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pyprof_event_hdr ev = { .type = EV_EXEC, .pid = pid };
+
+	if (!bpf_map_lookup_elem(&targets, &pid))
+		return 0;
+	bpf_map_delete_elem(&targets, &pid);
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		stat_inc(STAT_EVENTS_LOST);
+	return 0;
+}

@@ -99,6 +99,7 @@ enum pyprof_event_type {
 	EV_NEW_SEG = 1,    /* a segment was stored: key, seg */
 	EV_NEW_THREAD = 2, /* a thread's PyThreadState was found: key is its
 			      thread_id */
+	EV_EXEC = 3,       /* a target exec'd: it is no longer that Python */
 };
 
 struct pyprof_event_hdr {

@@ -5,11 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proc.h"
 #include "pythread.h"
 
 #define NAMES_MAX 4096
+/* A burst of new threads re-reads names at most this often. */
+#define NAMES_MIN_PERIOD 0.05
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -28,8 +39,8 @@ int collect__init(struct collector *c, struct profile *prof,
 	c->target = t;
 	c->thread_ids = thread_ids;
 	c->no_threads = no_threads;
-	c->names = calloc(NAMES_MAX, sizeof(*c->names));
-	if (!c->names)
+	c->buf = calloc(NAMES_MAX, sizeof(*c->buf));
+	if (!c->buf)
 		return -ENOMEM;
 	proc__comm(t->pid, 0, comm, sizeof(comm));
 	snprintf(label, sizeof(label), "%s-%d", comm, t->pid);
@@ -42,57 +53,70 @@ int collect__init(struct collector *c, struct profile *prof,
 
 void collect__fini(struct collector *c)
 {
-	hashmap__free(&c->thread_frames);
-	free(c->names);
+	hashmap__free(&c->names);
+	hashmap__free(&c->tid_ids);
+	free(c->buf);
 }
 
 void collect__new_drain(struct collector *c)
 {
 	c->names_fresh = false;
+	hashmap__free(&c->tid_ids);
+}
+
+/* Re-reads threading._active into c->names, at most once per drain. */
+static void refresh_names(struct collector *c)
+{
+	uint64_t interp;
+	int n;
+
+	if (c->names_fresh)
+		return;
+	c->names_fresh = true;
+	c->names_read_at = now_s();
+	if (python__interp(c->target, &interp) || !interp)
+		return;
+	n = pythread__names(&c->target->layout, &c->target->mem, interp, c->buf,
+			    NAMES_MAX);
+	for (int i = 0; i < n; i++) {
+		uint32_t id = profile__intern_str(c->prof, c->buf[i].name);
+
+		if (id && c->buf[i].thread_id)
+			hashmap__set(&c->names, c->buf[i].thread_id, id);
+	}
 }
 
 /* threading's name of thread tid, or NULL. */
 static const char *python_thread_name(struct collector *c, uint32_t tid)
 {
-	uint64_t thread_id, interp;
-	int n;
+	uint64_t thread_id, id;
 
-	if (profiler__thread_id(c->bpf, tid, &thread_id))
-		return NULL;
-	if (!c->names_fresh) {
-		c->names_fresh = true;
-		c->nnames = 0;
-		if (python__interp(c->target, &interp) == 0 && interp) {
-			n = pythread__names(&c->target->layout, &c->target->mem,
-					    interp, c->names, NAMES_MAX);
-			c->nnames = n > 0 ? n : 0;
-		}
+	if (hashmap__get(&c->tid_ids, tid, &thread_id)) {
+		thread_id--;
+	} else {
+		if (profiler__thread_id(c->bpf, tid, &thread_id))
+			return NULL;
+		hashmap__set(&c->tid_ids, tid, thread_id + 1);
 	}
-	for (int i = 0; i < c->nnames; i++)
-		if (c->names[i].thread_id == thread_id)
-			return c->names[i].name;
-	return NULL;
+	if (!hashmap__get(&c->names, thread_id, &id)) {
+		refresh_names(c);
+		if (!hashmap__get(&c->names, thread_id, &id))
+			return NULL;
+	}
+	return profile__string(c->prof, (uint32_t)id);
 }
 
 /*
  * The thread frame of tid: threading's name when it has one, else
  * "MainThread" for the main thread, else the OS thread name when it differs
- * from the process's, else "tid-N".  Only names from threading are cached:
- * a thread seen before threading registered it gets its name later.
+ * from the process's, else "tid-N".
  */
 static int64_t thread_frame(struct collector *c, uint32_t tid)
 {
 	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "", pcomm[64] = "";
-	const char *name;
-	uint64_t v;
-	int64_t f;
-	bool cache = true;
+	const char *name = python_thread_name(c, tid);
 
-	if (hashmap__get(&c->thread_frames, tid, &v))
-		return (int64_t)v - 1;
-	name = python_thread_name(c, tid);
 	if (!name) {
-		cache = false;
 		proc__comm(c->target->pid, (pid_t)tid, comm, sizeof(comm));
 		proc__comm(c->target->pid, 0, pcomm, sizeof(pcomm));
 		if ((pid_t)tid == c->target->pid)
@@ -108,11 +132,8 @@ static int64_t thread_frame(struct collector *c, uint32_t tid)
 		snprintf(label, sizeof(label), "%s (tid %u)", name, tid);
 	else
 		snprintf(label, sizeof(label), "%s", name);
-	f = profile__frame(c->prof, PF_THREAD, profile__intern_str(c->prof, label),
-			   0, 0);
-	if (f >= 0 && cache && hashmap__set(&c->thread_frames, tid, (uint64_t)f + 1))
-		return -ENOMEM;
-	return f;
+	return profile__frame(c->prof, PF_THREAD,
+			      profile__intern_str(c->prof, label), 0, 0);
 }
 
 static int64_t python_frame(struct collector *c, const struct py_frame *pf)
@@ -149,11 +170,22 @@ void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 {
 	struct collector *c = arg;
 
-	(void)thread_id;
 	if ((pid_t)pid != c->target->pid || c->no_threads)
 		return;
-	c->names_fresh = false; /* a new thread: its name is news */
-	thread_frame(c, tid);
+	hashmap__set(&c->tid_ids, tid, thread_id + 1);
+	/* Read names now, while a short-lived thread is still registered. */
+	if (now_s() - c->names_read_at >= NAMES_MIN_PERIOD) {
+		c->names_fresh = false;
+		refresh_names(c);
+	}
+}
+
+void collect__on_exec(uint32_t pid, void *arg)
+{
+	struct collector *c = arg;
+
+	if ((pid_t)pid == c->target->pid)
+		c->execed = true;
 }
 
 int collect__sample(const struct sample_key *key, uint64_t count,

@@ -23,16 +23,24 @@ struct collector {
 	bool no_threads;     /* no thread frame */
 
 	uint32_t process_frame;
-	struct hashmap thread_frames; /* tid -> frame id + 1 */
-	bool names_fresh;    /* thread names re-read since the last drain */
-	struct pythread_name *names;
-	int nnames;
+	/*
+	 * Thread names are keyed by thread_id (pthread_self()), not tid: a
+	 * name read once stays usable after the thread exits, and a new thread
+	 * that reuses an old one's tid and stack (glibc caches stacks, so even
+	 * its pthread_self() repeats) gets its own name at the next re-read.
+	 */
+	struct hashmap names;     /* thread_id -> string id of its name */
+	struct hashmap tid_ids;   /* tid -> thread_id + 1, this drain only */
+	bool names_fresh;         /* names re-read since the last drain */
+	double names_read_at;     /* when (CLOCK_MONOTONIC seconds) */
+	struct pythread_name *buf;
 
 	/* What the summary reports. */
 	uint64_t samples;        /* drained samples */
 	uint64_t unresolved;     /* stack segments missing: lost */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
 	uint64_t flagged[8];     /* samples per SAMPLE_F_* bit */
+	bool execed;             /* the target exec'd another program */
 };
 
 int collect__init(struct collector *c, struct profile *prof,
@@ -48,6 +56,7 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg);
 void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 			    void *arg);
+void collect__on_exec(uint32_t pid, void *arg);
 
 /* Marks thread names stale; call before each drain. */
 void collect__new_drain(struct collector *c);

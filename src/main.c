@@ -192,6 +192,7 @@ static void print_summary(const struct options *opt, const struct py_target *t,
 		t->pid, t->version_str, t->elf_path,
 		t->debug_offsets ? ", offsets from _Py_DebugOffsets" : "",
 		elapsed, opt->freq, profiler__ncpus(bpf),
+		c->execed ? "; the process exec'd another program" :
 		exited ? "; the process exited" :
 		stop_signal ? "; interrupted" : "");
 	fprintf(stderr, "pyprof-bpf: samples %" PRIu64 " taken", s[STAT_SAMPLES]);
@@ -305,6 +306,7 @@ int main(int argc, char **argv)
 	popts.verbose = opt.verbose;
 	popts.events.new_seg = collect__on_new_seg;
 	popts.events.new_thread = collect__on_new_thread;
+	popts.events.exec = collect__on_exec;
 	popts.events.arg = &coll;
 	bpf = profiler__open(&popts, &why, err, sizeof(err));
 	if (!bpf) {
@@ -335,7 +337,7 @@ int main(int argc, char **argv)
 
 		profiler__poll(bpf, TICK_MS);
 		now = now_s();
-		if (!proc__alive(opt.pid)) {
+		if (!proc__alive(opt.pid) || coll.execed) {
 			exited = true;
 			break;
 		}

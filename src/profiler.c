@@ -32,6 +32,7 @@
 struct profiler {
 	struct pyprof_bpf *skel;
 	struct ring_buffer *rb;
+	struct bpf_link *exec_link;
 	struct profiler_events events;
 	struct bpf_link **links;
 	int *pfds;
@@ -143,6 +144,10 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.new_thread)
 			p->events.new_thread(h->pid, h->tid, h->key, p->events.arg);
 		break;
+	case EV_EXEC:
+		if (p->events.exec)
+			p->events.exec(h->pid, p->events.arg);
+		break;
 	}
 	return 0;
 }
@@ -211,6 +216,14 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 		goto err_destroy;
 	}
 
+	p->exec_link = bpf_program__attach(p->skel->progs.on_exec);
+	if (!p->exec_link) {
+		*why = PROFILER_EKERNEL;
+		snprintf(err, errlen, "cannot attach to sched_process_exec: %s",
+			 strerror(errno));
+		goto err_destroy;
+	}
+
 	n = online_cpus(&cpus, &p->ncpus_possible);
 	if (n <= 0) {
 		*why = PROFILER_EOTHER;
@@ -263,6 +276,7 @@ err_detach:
 	return NULL;
 err_destroy:
 	free(cpus);
+	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
 err_free:
@@ -282,6 +296,7 @@ void profiler__close(struct profiler *p)
 	}
 	free(p->links);
 	free(p->pfds);
+	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
 	for (size_t i = 0; i < p->segs.cap; i++)

@@ -23,6 +23,7 @@ struct profiler_events {
 	void (*new_seg)(uint32_t pid, const struct py_seg *seg, void *arg);
 	void (*new_thread)(uint32_t pid, uint32_t tid, uint64_t thread_id,
 			   void *arg);
+	void (*exec)(uint32_t pid, void *arg); /* a target exec'd */
 	void *arg;
 };
 

@@ -14,6 +14,9 @@
 
 /* Largest PyCodeObject prefix we read (code.size of every layout is less). */
 #define CODE_READ_MAX 512
+/* Code objects cached per process; a program that keeps making new code
+ * (eval, templates) starts over when it reaches this many. */
+#define CODE_CACHE_MAX 65536
 
 static const char *base_name(const char *path)
 {
@@ -288,12 +291,17 @@ static void code_free(struct py_code *c)
 	free(c);
 }
 
-void python__detach(struct py_target *t)
+static void code_cache_clear(struct py_target *t)
 {
 	for (size_t i = 0; i < t->codes.cap; i++)
 		if (t->codes.keys[i])
 			code_free((struct py_code *)(uintptr_t)t->codes.vals[i]);
 	hashmap__free(&t->codes);
+}
+
+void python__detach(struct py_target *t)
+{
+	code_cache_clear(t);
 }
 
 static char *read_str_at(const struct py_target *t, uint64_t addr)
@@ -373,6 +381,8 @@ const struct py_code *python__code(struct py_target *t, uint64_t addr,
 		free(c->filename);
 		c->name = c->filename = NULL;
 	}
+	if (t->codes.len >= CODE_CACHE_MAX)
+		code_cache_clear(t);
 	if (hashmap__set(&t->codes, addr, (uint64_t)(uintptr_t)c)) {
 		code_free(c);
 		return NULL;

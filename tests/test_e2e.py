@@ -190,3 +190,20 @@ def test_ctrl_c_writes_output_to_file(python, tmp_path):
     stacks = parse_folded(out.read_text(encoding="utf-8"))
     assert sum(c for _, c in stacks) > 50
     assert [x for x in os.listdir(tmp_path)] == ["app.folded"], "temp file left"
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_target_execs_another_program(python):
+    """After exec the pid is another program: sampling it with the old
+    offsets would read garbage, so the run ends there and writes what it had."""
+    with Workload(python, "execs.py") as w:
+        t0 = time.monotonic()
+        r = run_pyprof("-p", w.pid, "-d", 30)
+        elapsed = time.monotonic() - t0
+    assert r.rc == 0, r.err
+    assert elapsed < 15
+    assert "exec'd another program" in r.err
+    stacks = parse_folded(r.out)
+    busy = ("busy", w.path, marker_line("execs.py", "BUSY_LINE"))
+    assert sum(c for f, c in stacks if py_frame(f[-1]) == busy) >= \
+        0.9 * sum(c for _, c in stacks)
