@@ -257,6 +257,7 @@ int main(int argc, char **argv)
 	double start, next_drain, cpu0 = -1, cpu1 = -1, cpu_secs = -1;
 	bool exited = false;
 	int rc, why, code = EXIT_OK;
+	pid_t tgid;
 
 	if (options__parse(argc, argv, &opt, err, sizeof(err))) {
 		fail("%s", err);
@@ -271,10 +272,20 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
+	/* From here on, Ctrl-C ends the run with what was collected. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	if (check_privileges())
 		return EXIT_PERM;
 	if (check_btf())
 		return EXIT_KERNEL;
+	if (proc__tgid(opt.pid, &tgid) == 0 && tgid != opt.pid) {
+		fprintf(stderr, "pyprof-bpf: %d is a thread of process %d: "
+			"profiling process %d\n", opt.pid, tgid, tgid);
+		opt.pid = tgid;
+	}
 
 	rc = python__attach(opt.pid, &target, err, sizeof(err));
 	if (rc) {
@@ -316,10 +327,6 @@ int main(int argc, char **argv)
 		goto out_fini;
 	}
 	coll.bpf = bpf;
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	py_layout__to_cfg(&target.layout, target.runtime_addr, &cfg);
 	proc__cpu_time(opt.pid, &cpu0);

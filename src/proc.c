@@ -139,6 +139,21 @@ int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	return 0;
 }
 
+int proc__tgid(pid_t tid, pid_t *tgid)
+{
+	char path[64], buf[4096], *p;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strstr(buf, "\nTgid:");
+	if (!p || sscanf(p + 6, "%d", tgid) != 1 || *tgid <= 0)
+		return -EINVAL;
+	return 0;
+}
+
 int proc__cpu_time(pid_t pid, double *secs)
 {
 	char path[64], buf[1024], *p;

@@ -33,6 +33,9 @@ bool proc__alive(pid_t pid);
 /* The comm of pid (tid 0) or of its thread tid. 0 or -errno. */
 int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len);
 
+/* The process (thread group) that thread tid belongs to. 0 or -errno. */
+int proc__tgid(pid_t tid, pid_t *tgid);
+
 /* utime + stime of the whole process (exited threads included), seconds. */
 int proc__cpu_time(pid_t pid, double *secs);
 
