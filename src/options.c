@@ -131,7 +131,9 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 	o->max_depth = PY_DEFAULT_MAX_DEPTH;
 	err[0] = '\0';
 
-	optind = 1;
+	/* 0, not 1: glibc then also forgets where it was inside a group of
+	 * short options ("-hv") from an earlier call. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:F:d:o:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -192,8 +194,14 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 				 argv[optind - 1]);
 			return -EINVAL;
 		default:
-			snprintf(err, errlen, "unknown option '%s'; see --help",
-				 argv[optind - 1]);
+			/* Inside a group ("-xv"), optind has not moved past
+			 * the group yet: name the option itself. */
+			if (optopt > 0 && optopt < 256)
+				snprintf(err, errlen, "unknown option '-%c'; see --help",
+					 optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'; see --help",
+					 argv[optind - 1]);
 			return -EINVAL;
 		}
 	}

@@ -643,8 +643,10 @@ TEST(hashmap_wraparound)
 			order[round] = 0;
 		} else {
 			for (int i = 10; i > 0; i--) {
-				int j = (int)((seed = seed * 1103515245u + 12345u) >> 16) % (i + 1);
-				int t = order[i];
+				int j, t = order[i];
+
+				seed = seed * 1103515245u + 12345u;
+				j = (int)(seed >> 16) % (i + 1);
 
 				order[i] = order[j];
 				order[j] = t;
