@@ -217,10 +217,6 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 
 	if (!w->frame)
 		return 1;
-	if (w->depth >= max_depth) {
-		w->flags |= SAMPLE_F_TRUNCATED;
-		return 1;
-	}
 	len = w->read_len;
 	if (len > PY_FRAME_READ_MAX)
 		len = PY_FRAME_READ_MAX;
@@ -240,6 +236,14 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 			w->frame = next;
 			return 0;
 		}
+	}
+
+	/* Checked only now: shims (skipped above) are not frames, and the
+	 * outermost frame of 3.12+ is one, so a stack of exactly max_depth
+	 * frames reaches here with frame != 0 and nothing more to record. */
+	if (w->depth >= max_depth) {
+		w->flags |= SAMPLE_F_TRUNCATED;
+		return 1;
 	}
 
 	code = load_u64(w->buf, cfg->off.frame_code);
@@ -486,10 +490,14 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	w->code_adaptive = o->code_adaptive == PY_OFF_NONE ? 0 : o->code_adaptive;
 	wc.w = w;
 	wc.cfg = cfg;
-	/* One more iteration than frames, so a stack of exactly max_depth
-	 * frames is not reported as truncated. */
+	/* Iterations for max_depth frames, a skipped shim between each two
+	 * (3.12+ pushes one per eval-loop entry), and one more so that a stack
+	 * of exactly max_depth frames is not reported as truncated.  If the
+	 * loop still ends with frames left, the stack is cut: say so. */
 	w->lost = 0;
-	bpf_loop(max_depth + 1, walk_frame, &wc, 0);
+	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
+	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
+		w->flags |= SAMPLE_F_TRUNCATED;
 	if (!w->lost && w->depth % PY_SEG_FRAMES && flush_seg(w))
 		w->lost = 1;
 	if (w->lost) {

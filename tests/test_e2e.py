@@ -207,3 +207,22 @@ def test_target_execs_another_program(python):
     busy = ("busy", w.path, marker_line("execs.py", "BUSY_LINE"))
     assert sum(c for f, c in stacks if py_frame(f[-1]) == busy) >= \
         0.9 * sum(c for _, c in stacks)
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_reentry_through_c_exact_depth(python):
+    """100 levels that each re-enter the eval loop from C (3.12+ puts a shim
+    frame between every two Python frames): with --max-depth equal to the
+    stack's 102 Python frames it must come out whole, not truncated."""
+    with Workload(python, "reentry.py", "100") as w:
+        r = run_pyprof("-p", w.pid, "-d", 1.5, "--max-depth", 102)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    want = ([("<module>", w.path, marker_line("reentry.py", "MODULE_LINE"))] +
+            [("f", w.path, marker_line("reentry.py", "REENTRY_LINE"))] * 99 +
+            [("f", w.path, marker_line("reentry.py", "BOTTOM_LINE")),
+             ("spin", w.path, marker_line("reentry.py", "SPIN_LINE"))])
+    whole = sum(c for f, c in stacks if pyframes(f) == want)
+    assert whole >= 0.95 * sum(c for _, c in stacks), \
+        [f[:4] for f, _ in stacks]
+    assert "0 truncated" in r.err
