@@ -86,6 +86,8 @@ struct {
 } stats SEC(".maps");
 
 /* Per-CPU scratch for the walk: too big for the 512-byte BPF stack. */
+#define WIN_MAX 4096
+#define PAGE_MASK_ (~4095ull)
 struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */
 	__u64 hash;         /* running hash of seg's frames */
@@ -97,7 +99,17 @@ struct walk {
 	__u32 read_len;     /* bytes of a frame struct to read */
 	__u32 buf_idx;
 	__u32 lost;         /* a segment could not be stored */
-	__u8 buf[PY_FRAME_READ_MAX + 8];
+	/*
+	 * A window of the target's memory, valid for one sample.  3.11+ keep
+	 * interpreter frames on a per-thread stack of chunks, each caller
+	 * below its callee; one read of the memory below a frame (down to its
+	 * page start, never across into a page that may be unmapped) then
+	 * holds the next frames too, instead of one read per frame.
+	 */
+	__u64 win_base;
+	__u32 win_len;
+	__u32 pad2;
+	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
 };
 
 struct {
@@ -143,20 +155,67 @@ static __always_inline bool off_ok(__u32 off, __u32 size, __u32 limit)
 	return off != PY_OFF_NONE && off <= limit - size;
 }
 
-static __always_inline __u64 load_u64(const __u8 *buf, __u32 off)
+/* Loads from the window: base is the frame's offset in it, off a field's
+ * offset in the frame; both masked so the verifier sees them in bounds. */
+static __always_inline __u64 load_u64(const __u8 *win, __u32 base, __u32 off)
 {
 	__u64 v;
 
-	__builtin_memcpy(&v, buf + (off & (PY_FRAME_READ_MAX - 1)), sizeof(v));
+	__builtin_memcpy(&v, win + (base & (WIN_MAX - 1)) +
+				     (off & (PY_FRAME_READ_MAX - 1)),
+			 sizeof(v));
 	return v;
 }
 
-static __always_inline __s32 load_s32(const __u8 *buf, __u32 off)
+static __always_inline __s32 load_s32(const __u8 *win, __u32 base, __u32 off)
 {
 	__s32 v;
 
-	__builtin_memcpy(&v, buf + (off & (PY_FRAME_READ_MAX - 1)), sizeof(v));
+	__builtin_memcpy(&v, win + (base & (WIN_MAX - 1)) +
+				     (off & (PY_FRAME_READ_MAX - 1)),
+			 sizeof(v));
 	return v;
+}
+
+static __always_inline __u8 load_u8(const __u8 *win, __u32 base, __u32 off)
+{
+	return win[(base & (WIN_MAX - 1)) + (off & (PY_FRAME_READ_MAX - 1))];
+}
+
+/*
+ * Makes the window hold [frame, frame + need); returns the frame's offset
+ * in it, or -1 if the frame cannot be read.
+ */
+static __always_inline long window(struct walk *w, __u64 frame, __u32 need,
+				   bool below)
+{
+	__u64 end = frame + need, lo, len;
+
+	if (frame >= w->win_base && end <= w->win_base + w->win_len)
+		return (long)(frame - w->win_base);
+	lo = frame;
+	if (below) {
+		lo = end - WIN_MAX;
+		if (lo < (frame & PAGE_MASK_))
+			lo = frame & PAGE_MASK_;
+	}
+	/* 64-bit, so that the value checked is the value passed. */
+	len = end - lo;
+	if (len > WIN_MAX)
+		len = WIN_MAX;
+	if (bpf_probe_read_user(w->win, len, (const void *)lo)) {
+		if (lo == frame)
+			return -1;
+		/* The memory below may be unreadable: this frame alone. */
+		lo = frame;
+		len = need;
+		if (bpf_probe_read_user(w->win, len & (PY_FRAME_READ_MAX * 2 - 1),
+					(const void *)lo))
+			return -1;
+	}
+	w->win_base = lo;
+	w->win_len = (__u32)len;
+	return (long)(frame - lo);
 }
 
 static __always_inline __u64 read_ptr(__u64 addr)
@@ -214,20 +273,23 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	__u64 code, next;
 	__s64 lasti;
 	__u32 firstlineno = 0, len;
+	long base;
 
 	if (!w->frame)
 		return 1;
 	len = w->read_len;
 	if (len > PY_FRAME_READ_MAX)
 		len = PY_FRAME_READ_MAX;
-	if (bpf_probe_read_user(w->buf, len, (const void *)w->frame)) {
+	/* Frame objects (3.8-3.10) are separate heap objects: no window. */
+	base = window(w, w->frame, len, cfg->frame_kind == PY_FRAME_INTERP);
+	if (base < 0) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
-	next = load_u64(w->buf, cfg->off.frame_previous);
+	next = load_u64(w->win, base, cfg->off.frame_previous);
 
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
-		__u8 owner = w->buf[cfg->off.frame_owner & (PY_FRAME_READ_MAX - 1)];
+		__u8 owner = load_u8(w->win, base, cfg->off.frame_owner);
 
 		if (cfg->owner_skip_mask & (1u << (owner & 7))) {
 			/* A shim the C stack pushed to enter the eval loop
@@ -246,7 +308,7 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		return 1;
 	}
 
-	code = load_u64(w->buf, cfg->off.frame_code);
+	code = load_u64(w->win, base, cfg->off.frame_code);
 	code &= ~((1ull << (cfg->code_tag_bits & 7)) - 1);
 	if (!code) {
 		w->flags |= SAMPLE_F_PARTIAL;
@@ -255,10 +317,10 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
 		/* The instruction pointer is into the code object's own
 		 * co_code_adaptive, so the byte offset is a subtraction. */
-		lasti = (__s64)(load_u64(w->buf, cfg->off.frame_instr) -
+		lasti = (__s64)(load_u64(w->win, base, cfg->off.frame_instr) -
 				(code + w->code_adaptive));
 	} else {
-		lasti = load_s32(w->buf, cfg->off.frame_instr);
+		lasti = load_s32(w->win, base, cfg->off.frame_instr);
 		if (cfg->lasti_units && lasti > 0)
 			lasti *= 2;
 	}
@@ -495,6 +557,8 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	 * of exactly max_depth frames is not reported as truncated.  If the
 	 * loop still ends with frames left, the stack is cut: say so. */
 	w->lost = 0;
+	w->win_base = 0;
+	w->win_len = 0;
 	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
 	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
 		w->flags |= SAMPLE_F_TRUNCATED;

@@ -217,6 +217,13 @@ static void print_summary(const struct options *opt, const struct py_target *t,
 		s[STAT_ERR_CONFIG], t->code_errors, t->code_stale);
 	if (opt->verbose) {
 		static const char *names[] = STAT_NAMES;
+		uint64_t run_ns = 0, runs = 0;
+
+		if (profiler__prog_stats(bpf, &run_ns, &runs) == 0 && runs)
+			fprintf(stderr, "pyprof-bpf: sampler runs %" PRIu64
+				" (all CPUs, all processes), %.3f us each on average "
+				"(kernel.bpf_stats_enabled)\n", runs,
+				(double)run_ns / (double)runs / 1000.0);
 
 		for (int i = 0; i < STAT__MAX; i++)
 			fprintf(stderr, "pyprof-bpf:   %-16s %" PRIu64 "\n", names[i],

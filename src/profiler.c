@@ -191,12 +191,22 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 	rc = pyprof_bpf__load(p->skel);
 	if (rc) {
 		rc = -rc;
-		if (rc == EPERM || rc == EACCES) {
+		if (rc == EPERM) {
+			/* Privileges were checked before: this is a lockdown
+			 * or a security module saying no. */
 			*why = PROFILER_EPERM;
 			snprintf(err, errlen,
 				 "the kernel refused to load the BPF program (%s): "
-				 "run as root, or grant CAP_BPF, CAP_PERFMON and "
-				 "CAP_SYS_PTRACE", strerror(rc));
+				 "check kernel lockdown (/sys/kernel/security/lockdown) "
+				 "and security modules; rerun with -v for details",
+				 strerror(rc));
+		} else if (rc == EACCES) {
+			/* The verifier's verdict. */
+			*why = PROFILER_EKERNEL;
+			snprintf(err, errlen,
+				 "the kernel's verifier rejected the BPF program (%s): "
+				 "it needs Linux 5.17+; rerun with -v for the "
+				 "verifier's log and report it", strerror(rc));
 		} else {
 			*why = PROFILER_EKERNEL;
 			snprintf(err, errlen,
@@ -478,6 +488,19 @@ int profiler__stats(struct profiler *p, uint64_t *stats)
 			stats[i] += vals[c];
 	}
 	free(vals);
+	return 0;
+}
+
+int profiler__prog_stats(struct profiler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.sample), &info,
+				   &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
 	return 0;
 }
 

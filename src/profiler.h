@@ -77,6 +77,12 @@ int profiler__poll(struct profiler *p, int timeout_ms);
 /* Sums the per-CPU counters into stats[STAT__MAX]. 0 or -errno. */
 int profiler__stats(struct profiler *p, uint64_t *stats);
 
+/*
+ * The kernel's statistics of the sampler program (kernel.bpf_stats_enabled
+ * must be 1, else both are 0): total run time in ns and number of runs.
+ */
+int profiler__prog_stats(struct profiler *p, uint64_t *run_ns, uint64_t *runs);
+
 /* The pthread_self() of thread tid, as the sampler saw it. 0 or -ENOENT. */
 int profiler__thread_id(struct profiler *p, uint32_t tid, uint64_t *thread_id);
 

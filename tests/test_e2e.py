@@ -226,3 +226,32 @@ def test_reentry_through_c_exact_depth(python):
     assert whole >= 0.95 * sum(c for _, c in stacks), \
         [f[:4] for f, _ in stacks]
     assert "0 truncated" in r.err
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_generator_and_coroutine_frames(python):
+    with Workload(python, "gens.py") as w:
+        r = run_pyprof("-p", w.pid, "-d", 2)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    L = lambda m: marker_line("gens.py", m)  # noqa: E731
+    root = [("<module>", w.path, L("MODULE_LINE"))]
+    gen = root + [("main", w.path, L("CALL_CONSUME")),
+                  ("consume", w.path, L("CONSUME_LINE")),
+                  ("produce", w.path, L("GEN_LINE"))]
+    coro = root + [("main", w.path, L("CALL_DRIVE")),
+                   ("drive", w.path, L("SEND_LINE")),
+                   ("outer", w.path, L("AWAIT_LINE")),
+                   ("leaf", w.path, L("ASYNC_LINE"))]
+    n_gen = sum(c for f, c in stacks if pyframes(f) == gen)
+    n_coro = sum(c for f, c in stacks if pyframes(f) == coro)
+    # Time in sum() (C) between resumptions is consume's own, and the
+    # glue between calls shows as main/drive/outer on other lines: every
+    # stack must follow one of the two call paths, by function name.
+    names = lambda fr: [p[0] for p in fr]  # noqa: E731
+    ok = sum(c for f, c in stacks
+             if any(names(pyframes(f)) == names(shape[:k])
+                    for shape in (gen, coro) for k in range(2, len(shape) + 1)))
+    total = sum(c for _, c in stacks)
+    assert ok == total, [pyframes(f) for f, _ in stacks]
+    assert n_gen >= 0.1 * total and n_coro >= 0.1 * total, (n_gen, n_coro, total)
