@@ -53,19 +53,19 @@ struct {
  * failed insert is a lost sample (seen on a fresh map's first stacks).
  * 16384 segments of 528 bytes: about 9 MiB per buffer.
  */
-#define COUNTS_MAP(name)                                                      \
-	struct {                                                              \
-		__uint(type, BPF_MAP_TYPE_HASH);                              \
-		__uint(max_entries, 16384);                                   \
-		__type(key, struct sample_key);                               \
-		__type(value, __u64);                                         \
+#define COUNTS_MAP(name)                         \
+	struct {                                 \
+		__uint(type, BPF_MAP_TYPE_HASH); \
+		__uint(max_entries, 16384);      \
+		__type(key, struct sample_key);  \
+		__type(value, __u64);            \
 	} name SEC(".maps")
-#define STACKS_MAP(name)                                                      \
-	struct {                                                              \
-		__uint(type, BPF_MAP_TYPE_HASH);                              \
-		__uint(max_entries, 16384);                                   \
-		__type(key, __u64);                                           \
-		__type(value, struct py_seg);                                 \
+#define STACKS_MAP(name)                         \
+	struct {                                 \
+		__uint(type, BPF_MAP_TYPE_HASH); \
+		__uint(max_entries, 16384);      \
+		__type(key, __u64);              \
+		__type(value, struct py_seg);    \
 	} name SEC(".maps")
 
 COUNTS_MAP(counts0);
@@ -90,15 +90,15 @@ struct {
 #define PAGE_MASK_ (~4095ull)
 struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */
-	__u64 hash;         /* running hash of seg's frames */
-	__u64 prev_key;     /* key of the last segment written */
-	__u64 frame;        /* next frame to read */
+	__u64 hash; /* running hash of seg's frames */
+	__u64 prev_key; /* key of the last segment written */
+	__u64 frame; /* next frame to read */
 	__u64 code_adaptive;
-	__u32 depth;        /* frames recorded */
-	__u32 flags;        /* SAMPLE_F_* */
-	__u32 read_len;     /* bytes of a frame struct to read */
+	__u32 depth; /* frames recorded */
+	__u32 flags; /* SAMPLE_F_* */
+	__u32 read_len; /* bytes of a frame struct to read */
 	__u32 buf_idx;
-	__u32 lost;         /* a segment could not be stored */
+	__u32 lost; /* a segment could not be stored */
 	/*
 	 * A window of the target's memory, valid for one sample.  3.11+ keep
 	 * interpreter frames on a per-thread stack of chunks, each caller
@@ -161,8 +161,9 @@ static __always_inline __u64 load_u64(const __u8 *win, __u32 base, __u32 off)
 {
 	__u64 v;
 
-	__builtin_memcpy(&v, win + (base & (WIN_MAX - 1)) +
-				     (off & (PY_FRAME_READ_MAX - 1)),
+	__builtin_memcpy(&v,
+			 win + (base & (WIN_MAX - 1)) +
+				 (off & (PY_FRAME_READ_MAX - 1)),
 			 sizeof(v));
 	return v;
 }
@@ -171,8 +172,9 @@ static __always_inline __s32 load_s32(const __u8 *win, __u32 base, __u32 off)
 {
 	__s32 v;
 
-	__builtin_memcpy(&v, win + (base & (WIN_MAX - 1)) +
-				     (off & (PY_FRAME_READ_MAX - 1)),
+	__builtin_memcpy(&v,
+			 win + (base & (WIN_MAX - 1)) +
+				 (off & (PY_FRAME_READ_MAX - 1)),
 			 sizeof(v));
 	return v;
 }
@@ -209,7 +211,8 @@ static __always_inline long window(struct walk *w, __u64 frame, __u32 need,
 		/* The memory below may be unreadable: this frame alone. */
 		lo = frame;
 		len = need;
-		if (bpf_probe_read_user(w->win, len & (PY_FRAME_READ_MAX * 2 - 1),
+		if (bpf_probe_read_user(w->win,
+					len & (PY_FRAME_READ_MAX * 2 - 1),
 					(const void *)lo))
 			return -1;
 	}
@@ -243,11 +246,13 @@ static __always_inline int flush_seg(struct walk *w)
 	w->ev.seg.prev = w->prev_key;
 	w->ev.seg.nframes = n;
 	if (!bpf_map_lookup_elem(stacks, &key)) {
-		err = bpf_map_update_elem(stacks, &key, &w->ev.seg, BPF_NOEXIST);
+		err = bpf_map_update_elem(stacks, &key, &w->ev.seg,
+					  BPF_NOEXIST);
 		if (err == 0) {
 			w->ev.hdr.type = EV_NEW_SEG;
 			w->ev.hdr.key = key;
-			if (bpf_ringbuf_output(&events, &w->ev, sizeof(w->ev), 0))
+			if (bpf_ringbuf_output(&events, &w->ev, sizeof(w->ev),
+					       0))
 				stat_inc(STAT_EVENTS_LOST);
 		} else if (err != -17 /* EEXIST: another CPU won the race */) {
 			return -1;
@@ -326,8 +331,9 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	}
 	if (lasti > 0x7fffffff || lasti < -0x7fffffff)
 		lasti = -1;
-	if (bpf_probe_read_user(&firstlineno, sizeof(firstlineno),
-				(const void *)(code + cfg->off.code_firstlineno))) {
+	if (bpf_probe_read_user(
+		    &firstlineno, sizeof(firstlineno),
+		    (const void *)(code + cfg->off.code_firstlineno))) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
@@ -336,7 +342,8 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	f->code = code;
 	f->lasti = (__s32)lasti;
 	f->firstlineno = firstlineno;
-	w->hash = mix64(w->hash ^ code) + ((__u64)(__u32)lasti << 32 | firstlineno);
+	w->hash = mix64(w->hash ^ code) +
+		  ((__u64)(__u32)lasti << 32 | firstlineno);
 	w->depth++;
 	w->frame = next;
 	if (w->depth % PY_SEG_FRAMES == 0 && flush_seg(w)) {
@@ -348,9 +355,9 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 
 struct tsw_ctx {
 	const struct py_proc_cfg *cfg;
-	__u64 want;    /* thread_id looked for */
-	__u64 interp;  /* interpreter being walked */
-	__u64 tstate;  /* next thread state to look at */
+	__u64 want; /* thread_id looked for */
+	__u64 interp; /* interpreter being walked */
+	__u64 tstate; /* next thread state to look at */
 	__u64 found;
 	__u32 interps; /* interpreters started */
 	__u32 err;
@@ -368,7 +375,8 @@ static long tstate_step(__u32 i __attribute__((unused)), void *arg)
 		if (c->interps >= PY_MAX_INTERPS)
 			return 1;
 		if (c->interps == 0)
-			c->interp = read_ptr(c->cfg->runtime_addr + o->runtime_interp_head);
+			c->interp = read_ptr(c->cfg->runtime_addr +
+					     o->runtime_interp_head);
 		else
 			c->interp = read_ptr(c->interp + o->interp_next);
 		c->interps++;
@@ -380,8 +388,9 @@ static long tstate_step(__u32 i __attribute__((unused)), void *arg)
 		c->tstate = read_ptr(c->interp + o->interp_threads_head);
 		return 0;
 	}
-	if (bpf_probe_read_user(&tid, sizeof(tid),
-				(const void *)(c->tstate + o->tstate_thread_id))) {
+	if (bpf_probe_read_user(
+		    &tid, sizeof(tid),
+		    (const void *)(c->tstate + o->tstate_thread_id))) {
 		c->tstate = 0;
 		return 0;
 	}
@@ -414,12 +423,14 @@ static __always_inline __u64 find_tstate(const struct py_proc_cfg *cfg,
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
 		if (e->tstate) {
-			if (!bpf_probe_read_user(&tid_now, sizeof(tid_now),
-						 (const void *)(e->tstate +
-								cfg->off.tstate_thread_id)) &&
+			if (!bpf_probe_read_user(
+				    &tid_now, sizeof(tid_now),
+				    (const void *)(e->tstate +
+						   cfg->off.tstate_thread_id)) &&
 			    tid_now == c.want)
 				return e->tstate;
-		} else if (bpf_ktime_get_ns() - e->checked_ns < NO_TSTATE_TTL_NS) {
+		} else if (bpf_ktime_get_ns() - e->checked_ns <
+			   NO_TSTATE_TTL_NS) {
 			*reason = STAT_NO_TSTATE;
 			return 0;
 		}
@@ -549,7 +560,8 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	w->depth = 0;
 	w->flags = 0;
 	w->read_len = need;
-	w->code_adaptive = o->code_adaptive == PY_OFF_NONE ? 0 : o->code_adaptive;
+	w->code_adaptive = o->code_adaptive == PY_OFF_NONE ? 0 :
+							     o->code_adaptive;
 	wc.w = w;
 	wc.cfg = cfg;
 	/* Iterations for max_depth frames, a skipped shim between each two

@@ -36,32 +36,32 @@ enum py_frame_kind {
  * the target's own _Py_DebugOffsets; checked by BPF before use.
  */
 struct py_walk_offsets {
-	__u32 runtime_interp_head;  /* _PyRuntimeState.interpreters.head */
-	__u32 interp_next;          /* PyInterpreterState.next */
-	__u32 interp_threads_head;  /* .tstate_head (<=3.10), .threads.head (3.11+) */
-	__u32 tstate_next;          /* PyThreadState.next */
-	__u32 tstate_thread_id;     /* PyThreadState.thread_id (== pthread_self()) */
-	__u32 tstate_frame;         /* .frame (<=3.10), .cframe (3.11, 3.12),
+	__u32 runtime_interp_head; /* _PyRuntimeState.interpreters.head */
+	__u32 interp_next; /* PyInterpreterState.next */
+	__u32 interp_threads_head; /* .tstate_head (<=3.10), .threads.head (3.11+) */
+	__u32 tstate_next; /* PyThreadState.next */
+	__u32 tstate_thread_id; /* PyThreadState.thread_id (== pthread_self()) */
+	__u32 tstate_frame; /* .frame (<=3.10), .cframe (3.11, 3.12),
 				       .current_frame (3.13+) */
 	__u32 cframe_current_frame; /* _PyCFrame.current_frame (3.11, 3.12 only) */
-	__u32 frame_previous;       /* f_back (<=3.10), previous (3.11+) */
-	__u32 frame_code;           /* f_code (<=3.12), f_executable (3.13+) */
-	__u32 frame_instr;          /* f_lasti (<=3.10), prev_instr (3.11, 3.12),
+	__u32 frame_previous; /* f_back (<=3.10), previous (3.11+) */
+	__u32 frame_code; /* f_code (<=3.12), f_executable (3.13+) */
+	__u32 frame_instr; /* f_lasti (<=3.10), prev_instr (3.11, 3.12),
 				       instr_ptr (3.13+) */
-	__u32 frame_owner;          /* owner (3.11+) */
-	__u32 code_firstlineno;     /* PyCodeObject.co_firstlineno */
-	__u32 code_adaptive;        /* PyCodeObject.co_code_adaptive (3.11+) */
+	__u32 frame_owner; /* owner (3.11+) */
+	__u32 code_firstlineno; /* PyCodeObject.co_firstlineno */
+	__u32 code_adaptive; /* PyCodeObject.co_code_adaptive (3.11+) */
 };
 
 /* Per-process configuration: the value of the targets map. */
 struct py_proc_cfg {
-	__u64 runtime_addr;    /* address of _PyRuntime in the target */
-	__u32 version;         /* (major << 8) | minor, e.g. 0x030b */
-	__u8 frame_kind;       /* enum py_frame_kind */
-	__u8 lasti_units;      /* f_lasti counts 2-byte code units (3.10) */
-	__u8 owner_skip_mask;  /* frames whose 1 << owner is set are not Python
+	__u64 runtime_addr; /* address of _PyRuntime in the target */
+	__u32 version; /* (major << 8) | minor, e.g. 0x030b */
+	__u8 frame_kind; /* enum py_frame_kind */
+	__u8 lasti_units; /* f_lasti counts 2-byte code units (3.10) */
+	__u8 owner_skip_mask; /* frames whose 1 << owner is set are not Python
 				  frames (C-stack shims, 3.12+) */
-	__u8 code_tag_bits;    /* low bits of frame_code that are tags (3.14's
+	__u8 code_tag_bits; /* low bits of frame_code that are tags (3.14's
 				  _PyStackRef) and must be cleared */
 	struct py_walk_offsets off;
 	__u32 pad;
@@ -69,10 +69,10 @@ struct py_proc_cfg {
 
 /* One Python frame as the sampler records it. */
 struct py_frame {
-	__u64 code;         /* PyCodeObject address */
-	__s32 lasti;        /* byte offset of the current instruction; <0 if
+	__u64 code; /* PyCodeObject address */
+	__s32 lasti; /* byte offset of the current instruction; <0 if
 			       the frame has not started */
-	__u32 firstlineno;  /* co_firstlineno: tells a reused code address */
+	__u32 firstlineno; /* co_firstlineno: tells a reused code address */
 };
 
 /*
@@ -83,8 +83,8 @@ struct py_frame {
  * proportional to depth, and any depth up to PY_MAX_DEPTH_CAP fits.
  */
 struct py_seg {
-	__u64 prev;       /* key of the segment nearer the leaf, 0 for the first */
-	__u32 nframes;    /* frames used in this segment */
+	__u64 prev; /* key of the segment nearer the leaf, 0 for the first */
+	__u32 nframes; /* frames used in this segment */
 	__u32 pad;
 	struct py_frame frames[PY_SEG_FRAMES]; /* leaf first */
 };
@@ -96,10 +96,10 @@ struct py_seg {
  * finds the same segments in the stacks map.
  */
 enum pyprof_event_type {
-	EV_NEW_SEG = 1,    /* a segment was stored: key, seg */
+	EV_NEW_SEG = 1, /* a segment was stored: key, seg */
 	EV_NEW_THREAD = 2, /* a thread's PyThreadState was found: key is its
 			      thread_id */
-	EV_EXEC = 3,       /* a target exec'd: it is no longer that Python */
+	EV_EXEC = 3, /* a target exec'd: it is no longer that Python */
 };
 
 struct pyprof_event_hdr {
@@ -118,63 +118,65 @@ struct pyprof_event {
 
 /* Value of the tstate_cache map (key: tid). */
 struct tstate_entry {
-	__u64 tstate;     /* PyThreadState address, 0 if the thread has none */
-	__u64 thread_id;  /* the thread's pthread_self() (its FS base) */
+	__u64 tstate; /* PyThreadState address, 0 if the thread has none */
+	__u64 thread_id; /* the thread's pthread_self() (its FS base) */
 	__u64 checked_ns; /* when a miss was last confirmed */
 };
 
 /* Flags of a sample (sample_key.flags). */
 enum {
 	SAMPLE_F_TRUNCATED = 1 << 0, /* hit --max-depth: root frames missing */
-	SAMPLE_F_PARTIAL = 1 << 1,   /* a frame could not be read: root missing */
+	SAMPLE_F_PARTIAL = 1 << 1, /* a frame could not be read: root missing */
 	SAMPLE_F_NO_TSTATE = 1 << 2, /* thread has no Python thread state */
-	SAMPLE_F_NO_FRAME = 1 << 3,  /* thread state has no current frame */
-	SAMPLE_F_NO_RUNTIME = 1 << 4,/* interpreter list unreadable */
+	SAMPLE_F_NO_FRAME = 1 << 3, /* thread state has no current frame */
+	SAMPLE_F_NO_RUNTIME = 1 << 4, /* interpreter list unreadable */
 };
 
 /* Key of the counts map: one per distinct (thread, stack) pair. */
 struct sample_key {
-	__u32 pid;      /* tgid, as the kernel's init namespace sees it */
+	__u32 pid; /* tgid, as the kernel's init namespace sees it */
 	__u32 tid;
 	__u64 stack_id; /* key of the stack's root-most segment, 0 if empty */
-	__u32 depth;    /* frames recorded */
-	__u32 flags;    /* SAMPLE_F_* */
-	__s32 kstack;   /* kernel stack id, -1 if none (reserved) */
-	__s32 ustack;   /* user stack id, -1 if none (reserved) */
+	__u32 depth; /* frames recorded */
+	__u32 flags; /* SAMPLE_F_* */
+	__s32 kstack; /* kernel stack id, -1 if none (reserved) */
+	__s32 ustack; /* user stack id, -1 if none (reserved) */
 };
 
 /* Per-CPU counters (the stats map), summed by userspace for the summary. */
 enum stat_idx {
-	STAT_SAMPLES,        /* samples of a target thread */
-	STAT_COUNTED,        /* samples added to the counts map */
-	STAT_PY_FULL,        /* complete Python stack */
-	STAT_TRUNCATED,      /* stack cut at --max-depth */
-	STAT_PARTIAL,        /* a frame read failed mid-walk */
-	STAT_NO_TSTATE,      /* thread has no PyThreadState (native thread) */
-	STAT_NO_FRAME,       /* PyThreadState without a current frame */
-	STAT_ERR_RUNTIME,    /* _PyRuntime / interpreter unreadable */
-	STAT_ERR_TSTATE,     /* cached thread state unreadable */
-	STAT_ERR_CONFIG,     /* offsets out of bounds in the config */
-	STAT_LOST_COUNTS,    /* counts map full: sample lost */
-	STAT_LOST_STACKS,    /* stacks map full: sample lost */
-	STAT_TSTATE_WALKS,   /* thread list walked (cache miss) */
-	STAT_TSTATE_WALK_CAP,/* thread list longer than PY_MAX_THREADS_WALK */
+	STAT_SAMPLES, /* samples of a target thread */
+	STAT_COUNTED, /* samples added to the counts map */
+	STAT_PY_FULL, /* complete Python stack */
+	STAT_TRUNCATED, /* stack cut at --max-depth */
+	STAT_PARTIAL, /* a frame read failed mid-walk */
+	STAT_NO_TSTATE, /* thread has no PyThreadState (native thread) */
+	STAT_NO_FRAME, /* PyThreadState without a current frame */
+	STAT_ERR_RUNTIME, /* _PyRuntime / interpreter unreadable */
+	STAT_ERR_TSTATE, /* cached thread state unreadable */
+	STAT_ERR_CONFIG, /* offsets out of bounds in the config */
+	STAT_LOST_COUNTS, /* counts map full: sample lost */
+	STAT_LOST_STACKS, /* stacks map full: sample lost */
+	STAT_TSTATE_WALKS, /* thread list walked (cache miss) */
+	STAT_TSTATE_WALK_CAP, /* thread list longer than PY_MAX_THREADS_WALK */
 	STAT_SKIPPED_FRAMES, /* C-stack shim frames skipped (3.12+) */
-	STAT_EVENTS_LOST,    /* ring buffer full: an event was not sent */
+	STAT_EVENTS_LOST, /* ring buffer full: an event was not sent */
 	STAT__MAX,
 };
 
 #define STAT_NAMES                                                            \
 	{                                                                     \
 		"samples", "counted", "py_full", "truncated", "partial",      \
-		"no_tstate", "no_frame", "err_runtime", "err_tstate",          \
-		"err_config", "lost_counts", "lost_stacks", "tstate_walks",   \
-		"tstate_walk_cap", "skipped_frames", "events_lost",           \
+			"no_tstate", "no_frame", "err_runtime", "err_tstate", \
+			"err_config", "lost_counts", "lost_stacks",           \
+			"tstate_walks", "tstate_walk_cap", "skipped_frames",  \
+			"events_lost",                                        \
 	}
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct py_walk_offsets) == 13 * 4, "py_walk_offsets");
-_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 + 13 * 4 + 4, "py_proc_cfg");
+_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 + 13 * 4 + 4,
+	       "py_proc_cfg");
 _Static_assert(sizeof(struct py_frame) == 16, "py_frame");
 _Static_assert(sizeof(struct py_seg) == 16 + 16 * PY_SEG_FRAMES, "py_seg");
 _Static_assert(sizeof(struct sample_key) == 32, "sample_key");

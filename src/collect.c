@@ -44,7 +44,8 @@ int collect__init(struct collector *c, struct profile *prof,
 		return -ENOMEM;
 	proc__comm(t->pid, 0, comm, sizeof(comm));
 	snprintf(label, sizeof(label), "%s-%d", comm, t->pid);
-	f = profile__frame(prof, PF_PROCESS, profile__intern_str(prof, label), 0, 0);
+	f = profile__frame(prof, PF_PROCESS, profile__intern_str(prof, label),
+			   0, 0);
 	if (f < 0)
 		return (int)f;
 	c->process_frame = (uint32_t)f;
@@ -219,8 +220,9 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 	if (nframes && key->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)) {
 		/* The walk starts at the leaf, so what is missing is the root
 		 * side: say so where the root frames would be. */
-		f = marker(c, key->flags & SAMPLE_F_TRUNCATED ? "[truncated]" :
-								"[partial stack]");
+		f = marker(c, key->flags & SAMPLE_F_TRUNCATED ?
+				      "[truncated]" :
+				      "[partial stack]");
 		if (f < 0)
 			goto out;
 		stack[n++] = (uint32_t)f;

@@ -19,8 +19,8 @@ struct collector {
 	struct profile *prof;
 	struct py_target *target;
 	struct profiler *bpf;
-	bool thread_ids;     /* "name (tid N)" */
-	bool no_threads;     /* no thread frame */
+	bool thread_ids; /* "name (tid N)" */
+	bool no_threads; /* no thread frame */
 
 	uint32_t process_frame;
 	/*
@@ -29,18 +29,18 @@ struct collector {
 	 * that reuses an old one's tid and stack (glibc caches stacks, so even
 	 * its pthread_self() repeats) gets its own name at the next re-read.
 	 */
-	struct hashmap names;     /* thread_id -> string id of its name */
-	struct hashmap tid_ids;   /* tid -> thread_id + 1, this drain only */
-	bool names_fresh;         /* names re-read since the last drain */
-	double names_read_at;     /* when (CLOCK_MONOTONIC seconds) */
+	struct hashmap names; /* thread_id -> string id of its name */
+	struct hashmap tid_ids; /* tid -> thread_id + 1, this drain only */
+	bool names_fresh; /* names re-read since the last drain */
+	double names_read_at; /* when (CLOCK_MONOTONIC seconds) */
 	struct pythread_name *buf;
 
 	/* What the summary reports. */
-	uint64_t samples;        /* drained samples */
-	uint64_t unresolved;     /* stack segments missing: lost */
+	uint64_t samples; /* drained samples */
+	uint64_t unresolved; /* stack segments missing: lost */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
-	uint64_t flagged[8];     /* samples per SAMPLE_F_* bit */
-	bool execed;             /* the target exec'd another program */
+	uint64_t flagged[8]; /* samples per SAMPLE_F_* bit */
+	bool execed; /* the target exec'd another program */
 };
 
 int collect__init(struct collector *c, struct profile *prof,

@@ -14,7 +14,7 @@
 struct hashmap {
 	uint64_t *keys; /* 0 = empty slot */
 	uint64_t *vals;
-	size_t cap;     /* power of two, or 0 */
+	size_t cap; /* power of two, or 0 */
 	size_t len;
 };
 

@@ -163,8 +163,8 @@ enum {
  * from an entry's body; a needed varint cut short by the end of the entry
  * makes every later line unknown, so we return -1.
  */
-static int addr2line_locations(const uint8_t *tab, size_t len,
-			       int firstlineno, int addr)
+static int addr2line_locations(const uint8_t *tab, size_t len, int firstlineno,
+			       int addr)
 {
 	int64_t line = firstlineno, end = 0;
 	size_t i = 0;

@@ -138,8 +138,8 @@ static int output_open(struct output *o, const char *path)
 	if (fd < 0) {
 		int err = errno;
 
-		fail("cannot write %s: %s: choose a writable path with -o", path,
-		     strerror(err));
+		fail("cannot write %s: %s: choose a writable path with -o",
+		     path, strerror(err));
 		return -err;
 	}
 	fchmod(fd, 0644);
@@ -192,19 +192,24 @@ static void print_summary(const struct options *opt, const struct py_target *t,
 		t->pid, t->version_str, t->elf_path,
 		t->debug_offsets ? ", offsets from _Py_DebugOffsets" : "",
 		elapsed, opt->freq, profiler__ncpus(bpf),
-		c->execed ? "; the process exec'd another program" :
-		exited ? "; the process exited" :
-		stop_signal ? "; interrupted" : "");
-	fprintf(stderr, "pyprof-bpf: samples %" PRIu64 " taken", s[STAT_SAMPLES]);
+		c->execed   ? "; the process exec'd another program" :
+		exited	    ? "; the process exited" :
+		stop_signal ? "; interrupted" :
+			      "");
+	fprintf(stderr, "pyprof-bpf: samples %" PRIu64 " taken",
+		s[STAT_SAMPLES]);
 	if (cpu_secs >= 0)
 		fprintf(stderr, " (expected ~%.0f from %.2f s of CPU time)",
 			cpu_secs * opt->freq, cpu_secs);
-	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost", profile__total(prof),
-		lost);
+	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
+		profile__total(prof), lost);
 	if (lost)
-		fprintf(stderr, " (counts map full %" PRIu64 ", stacks map full %"
-			PRIu64 ", stack unresolvable %" PRIu64 ")",
-			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS], c->unresolved);
+		fprintf(stderr,
+			" (counts map full %" PRIu64
+			", stacks map full %" PRIu64
+			", stack unresolvable %" PRIu64 ")",
+			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS],
+			c->unresolved);
 	fputc('\n', stderr);
 	fprintf(stderr,
 		"pyprof-bpf: python stacks %" PRIu64 " complete, %" PRIu64
@@ -212,22 +217,24 @@ static void print_summary(const struct options *opt, const struct py_target *t,
 		"no thread state %" PRIu64 ", no frame %" PRIu64
 		", interpreter unreadable %" PRIu64 ", bad config %" PRIu64
 		"; unknown code objects %" PRIu64 " (stale %" PRIu64 ")\n",
-		s[STAT_PY_FULL], s[STAT_TRUNCATED], opt->max_depth, s[STAT_PARTIAL],
-		s[STAT_NO_TSTATE], s[STAT_NO_FRAME], s[STAT_ERR_RUNTIME],
-		s[STAT_ERR_CONFIG], t->code_errors, t->code_stale);
+		s[STAT_PY_FULL], s[STAT_TRUNCATED], opt->max_depth,
+		s[STAT_PARTIAL], s[STAT_NO_TSTATE], s[STAT_NO_FRAME],
+		s[STAT_ERR_RUNTIME], s[STAT_ERR_CONFIG], t->code_errors,
+		t->code_stale);
 	if (opt->verbose) {
 		static const char *names[] = STAT_NAMES;
 		uint64_t run_ns = 0, runs = 0;
 
 		if (profiler__prog_stats(bpf, &run_ns, &runs) == 0 && runs)
-			fprintf(stderr, "pyprof-bpf: sampler runs %" PRIu64
+			fprintf(stderr,
+				"pyprof-bpf: sampler runs %" PRIu64
 				" (all CPUs, all processes), %.3f us each on average "
-				"(kernel.bpf_stats_enabled)\n", runs,
-				(double)run_ns / (double)runs / 1000.0);
+				"(kernel.bpf_stats_enabled)\n",
+				runs, (double)run_ns / (double)runs / 1000.0);
 
 		for (int i = 0; i < STAT__MAX; i++)
-			fprintf(stderr, "pyprof-bpf:   %-16s %" PRIu64 "\n", names[i],
-				s[i]);
+			fprintf(stderr, "pyprof-bpf:   %-16s %" PRIu64 "\n",
+				names[i], s[i]);
 	}
 }
 
@@ -289,8 +296,10 @@ int main(int argc, char **argv)
 	if (check_btf())
 		return EXIT_KERNEL;
 	if (proc__tgid(opt.pid, &tgid) == 0 && tgid != opt.pid) {
-		fprintf(stderr, "pyprof-bpf: %d is a thread of process %d: "
-			"profiling process %d\n", opt.pid, tgid, tgid);
+		fprintf(stderr,
+			"pyprof-bpf: %d is a thread of process %d: "
+			"profiling process %d\n",
+			opt.pid, tgid, tgid);
 		opt.pid = tgid;
 	}
 
@@ -314,7 +323,8 @@ int main(int argc, char **argv)
 		goto out_close_output;
 	}
 
-	if (collect__init(&coll, prof, &target, opt.thread_ids, opt.no_threads)) {
+	if (collect__init(&coll, prof, &target, opt.thread_ids,
+			  opt.no_threads)) {
 		fail("out of memory");
 		code = EXIT_FAILURE_;
 		goto out_fini;
@@ -329,8 +339,9 @@ int main(int argc, char **argv)
 	bpf = profiler__open(&popts, &why, err, sizeof(err));
 	if (!bpf) {
 		fail("%s", err);
-		code = why == PROFILER_EPERM ? EXIT_PERM :
-		       why == PROFILER_EKERNEL ? EXIT_KERNEL : EXIT_FAILURE_;
+		code = why == PROFILER_EPERM   ? EXIT_PERM :
+		       why == PROFILER_EKERNEL ? EXIT_KERNEL :
+						 EXIT_FAILURE_;
 		goto out_fini;
 	}
 	coll.bpf = bpf;
@@ -339,7 +350,8 @@ int main(int argc, char **argv)
 	proc__cpu_time(opt.pid, &cpu0);
 	rc = profiler__add_target(bpf, opt.pid, &cfg);
 	if (rc) {
-		fail("cannot add pid %d to the sampler: %s", opt.pid, strerror(-rc));
+		fail("cannot add pid %d to the sampler: %s", opt.pid,
+		     strerror(-rc));
 		code = EXIT_FAILURE_;
 		goto out_close_bpf;
 	}
@@ -362,7 +374,8 @@ int main(int argc, char **argv)
 			collect__new_drain(&coll);
 			rc = profiler__drain(bpf, collect__sample, &coll);
 			if (rc) {
-				fail("collecting samples failed: %s", strerror(-rc));
+				fail("collecting samples failed: %s",
+				     strerror(-rc));
 				code = EXIT_FAILURE_;
 				break;
 			}
@@ -380,13 +393,13 @@ int main(int argc, char **argv)
 	}
 	if (cpu0 >= 0 && cpu1 >= 0)
 		cpu_secs = cpu1 - cpu0;
-	print_summary(&opt, &target, bpf, &coll, prof, now_s() - start, cpu_secs,
-		      exited);
+	print_summary(&opt, &target, bpf, &coll, prof, now_s() - start,
+		      cpu_secs, exited);
 
 	rc = out_folded__write(prof, out.f);
 	if (rc) {
-		fail("writing %s failed: %s", opt.output ? opt.output : "stdout",
-		     strerror(-rc));
+		fail("writing %s failed: %s",
+		     opt.output ? opt.output : "stdout", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
 out_close_bpf:
@@ -397,8 +410,8 @@ out_fini:
 out_close_output:
 	rc = output_close(&out, code == EXIT_OK);
 	if (rc && code == EXIT_OK) {
-		fail("writing %s failed: %s", opt.output ? opt.output : "stdout",
-		     strerror(-rc));
+		fail("writing %s failed: %s",
+		     opt.output ? opt.output : "stdout", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
 out_detach:

@@ -10,13 +10,13 @@
 /* Exit codes, documented in --help and README.md. */
 enum exit_code {
 	EXIT_OK = 0,
-	EXIT_FAILURE_ = 1,  /* a runtime failure (I/O, BPF attach, ...) */
-	EXIT_USAGE = 2,     /* bad command line */
-	EXIT_PERM = 3,      /* not root / missing capabilities */
-	EXIT_KERNEL = 4,    /* kernel lacks BTF or a BPF feature */
-	EXIT_NOPROC = 5,    /* no such process */
-	EXIT_NOTPY = 6,     /* the process is not Python */
-	EXIT_PYVER = 7,     /* a Python version we cannot profile */
+	EXIT_FAILURE_ = 1, /* a runtime failure (I/O, BPF attach, ...) */
+	EXIT_USAGE = 2, /* bad command line */
+	EXIT_PERM = 3, /* not root / missing capabilities */
+	EXIT_KERNEL = 4, /* kernel lacks BTF or a BPF feature */
+	EXIT_NOPROC = 5, /* no such process */
+	EXIT_NOTPY = 6, /* the process is not Python */
+	EXIT_PYVER = 7, /* a Python version we cannot profile */
 };
 
 #define DEFAULT_FREQ 99
@@ -24,15 +24,15 @@ enum exit_code {
 
 struct options {
 	pid_t pid;
-	unsigned freq;        /* -F */
-	double duration;      /* -d seconds; 0: until Ctrl-C or target exit */
-	double interval;      /* --interval seconds between drains */
-	unsigned max_depth;   /* --max-depth */
-	const char *output;   /* -o FILE; NULL: stdout */
-	bool folded;          /* --folded */
-	bool thread_ids;      /* --tid: "name (tid N)" thread frames */
-	bool no_threads;      /* --no-threads: no thread frame */
-	bool verbose;         /* -v */
+	unsigned freq; /* -F */
+	double duration; /* -d seconds; 0: until Ctrl-C or target exit */
+	double interval; /* --interval seconds between drains */
+	unsigned max_depth; /* --max-depth */
+	const char *output; /* -o FILE; NULL: stdout */
+	bool folded; /* --folded */
+	bool thread_ids; /* --tid: "name (tid N)" thread frames */
+	bool no_threads; /* --no-threads: no thread frame */
+	bool verbose; /* -v */
 	bool help;
 	bool version;
 };

@@ -125,7 +125,8 @@ int out_folded__write(const struct profile *p, FILE *f)
 
 		/* Different stacks can print the same (two code objects of
 		 * one name and line): their counts add up. */
-		while (i + 1 < m && strcmp(lines[i].text, lines[i + 1].text) == 0)
+		while (i + 1 < m &&
+		       strcmp(lines[i].text, lines[i + 1].text) == 0)
 			count += lines[++i].count;
 		if (fprintf(f, "%s %" PRIu64 "\n", lines[i].text, count) < 0) {
 			err = -EIO;

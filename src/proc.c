@@ -23,7 +23,8 @@ int proc__parse_map_line(const char *line, struct proc_map *m)
 	size_t len;
 
 	if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &start, &end, perms,
-		   &pgoff, dev, &inode, &pos) < 6 || pos == 0)
+		   &pgoff, dev, &inode, &pos) < 6 ||
+	    pos == 0)
 		return -EINVAL;
 	if (end < start)
 		return -EINVAL;
@@ -169,7 +170,8 @@ int proc__cpu_time(pid_t pid, double *secs)
 	if (!p)
 		return -EINVAL;
 	/* Fields after comm: state(3) ... utime(14) stime(15). */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	if (sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
 		   &utime, &stime) != 2)
 		return -EINVAL;
 	*secs = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);

@@ -106,7 +106,8 @@ uint32_t profile__intern(struct profile *p, const char *s, size_t len)
 		if (strlen(have) == len && memcmp(have, s, len) == 0)
 			return (uint32_t)id;
 	}
-	if (reserve((void **)&p->chars, &p->chars_cap, p->chars_len + len + 1, 1) ||
+	if (reserve((void **)&p->chars, &p->chars_cap, p->chars_len + len + 1,
+		    1) ||
 	    reserve((void **)&p->str_off, &p->str_cap, p->nstr + 1,
 		    sizeof(*p->str_off)) ||
 	    hashmap__set(&p->str_index, k, p->nstr)) {
@@ -130,10 +131,12 @@ const char *profile__string(const struct profile *p, uint32_t id)
 	return id < p->nstr ? p->chars + p->str_off[id] : "";
 }
 
-int64_t profile__frame(struct profile *p, enum pframe_kind kind,
-		       uint32_t name, uint32_t file, int32_t line)
+int64_t profile__frame(struct profile *p, enum pframe_kind kind, uint32_t name,
+		       uint32_t file, int32_t line)
 {
-	struct pframe f = { .name = name, .file = file, .line = line, .kind = kind };
+	struct pframe f = {
+		.name = name, .file = file, .line = line, .kind = kind
+	};
 	uint64_t k = hash_bytes(&f, sizeof(f), 1), id;
 
 	if (!k)
@@ -169,8 +172,8 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 		if (!hashmap__get(&p->stack_index, k, &id))
 			break;
 		s = &p->stacks[id];
-		if (s->n == n &&
-		    memcmp(p->frame_ids + s->off, frames, n * sizeof(*frames)) == 0) {
+		if (s->n == n && memcmp(p->frame_ids + s->off, frames,
+					n * sizeof(*frames)) == 0) {
 			s->count += count;
 			p->total += count;
 			return 0;

@@ -11,15 +11,15 @@
 
 enum pframe_kind {
 	PF_PROCESS, /* "comm-pid" */
-	PF_THREAD,  /* the thread's name */
-	PF_PYTHON,  /* a Python function, with file and line */
-	PF_MARKER,  /* "[truncated]", "[no Python frame]", ... */
+	PF_THREAD, /* the thread's name */
+	PF_PYTHON, /* a Python function, with file and line */
+	PF_MARKER, /* "[truncated]", "[no Python frame]", ... */
 };
 
 struct pframe {
 	uint32_t name; /* string id */
 	uint32_t file; /* string id, 0 if none */
-	int32_t line;  /* -1 if unknown (0 is a real line on 3.11+) */
+	int32_t line; /* -1 if unknown (0 is a real line on 3.11+) */
 	uint32_t kind; /* enum pframe_kind */
 };
 
@@ -35,8 +35,8 @@ uint32_t profile__intern_str(struct profile *p, const char *s);
 const char *profile__string(const struct profile *p, uint32_t id);
 
 /* Interns a frame; returns its id, or -ENOMEM. */
-int64_t profile__frame(struct profile *p, enum pframe_kind kind,
-		       uint32_t name, uint32_t file, int32_t line);
+int64_t profile__frame(struct profile *p, enum pframe_kind kind, uint32_t name,
+		       uint32_t file, int32_t line);
 const struct pframe *profile__frame_get(const struct profile *p, uint32_t id);
 
 /* Adds count samples of the stack frames[0..n) (root first). 0 or -ENOMEM. */

@@ -38,8 +38,8 @@ struct profiler {
 	int *pfds;
 	int ncpus;
 	int ncpus_possible;
-	unsigned buf;          /* the buffer samples currently go to */
-	struct hashmap segs;   /* segment key -> struct py_seg * */
+	unsigned buf; /* the buffer samples currently go to */
+	struct hashmap segs; /* segment key -> struct py_seg * */
 	struct py_frame *frames; /* drain scratch: max_depth frames */
 	unsigned max_depth;
 	bool verbose;
@@ -47,7 +47,8 @@ struct profiler {
 
 static bool verbose_libbpf;
 
-static int seg_cache_put(struct profiler *p, uint64_t k, const struct py_seg *seg);
+static int seg_cache_put(struct profiler *p, uint64_t k,
+			 const struct py_seg *seg);
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -137,12 +138,14 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (len < sizeof(*ev) || ev->seg.nframes == 0 ||
 		    ev->seg.nframes > PY_SEG_FRAMES)
 			return 0;
-		if (seg_cache_put(p, h->key, &ev->seg) == 0 && p->events.new_seg)
+		if (seg_cache_put(p, h->key, &ev->seg) == 0 &&
+		    p->events.new_seg)
 			p->events.new_seg(h->pid, &ev->seg, p->events.arg);
 		break;
 	case EV_NEW_THREAD:
 		if (p->events.new_thread)
-			p->events.new_thread(h->pid, h->tid, h->key, p->events.arg);
+			p->events.new_thread(h->pid, h->tid, h->key,
+					     p->events.arg);
 		break;
 	case EV_EXEC:
 		if (p->events.exec)
@@ -195,24 +198,29 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 			/* Privileges were checked before: this is a lockdown
 			 * or a security module saying no. */
 			*why = PROFILER_EPERM;
-			snprintf(err, errlen,
-				 "the kernel refused to load the BPF program (%s): "
-				 "check kernel lockdown (/sys/kernel/security/lockdown) "
-				 "and security modules; rerun with -v for details",
-				 strerror(rc));
+			snprintf(
+				err, errlen,
+				"the kernel refused to load the BPF program (%s): "
+				"check kernel lockdown (/sys/kernel/security/lockdown) "
+				"and security modules; rerun with -v for details",
+				strerror(rc));
 		} else if (rc == EACCES) {
 			/* The verifier's verdict. */
 			*why = PROFILER_EKERNEL;
-			snprintf(err, errlen,
-				 "the kernel's verifier rejected the BPF program (%s): "
-				 "it needs Linux 5.17+; rerun with -v for the "
-				 "verifier's log and report it", strerror(rc));
+			snprintf(
+				err, errlen,
+				"the kernel's verifier rejected the BPF program (%s): "
+				"it needs Linux 5.17+; rerun with -v for the "
+				"verifier's log and report it",
+				strerror(rc));
 		} else {
 			*why = PROFILER_EKERNEL;
-			snprintf(err, errlen,
-				 "the kernel refused the BPF program (%s): it needs "
-				 "Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
-				 "the verifier's log", strerror(rc));
+			snprintf(
+				err, errlen,
+				"the kernel refused the BPF program (%s): it needs "
+				"Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
+				"the verifier's log",
+				strerror(rc));
 		}
 		goto err_destroy;
 	}
@@ -257,16 +265,17 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 			rc = errno;
 			*why = rc == EACCES || rc == EPERM ? PROFILER_EPERM :
 							     PROFILER_EKERNEL;
-			snprintf(err, errlen,
-				 "cannot open a cpu-clock perf event on CPU %d: %s%s",
-				 c, strerror(rc),
-				 *why == PROFILER_EPERM ?
-					 ": run as root or grant CAP_PERFMON" :
-					 "");
+			snprintf(
+				err, errlen,
+				"cannot open a cpu-clock perf event on CPU %d: %s%s",
+				c, strerror(rc),
+				*why == PROFILER_EPERM ?
+					": run as root or grant CAP_PERFMON" :
+					"");
 			goto err_detach;
 		}
-		p->links[c] = bpf_program__attach_perf_event(p->skel->progs.sample,
-							     p->pfds[c]);
+		p->links[c] = bpf_program__attach_perf_event(
+			p->skel->progs.sample, p->pfds[c]);
 		if (!p->links[c]) {
 			rc = errno;
 			*why = PROFILER_EKERNEL;
@@ -353,7 +362,8 @@ static void seg_cache_clear(struct profiler *p)
 }
 
 /* Caches a copy of segment k. 0 if it was new, 1 if known, -ENOMEM. */
-static int seg_cache_put(struct profiler *p, uint64_t k, const struct py_seg *seg)
+static int seg_cache_put(struct profiler *p, uint64_t k,
+			 const struct py_seg *seg)
 {
 	struct py_seg *s;
 	uint64_t v;
@@ -449,8 +459,10 @@ int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 	sleep_ns(FLIP_GRACE_NS);
 	ring_buffer__consume(p->rb);
 
-	counts_fd = bpf_map__fd(old ? p->skel->maps.counts1 : p->skel->maps.counts0);
-	stacks_fd = bpf_map__fd(old ? p->skel->maps.stacks1 : p->skel->maps.stacks0);
+	counts_fd = bpf_map__fd(old ? p->skel->maps.counts1 :
+				      p->skel->maps.counts0);
+	stacks_fd = bpf_map__fd(old ? p->skel->maps.stacks1 :
+				      p->skel->maps.stacks0);
 	while (bpf_map_get_next_key(counts_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -496,8 +508,8 @@ int profiler__prog_stats(struct profiler *p, uint64_t *run_ns, uint64_t *runs)
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.sample), &info,
-				   &len))
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.sample),
+				   &info, &len))
 		return -errno;
 	*run_ns = info.run_time_ns;
 	*runs = info.run_cnt;

@@ -28,16 +28,16 @@ struct profiler_events {
 };
 
 struct profiler_opts {
-	unsigned freq;      /* samples per second per CPU */
+	unsigned freq; /* samples per second per CPU */
 	unsigned max_depth; /* Python frames per stack */
-	bool verbose;       /* libbpf's debug output */
+	bool verbose; /* libbpf's debug output */
 	struct profiler_events events;
 };
 
 /* Errors of profiler__open, for main's exit codes. */
 enum profiler_err {
 	PROFILER_EPERM = 1, /* not permitted: privileges */
-	PROFILER_EKERNEL,   /* the kernel lacks something (BTF, bpf_loop...) */
+	PROFILER_EKERNEL, /* the kernel lacks something (BTF, bpf_loop...) */
 	PROFILER_EOTHER,
 };
 

@@ -22,8 +22,8 @@
 #include <string.h>
 
 /* Py_TPFLAGS_* (Include/object.h); the same bits in 3.8 ... 3.14. */
-#define TPF_INLINE_VALUES (1ull << 2)  /* 3.13+ */
-#define TPF_MANAGED_DICT (1ull << 4)   /* 3.11+ */
+#define TPF_INLINE_VALUES (1ull << 2) /* 3.13+ */
+#define TPF_MANAGED_DICT (1ull << 4) /* 3.11+ */
 #define TPF_HEAPTYPE (1ull << 9)
 #define TPF_LONG_SUBCLASS (1ull << 24)
 #define TPF_UNICODE_SUBCLASS (1ull << 28)
@@ -113,10 +113,10 @@ static bool err_is_local(int err)
 /* ------------------------------------------------------------------ str -- */
 
 struct str_info {
-	int64_t length;  /* code points, as the str says */
-	uint64_t type;   /* its ob_type */
-	bool mismatch;   /* length differs from the one asked for; nothing read */
-	bool cut;        /* not every code point made it into out */
+	int64_t length; /* code points, as the str says */
+	uint64_t type; /* its ob_type */
+	bool mismatch; /* length differs from the one asked for; nothing read */
+	bool cut; /* not every code point made it into out */
 };
 
 static size_t utf8_len(uint32_t c)
@@ -156,7 +156,8 @@ static size_t encode_utf8(const uint8_t *src, unsigned kind, size_t ncp,
 
 	for (size_t i = 0; i < ncp; i++) {
 		uint32_t c = kind == 1 ? src[i] :
-			     kind == 2 ? ld16(src + 2 * i) : ld32(src + 4 * i);
+			     kind == 2 ? ld16(src + 2 * i) :
+					 ld32(src + 4 * i);
 		size_t len;
 
 		/* A str may hold lone surrogates (surrogateescape) or, if
@@ -501,15 +502,15 @@ int pyobj__read_ulong(const struct py_layout *l, const struct rmem *m,
 
 /* A dict's entries, checked and ready to scan. */
 struct dview {
-	uint64_t entries;  /* address of entry 0 */
+	uint64_t entries; /* address of entry 0 */
 	uint64_t nentries; /* dk_nentries: slots used, deleted ones included */
-	uint32_t esize;    /* bytes per entry */
-	uint32_t key_off;  /* of me_key in an entry */
-	uint32_t val_off;  /* of me_value in an entry */
-	bool str_keys;     /* every key is a str (3.11+ UNICODE, SPLIT) */
-	bool split;        /* 3.11+ DICT_KEYS_SPLIT */
-	uint64_t values;   /* split table: address of values[0], else 0 */
-	uint64_t nvalues;  /* values[] that may be read */
+	uint32_t esize; /* bytes per entry */
+	uint32_t key_off; /* of me_key in an entry */
+	uint32_t val_off; /* of me_value in an entry */
+	bool str_keys; /* every key is a str (3.11+ UNICODE, SPLIT) */
+	bool split; /* 3.11+ DICT_KEYS_SPLIT */
+	uint64_t values; /* split table: address of values[0], else 0 */
+	uint64_t nvalues; /* values[] that may be read */
 };
 
 static int keys_load(const struct py_layout *l, const struct rmem *m,
@@ -531,8 +532,10 @@ static int keys_load(const struct py_layout *l, const struct rmem *m,
 		    size > (1ull << DK_LOG2_MAX))
 			return -EINVAL;
 		/* DK_IXSIZE (3.8-3.10 Objects/dictobject.c) */
-		ixbytes = size <= 0xff ? 1 : size <= 0xffff ? 2 :
-			  size <= 0xffffffff ? 4 : 8;
+		ixbytes = size <= 0xff	     ? 1 :
+			  size <= 0xffff     ? 2 :
+			  size <= 0xffffffff ? 4 :
+					       8;
 		nentries = (int64_t)ld64(h + DK_OLD_NENTRIES);
 		v->entries = keys + DK_OLD_INDICES + size * ixbytes;
 		v->esize = 24;
@@ -550,8 +553,10 @@ static int keys_load(const struct py_layout *l, const struct rmem *m,
 			return -EINVAL;
 		/* new_keys_object() (3.11+ Objects/dictobject.c): 1-byte
 		 * indices below 2^8 slots, 2 below 2^16, 4 below 2^32. */
-		want = log2 < 8 ? log2 : log2 < 16 ? log2 + 1 :
-		       log2 < 32 ? log2 + 2 : log2 + 3;
+		want = log2 < 8	 ? log2 :
+		       log2 < 16 ? log2 + 1 :
+		       log2 < 32 ? log2 + 2 :
+				   log2 + 3;
 		if (log2ix != want)
 			return -EINVAL;
 		size = 1ull << log2;
@@ -622,7 +627,8 @@ static int dict_load(const struct py_layout *l, const struct rmem *m,
 	int err;
 
 	span = max_u64(max_u64(l->object.ob_type, l->obj.dict_keys),
-		       l->obj.dict_values) + 8;
+		       l->obj.dict_values) +
+	       8;
 	if (span > sizeof(h))
 		return -EINVAL;
 	err = rmem__read(m, dict, h, span);
@@ -698,7 +704,7 @@ struct find {
 	const struct py_layout *l;
 	const struct rmem *m;
 	const struct key *key;
-	bool check_type;   /* keys may be anything: check a match is a str */
+	bool check_type; /* keys may be anything: check a match is a str */
 	uint64_t str_type; /* a type known to be a str type, or 0 */
 	uint64_t value;
 };
@@ -733,7 +739,10 @@ static int view_find(const struct py_layout *l, const struct rmem *m,
 		     uint64_t *value)
 {
 	struct find f = {
-		.l = l, .m = m, .key = k, .check_type = !v->str_keys,
+		.l = l,
+		.m = m,
+		.key = k,
+		.check_type = !v->str_keys,
 	};
 	int r = dict_scan(m, v, find_cb, &f);
 
@@ -864,7 +873,8 @@ int pyobj__getattr(const struct py_layout *l, const struct rmem *m,
 	if (err)
 		return err;
 	span = max_u64(max_u64(l->obj.type_flags, l->obj.type_dictoffset),
-		       l->obj.type_basicsize) + 8;
+		       l->obj.type_basicsize) +
+	       8;
 	if (span > sizeof(h))
 		return -EINVAL;
 	err = rmem__read(m, type, h, span);
@@ -914,8 +924,8 @@ int pyobj__getattr(const struct py_layout *l, const struct rmem *m,
 			 * _PyObject_TryGetInstanceAttribute does); else the
 			 * PyManagedDictPointer at obj - 3 words. */
 			if (flags & TPF_INLINE_VALUES) {
-				if (basicsize <= 0 || basicsize > OBJ_SIZE_MAX ||
-				    basicsize % 8)
+				if (basicsize <= 0 ||
+				    basicsize > OBJ_SIZE_MAX || basicsize % 8)
 					return -EINVAL;
 				err = values_get(l, m, type, flags,
 						 obj + basicsize, &k, value,

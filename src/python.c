@@ -62,9 +62,11 @@ int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
 
 	if (!has_sym(f, "_PyRuntime")) {
 		if (has_sym(f, "Py_GetVersion")) {
-			snprintf(err, errlen,
-				 "%s is a Python older than 3.7 (it has no _PyRuntime): "
-				 "pyprof-bpf supports CPython 3.8 to 3.14", path);
+			snprintf(
+				err, errlen,
+				"%s is a Python older than 3.7 (it has no _PyRuntime): "
+				"pyprof-bpf supports CPython 3.8 to 3.14",
+				path);
 			return -ENOTSUP;
 		}
 		snprintf(err, errlen, "%s holds no CPython interpreter", path);
@@ -75,57 +77,67 @@ int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
 		/* 3.11+ export Py_Version, a const unsigned long holding
 		 * PY_VERSION_HEX (gh-89157). */
 		if (elf_file__read(f, addr, &hex, sizeof(hex)) != 0) {
-			snprintf(err, errlen, "%s: cannot read Py_Version from the file",
+			snprintf(err, errlen,
+				 "%s: cannot read Py_Version from the file",
 				 path);
 			return -EINVAL;
 		}
 		if ((hex >> 24) != 3) {
-			snprintf(err, errlen,
-				 "%s: Py_Version is 0x%llx, not a CPython 3 version",
-				 path, (unsigned long long)hex);
+			snprintf(
+				err, errlen,
+				"%s: Py_Version is 0x%llx, not a CPython 3 version",
+				path, (unsigned long long)hex);
 			return -ENOTSUP;
 		}
 		minor = (int)((hex >> 16) & 0xff);
 	} else if (has_sym(f, "Py_IsNone")) {
 		minor = 10; /* Py_IsNone() is new in 3.10 (bpo-43753) */
 	} else if (has_sym(f, "PyFrame_GetCode")) {
-		minor = 9;  /* PyFrame_GetCode() is new in 3.9 (bpo-40421) */
+		minor = 9; /* PyFrame_GetCode() is new in 3.9 (bpo-40421) */
 	} else if (has_sym(f, "PyCode_NewWithPosOnlyArgs")) {
-		minor = 8;  /* positional-only parameters are new in 3.8 */
+		minor = 8; /* positional-only parameters are new in 3.8 */
 	} else {
-		minor = 7;  /* _PyRuntime exists since 3.7 */
+		minor = 7; /* _PyRuntime exists since 3.7 */
 	}
 
 	hint = name_minor(path, &ft);
 	if (hint >= 0 && hint != minor) {
-		snprintf(err, errlen,
-			 "%s: its name says Python 3.%d but its symbols say 3.%d; "
-			 "refusing to guess", path, hint, minor);
+		snprintf(
+			err, errlen,
+			"%s: its name says Python 3.%d but its symbols say 3.%d; "
+			"refusing to guess",
+			path, hint, minor);
 		return -EINVAL;
 	}
 	if (ft) {
-		snprintf(err, errlen,
-			 "%s is a free-threaded CPython 3.%d build: not supported yet",
-			 path, minor);
+		snprintf(
+			err, errlen,
+			"%s is a free-threaded CPython 3.%d build: not supported yet",
+			path, minor);
 		return -ENOTSUP;
 	}
 
 	if (hex) {
-		static const char *level[16] = { [0xa] = "a", [0xb] = "b", [0xc] = "rc" };
+		static const char *level[16] = {
+			[0xa] = "a", [0xb] = "b", [0xc] = "rc"
+		};
 		unsigned lv = (hex >> 4) & 0xf, serial = hex & 0xf;
 
-		snprintf(vstr, vlen, "3.%d.%u%s", minor, (unsigned)((hex >> 8) & 0xff),
+		snprintf(vstr, vlen, "3.%d.%u%s", minor,
+			 (unsigned)((hex >> 8) & 0xff),
 			 lv != 0xf && level[lv] ? level[lv] : "");
 		if (lv != 0xf && level[lv])
-			snprintf(vstr + strlen(vstr), vlen - strlen(vstr), "%u", serial);
+			snprintf(vstr + strlen(vstr), vlen - strlen(vstr), "%u",
+				 serial);
 	} else {
 		snprintf(vstr, vlen, "3.%d", minor);
 	}
 	*version = PYVER(3, minor);
 	if (*version < PYVER_MIN || *version > PYVER_MAX) {
-		snprintf(err, errlen,
-			 "%s is Python %s: pyprof-bpf supports CPython 3.8 to 3.14",
-			 path, vstr);
+		snprintf(
+			err, errlen,
+			"%s is Python %s: pyprof-bpf supports CPython 3.8 to 3.14",
+			path, vstr);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -167,34 +179,41 @@ static void use_debug_offsets(struct py_target *t)
 	if (t->version < PYVER(3, 13))
 		return;
 	if (rmem__read(&t->mem, t->runtime_addr, buf, sizeof(buf)) != 0) {
-		fprintf(stderr, "pyprof-bpf: warning: cannot read _Py_DebugOffsets "
+		fprintf(stderr,
+			"pyprof-bpf: warning: cannot read _Py_DebugOffsets "
 			"of pid %d; using the built-in table for %s\n",
 			t->pid, t->layout.name);
 		return;
 	}
 	if (py_layout__from_debug_offsets(buf, sizeof(buf), &dl, why,
 					  sizeof(why)) != 0) {
-		fprintf(stderr, "pyprof-bpf: warning: pid %d: %s; using the "
-			"built-in table for %s\n", t->pid, why, t->layout.name);
+		fprintf(stderr,
+			"pyprof-bpf: warning: pid %d: %s; using the "
+			"built-in table for %s\n",
+			t->pid, why, t->layout.name);
 		return;
 	}
 	if (dl.version != t->version) {
-		fprintf(stderr, "pyprof-bpf: warning: pid %d: _Py_DebugOffsets "
+		fprintf(stderr,
+			"pyprof-bpf: warning: pid %d: _Py_DebugOffsets "
 			"says 3.%u, the binary 3.%u; using the built-in table\n",
 			t->pid, dl.version & 0xff, t->version & 0xff);
 		return;
 	}
 	if (builtin && py_layout__diff(&dl, builtin, diff, sizeof(diff)))
-		fprintf(stderr, "pyprof-bpf: warning: pid %d: the target's "
+		fprintf(stderr,
+			"pyprof-bpf: warning: pid %d: the target's "
 			"_Py_DebugOffsets differ from the built-in %s table "
-			"(%s); trusting the target\n", t->pid, t->layout.name, diff);
+			"(%s); trusting the target\n",
+			t->pid, t->layout.name, diff);
 	t->layout = dl;
 	t->debug_offsets = true;
 }
 
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 {
-	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "", comm[64] = "?";
+	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "",
+							 comm[64] = "?";
 	struct proc_maps maps;
 	const struct py_layout *layout;
 	int rc, best_rc = -ENOEXEC;
@@ -205,8 +224,10 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	rmem__init_pid(&t->mem, pid);
 	rc = proc__maps(pid, &maps);
 	if (rc == -ESRCH) {
-		snprintf(err, errlen, "no process with pid %d: check the pid "
-			 "(ps -ef | grep python)", pid);
+		snprintf(err, errlen,
+			 "no process with pid %d: check the pid "
+			 "(ps -ef | grep python)",
+			 pid);
 		return -ESRCH;
 	}
 	if (rc) {
@@ -223,7 +244,8 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < maps.n; i++) {
 			const struct proc_map *m = &maps.v[i];
-			bool lib = strncmp(base_name(m->path), "libpython", 9) == 0;
+			bool lib = strncmp(base_name(m->path), "libpython",
+					   9) == 0;
 			struct elf_file *f;
 			uint64_t vaddr, bias;
 
@@ -236,11 +258,13 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 						 t->version_str,
 						 sizeof(t->version_str), why,
 						 sizeof(why));
-			if (rc == 0 && (elf_file__sym(f, "_PyRuntime", &vaddr, NULL) ||
-					elf_file__bias(f, &maps, m->path, &bias))) {
-				snprintf(why, sizeof(why),
-					 "%s: cannot place _PyRuntime in memory",
-					 m->path);
+			if (rc == 0 &&
+			    (elf_file__sym(f, "_PyRuntime", &vaddr, NULL) ||
+			     elf_file__bias(f, &maps, m->path, &bias))) {
+				snprintf(
+					why, sizeof(why),
+					"%s: cannot place _PyRuntime in memory",
+					m->path);
 				rc = -EINVAL;
 			}
 			elf_file__close(f);
@@ -260,10 +284,12 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	}
 	proc__maps_free(&maps);
 	if (best_rc == -ENOEXEC)
-		snprintf(err, errlen,
-			 "process %d (%s) is not a Python process: no libpython is "
-			 "mapped and %s exports no _PyRuntime; give the pid of a "
-			 "CPython 3.8-3.14 process", pid, comm, exe[0] ? exe : "its executable");
+		snprintf(
+			err, errlen,
+			"process %d (%s) is not a Python process: no libpython is "
+			"mapped and %s exports no _PyRuntime; give the pid of a "
+			"CPython 3.8-3.14 process",
+			pid, comm, exe[0] ? exe : "its executable");
 	else
 		snprintf(err, errlen, "process %d (%s): %s", pid, comm, why);
 	return best_rc;
@@ -272,8 +298,10 @@ found:
 	proc__maps_free(&maps);
 	layout = py_layout__builtin(t->version);
 	if (!layout) {
-		snprintf(err, errlen, "process %d (%s) runs Python %s, which this "
-			 "build has no offsets for", pid, comm, t->version_str);
+		snprintf(err, errlen,
+			 "process %d (%s) runs Python %s, which this "
+			 "build has no offsets for",
+			 pid, comm, t->version_str);
 		return -ENOTSUP;
 	}
 	t->layout = *layout;
@@ -295,7 +323,8 @@ static void code_cache_clear(struct py_target *t)
 {
 	for (size_t i = 0; i < t->codes.cap; i++)
 		if (t->codes.keys[i])
-			code_free((struct py_code *)(uintptr_t)t->codes.vals[i]);
+			code_free(
+				(struct py_code *)(uintptr_t)t->codes.vals[i]);
 	hashmap__free(&t->codes);
 }
 
@@ -342,7 +371,8 @@ static void read_code(struct py_target *t, struct py_code *c)
 		t->code_stale++;
 		return;
 	}
-	name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname : l->code.name;
+	name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
+						     l->code.name;
 	c->name = read_str_at(t, field_u64(buf, name_off));
 	c->filename = read_str_at(t, field_u64(buf, l->code.filename));
 	if (!c->name || !c->filename)
@@ -398,13 +428,14 @@ int python__line(const struct py_target *t, const struct py_code *c,
 	if (!c->ok)
 		return -1;
 	line = linetable__addr2line(t->layout.code.linetable_kind, c->linetable,
-				    c->linetable_len, (int)c->firstlineno, lasti);
+				    c->linetable_len, (int)c->firstlineno,
+				    lasti);
 	return line >= 0 ? line : -1;
 }
 
 int python__interp(const struct py_target *t, uint64_t *interp)
 {
-	return rmem__read_u64(&t->mem,
-			      t->runtime_addr + t->layout.walk.runtime_interp_head,
-			      interp);
+	return rmem__read_u64(
+		&t->mem, t->runtime_addr + t->layout.walk.runtime_interp_head,
+		interp);
 }

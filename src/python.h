@@ -19,25 +19,25 @@
 
 struct py_target {
 	pid_t pid;
-	unsigned version;      /* PYVER(3, x) */
-	char version_str[32];  /* "3.11.7", or "3.9" when only the minor is known */
+	unsigned version; /* PYVER(3, x) */
+	char version_str[32]; /* "3.11.7", or "3.9" when only the minor is known */
 	char elf_path[PATH_MAX]; /* the file holding _PyRuntime, as the target
 				    names it */
 	uint64_t runtime_addr;
 	struct py_layout layout;
-	bool debug_offsets;    /* layout taken from the target's _Py_DebugOffsets */
+	bool debug_offsets; /* layout taken from the target's _Py_DebugOffsets */
 	struct rmem mem;
-	struct hashmap codes;  /* code address -> struct py_code * */
-	uint64_t code_errors;  /* code objects that could not be read */
-	uint64_t code_stale;   /* code address reused before we read it */
+	struct hashmap codes; /* code address -> struct py_code * */
+	uint64_t code_errors; /* code objects that could not be read */
+	uint64_t code_stale; /* code address reused before we read it */
 };
 
 struct py_code {
 	uint64_t addr;
 	uint32_t firstlineno;
 	bool ok;
-	char *name;      /* co_qualname (3.11+) or co_name, UTF-8 */
-	char *filename;  /* co_filename, UTF-8 */
+	char *name; /* co_qualname (3.11+) or co_name, UTF-8 */
+	char *filename; /* co_filename, UTF-8 */
 	uint8_t *linetable;
 	size_t linetable_len;
 };

@@ -546,7 +546,7 @@ const struct py_layout *py_layout__builtin(unsigned version)
  */
 struct dbg_head {
 	char cookie[8];
-	uint64_t version;	/* PY_VERSION_HEX */
+	uint64_t version; /* PY_VERSION_HEX */
 	uint64_t free_threaded;
 };
 
@@ -570,9 +570,9 @@ struct dbg313 {
 			owner;
 	} interpreter_frame;
 	struct {
-		uint64_t size, filename, name, qualname, linetable,
-			firstlineno, argcount, localsplusnames,
-			localspluskinds, co_code_adaptive;
+		uint64_t size, filename, name, qualname, linetable, firstlineno,
+			argcount, localsplusnames, localspluskinds,
+			co_code_adaptive;
 	} code_object;
 	struct {
 		uint64_t size, ob_type;
@@ -624,9 +624,9 @@ struct dbg314 {
 			owner, stackpointer, tlbc_index;
 	} interpreter_frame;
 	struct {
-		uint64_t size, filename, name, qualname, linetable,
-			firstlineno, argcount, localsplusnames,
-			localspluskinds, co_code_adaptive, co_tlbc;
+		uint64_t size, filename, name, qualname, linetable, firstlineno,
+			argcount, localsplusnames, localspluskinds,
+			co_code_adaptive, co_tlbc;
 	} code_object;
 	struct {
 		uint64_t size, ob_type;
@@ -690,8 +690,8 @@ struct dbg_used {
 		uint64_t size, previous, executable, instr_ptr, owner;
 	} interpreter_frame;
 	struct {
-		uint64_t size, filename, name, qualname, linetable,
-			firstlineno, co_code_adaptive;
+		uint64_t size, filename, name, qualname, linetable, firstlineno,
+			co_code_adaptive;
 	} code_object;
 	struct {
 		uint64_t size, ob_type;
@@ -714,56 +714,56 @@ struct dbg_used {
 };
 
 /* The member names are the same in both layouts. */
-#define DBG_PICK(u, d)                                                        \
-	do {                                                                  \
-		(u)->runtime_state.size = (d)->runtime_state.size;            \
-		(u)->runtime_state.interpreters_head =                        \
-			(d)->runtime_state.interpreters_head;                 \
-		(u)->interpreter_state.size = (d)->interpreter_state.size;    \
-		(u)->interpreter_state.next = (d)->interpreter_state.next;    \
-		(u)->interpreter_state.threads_head =                         \
-			(d)->interpreter_state.threads_head;                  \
-		(u)->interpreter_state.imports_modules =                      \
-			(d)->interpreter_state.imports_modules;               \
-		(u)->thread_state.size = (d)->thread_state.size;              \
-		(u)->thread_state.next = (d)->thread_state.next;              \
-		(u)->thread_state.current_frame =                             \
-			(d)->thread_state.current_frame;                      \
-		(u)->thread_state.thread_id = (d)->thread_state.thread_id;    \
-		(u)->interpreter_frame.size = (d)->interpreter_frame.size;    \
-		(u)->interpreter_frame.previous =                             \
-			(d)->interpreter_frame.previous;                      \
-		(u)->interpreter_frame.executable =                           \
-			(d)->interpreter_frame.executable;                    \
-		(u)->interpreter_frame.instr_ptr =                            \
-			(d)->interpreter_frame.instr_ptr;                     \
-		(u)->interpreter_frame.owner = (d)->interpreter_frame.owner;  \
-		(u)->code_object.size = (d)->code_object.size;                \
-		(u)->code_object.filename = (d)->code_object.filename;        \
-		(u)->code_object.name = (d)->code_object.name;                \
-		(u)->code_object.qualname = (d)->code_object.qualname;        \
-		(u)->code_object.linetable = (d)->code_object.linetable;      \
-		(u)->code_object.firstlineno = (d)->code_object.firstlineno;  \
-		(u)->code_object.co_code_adaptive =                           \
-			(d)->code_object.co_code_adaptive;                    \
-		(u)->pyobject.size = (d)->pyobject.size;                      \
-		(u)->pyobject.ob_type = (d)->pyobject.ob_type;                \
-		(u)->type_object.size = (d)->type_object.size;                \
-		(u)->type_object.tp_flags = (d)->type_object.tp_flags;        \
-		(u)->dict_object.size = (d)->dict_object.size;                \
-		(u)->dict_object.ma_keys = (d)->dict_object.ma_keys;          \
-		(u)->dict_object.ma_values = (d)->dict_object.ma_values;      \
-		(u)->long_object.size = (d)->long_object.size;                \
-		(u)->long_object.lv_tag = (d)->long_object.lv_tag;            \
-		(u)->long_object.ob_digit = (d)->long_object.ob_digit;        \
-		(u)->bytes_object.size = (d)->bytes_object.size;              \
-		(u)->bytes_object.ob_size = (d)->bytes_object.ob_size;        \
-		(u)->bytes_object.ob_sval = (d)->bytes_object.ob_sval;        \
-		(u)->unicode_object.size = (d)->unicode_object.size;          \
-		(u)->unicode_object.state = (d)->unicode_object.state;        \
-		(u)->unicode_object.length = (d)->unicode_object.length;      \
-		(u)->unicode_object.asciiobject_size =                        \
-			(d)->unicode_object.asciiobject_size;                 \
+#define DBG_PICK(u, d)                                                       \
+	do {                                                                 \
+		(u)->runtime_state.size = (d)->runtime_state.size;           \
+		(u)->runtime_state.interpreters_head =                       \
+			(d)->runtime_state.interpreters_head;                \
+		(u)->interpreter_state.size = (d)->interpreter_state.size;   \
+		(u)->interpreter_state.next = (d)->interpreter_state.next;   \
+		(u)->interpreter_state.threads_head =                        \
+			(d)->interpreter_state.threads_head;                 \
+		(u)->interpreter_state.imports_modules =                     \
+			(d)->interpreter_state.imports_modules;              \
+		(u)->thread_state.size = (d)->thread_state.size;             \
+		(u)->thread_state.next = (d)->thread_state.next;             \
+		(u)->thread_state.current_frame =                            \
+			(d)->thread_state.current_frame;                     \
+		(u)->thread_state.thread_id = (d)->thread_state.thread_id;   \
+		(u)->interpreter_frame.size = (d)->interpreter_frame.size;   \
+		(u)->interpreter_frame.previous =                            \
+			(d)->interpreter_frame.previous;                     \
+		(u)->interpreter_frame.executable =                          \
+			(d)->interpreter_frame.executable;                   \
+		(u)->interpreter_frame.instr_ptr =                           \
+			(d)->interpreter_frame.instr_ptr;                    \
+		(u)->interpreter_frame.owner = (d)->interpreter_frame.owner; \
+		(u)->code_object.size = (d)->code_object.size;               \
+		(u)->code_object.filename = (d)->code_object.filename;       \
+		(u)->code_object.name = (d)->code_object.name;               \
+		(u)->code_object.qualname = (d)->code_object.qualname;       \
+		(u)->code_object.linetable = (d)->code_object.linetable;     \
+		(u)->code_object.firstlineno = (d)->code_object.firstlineno; \
+		(u)->code_object.co_code_adaptive =                          \
+			(d)->code_object.co_code_adaptive;                   \
+		(u)->pyobject.size = (d)->pyobject.size;                     \
+		(u)->pyobject.ob_type = (d)->pyobject.ob_type;               \
+		(u)->type_object.size = (d)->type_object.size;               \
+		(u)->type_object.tp_flags = (d)->type_object.tp_flags;       \
+		(u)->dict_object.size = (d)->dict_object.size;               \
+		(u)->dict_object.ma_keys = (d)->dict_object.ma_keys;         \
+		(u)->dict_object.ma_values = (d)->dict_object.ma_values;     \
+		(u)->long_object.size = (d)->long_object.size;               \
+		(u)->long_object.lv_tag = (d)->long_object.lv_tag;           \
+		(u)->long_object.ob_digit = (d)->long_object.ob_digit;       \
+		(u)->bytes_object.size = (d)->bytes_object.size;             \
+		(u)->bytes_object.ob_size = (d)->bytes_object.ob_size;       \
+		(u)->bytes_object.ob_sval = (d)->bytes_object.ob_sval;       \
+		(u)->unicode_object.size = (d)->unicode_object.size;         \
+		(u)->unicode_object.state = (d)->unicode_object.state;       \
+		(u)->unicode_object.length = (d)->unicode_object.length;     \
+		(u)->unicode_object.asciiobject_size =                       \
+			(d)->unicode_object.asciiobject_size;                \
 	} while (0)
 
 /*
@@ -789,13 +789,13 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* A struct size from the target: non-zero and at most max. */
-static int check_size(const char *what, uint64_t size, uint64_t max,
-		      char *err, size_t errlen)
+static int check_size(const char *what, uint64_t size, uint64_t max, char *err,
+		      size_t errlen)
 {
 	if (size == 0 || size > max) {
 		seterr(err, errlen,
-		       "debug offsets: %s.size %" PRIu64 " out of range",
-		       what, size);
+		       "debug offsets: %s.size %" PRIu64 " out of range", what,
+		       size);
 		return -EINVAL;
 	}
 	return 0;
@@ -833,34 +833,43 @@ static int fill_from(const struct dbg_used *d, struct py_layout *l, char *err,
 	int ret = 0;
 
 	/* Struct sizes first: every offset below is checked against one. */
-	ret = ret ?: check_size("runtime_state", d->runtime_state.size,
-				DBG_STATE_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("interpreter_state",
-				d->interpreter_state.size,
-				DBG_STATE_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("thread_state", d->thread_state.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("interpreter_frame",
-				d->interpreter_frame.size, DBG_OBJ_SIZE_MAX,
-				err, errlen);
-	ret = ret ?: check_size("code_object", d->code_object.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("pyobject", d->pyobject.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("type_object", d->type_object.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("dict_object", d->dict_object.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("long_object", d->long_object.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("bytes_object", d->bytes_object.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret ?: check_size("unicode_object", d->unicode_object.size,
-				DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("runtime_state", d->runtime_state.size,
+				 DBG_STATE_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("interpreter_state", d->interpreter_state.size,
+				 DBG_STATE_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("thread_state", d->thread_state.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("interpreter_frame", d->interpreter_frame.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("code_object", d->code_object.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("pyobject", d->pyobject.size, DBG_OBJ_SIZE_MAX,
+				 err, errlen);
+	ret = ret   ?:
+		      check_size("type_object", d->type_object.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("dict_object", d->dict_object.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("long_object", d->long_object.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("bytes_object", d->bytes_object.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
+	ret = ret   ?:
+		      check_size("unicode_object", d->unicode_object.size,
+				 DBG_OBJ_SIZE_MAX, err, errlen);
 	if (ret)
 		return ret;
 
-#define TAKE(what, off, width, size, dst)                                     \
+#define TAKE(what, off, width, size, dst) \
 	ret = ret ?: take(what, off, width, size, dst, err, errlen)
 
 	TAKE("runtime_state.interpreters_head",
@@ -872,18 +881,18 @@ static int fill_from(const struct dbg_used *d, struct py_layout *l, char *err,
 	     d->interpreter_state.threads_head, 8, d->interpreter_state.size,
 	     &w->interp_threads_head);
 	TAKE("interpreter_state.imports_modules",
-	     d->interpreter_state.imports_modules, 8,
-	     d->interpreter_state.size, &l->obj.interp_modules);
-	TAKE("thread_state.next", d->thread_state.next, 8,
-	     d->thread_state.size, &w->tstate_next);
+	     d->interpreter_state.imports_modules, 8, d->interpreter_state.size,
+	     &l->obj.interp_modules);
+	TAKE("thread_state.next", d->thread_state.next, 8, d->thread_state.size,
+	     &w->tstate_next);
 	TAKE("thread_state.current_frame", d->thread_state.current_frame, 8,
 	     d->thread_state.size, &w->tstate_frame);
 	TAKE("thread_state.thread_id", d->thread_state.thread_id, 8,
 	     d->thread_state.size, &w->tstate_thread_id);
 	TAKE("interpreter_frame.previous", d->interpreter_frame.previous, 8,
 	     d->interpreter_frame.size, &w->frame_previous);
-	TAKE("interpreter_frame.executable", d->interpreter_frame.executable,
-	     8, d->interpreter_frame.size, &w->frame_code);
+	TAKE("interpreter_frame.executable", d->interpreter_frame.executable, 8,
+	     d->interpreter_frame.size, &w->frame_code);
 	TAKE("interpreter_frame.instr_ptr", d->interpreter_frame.instr_ptr, 8,
 	     d->interpreter_frame.size, &w->frame_instr);
 	TAKE("interpreter_frame.owner", d->interpreter_frame.owner, 1,
@@ -899,8 +908,8 @@ static int fill_from(const struct dbg_used *d, struct py_layout *l, char *err,
 	TAKE("code_object.firstlineno", d->code_object.firstlineno, 4,
 	     d->code_object.size, &l->code.firstlineno);
 	/* A flexible array member: its offset may equal the struct size. */
-	TAKE("code_object.co_code_adaptive", d->code_object.co_code_adaptive,
-	     0, d->code_object.size + 1, &w->code_adaptive);
+	TAKE("code_object.co_code_adaptive", d->code_object.co_code_adaptive, 0,
+	     d->code_object.size + 1, &w->code_adaptive);
 	TAKE("pyobject.ob_type", d->pyobject.ob_type, 8, d->pyobject.size,
 	     &l->object.ob_type);
 	TAKE("type_object.tp_flags", d->type_object.tp_flags, 8,
@@ -923,8 +932,8 @@ static int fill_from(const struct dbg_used *d, struct py_layout *l, char *err,
 	     d->unicode_object.size, &l->unicode.length);
 	/* A size, not an offset: compact ASCII data starts right after. */
 	TAKE("unicode_object.asciiobject_size",
-	     d->unicode_object.asciiobject_size, 0,
-	     d->unicode_object.size + 1, &l->unicode.ascii_size);
+	     d->unicode_object.asciiobject_size, 0, d->unicode_object.size + 1,
+	     &l->unicode.ascii_size);
 #undef TAKE
 	if (ret)
 		return ret;
@@ -1084,10 +1093,10 @@ struct field {
 	size_t width;
 };
 
-#define FLD(f)                                                                \
-	{                                                                     \
-		#f, offsetof(struct py_layout, f),                            \
-			sizeof(((struct py_layout *)0)->f)                    \
+#define FLD(f)                                             \
+	{                                                  \
+#f, offsetof(struct py_layout, f),         \
+			sizeof(((struct py_layout *)0)->f) \
 	}
 
 static const struct field fields[] = {
@@ -1161,8 +1170,7 @@ static uint64_t field_get(const struct py_layout *l, const struct field *f)
 	}
 }
 
-static void field_fmt(char *buf, size_t len, const struct field *f,
-		      uint64_t v)
+static void field_fmt(char *buf, size_t len, const struct field *f, uint64_t v)
 {
 	if (f->width == 4 && v == PY_OFF_NONE)
 		snprintf(buf, len, "none");

@@ -22,37 +22,37 @@
 
 /* Line table formats (src/linetable.c). */
 enum py_linetable_kind {
-	PY_LT_LNOTAB = 1,   /* co_lnotab, 3.8 and 3.9 */
+	PY_LT_LNOTAB = 1, /* co_lnotab, 3.8 and 3.9 */
 	PY_LT_LINETABLE310, /* co_linetable, 3.10 */
-	PY_LT_LOCATIONS,    /* co_linetable location table, 3.11+ */
+	PY_LT_LOCATIONS, /* co_linetable location table, 3.11+ */
 };
 
 /* How an instance's __dict__ (or its inline values) is found. */
 enum py_managed_dict_kind {
-	PY_MD_NONE = 0,     /* 3.8-3.10: dict pointer at tp_dictoffset */
-	PY_MD_311,          /* values at obj-32, dict at obj-24 */
-	PY_MD_312,          /* tagged dict-or-values at obj-24 */
-	PY_MD_313,          /* inline values at obj+tp_basicsize, dict at obj-24 */
+	PY_MD_NONE = 0, /* 3.8-3.10: dict pointer at tp_dictoffset */
+	PY_MD_311, /* values at obj-32, dict at obj-24 */
+	PY_MD_312, /* tagged dict-or-values at obj-24 */
+	PY_MD_313, /* inline values at obj+tp_basicsize, dict at obj-24 */
 };
 
 struct py_layout {
-	unsigned version;  /* PYVER(3, x) */
-	const char *name;  /* "3.11" */
+	unsigned version; /* PYVER(3, x) */
+	const char *name; /* "3.11" */
 
 	/* What the BPF walk needs (copied into struct py_proc_cfg). */
 	struct py_walk_offsets walk;
-	__u8 frame_kind;      /* enum py_frame_kind */
-	__u8 lasti_units;     /* f_lasti counts 2-byte code units (3.10) */
+	__u8 frame_kind; /* enum py_frame_kind */
+	__u8 lasti_units; /* f_lasti counts 2-byte code units (3.10) */
 	__u8 owner_skip_mask; /* 1 << FRAME_OWNED_BY_CSTACK (3.12+), ... */
-	__u8 code_tag_bits;   /* _PyStackRef tag bits of f_executable (3.14) */
+	__u8 code_tag_bits; /* _PyStackRef tag bits of f_executable (3.14) */
 
 	/* Symbolising a code object. */
 	struct {
-		uint32_t size;        /* bytes to read to cover every field below */
-		uint32_t name;        /* co_name */
-		uint32_t qualname;    /* co_qualname (3.11+), else PY_OFF_NONE */
-		uint32_t filename;    /* co_filename */
-		uint32_t linetable;   /* co_lnotab (<=3.9), co_linetable (3.10+) */
+		uint32_t size; /* bytes to read to cover every field below */
+		uint32_t name; /* co_name */
+		uint32_t qualname; /* co_qualname (3.11+), else PY_OFF_NONE */
+		uint32_t filename; /* co_filename */
+		uint32_t linetable; /* co_lnotab (<=3.9), co_linetable (3.10+) */
 		uint32_t firstlineno; /* co_firstlineno (int) */
 		enum py_linetable_kind linetable_kind;
 	} code;
@@ -67,34 +67,34 @@ struct py_layout {
 	} bytes;
 
 	struct {
-		uint32_t length;       /* PyASCIIObject.length (code points) */
-		uint32_t state;        /* PyASCIIObject.state (a bit field) */
-		uint32_t ascii_size;   /* sizeof(PyASCIIObject): compact ASCII data */
+		uint32_t length; /* PyASCIIObject.length (code points) */
+		uint32_t state; /* PyASCIIObject.state (a bit field) */
+		uint32_t ascii_size; /* sizeof(PyASCIIObject): compact ASCII data */
 		uint32_t compact_size; /* sizeof(PyCompactUnicodeObject): compact
 					  non-ASCII data */
-		uint32_t data_any;     /* PyUnicodeObject.data.any (legacy strings) */
-		uint8_t kind_shift;    /* bit position of state.kind (3 bits) */
-		uint8_t compact_bit;   /* bit position of state.compact */
-		uint8_t ascii_bit;     /* bit position of state.ascii */
+		uint32_t data_any; /* PyUnicodeObject.data.any (legacy strings) */
+		uint8_t kind_shift; /* bit position of state.kind (3 bits) */
+		uint8_t compact_bit; /* bit position of state.compact */
+		uint8_t ascii_bit; /* bit position of state.ascii */
 	} unicode;
 
 	/* Finding thread names: threading._active in sys.modules. */
 	struct {
-		uint32_t interp_modules;   /* PyInterpreterState.modules (<=3.11),
+		uint32_t interp_modules; /* PyInterpreterState.modules (<=3.11),
 					      .imports.modules (3.12+) */
-		uint32_t module_dict;      /* PyModuleObject.md_dict */
-		uint32_t dict_keys;        /* PyDictObject.ma_keys */
-		uint32_t dict_values;      /* PyDictObject.ma_values */
-		uint32_t type_flags;       /* PyTypeObject.tp_flags */
-		uint32_t type_dictoffset;  /* PyTypeObject.tp_dictoffset */
-		uint32_t type_basicsize;   /* PyTypeObject.tp_basicsize */
-		uint32_t ht_cached_keys;   /* PyHeapTypeObject.ht_cached_keys */
-		uint32_t long_size;        /* ob_size (<=3.11) / lv_tag (3.12+) */
-		uint32_t long_digits;      /* ob_digit */
-		uint8_t long_tagged;       /* 3.12+: lv_tag encodes size and sign */
-		uint8_t dict_keys_new;     /* 3.11+ PyDictKeysObject layout */
-		uint8_t managed_dict;      /* enum py_managed_dict_kind */
-		uint8_t values_prefix;     /* bytes before values[] in PyDictValues */
+		uint32_t module_dict; /* PyModuleObject.md_dict */
+		uint32_t dict_keys; /* PyDictObject.ma_keys */
+		uint32_t dict_values; /* PyDictObject.ma_values */
+		uint32_t type_flags; /* PyTypeObject.tp_flags */
+		uint32_t type_dictoffset; /* PyTypeObject.tp_dictoffset */
+		uint32_t type_basicsize; /* PyTypeObject.tp_basicsize */
+		uint32_t ht_cached_keys; /* PyHeapTypeObject.ht_cached_keys */
+		uint32_t long_size; /* ob_size (<=3.11) / lv_tag (3.12+) */
+		uint32_t long_digits; /* ob_digit */
+		uint8_t long_tagged; /* 3.12+: lv_tag encodes size and sign */
+		uint8_t dict_keys_new; /* 3.11+ PyDictKeysObject layout */
+		uint8_t managed_dict; /* enum py_managed_dict_kind */
+		uint8_t values_prefix; /* bytes before values[] in PyDictValues */
 	} obj;
 };
 

@@ -24,16 +24,16 @@
 struct lt_code {
 	int firstlineno;
 	int nbytes;
-	char *name;	/* "<variant> <path>" */
+	char *name; /* "<variant> <path>" */
 	uint8_t *tab;
 	size_t tablen;
-	int *lines;	/* nbytes entries: the line at each byte offset */
-	int edge[5];	/* at -2, -1, nbytes, nbytes + 1, nbytes + 2 */
+	int *lines; /* nbytes entries: the line at each byte offset */
+	int edge[5]; /* at -2, -1, nbytes, nbytes + 1, nbytes + 2 */
 };
 
 struct lt_fixture {
 	char path[512];
-	char version[32];	/* "3.11.7" */
+	char version[32]; /* "3.11.7" */
 	enum py_linetable_kind kind;
 	struct lt_code *codes;
 	size_t ncodes;
@@ -161,8 +161,9 @@ static int version_kind(const char *version, enum py_linetable_kind *kind)
 
 	if (sscanf(version, "%d.%d", &maj, &min) != 2 || maj != 3 || min < 8)
 		return -1;
-	*kind = min <= 9 ? PY_LT_LNOTAB :
-		min == 10 ? PY_LT_LINETABLE310 : PY_LT_LOCATIONS;
+	*kind = min <= 9  ? PY_LT_LNOTAB :
+		min == 10 ? PY_LT_LINETABLE310 :
+			    PY_LT_LOCATIONS;
 	return 0;
 }
 
@@ -180,7 +181,8 @@ static int fixture_load(const char *path, struct lt_fixture *fx)
 	if (!buf) {
 		unit__fail(__FILE__, __LINE__,
 			   "%s: missing or unreadable (regenerate with "
-			   "tests/fixtures/gen_linetables.py)", path);
+			   "tests/fixtures/gen_linetables.py)",
+			   path);
 		return -1;
 	}
 	if (memchr(buf, '\0', len)) {
@@ -210,17 +212,19 @@ static int fixture_load(const char *path, struct lt_fixture *fx)
 			if (version_kind(fx->version, &k) < 0 || k != fx->kind)
 				goto syntax;
 			have_kind = 1;
-		} else if (want == WANT_CODE && strncmp(line, "code ", 5) == 0) {
+		} else if (want == WANT_CODE &&
+			   strncmp(line, "code ", 5) == 0) {
 			int first, n, used = 0;
 
 			if (!have_kind ||
-			    sscanf(line + 5, "%d %d %n", &first, &n, &used) < 2 ||
+			    sscanf(line + 5, "%d %d %n", &first, &n, &used) <
+				    2 ||
 			    !used || n < 0 || n % 2)
 				goto syntax;
 			if (fx->ncodes == cap) {
 				size_t ncap = cap ? cap * 2 : 64;
-				struct lt_code *nc = realloc(
-					fx->codes, ncap * sizeof(*nc));
+				struct lt_code *nc =
+					realloc(fx->codes, ncap * sizeof(*nc));
 
 				if (!nc)
 					goto bad;
@@ -263,8 +267,7 @@ static int fixture_load(const char *path, struct lt_fixture *fx)
 	free(buf);
 	return 0;
 syntax:
-	unit__fail(__FILE__, __LINE__, "%s:%d: bad fixture line", path,
-		   lineno);
+	unit__fail(__FILE__, __LINE__, "%s:%d: bad fixture line", path, lineno);
 bad:
 	free(buf);
 	fixture_free(fx);
@@ -320,7 +323,8 @@ static void check_fixture_file(const char *path)
 		free(tab);
 	}
 	printf("# %s: python %s, %zu code objects, %ld offsets checked, "
-	       "%ld wrong\n", path, fx.version, fx.ncodes, checked, bad);
+	       "%ld wrong\n",
+	       path, fx.version, fx.ncodes, checked, bad);
 	CHECK_INT(bad, 0);
 	fixture_free(&fx);
 }
@@ -334,17 +338,35 @@ static void check_fixture(const char *minor)
 	check_fixture_file(path);
 }
 
-TEST(linetable_fixture_3_8) { check_fixture("3.8"); }
-TEST(linetable_fixture_3_9) { check_fixture("3.9"); }
-TEST(linetable_fixture_3_10) { check_fixture("3.10"); }
-TEST(linetable_fixture_3_11) { check_fixture("3.11"); }
-TEST(linetable_fixture_3_12) { check_fixture("3.12"); }
-TEST(linetable_fixture_3_13) { check_fixture("3.13"); }
+TEST(linetable_fixture_3_8)
+{
+	check_fixture("3.8");
+}
+TEST(linetable_fixture_3_9)
+{
+	check_fixture("3.9");
+}
+TEST(linetable_fixture_3_10)
+{
+	check_fixture("3.10");
+}
+TEST(linetable_fixture_3_11)
+{
+	check_fixture("3.11");
+}
+TEST(linetable_fixture_3_12)
+{
+	check_fixture("3.12");
+}
+TEST(linetable_fixture_3_13)
+{
+	check_fixture("3.13");
+}
 
 static int is_required(const char *path)
 {
-	static const char *const req[] = { "3.8", "3.9", "3.10", "3.11",
-					   "3.12", "3.13" };
+	static const char *const req[] = { "3.8",  "3.9",  "3.10",
+					   "3.11", "3.12", "3.13" };
 	const char *base = strrchr(path, '/');
 	char name[64];
 
@@ -364,8 +386,7 @@ TEST(linetable_fixture_others)
 	glob_t g;
 	int n = 0;
 
-	snprintf(pat, sizeof(pat), "%s/tests/fixtures/linetable-*.txt",
-		 root());
+	snprintf(pat, sizeof(pat), "%s/tests/fixtures/linetable-*.txt", root());
 	if (glob(pat, 0, NULL, &g) != 0)
 		SKIP("no fixtures match %s", pat);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -432,9 +453,9 @@ TEST(linetable_fixture_checker_detects_corruption)
  *    or -1 in the last (maybe cut) entry, -1 past it.
  */
 struct prefix_model {
-	int64_t sure_end;   /* below: the full answer */
-	int64_t maybe_end;  /* below (and >= sure_end): full answer or -1 */
-	int after;	    /* at and above maybe_end */
+	int64_t sure_end; /* below: the full answer */
+	int64_t maybe_end; /* below (and >= sure_end): full answer or -1 */
+	int after; /* at and above maybe_end */
 };
 
 static void prefix_model(enum py_linetable_kind kind, const uint8_t *tab,
@@ -488,8 +509,8 @@ static size_t prefix_step(size_t k, size_t len)
 
 TEST(linetable_truncated_prefixes)
 {
-	static const char *const minors[] = { "3.8", "3.9", "3.10", "3.11",
-					      "3.12", "3.13" };
+	static const char *const minors[] = { "3.8",  "3.9",  "3.10",
+					      "3.11", "3.12", "3.13" };
 	long calls = 0;
 
 	for (size_t m = 0; m < sizeof(minors) / sizeof(minors[0]); m++) {
@@ -529,7 +550,8 @@ TEST(linetable_truncated_prefixes)
 				probe[5] = n + 2;
 				probe[6] = n - 1;
 				probe[7] = INT_MAX;
-				for (int j = -8; j < n + 3; j += j < 0 ? 1 : stride) {
+				for (int j = -8; j < n + 3;
+				     j += j < 0 ? 1 : stride) {
 					int addr = j < 0 ? probe[j + 8] : j;
 					int full, got;
 
@@ -548,20 +570,22 @@ TEST(linetable_truncated_prefixes)
 						fx.kind, k ? tab : NULL, k,
 						c->firstlineno, addr);
 					calls++;
-					if (addr < pm.sure_end ? got == full :
+					if (addr < pm.sure_end ?
+						    got == full :
 					    addr < pm.maybe_end ?
 						    (got == full || got == -1) :
 						    got == pm.after)
 						continue;
 					if (bad++ < 10)
-						unit__fail(__FILE__, __LINE__,
-							   "python %s, code %s: "
-							   "prefix %zu/%zu, "
-							   "offset %d: line %d "
-							   "(full table %d)",
-							   fx.version, c->name,
-							   k, c->tablen, addr,
-							   got, full);
+						unit__fail(
+							__FILE__, __LINE__,
+							"python %s, code %s: "
+							"prefix %zu/%zu, "
+							"offset %d: line %d "
+							"(full table %d)",
+							fx.version, c->name, k,
+							c->tablen, addr, got,
+							full);
 				}
 				free(tab);
 			}
@@ -573,11 +597,11 @@ TEST(linetable_truncated_prefixes)
 
 /* ------------------------------------------------------ hand-written --- */
 
-static const enum py_linetable_kind kinds[] = {
-	PY_LT_LNOTAB, PY_LT_LINETABLE310, PY_LT_LOCATIONS
-};
+static const enum py_linetable_kind kinds[] = { PY_LT_LNOTAB,
+						PY_LT_LINETABLE310,
+						PY_LT_LOCATIONS };
 
-#define A2L(kind, tab, first, addr)                                            \
+#define A2L(kind, tab, first, addr) \
 	linetable__addr2line(kind, tab, sizeof(tab), first, addr)
 
 TEST(linetable_negative_addr)
@@ -588,7 +612,8 @@ TEST(linetable_negative_addr)
 		CHECK_INT(linetable__addr2line(kinds[i], NULL, 0, 17, -1), 17);
 		CHECK_INT(linetable__addr2line(kinds[i], NULL, 0, 17, -2), 17);
 		CHECK_INT(linetable__addr2line(kinds[i], t, sizeof(t), 17,
-					       INT_MIN), 17);
+					       INT_MIN),
+			  17);
 		CHECK_INT(linetable__addr2line(kinds[i], t, sizeof(t), 0, -1),
 			  0);
 	}
@@ -620,8 +645,8 @@ TEST(linetable_empty_table)
  * 350, 361 start lines 1, 2, 7, 207, 208. */
 TEST(linetable_lnotab_example)
 {
-	static const uint8_t t[] = { 0, 1, 6, 1, 44, 5, 255, 0, 45, 127, 0, 73,
-				     11, 1 };
+	static const uint8_t t[] = { 0, 1,  6,	 1, 44, 5,  255,
+				     0, 45, 127, 0, 73, 11, 1 };
 	static const uint8_t neg[] = { 4, 3, 2, 0xfe, 2, 0x80, 2, 0x7f };
 
 	/* firstlineno 0 so that the first pair's +1 gives line 1 */
@@ -651,14 +676,14 @@ TEST(linetable_lnotab_example)
 TEST(linetable_310_forms)
 {
 	static const uint8_t t[] = {
-		6, 1,		/* [0, 6): first + 1 */
-		0, 127,		/* zero width: only moves the line */
-		4, 0x80,	/* [6, 10): no line (-128), line unchanged */
-		2, 3,		/* [10, 12): first + 131 */
-		254, 0xfd,	/* [12, 266): first + 128 */
-		0, 0x80,	/* zero width, no line */
-		2, 0,		/* [266, 268): first + 128 */
-		7,		/* a lone byte: ignored */
+		6,   1, /* [0, 6): first + 1 */
+		0,   127, /* zero width: only moves the line */
+		4,   0x80, /* [6, 10): no line (-128), line unchanged */
+		2,   3, /* [10, 12): first + 131 */
+		254, 0xfd, /* [12, 266): first + 128 */
+		0,   0x80, /* zero width, no line */
+		2,   0, /* [266, 268): first + 128 */
+		7, /* a lone byte: ignored */
 	};
 
 	CHECK_INT(A2L(PY_LT_LINETABLE310, t, 10, 0), 11);
@@ -680,23 +705,23 @@ TEST(linetable_310_forms)
 }
 
 /* A location entry header: bit 7, the code, the length in code units - 1. */
-#define LOC(code, units) ((uint8_t)(0x80 | (code) << 3 | ((units) - 1)))
+#define LOC(code, units) ((uint8_t)(0x80 | (code) << 3 | ((units)-1)))
 
 TEST(linetable_locations_forms)
 {
 	static const uint8_t t[] = {
 		LOC(14, 1), 0x03, 0x00, 0x01, 0x02, /* [0,2): long, -1 */
-		LOC(0, 2), 0x12,		/* [2,6): short, same line */
-		LOC(9, 1), 0x7f,		/* [6,8): short 9 */
-		LOC(11, 3), 4, 10,		/* [8,14): one line, +1 */
-		LOC(12, 1), 0, 0,		/* [14,16): +2 */
-		LOC(10, 1), 0, 0,		/* [16,18): +0 */
-		LOC(15, 8),			/* [18,34): no location */
-		LOC(13, 1), 0x28,		/* [34,36): no columns, +20 */
-		LOC(13, 1), 0x51, 0x01,		/* [36,38): -40 (0x51 0x01) */
+		LOC(0, 2),  0x12, /* [2,6): short, same line */
+		LOC(9, 1),  0x7f, /* [6,8): short 9 */
+		LOC(11, 3), 4,	  10, /* [8,14): one line, +1 */
+		LOC(12, 1), 0,	  0, /* [14,16): +2 */
+		LOC(10, 1), 0,	  0, /* [16,18): +0 */
+		LOC(15, 8), /* [18,34): no location */
+		LOC(13, 1), 0x28, /* [34,36): no columns, +20 */
+		LOC(13, 1), 0x51, 0x01, /* [36,38): -40 (0x51 0x01) */
 		LOC(14, 2), 0x44, 0x04, 0x00, 0x00, 0x00, /* [38,42): +130 */
-		LOC(15, 1),			/* [42,44): none */
-		LOC(5, 1), 0x00,		/* [44,46): same line */
+		LOC(15, 1), /* [42,44): none */
+		LOC(5, 1),  0x00, /* [44,46): same line */
 	};
 
 	CHECK_INT(A2L(PY_LT_LOCATIONS, t, 100, 0), 99);
@@ -739,12 +764,14 @@ TEST(linetable_varint_never_ends)
 {
 	uint8_t t[1 + 4096];
 	/* 11 chunks reach shift 60: still read; a 12th would be past 63 */
-	static const uint8_t eleven[] = { LOC(13, 1), 0x40, 0x40, 0x40, 0x40,
-					  0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
-					  0x00, LOC(0, 1), 0 };
-	static const uint8_t twelve[] = { LOC(13, 1), 0x40, 0x40, 0x40, 0x40,
-					  0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
-					  0x40, 0x00, LOC(0, 1), 0 };
+	static const uint8_t eleven[] = { LOC(13, 1), 0x40, 0x40, 0x40,
+					  0x40,	      0x40, 0x40, 0x40,
+					  0x40,	      0x40, 0x40, 0x00,
+					  LOC(0, 1),  0 };
+	static const uint8_t twelve[] = { LOC(13, 1), 0x40,	 0x40, 0x40,
+					  0x40,	      0x40,	 0x40, 0x40,
+					  0x40,	      0x40,	 0x40, 0x40,
+					  0x00,	      LOC(0, 1), 0 };
 	/* the varint runs into the next entry's header */
 	static const uint8_t into_next[] = { LOC(13, 1), 0x41, LOC(13, 1),
 					     0x02 };
@@ -852,8 +879,10 @@ TEST(linetable_huge_deltas)
 		  1 + 127 * 100000);
 	/* past INT_MAX */
 	CHECK_INT(linetable__addr2line(PY_LT_LNOTAB, lno, lnolen,
-				       INT_MAX - 1000, 2), -1);
+				       INT_MAX - 1000, 2),
+		  -1);
 	CHECK_INT(linetable__addr2line(PY_LT_LINETABLE310, lno, lnolen,
-				       INT_MAX - 1000, 2), -1);
+				       INT_MAX - 1000, 2),
+		  -1);
 	free(lno);
 }

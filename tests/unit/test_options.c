@@ -47,17 +47,18 @@ static int parse_args(struct options *o, char *err, size_t errlen,
 	return options__parse(argc, argv, o, err, errlen);
 }
 
-#define PARSE(o, err, ...)                                                    \
-	parse_args(o, err, sizeof(err), (const char *const[]){ __VA_ARGS__, NULL })
+#define PARSE(o, err, ...)              \
+	parse_args(o, err, sizeof(err), \
+		   (const char *const[]){ __VA_ARGS__, NULL })
 
 /* err is one non-empty line holding needle. */
-#define CHECK_ERR(err, needle)                                                \
-	do {                                                                  \
-		const char *_e = (err), *_n = (needle);                       \
-		if (!_e[0] || strchr(_e, '\n') || !strstr(_e, _n))            \
-			unit__fail(__FILE__, __LINE__,                        \
+#define CHECK_ERR(err, needle)                                                 \
+	do {                                                                   \
+		const char *_e = (err), *_n = (needle);                        \
+		if (!_e[0] || strchr(_e, '\n') || !strstr(_e, _n))             \
+			unit__fail(__FILE__, __LINE__,                         \
 				   "err \"%s\" is not one line naming \"%s\"", \
-				   _e, _n);                                   \
+				   _e, _n);                                    \
 	} while (0)
 
 TEST(options_defaults)
@@ -150,7 +151,8 @@ TEST(options_each_long_and_short)
 
 	/* Options after the positional-free end, in any order. */
 	CHECK_INT(PARSE(&o, err, "--tid", "-F", "42", "-v", "-p", "3",
-			"--interval", "5", "-o", "f", "-d", "1"), 0);
+			"--interval", "5", "-o", "f", "-d", "1"),
+		  0);
 	CHECK(o.thread_ids && o.verbose);
 	CHECK_INT(o.pid, 3);
 	CHECK_INT(o.freq, 42);
@@ -185,28 +187,36 @@ struct bad_value {
 };
 
 static const struct bad_value bad_values[] = {
-	{ "-p", "pid",
+	{ "-p",
+	  "pid",
 	  { "0", "-1", "-0", "99999999999999999999", "2147483648", "12x", "",
 	    "x", "1.5", "0x10", NULL } },
-	{ "--pid", "pid", { "0", "-5", "99999999999999999999", "12x", "", NULL } },
-	{ "-F", "frequency",
+	{ "--pid",
+	  "pid",
+	  { "0", "-5", "99999999999999999999", "12x", "", NULL } },
+	{ "-F",
+	  "frequency",
 	  { "0", "-1", "10001", "99999999999999999999", "12x", "", "1e3",
 	    NULL } },
 	{ "--frequency", "frequency", { "0", "-1", "10001", "12x", "", NULL } },
-	{ "--max-depth", "max-depth",
+	{ "--max-depth",
+	  "max-depth",
 	  { "0", "-1", "8193", "99999999999999999999", "12x", "", NULL } },
-	{ "-d", "duration",
+	{ "-d",
+	  "duration",
 	  { "0", "-1", "0.0009", "10000001", "99999999999999999999", "12x", "",
 	    "nan", "inf", "1e400", NULL } },
 	{ "--duration", "duration", { "0", "-1", "12x", "", NULL } },
-	{ "--interval", "interval",
-	  { "0", "-1", "0.04", "3601", "99999999999999999999", "12x", "",
-	    "nan", "-inf", NULL } },
+	{ "--interval",
+	  "interval",
+	  { "0", "-1", "0.04", "3601", "99999999999999999999", "12x", "", "nan",
+	    "-inf", NULL } },
 };
 
 TEST(options_invalid_values)
 {
-	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]);
+	     i++) {
 		const struct bad_value *b = &bad_values[i];
 
 		for (const char *const *v = b->values; *v; v++) {
@@ -217,8 +227,8 @@ TEST(options_invalid_values)
 			rc = PARSE(&o, err, "-p", "1", b->opt, *v);
 			if (rc != -EINVAL) {
 				unit__fail(__FILE__, __LINE__,
-					   "%s '%s' gave %d, not -EINVAL", b->opt,
-					   *v, rc);
+					   "%s '%s' gave %d, not -EINVAL",
+					   b->opt, *v, rc);
 				continue;
 			}
 			snprintf(quoted, sizeof(quoted), "'%s'", *v);
@@ -264,9 +274,10 @@ TEST(options_tid_with_no_threads)
 
 TEST(options_missing_value)
 {
-	static const char *const opts[] = { "-p", "--pid", "-F", "--frequency",
-					    "-d", "--duration", "-o", "--output",
-					    "--max-depth", "--interval" };
+	static const char *const opts[] = {
+		"-p",	      "--pid", "-F",	   "--frequency", "-d",
+		"--duration", "-o",    "--output", "--max-depth", "--interval"
+	};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		struct options o;
@@ -290,7 +301,8 @@ TEST(options_unknown_option)
 	CHECK_ERR(err, "'-x'");
 	CHECK_INT(PARSE(&o, err, "-x", "-p", "1"), -EINVAL);
 	CHECK_ERR(err, "'-x'");
-	CHECK_INT(PARSE(&o, err, "-p", "1", "-vx"), -EINVAL); /* last in group */
+	CHECK_INT(PARSE(&o, err, "-p", "1", "-vx"),
+		  -EINVAL); /* last in group */
 	CHECK(strstr(err, "'-vx'") || strstr(err, "'-x'"));
 	CHECK_INT(PARSE(&o, err, "-p", "1", "--ver"), -EINVAL); /* ambiguous */
 	CHECK_ERR(err, "--ver");
@@ -336,9 +348,10 @@ TEST(options_small_err_buffer)
 
 	memset(err, 'Z', sizeof(err));
 	/* errlen 8 of a 16-byte buffer: truncated, terminated, no overrun. */
-	CHECK_INT(parse_args(&o, err, 8,
-			     (const char *const[]){ "-F", "0", "-p", "1", NULL }),
-		  -EINVAL);
+	CHECK_INT(
+		parse_args(&o, err, 8,
+			   (const char *const[]){ "-F", "0", "-p", "1", NULL }),
+		-EINVAL);
 	CHECK_INT(strlen(err), 7);
 	CHECK(err[8] == 'Z');
 }
@@ -350,7 +363,8 @@ TEST(options_repeated_calls)
 	char err[256];
 
 	CHECK_INT(PARSE(&o, err, "-p", "1", "-F", "500", "--tid", "-v", "-o",
-			"x", "-d", "3", "--max-depth", "5", "--interval", "2"), 0);
+			"x", "-d", "3", "--max-depth", "5", "--interval", "2"),
+		  0);
 	CHECK_INT(PARSE(&o, err, "-p", "1", "-F", "0"), -EINVAL);
 	CHECK(err[0]);
 	CHECK_INT(PARSE(&o, err, "-p", "2"), 0);
@@ -374,7 +388,8 @@ TEST(options_reparse_after_early_return)
 
 	for (size_t i = 0; i < 2; i++) {
 		char a0[] = "pyprof-bpf", a1[8], b1[] = "-p", b2[] = "5";
-		char *argv1[] = { a0, a1, NULL }, *argv2[] = { a0, b1, b2, NULL };
+		char *argv1[] = { a0, a1, NULL },
+		     *argv2[] = { a0, b1, b2, NULL };
 		struct options o;
 		char err[256];
 		int rc;
@@ -397,14 +412,16 @@ TEST(options_usage_text)
 {
 	/* Every option the parser takes is in --help. */
 	static const char *const names[] = {
-		"--pid", "--frequency", "--duration", "--output", "--folded",
-		"--max-depth", "--interval", "--tid", "--no-threads",
-		"--verbose", "--help", "--version", "-p,", "-F,", "-d,", "-o,",
-		"-f,", "-v,", "-h,", "-V,",
+		"--pid",	"--frequency", "--duration", "--output",
+		"--folded",	"--max-depth", "--interval", "--tid",
+		"--no-threads", "--verbose",   "--help",     "--version",
+		"-p,",		"-F,",	       "-d,",	     "-o,",
+		"-f,",		"-v,",	       "-h,",	     "-V,",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strstr(options__usage, names[i]))
-			unit__fail(__FILE__, __LINE__, "--help lacks %s", names[i]);
+			unit__fail(__FILE__, __LINE__, "--help lacks %s",
+				   names[i]);
 	CHECK(options__usage[strlen(options__usage) - 1] == '\n');
 }

@@ -43,7 +43,8 @@ static const char *repo_root(void)
 		if (buf[0]) {
 			char probe[PATH_MAX + 32];
 
-			snprintf(probe, sizeof(probe), "%s/tests/fixtures", buf);
+			snprintf(probe, sizeof(probe), "%s/tests/fixtures",
+				 buf);
 			if (access(probe, F_OK) == 0)
 				return buf;
 		}
@@ -93,11 +94,12 @@ static uint32_t F(struct profile *p, enum pframe_kind kind, const char *name,
 	return id < 0 ? UINT32_MAX : (uint32_t)id;
 }
 
-#define ADD(p, count, ...)                                                    \
-	do {                                                                  \
-		const uint32_t _fr[] = { __VA_ARGS__ };                       \
+#define ADD(p, count, ...)                                                   \
+	do {                                                                 \
+		const uint32_t _fr[] = { __VA_ARGS__ };                      \
 		CHECK_INT(profile__add(p, _fr, sizeof(_fr) / sizeof(_fr[0]), \
-				       count), 0);                            \
+				       count),                               \
+			  0);                                                \
 	} while (0)
 
 /* The profile tests/fixtures/golden/basic.folded describes. */
@@ -111,14 +113,18 @@ static struct profile *basic_profile(void)
 		return NULL;
 	P = F(p, PF_PROCESS, "python3-4242", NULL, -1);
 	TM = F(p, PF_THREAD, "MainThread", NULL, -1);
-	TW = F(p, PF_THREAD, "worker;1", NULL, -1);  /* prints worker:1 */
-	TW2 = F(p, PF_THREAD, "worker:1", NULL, -1); /* another frame, same text */
-	TE = F(p, PF_THREAD, "", NULL, -1);          /* [unknown] */
+	TW = F(p, PF_THREAD, "worker;1", NULL, -1); /* prints worker:1 */
+	TW2 = F(p, PF_THREAD, "worker:1", NULL,
+		-1); /* another frame, same text */
+	TE = F(p, PF_THREAD, "", NULL, -1); /* [unknown] */
 	A = F(p, PF_PYTHON, "<module>", "app.py", 40);
 	B = F(p, PF_PYTHON, "héllo", "日本語.py", 7);
-	C = F(p, PF_PYTHON, "bad\nname\twith\x7f" "del", "x.py", 3);
+	C = F(p, PF_PYTHON,
+	      "bad\nname\twith\x7f"
+	      "del",
+	      "x.py", 3);
 	D = F(p, PF_PYTHON, "", "e.py", 5);
-	E = F(p, PF_PYTHON, "f", "a.py", -1);  /* line unknown: no ":line" */
+	E = F(p, PF_PYTHON, "f", "a.py", -1); /* line unknown: no ":line" */
 	Fm = F(p, PF_PYTHON, "mod", "m.py", 0); /* line 0 is a line */
 	M = F(p, PF_MARKER, "[truncated]", NULL, -1);
 	NPF = F(p, PF_MARKER, "[no Python frame]", NULL, -1);
@@ -135,13 +141,13 @@ static struct profile *basic_profile(void)
 	ADD(p, 5, P, TM, A, B); /* the same stack again: 15 */
 	ADD(p, 6, P, TM, M, A, B);
 	ADD(p, 7, P, TW, A, G1);
-	ADD(p, 8, P, TW, A, G2);    /* three stacks that print the */
+	ADD(p, 8, P, TW, A, G2); /* three stacks that print the */
 	ADD(p, 100, P, TW2, A, G1); /* same line: 115 */
 	ADD(p, 1, P, TM, N);
 	ADD(p, 2, P, TW, X);
 	ADD(p, 9, P, TE, NPF);
 	ADD(p, 4294967296ull, P, TM, A);
-	ADD(p, 0, P, TM, E);     /* a stack with no samples: not written */
+	ADD(p, 0, P, TM, E); /* a stack with no samples: not written */
 	profile__add(p, none, 0, 5); /* an empty stack: not written */
 	return p;
 }
@@ -174,12 +180,12 @@ static void report_diff(const char *got, size_t glen, const char *want,
 		}
 		i++;
 	}
-	unit__fail(__FILE__, __LINE__,
-		   "output differs from the golden file at line %zu, byte %zu:\n"
-		   "  got:  \"%.*s\"\n  want: \"%.*s\"",
-		   line, i,
-		   (int)strcspn(got + bol, "\n"), got + bol,
-		   (int)strcspn(want + bol, "\n"), want + bol);
+	unit__fail(
+		__FILE__, __LINE__,
+		"output differs from the golden file at line %zu, byte %zu:\n"
+		"  got:  \"%.*s\"\n  want: \"%.*s\"",
+		line, i, (int)strcspn(got + bol, "\n"), got + bol,
+		(int)strcspn(want + bol, "\n"), want + bol);
 }
 
 TEST(out_folded_golden_basic)
@@ -195,8 +201,8 @@ TEST(out_folded_golden_basic)
 		 repo_root());
 	want = slurp(path, &wlen);
 	if (!want) {
-		unit__fail(__FILE__, __LINE__, "cannot read %s (set PYPROF_ROOT?)",
-			   path);
+		unit__fail(__FILE__, __LINE__,
+			   "cannot read %s (set PYPROF_ROOT?)", path);
 		profile__free(p);
 		return;
 	}
@@ -239,10 +245,11 @@ TEST(out_folded_golden_is_well_formed)
 
 		REQUIRE(sp);
 		count = strtoull(sp + 1, &end, 10);
-		CHECK(*end == '\0' && count > 0 && sp[1] >= '1' && sp[1] <= '9');
+		CHECK(*end == '\0' && count > 0 && sp[1] >= '1' &&
+		      sp[1] <= '9');
 		CHECK(sp > line && sp[-1] != ' '); /* exactly one space */
 		CHECK(line[0] != ';' && sp[-1] != ';');
-		CHECK(strstr(line, ";;") == NULL);   /* no empty frame */
+		CHECK(strstr(line, ";;") == NULL); /* no empty frame */
 		for (const char *c = line; c < sp; c++)
 			CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
 		*sp = '\0';
@@ -339,8 +346,8 @@ TEST(out_folded_frame_truncation)
 		};
 		static const char *const whole[] = {
 			"héllo (日本語.py:0)", "[unknown] (?)",
-			"f (a.py:2147483647)", "python3-4242", "[unknown]",
-			"[truncated]",
+			"f (a.py:2147483647)", "python3-4242",
+			"[unknown]",	       "[truncated]",
 		};
 
 		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -353,12 +360,14 @@ TEST(out_folded_frame_truncation)
 			for (size_t len = 0; len <= n + 2; len++) {
 				memset(buf, 'X', sizeof(buf));
 				if (out_folded__frame(p, &fr, buf, len) != n ||
-				    (len && (strlen(buf) != (len <= n ? len - 1 : n) ||
-					     memcmp(buf, whole[c], strlen(buf)))) ||
+				    (len &&
+				     (strlen(buf) != (len <= n ? len - 1 : n) ||
+				      memcmp(buf, whole[c], strlen(buf)))) ||
 				    buf[len] != 'X') {
-					unit__fail(__FILE__, __LINE__,
-						   "\"%s\" into %zu bytes: \"%.*s\"",
-						   whole[c], len, (int)len, buf);
+					unit__fail(
+						__FILE__, __LINE__,
+						"\"%s\" into %zu bytes: \"%.*s\"",
+						whole[c], len, (int)len, buf);
 					break;
 				}
 			}
@@ -386,14 +395,14 @@ TEST(out_folded_long_stack)
 	for (int i = 1; i < DEPTH; i++) {
 		snprintf(one, sizeof(one), "function_number_%d", i);
 		if (i == DEPTH / 2) {
-			fr[i] = (uint32_t)profile__frame(p, PF_PYTHON, S(p, name),
-							 S(p, "long.py"), i);
+			fr[i] = (uint32_t)profile__frame(
+				p, PF_PYTHON, S(p, name), S(p, "long.py"), i);
 			name[LONG / 2] = ':';
 			wlen += (size_t)sprintf(want + wlen, ";%s (long.py:%d)",
 						name, i);
 		} else {
-			fr[i] = (uint32_t)profile__frame(p, PF_PYTHON, S(p, one),
-							 S(p, "deep.py"), i);
+			fr[i] = (uint32_t)profile__frame(
+				p, PF_PYTHON, S(p, one), S(p, "deep.py"), i);
 			wlen += (size_t)sprintf(want + wlen, ";%s (deep.py:%d)",
 						one, i);
 		}

@@ -92,8 +92,10 @@ TEST(profile_intern_basics)
 	CHECK_STR(profile__string(p, hello), "hello");
 
 	/* Non-ASCII UTF-8 is just bytes. */
-	CHECK_INT(profile__intern_str(p, "héllo"), profile__intern_str(p, "héllo"));
-	CHECK(profile__intern_str(p, "héllo") != profile__intern_str(p, "hello"));
+	CHECK_INT(profile__intern_str(p, "héllo"),
+		  profile__intern_str(p, "héllo"));
+	CHECK(profile__intern_str(p, "héllo") !=
+	      profile__intern_str(p, "hello"));
 	CHECK_STR(profile__string(p, profile__intern_str(p, "日本語.py")),
 		  "日本語.py");
 
@@ -130,7 +132,8 @@ TEST(profile_intern_lengths)
 			break;
 		}
 		if (profile__intern(p, buf, (size_t)len) != ids[len]) {
-			CHECK_INT(profile__intern(p, buf, (size_t)len), ids[len]);
+			CHECK_INT(profile__intern(p, buf, (size_t)len),
+				  ids[len]);
 			break;
 		}
 	}
@@ -146,13 +149,15 @@ static void stress_name(char *s, size_t len, unsigned i)
 		snprintf(s, len, "%u", i);
 		break;
 	case 1:
-		snprintf(s, len, "/usr/lib/python3.12/site-packages/pkg%u/mod.py", i);
+		snprintf(s, len,
+			 "/usr/lib/python3.12/site-packages/pkg%u/mod.py", i);
 		break;
 	case 2:
 		snprintf(s, len, "fünktion_%u_日本", i);
 		break;
 	default:
-		snprintf(s, len, "Class%u.method.<locals>.inner", i * 2654435761u);
+		snprintf(s, len, "Class%u.method.<locals>.inner",
+			 i * 2654435761u);
 		break;
 	}
 }
@@ -179,11 +184,12 @@ TEST(profile_intern_100k)
 	for (unsigned i = 0; i < N && !bad; i++) {
 		stress_name(s, sizeof(s), i);
 		if (ids[i] > N || seen[ids[i]]++) {
-			unit__fail(__FILE__, __LINE__, "string %u: id %u reused",
-				   i, ids[i]);
+			unit__fail(__FILE__, __LINE__,
+				   "string %u: id %u reused", i, ids[i]);
 			bad++;
 		} else if (profile__intern_str(p, s) != ids[i]) {
-			unit__fail(__FILE__, __LINE__, "string %u (%s) lost", i, s);
+			unit__fail(__FILE__, __LINE__, "string %u (%s) lost", i,
+				   s);
 			bad++;
 		} else if (strcmp(profile__string(p, ids[i]), s) != 0) {
 			unit__fail(__FILE__, __LINE__, "string %u reads \"%s\"",
@@ -248,11 +254,11 @@ TEST(profile_frame_dedup)
 	REQUIRE(id >= 0);
 	CHECK_INT(profile__frame(p, PF_PYTHON, f, file, 10), id);
 	ids[0] = id;
-	ids[1] = profile__frame(p, PF_MARKER, f, file, 10);  /* kind */
-	ids[2] = profile__frame(p, PF_PYTHON, g, file, 10);  /* name */
+	ids[1] = profile__frame(p, PF_MARKER, f, file, 10); /* kind */
+	ids[2] = profile__frame(p, PF_PYTHON, g, file, 10); /* name */
 	ids[3] = profile__frame(p, PF_PYTHON, f, file2, 10); /* file */
-	ids[4] = profile__frame(p, PF_PYTHON, f, file, 0);   /* line 0 */
-	ids[5] = profile__frame(p, PF_PYTHON, f, file, -1);  /* unknown */
+	ids[4] = profile__frame(p, PF_PYTHON, f, file, 0); /* line 0 */
+	ids[5] = profile__frame(p, PF_PYTHON, f, file, -1); /* unknown */
 	for (int i = 0; i < 6; i++) {
 		CHECK(ids[i] >= 0);
 		for (int j = 0; j < i; j++)
@@ -289,9 +295,10 @@ TEST(profile_frame_many)
 	REQUIRE(p);
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < N; i++) {
-			int64_t id = profile__frame(p, (enum pframe_kind)(i % 4),
-						    (uint32_t)i / 3, (uint32_t)i % 7,
-						    i - 100);
+			int64_t id = profile__frame(p,
+						    (enum pframe_kind)(i % 4),
+						    (uint32_t)i / 3,
+						    (uint32_t)i % 7, i - 100);
 
 			if (id != i && bad++ < 5)
 				unit__fail(__FILE__, __LINE__,
@@ -308,10 +315,14 @@ TEST(profile_frame_hash_collision)
 	/* Two frames (PF_PYTHON, line 7) whose 16 bytes have one FNV-1a hash
 	 * with seed 1, as profile__frame() uses; the string ids need not
 	 * exist for the frame table. */
-	struct pframe a = { .name = 3731660233u, .file = 1504037979u,
-			    .line = 7, .kind = PF_PYTHON };
-	struct pframe b = { .name = 2177343412u, .file = 157963674u,
-			    .line = 7, .kind = PF_PYTHON };
+	struct pframe a = { .name = 3731660233u,
+			    .file = 1504037979u,
+			    .line = 7,
+			    .kind = PF_PYTHON };
+	struct pframe b = { .name = 2177343412u,
+			    .file = 157963674u,
+			    .line = 7,
+			    .kind = PF_PYTHON };
 	struct profile *p;
 	int64_t ia, ib;
 	const struct pframe *fr;
@@ -349,8 +360,8 @@ TEST(profile_stack_dedup)
 	CHECK_INT(profile__nstacks(p), 0);
 	CHECK_INT(profile__total(p), 0);
 	CHECK_INT(profile__add(p, s1, 3, 5), 0);
-	CHECK_INT(profile__add(p, s1, 3, 2), 0);     /* adds to the same */
-	CHECK_INT(profile__add(p, s1rev, 3, 1), 0);  /* order matters */
+	CHECK_INT(profile__add(p, s1, 3, 2), 0); /* adds to the same */
+	CHECK_INT(profile__add(p, s1rev, 3, 1), 0); /* order matters */
 	CHECK_INT(profile__add(p, s1pre, 2, 10), 0); /* a prefix is another */
 	CHECK_INT(profile__add(p, s2, 1, 1ull << 40), 0);
 	CHECK_INT(profile__add(p, s1pre, 2, 1), 0);
@@ -372,8 +383,8 @@ TEST(profile_stack_dedup)
 			CHECK_INT(count, 1ull << 40);
 			seen[3]++;
 		} else {
-			unit__fail(__FILE__, __LINE__, "unexpected stack %zu (n %u)",
-				   i, n);
+			unit__fail(__FILE__, __LINE__,
+				   "unexpected stack %zu (n %u)", i, n);
 		}
 	}
 	for (int i = 0; i < 4; i++)
@@ -426,14 +437,15 @@ TEST(profile_stack_many)
 		profile__stack(p, i, &got, &n, &count);
 		k = n ? got[0] : UINT32_MAX;
 		if (k >= N || seen[k]++) {
-			unit__fail(__FILE__, __LINE__, "stack %zu: first frame %u",
-				   i, k);
+			unit__fail(__FILE__, __LINE__,
+				   "stack %zu: first frame %u", i, k);
 			bad++;
 			continue;
 		}
-		if (n != many_stack(k, fr) || memcmp(got, fr, n * sizeof(*fr))) {
-			unit__fail(__FILE__, __LINE__, "stack %zu (k %u) differs",
-				   i, k);
+		if (n != many_stack(k, fr) ||
+		    memcmp(got, fr, n * sizeof(*fr))) {
+			unit__fail(__FILE__, __LINE__,
+				   "stack %zu (k %u) differs", i, k);
 			bad++;
 		}
 		if (count != (uint64_t)(k + 1) * (1 + k % 3)) {
@@ -488,7 +500,8 @@ TEST(hashmap_unhash_helper)
 {
 	/* The test helper itself: unhash64 inverts hash64. */
 	for (uint64_t x = 1; x < 1000; x++)
-		CHECK_INT(hash64(unhash64(x * 0x123456789ull)), x * 0x123456789ull);
+		CHECK_INT(hash64(unhash64(x * 0x123456789ull)),
+			  x * 0x123456789ull);
 }
 
 TEST(hashmap_basic)
@@ -620,7 +633,8 @@ TEST(hashmap_wraparound)
 	/* 11 keys in a 16-slot table (it grows at the 12th): homes 14, 15
 	 * and 0, so the run wraps past the end.  Delete each key alone, then
 	 * many orders of all of them; check everything after each step. */
-	static const unsigned homes[11] = { 15, 15, 14, 0, 15, 0, 14, 15, 1, 15, 0 };
+	static const unsigned homes[11] = { 15, 15, 14, 0,  15, 0,
+					    14, 15, 1,	15, 0 };
 	uint64_t keys[11];
 	unsigned seed = 1;
 
@@ -661,13 +675,15 @@ TEST(hashmap_wraparound)
 				for (int e = 0; e <= d; e++)
 					deleted |= order[e] == i;
 				got = hashmap__get(&h, keys[i], &v);
-				if (got == deleted || (got && v != (uint64_t)i + 100))
+				if (got == deleted ||
+				    (got && v != (uint64_t)i + 100))
 					bad++;
 			}
 			check_probe_invariant(&h, &bad);
 		}
 		if (bad) {
-			unit__fail(__FILE__, __LINE__, "round %d: %d errors", round, bad);
+			unit__fail(__FILE__, __LINE__, "round %d: %d errors",
+				   round, bad);
 			hashmap__free(&h);
 			return;
 		}
@@ -707,7 +723,8 @@ TEST(hashmap_random_model)
 			break;
 		case 1:
 			if (hashmap__del(&h, keys[k]) != (model[k] != 0)) {
-				unit__fail(__FILE__, __LINE__, "op %d: del %d", op, k);
+				unit__fail(__FILE__, __LINE__, "op %d: del %d",
+					   op, k);
 				bad++;
 			}
 			if (model[k])
@@ -717,19 +734,21 @@ TEST(hashmap_random_model)
 		default:
 			if (hashmap__get(&h, keys[k], &v) != (model[k] != 0) ||
 			    (model[k] && v != model[k] - 1)) {
-				unit__fail(__FILE__, __LINE__, "op %d: get %d", op, k);
+				unit__fail(__FILE__, __LINE__, "op %d: get %d",
+					   op, k);
 				bad++;
 			}
 			break;
 		}
 		if (h.len != len) {
-			unit__fail(__FILE__, __LINE__, "op %d: len %zu, want %zu",
-				   op, h.len, len);
+			unit__fail(__FILE__, __LINE__,
+				   "op %d: len %zu, want %zu", op, h.len, len);
 			bad++;
 		}
 		if (op % 20000 == 0) {
 			for (int i = 0; i < U; i++)
-				if (hashmap__get(&h, keys[i], &v) != (model[i] != 0))
+				if (hashmap__get(&h, keys[i], &v) !=
+				    (model[i] != 0))
 					bad++;
 			check_probe_invariant(&h, &bad);
 		}

@@ -38,15 +38,14 @@
 struct fake {
 	struct rmem m;
 	uint8_t *mem;
-	size_t used;  /* bump allocator */
+	size_t used; /* bump allocator */
 	size_t limit; /* bytes readable from FAKE_BASE */
 	int reads;
 	const struct py_layout *l;
 	uint64_t str_type, dict_type, long_type, bytes_type;
 };
 
-static int fake_read(const struct rmem *m, uint64_t addr, void *buf,
-		     size_t len)
+static int fake_read(const struct rmem *m, uint64_t addr, void *buf, size_t len)
 {
 	struct fake *f = m->ctx;
 
@@ -150,8 +149,8 @@ static uint64_t mk_str_raw(struct fake *f, unsigned kind, int compact,
 {
 	const struct py_layout *l = f->l;
 	uint64_t hdr = compact ? (ascii ? l->unicode.ascii_size :
-				  l->unicode.compact_size) :
-			 l->unicode.data_any + 8;
+					  l->unicode.compact_size) :
+				 l->unicode.data_any + 8;
 	uint64_t o = fake_alloc(f, hdr + (size_t)(ncp + 1) * (kind ? kind : 4));
 	uint64_t data = o + hdr;
 	uint32_t state;
@@ -206,7 +205,9 @@ static uint64_t mk_long(struct fake *f, uint64_t v, int negative)
 	put64(f, o + l->object.ob_type, f->long_type);
 	if (l->obj.long_tagged)
 		put64(f, o + l->obj.long_size,
-		      nd << 3 | (!v ? 1 : negative ? 2 : 0));
+		      nd << 3 | (!v	  ? 1 :
+				 negative ? 2 :
+					    0));
 	else
 		put64(f, o + l->obj.long_size,
 		      negative ? -(int64_t)nd : (int64_t)nd);
@@ -236,8 +237,9 @@ static uint64_t mk_keys(struct fake *f, unsigned log2, int kind,
 		memset(at(f, k + 40), 0xff, size * ix);
 		entries = k + 40 + size * ix;
 	} else {
-		unsigned log2ix = log2 < 8 ? log2 : log2 < 16 ? log2 + 1 :
-				  log2 + 2;
+		unsigned log2ix = log2 < 8  ? log2 :
+				  log2 < 16 ? log2 + 1 :
+					      log2 + 2;
 
 		es = kind ? 16 : 24;
 		k = fake_alloc(f, 32 + (1ull << log2ix) + es * (size_t)n);
@@ -310,19 +312,19 @@ static uint64_t mk_str_dict(struct fake *f, const char *const *keys,
 }
 
 static const unsigned versions[] = {
-	PYVER(3, 8), PYVER(3, 9), PYVER(3, 10), PYVER(3, 11), PYVER(3, 12),
-	PYVER(3, 13), PYVER(3, 14),
+	PYVER(3, 8),  PYVER(3, 9),  PYVER(3, 10), PYVER(3, 11),
+	PYVER(3, 12), PYVER(3, 13), PYVER(3, 14),
 };
 #define NVERSIONS (int)(sizeof(versions) / sizeof(versions[0]))
 
-#define FOR_EACH_FAKE(f)                                                      \
-	for (int _v = 0; _v < NVERSIONS; _v++)                                \
-		for (struct fake *f = fake_new(versions[_v]); f;              \
-		     fake_free(f), f = NULL)                                  \
-			if (!f->l) {                                          \
-				unit__fail(__FILE__, __LINE__,               \
-					   "no layout for 3.%u",              \
-					   versions[_v] & 0xff);              \
+#define FOR_EACH_FAKE(f)                                         \
+	for (int _v = 0; _v < NVERSIONS; _v++)                   \
+		for (struct fake *f = fake_new(versions[_v]); f; \
+		     fake_free(f), f = NULL)                     \
+			if (!f->l) {                             \
+				unit__fail(__FILE__, __LINE__,   \
+					   "no layout for 3.%u", \
+					   versions[_v] & 0xff); \
 			} else
 
 /* ---------------------------------------------------------- str tests -- */
@@ -336,17 +338,18 @@ static int rd(struct fake *f, uint64_t addr, char *out, size_t outlen)
 TEST(pyobj_str_compact)
 {
 	static const char *const texts[] = {
-		"", "hello", "naïve", "日本語", "🐍", "snake 🐍 naïve 日本",
-		"ÿ", "\u0100", "\U0010ffff",
+		"",	  "hello",  "naïve",
+		"日本語", "🐍",	    "snake 🐍 naïve 日本",
+		"ÿ",	  "\u0100", "\U0010ffff",
 	};
 
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 			char out[64];
 			uint64_t s = mk_str(f, texts[i], 1);
 
-			CHECK_INT(rd(f, s, out, sizeof(out)),
-				  strlen(texts[i]));
+			CHECK_INT(rd(f, s, out, sizeof(out)), strlen(texts[i]));
 			CHECK_STR(out, texts[i]);
 			/* header and text in one read */
 			CHECK_INT(f->reads, 1);
@@ -361,13 +364,13 @@ TEST(pyobj_str_legacy)
 		"", "legacy ascii", "héllo", "日本語", "🐍🐍",
 	};
 
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 			char out[64];
 			uint64_t s = mk_str(f, texts[i], 0);
 
-			CHECK_INT(rd(f, s, out, sizeof(out)),
-				  strlen(texts[i]));
+			CHECK_INT(rd(f, s, out, sizeof(out)), strlen(texts[i]));
 			CHECK_STR(out, texts[i]);
 			CHECK(f->reads <= 2);
 		}
@@ -376,7 +379,8 @@ TEST(pyobj_str_legacy)
 
 TEST(pyobj_str_long_text_two_reads)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		char text[3 * 300 + 1] = "", out[2048];
 		uint64_t s;
 
@@ -391,7 +395,8 @@ TEST(pyobj_str_long_text_two_reads)
 
 TEST(pyobj_str_cut_at_char_boundary)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		uint64_t jp = mk_str(f, "日本語", 1);
 		uint64_t lat = mk_str(f, "naïve", 1);
 		uint64_t sn = mk_str(f, "a🐍b", 1);
@@ -419,13 +424,15 @@ TEST(pyobj_str_cut_at_char_boundary)
 
 TEST(pyobj_str_invalid_code_points)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		uint32_t s2[] = { 'a', 0xd800, 'b', 0xdfff };
 		uint32_t s4[] = { 0x110000, 0x1f40d, 0xffffffff, 0xdc00 };
 		char out[64];
 
 		CHECK_INT(rd(f, mk_str_raw(f, 2, 1, 0, 4, s2, 4), out, 64), 8);
-		CHECK_STR(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+		CHECK_STR(out, "a\xef\xbf\xbd"
+			       "b\xef\xbf\xbd");
 		CHECK_INT(rd(f, mk_str_raw(f, 4, 1, 0, 4, s4, 4), out, 64), 13);
 		CHECK_STR(out, "\xef\xbf\xbd🐍\xef\xbf\xbd\xef\xbf\xbd");
 	}
@@ -433,7 +440,8 @@ TEST(pyobj_str_invalid_code_points)
 
 TEST(pyobj_str_bogus_state)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		uint32_t cp[] = { 'a', 'b' };
 		char out[16];
 
@@ -441,10 +449,12 @@ TEST(pyobj_str_bogus_state)
 			if (kind == 1 || kind == 2 || kind == 4)
 				continue;
 			CHECK_INT(rd(f, mk_str_raw(f, kind, 1, 0, 2, cp, 2),
-				     out, 16), -EINVAL);
+				     out, 16),
+				  -EINVAL);
 			CHECK_STR(out, "");
 			CHECK_INT(rd(f, mk_str_raw(f, kind, 0, 0, 2, cp, 2),
-				     out, 16), -EINVAL);
+				     out, 16),
+				  -EINVAL);
 		}
 		/* ascii with a kind other than 1 */
 		CHECK_INT(rd(f, mk_str_raw(f, 2, 1, 1, 2, cp, 2), out, 16),
@@ -455,13 +465,15 @@ TEST(pyobj_str_bogus_state)
 		CHECK_INT(rd(f, mk_str_raw(f, 1, 1, 1, -1, cp, 2), out, 16),
 			  -EINVAL);
 		CHECK_INT(rd(f, mk_str_raw(f, 1, 1, 1, INT64_MIN, cp, 2), out,
-			     16), -EINVAL);
+			     16),
+			  -EINVAL);
 	}
 }
 
 TEST(pyobj_str_huge_length_capped)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		static uint32_t cp[PYOBJ_STR_MAX + 100];
 		static char out[4 * PYOBJ_STR_MAX + 16];
 		int64_t lens[] = { PYOBJ_STR_MAX + 1, 1ll << 40, INT64_MAX };
@@ -497,15 +509,18 @@ TEST(pyobj_str_huge_length_capped)
 			CHECK_STR(out, "abcdefghij");
 		}
 		/* the cap is met exactly: no marker */
-		CHECK_INT(rd(f, mk_str_raw(f, 1, 1, 1, PYOBJ_STR_MAX, cp,
-					   PYOBJ_STR_MAX), out, sizeof(out)),
+		CHECK_INT(rd(f,
+			     mk_str_raw(f, 1, 1, 1, PYOBJ_STR_MAX, cp,
+					PYOBJ_STR_MAX),
+			     out, sizeof(out)),
 			  PYOBJ_STR_MAX);
 	}
 }
 
 TEST(pyobj_str_faults)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		char out[32];
 		uint64_t s = mk_str(f, "legacy", 0), data;
 
@@ -527,7 +542,8 @@ TEST(pyobj_str_faults)
 
 TEST(pyobj_str_at_end_of_mapping)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		char out[64];
 		uint64_t s = mk_str(f, "tail", 1), s2;
 
@@ -552,8 +568,7 @@ TEST(pyobj_str_at_end_of_mapping)
 
 /* -------------------------------------------------------- bytes, int -- */
 
-static uint64_t mk_bytes(struct fake *f, const void *p, int64_t n,
-			 size_t have)
+static uint64_t mk_bytes(struct fake *f, const void *p, int64_t n, size_t have)
 {
 	const struct py_layout *l = f->l;
 	uint64_t o = fake_alloc(f, l->bytes.ob_sval + have + 1);
@@ -567,20 +582,23 @@ static uint64_t mk_bytes(struct fake *f, const void *p, int64_t n,
 
 TEST(pyobj_bytes)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		static uint8_t big[100000];
 		uint8_t *out = NULL;
 		size_t len = 99;
 		uint64_t b;
 
 		b = mk_bytes(f, "ab\0cd", 5, 5);
-		CHECK_INT(pyobj__read_bytes(f->l, &f->m, b, 100, &out, &len), 0);
+		CHECK_INT(pyobj__read_bytes(f->l, &f->m, b, 100, &out, &len),
+			  0);
 		CHECK_INT(len, 5);
 		CHECK(out && memcmp(out, "ab\0cd", 5) == 0);
 		free(out);
 
 		b = mk_bytes(f, "", 0, 0);
-		CHECK_INT(pyobj__read_bytes(f->l, &f->m, b, 100, &out, &len), 0);
+		CHECK_INT(pyobj__read_bytes(f->l, &f->m, b, 100, &out, &len),
+			  0);
 		CHECK_INT(len, 0);
 		CHECK(out != NULL);
 		free(out);
@@ -590,7 +608,8 @@ TEST(pyobj_bytes)
 		b = mk_bytes(f, big, sizeof(big), sizeof(big));
 		f->reads = 0;
 		CHECK_INT(pyobj__read_bytes(f->l, &f->m, b, PYOBJ_BYTES_MAX,
-					    &out, &len), 0);
+					    &out, &len),
+			  0);
 		CHECK_INT(f->reads, 2);
 		CHECK_INT(len, sizeof(big));
 		CHECK(out && memcmp(out, big, sizeof(big)) == 0);
@@ -603,7 +622,8 @@ TEST(pyobj_bytes)
 		/* a size beyond PYOBJ_BYTES_MAX is refused whatever max says */
 		b = mk_bytes(f, "x", PYOBJ_BYTES_MAX + 1, 1);
 		CHECK_INT(pyobj__read_bytes(f->l, &f->m, b, SIZE_MAX, &out,
-					    &len), -E2BIG);
+					    &len),
+			  -E2BIG);
 		b = mk_bytes(f, "x", -1, 1);
 		CHECK_INT(pyobj__read_bytes(f->l, &f->m, b, 100, &out, &len),
 			  -EINVAL);
@@ -619,11 +639,19 @@ TEST(pyobj_bytes)
 TEST(pyobj_ulong)
 {
 	static const uint64_t vals[] = {
-		0, 1, 42, (1u << 30) - 1, 1u << 30, 1ull << 60,
-		0x7f1234567890ull, UINT64_MAX - 1, UINT64_MAX,
+		0,
+		1,
+		42,
+		(1u << 30) - 1,
+		1u << 30,
+		1ull << 60,
+		0x7f1234567890ull,
+		UINT64_MAX - 1,
+		UINT64_MAX,
 	};
 
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		uint64_t v, o;
 
@@ -639,12 +667,10 @@ TEST(pyobj_ulong)
 		/* 2^64: digits 0, 0, 16 */
 		o = mk_long(f, 1ull << 60, 0);
 		put32(f, o + l->obj.long_digits + 8, 16);
-		put64(f, o + l->obj.long_size,
-		      l->obj.long_tagged ? 3 << 3 : 3);
+		put64(f, o + l->obj.long_size, l->obj.long_tagged ? 3 << 3 : 3);
 		CHECK_INT(pyobj__read_ulong(l, &f->m, o, &v), -ERANGE);
 		/* four digits */
-		put64(f, o + l->obj.long_size,
-		      l->obj.long_tagged ? 4 << 3 : 4);
+		put64(f, o + l->obj.long_size, l->obj.long_tagged ? 4 << 3 : 4);
 		CHECK_INT(pyobj__read_ulong(l, &f->m, o, &v), -ERANGE);
 		/* a digit of more than 30 bits */
 		o = mk_long(f, 7, 0);
@@ -690,12 +716,13 @@ static int fail_cb(uint64_t key, uint64_t value, void *arg)
 
 TEST(pyobj_dict_str_keys)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
-		const char *keys[] = { "alpha", NULL, "β", "threading",
-				       "_active", "日本" };
-		uint64_t vals[] = { 0x1111, 0x2222, 0x3333, 0x4444, 0x5555,
-				    0x6666 };
+		const char *keys[] = { "alpha",	    NULL,      "β",
+				       "threading", "_active", "日本" };
+		uint64_t vals[] = { 0x1111, 0x2222, 0x3333,
+				    0x4444, 0x5555, 0x6666 };
 		uint64_t d = mk_str_dict(f, keys, vals, 6), v;
 		int n = 0;
 
@@ -749,7 +776,8 @@ static int seen_cb(uint64_t key, uint64_t value, void *arg)
 
 TEST(pyobj_dict_general_keys)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		uint64_t fake_type = mk_type(f, 0, 0, 0), impostor, v, d;
 		struct seen seen = { 0 };
@@ -779,7 +807,8 @@ TEST(pyobj_dict_general_keys)
 
 TEST(pyobj_dict_split_values)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		struct ent e[3] = {
 			{ mk_str(f, "_name", 1), 0xaaa0 },
@@ -822,7 +851,8 @@ TEST(pyobj_dict_split_values)
 
 TEST(pyobj_dict_corrupt)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		const char *keys[] = { "a", "b" };
 		uint64_t vals[] = { 1, 2 }, d, k, v;
@@ -918,7 +948,8 @@ TEST(pyobj_dict_corrupt)
 /* A dict of 3000 str keys: several scan chunks, the last key found. */
 TEST(pyobj_dict_large)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		static struct ent e[3000];
 		char name[32];
 		uint64_t d, v;
@@ -934,7 +965,8 @@ TEST(pyobj_dict_large)
 		CHECK_INT(pyobj__dict_get(f->l, &f->m, d, "key128", &v), 0);
 		CHECK_INT(v, 1128);
 		CHECK_INT(pyobj__dict_foreach(f->l, &f->m, d, 5000, count_cb,
-					      &n), 0);
+					      &n),
+			  0);
 		CHECK_INT(n, 3000);
 	}
 }
@@ -992,7 +1024,8 @@ static uint64_t mk_instance(struct fake *f, const struct ent *e, int n,
 
 TEST(pyobj_getattr)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		struct ent e[3] = {
 			{ mk_str(f, "_name", 1), mk_str(f, "worker-α", 1) },
@@ -1008,7 +1041,8 @@ TEST(pyobj_getattr)
 			CHECK(v == e[0].value);
 			CHECK_INT(pyobj__read_str(l, &f->m, v, out, 32), 9);
 			CHECK_STR(out, "worker-α");
-			CHECK_INT(pyobj__getattr(l, &f->m, o, "_target", &v), 0);
+			CHECK_INT(pyobj__getattr(l, &f->m, o, "_target", &v),
+				  0);
 			CHECK(v == 0x7770);
 			v = 5;
 			CHECK_INT(pyobj__getattr(l, &f->m, o, "_ident", &v), 0);
@@ -1021,7 +1055,8 @@ TEST(pyobj_getattr)
 
 TEST(pyobj_getattr_no_dict)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		uint64_t type = mk_type(f, 0, 16, 0), o = fake_alloc(f, 32), v;
 
@@ -1079,7 +1114,8 @@ static int nop_cb(uint64_t key, uint64_t value, void *arg)
  */
 TEST(pyobj_garbage)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		uint64_t seed = 0x9e3779b97f4a7c15ull + _v;
 		size_t words = f->limit / 8;
@@ -1120,8 +1156,9 @@ TEST(pyobj_garbage)
 			if (i & 1)
 				a &= ~7ull;
 			r = pyobj__read_str(l, &f->m, a, out, sizeof(out));
-			CHECK(r < 0 ? out[0] == 0 : (size_t)r == strlen(out) ||
-			      memchr(out, 0, r));
+			CHECK(r < 0 ? out[0] == 0 :
+				      (size_t)r == strlen(out) ||
+					      memchr(out, 0, r));
 			r = pyobj__read_bytes(l, &f->m, a, 4096, &b, &blen);
 			CHECK(r < 0 ? !b : blen <= 4096);
 			free(b);
@@ -1129,7 +1166,8 @@ TEST(pyobj_garbage)
 			CHECK(r <= 0);
 			r = pyobj__dict_get(l, &f->m, a, "_name", &v);
 			CHECK(r <= 0);
-			r = pyobj__dict_foreach(l, &f->m, a, 1000, nop_cb, NULL);
+			r = pyobj__dict_foreach(l, &f->m, a, 1000, nop_cb,
+						NULL);
 			CHECK(r <= 0);
 			r = pyobj__getattr(l, &f->m, a, "_name", &v);
 			CHECK(r <= 0);
@@ -1143,7 +1181,8 @@ TEST(pyobj_garbage)
 
 TEST(pythread_names_fake)
 {
-	FOR_EACH_FAKE(f) {
+	FOR_EACH_FAKE(f)
+	{
 		const struct py_layout *l = f->l;
 		const char *tnames[] = { "MainThread", "worker-α", "io pool" };
 		uint64_t idents[] = { 0x7f0000001740ull, 0x7f00000a2640ull,
@@ -1160,7 +1199,8 @@ TEST(pythread_names_fake)
 		for (int i = 0; i < 3; i++) {
 			struct ent e[2] = {
 				{ mk_str(f, "_target", 1), 0x1 },
-				{ mk_str(f, "_name", 1), mk_str(f, tnames[i], 1) },
+				{ mk_str(f, "_name", 1),
+				  mk_str(f, tnames[i], 1) },
 			};
 
 			act[i].key = mk_long(f, idents[i], 0);
@@ -1242,8 +1282,23 @@ static const char child_py[] =
 	"sys.stdin.read()\n";
 
 enum {
-	L_INTERP, L_S0, L_S1, L_S2, L_S3, L_S4, L_BYTES, L_INT, L_DICT,
-	L_DICT_BETA, L_OBJ, L_OBJ_X, L_OBJ2, L_OBJ2_W, L_MAIN, L_T1, L_T2,
+	L_INTERP,
+	L_S0,
+	L_S1,
+	L_S2,
+	L_S3,
+	L_S4,
+	L_BYTES,
+	L_INT,
+	L_DICT,
+	L_DICT_BETA,
+	L_OBJ,
+	L_OBJ_X,
+	L_OBJ2,
+	L_OBJ2_W,
+	L_MAIN,
+	L_T1,
+	L_T2,
 	L_N
 };
 
@@ -1319,8 +1374,8 @@ static int child_start(struct child *c, const char *python, char *why,
 
 		c->v[i] = strtoull(p, &end, 10);
 		if (end == p) {
-			snprintf(why, whylen, "bad line from %s: %.120s", python,
-				 line);
+			snprintf(why, whylen, "bad line from %s: %.120s",
+				 python, line);
 			return -1;
 		}
 		p = end;
@@ -1329,14 +1384,14 @@ static int child_start(struct child *c, const char *python, char *why,
 }
 
 /* The layout for python's version, or NULL with a SKIP reason. */
-static const struct py_layout *live_layout(unsigned version,
-					   const char *python, char *why,
-					   size_t whylen)
+static const struct py_layout *live_layout(unsigned version, const char *python,
+					   char *why, size_t whylen)
 {
 	const struct py_layout *l;
 
 	if (geteuid() != 0) {
-		snprintf(why, whylen, "live tests read another process: need root");
+		snprintf(why, whylen,
+			 "live tests read another process: need root");
 		return NULL;
 	}
 	if (access(python, X_OK) != 0) {
@@ -1352,8 +1407,8 @@ static const struct py_layout *live_layout(unsigned version,
 static void live_pyobj(unsigned version, const char *python)
 {
 	static const char *const want[] = {
-		"plain ascii", "naïve café", "日本語", "snake 🐍!",
-		"héllo legacy",
+		"plain ascii", "naïve café",   "日本語",
+		"snake 🐍!",    "héllo legacy",
 	};
 	const struct py_layout *l;
 	struct child c;
@@ -1374,7 +1429,8 @@ static void live_pyobj(unsigned version, const char *python)
 	rmem__init_pid(&m, c.pid);
 	for (int i = 0; i < 5; i++) {
 		CHECK_INT(pyobj__read_str(l, &m, c.v[L_S0 + i], out,
-					  sizeof(out)), strlen(want[i]));
+					  sizeof(out)),
+			  strlen(want[i]));
 		CHECK_STR(out, want[i]);
 	}
 	CHECK_INT(pyobj__read_bytes(l, &m, c.v[L_BYTES], 1000, &bytes, &blen),
@@ -1431,21 +1487,22 @@ static void live_pythread(unsigned version, const char *python)
 			CHECK_STR(out[j].name, names[i]);
 		}
 		if (!found)
-			unit__fail(__FILE__, __LINE__, "thread %s (%#llx) not found",
-				   names[i], (unsigned long long)c.v[L_MAIN + i]);
+			unit__fail(__FILE__, __LINE__,
+				   "thread %s (%#llx) not found", names[i],
+				   (unsigned long long)c.v[L_MAIN + i]);
 	}
 	child_stop(&c);
 }
 
 #define PYENV "/root/.pyenv/versions/"
-#define LIVE(tag, maj, min, python)                                           \
-	TEST(pyobj_live_##tag)                                                \
-	{                                                                     \
-		live_pyobj(PYVER(maj, min), python);                          \
-	}                                                                     \
-	TEST(pythread_names_##tag)                                            \
-	{                                                                     \
-		live_pythread(PYVER(maj, min), python);                       \
+#define LIVE(tag, maj, min, python)                     \
+	TEST(pyobj_live_##tag)                          \
+	{                                               \
+		live_pyobj(PYVER(maj, min), python);    \
+	}                                               \
+	TEST(pythread_names_##tag)                      \
+	{                                               \
+		live_pythread(PYVER(maj, min), python); \
 	}
 
 LIVE(3_8, 3, 8, PYENV "3.8.18/bin/python3")

@@ -121,14 +121,16 @@ static void check_supported(const struct version_case *c)
 	rc = python__elf_version(f, c->path, &version, vstr, sizeof(vstr), err,
 				 sizeof(err));
 	if (rc != 0)
-		unit__fail(__FILE__, __LINE__, "%s: rc %d: %s", c->path, rc, err);
+		unit__fail(__FILE__, __LINE__, "%s: rc %d: %s", c->path, rc,
+			   err);
 	CHECK_INT(version, PYVER(3, c->minor));
 	CHECK_STR(vstr, c->vstr);
 	CHECK(!elf_file__is_exec(f));
 
 	CHECK_INT(elf_file__sym(f, "_PyRuntime", &vaddr, &size), 0);
 	CHECK(vaddr != 0);
-	CHECK(size >= 256); /* a _PyRuntimeState (656 bytes on 3.9), not a pointer */
+	CHECK(size >=
+	      256); /* a _PyRuntimeState (656 bytes on 3.9), not a pointer */
 	/* It lies in a writable loadable segment. */
 	nl = read_loads(c->path, loads, 16);
 	for (int i = 0; i < nl; i++)
@@ -158,12 +160,13 @@ static void check_refused(const char *path, const char *as, int want_rc,
 			   strerror(errno));
 		return;
 	}
-	rc = python__elf_version(f, as ? as : path, &version, vstr, sizeof(vstr),
-				 err, sizeof(err));
+	rc = python__elf_version(f, as ? as : path, &version, vstr,
+				 sizeof(vstr), err, sizeof(err));
 	elf_file__close(f);
 	if (rc != want_rc)
-		unit__fail(__FILE__, __LINE__, "%s: rc %d, want %d (err \"%s\")",
-			   as ? as : path, rc, want_rc, err);
+		unit__fail(__FILE__, __LINE__,
+			   "%s: rc %d, want %d (err \"%s\")", as ? as : path,
+			   rc, want_rc, err);
 	if (!err[0] || strchr(err, '\n'))
 		unit__fail(__FILE__, __LINE__, "%s: err \"%s\" is not one line",
 			   path, err);
@@ -208,10 +211,10 @@ static int sym_rc(const char *path, const char *name)
 	return rc == 0 && vaddr == 0 ? -EINVAL : rc;
 }
 
-#define SKIP_IF_MISSING(path)                                                 \
-	do {                                                                  \
-		if (access(path, R_OK) != 0)                                  \
-			SKIP("%s: %s", path, strerror(errno));                \
+#define SKIP_IF_MISSING(path)                                  \
+	do {                                                   \
+		if (access(path, R_OK) != 0)                   \
+			SKIP("%s: %s", path, strerror(errno)); \
 	} while (0)
 
 /* ---- python__elf_version on each interpreter ---- */
@@ -219,42 +222,48 @@ static int sym_rc(const char *path, const char *name)
 TEST(python_detect_lib38)
 {
 	static const struct version_case c = {
-		LIB("3.8.18", "libpython3.8.so.1.0"), 8, "3.8" };
+		LIB("3.8.18", "libpython3.8.so.1.0"), 8, "3.8"
+	};
 	check_supported(&c);
 }
 
 TEST(python_detect_lib39)
 {
 	static const struct version_case c = {
-		LIB("3.9.18", "libpython3.9.so.1.0"), 9, "3.9" };
+		LIB("3.9.18", "libpython3.9.so.1.0"), 9, "3.9"
+	};
 	check_supported(&c);
 }
 
 TEST(python_detect_lib310)
 {
 	static const struct version_case c = {
-		LIB("3.10.13", "libpython3.10.so.1.0"), 10, "3.10" };
+		LIB("3.10.13", "libpython3.10.so.1.0"), 10, "3.10"
+	};
 	check_supported(&c);
 }
 
 TEST(python_detect_lib311)
 {
 	static const struct version_case c = {
-		LIB("3.11.7", "libpython3.11.so.1.0"), 11, "3.11.7" };
+		LIB("3.11.7", "libpython3.11.so.1.0"), 11, "3.11.7"
+	};
 	check_supported(&c);
 }
 
 TEST(python_detect_lib312)
 {
 	static const struct version_case c = {
-		LIB("3.12.1", "libpython3.12.so.1.0"), 12, "3.12.1" };
+		LIB("3.12.1", "libpython3.12.so.1.0"), 12, "3.12.1"
+	};
 	check_supported(&c);
 }
 
 TEST(python_detect_lib313)
 {
 	static const struct version_case c = {
-		LIB("3.13.0", "libpython3.13.so.1.0"), 13, "3.13.0" };
+		LIB("3.13.0", "libpython3.13.so.1.0"), 13, "3.13.0"
+	};
 	check_supported(&c);
 }
 
@@ -364,8 +373,10 @@ TEST(python_detect_name_only_hint)
 	 * and so is one that agrees. */
 	static const char path[] = LIB("3.12.1", "libpython3.12.so.1.0");
 	static const char *const names[] = {
-		"/opt/app/bin/python", "/usr/lib/libpython3.so",
-		"/x/python3.12", "/x/libpython3.12d.so.1.0",
+		"/opt/app/bin/python",
+		"/usr/lib/libpython3.so",
+		"/x/python3.12",
+		"/x/libpython3.12d.so.1.0",
 		"/x/libpython3.12.so.1.0 (deleted)",
 	};
 	char vstr[32], err[512];
@@ -379,7 +390,8 @@ TEST(python_detect_name_only_hint)
 		int rc = python__elf_version(f, names[i], &version, vstr,
 					     sizeof(vstr), err, sizeof(err));
 
-		if (rc != 0 || version != PYVER(3, 12) || strcmp(vstr, "3.12.1"))
+		if (rc != 0 || version != PYVER(3, 12) ||
+		    strcmp(vstr, "3.12.1"))
 			unit__fail(__FILE__, __LINE__, "as %s: rc %d, %s (%s)",
 				   names[i], rc, vstr, err);
 	}
@@ -471,12 +483,14 @@ TEST(elf_sym_read_bounds)
 		const struct load *l = &loads[i];
 
 		/* The last file-backed byte reads; one more does not. */
-		CHECK_INT(elf_file__read(f, l->vaddr + l->filesz - 1, buf, 1), 0);
+		CHECK_INT(elf_file__read(f, l->vaddr + l->filesz - 1, buf, 1),
+			  0);
 		CHECK_INT(elf_file__read(f, l->vaddr + l->filesz - 4, buf, 8),
 			  -ENODATA);
 		if (l->memsz > l->filesz) {
 			bss++;
-			CHECK_INT(elf_file__read(f, l->vaddr + l->filesz, buf, 1),
+			CHECK_INT(elf_file__read(f, l->vaddr + l->filesz, buf,
+						 1),
 				  -ENODATA);
 		}
 	}
@@ -488,8 +502,9 @@ TEST(elf_sym_read_bounds)
 static void map_line(char *buf, size_t len, uint64_t start, uint64_t end,
 		     const char *perms, uint64_t pgoff, const char *path)
 {
-	snprintf(buf, len, "%" PRIx64 "-%" PRIx64 " %s %08" PRIx64
-		 " 08:01 1311 %*s%s\n", start, end, perms, pgoff, 20, "", path);
+	snprintf(buf, len,
+		 "%" PRIx64 "-%" PRIx64 " %s %08" PRIx64 " 08:01 1311 %*s%s\n",
+		 start, end, perms, pgoff, 20, "", path);
 }
 
 /* Builds maps from lines through proc__parse_map_line. */
@@ -512,7 +527,8 @@ static int build_maps(struct proc_maps *m, char lines[][PATH_MAX + 128], int n)
 TEST(elf_sym_bias_synthetic)
 {
 	static const char path[] = LIB("3.12.1", "libpython3.12.so.1.0");
-	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), mask = ~(page - 1);
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE),
+		       mask = ~(page - 1);
 	const uint64_t base = 0x7f1234500000ull;
 	static char lines[8][PATH_MAX + 128];
 	struct load loads[16];
@@ -556,16 +572,19 @@ TEST(elf_sym_bias_synthetic)
 	for (int i = 0; i < nl && n < 8; i++)
 		map_line(lines[n++], sizeof(lines[0]),
 			 base + (loads[i].vaddr & mask),
-			 base + ((loads[i].vaddr + loads[i].memsz + page - 1) & mask),
+			 base + ((loads[i].vaddr + loads[i].memsz + page - 1) &
+				 mask),
 			 loads[i].flags & PF_W ? "rw-p" :
-			 loads[i].flags & PF_X ? "r-xp" : "r--p",
+			 loads[i].flags & PF_X ? "r-xp" :
+						 "r--p",
 			 loads[i].offset & mask, path);
 	REQUIRE(build_maps(&maps, lines, n) == 0);
 	bias = 0;
 	CHECK_INT(elf_file__bias(f, &maps, path, &bias), 0);
 	CHECK_INT(bias, base);
 	/* 3. Mapped under another path only: not found. */
-	CHECK_INT(elf_file__bias(f, &maps, "/nowhere/libpython3.12.so.1.0", &bias),
+	CHECK_INT(elf_file__bias(f, &maps, "/nowhere/libpython3.12.so.1.0",
+				 &bias),
 		  -ENOENT);
 	proc__maps_free(&maps);
 
@@ -656,13 +675,15 @@ TEST(elf_sym_bias_live_process)
 			continue;
 		f = elf_file__open(targets[t]);
 		if (!f) {
-			unit__fail(__FILE__, __LINE__, "cannot open %s", targets[t]);
+			unit__fail(__FILE__, __LINE__, "cannot open %s",
+				   targets[t]);
 			continue;
 		}
 		CHECK_INT(elf_file__bias(f, &maps, targets[t], &bias), 0);
 		if (bias != w.addr)
 			unit__fail(__FILE__, __LINE__,
-				   "%s: bias 0x%" PRIx64 ", the loader says 0x%" PRIx64,
+				   "%s: bias 0x%" PRIx64
+				   ", the loader says 0x%" PRIx64,
 				   targets[t], bias, w.addr);
 		elf_file__close(f);
 		checked++;
@@ -679,9 +700,12 @@ TEST(proc_parse_map_line_fields)
 	struct proc_map m;
 
 	memset(&m, 0, sizeof(m));
-	CHECK_INT(proc__parse_map_line("55d0c0a00000-55d0c0a02000 r-xp 0001f000 "
-				       "08:01 1234567                    "
-				       "/usr/bin/python3.11\n", &m), 0);
+	CHECK_INT(
+		proc__parse_map_line("55d0c0a00000-55d0c0a02000 r-xp 0001f000 "
+				     "08:01 1234567                    "
+				     "/usr/bin/python3.11\n",
+				     &m),
+		0);
 	CHECK_INT(m.start, 0x55d0c0a00000ull);
 	CHECK_INT(m.end, 0x55d0c0a02000ull);
 	CHECK_INT(m.pgoff, 0x1f000);
@@ -693,7 +717,9 @@ TEST(proc_parse_map_line_fields)
 	/* The top of the address space, and a pseudo-path. */
 	CHECK_INT(proc__parse_map_line("ffffffffff600000-ffffffffff601000 --xp "
 				       "00000000 00:00 0                  "
-				       "[vsyscall]\n", &m), 0);
+				       "[vsyscall]\n",
+				       &m),
+		  0);
 	CHECK_INT(m.start, 0xffffffffff600000ull);
 	CHECK_INT(m.end, 0xffffffffff601000ull);
 	CHECK_STR(m.perms, "--xp");
@@ -701,8 +727,9 @@ TEST(proc_parse_map_line_fields)
 	free(m.path);
 
 	/* No newline at the end. */
-	CHECK_INT(proc__parse_map_line("1000-2000 rw-s 00000000 00:05 42 /dev/zero",
-				       &m), 0);
+	CHECK_INT(proc__parse_map_line(
+			  "1000-2000 rw-s 00000000 00:05 42 /dev/zero", &m),
+		  0);
 	CHECK_STR(m.path, "/dev/zero");
 	CHECK_STR(m.perms, "rw-s");
 	free(m.path);
@@ -722,10 +749,12 @@ TEST(proc_parse_map_line_anonymous)
 		struct proc_map m = { .path = NULL };
 		int rc = proc__parse_map_line(lines[i], &m);
 
-		if (rc != 0 || !m.path || m.path[0] || m.start != 0x7fd190c05000ull ||
+		if (rc != 0 || !m.path || m.path[0] ||
+		    m.start != 0x7fd190c05000ull ||
 		    m.end != 0x7fd190cc9000ull || m.inode != 0)
-			unit__fail(__FILE__, __LINE__, "line %zu: rc %d path \"%s\"",
-				   i, rc, m.path ? m.path : "(null)");
+			unit__fail(__FILE__, __LINE__,
+				   "line %zu: rc %d path \"%s\"", i, rc,
+				   m.path ? m.path : "(null)");
 		free(m.path);
 	}
 }
@@ -736,7 +765,8 @@ TEST(proc_parse_map_line_paths)
 		const char *line, *path;
 	} cases[] = {
 		{ "1000-2000 r--p 00000000 08:01 7                    "
-		  "/tmp/my dir/lib python3.11.so\n", "/tmp/my dir/lib python3.11.so" },
+		  "/tmp/my dir/lib python3.11.so\n",
+		  "/tmp/my dir/lib python3.11.so" },
 		{ "1000-2000 r--p 00000000 08:01 7 /a  b\n", "/a  b" },
 		{ "1000-2000 r--p 00000000 08:01 7                    "
 		  "/tmp/x/libpython3.11.so.1.0 (deleted)\n",
@@ -754,8 +784,9 @@ TEST(proc_parse_map_line_paths)
 		int rc = proc__parse_map_line(cases[i].line, &m);
 
 		if (rc != 0 || !m.path || strcmp(m.path, cases[i].path))
-			unit__fail(__FILE__, __LINE__, "case %zu: rc %d path \"%s\"",
-				   i, rc, m.path ? m.path : "(null)");
+			unit__fail(__FILE__, __LINE__,
+				   "case %zu: rc %d path \"%s\"", i, rc,
+				   m.path ? m.path : "(null)");
 		free(m.path);
 	}
 }
@@ -807,8 +838,8 @@ TEST(proc_parse_map_line_self)
 		lines++;
 		if (proc__parse_map_line(line, &m) != 0) {
 			if (bad++ < 3)
-				unit__fail(__FILE__, __LINE__, "cannot parse \"%s\"",
-					   line);
+				unit__fail(__FILE__, __LINE__,
+					   "cannot parse \"%s\"", line);
 			continue;
 		}
 		if (strcmp(m.path, exe) == 0)

@@ -72,14 +72,14 @@ static size_t read_runtime_init(const char *path, unsigned char *buf,
 			    sym.st_value < dsh.sh_addr) {
 				snprintf(why, whylen,
 					 "%s: _PyRuntime has no initializer "
-					 "in the file", path);
+					 "in the file",
+					 path);
 				break;
 			}
 			n = sym.st_size < len ? sym.st_size : len;
-			if (pread(fd, buf, n, (off_t)(dsh.sh_offset +
-						       sym.st_value -
-						       dsh.sh_addr)) ==
-			    (ssize_t)n)
+			if (pread(fd, buf, n,
+				  (off_t)(dsh.sh_offset + sym.st_value -
+					  dsh.sh_addr)) == (ssize_t)n)
 				got = n;
 			else
 				snprintf(why, whylen, "%s: short read", path);
@@ -149,113 +149,113 @@ static void put64(unsigned char *buf, unsigned off, uint64_t v)
  * uint64_t), independently of the parser's struct mirror.
  */
 static const struct put blob314[] = {
-	{ 8, 0x030e00f0 },	/* version 3.14.0 final */
-	{ 16, 0 },		/* free_threaded */
-	{ 24, 316536 },		/* runtime_state.size */
-	{ 32, 784 },		/* runtime_state.finalizing */
-	{ 40, 808 },		/* runtime_state.interpreters_head */
-	{ 48, 225808 },		/* interpreter_state.size */
-	{ 56, 7280 },		/* .id */
-	{ 64, 7272 },		/* .next */
-	{ 72, 7344 },		/* .threads_head */
-	{ 80, 7360 },		/* .threads_main */
-	{ 88, 7408 },		/* .gc */
-	{ 96, 7664 },		/* .imports_modules */
-	{ 104, 7648 },		/* .sysdict */
-	{ 112, 7656 },		/* .builtins */
-	{ 160, 7968 },		/* .code_object_generation */
-	{ 176, 824 },		/* thread_state.size */
-	{ 184, 0 },		/* .prev */
-	{ 192, 8 },		/* .next */
-	{ 200, 16 },		/* .interp */
-	{ 208, 72 },		/* .current_frame */
-	{ 216, 152 },		/* .thread_id */
-	{ 224, 160 },		/* .native_thread_id */
-	{ 248, 88 },		/* interpreter_frame.size */
-	{ 256, 8 },		/* .previous */
-	{ 264, 0 },		/* .executable */
-	{ 272, 56 },		/* .instr_ptr */
-	{ 280, 80 },		/* .localsplus */
-	{ 288, 74 },		/* .owner */
-	{ 296, 64 },		/* .stackpointer */
-	{ 312, 216 },		/* code_object.size */
-	{ 320, 112 },		/* .filename */
-	{ 328, 120 },		/* .name */
-	{ 336, 128 },		/* .qualname */
-	{ 344, 136 },		/* .linetable */
-	{ 352, 68 },		/* .firstlineno */
-	{ 360, 52 },		/* .argcount */
-	{ 384, 208 },		/* .co_code_adaptive */
-	{ 400, 16 },		/* pyobject.size */
-	{ 408, 8 },		/* .ob_type */
-	{ 416, 416 },		/* type_object.size */
-	{ 424, 24 },		/* .tp_name */
-	{ 432, 88 },		/* .tp_repr */
-	{ 440, 168 },		/* .tp_flags */
-	{ 496, 200 },		/* set_object.size */
-	{ 528, 48 },		/* dict_object.size */
-	{ 536, 32 },		/* .ma_keys */
-	{ 544, 40 },		/* .ma_values */
-	{ 568, 32 },		/* long_object.size */
-	{ 576, 16 },		/* .lv_tag */
-	{ 584, 24 },		/* .ob_digit */
-	{ 592, 40 },		/* bytes_object.size */
-	{ 600, 16 },		/* .ob_size */
-	{ 608, 32 },		/* .ob_sval */
-	{ 616, 64 },		/* unicode_object.size */
-	{ 624, 32 },		/* .state */
-	{ 632, 16 },		/* .length */
-	{ 640, 40 },		/* .asciiobject_size */
-	{ 648, 240 },		/* gc.size */
-	{ 752, 512 },		/* debugger_support.debugger_script_path_size */
+	{ 8, 0x030e00f0 }, /* version 3.14.0 final */
+	{ 16, 0 }, /* free_threaded */
+	{ 24, 316536 }, /* runtime_state.size */
+	{ 32, 784 }, /* runtime_state.finalizing */
+	{ 40, 808 }, /* runtime_state.interpreters_head */
+	{ 48, 225808 }, /* interpreter_state.size */
+	{ 56, 7280 }, /* .id */
+	{ 64, 7272 }, /* .next */
+	{ 72, 7344 }, /* .threads_head */
+	{ 80, 7360 }, /* .threads_main */
+	{ 88, 7408 }, /* .gc */
+	{ 96, 7664 }, /* .imports_modules */
+	{ 104, 7648 }, /* .sysdict */
+	{ 112, 7656 }, /* .builtins */
+	{ 160, 7968 }, /* .code_object_generation */
+	{ 176, 824 }, /* thread_state.size */
+	{ 184, 0 }, /* .prev */
+	{ 192, 8 }, /* .next */
+	{ 200, 16 }, /* .interp */
+	{ 208, 72 }, /* .current_frame */
+	{ 216, 152 }, /* .thread_id */
+	{ 224, 160 }, /* .native_thread_id */
+	{ 248, 88 }, /* interpreter_frame.size */
+	{ 256, 8 }, /* .previous */
+	{ 264, 0 }, /* .executable */
+	{ 272, 56 }, /* .instr_ptr */
+	{ 280, 80 }, /* .localsplus */
+	{ 288, 74 }, /* .owner */
+	{ 296, 64 }, /* .stackpointer */
+	{ 312, 216 }, /* code_object.size */
+	{ 320, 112 }, /* .filename */
+	{ 328, 120 }, /* .name */
+	{ 336, 128 }, /* .qualname */
+	{ 344, 136 }, /* .linetable */
+	{ 352, 68 }, /* .firstlineno */
+	{ 360, 52 }, /* .argcount */
+	{ 384, 208 }, /* .co_code_adaptive */
+	{ 400, 16 }, /* pyobject.size */
+	{ 408, 8 }, /* .ob_type */
+	{ 416, 416 }, /* type_object.size */
+	{ 424, 24 }, /* .tp_name */
+	{ 432, 88 }, /* .tp_repr */
+	{ 440, 168 }, /* .tp_flags */
+	{ 496, 200 }, /* set_object.size */
+	{ 528, 48 }, /* dict_object.size */
+	{ 536, 32 }, /* .ma_keys */
+	{ 544, 40 }, /* .ma_values */
+	{ 568, 32 }, /* long_object.size */
+	{ 576, 16 }, /* .lv_tag */
+	{ 584, 24 }, /* .ob_digit */
+	{ 592, 40 }, /* bytes_object.size */
+	{ 600, 16 }, /* .ob_size */
+	{ 608, 32 }, /* .ob_sval */
+	{ 616, 64 }, /* unicode_object.size */
+	{ 624, 32 }, /* .state */
+	{ 632, 16 }, /* .length */
+	{ 640, 40 }, /* .asciiobject_size */
+	{ 648, 240 }, /* gc.size */
+	{ 752, 512 }, /* debugger_support.debugger_script_path_size */
 };
 
 /* The same for 3.13.0, laid out per its pycore_runtime.h. */
 static const struct put blob313[] = {
-	{ 8, 0x030d00f0 },	/* version 3.13.0 final */
-	{ 16, 0 },		/* free_threaded */
-	{ 24, 283320 },		/* runtime_state.size */
-	{ 40, 632 },		/* runtime_state.interpreters_head */
-	{ 48, 194968 },		/* interpreter_state.size */
-	{ 64, 7264 },		/* .next */
-	{ 72, 7344 },		/* .threads_head */
-	{ 80, 7400 },		/* .gc */
-	{ 88, 7656 },		/* .imports_modules */
-	{ 152, 304 },		/* thread_state.size */
-	{ 168, 8 },		/* .next */
-	{ 184, 72 },		/* .current_frame */
-	{ 192, 152 },		/* .thread_id */
-	{ 224, 80 },		/* interpreter_frame.size */
-	{ 232, 8 },		/* .previous */
-	{ 240, 0 },		/* .executable */
-	{ 248, 56 },		/* .instr_ptr */
-	{ 256, 72 },		/* .localsplus */
-	{ 264, 70 },		/* .owner */
-	{ 272, 208 },		/* code_object.size */
-	{ 280, 112 },		/* .filename */
-	{ 288, 120 },		/* .name */
-	{ 296, 128 },		/* .qualname */
-	{ 304, 136 },		/* .linetable */
-	{ 312, 68 },		/* .firstlineno */
-	{ 344, 200 },		/* .co_code_adaptive */
-	{ 352, 16 },		/* pyobject.size */
-	{ 360, 8 },		/* .ob_type */
-	{ 368, 416 },		/* type_object.size */
-	{ 392, 168 },		/* .tp_flags */
-	{ 448, 48 },		/* dict_object.size */
-	{ 456, 32 },		/* .ma_keys */
-	{ 464, 40 },		/* .ma_values */
-	{ 488, 32 },		/* long_object.size */
-	{ 496, 16 },		/* .lv_tag */
-	{ 504, 24 },		/* .ob_digit */
-	{ 512, 40 },		/* bytes_object.size */
-	{ 520, 16 },		/* .ob_size */
-	{ 528, 32 },		/* .ob_sval */
-	{ 536, 64 },		/* unicode_object.size */
-	{ 544, 32 },		/* .state */
-	{ 552, 16 },		/* .length */
-	{ 560, 40 },		/* .asciiobject_size */
-	{ 568, 240 },		/* gc.size */
+	{ 8, 0x030d00f0 }, /* version 3.13.0 final */
+	{ 16, 0 }, /* free_threaded */
+	{ 24, 283320 }, /* runtime_state.size */
+	{ 40, 632 }, /* runtime_state.interpreters_head */
+	{ 48, 194968 }, /* interpreter_state.size */
+	{ 64, 7264 }, /* .next */
+	{ 72, 7344 }, /* .threads_head */
+	{ 80, 7400 }, /* .gc */
+	{ 88, 7656 }, /* .imports_modules */
+	{ 152, 304 }, /* thread_state.size */
+	{ 168, 8 }, /* .next */
+	{ 184, 72 }, /* .current_frame */
+	{ 192, 152 }, /* .thread_id */
+	{ 224, 80 }, /* interpreter_frame.size */
+	{ 232, 8 }, /* .previous */
+	{ 240, 0 }, /* .executable */
+	{ 248, 56 }, /* .instr_ptr */
+	{ 256, 72 }, /* .localsplus */
+	{ 264, 70 }, /* .owner */
+	{ 272, 208 }, /* code_object.size */
+	{ 280, 112 }, /* .filename */
+	{ 288, 120 }, /* .name */
+	{ 296, 128 }, /* .qualname */
+	{ 304, 136 }, /* .linetable */
+	{ 312, 68 }, /* .firstlineno */
+	{ 344, 200 }, /* .co_code_adaptive */
+	{ 352, 16 }, /* pyobject.size */
+	{ 360, 8 }, /* .ob_type */
+	{ 368, 416 }, /* type_object.size */
+	{ 392, 168 }, /* .tp_flags */
+	{ 448, 48 }, /* dict_object.size */
+	{ 456, 32 }, /* .ma_keys */
+	{ 464, 40 }, /* .ma_values */
+	{ 488, 32 }, /* long_object.size */
+	{ 496, 16 }, /* .lv_tag */
+	{ 504, 24 }, /* .ob_digit */
+	{ 512, 40 }, /* bytes_object.size */
+	{ 520, 16 }, /* .ob_size */
+	{ 528, 32 }, /* .ob_sval */
+	{ 536, 64 }, /* unicode_object.size */
+	{ 544, 32 }, /* .state */
+	{ 552, 16 }, /* .length */
+	{ 560, 40 }, /* .asciiobject_size */
+	{ 568, 240 }, /* gc.size */
 };
 
 #define BLOB314_LEN 760
@@ -270,11 +270,11 @@ static void make_blob(unsigned char *buf, size_t len, const struct put *p,
 		put64(buf, p[i].off, p[i].val);
 }
 
-#define MAKE314(buf)                                                          \
-	make_blob(buf, sizeof(buf), blob314,                                  \
+#define MAKE314(buf)                         \
+	make_blob(buf, sizeof(buf), blob314, \
 		  sizeof(blob314) / sizeof(blob314[0]))
-#define MAKE313(buf)                                                          \
-	make_blob(buf, sizeof(buf), blob313,                                  \
+#define MAKE313(buf)                         \
+	make_blob(buf, sizeof(buf), blob313, \
 		  sizeof(blob313) / sizeof(blob313[0]))
 
 TEST(python_offsets_debug_offsets_314_synthetic)
@@ -304,7 +304,7 @@ TEST(python_offsets_debug_offsets_314_synthetic)
 	CHECK_STR(l.name, "3.14");
 
 	/* What the debug offsets carry wins over the table. */
-	put64(blob, 208, 96);	/* thread_state.current_frame */
+	put64(blob, 208, 96); /* thread_state.current_frame */
 	ret = py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
 					    sizeof(err));
 	REQUIRE(ret == 0);
@@ -380,7 +380,7 @@ static void refused(const char *what, unsigned off, uint64_t val, size_t len,
 			   what);
 }
 
-#define REFUSED(what, off, val, len, want)                                    \
+#define REFUSED(what, off, val, len, want) \
 	refused(what, off, val, len, want, __LINE__)
 #define NO_PUT ~0u /* no change */
 
@@ -417,8 +417,8 @@ TEST(python_offsets_debug_offsets_refuses_corrupt)
 		"runtime_state.size");
 	REFUSED("interpreters_head outside the runtime", 40, 316536,
 		BLOB314_LEN, "runtime_state.interpreters_head");
-	REFUSED("modules outside the interpreter", 96, 1ull << 33,
-		BLOB314_LEN, "interpreter_state.imports_modules");
+	REFUSED("modules outside the interpreter", 96, 1ull << 33, BLOB314_LEN,
+		"interpreter_state.imports_modules");
 	REFUSED("overlapping frame fields", 264, 8, BLOB314_LEN, "overlap");
 	REFUSED("overlapping thread fields", 216, 72, BLOB314_LEN, "overlap");
 	REFUSED("ascii size past PyUnicodeObject", 640, 65, BLOB314_LEN,
@@ -443,8 +443,7 @@ TEST(python_offsets_debug_offsets_refuses_corrupt)
 		  -EINVAL);
 	/* A one-byte error buffer still gets a terminated (empty) string. */
 	err[0] = 'z';
-	CHECK_INT(py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
-						1),
+	CHECK_INT(py_layout__from_debug_offsets(blob, sizeof(blob), &l, err, 1),
 		  -EINVAL);
 	CHECK_INT(err[0], 0);
 }
@@ -512,8 +511,9 @@ TEST(python_offsets_builtin_sanity)
 			  minor == 11 || minor == 12);
 		CHECK_INT(l->lasti_units, minor == 10);
 		CHECK_INT(l->code_tag_bits, minor == 14 ? 2 : 0);
-		CHECK_INT(l->owner_skip_mask,
-			  minor <= 11 ? 0 : minor <= 13 ? 0x08 : 0x18);
+		CHECK_INT(l->owner_skip_mask, minor <= 11 ? 0 :
+					      minor <= 13 ? 0x08 :
+							    0x18);
 		if (minor >= 13)
 			/* _Py_DebugOffsets (584, 760 bytes) comes first. */
 			CHECK(w->runtime_interp_head >=
@@ -528,8 +528,9 @@ TEST(python_offsets_builtin_sanity)
 		CHECK(minor <= 10 || l->code.qualname + 8 <= l->code.size);
 		CHECK(l->code.size <= 256);
 		CHECK_INT(l->code.linetable_kind,
-			  minor <= 9 ? PY_LT_LNOTAB :
-			  minor == 10 ? PY_LT_LINETABLE310 : PY_LT_LOCATIONS);
+			  minor <= 9  ? PY_LT_LNOTAB :
+			  minor == 10 ? PY_LT_LINETABLE310 :
+					PY_LT_LOCATIONS);
 
 		CHECK_INT(l->object.ob_type, 8);
 		CHECK(l->bytes.ob_size < l->bytes.ob_sval);
@@ -549,10 +550,10 @@ TEST(python_offsets_builtin_sanity)
 		CHECK(l->obj.type_flags < l->obj.type_dictoffset);
 		CHECK_INT(l->obj.long_tagged, minor >= 12);
 		CHECK_INT(l->obj.dict_keys_new, minor >= 11);
-		CHECK_INT(l->obj.managed_dict,
-			  minor <= 10 ? PY_MD_NONE :
-			  minor == 11 ? PY_MD_311 :
-			  minor == 12 ? PY_MD_312 : PY_MD_313);
+		CHECK_INT(l->obj.managed_dict, minor <= 10 ? PY_MD_NONE :
+					       minor == 11 ? PY_MD_311 :
+					       minor == 12 ? PY_MD_312 :
+							     PY_MD_313);
 		CHECK_INT(l->obj.values_prefix, minor >= 13 ? 8 : 0);
 		CHECK(l->obj.interp_modules != PY_OFF_NONE);
 	}

@@ -22,28 +22,28 @@ void unit__fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void unit__skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int unit_failures; /* failures in the running test */
-extern int unit_skipped;  /* the running test called SKIP */
+extern int unit_skipped; /* the running test called SKIP */
 
 /* Ends the test as skipped, with the reason (it never passes silently). */
-#define SKIP(...)                                                             \
-	do {                                                                  \
-		unit__skip(__VA_ARGS__);                                      \
-		return;                                                       \
+#define SKIP(...)                        \
+	do {                             \
+		unit__skip(__VA_ARGS__); \
+		return;                  \
 	} while (0)
 
-#define TEST(name)                                                            \
-	static void test_##name(void);                                        \
-	static struct unit_test unit_##name = { #name, test_##name, NULL };   \
-	__attribute__((constructor)) static void unit_reg_##name(void)        \
-	{                                                                     \
-		unit__register(&unit_##name);                                 \
-	}                                                                     \
+#define TEST(name)                                                          \
+	static void test_##name(void);                                      \
+	static struct unit_test unit_##name = { #name, test_##name, NULL }; \
+	__attribute__((constructor)) static void unit_reg_##name(void)      \
+	{                                                                   \
+		unit__register(&unit_##name);                               \
+	}                                                                   \
 	static void test_##name(void)
 
-#define CHECK(cond)                                                           \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			unit__fail(__FILE__, __LINE__, "CHECK(%s)", #cond);  \
+#define CHECK(cond)                                                         \
+	do {                                                                \
+		if (!(cond))                                                \
+			unit__fail(__FILE__, __LINE__, "CHECK(%s)", #cond); \
 	} while (0)
 
 #define REQUIRE(cond)                                                         \
@@ -58,17 +58,17 @@ extern int unit_skipped;  /* the running test called SKIP */
 	do {                                                                  \
 		long long _a = (long long)(a), _b = (long long)(b);           \
 		if (_a != _b)                                                 \
-			unit__fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", \
-				   #a, #b, _a, _b);                           \
+			unit__fail(__FILE__, __LINE__,                        \
+				   "%s == %s: %lld != %lld", #a, #b, _a, _b); \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                       \
-	do {                                                                  \
-		const char *_a = (a), *_b = (b);                              \
-		if (!_a || !_b || strcmp(_a, _b) != 0)                        \
-			unit__fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", \
-				   #a, #b, _a ? _a : "(null)",                \
-				   _b ? _b : "(null)");                       \
+#define CHECK_STR(a, b)                                                     \
+	do {                                                                \
+		const char *_a = (a), *_b = (b);                            \
+		if (!_a || !_b || strcmp(_a, _b) != 0)                      \
+			unit__fail(__FILE__, __LINE__,                      \
+				   "%s == %s: \"%s\" != \"%s\"", #a, #b,    \
+				   _a ? _a : "(null)", _b ? _b : "(null)"); \
 	} while (0)
 
 #endif /* PYPROF_UNIT_H */
