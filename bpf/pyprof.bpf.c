@@ -78,6 +78,19 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
+/*
+ * Segments already announced on the ring buffer.  Each drain empties the
+ * stacks map, so without this every segment would be announced again every
+ * interval; with it, a steady workload sends no events at all.  Forgetting
+ * one (LRU) only costs a repeat announcement.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} announced SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STAT__MAX);
@@ -92,6 +105,8 @@ struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */
 	__u64 hash; /* running hash of seg's frames */
 	__u64 prev_key; /* key of the last segment written */
+	__u64 seed; /* what the first segment's key starts from */
+
 	__u64 frame; /* next frame to read */
 	__u64 code_adaptive;
 	__u32 depth; /* frames recorded */
@@ -240,7 +255,7 @@ static __always_inline int flush_seg(struct walk *w)
 
 	if (n == 0)
 		n = PY_SEG_FRAMES;
-	key = mix64(w->hash ^ mix64(w->prev_key + n));
+	key = mix64(w->hash ^ mix64((w->prev_key ? w->prev_key : w->seed) + n));
 	if (key == 0)
 		key = 1;
 	w->ev.seg.prev = w->prev_key;
@@ -248,14 +263,19 @@ static __always_inline int flush_seg(struct walk *w)
 	if (!bpf_map_lookup_elem(stacks, &key)) {
 		err = bpf_map_update_elem(stacks, &key, &w->ev.seg,
 					  BPF_NOEXIST);
-		if (err == 0) {
+		if (err && err != -17 /* EEXIST: another CPU won the race */)
+			return -1;
+		if (!err && !bpf_map_lookup_elem(&announced, &key)) {
+			__u8 one = 1;
+
 			w->ev.hdr.type = EV_NEW_SEG;
 			w->ev.hdr.key = key;
 			if (bpf_ringbuf_output(&events, &w->ev, sizeof(w->ev),
 					       0))
 				stat_inc(STAT_EVENTS_LOST);
-		} else if (err != -17 /* EEXIST: another CPU won the race */) {
-			return -1;
+			else
+				bpf_map_update_elem(&announced, &key, &one,
+						    BPF_ANY);
 		}
 	}
 	w->prev_key = key;
@@ -557,6 +577,9 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 
 	w->hash = 0;
 	w->prev_key = 0;
+	/* The first segment's key covers the pid: code addresses mean
+	 * something only within one process. */
+	w->seed = mix64(pid);
 	w->depth = 0;
 	w->flags = 0;
 	w->read_len = need;
