@@ -40,7 +40,9 @@ int collect__init(struct collector *c, struct profile *prof,
 	c->thread_ids = thread_ids;
 	c->no_threads = no_threads;
 	c->buf = calloc(NAMES_MAX, sizeof(*c->buf));
-	if (!c->buf)
+	/* process, thread, a marker, the frames, a marker */
+	c->stack = calloc(PY_MAX_DEPTH_CAP + 4, sizeof(*c->stack));
+	if (!c->buf || !c->stack)
 		return -ENOMEM;
 	proc__comm(t->pid, 0, comm, sizeof(comm));
 	snprintf(label, sizeof(label), "%s-%d", comm, t->pid);
@@ -57,6 +59,7 @@ void collect__fini(struct collector *c)
 	hashmap__free(&c->names);
 	hashmap__free(&c->tid_ids);
 	free(c->buf);
+	free(c->stack);
 }
 
 void collect__new_drain(struct collector *c)
@@ -193,28 +196,20 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		    const struct py_frame *frames, uint32_t nframes, void *arg)
 {
 	struct collector *c = arg;
-	uint32_t *stack, n = 0;
+	uint32_t *stack = c->stack, n = 0;
 	int64_t f;
-	int rc = -ENOMEM;
 
 	if (key->depth && !frames) {
 		c->unresolved += count;
 		return 0;
 	}
-	c->samples += count;
-	for (int b = 0; b < 8; b++)
-		if (key->flags & (1u << b))
-			c->flagged[b] += count;
-
-	/* process, thread, one marker, frames, one marker */
-	stack = malloc((nframes + 4) * sizeof(*stack));
-	if (!stack)
-		return -ENOMEM;
+	if (nframes > PY_MAX_DEPTH_CAP)
+		return -EINVAL;
 	stack[n++] = c->process_frame;
 	if (!c->no_threads) {
 		f = thread_frame(c, key->tid);
 		if (f < 0)
-			goto out;
+			return (int)f;
 		stack[n++] = (uint32_t)f;
 	}
 	if (nframes && key->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)) {
@@ -224,13 +219,13 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 				      "[truncated]" :
 				      "[partial stack]");
 		if (f < 0)
-			goto out;
+			return (int)f;
 		stack[n++] = (uint32_t)f;
 	}
 	for (uint32_t i = nframes; i-- > 0;) {
 		f = python_frame(c, &frames[i]);
 		if (f < 0)
-			goto out;
+			return (int)f;
 		stack[n++] = (uint32_t)f;
 	}
 	if (nframes == 0) {
@@ -244,11 +239,8 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 			why = "[unreadable frame]";
 		f = marker(c, why);
 		if (f < 0)
-			goto out;
+			return (int)f;
 		stack[n++] = (uint32_t)f;
 	}
-	rc = profile__add(c->prof, stack, n, count);
-out:
-	free(stack);
-	return rc;
+	return profile__add(c->prof, stack, n, count);
 }

@@ -34,12 +34,11 @@ struct collector {
 	bool names_fresh; /* names re-read since the last drain */
 	double names_read_at; /* when (CLOCK_MONOTONIC seconds) */
 	struct pythread_name *buf;
+	uint32_t *stack; /* scratch: one stack's frame ids */
 
 	/* What the summary reports. */
-	uint64_t samples; /* drained samples */
 	uint64_t unresolved; /* stack segments missing: lost */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
-	uint64_t flagged[8]; /* samples per SAMPLE_F_* bit */
 	bool execed; /* the target exec'd another program */
 };
 
