@@ -5,22 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "proc.h"
 #include "pythread.h"
 
 #define NAMES_MAX 4096
 /* A burst of new threads re-reads names at most this often. */
 #define NAMES_MIN_PERIOD 0.05
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -77,7 +69,7 @@ static void refresh_names(struct collector *c)
 	if (c->names_fresh)
 		return;
 	c->names_fresh = true;
-	c->names_read_at = now_s();
+	c->names_read_at = clock__now();
 	if (python__interp(c->target, &interp) || !interp)
 		return;
 	n = pythread__names(&c->target->layout, &c->target->mem, interp, c->buf,
@@ -178,7 +170,7 @@ void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 		return;
 	hashmap__set(&c->tid_ids, tid, thread_id + 1);
 	/* Read names now, while a short-lived thread is still registered. */
-	if (now_s() - c->names_read_at >= NAMES_MIN_PERIOD) {
+	if (clock__now() - c->names_read_at >= NAMES_MIN_PERIOD) {
 		c->names_fresh = false;
 		refresh_names(c);
 	}

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "collect.h"
 #include "options.h"
 #include "out_folded.h"
@@ -57,14 +58,6 @@ static void fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static bool has_cap(const struct __user_cap_data_struct *d, int cap)
@@ -355,14 +348,14 @@ int main(int argc, char **argv)
 		code = EXIT_FAILURE_;
 		goto out_close_bpf;
 	}
-	start = now_s();
+	start = clock__now();
 	next_drain = start + opt.interval;
 
 	while (!stop_signal) {
 		double now;
 
 		profiler__poll(bpf, TICK_MS);
-		now = now_s();
+		now = clock__now();
 		if (!proc__alive(opt.pid) || coll.execed) {
 			exited = true;
 			break;
@@ -393,7 +386,7 @@ int main(int argc, char **argv)
 	}
 	if (cpu0 >= 0 && cpu1 >= 0)
 		cpu_secs = cpu1 - cpu0;
-	print_summary(&opt, &target, bpf, &coll, prof, now_s() - start,
+	print_summary(&opt, &target, bpf, &coll, prof, clock__now() - start,
 		      cpu_secs, exited);
 
 	rc = out_folded__write(prof, out.f);

@@ -43,30 +43,6 @@
 /* Sanity bound on an instance's tp_basicsize / tp_dictoffset. */
 #define OBJ_SIZE_MAX (1 << 20)
 
-static inline uint64_t ld64(const void *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint32_t ld32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint16_t ld16(const void *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static inline uint64_t max_u64(uint64_t a, uint64_t b)
 {
 	return a > b ? a : b;
@@ -156,8 +132,8 @@ static size_t encode_utf8(const uint8_t *src, unsigned kind, size_t ncp,
 
 	for (size_t i = 0; i < ncp; i++) {
 		uint32_t c = kind == 1 ? src[i] :
-			     kind == 2 ? ld16(src + 2 * i) :
-					 ld32(src + 4 * i);
+			     kind == 2 ? rmem__ld16(src + 2 * i) :
+					 rmem__ld32(src + 4 * i);
 		size_t len;
 
 		/* A str may hold lone surrogates (surrogateescape) or, if
@@ -221,9 +197,9 @@ static int str_read(const struct py_layout *l, const struct rmem *m,
 	got = read_head(m, addr, head, HEAD_READ, l->unicode.ascii_size);
 	if (got < 0)
 		return (int)got;
-	info->length = (int64_t)ld64(head + l->unicode.length);
-	info->type = ld64(head + l->object.ob_type);
-	state = ld32(head + l->unicode.state);
+	info->length = (int64_t)rmem__ld64(head + l->unicode.length);
+	info->type = rmem__ld64(head + l->object.ob_type);
+	state = rmem__ld32(head + l->unicode.state);
 	kind = (state >> l->unicode.kind_shift) & 7;
 	compact = (state >> l->unicode.compact_bit) & 1;
 	ascii = (state >> l->unicode.ascii_bit) & 1;
@@ -261,7 +237,7 @@ static int str_read(const struct py_layout *l, const struct rmem *m,
 		}
 	} else {
 		if ((uint64_t)got >= l->unicode.data_any + 8)
-			data = ld64(head + l->unicode.data_any);
+			data = rmem__ld64(head + l->unicode.data_any);
 		else
 			err = rmem__read_u64(m, addr + l->unicode.data_any,
 					     &data);
@@ -364,7 +340,7 @@ int pyobj__read_bytes(const struct py_layout *l, const struct rmem *m,
 		return (int)got;
 	/* PyBytesObject: PyVarObject ob_size (bytes, without the NUL that
 	 * always follows), then ob_sval (Include/cpython/bytesobject.h). */
-	size = (int64_t)ld64(head + l->bytes.ob_size);
+	size = (int64_t)rmem__ld64(head + l->bytes.ob_size);
 	if (size < 0)
 		return -EINVAL;
 	if ((uint64_t)size > max)
@@ -419,7 +395,7 @@ int pyobj__read_ulong(const struct py_layout *l, const struct rmem *m,
 		return (int)got;
 
 	if (l->obj.long_tagged) {
-		uint64_t tag = ld64(buf + l->obj.long_size);
+		uint64_t tag = rmem__ld64(buf + l->obj.long_size);
 
 		switch (tag & 3) {
 		case 0:
@@ -433,7 +409,7 @@ int pyobj__read_ulong(const struct py_layout *l, const struct rmem *m,
 		}
 		ndigits = tag >> 3;
 	} else {
-		int64_t size = (int64_t)ld64(buf + l->obj.long_size);
+		int64_t size = (int64_t)rmem__ld64(buf + l->obj.long_size);
 
 		if (size < 0)
 			return -ERANGE;
@@ -449,7 +425,7 @@ int pyobj__read_ulong(const struct py_layout *l, const struct rmem *m,
 			return err;
 	}
 	for (uint64_t i = ndigits; i-- > 0;) {
-		uint32_t d = ld32(buf + off + 4 * i);
+		uint32_t d = rmem__ld32(buf + off + 4 * i);
 
 		if (d >> LONG_SHIFT)
 			return -EINVAL;
@@ -526,7 +502,7 @@ static int keys_load(const struct py_layout *l, const struct rmem *m,
 		err = rmem__read(m, keys, h, DK_OLD_INDICES);
 		if (err)
 			return err;
-		size = ld64(h + DK_OLD_SIZE);
+		size = rmem__ld64(h + DK_OLD_SIZE);
 		/* A power of two; 1 for the shared empty keys (3.8-3.10). */
 		if (!size || (size & (size - 1)) ||
 		    size > (1ull << DK_LOG2_MAX))
@@ -536,7 +512,7 @@ static int keys_load(const struct py_layout *l, const struct rmem *m,
 			  size <= 0xffff     ? 2 :
 			  size <= 0xffffffff ? 4 :
 					       8;
-		nentries = (int64_t)ld64(h + DK_OLD_NENTRIES);
+		nentries = (int64_t)rmem__ld64(h + DK_OLD_NENTRIES);
 		v->entries = keys + DK_OLD_INDICES + size * ixbytes;
 		v->esize = 24;
 		v->key_off = 8;
@@ -560,7 +536,7 @@ static int keys_load(const struct py_layout *l, const struct rmem *m,
 		if (log2ix != want)
 			return -EINVAL;
 		size = 1ull << log2;
-		nentries = (int64_t)ld64(h + DK_NENTRIES);
+		nentries = (int64_t)rmem__ld64(h + DK_NENTRIES);
 		v->entries = keys + DK_INDICES + (1ull << log2ix);
 		if (h[DK_KIND] == DICT_KEYS_GENERAL) {
 			v->esize = 24;
@@ -634,14 +610,14 @@ static int dict_load(const struct py_layout *l, const struct rmem *m,
 	err = rmem__read(m, dict, h, span);
 	if (err)
 		return err;
-	type = ld64(h + l->object.ob_type);
+	type = rmem__ld64(h + l->object.ob_type);
 	err = type_flags(l, m, type, &flags);
 	if (err)
 		return err;
 	if (!(flags & TPF_DICT_SUBCLASS))
 		return -EINVAL;
-	keys = ld64(h + l->obj.dict_keys);
-	vals = ld64(h + l->obj.dict_values);
+	keys = rmem__ld64(h + l->obj.dict_keys);
+	vals = rmem__ld64(h + l->obj.dict_values);
 	err = keys_load(l, m, keys, v);
 	if (err)
 		return err;
@@ -681,13 +657,13 @@ static int dict_scan(const struct rmem *m, const struct dview *v,
 		}
 		for (uint64_t j = 0; j < c; j++) {
 			const uint8_t *e = ebuf + j * v->esize;
-			uint64_t key = ld64(e + v->key_off), val;
+			uint64_t key = rmem__ld64(e + v->key_off), val;
 			int r;
 
 			if (v->values)
 				val = j < nv ? vbuf[j] : 0;
 			else
-				val = ld64(e + v->val_off);
+				val = rmem__ld64(e + v->val_off);
 			if (!key || !val)
 				continue;
 			r = fn(i + j, key, val, arg);
@@ -880,9 +856,9 @@ int pyobj__getattr(const struct py_layout *l, const struct rmem *m,
 	err = rmem__read(m, type, h, span);
 	if (err)
 		return err;
-	flags = ld64(h + l->obj.type_flags);
-	dictoffset = (int64_t)ld64(h + l->obj.type_dictoffset);
-	basicsize = (int64_t)ld64(h + l->obj.type_basicsize);
+	flags = rmem__ld64(h + l->obj.type_flags);
+	dictoffset = (int64_t)rmem__ld64(h + l->obj.type_dictoffset);
+	basicsize = (int64_t)rmem__ld64(h + l->obj.type_basicsize);
 
 	if (l->obj.managed_dict != PY_MD_NONE && (flags & TPF_MANAGED_DICT)) {
 		switch (l->obj.managed_dict) {

@@ -342,21 +342,12 @@ static char *read_str_at(const struct py_target *t, uint64_t addr)
 	return strdup(buf);
 }
 
-static uint64_t field_u64(const uint8_t *buf, uint32_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
 /* Reads code object addr into c; c->ok says whether it could. */
 static void read_code(struct py_target *t, struct py_code *c)
 {
 	const struct py_layout *l = &t->layout;
 	uint8_t buf[CODE_READ_MAX];
 	uint32_t size = l->code.size, name_off;
-	int32_t first;
 
 	if (size > sizeof(buf) || l->code.firstlineno > size - 4 ||
 	    l->code.filename > size - 8 || l->code.name > size - 8 ||
@@ -365,19 +356,18 @@ static void read_code(struct py_target *t, struct py_code *c)
 		return;
 	if (rmem__read(&t->mem, c->addr, buf, size) != 0)
 		return;
-	memcpy(&first, buf + l->code.firstlineno, sizeof(first));
-	if ((uint32_t)first != c->firstlineno) {
+	if (rmem__ld32(buf + l->code.firstlineno) != c->firstlineno) {
 		/* Freed and reused since the sample: not the code we saw. */
 		t->code_stale++;
 		return;
 	}
 	name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
 						     l->code.name;
-	c->name = read_str_at(t, field_u64(buf, name_off));
-	c->filename = read_str_at(t, field_u64(buf, l->code.filename));
+	c->name = read_str_at(t, rmem__ld64(buf + name_off));
+	c->filename = read_str_at(t, rmem__ld64(buf + l->code.filename));
 	if (!c->name || !c->filename)
 		return;
-	if (pyobj__read_bytes(l, &t->mem, field_u64(buf, l->code.linetable),
+	if (pyobj__read_bytes(l, &t->mem, rmem__ld64(buf + l->code.linetable),
 			      PYOBJ_BYTES_MAX, &c->linetable,
 			      &c->linetable_len) != 0) {
 		c->linetable = NULL;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 struct rmem;
@@ -33,6 +34,31 @@ static inline int rmem__read(const struct rmem *m, uint64_t addr, void *buf,
 	if (!addr)
 		return -14; /* -EFAULT: a NULL pointer in the target */
 	return m->read(m, addr, buf, len);
+}
+
+/* Loads from bytes already copied out of the target, at any alignment. */
+static inline uint64_t rmem__ld64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t rmem__ld32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t rmem__ld16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
 }
 
 /* Reads a pointer-sized (8-byte, little-endian) value. */
