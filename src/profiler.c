@@ -428,31 +428,99 @@ static bool resolve_stack(struct profiler *p, int stacks_fd,
 	return true;
 }
 
-/* Deletes every key of map fd (a map no program writes to any more). */
-static void clear_map(int fd, size_t key_size)
-{
-	unsigned char key[64], next[64];
-	void *prev = NULL;
+/* Entries moved per batch syscall while draining. */
+#define DRAIN_BATCH 256
 
-	/* Deleting the key we stand on would restart the iteration, so
-	 * delete the previous one once the next is known. */
+/* Called for each entry taken out of a map by take_all(). */
+typedef int (*take_fn)(const void *key, const void *val, void *arg);
+
+/*
+ * Empties map fd (one no program writes to any more), handing each entry to
+ * fn (if not NULL): a batch of entries per syscall where the kernel can
+ * (lookup_and_delete_batch, Linux 5.6+), else entry by entry.  Every entry
+ * is removed even when fn fails; the first failure is returned.
+ */
+static int take_all(int fd, size_t ksz, size_t vsz, take_fn fn, void *arg)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	unsigned char *keys = malloc(DRAIN_BATCH * ksz);
+	unsigned char *vals = malloc(DRAIN_BATCH * vsz);
+	unsigned char key[64], next[64], *val = vals;
+	__u32 in = 0, out = 0, n;
+	void *prev = NULL;
+	bool first = true;
+	int rc = 0, err;
+
+	if (!keys || !vals || ksz > sizeof(key)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		n = DRAIN_BATCH;
+		err = bpf_map_lookup_and_delete_batch(
+			fd, first ? NULL : &in, &out, keys, vals, &n, &opts);
+		err = err ? errno : 0;
+		/* The kernel reports in n what it copied out and deleted on
+		 * success, at the end (ENOENT) and at a bucket too crowded for
+		 * the batch (ENOSPC); hand that on.  On any other error it may
+		 * not have written n at all. */
+		if (err && err != ENOENT && err != ENOSPC)
+			n = 0;
+		for (__u32 i = 0; i < n && i < DRAIN_BATCH; i++)
+			if (fn && !rc)
+				rc = fn(keys + i * ksz, vals + i * vsz, arg);
+		if (err == ENOENT) /* that was the last batch */
+			goto out;
+		if (err)
+			break; /* no batch support, or a crowded bucket:
+				  finish entry by entry below */
+		in = out;
+		first = false;
+	}
+	/* Entry by entry.  Deleting the key we stand on would restart the
+	 * iteration, so delete the previous one once the next is known. */
 	while (bpf_map_get_next_key(fd, prev, next) == 0) {
 		if (prev)
 			bpf_map_delete_elem(fd, key);
-		memcpy(key, next, key_size);
+		memcpy(key, next, ksz);
 		prev = key;
+		if (fn && !rc && bpf_map_lookup_elem(fd, key, val) == 0)
+			rc = fn(key, val, arg);
 	}
 	if (prev)
 		bpf_map_delete_elem(fd, key);
+out:
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+struct drain_ctx {
+	struct profiler *p;
+	int stacks_fd;
+	profiler_sample_fn fn;
+	void *arg;
+};
+
+static int drain_count(const void *k, const void *v, void *arg)
+{
+	struct drain_ctx *d = arg;
+	const struct sample_key *key = k;
+	uint64_t count;
+
+	memcpy(&count, v, sizeof(count));
+	if (!count)
+		return 0;
+	if (key->depth && !resolve_stack(d->p, d->stacks_fd, key))
+		return d->fn(key, count, NULL, 0, d->arg);
+	return d->fn(key, count, d->p->frames, key->depth, d->arg);
 }
 
 int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 {
 	unsigned old = p->buf;
-	int counts_fd, stacks_fd, rc = 0;
-	struct sample_key key, next;
-	struct sample_key *prev = NULL;
-	uint64_t count;
+	struct drain_ctx d = { .p = p, .fn = fn, .arg = arg };
+	int counts_fd, rc, rc2;
 
 	p->buf ^= 1;
 	__atomic_store_n(&p->skel->bss->active_buf, p->buf, __ATOMIC_SEQ_CST);
@@ -461,23 +529,15 @@ int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 
 	counts_fd = bpf_map__fd(old ? p->skel->maps.counts1 :
 				      p->skel->maps.counts0);
-	stacks_fd = bpf_map__fd(old ? p->skel->maps.stacks1 :
-				      p->skel->maps.stacks0);
-	while (bpf_map_get_next_key(counts_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(counts_fd, &key, &count) || !count)
-			continue;
-		if (key.depth && !resolve_stack(p, stacks_fd, &key))
-			rc = fn(&key, count, NULL, 0, arg);
-		else
-			rc = fn(&key, count, p->frames, key.depth, arg);
-		if (rc)
-			break;
-	}
-	clear_map(counts_fd, sizeof(struct sample_key));
-	clear_map(stacks_fd, sizeof(__u64));
-	return rc;
+	d.stacks_fd = bpf_map__fd(old ? p->skel->maps.stacks1 :
+					p->skel->maps.stacks0);
+	/* Counts first: resolving them may look segments up in the stacks
+	 * map, which is emptied only after. */
+	rc = take_all(counts_fd, sizeof(struct sample_key), sizeof(__u64),
+		      drain_count, &d);
+	rc2 = take_all(d.stacks_fd, sizeof(__u64), sizeof(struct py_seg), NULL,
+		       NULL);
+	return rc ? rc : rc2;
 }
 
 int profiler__poll(struct profiler *p, int timeout_ms)
