@@ -14,6 +14,8 @@ enum pframe_kind {
 	PF_THREAD, /* the thread's name */
 	PF_PYTHON, /* a Python function, with file and line */
 	PF_MARKER, /* "[truncated]", "[no Python frame]", ... */
+	PF_NATIVE, /* a native function: name = symbol, file = object path */
+	PF_KERNEL, /* a kernel function: name = symbol */
 };
 
 struct pframe {
