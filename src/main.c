@@ -249,7 +249,33 @@ static int exit_for_attach(int rc)
 	}
 }
 
+/*
+ * Subcommands: `pyprof-bpf NAME ARGS...` runs fn(argc - 1, argv + 1), whose
+ * return value is the exit code.  Profiling a process is the default, with
+ * no subcommand name.
+ */
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ NULL, NULL }, /* keeps the table non-empty */
+};
+
+static int profile_main(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	if (argc > 1) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]);
+		     i++)
+			if (commands[i].name &&
+			    strcmp(argv[1], commands[i].name) == 0)
+				return commands[i].fn(argc - 1, argv + 1);
+	}
+	return profile_main(argc, argv);
+}
+
+static int profile_main(int argc, char **argv)
 {
 	struct profiler_opts popts = {};
 	struct py_proc_cfg cfg;
