@@ -23,6 +23,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Tunables, set by userspace between open and load. */
 const volatile __u32 max_depth = PY_DEFAULT_MAX_DEPTH;
 const volatile __u32 max_threads_walk = 1024;
+/* PYPROF_DISCOVER_*: which non-targets to announce to userspace. */
+const volatile __u32 discover;
+/*
+ * When pyprof-bpf runs inside a PID namespace, pids are those of that
+ * namespace (its /proc shows no others): pidns_ino/pidns_dev name it, and
+ * pidns_level is its depth (0 is the host's).
+ */
+const volatile __u64 pidns_dev;
+const volatile __u64 pidns_ino;
+const volatile __u32 pidns_level;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 __u32 active_buf;
@@ -45,6 +55,27 @@ struct {
 	__type(key, __u32); /* tid */
 	__type(value, struct tstate_entry);
 } tstate_cache SEC(".maps");
+
+/* Processes whose children are followed (--children, `-- cmd`): a fork
+ * adds the child, an exit removes it (userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, __u32); /* parent tgid */
+} follow SEC(".maps");
+
+/*
+ * Processes announced for discovery, and when they may be announced again
+ * (PYPROF_PROBE_NEVER once userspace has decided).  An exec forgets the
+ * entry: a new program deserves a new look.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} probe SEC(".maps");
 
 /*
  * Two buffers of counts and stack segments; see active_buf.  Preallocated:
@@ -512,11 +543,55 @@ static __always_inline __u32 max3(__u32 a, __u32 b, __u32 c)
 	return m > c ? m : c;
 }
 
+/* Between two announcements of one process, until userspace answers. */
+#define PROBE_REPEAT_NS (50ull * 1000 * 1000)
+
+/* Asks userspace to look at process pid, at most every PROBE_REPEAT_NS. */
+static __always_inline void maybe_probe(__u32 pid)
+{
+	struct pyprof_event_hdr ev = { .type = EV_PROBE, .pid = pid };
+	__u64 now, *next;
+
+	if (!(discover & PYPROF_DISCOVER_ALL) &&
+	    !bpf_map_lookup_elem(&follow, &pid))
+		return;
+	now = bpf_ktime_get_ns();
+	next = bpf_map_lookup_elem(&probe, &pid);
+	if (next && now < *next)
+		return;
+	now += PROBE_REPEAT_NS;
+	bpf_map_update_elem(&probe, &pid, &now, BPF_ANY);
+	stat_inc(STAT_PROBES);
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		stat_inc(STAT_EVENTS_LOST);
+}
+
+/*
+ * The current task's tgid << 32 | pid as pyprof-bpf's /proc numbers them;
+ * false when it is not visible from pyprof-bpf's PID namespace.
+ */
+static __always_inline bool current_ids(__u32 *pid, __u32 *tid)
+{
+	struct bpf_pidns_info ns;
+	__u64 id;
+
+	if (!pidns_ino) {
+		id = bpf_get_current_pid_tgid();
+		*pid = id >> 32;
+		*tid = (__u32)id;
+		return true;
+	}
+	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+		return false;
+	*pid = ns.tgid;
+	*tid = ns.pid;
+	return true;
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
+	__u32 pid, tid, zero = 0;
 	__u32 reason = 0, need;
 	const struct py_proc_cfg *cfg;
 	const struct py_walk_offsets *o;
@@ -525,9 +600,14 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	struct walk *w;
 	__u64 tstate;
 
-	cfg = bpf_map_lookup_elem(&targets, &pid);
-	if (!cfg)
+	if (!current_ids(&pid, &tid))
 		return 0;
+	cfg = bpf_map_lookup_elem(&targets, &pid);
+	if (!cfg) {
+		if (discover)
+			maybe_probe(pid);
+		return 0;
+	}
 	stat_inc(STAT_SAMPLES);
 
 	key.pid = pid;
@@ -622,18 +702,79 @@ out:
 
 /*
  * A target that execs is a new program: its config no longer describes it.
- * Stop sampling it at once, and tell userspace.  A raw tracepoint: it
- * attaches by name, with no tracefs mounted.
+ * Stop sampling it at once, and tell userspace.  Any process that execs is
+ * worth a new look for discovery.  A raw tracepoint: it attaches by name,
+ * with no tracefs mounted.
  */
 SEC("raw_tp/sched_process_exec")
 int on_exec(void *ctx __attribute__((unused)))
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct pyprof_event_hdr ev = { .type = EV_EXEC, .pid = pid };
+	struct pyprof_event_hdr ev = { .type = EV_EXEC };
+	__u32 pid, tid;
 
+	if (!current_ids(&pid, &tid))
+		return 0;
+	bpf_map_delete_elem(&probe, &pid);
 	if (!bpf_map_lookup_elem(&targets, &pid))
 		return 0;
 	bpf_map_delete_elem(&targets, &pid);
+	ev.pid = pid;
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		stat_inc(STAT_EVENTS_LOST);
+	return 0;
+}
+
+/* The tgid of task t as pyprof-bpf's PID namespace numbers it; 0 if t is
+ * not visible there. */
+static __always_inline __u32 task_tgid_in_ns(struct task_struct *t)
+{
+	struct pid *p;
+	__u32 lvl;
+
+	if (!pidns_ino)
+		return BPF_CORE_READ(t, tgid);
+	p = BPF_CORE_READ(t, group_leader, thread_pid);
+	if (!p)
+		return 0;
+	lvl = pidns_level;
+	if (lvl > 31 || BPF_CORE_READ(p, level) < lvl)
+		return 0;
+	if (BPF_CORE_READ(p, numbers[lvl].ns, ns.inum) != pidns_ino)
+		return 0;
+	return BPF_CORE_READ(p, numbers[lvl].nr);
+}
+
+/*
+ * A fork of a followed process is followed too; a forked target runs the
+ * same interpreter at the same addresses, so it is sampled from its first
+ * instruction with its parent's config.  Threads are not processes: skip
+ * them.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct pyprof_event_hdr ev = { .type = EV_FORK };
+	const struct py_proc_cfg *cfg;
+	__u32 ppid, cpid;
+
+	(void)ctx;
+	if (child->pid != child->tgid)
+		return 0;
+	ppid = task_tgid_in_ns(parent);
+	cpid = task_tgid_in_ns(child);
+	if (!ppid || !cpid)
+		return 0;
+	/* A new process: whatever was decided of an earlier one that had
+	 * its pid no longer holds. */
+	bpf_map_delete_elem(&probe, &cpid);
+	if (!bpf_map_lookup_elem(&follow, &ppid))
+		return 0;
+	bpf_map_update_elem(&follow, &cpid, &ppid, BPF_ANY);
+	cfg = bpf_map_lookup_elem(&targets, &ppid);
+	if (cfg)
+		bpf_map_update_elem(&targets, &cpid, cfg, BPF_NOEXIST);
+	ev.pid = cpid;
+	ev.key = ppid;
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
 		stat_inc(STAT_EVENTS_LOST);
 	return 0;

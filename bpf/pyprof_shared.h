@@ -100,7 +100,18 @@ enum pyprof_event_type {
 	EV_NEW_THREAD = 2, /* a thread's PyThreadState was found: key is its
 			      thread_id */
 	EV_EXEC = 3, /* a target exec'd: it is no longer that Python */
+	EV_PROBE = 4, /* a process to look at: it ran on a CPU and is not a
+			 target, but -a or a followed parent asks for it */
+	EV_FORK = 5, /* a target or followed process forked: pid is the
+			child, key the parent (both tgids) */
 };
+
+/* Discovery modes (the `discover` tunable). */
+#define PYPROF_DISCOVER_ALL 1 /* probe every process that runs */
+#define PYPROF_DISCOVER_FOLLOW 2 /* probe followed processes, follow forks */
+
+/* Value of the probe map: when a process may be probed again (ktime ns). */
+#define PYPROF_PROBE_NEVER (~0ull)
 
 struct pyprof_event_hdr {
 	__u32 type;
@@ -161,6 +172,7 @@ enum stat_idx {
 	STAT_TSTATE_WALK_CAP, /* thread list longer than PY_MAX_THREADS_WALK */
 	STAT_SKIPPED_FRAMES, /* C-stack shim frames skipped (3.12+) */
 	STAT_EVENTS_LOST, /* ring buffer full: an event was not sent */
+	STAT_PROBES, /* processes announced for discovery */
 	STAT__MAX,
 };
 
@@ -170,7 +182,7 @@ enum stat_idx {
 			"no_tstate", "no_frame", "err_runtime", "err_tstate", \
 			"err_config", "lost_counts", "lost_stacks",           \
 			"tstate_walks", "tstate_walk_cap", "skipped_frames",  \
-			"events_lost",                                        \
+			"events_lost", "probes",                              \
 	}
 
 #ifndef __cplusplus

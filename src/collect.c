@@ -20,35 +20,25 @@ static int64_t marker(struct collector *c, const char *text)
 			      profile__intern_str(c->prof, text), 0, 0);
 }
 
-int collect__init(struct collector *c, struct profile *prof,
-		  struct py_target *t, bool thread_ids, bool no_threads)
+int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
+		  bool thread_ids, bool no_threads, bool merge_processes)
 {
-	char comm[64] = "?", label[96];
-	int64_t f;
-
 	memset(c, 0, sizeof(*c));
 	c->prof = prof;
-	c->target = t;
+	c->ts = ts;
 	c->thread_ids = thread_ids;
 	c->no_threads = no_threads;
+	c->merge_processes = merge_processes;
 	c->buf = calloc(NAMES_MAX, sizeof(*c->buf));
 	/* process, thread, a marker, the frames, a marker */
 	c->stack = calloc(PY_MAX_DEPTH_CAP + 4, sizeof(*c->stack));
 	if (!c->buf || !c->stack)
 		return -ENOMEM;
-	proc__comm(t->pid, 0, comm, sizeof(comm));
-	snprintf(label, sizeof(label), "%s-%d", comm, t->pid);
-	f = profile__frame(prof, PF_PROCESS, profile__intern_str(prof, label),
-			   0, 0);
-	if (f < 0)
-		return (int)f;
-	c->process_frame = (uint32_t)f;
 	return 0;
 }
 
 void collect__fini(struct collector *c)
 {
-	hashmap__free(&c->names);
 	hashmap__free(&c->tid_ids);
 	free(c->buf);
 	free(c->stack);
@@ -56,34 +46,57 @@ void collect__fini(struct collector *c)
 
 void collect__new_drain(struct collector *c)
 {
-	c->names_fresh = false;
+	for (size_t i = 0; i < c->ts->n; i++)
+		c->ts->v[i]->names_fresh = false;
 	hashmap__free(&c->tid_ids);
 }
 
-/* Re-reads threading._active into c->names, at most once per drain. */
-static void refresh_names(struct collector *c)
+/* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
+static int64_t process_frame(struct collector *c, struct target *t)
+{
+	char label[64];
+	int64_t f;
+
+	if (t->process_frame)
+		return t->process_frame;
+	if (c->merge_processes)
+		snprintf(label, sizeof(label), "%s",
+			 t->comm[0] ? t->comm : "?");
+	else
+		snprintf(label, sizeof(label), "%s-%d",
+			 t->comm[0] ? t->comm : "?", t->pid);
+	f = profile__frame(c->prof, PF_PROCESS,
+			   profile__intern_str(c->prof, label), 0, 0);
+	if (f > 0)
+		t->process_frame = (uint32_t)f;
+	return f;
+}
+
+/* Re-reads threading._active into t->names, at most once per drain. */
+static void refresh_names(struct collector *c, struct target *t)
 {
 	uint64_t interp;
 	int n;
 
-	if (c->names_fresh)
+	if (t->names_fresh || t->gone)
 		return;
-	c->names_fresh = true;
-	c->names_read_at = clock__now();
-	if (python__interp(c->target, &interp) || !interp)
+	t->names_fresh = true;
+	t->names_read_at = clock__now();
+	if (python__interp(&t->py, &interp) || !interp)
 		return;
-	n = pythread__names(&c->target->layout, &c->target->mem, interp, c->buf,
+	n = pythread__names(&t->py.layout, &t->py.mem, interp, c->buf,
 			    NAMES_MAX);
 	for (int i = 0; i < n; i++) {
 		uint32_t id = profile__intern_str(c->prof, c->buf[i].name);
 
 		if (id && c->buf[i].thread_id)
-			hashmap__set(&c->names, c->buf[i].thread_id, id);
+			hashmap__set(&t->names, c->buf[i].thread_id, id);
 	}
 }
 
 /* threading's name of thread tid, or NULL. */
-static const char *python_thread_name(struct collector *c, uint32_t tid)
+static const char *python_thread_name(struct collector *c, struct target *t,
+				      uint32_t tid)
 {
 	uint64_t thread_id, id;
 
@@ -94,9 +107,9 @@ static const char *python_thread_name(struct collector *c, uint32_t tid)
 			return NULL;
 		hashmap__set(&c->tid_ids, tid, thread_id + 1);
 	}
-	if (!hashmap__get(&c->names, thread_id, &id)) {
-		refresh_names(c);
-		if (!hashmap__get(&c->names, thread_id, &id))
+	if (!hashmap__get(&t->names, thread_id, &id)) {
+		refresh_names(c, t);
+		if (!hashmap__get(&t->names, thread_id, &id))
 			return NULL;
 	}
 	return profile__string(c->prof, (uint32_t)id);
@@ -107,17 +120,16 @@ static const char *python_thread_name(struct collector *c, uint32_t tid)
  * "MainThread" for the main thread, else the OS thread name when it differs
  * from the process's, else "tid-N".
  */
-static int64_t thread_frame(struct collector *c, uint32_t tid)
+static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid)
 {
-	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "", pcomm[64] = "";
-	const char *name = python_thread_name(c, tid);
+	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "";
+	const char *name = python_thread_name(c, t, tid);
 
 	if (!name) {
-		proc__comm(c->target->pid, (pid_t)tid, comm, sizeof(comm));
-		proc__comm(c->target->pid, 0, pcomm, sizeof(pcomm));
-		if ((pid_t)tid == c->target->pid)
+		proc__comm(t->pid, (pid_t)tid, comm, sizeof(comm));
+		if ((pid_t)tid == t->pid)
 			name = "MainThread";
-		else if (comm[0] && strcmp(comm, pcomm) != 0)
+		else if (comm[0] && strcmp(comm, t->comm) != 0)
 			name = comm;
 		else {
 			snprintf(comm, sizeof(comm), "tid-%u", tid);
@@ -132,12 +144,13 @@ static int64_t thread_frame(struct collector *c, uint32_t tid)
 			      profile__intern_str(c->prof, label), 0, 0);
 }
 
-static int64_t python_frame(struct collector *c, const struct py_frame *pf)
+static int64_t python_frame(struct collector *c, struct target *t,
+			    const struct py_frame *pf)
 {
 	const struct py_code *code;
 	uint32_t name, file;
 
-	code = python__code(c->target, pf->code, pf->firstlineno);
+	code = python__code(&t->py, pf->code, pf->firstlineno);
 	if (!code)
 		return -ENOMEM;
 	if (!code->ok) {
@@ -147,17 +160,18 @@ static int64_t python_frame(struct collector *c, const struct py_frame *pf)
 	name = profile__intern_str(c->prof, code->name);
 	file = profile__intern_str(c->prof, code->filename);
 	return profile__frame(c->prof, PF_PYTHON, name, file,
-			      python__line(c->target, code, pf->lasti));
+			      python__line(&t->py, code, pf->lasti));
 }
 
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 {
 	struct collector *c = arg;
+	struct target *t = targets__get(c->ts, (pid_t)pid);
 
-	if ((pid_t)pid != c->target->pid)
+	if (!t)
 		return;
 	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++)
-		python__code(c->target, seg->frames[i].code,
+		python__code(&t->py, seg->frames[i].code,
 			     seg->frames[i].firstlineno);
 }
 
@@ -165,41 +179,42 @@ void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 			    void *arg)
 {
 	struct collector *c = arg;
+	struct target *t = targets__get(c->ts, (pid_t)pid);
 
-	if ((pid_t)pid != c->target->pid || c->no_threads)
+	if (!t || c->no_threads)
 		return;
 	hashmap__set(&c->tid_ids, tid, thread_id + 1);
 	/* Read names now, while a short-lived thread is still registered. */
-	if (clock__now() - c->names_read_at >= NAMES_MIN_PERIOD) {
-		c->names_fresh = false;
-		refresh_names(c);
+	if (clock__now() - t->names_read_at >= NAMES_MIN_PERIOD) {
+		t->names_fresh = false;
+		refresh_names(c, t);
 	}
-}
-
-void collect__on_exec(uint32_t pid, void *arg)
-{
-	struct collector *c = arg;
-
-	if ((pid_t)pid == c->target->pid)
-		c->execed = true;
 }
 
 int collect__sample(const struct sample_key *key, uint64_t count,
 		    const struct py_frame *frames, uint32_t nframes, void *arg)
 {
 	struct collector *c = arg;
+	struct target *t = targets__get(c->ts, (pid_t)key->pid);
 	uint32_t *stack = c->stack, n = 0;
 	int64_t f;
 
+	if (!t) {
+		c->no_target += count;
+		return 0;
+	}
 	if (key->depth && !frames) {
 		c->unresolved += count;
 		return 0;
 	}
 	if (nframes > PY_MAX_DEPTH_CAP)
 		return -EINVAL;
-	stack[n++] = c->process_frame;
+	f = process_frame(c, t);
+	if (f < 0)
+		return (int)f;
+	stack[n++] = (uint32_t)f;
 	if (!c->no_threads) {
-		f = thread_frame(c, key->tid);
+		f = thread_frame(c, t, key->tid);
 		if (f < 0)
 			return (int)f;
 		stack[n++] = (uint32_t)f;
@@ -215,7 +230,7 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		stack[n++] = (uint32_t)f;
 	}
 	for (uint32_t i = nframes; i-- > 0;) {
-		f = python_frame(c, &frames[i]);
+		f = python_frame(c, t, &frames[i]);
 		if (f < 0)
 			return (int)f;
 		stack[n++] = (uint32_t)f;

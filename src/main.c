@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,11 +30,14 @@
 #include "profile.h"
 #include "profiler.h"
 #include "python.h"
+#include "targets.h"
 
 #define PYPROF_VERSION "0.1.0"
 /* How often the main loop wakes to check signals and the target; sampler
  * events wake it sooner. */
 #define TICK_MS 100
+/* After Ctrl-C, how long a launched command may take to finish. */
+#define STOP_GRACE_SECS 3.0
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -168,57 +173,173 @@ static int output_close(struct output *o, bool keep)
 	return err;
 }
 
-static void print_summary(const struct options *opt, const struct py_target *t,
-			  struct profiler *bpf, const struct collector *c,
-			  const struct profile *prof, double elapsed,
-			  double cpu_secs, bool exited)
-{
-	uint64_t s[STAT__MAX] = {};
-	uint64_t lost;
-	char comm[64] = "?";
+/* Everything one run holds; the sampler's events reach it through arg. */
+struct run {
+	struct options opt;
+	struct targets ts;
+	struct collector coll;
+	struct profiler *bpf;
+	struct profile *prof;
+	pid_t child; /* the launched command, 0 if none */
+	int child_status; /* its wait status, once it has exited */
+	bool child_exited;
+	double start;
+};
 
-	profiler__stats(bpf, s);
-	lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] + c->unresolved;
-	proc__comm(t->pid, 0, comm, sizeof(comm));
-	fprintf(stderr,
-		"pyprof-bpf: pid %d, CPython %s (%s%s): %.1f s at %u Hz on %d CPUs%s\n",
-		t->pid, t->version_str, t->elf_path,
-		t->debug_offsets ? ", offsets from _Py_DebugOffsets" : "",
-		elapsed, opt->freq, profiler__ncpus(bpf),
-		c->execed   ? "; the process exec'd another program" :
-		exited	    ? "; the process exited" :
-		stop_signal ? "; interrupted" :
-			      "");
+static void on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
+{
+	collect__on_new_seg(pid, seg, &((struct run *)arg)->coll);
+}
+
+static void on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			  void *arg)
+{
+	collect__on_new_thread(pid, tid, thread_id, &((struct run *)arg)->coll);
+}
+
+static void on_exec(uint32_t pid, void *arg)
+{
+	targets__on_exec(&((struct run *)arg)->ts, (pid_t)pid);
+}
+
+static void on_probe(uint32_t pid, void *arg)
+{
+	targets__on_probe(&((struct run *)arg)->ts, (pid_t)pid);
+}
+
+static void on_fork(uint32_t child, uint32_t parent, void *arg)
+{
+	targets__on_fork(&((struct run *)arg)->ts, (pid_t)child, (pid_t)parent);
+}
+
+static int drain(struct run *r)
+{
+	int rc;
+
+	targets__drain_begin(&r->ts);
+	collect__new_drain(&r->coll);
+	rc = profiler__drain(r->bpf, collect__sample, &r->coll);
+	targets__drained(&r->ts);
+	return rc;
+}
+
+static void print_process(const struct target_record *t)
+{
+	char ns[48] = "";
+
+	if (t->ns_pid)
+		snprintf(ns, sizeof(ns), " (pid %d in its namespace)",
+			 t->ns_pid);
+	fprintf(stderr, "pyprof-bpf:   pid %d%s %s, CPython %s", t->pid, ns,
+		t->comm, t->version);
+	if (t->cpu >= 0)
+		fprintf(stderr, ", %.2f s CPU", t->cpu);
+	fprintf(stderr, "%s\n",
+		t->execed ? ", exec'd another program" :
+		t->gone	  ? ", exited" :
+			    "");
+}
+
+static void print_summary(struct run *r, double elapsed, bool ended)
+{
+	const struct options *opt = &r->opt;
+	const struct targets *ts = &r->ts;
+	const struct collector *c = &r->coll;
+	size_t nproc = ts->retired + ts->n, shown;
+	struct target_record t;
+	uint64_t s[STAT__MAX] = {};
+	const char *why;
+	uint64_t lost;
+	double cpu = targets__cpu(ts);
+
+	profiler__stats(r->bpf, s);
+	lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] + c->unresolved +
+	       c->no_target;
+	why = stop_signal ? "; interrupted" : "";
+	if (nproc == 1) {
+		targets__record(ts, 0, &t);
+		if (t.execed)
+			why = "; the process exec'd another program";
+		else if (t.gone || ended)
+			why = "; the process exited";
+		fprintf(stderr,
+			"pyprof-bpf: pid %d, CPython %s (%s%s): %.1f s at %u Hz "
+			"on %d CPUs%s\n",
+			t.pid, t.version, t.elf_path,
+			t.debug_offsets ? ", offsets from _Py_DebugOffsets" :
+					  "",
+			elapsed, opt->freq, profiler__ncpus(r->bpf), why);
+		if (t.ns_pid)
+			fprintf(stderr,
+				"pyprof-bpf: pid %d is pid %d in its own PID "
+				"namespace\n",
+				t.pid, t.ns_pid);
+	} else {
+		fprintf(stderr,
+			"pyprof-bpf: %zu Python processes (%zu still running): "
+			"%.1f s at %u Hz on %d CPUs%s\n",
+			nproc, targets__live(ts, false), elapsed, opt->freq,
+			profiler__ncpus(r->bpf), why);
+		/* The first retired ones kept, then the live ones. */
+		shown = ts->nrecords + ts->n;
+		if (shown > TARGETS_SUMMARY_MAX)
+			shown = TARGETS_SUMMARY_MAX;
+		for (size_t i = 0; i < shown; i++) {
+			targets__record(ts, i, &t);
+			print_process(&t);
+		}
+		if (shown < nproc)
+			fprintf(stderr, "pyprof-bpf:   ... and %zu more\n",
+				nproc - shown);
+	}
+	if (opt->all || opt->children || opt->cmd) {
+		fprintf(stderr,
+			"pyprof-bpf: discovery: %" PRIu64
+			" processes looked at, %" PRIu64
+			" found after the start",
+			s[STAT_PROBES], ts->attach_delays);
+		if (ts->attach_delays)
+			fprintf(stderr,
+				" (from process start to profiled: mean %.0f ms, "
+				"max %.0f ms)",
+				1000 * ts->attach_delay_sum /
+					(double)ts->attach_delays,
+				1000 * ts->attach_delay_max);
+		fprintf(stderr,
+			"; not Python %" PRIu64 ", unsupported Python %" PRIu64
+			", failed %" PRIu64 "\n",
+			ts->not_python, ts->unsupported, ts->failed);
+	}
 	fprintf(stderr, "pyprof-bpf: samples %" PRIu64 " taken",
 		s[STAT_SAMPLES]);
-	if (cpu_secs >= 0)
+	if (cpu >= 0)
 		fprintf(stderr, " (expected ~%.0f from %.2f s of CPU time)",
-			cpu_secs * opt->freq, cpu_secs);
+			cpu * opt->freq, cpu);
 	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
-		profile__total(prof), lost);
+		profile__total(r->prof), lost);
 	if (lost)
 		fprintf(stderr,
 			" (counts map full %" PRIu64
 			", stacks map full %" PRIu64
-			", stack unresolvable %" PRIu64 ")",
-			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS],
-			c->unresolved);
+			", stack unresolvable %" PRIu64
+			", process no longer known %" PRIu64 ")",
+			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS], c->unresolved,
+			c->no_target);
 	fputc('\n', stderr);
 	fprintf(stderr,
 		"pyprof-bpf: python stacks %" PRIu64 " complete, %" PRIu64
 		" truncated (--max-depth %u), %" PRIu64 " partial; unresolved: "
 		"no thread state %" PRIu64 ", no frame %" PRIu64
 		", interpreter unreadable %" PRIu64 ", bad config %" PRIu64
-		"; unknown code objects %" PRIu64 " (stale %" PRIu64 ")\n",
+		"; unknown frames %" PRIu64 "\n",
 		s[STAT_PY_FULL], s[STAT_TRUNCATED], opt->max_depth,
 		s[STAT_PARTIAL], s[STAT_NO_TSTATE], s[STAT_NO_FRAME],
-		s[STAT_ERR_RUNTIME], s[STAT_ERR_CONFIG], t->code_errors,
-		t->code_stale);
+		s[STAT_ERR_RUNTIME], s[STAT_ERR_CONFIG], c->unknown_frames);
 	if (opt->verbose) {
 		static const char *names[] = STAT_NAMES;
 		uint64_t run_ns = 0, runs = 0;
 
-		if (profiler__prog_stats(bpf, &run_ns, &runs) == 0 && runs)
+		if (profiler__prog_stats(r->bpf, &run_ns, &runs) == 0 && runs)
 			fprintf(stderr,
 				"pyprof-bpf: sampler runs %" PRIu64
 				" (all CPUs, all processes), %.3f us each on average "
@@ -275,33 +396,153 @@ int main(int argc, char **argv)
 	return profile_main(argc, argv);
 }
 
+/*
+ * Starts `opt.cmd` as a child that waits until the sampler follows it, so
+ * that not one instruction of it runs unseen.  The child's exec failure
+ * comes back through a close-on-exec pipe.  0, or an exit code.
+ */
+static int launch(struct run *r)
+{
+	int go[2], fail_pipe[2], err = 0;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(fail_pipe, O_CLOEXEC)) {
+		fail("cannot start %s: %s", r->opt.cmd[0], strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fail("cannot start %s: %s", r->opt.cmd[0], strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	if (pid == 0) {
+		/* What pyprof-bpf changed must not leak into the command. */
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		close(go[1]);
+		close(fail_pipe[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(r->opt.cmd[0], r->opt.cmd);
+		err = errno;
+		if (write(fail_pipe[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(err == ENOENT ? 127 : 126);
+	}
+	close(go[0]);
+	close(fail_pipe[1]);
+	r->child = pid;
+	if (profiler__follow(r->bpf, pid))
+		fail("cannot follow pid %d: its children will not be profiled",
+		     pid);
+	c = 1;
+	if (write(go[1], &c, 1) != 1) {
+		/* It died before exec: waitpid tells how. */
+	}
+	close(go[1]);
+	n = read(fail_pipe[0], &err, sizeof(err));
+	close(fail_pipe[0]);
+	if (n == (ssize_t)sizeof(err)) {
+		fail("cannot run %s: %s%s", r->opt.cmd[0], strerror(err),
+		     err == ENOENT ? " (is it on PATH?)" : "");
+		waitpid(pid, NULL, 0);
+		r->child = 0;
+		return err == ENOENT ? 127 : 126;
+	}
+	return 0;
+}
+
+/* The exit code a shell gives for wait status st. */
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return EXIT_FAILURE_;
+}
+
+/* Attaches the -p pids.  0, or the exit code when none can be profiled. */
+static int attach_given(struct run *r)
+{
+	char err[PATH_MAX + 512];
+	int rc = 0, code = EXIT_OK;
+
+	for (unsigned i = 0; i < r->opt.npids; i++) {
+		pid_t pid = r->opt.pids[i], tgid;
+
+		if (proc__tgid(pid, &tgid) == 0 && tgid != pid) {
+			fprintf(stderr,
+				"pyprof-bpf: %d is a thread of process %d: "
+				"profiling process %d\n",
+				pid, tgid, tgid);
+			pid = tgid;
+		}
+		if (targets__get(&r->ts, pid))
+			continue;
+		if (targets__add(&r->ts, pid, true, &rc, err, sizeof(err)))
+			continue;
+		if (r->opt.npids == 1) {
+			fail("%s", err);
+			return exit_for_attach(rc);
+		}
+		fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n", pid, err);
+		code = exit_for_attach(rc);
+	}
+	if (r->opt.npids && r->ts.n == 0) {
+		fail("none of the %u processes can be profiled", r->opt.npids);
+		return code;
+	}
+	return EXIT_OK;
+}
+
+/* Whether the run is over because what it profiles is gone. */
+static bool run_over(struct run *r)
+{
+	if (r->opt.cmd)
+		return r->child_exited;
+	if (r->opt.all)
+		return false;
+	if (r->opt.children)
+		return targets__live(&r->ts, false) == 0 &&
+		       r->ts.followed.len == 0;
+	return targets__live(&r->ts, true) == 0;
+}
+
 static int profile_main(int argc, char **argv)
 {
 	struct profiler_opts popts = {};
-	struct py_proc_cfg cfg;
-	struct options opt;
-	struct py_target target;
-	struct collector coll;
-	struct profiler *bpf;
-	struct profile *prof;
-	struct output out;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct output out;
 	char err[PATH_MAX + 512];
-	double start, next_drain, cpu0 = -1, cpu1 = -1, cpu_secs = -1;
-	bool exited = false;
+	double next_drain, stop_asked = 0;
+	bool ended = false;
+	struct run *r;
 	int rc, why, code = EXIT_OK;
-	pid_t tgid;
 
-	if (options__parse(argc, argv, &opt, err, sizeof(err))) {
+	/* Large (the summary keeps some per-process records): not on the
+	 * stack. */
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		fail("out of memory");
+		return EXIT_FAILURE_;
+	}
+	if (options__parse(argc, argv, &r->opt, err, sizeof(err))) {
 		fail("%s", err);
+		free(r);
 		return EXIT_USAGE;
 	}
-	if (opt.help) {
+	if (r->opt.help) {
 		fputs(options__usage, stdout);
+		free(r);
 		return EXIT_OK;
 	}
-	if (opt.version) {
+	if (r->opt.version) {
 		printf("pyprof-bpf %s\n", PYPROF_VERSION);
+		free(r);
 		return EXIT_OK;
 	}
 
@@ -310,130 +551,163 @@ static int profile_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (check_privileges())
-		return EXIT_PERM;
-	if (check_btf())
-		return EXIT_KERNEL;
-	if (proc__tgid(opt.pid, &tgid) == 0 && tgid != opt.pid) {
-		fprintf(stderr,
-			"pyprof-bpf: %d is a thread of process %d: "
-			"profiling process %d\n",
-			opt.pid, tgid, tgid);
-		opt.pid = tgid;
+	targets__init(&r->ts, r->opt.verbose);
+	if (check_privileges()) {
+		code = EXIT_PERM;
+		goto out_free;
 	}
-
-	rc = python__attach(opt.pid, &target, err, sizeof(err));
-	if (rc) {
-		fail("%s", err);
-		return exit_for_attach(rc);
+	if (check_btf()) {
+		code = EXIT_KERNEL;
+		goto out_free;
 	}
-	if (!opt.output && !opt.folded && isatty(STDOUT_FILENO))
+	code = attach_given(r);
+	if (code)
+		goto out_targets;
+	if (!r->opt.output && !r->opt.folded && isatty(STDOUT_FILENO))
 		fail("writing folded stacks to the terminal; use -o FILE or "
 		     "redirect stdout to keep them");
 
-	if (output_open(&out, opt.output)) {
+	if (output_open(&out, r->opt.output)) {
 		code = EXIT_USAGE;
-		goto out_detach;
+		goto out_targets;
 	}
-	prof = profile__new();
-	if (!prof) {
-		fail("out of memory");
-		code = EXIT_FAILURE_;
-		goto out_close_output;
-	}
-
-	if (collect__init(&coll, prof, &target, opt.thread_ids,
-			  opt.no_threads)) {
+	r->prof = profile__new();
+	if (!r->prof ||
+	    collect__init(&r->coll, r->prof, &r->ts, r->opt.thread_ids,
+			  r->opt.no_threads, r->opt.merge_processes)) {
 		fail("out of memory");
 		code = EXIT_FAILURE_;
 		goto out_fini;
 	}
-	popts.freq = opt.freq;
-	popts.max_depth = opt.max_depth;
-	popts.verbose = opt.verbose;
-	popts.events.new_seg = collect__on_new_seg;
-	popts.events.new_thread = collect__on_new_thread;
-	popts.events.exec = collect__on_exec;
-	popts.events.arg = &coll;
-	bpf = profiler__open(&popts, &why, err, sizeof(err));
-	if (!bpf) {
+	popts.freq = r->opt.freq;
+	popts.max_depth = r->opt.max_depth;
+	popts.verbose = r->opt.verbose;
+	if (r->opt.all)
+		popts.discover |= PYPROF_DISCOVER_ALL;
+	if (r->opt.children || r->opt.cmd)
+		popts.discover |= PYPROF_DISCOVER_FOLLOW;
+	popts.events.new_seg = on_new_seg;
+	popts.events.new_thread = on_new_thread;
+	popts.events.exec = on_exec;
+	popts.events.probe = on_probe;
+	popts.events.fork = on_fork;
+	popts.events.arg = r;
+	r->bpf = profiler__open(&popts, &why, err, sizeof(err));
+	if (!r->bpf) {
 		fail("%s", err);
 		code = why == PROFILER_EPERM   ? EXIT_PERM :
 		       why == PROFILER_EKERNEL ? EXIT_KERNEL :
 						 EXIT_FAILURE_;
 		goto out_fini;
 	}
-	coll.bpf = bpf;
-
-	py_layout__to_cfg(&target.layout, target.runtime_addr, &cfg);
-	proc__cpu_time(opt.pid, &cpu0);
-	rc = profiler__add_target(bpf, opt.pid, &cfg);
-	if (rc) {
-		fail("cannot add pid %d to the sampler: %s", opt.pid,
-		     strerror(-rc));
+	r->coll.bpf = r->bpf;
+	if (targets__start(&r->ts, r->bpf, err, sizeof(err))) {
+		fail("%s", err);
 		code = EXIT_FAILURE_;
 		goto out_close_bpf;
 	}
-	start = clock__now();
-	next_drain = start + opt.interval;
+	for (size_t i = 0; r->opt.children && i < r->ts.n; i++) {
+		profiler__follow(r->bpf, r->ts.v[i]->pid);
+		hashmap__set(&r->ts.followed, (uint64_t)r->ts.v[i]->pid, 1);
+	}
+	r->start = clock__now();
+	if (r->opt.cmd) {
+		code = launch(r);
+		if (code)
+			goto out_close_bpf;
+	}
+	next_drain = r->start + r->opt.interval;
 
-	while (!stop_signal) {
+	for (;;) {
 		double now;
 
-		profiler__poll(bpf, TICK_MS);
+		profiler__poll(r->bpf, TICK_MS);
 		now = clock__now();
-		if (!proc__alive(opt.pid) || coll.execed) {
-			exited = true;
+		if (r->child && !r->child_exited &&
+		    waitpid(r->child, &r->child_status, WNOHANG) == r->child)
+			r->child_exited = true;
+		targets__check(&r->ts);
+		if (run_over(r)) {
+			ended = true;
 			break;
 		}
-		proc__cpu_time(opt.pid, &cpu1);
-		if (opt.duration && now - start >= opt.duration)
+		if (stop_signal) {
+			/* A launched command got the terminal's Ctrl-C too:
+			 * give it a moment to finish, and collect that. */
+			if (!r->child || r->child_exited)
+				break;
+			if (!stop_asked) {
+				stop_asked = now;
+				if (stop_signal != SIGINT)
+					kill(r->child, stop_signal);
+			}
+			if (now - stop_asked >= STOP_GRACE_SECS)
+				break;
+		}
+		if (r->opt.duration && now - r->start >= r->opt.duration)
 			break;
-		if (now >= next_drain) {
-			collect__new_drain(&coll);
-			rc = profiler__drain(bpf, collect__sample, &coll);
+		if (now >= next_drain || r->ts.want_drain) {
+			rc = drain(r);
 			if (rc) {
 				fail("collecting samples failed: %s",
 				     strerror(-rc));
 				code = EXIT_FAILURE_;
 				break;
 			}
-			next_drain += opt.interval;
+			if (now >= next_drain)
+				next_drain += r->opt.interval;
 			if (next_drain < now)
-				next_drain = now + opt.interval;
+				next_drain = now + r->opt.interval;
 		}
 	}
-	profiler__remove_target(bpf, opt.pid);
-	collect__new_drain(&coll);
-	rc = profiler__drain(bpf, collect__sample, &coll);
+	for (size_t i = 0; i < r->ts.n; i++)
+		profiler__remove_target(r->bpf, r->ts.v[i]->pid);
+	rc = drain(r);
 	if (rc && !code) {
 		fail("collecting samples failed: %s", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
-	if (cpu0 >= 0 && cpu1 >= 0)
-		cpu_secs = cpu1 - cpu0;
-	print_summary(&opt, &target, bpf, &coll, prof, clock__now() - start,
-		      cpu_secs, exited);
+	print_summary(r, clock__now() - r->start, ended);
 
-	rc = out_folded__write(prof, out.f);
+	rc = out_folded__write(r->prof, out.f);
 	if (rc) {
 		fail("writing %s failed: %s",
-		     opt.output ? opt.output : "stdout", strerror(-rc));
+		     r->opt.output ? r->opt.output : "stdout", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
 out_close_bpf:
-	profiler__close(bpf);
+	profiler__close(r->bpf);
 out_fini:
-	collect__fini(&coll);
-	profile__free(prof);
-out_close_output:
+	collect__fini(&r->coll);
+	profile__free(r->prof);
 	rc = output_close(&out, code == EXIT_OK);
 	if (rc && code == EXIT_OK) {
 		fail("writing %s failed: %s",
-		     opt.output ? opt.output : "stdout", strerror(-rc));
+		     r->opt.output ? r->opt.output : "stdout", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
-out_detach:
-	python__detach(&target);
+out_targets:
+	targets__fini(&r->ts);
+out_free:
+	if (r->child && !r->child_exited && stop_signal) {
+		fprintf(stderr,
+			"pyprof-bpf: %s (pid %d) is still running after the "
+			"interrupt; not waiting for it\n",
+			r->opt.cmd[0], r->child);
+	} else if (r->child) {
+		if (!r->child_exited) {
+			/* -d ended the profile, not the command. */
+			fprintf(stderr,
+				"pyprof-bpf: profile written; waiting for %s "
+				"(pid %d) to exit\n",
+				r->opt.cmd[0], r->child);
+			while (waitpid(r->child, &r->child_status, 0) < 0 &&
+			       errno == EINTR)
+				;
+		}
+		if (code == EXIT_OK)
+			code = status_code(r->child_status);
+	}
+	free(r);
 	return code;
 }

@@ -14,17 +14,30 @@
 #include "../bpf/pyprof_shared.h"
 
 const char options__usage[] =
-	"usage: pyprof-bpf -p PID [options]\n"
+	"usage: pyprof-bpf -p PID[,PID...] [options]\n"
+	"       pyprof-bpf -a [options]\n"
+	"       pyprof-bpf [options] -- COMMAND [ARGS...]\n"
 	"\n"
-	"Samples the Python stacks of a running CPython (3.8 to 3.14) process with\n"
-	"eBPF, without stopping or instrumenting it, and writes folded stacks\n"
+	"Samples the Python stacks of running CPython (3.8 to 3.14) processes with\n"
+	"eBPF, without stopping or instrumenting them, and writes folded stacks\n"
 	"(one line per distinct stack: frames root first, ';'-separated, a space\n"
 	"and the sample count) for flamegraph.pl, inferno or speedscope.\n"
 	"\n"
-	"  -p, --pid PID         the process to profile (all its threads)\n"
+	"What to profile (one of):\n"
+	"  -p, --pid PID[,PID..] these processes (all their threads); repeat -p or\n"
+	"                        separate pids with commas\n"
+	"  -a, --all             every Python process on the host, including those\n"
+	"                        that start (or exec Python) later\n"
+	"  -- COMMAND [ARGS...]  run COMMAND, profile it and its descendants, stop\n"
+	"                        when it exits, and exit with its exit status\n"
+	"      --children        with -p: also profile the processes' future\n"
+	"                        children (forks, and children that exec Python)\n"
+	"      --merge-processes one root frame per command name (\"python3\")\n"
+	"                        instead of one per process (\"python3-4242\")\n"
+	"\n"
 	"  -F, --frequency HZ    samples per second per CPU (default 99, max 10000)\n"
-	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or\n"
-	"                        until the process exits)\n"
+	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C, or\n"
+	"                        until the processes exit)\n"
 	"  -o, --output FILE     write the profile to FILE (written to a temporary\n"
 	"                        file and renamed when complete)\n"
 	"  -f, --folded          write folded stacks to stdout (the default when no\n"
@@ -53,6 +66,8 @@ const char options__usage[] =
 	"Examples:\n"
 	"  sudo pyprof-bpf -p 4242 -d 10 > app.folded && flamegraph.pl app.folded > app.svg\n"
 	"  sudo pyprof-bpf -p 4242 -F 999 -o app.folded     # until Ctrl-C\n"
+	"  sudo pyprof-bpf -o test.folded -- python3 -m pytest tests/\n"
+	"  sudo pyprof-bpf -a -d 30 -o host.folded          # every Python process\n"
 	"\n"
 	"Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with\n"
 	"BTF (/sys/kernel/btf/vmlinux). A run summary goes to stderr.\n"
@@ -60,7 +75,10 @@ const char options__usage[] =
 	"Exit status: 0 done (also when the process exited or on Ctrl-C: what was\n"
 	"collected is written), 1 runtime failure, 2 bad usage, 3 insufficient\n"
 	"privileges, 4 kernel lacks BTF or a BPF feature, 5 no such process,\n"
-	"6 not a Python process, 7 unsupported Python version.\n";
+	"6 not a Python process, 7 unsupported Python version (with several -p\n"
+	"pids, 5-7 only when none can be profiled; the others are warnings).\n"
+	"With -- COMMAND: COMMAND's own exit status (128+N if killed by signal\n"
+	"N), 127 if it cannot be found, 126 if it cannot be run.\n";
 
 static int parse_uint(const char *s, const char *what, unsigned long min,
 		      unsigned long max, unsigned long *out, char *err,
@@ -100,8 +118,49 @@ static int parse_secs(const char *s, const char *what, double min, double max,
 	return 0;
 }
 
+/* Adds the comma-separated pids of s to o->pids. */
+static int parse_pids(const char *s, struct options *o, char *err,
+		      size_t errlen)
+{
+	char buf[32];
+
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		unsigned long v;
+		bool dup = false;
+
+		if (n == 0 || n >= sizeof(buf)) {
+			snprintf(err, errlen,
+				 "invalid pid list '%s': give pids as -p 1,2,3",
+				 s);
+			return -EINVAL;
+		}
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (parse_uint(buf, "pid", 1, INT_MAX, &v, err, errlen))
+			return -EINVAL;
+		for (unsigned i = 0; i < o->npids; i++)
+			dup |= o->pids[i] == (pid_t)v;
+		if (!dup) {
+			if (o->npids == MAX_PIDS) {
+				snprintf(err, errlen,
+					 "more than %d pids: use -a to profile "
+					 "every Python process",
+					 MAX_PIDS);
+				return -EINVAL;
+			}
+			o->pids[o->npids++] = (pid_t)v;
+		}
+		if (!s[n])
+			return 0;
+		s += n + 1;
+	}
+}
+
 enum {
 	OPT_MAX_DEPTH = 256,
+	OPT_CHILDREN,
+	OPT_MERGE_PROCESSES,
 	OPT_INTERVAL,
 	OPT_TID,
 	OPT_NO_THREADS,
@@ -112,6 +171,9 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "children", no_argument, NULL, OPT_CHILDREN },
+		{ "merge-processes", no_argument, NULL, OPT_MERGE_PROCESSES },
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
@@ -138,14 +200,23 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 	 * short options ("-hv") from an earlier call. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:F:d:o:fvhV", longopts, NULL)) !=
-	       -1) {
+	/* '+': options end at the first non-option, so that the command
+	 * after "--" keeps its own options. */
+	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:fvhV", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_uint(optarg, "pid", 1, INT_MAX, &v, err,
-				       errlen))
+			if (parse_pids(optarg, o, err, errlen))
 				return -EINVAL;
-			o->pid = (pid_t)v;
+			break;
+		case 'a':
+			o->all = true;
+			break;
+		case OPT_CHILDREN:
+			o->children = true;
+			break;
+		case OPT_MERGE_PROCESSES:
+			o->merge_processes = true;
 			break;
 		case 'F':
 			if (parse_uint(optarg, "frequency", 1, MAX_FREQ, &v,
@@ -214,14 +285,32 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		}
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'; see --help",
-			 argv[optind]);
+		if (optind == 0 || strcmp(argv[optind - 1], "--") != 0) {
+			snprintf(err, errlen,
+				 "unexpected argument '%s'; to run a command, "
+				 "put it after \"--\" (see --help)",
+				 argv[optind]);
+			return -EINVAL;
+		}
+		o->cmd = &argv[optind];
+	}
+	if (!o->npids && !o->all && !o->cmd) {
+		snprintf(err, errlen,
+			 "which process? give its pid with -p PID, -a for all "
+			 "Python processes, or a command after \"--\" (see "
+			 "--help)");
 		return -EINVAL;
 	}
-	if (!o->pid) {
+	if ((o->npids > 0) + o->all + (o->cmd != NULL) > 1) {
 		snprintf(err, errlen,
-			 "which process? give its pid with -p PID "
-			 "(see --help)");
+			 "-p, -a and \"-- COMMAND\" each say what to "
+			 "profile: give only one");
+		return -EINVAL;
+	}
+	if (o->children && !o->npids) {
+		snprintf(err, errlen,
+			 "--children goes with -p (-a and \"-- COMMAND\" "
+			 "already include children)");
 		return -EINVAL;
 	}
 	if (o->thread_ids && o->no_threads) {

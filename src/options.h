@@ -21,9 +21,15 @@ enum exit_code {
 
 #define DEFAULT_FREQ 99
 #define MAX_FREQ 10000
+#define MAX_PIDS 1024 /* -p PID,PID,... */
 
 struct options {
-	pid_t pid;
+	pid_t pids[MAX_PIDS]; /* -p, in the order given, no duplicates */
+	unsigned npids;
+	bool all; /* -a: every Python process */
+	bool children; /* --children: also the descendants */
+	bool merge_processes; /* --merge-processes: root frame "comm" */
+	char **cmd; /* after "--": the command to launch (NULL-terminated) */
 	unsigned freq; /* -F */
 	double duration; /* -d seconds; 0: until Ctrl-C or target exit */
 	double interval; /* --interval seconds between drains */

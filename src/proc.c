@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bounds on what a process's /proc files may make us hold. */
@@ -152,6 +153,62 @@ int proc__tgid(pid_t tid, pid_t *tgid)
 	p = strstr(buf, "\nTgid:");
 	if (!p || sscanf(p + 6, "%d", tgid) != 1 || *tgid <= 0)
 		return -EINVAL;
+	return 0;
+}
+
+int proc__ns_pid(pid_t pid, pid_t *ns_pid)
+{
+	char path[64], buf[4096], *p, *end;
+	long v = 0;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -EINVAL;
+	/* The last number is the pid in the process's own namespace. */
+	for (p += 7; *p && *p != '\n'; p = end) {
+		long x = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		v = x;
+	}
+	if (v <= 0 || v > INT32_MAX)
+		return -EINVAL;
+	*ns_pid = (pid_t)v;
+	return 0;
+}
+
+int proc__age(pid_t pid, double *secs)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec now;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* starttime is field 22: the 20th after comm. */
+	if (sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
+		   "%*d %*d %*d %*d %*d %llu",
+		   &start) != 1)
+		return -EINVAL;
+	/* CLOCK_BOOTTIME is what starttime counts from. */
+	if (clock_gettime(CLOCK_BOOTTIME, &now) != 0)
+		return -errno;
+	*secs = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
+		(double)start / (double)(hz > 0 ? hz : 100);
 	return 0;
 }
 

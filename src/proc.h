@@ -36,6 +36,12 @@ int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len);
 /* The process (thread group) that thread tid belongs to. 0 or -errno. */
 int proc__tgid(pid_t tid, pid_t *tgid);
 
+/* pid as its own PID namespace numbers it (the last NSpid). 0 or -errno. */
+int proc__ns_pid(pid_t pid, pid_t *ns_pid);
+
+/* How long ago pid started, in seconds. 0 or -errno. */
+int proc__age(pid_t pid, double *secs);
+
 /* utime + stime of the whole process (exited threads included), seconds. */
 int proc__cpu_time(pid_t pid, double *secs);
 

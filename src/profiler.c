@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ struct profiler {
 	struct pyprof_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *exec_link;
+	struct bpf_link *fork_link; /* only when following children */
 	struct profiler_events events;
 	struct bpf_link **links;
 	int *pfds;
@@ -151,7 +153,57 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.exec)
 			p->events.exec(h->pid, p->events.arg);
 		break;
+	case EV_PROBE:
+		if (p->events.probe)
+			p->events.probe(h->pid, p->events.arg);
+		break;
+	case EV_FORK:
+		if (p->events.fork)
+			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
+		break;
 	}
+	return 0;
+}
+
+/*
+ * The PID namespace pyprof-bpf runs in, for the sampler's pid helpers:
+ * *ino = 0 in the host's (level 0), where plain tgids are right.  The
+ * depth is the number of NSpid entries in /proc/self/status, minus one.
+ */
+static int own_pidns(__u64 *dev, __u64 *ino, __u32 *level)
+{
+	char line[256];
+	struct stat st;
+	unsigned n = 0;
+	FILE *f;
+
+	*dev = *ino = 0;
+	*level = 0;
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		for (;;) {
+			strtoul(s, &end, 10);
+			if (end == s)
+				break;
+			n++;
+			s = end;
+		}
+		break;
+	}
+	fclose(f);
+	if (n <= 1)
+		return 0;
+	if (stat("/proc/self/ns/pid", &st) != 0)
+		return -errno;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	*level = n - 1;
 	return 0;
 }
 
@@ -190,6 +242,17 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 	}
 	p->skel->rodata->max_depth = o->max_depth;
 	p->skel->rodata->max_threads_walk = PY_MAX_THREADS_WALK;
+	p->skel->rodata->discover = o->discover;
+	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino,
+		       &p->skel->rodata->pidns_level);
+	if (rc) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen,
+			 "cannot tell which PID namespace pyprof-bpf runs in: "
+			 "%s (is /proc mounted?)",
+			 strerror(-rc));
+		goto err_destroy;
+	}
 
 	rc = pyprof_bpf__load(p->skel);
 	if (rc) {
@@ -240,6 +303,16 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 		snprintf(err, errlen, "cannot attach to sched_process_exec: %s",
 			 strerror(errno));
 		goto err_destroy;
+	}
+	if (o->discover) {
+		p->fork_link = bpf_program__attach(p->skel->progs.on_fork);
+		if (!p->fork_link) {
+			*why = PROFILER_EKERNEL;
+			snprintf(err, errlen,
+				 "cannot attach to sched_process_fork: %s",
+				 strerror(errno));
+			goto err_destroy;
+		}
 	}
 
 	n = online_cpus(&cpus, &p->ncpus_possible);
@@ -295,6 +368,7 @@ err_detach:
 	return NULL;
 err_destroy:
 	free(cpus);
+	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
@@ -315,6 +389,7 @@ void profiler__close(struct profiler *p)
 	}
 	free(p->links);
 	free(p->pfds);
+	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
@@ -342,6 +417,38 @@ void profiler__remove_target(struct profiler *p, pid_t pid)
 	__u32 key = (__u32)pid;
 
 	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+}
+
+int profiler__follow(struct profiler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid, parent = 0;
+
+	if (bpf_map__update_elem(p->skel->maps.follow, &key, sizeof(key),
+				 &parent, sizeof(parent), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void profiler__forget(struct profiler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.follow, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.probe, &key, sizeof(key), 0);
+}
+
+void profiler__probe_later(struct profiler *p, pid_t pid, uint64_t retry_ns)
+{
+	__u32 key = (__u32)pid;
+	__u64 next = PYPROF_PROBE_NEVER;
+	struct timespec ts;
+
+	if (retry_ns && clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+		next = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec +
+		       retry_ns;
+	bpf_map__update_elem(p->skel->maps.probe, &key, sizeof(key), &next,
+			     sizeof(next), BPF_ANY);
 }
 
 static void sleep_ns(long ns)

@@ -24,6 +24,11 @@ struct profiler_events {
 	void (*new_thread)(uint32_t pid, uint32_t tid, uint64_t thread_id,
 			   void *arg);
 	void (*exec)(uint32_t pid, void *arg); /* a target exec'd */
+	/* A process ran that -a or a followed parent wants looked at. */
+	void (*probe)(uint32_t pid, void *arg);
+	/* A followed process forked child (already followed, and already a
+	 * target with the parent's config when the parent was one). */
+	void (*fork)(uint32_t child, uint32_t parent, void *arg);
 	void *arg;
 };
 
@@ -31,6 +36,7 @@ struct profiler_opts {
 	unsigned freq; /* samples per second per CPU */
 	unsigned max_depth; /* Python frames per stack */
 	bool verbose; /* libbpf's debug output */
+	unsigned discover; /* PYPROF_DISCOVER_* */
 	struct profiler_events events;
 };
 
@@ -54,6 +60,16 @@ int profiler__add_target(struct profiler *p, pid_t pid,
 			 const struct py_proc_cfg *cfg);
 /* Stops sampling pid. */
 void profiler__remove_target(struct profiler *p, pid_t pid);
+
+/* Follows pid's future children (PYPROF_DISCOVER_FOLLOW). 0 or -errno. */
+int profiler__follow(struct profiler *p, pid_t pid);
+/* Forgets pid: not followed, not a target, no probe verdict. */
+void profiler__forget(struct profiler *p, pid_t pid);
+/*
+ * Answers a probe: pid is not to be announced again before retry_ns from
+ * now (0: never, until it execs).
+ */
+void profiler__probe_later(struct profiler *p, pid_t pid, uint64_t retry_ns);
 
 /*
  * Called once per distinct (thread, stack) drained: frames are leaf first,

@@ -36,7 +36,7 @@ static void getopt_reset(void)
 static int parse_args(struct options *o, char *err, size_t errlen,
 		      const char *const *args)
 {
-	char *argv[64];
+	static char *argv[64]; /* o->cmd points into it */
 	int argc = 0;
 
 	argv[argc++] = (char *)"pyprof-bpf";
@@ -68,7 +68,7 @@ TEST(options_defaults)
 
 	CHECK_INT(PARSE(&o, err, "-p", "42"), 0);
 	CHECK_STR(err, "");
-	CHECK_INT(o.pid, 42);
+	CHECK_INT(o.pids[0], 42);
 	CHECK_INT(o.freq, 99);
 	CHECK_INT(o.freq, DEFAULT_FREQ);
 	CHECK_INT(o.max_depth, 1024);
@@ -86,13 +86,15 @@ TEST(options_each_long_and_short)
 	char err[256];
 
 	CHECK_INT(PARSE(&o, err, "--pid", "7"), 0);
-	CHECK_INT(o.pid, 7);
+	CHECK_INT(o.pids[0], 7);
 	CHECK_INT(PARSE(&o, err, "--pid=8"), 0);
-	CHECK_INT(o.pid, 8);
+	CHECK_INT(o.pids[0], 8);
 	CHECK_INT(PARSE(&o, err, "-p9"), 0);
-	CHECK_INT(o.pid, 9);
-	CHECK_INT(PARSE(&o, err, "-p", "1", "-p", "2"), 0); /* last wins */
-	CHECK_INT(o.pid, 2);
+	CHECK_INT(o.pids[0], 9);
+	CHECK_INT(PARSE(&o, err, "-p", "1", "-p", "2"), 0); /* both */
+	CHECK_INT(o.npids, 2);
+	CHECK_INT(o.pids[0], 1);
+	CHECK_INT(o.pids[1], 2);
 
 	CHECK_INT(PARSE(&o, err, "-p", "1", "-F", "500"), 0);
 	CHECK_INT(o.freq, 500);
@@ -137,7 +139,7 @@ TEST(options_each_long_and_short)
 	CHECK(o.verbose);
 	CHECK_INT(PARSE(&o, err, "-fvp", "5"), 0); /* grouped short options */
 	CHECK(o.folded && o.verbose);
-	CHECK_INT(o.pid, 5);
+	CHECK_INT(o.pids[0], 5);
 
 	/* -h and -V need no pid and end the parse. */
 	CHECK_INT(PARSE(&o, err, "-h"), 0);
@@ -154,7 +156,7 @@ TEST(options_each_long_and_short)
 			"--interval", "5", "-o", "f", "-d", "1"),
 		  0);
 	CHECK(o.thread_ids && o.verbose);
-	CHECK_INT(o.pid, 3);
+	CHECK_INT(o.pids[0], 3);
 	CHECK_INT(o.freq, 42);
 	CHECK(o.interval == 5.0 && o.duration == 1.0);
 	CHECK_STR(o.output, "f");
@@ -167,7 +169,7 @@ TEST(options_range_limits_accepted)
 
 	CHECK_INT(PARSE(&o, err, "-p", "1"), 0);
 	CHECK_INT(PARSE(&o, err, "-p", "2147483647"), 0);
-	CHECK_INT(o.pid, 2147483647);
+	CHECK_INT(o.pids[0], 2147483647);
 	CHECK_INT(PARSE(&o, err, "-p", "1", "-F", "1"), 0);
 	CHECK_INT(PARSE(&o, err, "-p", "1", "-F", "10000"), 0);
 	CHECK_INT(o.freq, MAX_FREQ);
@@ -335,8 +337,9 @@ TEST(options_extra_argument)
 	CHECK_ERR(err, "'extra'");
 	CHECK_INT(PARSE(&o, err, "extra", "-p", "1"), -EINVAL); /* permuted */
 	CHECK_ERR(err, "'extra'");
+	/* After "--" it is a command, which -p contradicts. */
 	CHECK_INT(PARSE(&o, err, "-p", "1", "--", "-v"), -EINVAL);
-	CHECK_ERR(err, "'-v'");
+	CHECK_ERR(err, "give only one");
 	CHECK_INT(PARSE(&o, err, "-p", "1", "a", "b"), -EINVAL);
 	CHECK_ERR(err, "'a'");
 }
@@ -369,7 +372,7 @@ TEST(options_repeated_calls)
 	CHECK(err[0]);
 	CHECK_INT(PARSE(&o, err, "-p", "2"), 0);
 	CHECK_STR(err, "");
-	CHECK_INT(o.pid, 2);
+	CHECK_INT(o.pids[0], 2);
 	CHECK_INT(o.freq, DEFAULT_FREQ);
 	CHECK_INT(o.max_depth, PY_DEFAULT_MAX_DEPTH);
 	CHECK(o.interval == 1.0 && o.duration == 0.0 && !o.output);
@@ -399,11 +402,11 @@ TEST(options_reparse_after_early_return)
 		options__parse(2, argv1, &o, err, sizeof(err));
 		/* Straight after, as main() or a test would: no reset. */
 		rc = options__parse(3, argv2, &o, err, sizeof(err));
-		if (rc != 0 || o.pid != 5 || o.verbose)
+		if (rc != 0 || o.pids[0] != 5 || o.verbose)
 			unit__fail(__FILE__, __LINE__,
 				   "after '%s', '-p 5' gave rc %d, pid %d, "
 				   "verbose %d, err \"%s\"",
-				   firsts[i], rc, o.pid, o.verbose, err);
+				   firsts[i], rc, o.pids[0], o.verbose, err);
 	}
 	getopt_reset();
 }
@@ -424,4 +427,48 @@ TEST(options_usage_text)
 			unit__fail(__FILE__, __LINE__, "--help lacks %s",
 				   names[i]);
 	CHECK(options__usage[strlen(options__usage) - 1] == '\n');
+}
+
+TEST(options_pid_lists_all_and_command)
+{
+	struct options o;
+	char err[256];
+
+	CHECK_INT(PARSE(&o, err, "-p", "3,1,3", "-p", "2,1"), 0);
+	CHECK_INT(o.npids, 3); /* duplicates dropped, order kept */
+	CHECK_INT(o.pids[0], 3);
+	CHECK_INT(o.pids[1], 1);
+	CHECK_INT(o.pids[2], 2);
+	CHECK_INT(PARSE(&o, err, "-p", "1,,2"), -EINVAL);
+	CHECK_STR(err, "invalid pid list ',2': give pids as -p 1,2,3");
+	CHECK_INT(PARSE(&o, err, "-p", "1,x"), -EINVAL);
+	CHECK_STR(err, "invalid pid 'x': give a whole number from 1 to "
+		       "2147483647");
+	CHECK_INT(PARSE(&o, err, "-p", "1,"), -EINVAL);
+
+	CHECK_INT(PARSE(&o, err, "-a", "-F", "49"), 0);
+	CHECK(o.all && o.npids == 0 && !o.cmd && o.freq == 49);
+
+	CHECK_INT(PARSE(&o, err, "-F", "49", "--", "python3", "-c", "1", "-p",
+			"5"),
+		  0);
+	REQUIRE(o.cmd);
+	CHECK_STR(o.cmd[0], "python3");
+	CHECK_STR(o.cmd[3], "-p"); /* the command's own options stay its */
+	CHECK(o.cmd[5] == NULL);
+	CHECK_INT(o.npids, 0);
+
+	CHECK_INT(PARSE(&o, err, "python3", "x.py"), -EINVAL);
+	CHECK_STR(err, "unexpected argument 'python3'; to run a command, put "
+		       "it after \"--\" (see --help)");
+	CHECK_INT(PARSE(&o, err, "-a", "-p", "1"), -EINVAL);
+	CHECK_STR(err, "-p, -a and \"-- COMMAND\" each say what to profile: "
+		       "give only one");
+	CHECK_INT(PARSE(&o, err, "-a", "--", "true"), -EINVAL);
+	CHECK_INT(PARSE(&o, err, "-a", "--children"), -EINVAL);
+	CHECK_INT(PARSE(&o, err, "-p", "1", "--children", "--merge-processes"),
+		  0);
+	CHECK(o.children && o.merge_processes);
+	CHECK_INT(PARSE(&o, err, "-F", "9"), -EINVAL);
+	CHECK(strstr(err, "which process?") == err);
 }
