@@ -27,12 +27,11 @@ const volatile __u32 max_threads_walk = 1024;
 const volatile __u32 discover;
 /*
  * When pyprof-bpf runs inside a PID namespace, pids are those of that
- * namespace (its /proc shows no others): pidns_ino/pidns_dev name it, and
- * pidns_level is its depth (0 is the host's).
+ * namespace (its /proc shows no others): pidns_ino/pidns_dev name it.
+ * Both 0 in the host's.
  */
 const volatile __u64 pidns_dev;
 const volatile __u64 pidns_ino;
-const volatile __u32 pidns_level;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 __u32 active_buf;
@@ -725,9 +724,10 @@ int on_exec(void *ctx __attribute__((unused)))
 }
 
 /* The tgid of task t as pyprof-bpf's PID namespace numbers it; 0 if t is
- * not visible there. */
+ * not visible there.  A pid has one number per namespace level, up to 32. */
 static __always_inline __u32 task_tgid_in_ns(struct task_struct *t)
 {
+	struct upid up;
 	struct pid *p;
 	__u32 lvl;
 
@@ -736,12 +736,16 @@ static __always_inline __u32 task_tgid_in_ns(struct task_struct *t)
 	p = BPF_CORE_READ(t, group_leader, thread_pid);
 	if (!p)
 		return 0;
-	lvl = pidns_level;
-	if (lvl > 31 || BPF_CORE_READ(p, level) < lvl)
-		return 0;
-	if (BPF_CORE_READ(p, numbers[lvl].ns, ns.inum) != pidns_ino)
-		return 0;
-	return BPF_CORE_READ(p, numbers[lvl].nr);
+	lvl = BPF_CORE_READ(p, level);
+	for (__u32 i = 0; i < 32; i++) {
+		if (i > lvl)
+			break;
+		if (bpf_core_read(&up, sizeof(up), &p->numbers[i]))
+			return 0;
+		if (BPF_CORE_READ(up.ns, ns.inum) == pidns_ino)
+			return up.nr;
+	}
+	return 0;
 }
 
 /*

@@ -15,7 +15,8 @@ bool hashmap__get(const struct hashmap *h, uint64_t key, uint64_t *val)
 		return false;
 	for (size_t i = slot(h, key);; i = (i + 1) & (h->cap - 1)) {
 		if (h->keys[i] == key) {
-			*val = h->vals[i];
+			if (val)
+				*val = h->vals[i];
 			return true;
 		}
 		if (!h->keys[i])

@@ -18,7 +18,7 @@ struct hashmap {
 	size_t len;
 };
 
-/* The value of key in *val; false if absent. */
+/* The value of key in *val (val may be NULL); false if absent. */
 bool hashmap__get(const struct hashmap *h, uint64_t key, uint64_t *val);
 /* Sets key (non-zero) to val. 0 or -ENOMEM. */
 int hashmap__set(struct hashmap *h, uint64_t key, uint64_t val);

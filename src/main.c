@@ -274,6 +274,13 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 				"pyprof-bpf: pid %d is pid %d in its own PID "
 				"namespace\n",
 				t.pid, t.ns_pid);
+	} else if (nproc == 0) {
+		fprintf(stderr,
+			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
+			"the profile is empty%s\n",
+			elapsed, why,
+			opt->cmd ? " (does the command run CPython 3.8+?)" :
+				   "");
 	} else {
 		fprintf(stderr,
 			"pyprof-bpf: %zu Python processes (%zu still running): "
@@ -499,6 +506,51 @@ static int attach_given(struct run *r)
 	return EXIT_OK;
 }
 
+/* Whether pid descends from a process in ts->followed (depth-capped). */
+static bool descends(struct targets *ts, pid_t pid)
+{
+	for (int depth = 0; depth < 64 && pid > 1; depth++) {
+		if (proc__ppid(pid, &pid))
+			return false;
+		if (hashmap__get(&ts->followed, (uint64_t)pid, NULL))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * --children: the given processes and their descendants, present and
+ * future, are followed; the present ones that run Python are profiled.
+ */
+static void follow_descendants(struct run *r)
+{
+	char err[PATH_MAX + 512];
+	pid_t *pids = NULL;
+	int n, rc;
+
+	for (size_t i = 0; i < r->ts.n; i++)
+		hashmap__set(&r->ts.followed, (uint64_t)r->ts.v[i]->pid, 1);
+	n = proc__pids(&pids);
+	/* Parents have smaller pids unless pids wrapped: two passes. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < n; i++) {
+			if (hashmap__get(&r->ts.followed, (uint64_t)pids[i],
+					 NULL) ||
+			    !descends(&r->ts, pids[i]))
+				continue;
+			hashmap__set(&r->ts.followed, (uint64_t)pids[i], 1);
+			if (!targets__get(&r->ts, pids[i]))
+				targets__add(&r->ts, pids[i], false, &rc, err,
+					     sizeof(err));
+		}
+	}
+	free(pids);
+	for (size_t i = 0; i < r->ts.followed.cap; i++)
+		if (r->ts.followed.keys[i])
+			profiler__follow(r->bpf,
+					 (pid_t)r->ts.followed.keys[i]);
+}
+
 /* Whether the run is over because what it profiles is gone. */
 static bool run_over(struct run *r)
 {
@@ -606,10 +658,8 @@ static int profile_main(int argc, char **argv)
 		code = EXIT_FAILURE_;
 		goto out_close_bpf;
 	}
-	for (size_t i = 0; r->opt.children && i < r->ts.n; i++) {
-		profiler__follow(r->bpf, r->ts.v[i]->pid);
-		hashmap__set(&r->ts.followed, (uint64_t)r->ts.v[i]->pid, 1);
-	}
+	if (r->opt.children)
+		follow_descendants(r);
 	r->start = clock__now();
 	if (r->opt.cmd) {
 		code = launch(r);

@@ -13,7 +13,9 @@
 
 /* Bounds on what a process's /proc files may make us hold. */
 #define MAPS_MAX 1000000
+#define PIDS_MAX (1 << 22) /* pid_max can be at most 2^22 */
 #define TIDS_MAX 1000000
+#define PIDS_MAX (1 << 22) /* the largest pid_max */
 
 int proc__parse_map_line(const char *line, struct proc_map *m)
 {
@@ -241,31 +243,30 @@ void proc__root_path(pid_t pid, const char *path, char *out, size_t len)
 		 path);
 }
 
-int proc__tids(pid_t pid, pid_t **out)
+/* The numeric entries of directory path, at most max. Count or -errno. */
+static int read_pid_dir(const char *path, int max, pid_t **out)
 {
-	char path[64];
 	struct dirent *de;
 	pid_t *v = NULL;
 	int n = 0, alloc = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
 	if (!d)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while ((de = readdir(d))) {
 		char *end;
-		long tid;
+		long id;
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		tid = strtol(de->d_name, &end, 10);
-		if (*end || tid <= 0)
+		id = strtol(de->d_name, &end, 10);
+		if (*end || id <= 0 || id > INT32_MAX)
 			continue;
 		if (n == alloc) {
 			pid_t *nv;
 
-			if (alloc >= TIDS_MAX)
+			if (alloc >= max)
 				break;
 			alloc = alloc ? alloc * 2 : 16;
 			nv = realloc(v, alloc * sizeof(*v));
@@ -276,9 +277,38 @@ int proc__tids(pid_t pid, pid_t **out)
 			}
 			v = nv;
 		}
-		v[n++] = (pid_t)tid;
+		v[n++] = (pid_t)id;
 	}
 	closedir(d);
 	*out = v;
 	return n;
+}
+
+int proc__tids(pid_t pid, pid_t **out)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	return read_pid_dir(path, TIDS_MAX, out);
+}
+
+int proc__pids(pid_t **out)
+{
+	return read_pid_dir("/proc", PIDS_MAX, out);
+}
+
+int proc__ppid(pid_t pid, pid_t *ppid)
+{
+	char path[64], buf[1024], *p;
+	int n, v;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %d", &v) != 1 || v < 0)
+		return -EINVAL;
+	*ppid = v;
+	return 0;
 }

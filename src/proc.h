@@ -53,4 +53,10 @@ void proc__root_path(pid_t pid, const char *path, char *out, size_t len);
  */
 int proc__tids(pid_t pid, pid_t **out);
 
+/* Every process in /proc, into a malloc'd array. The count or -errno. */
+int proc__pids(pid_t **out);
+
+/* The parent of pid. 0 or -errno. */
+int proc__ppid(pid_t pid, pid_t *ppid);
+
 #endif /* PYPROF_PROC_H */

@@ -167,43 +167,21 @@ static int on_event(void *ctx, void *data, size_t len)
 
 /*
  * The PID namespace pyprof-bpf runs in, for the sampler's pid helpers:
- * *ino = 0 in the host's (level 0), where plain tgids are right.  The
- * depth is the number of NSpid entries in /proc/self/status, minus one.
+ * *ino = 0 in the host's, where plain tgids are right.  The host's has a
+ * fixed inode number (PROC_PID_INIT_INO in include/linux/proc_ns.h).
  */
-static int own_pidns(__u64 *dev, __u64 *ino, __u32 *level)
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+static int own_pidns(__u64 *dev, __u64 *ino)
 {
-	char line[256];
 	struct stat st;
-	unsigned n = 0;
-	FILE *f;
 
 	*dev = *ino = 0;
-	*level = 0;
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *s = line + 6, *end;
-
-		if (strncmp(line, "NSpid:", 6) != 0)
-			continue;
-		for (;;) {
-			strtoul(s, &end, 10);
-			if (end == s)
-				break;
-			n++;
-			s = end;
-		}
-		break;
-	}
-	fclose(f);
-	if (n <= 1)
-		return 0;
 	if (stat("/proc/self/ns/pid", &st) != 0)
 		return -errno;
+	if (st.st_ino == PROC_PID_INIT_INO)
+		return 0;
 	*dev = st.st_dev;
 	*ino = st.st_ino;
-	*level = n - 1;
 	return 0;
 }
 
@@ -243,8 +221,7 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 	p->skel->rodata->max_depth = o->max_depth;
 	p->skel->rodata->max_threads_walk = PY_MAX_THREADS_WALK;
 	p->skel->rodata->discover = o->discover;
-	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino,
-		       &p->skel->rodata->pidns_level);
+	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino);
 	if (rc) {
 		*why = PROFILER_EOTHER;
 		snprintf(err, errlen,
