@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cmd_view.h"
 #include "collect.h"
 #include "options.h"
 #include "out_folded.h"
@@ -31,6 +32,7 @@
 #include "profiler.h"
 #include "python.h"
 #include "targets.h"
+#include "top.h"
 
 #define PYPROF_VERSION "0.1.0"
 /* How often the main loop wakes to check signals and the target; sampler
@@ -386,7 +388,7 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ NULL, NULL }, /* keeps the table non-empty */
+	{ "view", cmd_view }, { NULL, NULL }, /* keeps the table non-empty */
 };
 
 static int profile_main(int argc, char **argv);
@@ -547,8 +549,7 @@ static void follow_descendants(struct run *r)
 	free(pids);
 	for (size_t i = 0; i < r->ts.followed.cap; i++)
 		if (r->ts.followed.keys[i])
-			profiler__follow(r->bpf,
-					 (pid_t)r->ts.followed.keys[i]);
+			profiler__follow(r->bpf, (pid_t)r->ts.followed.keys[i]);
 }
 
 /* Whether the run is over because what it profiles is gone. */
@@ -564,6 +565,34 @@ static bool run_over(struct run *r)
 	return targets__live(&r->ts, true) == 0;
 }
 
+/* Gives the live view this drain's profile and header. */
+static void update_view(struct run *r, struct top *view, uint64_t *last)
+{
+	uint64_t s[STAT__MAX] = {};
+	struct top_header h = {};
+	char target[64], python[48] = "";
+
+	profiler__stats(r->bpf, s);
+	if (r->ts.n == 1) {
+		const struct target *t = r->ts.v[0];
+
+		snprintf(target, sizeof(target), "%s %d", t->comm, t->pid);
+		snprintf(python, sizeof(python), "%s", t->py.version_str);
+	} else {
+		snprintf(target, sizeof(target), "%zu processes",
+			 targets__live(&r->ts, false));
+	}
+	h.target = target;
+	h.python = python;
+	h.rate_hz = r->opt.freq;
+	h.samples = s[STAT_SAMPLES] - *last;
+	h.samples_total = s[STAT_SAMPLES];
+	h.lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
+		 r->coll.unresolved + r->coll.no_target;
+	*last = s[STAT_SAMPLES];
+	top__update(view, r->prof, &h);
+}
+
 static int profile_main(int argc, char **argv)
 {
 	struct profiler_opts popts = {};
@@ -571,7 +600,9 @@ static int profile_main(int argc, char **argv)
 	struct output out;
 	char err[PATH_MAX + 512];
 	double next_drain, stop_asked = 0;
-	bool ended = false;
+	uint64_t last_samples = 0;
+	struct top *view = NULL;
+	bool ended = false, live;
 	struct run *r;
 	int rc, why, code = EXIT_OK;
 
@@ -615,9 +646,9 @@ static int profile_main(int argc, char **argv)
 	code = attach_given(r);
 	if (code)
 		goto out_targets;
-	if (!r->opt.output && !r->opt.folded && isatty(STDOUT_FILENO))
-		fail("writing folded stacks to the terminal; use -o FILE or "
-		     "redirect stdout to keep them");
+	/* On a terminal, the live view; folded stacks go where asked. A
+	 * launched command shares the terminal: no view over its output. */
+	live = !r->opt.folded && !r->opt.cmd && isatty(STDOUT_FILENO);
 
 	if (output_open(&out, r->opt.output)) {
 		code = EXIT_USAGE;
@@ -666,12 +697,26 @@ static int profile_main(int argc, char **argv)
 		if (code)
 			goto out_close_bpf;
 	}
+	if (live) {
+		struct top_opts to = { .live = true };
+
+		view = top__open(&to);
+		if (!view) {
+			fail("cannot open the live view: %s; use --folded or "
+			     "-o FILE",
+			     strerror(errno));
+			code = EXIT_FAILURE_;
+			goto out_close_bpf;
+		}
+	}
 	next_drain = r->start + r->opt.interval;
 
 	for (;;) {
 		double now;
 
 		profiler__poll(r->bpf, TICK_MS);
+		if (view && top__wait(view, 0) == TOP_QUIT)
+			break;
 		now = clock__now();
 		if (r->child && !r->child_exited &&
 		    waitpid(r->child, &r->child_status, WNOHANG) == r->child)
@@ -704,12 +749,17 @@ static int profile_main(int argc, char **argv)
 				code = EXIT_FAILURE_;
 				break;
 			}
+			if (view)
+				update_view(r, view, &last_samples);
 			if (now >= next_drain)
 				next_drain += r->opt.interval;
 			if (next_drain < now)
 				next_drain = now + r->opt.interval;
 		}
 	}
+	/* Nothing may reach stderr while the view owns the terminal. */
+	top__close(view);
+	view = NULL;
 	for (size_t i = 0; i < r->ts.n; i++)
 		profiler__remove_target(r->bpf, r->ts.v[i]->pid);
 	rc = drain(r);
@@ -719,13 +769,15 @@ static int profile_main(int argc, char **argv)
 	}
 	print_summary(r, clock__now() - r->start, ended);
 
-	rc = out_folded__write(r->prof, out.f);
+	/* The live view was the output, unless a file was asked for. */
+	rc = live && !r->opt.output ? 0 : out_folded__write(r->prof, out.f);
 	if (rc) {
 		fail("writing %s failed: %s",
 		     r->opt.output ? r->opt.output : "stdout", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
 out_close_bpf:
+	top__close(view);
 	profiler__close(r->bpf);
 out_fini:
 	collect__fini(&r->coll);
