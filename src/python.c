@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "linetable.h"
@@ -143,20 +144,74 @@ int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
 	return 0;
 }
 
+/*
+ * What one ELF file says: whether it holds a CPython, which, and where its
+ * _PyRuntime is.  Kept per file (device, inode, size, mtime), with the file
+ * open for the load bias: a host running many Pythons (-a) shares a handful
+ * of interpreter files, and reading their symbol tables is the expensive
+ * part of attaching.
+ */
+struct elf_verdict {
+	uint64_t dev, ino, size, mtime_ns;
+	struct elf_file *f;
+	int rc; /* python__elf_version's, or -EINVAL: no _PyRuntime */
+	unsigned version;
+	char vstr[32];
+	char why[256];
+	uint64_t runtime_vaddr;
+};
+
+#define ELF_CACHE_SIZE 32
+static struct elf_verdict elf_cache[ELF_CACHE_SIZE];
+static unsigned elf_cache_next;
+
 /* Opens a file of pid's, as pid sees it; falls back to the mapping itself
  * (map_files) when the path no longer opens (deleted or replaced). */
-static struct elf_file *open_target_file(pid_t pid, const struct proc_map *m)
+static const struct elf_verdict *target_file(pid_t pid,
+					     const struct proc_map *m)
 {
 	char path[PATH_MAX + 64];
+	struct elf_verdict *v;
+	struct stat st;
 	struct elf_file *f;
 
 	proc__root_path(pid, m->path, path, sizeof(path));
+	if (stat(path, &st) != 0 || st.st_ino != m->inode) {
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
+			 pid, (unsigned long long)m->start,
+			 (unsigned long long)m->end);
+		if (stat(path, &st) != 0)
+			return NULL;
+	}
+	for (unsigned i = 0; i < ELF_CACHE_SIZE; i++) {
+		v = &elf_cache[i];
+		if (v->f && v->dev == st.st_dev && v->ino == st.st_ino &&
+		    v->size == (uint64_t)st.st_size &&
+		    v->mtime_ns == (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+					   (uint64_t)st.st_mtim.tv_nsec)
+			return v;
+	}
 	f = elf_file__open(path);
-	if (f || errno == ENOEXEC)
-		return f;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	return elf_file__open(path);
+	if (!f)
+		return NULL;
+	v = &elf_cache[elf_cache_next++ % ELF_CACHE_SIZE];
+	elf_file__close(v->f);
+	memset(v, 0, sizeof(*v));
+	v->f = f;
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	v->size = (uint64_t)st.st_size;
+	v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+		      (uint64_t)st.st_mtim.tv_nsec;
+	v->rc = python__elf_version(f, m->path, &v->version, v->vstr,
+				    sizeof(v->vstr), v->why, sizeof(v->why));
+	if (v->rc == 0 && elf_file__sym(f, "_PyRuntime", &v->runtime_vaddr,
+					NULL) != 0) {
+		snprintf(v->why, sizeof(v->why),
+			 "%s: cannot place _PyRuntime in memory", m->path);
+		v->rc = -EINVAL;
+	}
+	return v;
 }
 
 static bool is_candidate(const struct proc_map *m, const char *exe)
@@ -246,32 +301,31 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 			const struct proc_map *m = &maps.v[i];
 			bool lib = strncmp(base_name(m->path), "libpython",
 					   9) == 0;
-			struct elf_file *f;
-			uint64_t vaddr, bias;
+			const struct elf_verdict *v;
+			uint64_t bias;
 
 			if (!is_candidate(m, exe) || lib != (pass == 0))
 				continue;
-			f = open_target_file(pid, m);
-			if (!f)
+			v = target_file(pid, m);
+			if (!v)
 				continue;
-			rc = python__elf_version(f, m->path, &t->version,
-						 t->version_str,
-						 sizeof(t->version_str), why,
-						 sizeof(why));
+			rc = v->rc;
+			snprintf(why, sizeof(why), "%s", v->why);
 			if (rc == 0 &&
-			    (elf_file__sym(f, "_PyRuntime", &vaddr, NULL) ||
-			     elf_file__bias(f, &maps, m->path, &bias))) {
+			    elf_file__bias(v->f, &maps, m->path, &bias)) {
 				snprintf(
 					why, sizeof(why),
 					"%s: cannot place _PyRuntime in memory",
 					m->path);
 				rc = -EINVAL;
 			}
-			elf_file__close(f);
 			if (rc == 0) {
+				t->version = v->version;
+				snprintf(t->version_str, sizeof(t->version_str),
+					 "%s", v->vstr);
 				snprintf(t->elf_path, sizeof(t->elf_path), "%s",
 					 m->path);
-				t->runtime_addr = bias + vaddr;
+				t->runtime_addr = bias + v->runtime_vaddr;
 				goto found;
 			}
 			if (rc != -ENOEXEC)
