@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cmd_convert.h"
 #include "collect.h"
 #include "options.h"
 #include "out_folded.h"
@@ -258,6 +259,7 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
+	{ "convert", cmd_convert },
 	{ NULL, NULL }, /* keeps the table non-empty */
 };
 
