@@ -45,15 +45,28 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    pkg-config python3 python3-pytest procps util-linux \
-	    libncurses-dev tmux
+	    libncurses-dev tmux \
+	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs
+# The output formats' consumers (tests/test_formats.py): go tool pprof,
+# callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
+# unless node already came with its own (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm package).
+DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
+# playwright-core, speedscope and ajv, pinned by package-lock.json, into the
+# ignored tests/browser/node_modules; never a browser download.
+NPM_DIR  := tests/browser
 
-.PHONY: all deps test unit clean
+.PHONY: all deps npm-deps test unit clean
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (it calls apt-get)" >&2; exit 1; fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) $(DEB_NPM)
+	$(MAKE) npm-deps
+
+npm-deps:
+	cd $(NPM_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
 $(OUT) $(OUT)/unit:
 	$(Q)mkdir -p $@

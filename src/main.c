@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cmd_convert.h"
 #include "cmd_view.h"
 #include "collect.h"
 #include "options.h"
@@ -388,7 +389,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "view", cmd_view }, { NULL, NULL }, /* keeps the table non-empty */
+	{ "view", cmd_view },
+	{ "convert", cmd_convert },
 };
 
 static int profile_main(int argc, char **argv);
@@ -398,8 +400,7 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]);
 		     i++)
-			if (commands[i].name &&
-			    strcmp(argv[1], commands[i].name) == 0)
+			if (strcmp(argv[1], commands[i].name) == 0)
 				return commands[i].fn(argc - 1, argv + 1);
 	}
 	return profile_main(argc, argv);

@@ -32,6 +32,11 @@ struct profile {
 	struct hashmap stack_index;
 
 	uint64_t total;
+
+	struct ptime_event *events;
+	size_t nevents, events_cap, events_max;
+	uint64_t origin_ns, last_t_ns;
+	uint64_t dropped_events, dropped_samples, first_drop_ns;
 };
 
 /* Grows *v (elements of size sz) to hold at least need; 0 or -ENOMEM. */
@@ -58,6 +63,7 @@ struct profile *profile__new(void)
 
 	if (!p)
 		return NULL;
+	p->events_max = PROFILE_TIMELINE_MAX;
 	profile__intern(p, "", 0);
 	if (p->nstr != 1) {
 		profile__free(p);
@@ -78,6 +84,7 @@ void profile__free(struct profile *p)
 	free(p->frame_ids);
 	free(p->stacks);
 	hashmap__free(&p->stack_index);
+	free(p->events);
 	free(p);
 }
 
@@ -160,8 +167,9 @@ const struct pframe *profile__frame_get(const struct profile *p, uint32_t id)
 	return id < p->nframes ? &p->frames[id] : NULL;
 }
 
-int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
-		 uint64_t count)
+/* Adds like profile__add(); *idx is the stack's index. */
+static int add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
+		     uint64_t count, size_t *idx)
 {
 	uint64_t k = hash_bytes(frames, n * sizeof(*frames), 2 + n), id;
 	struct pstack *s;
@@ -176,6 +184,7 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 					n * sizeof(*frames)) == 0) {
 			s->count += count;
 			p->total += count;
+			*idx = id;
 			return 0;
 		}
 	}
@@ -185,7 +194,9 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 		    sizeof(*s)) ||
 	    hashmap__set(&p->stack_index, k, p->nstacks))
 		return -ENOMEM;
-	memcpy(p->frame_ids + p->ids_len, frames, n * sizeof(*frames));
+	if (n) /* frame_ids may still be NULL */
+		memcpy(p->frame_ids + p->ids_len, frames, n * sizeof(*frames));
+	*idx = p->nstacks;
 	s = &p->stacks[p->nstacks++];
 	s->off = p->ids_len;
 	s->n = n;
@@ -193,6 +204,93 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 	p->ids_len += n;
 	p->total += count;
 	return 0;
+}
+
+int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
+		 uint64_t count)
+{
+	size_t idx;
+
+	return add_stack(p, frames, n, count, &idx);
+}
+
+int profile__add_at(struct profile *p, const uint32_t *frames, uint32_t n,
+		    uint64_t count, uint64_t t_ns)
+{
+	struct ptime_event *e;
+	size_t idx;
+	int err;
+
+	err = add_stack(p, frames, n, count, &idx);
+	if (err)
+		return err;
+	if (!count)
+		return 0;
+	if (t_ns < p->last_t_ns)
+		t_ns = p->last_t_ns;
+	p->last_t_ns = t_ns;
+	/* The same stack again in the same drain: one event. */
+	if (p->nevents) {
+		e = &p->events[p->nevents - 1];
+		if (e->stack == idx && e->t_ns == t_ns) {
+			e->count += count;
+			return 0;
+		}
+	}
+	if (p->nevents >= p->events_max || idx > UINT32_MAX) {
+		if (!p->dropped_events)
+			p->first_drop_ns = t_ns;
+		p->dropped_events++;
+		p->dropped_samples += count;
+		return 0;
+	}
+	if (reserve((void **)&p->events, &p->events_cap, p->nevents + 1,
+		    sizeof(*e)))
+		return -ENOMEM;
+	e = &p->events[p->nevents++];
+	e->stack = (uint32_t)idx;
+	e->reserved = 0;
+	e->t_ns = t_ns;
+	e->count = count;
+	return 0;
+}
+
+void profile__set_timeline_origin(struct profile *p, uint64_t t_ns)
+{
+	p->origin_ns = t_ns;
+}
+
+uint64_t profile__timeline_origin(const struct profile *p)
+{
+	return p->origin_ns;
+}
+
+void profile__set_timeline_max(struct profile *p, size_t max)
+{
+	p->events_max = max;
+}
+
+size_t profile__nevents(const struct profile *p)
+{
+	return p->nevents;
+}
+
+const struct ptime_event *profile__event(const struct profile *p, size_t i)
+{
+	return i < p->nevents ? &p->events[i] : NULL;
+}
+
+void profile__timeline_dropped(const struct profile *p, uint64_t *events,
+			       uint64_t *samples, uint64_t *first_t_ns)
+{
+	*events = p->dropped_events;
+	*samples = p->dropped_samples;
+	*first_t_ns = p->first_drop_ns;
+}
+
+size_t profile__nframes(const struct profile *p)
+{
+	return p->nframes;
 }
 
 size_t profile__nstacks(const struct profile *p)

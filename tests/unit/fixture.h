@@ -3,8 +3,10 @@
 #ifndef PYPROF_UNIT_FIXTURE_H
 #define PYPROF_UNIT_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "output.h"
 #include "profile.h"
 
 /* The repository: $PYPROF_ROOT, else two levels above build/unit_tests,
@@ -25,5 +27,38 @@ void unit__report_diff(const char *got, size_t glen, const char *want,
  * no samples.  NULL on allocation failure.
  */
 struct profile *unit__basic_profile(void);
+
+/*
+ * The same stacks and counts added with profile__add_at() over four drains
+ * one second apart (UNIT_T0 + 1 s ... + 4 s), the timeline's origin at
+ * UNIT_T0: what the trace writer is tested with.
+ */
+#define UNIT_T0 1000000000000ull
+struct profile *unit__basic_timeline(void);
+
+/* The metadata the golden files are written with (a title that needs
+ * escaping, CPython 3.12.1, 99 Hz, a fixed start, 4 s, 2 lost). */
+const struct out_meta *unit__basic_meta(void);
+
+/* output__write() into memory: the bytes (NUL-terminated, *len without
+ * it) and its return value in *rc; NULL if memory ran out. */
+char *unit__write(const struct profile *p, enum out_format f,
+		  const struct out_meta *m, size_t *len, int *rc);
+
+/* Compares got with tests/fixtures/golden/NAME, recording a failure at the
+ * first difference.  PYPROF_UPDATE_GOLDEN=1 writes the file instead (check
+ * what changed by hand and with the format's consumer before committing). */
+void unit__golden(const char *name, const char *got, size_t len);
+
+/* Strict UTF-8: shortest forms, no surrogates, nothing above U+10FFFF. */
+bool unit__utf8_valid(const char *s, size_t len);
+
+/* Well-formed XML (an SVG, or an HTML page written as XHTML): balanced
+ * tags, quoted attributes, only known entity and character references, no
+ * control characters, one root.  false with the reason in err. */
+bool unit__xml_check(const char *s, char *err, size_t errlen);
+
+/* One valid JSON value (RFC 8259), nothing after it. */
+bool unit__json_check(const char *s, char *err, size_t errlen);
 
 #endif /* PYPROF_UNIT_FIXTURE_H */

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+//
+// Opens pyprof-bpf's output in Debian's headless Chromium and reports, as
+// one JSON object on stdout, what a person would see; tests/test_formats.py
+// asserts on it.  Screenshots go where the caller says.
+//
+//   node drive.mjs svg FILE SHOTS_PREFIX SEARCH ZOOM_REGEX
+//   node drive.mjs html FILE SHOTS_PREFIX SEARCH ZOOM_REGEX
+//   node drive.mjs speedscope FILE SHOTS_PREFIX
+//   node drive.mjs schema FILE
+//
+// Never downloads a browser: playwright-core only drives /usr/bin/chromium.
+import { chromium } from "playwright-core";
+import Ajv from "ajv";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CHROMIUM = process.env.PYPROF_CHROMIUM || "/usr/bin/chromium";
+
+async function browser() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyprof-chromium-"));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--no-first-run", "--disable-component-update", "--disable-sync"],
+  });
+  // Offline: anything but a local file is refused and recorded.
+  const external = [];
+  await ctx.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith("file:") || url.startsWith("data:") || url.startsWith("blob:"))
+      return route.continue();
+    external.push(url);
+    return route.abort();
+  });
+  return { ctx, external, close: async () => { await ctx.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+// The flame graph's state, read from the live DOM.
+async function flameState(page) {
+  return page.evaluate(() => {
+    const svg = document.getElementById("pf-flame");
+    const frames = Array.from(svg.querySelectorAll("g.f"));
+    const visible = frames.filter((g) => !g.classList.contains("pf-hidden"));
+    const text = (id) => document.getElementById(id).textContent;
+    return {
+      frames: frames.length,
+      visible: visible.length,
+      highlighted: frames.filter((g) => g.querySelector("rect").getAttribute("fill") === "rgb(230,0,230)").length,
+      matched: text("pf-matched"),
+      details: text("pf-details"),
+      tip: [text("pf-tip-l1"), text("pf-tip-l2")],
+      tipVisible: getComputedStyle(document.getElementById("pf-tip")).visibility === "visible",
+      unzoomVisible: !document.getElementById("pf-unzoom").classList.contains("pf-off"),
+      searchButton: text("pf-search"),
+      title: text("pf-title"),
+      subtitle: text("pf-subtitle"),
+      labels: visible.slice(0, 400).map((g) => {
+        const r = g.querySelector("rect");
+        return { label: g.querySelector("title").textContent.split("\n")[0],
+          stats: g.querySelector("title").textContent.split("\n")[1],
+          text: g.querySelector("text").textContent,
+          x: +r.getAttribute("x"), width: +r.getAttribute("width"), d: +g.getAttribute("data-d") };
+      }),
+    };
+  });
+}
+
+// The first visible frame whose label matches re, as a locator.
+async function frameBox(page, re) {
+  const i = await page.evaluate((src) => {
+    const re = new RegExp(src);
+    const frames = Array.from(document.querySelectorAll("#pf-flame g.f"));
+    let best = -1, bestW = -1;
+    frames.forEach((g, i) => {
+      const w = +g.querySelector("rect").getAttribute("width");
+      if (!g.classList.contains("pf-hidden") && re.test(g.querySelector("title").textContent.split("\n")[0]) && w > bestW) {
+        best = i; bestW = w;
+      }
+    });
+    return best;
+  }, re);
+  if (i < 0) throw new Error(`no frame matches ${re}`);
+  return page.locator("#pf-flame g.f").nth(i).locator("rect");
+}
+
+// An SVG document has no page to scroll, so Chromium cannot take a
+// full-page shot of it: the viewport is made the picture's size instead.
+async function shoot(page, file, full) {
+  await page.screenshot({ path: file, fullPage: full });
+}
+
+async function flame(page, shots, search, zoomRe, out, full) {
+  out.initial = await flameState(page);
+  await shoot(page, `${shots}-initial.png`, full);
+
+  // Tooltip: hover the widest frame matching the search.
+  const hot = await frameBox(page, search);
+  await hot.scrollIntoViewIfNeeded();
+  await hot.hover();
+  out.hover = await flameState(page);
+  await shoot(page, `${shots}-tooltip.png`, full);
+
+  // Search through the button's prompt.
+  page.once("dialog", (d) => d.accept(search));
+  await page.locator("#pf-search").click();
+  out.search = await flameState(page);
+  await shoot(page, `${shots}-search.png`, full);
+  await page.locator("#pf-search").click(); // "Reset search"
+  out.searchReset = await flameState(page);
+
+  // Click to zoom, then reset.
+  const target = await frameBox(page, zoomRe);
+  await target.click();
+  out.zoom = await flameState(page);
+  await shoot(page, `${shots}-zoom.png`, full);
+  await page.locator("#pf-unzoom").click();
+  out.unzoom = await flameState(page);
+}
+
+async function run() {
+  const [mode, file, shots, search, zoomRe] = process.argv.slice(2);
+  const out = {};
+  if (mode === "schema") {
+    const schema = JSON.parse(fs.readFileSync(path.join(here, "node_modules/speedscope/dist/release/file-format-schema.json"), "utf8"));
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const validate = ajv.compile(schema);
+    out.valid = validate(JSON.parse(fs.readFileSync(file, "utf8")));
+    out.errors = validate.errors || [];
+    console.log(JSON.stringify(out));
+    return;
+  }
+  const b = await browser();
+  try {
+    const page = await b.ctx.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const logs = [];
+    page.on("console", (m) => { logs.push(m.text()); if (m.type() === "error") errors.push(m.text()); });
+    if (mode === "svg") {
+      await page.goto(pathToFileURL(path.resolve(file)).href);
+      const size = await page.evaluate(() => {
+        const svg = document.documentElement;
+        return { width: Math.ceil(svg.width.baseVal.value), height: Math.ceil(svg.height.baseVal.value) };
+      });
+      await page.setViewportSize({ width: size.width, height: Math.min(size.height, 4000) });
+      out.size = size;
+      await flame(page, shots, search, zoomRe, out, false);
+    } else if (mode === "html") {
+      await page.goto(pathToFileURL(path.resolve(file)).href);
+      out.h1 = await page.locator("h1").textContent();
+      out.summary = await page.$$eval("#summary-table tr", (rows) => rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent]));
+      out.threads = await page.$$eval("#threads-table tbody tr", (rows) => rows.map((r) => Array.from(r.cells).map((c) => c.textContent)));
+      out.functions = await page.$$eval("table.list", (tables) => Array.from(tables[1].tBodies[0].rows).map((r) => Array.from(r.cells).map((c) => c.textContent)));
+      out.lines = await page.$$eval("table.list", (tables) => Array.from(tables[2].tBodies[0].rows).map((r) => Array.from(r.cells).map((c) => c.textContent)));
+      await page.screenshot({ path: `${shots}-page.png`, fullPage: true });
+      await page.locator("#flame").scrollIntoViewIfNeeded();
+      await flame(page, shots, search, zoomRe, out, true);
+    } else if (mode === "speedscope") {
+      // speedscope's own way to open a local file (its CLI does this): a
+      // script that hands the file over, named in the URL's hash.
+      const data = fs.readFileSync(file).toString("base64");
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pyprof-speedscope-"));
+      const loader = path.join(tmp, "load.js");
+      fs.writeFileSync(loader, `speedscope.loadFileFromBase64(${JSON.stringify(path.basename(file))}, ${JSON.stringify(data)})`);
+      const index = path.join(here, "node_modules/speedscope/dist/release/index.html");
+      await page.goto(`${pathToFileURL(index).href}#localProfilePath=${encodeURIComponent(loader)}`);
+      // It titles the page after the profile once it has imported it.
+      await page.waitForFunction(() => / - speedscope$/.test(document.title), null, { timeout: 30000 });
+      await page.waitForTimeout(1000);
+      out.log = logs;
+      out.title = await page.title();
+      out.body = await page.evaluate(() => document.body.innerText);
+      await page.screenshot({ path: `${shots}-speedscope.png` });
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } else {
+      throw new Error(`unknown mode ${mode}`);
+    }
+    out.errors = errors;
+    out.external = b.external;
+  } finally {
+    await b.close();
+  }
+  console.log(JSON.stringify(out));
+}
+
+run().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
