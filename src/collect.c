@@ -46,6 +46,7 @@ void collect__fini(struct collector *c)
 
 void collect__new_drain(struct collector *c)
 {
+	c->drain_ns = (uint64_t)(clock__now() * 1e9);
 	for (size_t i = 0; i < c->ts->n; i++)
 		c->ts->v[i]->names_fresh = false;
 	hashmap__free(&c->tid_ids);
@@ -249,5 +250,7 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 			return (int)f;
 		stack[n++] = (uint32_t)f;
 	}
+	if (c->timeline)
+		return profile__add_at(c->prof, stack, n, count, c->drain_ns);
 	return profile__add(c->prof, stack, n, count);
 }

@@ -23,6 +23,7 @@ struct collector {
 	bool thread_ids; /* "name (tid N)" */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
+	bool timeline; /* record when samples were drained (trace format) */
 	uint64_t drain_ns; /* CLOCK_MONOTONIC time of this drain */
 
 	struct hashmap tid_ids; /* tid -> thread_id + 1, this drain only */

@@ -27,7 +27,7 @@
 #include "cmd_view.h"
 #include "collect.h"
 #include "options.h"
-#include "out_folded.h"
+#include "output.h"
 #include "proc.h"
 #include "profile.h"
 #include "profiler.h"
@@ -183,6 +183,7 @@ struct run {
 	struct collector coll;
 	struct profiler *bpf;
 	struct profile *prof;
+	double wall_start; /* CLOCK_REALTIME seconds at the start */
 	pid_t child; /* the launched command, 0 if none */
 	int child_status; /* its wait status, once it has exited */
 	bool child_exited;
@@ -566,6 +567,75 @@ static bool run_over(struct run *r)
 	return targets__live(&r->ts, true) == 0;
 }
 
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What the profile files say besides the stacks. */
+static void fill_meta(struct run *r, struct out_meta *m, char *title,
+		      size_t tlen, char *python, size_t plen, double elapsed)
+{
+	uint64_t s[STAT__MAX] = {};
+	size_t n = r->ts.retired + r->ts.n;
+	struct target_record t;
+
+	profiler__stats(r->bpf, s);
+	memset(m, 0, sizeof(*m));
+	python[0] = '\0';
+	if (n == 1) {
+		targets__record(&r->ts, 0, &t);
+		snprintf(title, tlen, "%s %d", t.comm, t.pid);
+		snprintf(python, plen, "%s", t.version);
+	} else if (r->opt.cmd) {
+		snprintf(title, tlen, "%s (%zu Python processes)",
+			 r->opt.cmd[0], n);
+	} else {
+		snprintf(title, tlen, "%zu Python processes%s", n,
+			 r->opt.all ? " (all)" : "");
+	}
+	m->title = title;
+	m->python = python;
+	m->freq = r->opt.freq;
+	m->start_time = r->wall_start;
+	m->duration = elapsed;
+	m->samples_taken = s[STAT_SAMPLES];
+	m->samples_lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
+			  r->coll.unresolved + r->coll.no_target;
+}
+
+/*
+ * --stream: the whole profile so far, to stdout followed by an empty line,
+ * or to the -o file, replaced whole (temporary file, then rename).
+ */
+static void stream_snapshot(struct run *r, enum out_format fmt, double elapsed)
+{
+	char title[256], python[128];
+	struct out_meta meta;
+	struct output snap;
+	int rc;
+
+	fill_meta(r, &meta, title, sizeof(title), python, sizeof(python),
+		  elapsed);
+	if (!r->opt.output) {
+		rc = output__write(r->prof, fmt, &meta, stdout);
+		if (!rc && (fputc('\n', stdout) == EOF || fflush(stdout)))
+			rc = -EIO;
+	} else {
+		rc = output_open(&snap, r->opt.output);
+		if (!rc) {
+			rc = output__write(r->prof, fmt, &meta, snap.f);
+			rc = output_close(&snap, rc == 0) ?: rc;
+		}
+	}
+	if (rc && rc != -EPIPE)
+		fail("writing a snapshot failed: %s",
+		     output__strerror(fmt, rc));
+}
+
 /* Gives the live view this drain's profile and header. */
 static void update_view(struct run *r, struct top *view, uint64_t *last)
 {
@@ -602,6 +672,7 @@ static int profile_main(int argc, char **argv)
 	char err[PATH_MAX + 512];
 	double next_drain, stop_asked = 0;
 	uint64_t last_samples = 0;
+	enum out_format fmt = OUT_FOLDED;
 	struct top *view = NULL;
 	bool ended = false, live;
 	struct run *r;
@@ -629,6 +700,19 @@ static int profile_main(int argc, char **argv)
 		free(r);
 		return EXIT_OK;
 	}
+
+	if (r->opt.format ?
+		    output__parse_name(r->opt.format, &fmt, err, sizeof(err)) :
+	    r->opt.output ? output__format_for_path(r->opt.output, &fmt, err,
+						    sizeof(err)) :
+			    0) {
+		fail("%s", err);
+		free(r);
+		return EXIT_USAGE;
+	}
+	/* A timeline at 1 s steps says little: drain 10 times a second. */
+	if (fmt == OUT_TRACE && !r->opt.interval_set)
+		r->opt.interval = 0.1;
 
 	/* From here on, Ctrl-C ends the run with what was collected. */
 	sigaction(SIGINT, &sa, NULL);
@@ -685,6 +769,11 @@ static int profile_main(int argc, char **argv)
 		goto out_fini;
 	}
 	r->coll.bpf = r->bpf;
+	r->coll.timeline = fmt == OUT_TRACE;
+	if (r->coll.timeline)
+		profile__set_timeline_origin(r->prof,
+					     (uint64_t)(clock__now() * 1e9));
+	r->wall_start = wall_now();
 	if (targets__start(&r->ts, r->bpf, err, sizeof(err))) {
 		fail("%s", err);
 		code = EXIT_FAILURE_;
@@ -752,6 +841,8 @@ static int profile_main(int argc, char **argv)
 			}
 			if (view)
 				update_view(r, view, &last_samples);
+			if (r->opt.stream)
+				stream_snapshot(r, fmt, now - r->start);
 			if (now >= next_drain)
 				next_drain += r->opt.interval;
 			if (next_drain < now)
@@ -771,11 +862,19 @@ static int profile_main(int argc, char **argv)
 	print_summary(r, clock__now() - r->start, ended);
 
 	/* The live view was the output, unless a file was asked for. */
-	rc = live && !r->opt.output ? 0 : out_folded__write(r->prof, out.f);
-	if (rc) {
-		fail("writing %s failed: %s",
-		     r->opt.output ? r->opt.output : "stdout", strerror(-rc));
-		code = EXIT_FAILURE_;
+	if (!live || r->opt.output) {
+		struct out_meta meta;
+		char title[256], python[128];
+
+		fill_meta(r, &meta, title, sizeof(title), python,
+			  sizeof(python), clock__now() - r->start);
+		rc = output__write(r->prof, fmt, &meta, out.f);
+		if (rc) {
+			fail("writing %s failed: %s",
+			     r->opt.output ? r->opt.output : "stdout",
+			     output__strerror(fmt, rc));
+			code = EXIT_FAILURE_;
+		}
 	}
 out_close_bpf:
 	top__close(view);

@@ -42,6 +42,12 @@ const char options__usage[] =
 	"                        file and renamed when complete)\n"
 	"  -f, --folded          write folded stacks to stdout (the default when no\n"
 	"                        -o is given and stdout is not a terminal)\n"
+	"      --format NAME     the profile's format: folded, svg, speedscope,\n"
+	"                        pprof, callgrind, trace, html (default: from -o's\n"
+	"                        extension: .folded .txt .svg .speedscope.json\n"
+	"                        .pb.gz .callgrind .trace.json .html; else folded)\n"
+	"      --stream          write the whole profile so far every --interval\n"
+	"                        (to stdout, or to FILE, replaced each time)\n"
 	"      --max-depth N     Python frames kept per stack (default 1024, max\n"
 	"                        8192); deeper stacks keep their leaf frames and\n"
 	"                        get a \"[truncated]\" frame in place of the rest\n"
@@ -168,6 +174,8 @@ static int parse_pids(const char *s, struct options *o, char *err,
 enum {
 	OPT_MAX_DEPTH = 256,
 	OPT_CHILDREN,
+	OPT_FORMAT,
+	OPT_STREAM,
 	OPT_MERGE_PROCESSES,
 	OPT_INTERVAL,
 	OPT_TID,
@@ -181,6 +189,8 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "children", no_argument, NULL, OPT_CHILDREN },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "stream", no_argument, NULL, OPT_STREAM },
 		{ "merge-processes", no_argument, NULL, OPT_MERGE_PROCESSES },
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -223,6 +233,12 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		case OPT_CHILDREN:
 			o->children = true;
 			break;
+		case OPT_FORMAT:
+			o->format = optarg;
+			break;
+		case OPT_STREAM:
+			o->stream = true;
+			break;
 		case OPT_MERGE_PROCESSES:
 			o->merge_processes = true;
 			break;
@@ -257,6 +273,7 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 			if (parse_secs(optarg, "interval", 0.05, 3600,
 				       &o->interval, err, errlen))
 				return -EINVAL;
+			o->interval_set = true;
 			break;
 		case OPT_TID:
 			o->thread_ids = true;
@@ -313,6 +330,12 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		snprintf(err, errlen,
 			 "-p, -a and \"-- COMMAND\" each say what to "
 			 "profile: give only one");
+		return -EINVAL;
+	}
+	if (o->stream && !o->output && !o->folded) {
+		snprintf(err, errlen,
+			 "--stream needs somewhere to write: add --folded "
+			 "(stdout) or -o FILE");
 		return -EINVAL;
 	}
 	if (o->children && !o->npids) {

@@ -33,8 +33,11 @@ struct options {
 	unsigned freq; /* -F */
 	double duration; /* -d seconds; 0: until Ctrl-C or target exit */
 	double interval; /* --interval seconds between drains */
+	bool interval_set; /* --interval was given */
 	unsigned max_depth; /* --max-depth */
 	const char *output; /* -o FILE; NULL: stdout */
+	const char *format; /* --format NAME; NULL: from -o's extension */
+	bool stream; /* --stream: a snapshot every --interval */
 	bool folded; /* --folded */
 	bool thread_ids; /* --tid: "name (tid N)" thread frames */
 	bool no_threads; /* --no-threads: no thread frame */
