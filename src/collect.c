@@ -126,11 +126,11 @@ static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid)
 	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "";
 	const char *name = python_thread_name(c, t, tid);
 
-	if (!name) {
+	if (!name && (pid_t)tid == t->pid) {
+		name = "MainThread";
+	} else if (!name) {
 		proc__comm(t->pid, (pid_t)tid, comm, sizeof(comm));
-		if ((pid_t)tid == t->pid)
-			name = "MainThread";
-		else if (comm[0] && strcmp(comm, t->comm) != 0)
+		if (comm[0] && strcmp(comm, t->comm) != 0)
 			name = comm;
 		else {
 			snprintf(comm, sizeof(comm), "tid-%u", tid);

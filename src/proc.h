@@ -42,6 +42,10 @@ int proc__ns_pid(pid_t pid, pid_t *ns_pid);
 /* How long ago pid started, in seconds. 0 or -errno. */
 int proc__age(pid_t pid, double *secs);
 
+/* Both at once, in one read: -ESRCH when pid is gone or a zombie, else
+ * its CPU seconds as proc__cpu_time. */
+int proc__live_cpu_time(pid_t pid, double *secs);
+
 /* utime + stime of the whole process (exited threads included), seconds. */
 int proc__cpu_time(pid_t pid, double *secs);
 

@@ -236,11 +236,8 @@ void targets__check(struct targets *ts)
 
 		if (t->gone)
 			continue;
-		if (!proc__alive(t->pid)) {
+		if (proc__live_cpu_time(t->pid, &t->cpu1) == -ESRCH)
 			set_gone(ts, t);
-			continue;
-		}
-		proc__cpu_time(t->pid, &t->cpu1);
 	}
 	/* Followed processes that exited: forget them everywhere. */
 	for (size_t i = 0; i < ts->followed.cap; i++) {
