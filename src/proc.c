@@ -120,16 +120,9 @@ static int read_small(const char *path, char *buf, size_t len)
 
 bool proc__alive(pid_t pid)
 {
-	char path[64], buf[512], *p;
+	double secs;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
-		return false;
-	/* The state follows the last ')': comm may hold spaces and parens. */
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return false;
-	return p[2] != 'Z' && p[2] != 'X' && p[2] != 'x';
+	return proc__live_cpu_time(pid, &secs) == 0;
 }
 
 int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len)
@@ -219,22 +212,25 @@ int proc__age(pid_t pid, double *secs)
 	return 0;
 }
 
-int proc__live_cpu_time(pid_t pid, double *secs)
+/*
+ * Reads /proc/pid/stat: the state letter and utime + stime in seconds.
+ * 0, or -ESRCH when it cannot be read, -EINVAL when it does not parse.
+ */
+static int read_stat(pid_t pid, char *state, double *secs)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long utime, stime;
 	long hz = sysconf(_SC_CLK_TCK);
-	int n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n <= 0)
+	if (read_small(path, buf, sizeof(buf)) <= 0)
 		return -ESRCH;
+	/* The fields follow the last ')': comm may hold spaces and parens.
+	 * state(3) ... utime(14) stime(15). */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
 		return -EINVAL;
-	if (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x')
-		return -ESRCH;
+	*state = p[2];
 	if (sscanf(p + 2,
 		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
 		   &utime, &stime) != 2)
@@ -243,27 +239,26 @@ int proc__live_cpu_time(pid_t pid, double *secs)
 	return 0;
 }
 
+static bool is_zombie(char state)
+{
+	return state == 'Z' || state == 'X' || state == 'x';
+}
+
+int proc__live_cpu_time(pid_t pid, double *secs)
+{
+	char state;
+	int rc = read_stat(pid, &state, secs);
+
+	if (rc)
+		return rc;
+	return is_zombie(state) ? -ESRCH : 0;
+}
+
 int proc__cpu_time(pid_t pid, double *secs)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long utime, stime;
-	long hz = sysconf(_SC_CLK_TCK);
-	int n;
+	char state;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	/* Fields after comm: state(3) ... utime(14) stime(15). */
-	if (sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		   &utime, &stime) != 2)
-		return -EINVAL;
-	*secs = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
-	return 0;
+	return read_stat(pid, &state, secs);
 }
 
 void proc__root_path(pid_t pid, const char *path, char *out, size_t len)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "hashmap.h"
 
 struct pstack {
@@ -38,24 +39,6 @@ struct profile {
 	uint64_t origin_ns, last_t_ns;
 	uint64_t dropped_events, dropped_samples, first_drop_ns;
 };
-
-/* Grows *v (elements of size sz) to hold at least need; 0 or -ENOMEM. */
-static int reserve(void **v, size_t *cap, size_t need, size_t sz)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*v, ncap * sz);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 struct profile *profile__new(void)
 {
@@ -113,10 +96,10 @@ uint32_t profile__intern(struct profile *p, const char *s, size_t len)
 		if (strlen(have) == len && memcmp(have, s, len) == 0)
 			return (uint32_t)id;
 	}
-	if (reserve((void **)&p->chars, &p->chars_cap, p->chars_len + len + 1,
-		    1) ||
-	    reserve((void **)&p->str_off, &p->str_cap, p->nstr + 1,
-		    sizeof(*p->str_off)) ||
+	if (grow__reserve((void **)&p->chars, &p->chars_cap,
+			  p->chars_len + len + 1, 1) ||
+	    grow__reserve((void **)&p->str_off, &p->str_cap, p->nstr + 1,
+			  sizeof(*p->str_off)) ||
 	    hashmap__set(&p->str_index, k, p->nstr)) {
 		errno = ENOMEM;
 		return 0;
@@ -154,8 +137,8 @@ int64_t profile__frame(struct profile *p, enum pframe_kind kind, uint32_t name,
 		if (memcmp(&p->frames[id], &f, sizeof(f)) == 0)
 			return (int64_t)id;
 	}
-	if (reserve((void **)&p->frames, &p->frames_cap, p->nframes + 1,
-		    sizeof(f)) ||
+	if (grow__reserve((void **)&p->frames, &p->frames_cap, p->nframes + 1,
+			  sizeof(f)) ||
 	    hashmap__set(&p->frame_index, k, p->nframes))
 		return -ENOMEM;
 	p->frames[p->nframes] = f;
@@ -188,10 +171,10 @@ static int add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
 			return 0;
 		}
 	}
-	if (reserve((void **)&p->frame_ids, &p->ids_cap, p->ids_len + n,
-		    sizeof(*frames)) ||
-	    reserve((void **)&p->stacks, &p->stacks_cap, p->nstacks + 1,
-		    sizeof(*s)) ||
+	if (grow__reserve((void **)&p->frame_ids, &p->ids_cap, p->ids_len + n,
+			  sizeof(*frames)) ||
+	    grow__reserve((void **)&p->stacks, &p->stacks_cap, p->nstacks + 1,
+			  sizeof(*s)) ||
 	    hashmap__set(&p->stack_index, k, p->nstacks))
 		return -ENOMEM;
 	if (n) /* frame_ids may still be NULL */
@@ -244,8 +227,8 @@ int profile__add_at(struct profile *p, const uint32_t *frames, uint32_t n,
 		p->dropped_samples += count;
 		return 0;
 	}
-	if (reserve((void **)&p->events, &p->events_cap, p->nevents + 1,
-		    sizeof(*e)))
+	if (grow__reserve((void **)&p->events, &p->events_cap, p->nevents + 1,
+			  sizeof(*e)))
 		return -ENOMEM;
 	e = &p->events[p->nevents++];
 	e->stack = (uint32_t)idx;

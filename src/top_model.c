@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "hashmap.h"
 #include "out_folded.h"
 
@@ -90,24 +91,6 @@ struct top_model {
 	size_t items_cap, stack_cap, tmp_cap;
 };
 
-/* Grows *v (elements of size sz) to hold at least need; 0 or -ENOMEM. */
-static int reserve(void **v, size_t *cap, size_t need, size_t sz)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*v, ncap * sz);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 static uint64_t next_key(uint64_t k)
 {
 	k = hash64(k + 0x9e3779b97f4a7c15ull);
@@ -129,8 +112,10 @@ static int agg_init(struct agg *a, bool by_line)
 {
 	memset(a, 0, sizeof(*a));
 	a->by_line = by_line;
-	if (reserve((void **)&a->rows, &a->rows_cap, 1, sizeof(*a->rows)) ||
-	    reserve((void **)&a->nodes, &a->nodes_cap, 1, sizeof(*a->nodes)))
+	if (grow__reserve((void **)&a->rows, &a->rows_cap, 1,
+			  sizeof(*a->rows)) ||
+	    grow__reserve((void **)&a->nodes, &a->nodes_cap, 1,
+			  sizeof(*a->nodes)))
 		return -ENOMEM;
 	memset(&a->rows[OTHER_ROW], 0, sizeof(a->rows[0]));
 	a->rows[OTHER_ROW].frame = TOP_NO_FRAME;
@@ -236,8 +221,8 @@ static int thread_of(struct top_model *m, const uint32_t *frames, uint32_t n,
 		*slot = (uint32_t)(m->nthreads - 1);
 		return 0;
 	}
-	if (reserve((void **)&m->threads, &m->threads_cap, m->nthreads + 1,
-		    sizeof(t)))
+	if (grow__reserve((void **)&m->threads, &m->threads_cap,
+			  m->nthreads + 1, sizeof(t)))
 		return -ENOMEM;
 	if (m->nthreads + 1 == TOP_THREADS_MAX) {
 		/* The last slot: every thread from here on. */
@@ -270,7 +255,7 @@ int top_model__update(struct top_model *m, const struct profile *p, double keep)
 	if (n < m->nss && (rc = clear_all(m)))
 		return rc;
 	m->p = p;
-	if (reserve((void **)&m->ss, &m->ss_cap, n, sizeof(*m->ss)))
+	if (grow__reserve((void **)&m->ss, &m->ss_cap, n, sizeof(*m->ss)))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct sstate *s = &m->ss[i];
@@ -415,8 +400,8 @@ static uint32_t row_of(struct top_model *m, struct agg *a, uint32_t f)
 	if (f >= a->frame_row_cap) {
 		size_t old = a->frame_row_cap;
 
-		if (reserve((void **)&a->frame_row, &a->frame_row_cap,
-			    (size_t)f + 1, sizeof(*a->frame_row)))
+		if (grow__reserve((void **)&a->frame_row, &a->frame_row_cap,
+				  (size_t)f + 1, sizeof(*a->frame_row)))
 			return NONE;
 		memset(a->frame_row + old, 0xff,
 		       (a->frame_row_cap - old) * sizeof(*a->frame_row));
@@ -437,8 +422,8 @@ static uint32_t row_of(struct top_model *m, struct agg *a, uint32_t f)
 		a->frame_row[f] = OTHER_ROW;
 		return OTHER_ROW;
 	}
-	if (reserve((void **)&a->rows, &a->rows_cap, a->nrows + 1,
-		    sizeof(*a->rows)) ||
+	if (grow__reserve((void **)&a->rows, &a->rows_cap, a->nrows + 1,
+			  sizeof(*a->rows)) ||
 	    hashmap__set(&a->row_index, k, a->nrows))
 		return NONE;
 	memset(&a->rows[a->nrows], 0, sizeof(a->rows[0]));
@@ -510,8 +495,8 @@ static uint32_t child_of(struct agg *a, uint32_t parent, uint32_t row)
 		a->tree_full = true;
 		return NONE;
 	}
-	if (reserve((void **)&a->nodes, &a->nodes_cap, a->nnodes + 1,
-		    sizeof(*a->nodes)) ||
+	if (grow__reserve((void **)&a->nodes, &a->nodes_cap, a->nnodes + 1,
+			  sizeof(*a->nodes)) ||
 	    hashmap__set(&a->node_index, k, a->nnodes))
 		return NONE - 1;
 	c = &a->nodes[a->nnodes];
@@ -651,7 +636,7 @@ static int cmp_items(const void *pa, const void *pb, void *arg)
 static int push_item(struct top_item **v, size_t *cap, size_t *n,
 		     const struct top_item *it)
 {
-	if (reserve((void **)v, cap, *n + 1, sizeof(**v)))
+	if (grow__reserve((void **)v, cap, *n + 1, sizeof(**v)))
 		return -ENOMEM;
 	(*v)[(*n)++] = *it;
 	return 0;
