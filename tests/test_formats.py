@@ -368,7 +368,10 @@ def live(tmp_path_factory):
     stacks = parse_folded(folded.read_text(encoding="utf-8"))
     hot_line = marker_line("shape.py", "HOT_LINE")
     cold_line = marker_line("shape.py", "COLD_LINE")
-    counts = {"hot": 0, "cold": 0, "main": 0, "total": 0}
+    # Per line (hot's loop line) and per function (any line of hot: a
+    # sample may land on its first or last line).
+    counts = {"hot": 0, "cold": 0, "main": 0, "total": 0, "hot_fn": 0,
+              "cold_fn": 0}
     for frames, n in stacks:
         counts["total"] += n
         pf = [py_frame(f) for f in frames[2:]]
@@ -376,6 +379,10 @@ def live(tmp_path_factory):
             counts["hot"] += n
         if pf and pf[-1] == ("cold", w.path, cold_line):
             counts["cold"] += n
+        if pf and pf[-1] and pf[-1][:2] == ("hot", w.path):
+            counts["hot_fn"] += n
+        if pf and pf[-1] and pf[-1][:2] == ("cold", w.path):
+            counts["cold_fn"] += n
         if any(p and p[0] == "main" for p in pf):
             counts["main"] += n
     assert counts["hot"] > counts["cold"] > 0, counts
@@ -409,8 +416,8 @@ def test_live_callgrind_annotate_inclusive(live):
     inc = callgrind_inclusive(str(live["files"]["callgrind"]))
     path = live["path"]
     assert inc["TOTAL"] == c["total"]
-    assert inc[f"{path}:hot"] == c["hot"]
-    assert inc[f"{path}:cold"] == c["cold"]
+    assert inc[f"{path}:hot"] == c["hot_fn"]
+    assert inc[f"{path}:cold"] == c["cold_fn"]
     assert inc[f"{path}:main"] == c["main"]
     assert inc[f"???:{live['comm']}-{live['pid']}"] == c["total"]
 
@@ -429,7 +436,7 @@ def test_live_svg_in_chromium(live):
     c = live["counts"]
     d = drive("svg", live["files"]["svg"], os.path.join(SHOTS, "live-svg"),
               "^hot ", "^main ")
-    check_flame(d, 100.0 * c["hot"] / c["total"],
+    check_flame(d, 100.0 * c["hot_fn"] / c["total"],
                 [f["label"] for f in d["zoom"]["labels"]
                  if f["label"].startswith("main ")][0])
     assert f"hot ({live['path']}:{live['hot']})" == d["hover"]["tip"][0]
@@ -445,10 +452,11 @@ def test_live_html_report_offline(live):
     assert summary["Samples"] == f"{c['total']} in this profile"
     assert summary["Frequency"] == "499 samples per second per CPU"
     top = d["functions"][0]
-    assert top[1:3] == ["hot", live["path"]] and int(top[3]) == c["hot"]
+    assert top[1:3] == ["hot", live["path"]] and int(top[3]) == c["hot_fn"]
     assert d["lines"][0][2] == f"{live['path']}:{live['hot']}"
+    assert int(d["lines"][0][3]) == c["hot"]
     assert d["threads"][0][:2] == ["MainThread", f"{live['comm']}-{live['pid']}"]
-    check_flame(d, 100.0 * c["hot"] / c["total"],
+    check_flame(d, 100.0 * c["hot_fn"] / c["total"],
                 [f["label"] for f in d["zoom"]["labels"]
                  if f["label"].startswith("main ")][0])
 
