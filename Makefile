@@ -3,6 +3,8 @@
 #   make deps    install the Debian packages the build and the tests need
 #   make         build ./pyprof-bpf
 #   make test    run every test (unit, golden, end-to-end); root for e2e
+#   make bench   measure the overhead (scripts/bench): BENCHMARKS.md + PNG;
+#                root, about 15 minutes; BENCH_ARGS=--quick for a short run
 #   make V=1     show the commands
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -46,7 +48,8 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    pkg-config python3 python3-pytest procps util-linux \
 	    libncurses-dev tmux \
-	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs
+	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
+	    python3-matplotlib austin linux-perf time
 # The output formats' consumers (tests/test_formats.py): go tool pprof,
 # callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
 # unless node already came with its own (NodeSource's nodejs bundles npm and
@@ -56,7 +59,7 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 # ignored tests/browser/node_modules; never a browser download.
 NPM_DIR  := tests/browser
 
-.PHONY: all deps npm-deps test unit clean
+.PHONY: all deps npm-deps test unit clean bench bench-tools
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
@@ -106,6 +109,29 @@ unit: $(OUT)/unit_tests
 
 test: all
 	$(PYTHON) -m pytest -ra tests
+
+# The benchmark's helper: an empty perf_event program, the floor its BPF
+# cost is compared with.  Never part of `all` or `test`.
+BENCH_OUT := $(OUT)/bench
+$(BENCH_OUT):
+	$(Q)mkdir -p $@
+
+$(BENCH_OUT)/bench-floor.bpf.o: scripts/bench-floor.bpf.c vmlinux/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_OUT)/bench-floor.skel.h: $(BENCH_OUT)/bench-floor.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bench_floor > $@
+
+$(BENCH_OUT)/bench-floor: scripts/bench-floor.c $(BENCH_OUT)/bench-floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -I$(BENCH_OUT) $(LDFLAGS) $< $(LDLIBS) -o $@
+
+bench-tools: pyprof-bpf $(BENCH_OUT)/bench-floor
+
+bench: bench-tools
+	$(PYTHON) scripts/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(OUT) pyprof-bpf

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * bench-floor: attach an empty perf_event BPF program to a cpu-clock event
+ * on every online CPU, at the sampler's rate, until -d SECS have passed or
+ * SIGINT/SIGTERM; then print its kernel statistics:
+ *
+ *   ready                                  (on stdout, once attached)
+ *   floor runs N run_time_ns T avg_ns A    (on stdout, at the end)
+ *
+ * The run time is only counted with sysctl kernel.bpf_stats_enabled=1.
+ * Used by scripts/bench; built by `make bench`.
+ */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench-floor.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig __attribute__((unused)))
+{
+	stop = 1;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Same attributes as the sampler's events (src/profiler.c): a fixed period
+ * of CPU clock, 1e9 / hz nanoseconds. */
+static int perf_open(int cpu, unsigned long hz)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ull / hz,
+	};
+
+	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+			    PERF_FLAG_FD_CLOEXEC);
+}
+
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *out == 0 || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench-floor -F HZ [-d SECS]\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_floor *skel = NULL;
+	struct bpf_link **links = NULL;
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	unsigned long hz = 0, secs = 0;
+	struct timespec end, now;
+	int *pfds = NULL;
+	int ncpus, attached = 0, opt, err = 1;
+
+	while ((opt = getopt(argc, argv, "F:d:")) != -1) {
+		if (opt == 'F' && !parse_ulong(optarg, 10000, &hz))
+			continue;
+		if (opt == 'd' && !parse_ulong(optarg, 86400, &secs))
+			continue;
+		usage();
+		return 2;
+	}
+	if (!hz || optind != argc) {
+		usage();
+		return 2;
+	}
+
+	libbpf_set_print(libbpf_quiet);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0) {
+		fprintf(stderr, "bench-floor: cannot count the CPUs: %s\n",
+			strerror(-ncpus));
+		return 1;
+	}
+	links = calloc(ncpus, sizeof(*links));
+	pfds = malloc(ncpus * sizeof(*pfds));
+	if (!links || !pfds) {
+		fprintf(stderr, "bench-floor: out of memory\n");
+		goto out_free;
+	}
+	for (int c = 0; c < ncpus; c++)
+		pfds[c] = -1;
+
+	skel = bench_floor__open_and_load();
+	if (!skel) {
+		fprintf(stderr,
+			"bench-floor: cannot load the empty program: %s; run as root\n",
+			strerror(errno));
+		goto out_free;
+	}
+	for (int c = 0; c < ncpus; c++) {
+		pfds[c] = perf_open(c, hz);
+		if (pfds[c] < 0) {
+			if (errno == ENODEV) /* offline CPU */
+				continue;
+			fprintf(stderr,
+				"bench-floor: cannot open a cpu-clock event on CPU %d: %s\n",
+				c, strerror(errno));
+			goto out_detach;
+		}
+		links[c] = bpf_program__attach_perf_event(
+			skel->progs.floor_prog, pfds[c]);
+		if (!links[c]) {
+			fprintf(stderr,
+				"bench-floor: cannot attach to CPU %d: %s\n", c,
+				strerror(errno));
+			goto out_detach;
+		}
+		attached++;
+	}
+	if (!attached) {
+		fprintf(stderr, "bench-floor: no online CPU to attach to\n");
+		goto out_detach;
+	}
+	printf("ready\n");
+	fflush(stdout);
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += secs ? (time_t)secs : 86400 * 365;
+	while (!stop) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
+		usleep(20000);
+	}
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.floor_prog),
+				   &info, &info_len)) {
+		fprintf(stderr,
+			"bench-floor: cannot read the program's stats: %s\n",
+			strerror(errno));
+		goto out_detach;
+	}
+	printf("floor runs %llu run_time_ns %llu avg_ns %.1f\n",
+	       (unsigned long long)info.run_cnt,
+	       (unsigned long long)info.run_time_ns,
+	       info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0);
+	err = 0;
+
+out_detach:
+	for (int c = 0; c < ncpus; c++) {
+		bpf_link__destroy(links[c]);
+		if (pfds[c] >= 0)
+			close(pfds[c]);
+	}
+	bench_floor__destroy(skel);
+out_free:
+	free(pfds);
+	free(links);
+	return err;
+}
