@@ -141,22 +141,11 @@ int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	return 0;
 }
 
-int proc__tgid(pid_t tid, pid_t *tgid)
-{
-	char path[64], buf[4096], *p;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	p = strstr(buf, "\nTgid:");
-	if (!p || sscanf(p + 6, "%d", tgid) != 1 || *tgid <= 0)
-		return -EINVAL;
-	return 0;
-}
-
-int proc__ns_pid(pid_t pid, pid_t *ns_pid)
+/*
+ * The last number on the "key" line of /proc/pid/status ("Tgid:", or
+ * "NSpid:", whose last number is the innermost namespace's).  0 or -errno.
+ */
+static int status_last_number(pid_t pid, const char *key, pid_t *out)
 {
 	char path[64], buf[4096], *p, *end;
 	long v = 0;
@@ -166,11 +155,10 @@ int proc__ns_pid(pid_t pid, pid_t *ns_pid)
 	n = read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	p = strstr(buf, "\nNSpid:");
+	p = strstr(buf, key);
 	if (!p)
 		return -EINVAL;
-	/* The last number is the pid in the process's own namespace. */
-	for (p += 7; *p && *p != '\n'; p = end) {
+	for (p += strlen(key); *p && *p != '\n'; p = end) {
 		long x = strtol(p, &end, 10);
 
 		if (end == p)
@@ -179,44 +167,30 @@ int proc__ns_pid(pid_t pid, pid_t *ns_pid)
 	}
 	if (v <= 0 || v > INT32_MAX)
 		return -EINVAL;
-	*ns_pid = (pid_t)v;
+	*out = (pid_t)v;
 	return 0;
 }
 
-int proc__age(pid_t pid, double *secs)
+int proc__tgid(pid_t tid, pid_t *tgid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start;
-	long hz = sysconf(_SC_CLK_TCK);
-	struct timespec now;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	/* starttime is field 22: the 20th after comm. */
-	if (sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
-		   "%*d %*d %*d %*d %*d %llu",
-		   &start) != 1)
-		return -EINVAL;
-	/* CLOCK_BOOTTIME is what starttime counts from. */
-	if (clock_gettime(CLOCK_BOOTTIME, &now) != 0)
-		return -errno;
-	*secs = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
-		(double)start / (double)(hz > 0 ? hz : 100);
-	return 0;
+	return status_last_number(tid, "\nTgid:", tgid);
 }
 
-/*
- * Reads /proc/pid/stat: the state letter and utime + stime in seconds.
- * 0, or -ESRCH when it cannot be read, -EINVAL when it does not parse.
- */
-static int read_stat(pid_t pid, char *state, double *secs)
+int proc__ns_pid(pid_t pid, pid_t *ns_pid)
+{
+	return status_last_number(pid, "\nNSpid:", ns_pid);
+}
+
+/* What the proc__ functions take from /proc/pid/stat. */
+struct stat_fields {
+	char state;
+	double cpu; /* utime + stime, seconds */
+	unsigned long long start; /* starttime, clock ticks after boot */
+};
+
+/* Reads /proc/pid/stat. 0, or -ESRCH when it cannot be read, -EINVAL when
+ * it does not parse. */
+static int read_stat(pid_t pid, struct stat_fields *sf)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long utime, stime;
@@ -226,16 +200,16 @@ static int read_stat(pid_t pid, char *state, double *secs)
 	if (read_small(path, buf, sizeof(buf)) <= 0)
 		return -ESRCH;
 	/* The fields follow the last ')': comm may hold spaces and parens.
-	 * state(3) ... utime(14) stime(15). */
+	 * state(3) ... utime(14) stime(15) ... starttime(22). */
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
 		return -EINVAL;
-	*state = p[2];
 	if (sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		   &utime, &stime) != 2)
+		   "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d "
+		   "%*d %*d %*d %*d %*d %llu",
+		   &sf->state, &utime, &stime, &sf->start) != 4)
 		return -EINVAL;
-	*secs = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
+	sf->cpu = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
 	return 0;
 }
 
@@ -246,19 +220,40 @@ static bool is_zombie(char state)
 
 int proc__live_cpu_time(pid_t pid, double *secs)
 {
-	char state;
-	int rc = read_stat(pid, &state, secs);
+	struct stat_fields sf;
+	int rc = read_stat(pid, &sf);
 
 	if (rc)
 		return rc;
-	return is_zombie(state) ? -ESRCH : 0;
+	*secs = sf.cpu;
+	return is_zombie(sf.state) ? -ESRCH : 0;
 }
 
 int proc__cpu_time(pid_t pid, double *secs)
 {
-	char state;
+	struct stat_fields sf;
+	int rc = read_stat(pid, &sf);
 
-	return read_stat(pid, &state, secs);
+	if (!rc)
+		*secs = sf.cpu;
+	return rc;
+}
+
+int proc__age(pid_t pid, double *secs)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	struct stat_fields sf;
+	struct timespec now;
+	int rc = read_stat(pid, &sf);
+
+	if (rc)
+		return rc;
+	/* CLOCK_BOOTTIME is what starttime counts from. */
+	if (clock_gettime(CLOCK_BOOTTIME, &now) != 0)
+		return -errno;
+	*secs = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
+		(double)sf.start / (double)(hz > 0 ? hz : 100);
+	return 0;
 }
 
 void proc__root_path(pid_t pid, const char *path, char *out, size_t len)
