@@ -512,24 +512,26 @@ static __always_inline __u64 find_tstate(const struct py_proc_cfg *cfg,
 	return c.found;
 }
 
-static __always_inline void count(struct sample_key *key, __u32 buf)
+/* Adds value (1 for a sample) to key's count in the active counts map. */
+static __always_inline void count(struct sample_key *key, __u32 buf,
+				  __u64 value)
 {
 	void *counts = counts_map(buf);
-	__u64 one = 1, *v;
+	__u64 *v;
 
 	v = bpf_map_lookup_elem(counts, key);
 	if (v) {
-		__sync_fetch_and_add(v, 1);
+		__sync_fetch_and_add(v, value);
 		goto counted;
 	}
-	if (bpf_map_update_elem(counts, key, &one, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(counts, key, &value, BPF_NOEXIST)) {
 		/* Lost a race with another CPU inserting the same key? */
 		v = bpf_map_lookup_elem(counts, key);
 		if (!v) {
 			stat_inc(STAT_LOST_COUNTS);
 			return;
 		}
-		__sync_fetch_and_add(v, 1);
+		__sync_fetch_and_add(v, value);
 	}
 counted:
 	stat_inc(STAT_COUNTED);
@@ -587,41 +589,25 @@ static __always_inline bool current_ids(__u32 *pid, __u32 *tid)
 	return true;
 }
 
-SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
+/*
+ * Walks the current thread's Python stack into key (stack_id, depth, flags)
+ * and stores its segments in the stacks map of buffer w->buf_idx.  key->pid
+ * and key->tid are the current task's.  Returns the stat to count for the
+ * sample (STAT_PY_FULL, STAT_TRUNCATED, ...), or 0 if the stack could not be
+ * stored and the sample is lost.
+ */
+static __always_inline __u32 py_stack(struct walk *w,
+				      const struct py_proc_cfg *cfg,
+				      struct sample_key *key)
 {
-	__u32 pid, tid, zero = 0;
+	const struct py_walk_offsets *o = &cfg->off;
 	__u32 reason = 0, need;
-	const struct py_proc_cfg *cfg;
-	const struct py_walk_offsets *o;
-	struct sample_key key = {};
 	struct walk_ctx wc;
-	struct walk *w;
 	__u64 tstate;
 
-	if (!current_ids(&pid, &tid))
-		return 0;
-	cfg = bpf_map_lookup_elem(&targets, &pid);
-	if (!cfg) {
-		if (discover)
-			maybe_probe(pid);
-		return 0;
-	}
-	stat_inc(STAT_SAMPLES);
+	w->ev.hdr.pid = key->pid;
+	w->ev.hdr.tid = key->tid;
 
-	key.pid = pid;
-	key.tid = tid;
-	key.kstack = -1;
-	key.ustack = -1;
-
-	w = bpf_map_lookup_elem(&scratch, &zero);
-	if (!w)
-		return 0;
-	w->buf_idx = active_buf & 1;
-	w->ev.hdr.pid = pid;
-	w->ev.hdr.tid = tid;
-
-	o = &cfg->off;
 	need = max3(o->frame_previous, o->frame_code, o->frame_instr) + 8;
 	if (cfg->frame_kind == PY_FRAME_INTERP && need < o->frame_owner + 1)
 		need = o->frame_owner + 1;
@@ -631,16 +617,15 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	    (cfg->frame_kind == PY_FRAME_INTERP &&
 	     !off_ok(o->frame_owner, 1, PY_FRAME_READ_MAX)) ||
 	    need > PY_FRAME_READ_MAX) {
-		reason = STAT_ERR_CONFIG;
-		key.flags = SAMPLE_F_NO_RUNTIME;
-		goto out;
+		key->flags = SAMPLE_F_NO_RUNTIME;
+		return STAT_ERR_CONFIG;
 	}
 
-	tstate = find_tstate(cfg, tid, &reason);
+	tstate = find_tstate(cfg, key->tid, &reason);
 	if (!tstate) {
-		key.flags = reason == STAT_NO_TSTATE ? SAMPLE_F_NO_TSTATE :
-						       SAMPLE_F_NO_RUNTIME;
-		goto out;
+		key->flags = reason == STAT_NO_TSTATE ? SAMPLE_F_NO_TSTATE :
+							SAMPLE_F_NO_RUNTIME;
+		return reason;
 	}
 
 	/* The current frame: tstate->frame (<=3.10), tstate->cframe->
@@ -649,16 +634,15 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	if (w->frame && o->cframe_current_frame != PY_OFF_NONE)
 		w->frame = read_ptr(w->frame + o->cframe_current_frame);
 	if (!w->frame) {
-		key.flags = SAMPLE_F_NO_FRAME;
-		reason = STAT_NO_FRAME;
-		goto out;
+		key->flags = SAMPLE_F_NO_FRAME;
+		return STAT_NO_FRAME;
 	}
 
 	w->hash = 0;
 	w->prev_key = 0;
 	/* The first segment's key covers the pid: code addresses mean
 	 * something only within one process. */
-	w->seed = mix64(pid);
+	w->seed = mix64(key->pid);
 	w->depth = 0;
 	w->flags = 0;
 	w->read_len = need;
@@ -683,19 +667,49 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 		stat_inc(STAT_LOST_STACKS);
 		return 0;
 	}
-	key.stack_id = w->depth ? w->prev_key : 0;
-	key.depth = w->depth;
-	key.flags = w->flags;
+	key->stack_id = w->depth ? w->prev_key : 0;
+	key->depth = w->depth;
+	key->flags = w->flags;
 	if (w->flags & SAMPLE_F_TRUNCATED)
-		reason = STAT_TRUNCATED;
-	else if (w->flags & SAMPLE_F_PARTIAL)
-		reason = STAT_PARTIAL;
-	else
-		reason = STAT_PY_FULL;
-out:
-	if (reason)
-		stat_inc(reason);
-	count(&key, w->buf_idx);
+		return STAT_TRUNCATED;
+	if (w->flags & SAMPLE_F_PARTIAL)
+		return STAT_PARTIAL;
+	return STAT_PY_FULL;
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
+{
+	const struct py_proc_cfg *cfg;
+	struct sample_key key = {};
+	__u32 pid, tid, zero = 0;
+	__u32 reason;
+	struct walk *w;
+
+	if (!current_ids(&pid, &tid))
+		return 0;
+	cfg = bpf_map_lookup_elem(&targets, &pid);
+	if (!cfg) {
+		if (discover)
+			maybe_probe(pid);
+		return 0;
+	}
+	stat_inc(STAT_SAMPLES);
+
+	key.pid = pid;
+	key.tid = tid;
+	key.kstack = -1;
+	key.ustack = -1;
+
+	w = bpf_map_lookup_elem(&scratch, &zero);
+	if (!w)
+		return 0;
+	w->buf_idx = active_buf & 1;
+	reason = py_stack(w, cfg, &key);
+	if (!reason)
+		return 0;
+	stat_inc(reason);
+	count(&key, w->buf_idx, 1);
 	return 0;
 }
 
