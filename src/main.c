@@ -123,6 +123,7 @@ struct output {
 
 static int output_open(struct output *o, const char *path)
 {
+	struct stat st;
 	int fd;
 
 	memset(o, 0, sizeof(*o));
@@ -134,6 +135,13 @@ static int output_open(struct output *o, const char *path)
 	    (int)sizeof(o->tmp)) {
 		fail("output path too long: %s", path);
 		return -ENAMETOOLONG;
+	}
+	/* Found now, not after the run: the rename at the end would fail. */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fail("cannot write %s: it is a directory: give a file name "
+		     "with -o, e.g. %s/profile.folded",
+		     path, path);
+		return -EISDIR;
 	}
 	fd = mkstemp(o->tmp);
 	if (fd < 0) {
@@ -170,8 +178,10 @@ static int output_close(struct output *o, bool keep)
 		return err;
 	}
 	if (rename(o->tmp, o->final) != 0) {
-		err = -errno;
-		unlink(o->tmp);
+		/* The profile is whole in the temporary file: keep it. */
+		fail("cannot rename %s to %s: %s; the profile is kept in %s",
+		     o->tmp, o->final, strerror(errno), o->tmp);
+		err = -EALREADY;
 	}
 	return err;
 }
@@ -259,7 +269,10 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 	profiler__stats(r->bpf, s);
 	lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] + c->unresolved +
 	       c->no_target;
-	why = stop_signal ? "; interrupted" : "";
+	why = stop_signal == SIGINT  ? "; interrupted (SIGINT)" :
+	      stop_signal == SIGTERM ? "; interrupted (SIGTERM)" :
+	      stop_signal == SIGHUP  ? "; interrupted (SIGHUP)" :
+				       "";
 	if (nproc == 1) {
 		targets__record(ts, 0, &t);
 		if (t.execed)
@@ -432,6 +445,7 @@ static int launch(struct run *r)
 		/* What pyprof-bpf changed must not leak into the command. */
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		close(go[1]);
 		close(fail_pipe[0]);
@@ -610,8 +624,9 @@ static void fill_meta(struct run *r, struct out_meta *m, char *title,
 /*
  * --stream: the whole profile so far, to stdout followed by an empty line,
  * or to the -o file, replaced whole (temporary file, then rename).
+ * -EPIPE when stdout's reader has gone: there is no one left to stream to.
  */
-static void stream_snapshot(struct run *r, enum out_format fmt, double elapsed)
+static int stream_snapshot(struct run *r, enum out_format fmt, double elapsed)
 {
 	char title[256], python[128];
 	struct out_meta meta;
@@ -631,9 +646,10 @@ static void stream_snapshot(struct run *r, enum out_format fmt, double elapsed)
 			rc = output_close(&snap, rc == 0) ?: rc;
 		}
 	}
-	if (rc && rc != -EPIPE)
+	if (rc && rc != -EPIPE && rc != -EALREADY)
 		fail("writing a snapshot failed: %s",
 		     output__strerror(fmt, rc));
+	return rc;
 }
 
 /* Gives the live view this drain's profile and header. */
@@ -674,7 +690,7 @@ static int profile_main(int argc, char **argv)
 	uint64_t last_samples = 0;
 	enum out_format fmt = OUT_FOLDED;
 	struct top *view = NULL;
-	bool ended = false, live;
+	bool ended = false, pipe_closed = false, live;
 	struct run *r;
 	int rc, why, code = EXIT_OK;
 
@@ -717,6 +733,7 @@ static int profile_main(int argc, char **argv)
 	/* From here on, Ctrl-C ends the run with what was collected. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	targets__init(&r->ts, r->opt.verbose);
@@ -841,8 +858,11 @@ static int profile_main(int argc, char **argv)
 			}
 			if (view)
 				update_view(r, view, &last_samples);
-			if (r->opt.stream)
-				stream_snapshot(r, fmt, now - r->start);
+			if (r->opt.stream &&
+			    stream_snapshot(r, fmt, now - r->start) == -EPIPE) {
+				pipe_closed = true;
+				break;
+			}
 			if (now >= next_drain)
 				next_drain += r->opt.interval;
 			if (next_drain < now)
@@ -868,8 +888,11 @@ static int profile_main(int argc, char **argv)
 
 		fill_meta(r, &meta, title, sizeof(title), python,
 			  sizeof(python), clock__now() - r->start);
-		rc = output__write(r->prof, fmt, &meta, out.f);
-		if (rc) {
+		rc = pipe_closed ? -EPIPE :
+				   output__write(r->prof, fmt, &meta, out.f);
+		if (rc == -EPIPE && !r->opt.output) {
+			pipe_closed = true;
+		} else if (rc) {
 			fail("writing %s failed: %s",
 			     r->opt.output ? r->opt.output : "stdout",
 			     output__strerror(fmt, rc));
@@ -883,11 +906,21 @@ out_fini:
 	collect__fini(&r->coll);
 	profile__free(r->prof);
 	rc = output_close(&out, code == EXIT_OK);
-	if (rc && code == EXIT_OK) {
+	if (rc == -EPIPE && !r->opt.output)
+		pipe_closed = true;
+	else if (rc == -EALREADY) /* said */
+		code = EXIT_FAILURE_;
+	else if (rc && code == EXIT_OK) {
 		fail("writing %s failed: %s",
 		     r->opt.output ? r->opt.output : "stdout", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
+	/* Whoever read stdout (`| head`) chose to stop: not a failure. */
+	if (pipe_closed)
+		fprintf(stderr,
+			"pyprof-bpf: stdout was closed by its reader (broken "
+			"pipe): the profile there is cut short; use -o FILE "
+			"for all of it\n");
 out_targets:
 	targets__fini(&r->ts);
 out_free:
@@ -900,8 +933,11 @@ out_free:
 		if (!r->child_exited) {
 			/* -d ended the profile, not the command. */
 			fprintf(stderr,
-				"pyprof-bpf: profile written; waiting for %s "
-				"(pid %d) to exit\n",
+				"pyprof-bpf: %s; waiting for %s (pid %d) to "
+				"exit\n",
+				code != EXIT_OK ? "profile not written" :
+				pipe_closed	? "profile cut short" :
+						  "profile written",
 				r->opt.cmd[0], r->child);
 			while (waitpid(r->child, &r->child_status, 0) < 0 &&
 			       errno == EINTR)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 #include "out_folded.h"
+#include "out_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -129,12 +130,11 @@ int out_folded__write(const struct profile *p, FILE *f)
 		       strcmp(lines[i].text, lines[i + 1].text) == 0)
 			count += lines[++i].count;
 		if (fprintf(f, "%s %" PRIu64 "\n", lines[i].text, count) < 0) {
-			err = -EIO;
+			err = errno ? -errno : -EIO;
 			goto out;
 		}
 	}
-	if (fflush(f) != 0 || ferror(f))
-		err = errno ? -errno : -EIO;
+	err = out__finish(f);
 out:
 	for (size_t i = 0; i < m; i++)
 		free(lines[i].text);

@@ -214,9 +214,13 @@ uint32_t out__label_pid(const char *label)
 
 int out__finish(FILE *f)
 {
-	errno = 0;
-	if (fflush(f) != 0 || ferror(f))
-		return errno ? -errno : -EIO;
+	/* A write that failed earlier left its errno (EPIPE, ENOSPC...). */
+	int err = ferror(f) ? errno : 0;
+
+	if (fflush(f) != 0)
+		return -errno;
+	if (ferror(f))
+		return err ? -err : -EIO;
 	return 0;
 }
 
