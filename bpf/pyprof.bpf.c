@@ -40,6 +40,8 @@ __u32 active_buf;
  * before the thread list is walked again: a new thread binds its thread
  * state a little after it starts running. */
 #define NO_TSTATE_TTL_NS (20ull * 1000 * 1000)
+/* tstate_entry.tstate of a miss because the thread list was unreadable. */
+#define TSTATE_LIST_BAD 1
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -153,6 +155,11 @@ struct walk {
 	 */
 	__u64 win_base;
 	__u32 win_len;
+	/* Brent's cycle detection on the frame chain: the frame compared
+	 * with, steps since it was taken, and when to take a new one. */
+	__u32 cyc_steps;
+	__u64 cyc_frame;
+	__u32 cyc_limit;
 	__u32 pad2;
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
 };
@@ -342,6 +349,17 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		return 1;
 	}
 	next = load_u64(w->win, base, cfg->off.frame_previous);
+	/* A chain that leads back to a frame seen (memory the target
+	 * corrupted, or reused as we read it) would otherwise be walked to
+	 * --max-depth, repeating itself: stop at the first repeat. */
+	if (next && next == w->cyc_frame) {
+		w->flags |= SAMPLE_F_CYCLE;
+		next = 0;
+	} else if (++w->cyc_steps >= w->cyc_limit) {
+		w->cyc_frame = next;
+		w->cyc_steps = 0;
+		w->cyc_limit *= 2;
+	}
 
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
 		__u8 owner = load_u8(w->win, base, cfg->off.frame_owner);
@@ -472,7 +490,7 @@ static __always_inline __u64 find_tstate(const struct py_proc_cfg *cfg,
 	c.want = current_thread_id();
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
-		if (e->tstate) {
+		if (e->tstate > TSTATE_LIST_BAD) {
 			if (!bpf_probe_read_user(
 				    &tid_now, sizeof(tid_now),
 				    (const void *)(e->tstate +
@@ -481,18 +499,24 @@ static __always_inline __u64 find_tstate(const struct py_proc_cfg *cfg,
 				return e->tstate;
 		} else if (bpf_ktime_get_ns() - e->checked_ns <
 			   NO_TSTATE_TTL_NS) {
-			*reason = STAT_NO_TSTATE;
+			*reason = e->tstate == TSTATE_LIST_BAD ?
+					  STAT_ERR_RUNTIME :
+					  STAT_NO_TSTATE;
 			return 0;
 		}
 	}
 
 	stat_inc(STAT_TSTATE_WALKS);
 	bpf_loop(max_threads_walk, tstate_step, &c, 0);
-	if (!c.found && c.tstate && !c.err)
+	if (!c.found && c.tstate && !c.err) {
+		/* A list this long is a list that loops (corrupt memory):
+		 * the interpreter is unreadable, not the thread native. */
 		stat_inc(STAT_TSTATE_WALK_CAP);
+		c.err = 1;
+	}
 
 	now = bpf_ktime_get_ns();
-	ne.tstate = c.found;
+	ne.tstate = c.found ?: (c.err ? TSTATE_LIST_BAD : 0);
 	ne.thread_id = c.want;
 	ne.checked_ns = now;
 	bpf_map_update_elem(&tstate_cache, &tid, &ne, BPF_ANY);
@@ -657,6 +681,9 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->lost = 0;
 	w->win_base = 0;
 	w->win_len = 0;
+	w->cyc_frame = w->frame;
+	w->cyc_steps = 0;
+	w->cyc_limit = 2;
 	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
 	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
 		w->flags |= SAMPLE_F_TRUNCATED;
@@ -674,6 +701,8 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return STAT_TRUNCATED;
 	if (w->flags & SAMPLE_F_PARTIAL)
 		return STAT_PARTIAL;
+	if (w->flags & SAMPLE_F_CYCLE)
+		return STAT_CYCLE;
 	return STAT_PY_FULL;
 }
 

@@ -129,7 +129,8 @@ struct pyprof_event {
 
 /* Value of the tstate_cache map (key: tid). */
 struct tstate_entry {
-	__u64 tstate; /* PyThreadState address, 0 if the thread has none */
+	__u64 tstate; /* PyThreadState address, 0 if the thread has none,
+			 1 if its interpreter's thread list was unreadable */
 	__u64 thread_id; /* the thread's pthread_self() (its FS base) */
 	__u64 checked_ns; /* when a miss was last confirmed */
 };
@@ -141,6 +142,7 @@ enum {
 	SAMPLE_F_NO_TSTATE = 1 << 2, /* thread has no Python thread state */
 	SAMPLE_F_NO_FRAME = 1 << 3, /* thread state has no current frame */
 	SAMPLE_F_NO_RUNTIME = 1 << 4, /* interpreter list unreadable */
+	SAMPLE_F_CYCLE = 1 << 5, /* the frame chain loops: cut at the repeat */
 };
 
 /* Key of the counts map: one per distinct (thread, stack) pair. */
@@ -173,6 +175,7 @@ enum stat_idx {
 	STAT_SKIPPED_FRAMES, /* C-stack shim frames skipped (3.12+) */
 	STAT_EVENTS_LOST, /* ring buffer full: an event was not sent */
 	STAT_PROBES, /* processes announced for discovery */
+	STAT_CYCLE, /* the frame chain looped back on itself */
 	STAT__MAX,
 };
 
@@ -182,7 +185,7 @@ enum stat_idx {
 			"no_tstate", "no_frame", "err_runtime", "err_tstate", \
 			"err_config", "lost_counts", "lost_stacks",           \
 			"tstate_walks", "tstate_walk_cap", "skipped_frames",  \
-			"events_lost", "probes",                              \
+			"events_lost", "probes", "cycle",                     \
 	}
 
 #ifndef __cplusplus

@@ -220,12 +220,14 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 			return (int)f;
 		stack[n++] = (uint32_t)f;
 	}
-	if (nframes && key->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)) {
+	if (nframes && key->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL |
+				     SAMPLE_F_CYCLE)) {
 		/* The walk starts at the leaf, so what is missing is the root
 		 * side: say so where the root frames would be. */
-		f = marker(c, key->flags & SAMPLE_F_TRUNCATED ?
-				      "[truncated]" :
-				      "[partial stack]");
+		f = marker(c, key->flags & SAMPLE_F_TRUNCATED ? "[truncated]" :
+			      key->flags & SAMPLE_F_CYCLE ?
+							"[frame chain loops]" :
+							"[partial stack]");
 		if (f < 0)
 			return (int)f;
 		stack[n++] = (uint32_t)f;

@@ -359,6 +359,14 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 		s[STAT_PY_FULL], s[STAT_TRUNCATED], opt->max_depth,
 		s[STAT_PARTIAL], s[STAT_NO_TSTATE], s[STAT_NO_FRAME],
 		s[STAT_ERR_RUNTIME], s[STAT_ERR_CONFIG], c->unknown_frames);
+	/* What only a corrupt (or hostile) target produces. */
+	if (s[STAT_CYCLE] || s[STAT_TSTATE_WALK_CAP])
+		fprintf(stderr,
+			"pyprof-bpf: target memory inconsistent: frame chain "
+			"looped %" PRIu64 " times, thread list longer than %u "
+			"%" PRIu64 " times\n",
+			s[STAT_CYCLE], PY_MAX_THREADS_WALK,
+			s[STAT_TSTATE_WALK_CAP]);
 	if (opt->verbose) {
 		static const char *names[] = STAT_NAMES;
 		uint64_t run_ns = 0, runs = 0;
