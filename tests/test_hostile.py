@@ -52,7 +52,7 @@ def attacked(python, mode):
     assert rc == 0, err
     assert rss < MAX_RSS_KB, f"pyprof-bpf peaked at {rss} KiB"
     stacks = parse_folded(out)
-    assert sum(c for _, c in stacks) > 100, err
+    assert sum(c for _, c in stacks) > 20, err
     return stacks, err
 
 
@@ -79,7 +79,7 @@ def test_frame_chain_looping_to_itself(python):
     stacks, err = attacked(python, "loop")
     assert share(stacks, lambda f: f[2:] == ["[frame chain loops]", f[3]]
                  and frame_is(f[3], "corrupt_loop", "LOOP_LINE")) > 0.9, stacks
-    assert summary_count(err, r"frame chain looped (\d+) times") > 100
+    assert summary_count(err, r"frame chain looped (\d+) times") > 20
 
 
 @pytest.mark.parametrize("python", python_params())
@@ -92,7 +92,7 @@ def test_frame_chain_looping_through_the_caller(python):
             py_frame(f[3])[0] == "corrupt_loop2" and \
             frame_is(f[4], "corrupt_loop2_inner", "LOOP2_LINE")
     assert share(stacks, looped) > 0.9, stacks
-    assert summary_count(err, r"frame chain looped (\d+) times") > 100
+    assert summary_count(err, r"frame chain looped (\d+) times") > 20
 
 
 @pytest.mark.parametrize("python", python_params())
@@ -117,5 +117,5 @@ def test_thread_list_that_loops(python):
     needs_root()
     stacks, err = attacked(python, "threads")
     assert share(stacks, lambda f: f[2:] == ["[interpreter not readable]"]) > 0.9, stacks
-    assert summary_count(err, r"interpreter unreadable (\d+)") > 100
+    assert summary_count(err, r"interpreter unreadable (\d+)") > 20
     assert summary_count(err, r"thread list longer than \d+ (\d+) times") > 0

@@ -55,29 +55,37 @@ def spin(seconds):
     return x
 
 
+class Relinked:
+    """With it, frame's link to its caller points to the record of `to`;
+    the link is restored on exit.  Announces the corruption ("ready")."""
+
+    def __init__(self, frame, to):
+        self.w, self.i = back_link(frame)
+        self.to = iframe(to)
+
+    def __enter__(self):
+        self.saved = self.w[self.i]
+        self.w[self.i] = self.to
+        print("ready", flush=True)
+
+    def __exit__(self, *exc):
+        self.w[self.i] = self.saved
+
+
 def corrupt_loop(seconds):
-    w, i = back_link(sys._getframe())
-    saved = w[i]
-    w[i] = iframe(sys._getframe())
-    print("ready", flush=True)
-    spin_here = time.monotonic() + seconds
-    x = 0
-    while time.monotonic() < spin_here:
-        for j in range(20000): x += j  # LOOP_LINE
-    w[i] = saved
+    me = sys._getframe()
+    with Relinked(me, me):
+        end, x = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            for j in range(20000): x += j  # LOOP_LINE
 
 
 def corrupt_loop2_inner(seconds):
-    caller = sys._getframe().f_back
-    w, i = back_link(caller)
-    saved = w[i]
-    w[i] = iframe(sys._getframe())
-    print("ready", flush=True)
-    end = time.monotonic() + seconds
-    x = 0
-    while time.monotonic() < end:
-        for j in range(20000): x += j  # LOOP2_LINE
-    w[i] = saved
+    me = sys._getframe()
+    with Relinked(me.f_back, me):
+        end, x = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            for j in range(20000): x += j  # LOOP2_LINE
 
 
 def corrupt_loop2(seconds):
