@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "cmd_convert.h"
+#include "cmd_diff.h"
 #include "cmd_view.h"
 #include "collect.h"
 #include "options.h"
@@ -413,6 +414,7 @@ static const struct {
 } commands[] = {
 	{ "view", cmd_view },
 	{ "convert", cmd_convert },
+	{ "diff", cmd_diff },
 };
 
 static int profile_main(int argc, char **argv);

@@ -69,6 +69,7 @@ const char options__usage[] =
 	"  view FILE             browse a saved folded profile (see view --help)\n"
 	"  convert IN -o OUT     turn folded stacks into another format (see\n"
 	"                        convert --help)\n"
+	"  diff BASE HEAD        compare profiles, fail on a regression (diff --help)\n"
 	"\n"
 	"Output: python3-4242;MainThread;<module> (app.py:40);main (app.py:31) 37\n"
 	"  The first frame is the process (comm-PID), the second the thread (its\n"

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ size_t out_folded__frame(const struct profile *p, const struct pframe *fr,
 
 struct line {
 	char *text;
-	uint64_t count;
+	uint64_t count[2]; /* one profile: [0]; a differential file: both */
 };
 
 static int cmp_line(const void *a, const void *b)
@@ -97,15 +98,12 @@ static char *stack_text(const struct profile *p, const uint32_t *frames,
 	return s;
 }
 
-int out_folded__write(const struct profile *p, FILE *f)
+/* Appends the text of p's stacks with samples to lines[*m...], their
+ * counts in count[side].  0 or -ENOMEM. */
+static int add_lines(const struct profile *p, int side, struct line *lines,
+		     size_t *m)
 {
-	size_t n = profile__nstacks(p), m = 0;
-	struct line *lines = calloc(n ? n : 1, sizeof(*lines));
-	int err = 0;
-
-	if (!lines)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < profile__nstacks(p); i++) {
 		const uint32_t *frames;
 		uint32_t nf;
 		uint64_t count;
@@ -113,31 +111,79 @@ int out_folded__write(const struct profile *p, FILE *f)
 		profile__stack(p, i, &frames, &nf, &count);
 		if (!count || !nf)
 			continue;
-		lines[m].text = stack_text(p, frames, nf);
-		if (!lines[m].text) {
-			err = -ENOMEM;
-			goto out;
-		}
-		lines[m++].count = count;
+		lines[*m].text = stack_text(p, frames, nf);
+		if (!lines[*m].text)
+			return -ENOMEM;
+		lines[*m].count[side] = count;
+		lines[*m].count[!side] = 0;
+		(*m)++;
 	}
+	return 0;
+}
+
+/* Sorts lines and writes them with one count, or two when two. */
+static int write_lines(FILE *f, struct line *lines, size_t m, bool two)
+{
 	qsort(lines, m, sizeof(*lines), cmp_line);
 	for (size_t i = 0; i < m; i++) {
-		uint64_t count = lines[i].count;
+		uint64_t c0 = lines[i].count[0], c1 = lines[i].count[1];
+		int rc;
 
 		/* Different stacks can print the same (two code objects of
-		 * one name and line): their counts add up. */
+		 * one name and line), and a differential file has each
+		 * stack once from each side: their counts add up. */
 		while (i + 1 < m &&
-		       strcmp(lines[i].text, lines[i + 1].text) == 0)
-			count += lines[++i].count;
-		if (fprintf(f, "%s %" PRIu64 "\n", lines[i].text, count) < 0) {
-			err = errno ? -errno : -EIO;
-			goto out;
+		       strcmp(lines[i].text, lines[i + 1].text) == 0) {
+			c0 += lines[++i].count[0];
+			c1 += lines[i].count[1];
 		}
+		if (two)
+			rc = fprintf(f, "%s %" PRIu64 " %" PRIu64 "\n",
+				     lines[i].text, c0, c1);
+		else
+			rc = fprintf(f, "%s %" PRIu64 "\n", lines[i].text, c0);
+		if (rc < 0)
+			return errno ? -errno : -EIO;
 	}
-	err = out__finish(f);
-out:
+	return out__finish(f);
+}
+
+static void free_lines(struct line *lines, size_t m)
+{
 	for (size_t i = 0; i < m; i++)
 		free(lines[i].text);
 	free(lines);
+}
+
+/* Writes the stacks of ps[0..n), n 1 or 2, with one count per profile. */
+static int write_profiles(const struct profile *const *ps, int n, FILE *f)
+{
+	size_t cap = 0, m = 0;
+	struct line *lines;
+	int err = 0;
+
+	for (int i = 0; i < n; i++)
+		cap += profile__nstacks(ps[i]);
+	lines = calloc(cap ? cap : 1, sizeof(*lines));
+	if (!lines)
+		return -ENOMEM;
+	for (int i = 0; i < n && !err; i++)
+		err = add_lines(ps[i], i, lines, &m);
+	if (!err)
+		err = write_lines(f, lines, m, n == 2);
+	free_lines(lines, m);
 	return err;
+}
+
+int out_folded__write(const struct profile *p, FILE *f)
+{
+	return write_profiles(&p, 1, f);
+}
+
+int out_folded__write_diff(const struct profile *base,
+			   const struct profile *head, FILE *f)
+{
+	const struct profile *ps[2] = { base, head };
+
+	return write_profiles(ps, 2, f);
 }

@@ -15,6 +15,14 @@
 int out_folded__write(const struct profile *p, FILE *f);
 
 /*
+ * A differential file, FlameGraph's difffolded form: "root;...;leaf N M\n",
+ * N base's samples and M head's, every stack of either (0 on the side that
+ * lacks it), sorted like out_folded__write().  0 or -errno.
+ */
+int out_folded__write_diff(const struct profile *base,
+			   const struct profile *head, FILE *f);
+
+/*
  * Formats one frame ("qualname (file:line)" for Python frames) into buf,
  * NUL-terminated and sanitised; returns the length it needed (as snprintf).
  */

@@ -16,6 +16,13 @@ int out_svg__write(const struct profile *p, const struct out_meta *m, FILE *f);
 /* The flame graph as an <svg> element inside an HTML page. */
 int out_svg__write_inline(const struct profile *p, const struct out_meta *m,
 			  FILE *f);
+/*
+ * A differential flame graph: head's boxes, coloured by the change of each
+ * one's own share from base (red grew, blue shrank).  base and head must
+ * share their frame ids, as diff__align() (diff.h) makes them.
+ */
+int out_svg__write_diff(const struct profile *base, const struct profile *head,
+			const struct out_meta *m, FILE *f);
 int out_speedscope__write(const struct profile *p, const struct out_meta *m,
 			  FILE *f);
 int out_pprof__write(const struct profile *p, const struct out_meta *m,

@@ -9,13 +9,21 @@
  * Boxes narrower than MIN_WIDTH pixels are left out, with everything above
  * them, so the file stays small however many stacks the profile has; the
  * subtitle says how many were left out.
+ *
+ * The differential mode (`pyprof-bpf diff -o diff.svg`) follows FlameGraph's
+ * difffolded convention: the boxes are head's, and each is coloured by the
+ * change of its own share (the samples that end in it) from base: red grew,
+ * blue shrank, the deeper the larger the change; a path only in base has
+ * no width in head and is not drawn.  Its tooltip gives both profiles.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "hashmap.h"
 #include "out_formats.h"
 #include "out_util.h"
 
@@ -204,15 +212,136 @@ static void colour(const struct pframe *fr, const char *name, int *r, int *g,
 	}
 }
 
+static double share(uint64_t n, uint64_t total)
+{
+	return total ? 100.0 * (double)n / (double)total : 0.0;
+}
+
 static void print_pct(FILE *f, uint64_t n, uint64_t total)
 {
-	fprintf(f, "%.2f%%", total ? 100.0 * (double)n / (double)total : 0.0);
+	fprintf(f, "%.2f%%", share(n, total));
+}
+
+/*
+ * A differential graph's figures: for each node of head's tree, the
+ * samples of the same path in base's tree (0 where base lacks it).
+ */
+struct shade {
+	uint64_t *total, *self; /* [nodes of head's tree] */
+	uint64_t base_total; /* base's root */
+	double max_delta; /* the largest change of an own share, points */
+};
+
+/* The change of node i's own share from base to head, in points. */
+static double own_delta(const struct shade *sh, const struct out_tree *t,
+			uint32_t i)
+{
+	return share(t->nodes[i].self, t->nodes[0].total) -
+	       share(sh->self[i], sh->base_total);
+}
+
+/*
+ * Matches head's tree t with base's tree bt (the profiles share their
+ * frame ids) path by path.  Parents come before their children in both
+ * trees, so one pass finds every node's match.  0 or -ENOMEM.
+ */
+static int shade__init(struct shade *sh, const struct out_tree *t,
+		       const struct out_tree *bt)
+{
+	struct hashmap index = {};
+	uint32_t *match;
+	int err = 0;
+
+	memset(sh, 0, sizeof(*sh));
+	match = calloc(t->nnodes, sizeof(*match));
+	sh->total = calloc(t->nnodes, sizeof(*sh->total));
+	sh->self = calloc(t->nnodes, sizeof(*sh->self));
+	if (!match || !sh->total || !sh->self) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t j = 1; j < bt->nnodes && !err; j++)
+		err = hashmap__set(&index,
+				   ((uint64_t)bt->nodes[j].parent + 1) << 32 |
+					   bt->nodes[j].frame,
+				   j);
+	if (err)
+		goto out;
+	sh->base_total = bt->nodes[0].total;
+	sh->total[0] = bt->nodes[0].total;
+	for (size_t i = 1; i < t->nnodes; i++) {
+		uint32_t bp = match[t->nodes[i].parent];
+		uint64_t id;
+
+		/* 0 is "none" below the root: no node's match is the root. */
+		match[i] = 0;
+		if ((bp || t->nodes[i].parent == 0) &&
+		    hashmap__get(&index,
+				 ((uint64_t)bp + 1) << 32 | t->nodes[i].frame,
+				 &id)) {
+			match[i] = (uint32_t)id;
+			sh->total[i] = bt->nodes[id].total;
+			sh->self[i] = bt->nodes[id].self;
+		}
+		sh->max_delta = fmax(sh->max_delta,
+				     fabs(own_delta(sh, t, (uint32_t)i)));
+	}
+out:
+	hashmap__free(&index);
+	free(match);
+	return err;
+}
+
+static void shade__free(struct shade *sh)
+{
+	free(sh->total);
+	free(sh->self);
+}
+
+/* Red for growth, blue for shrinkage, light grey for none (white would
+ * not stand out from the background). */
+static void diff_colour(double delta, double max, int *r, int *g, int *b)
+{
+	double v = max > 0 ? fabs(delta) / max : 0;
+	int fade = 230 - (int)(170 * fmin(v, 1.0));
+
+	if (delta > 0) {
+		*r = 255;
+		*g = *b = fade;
+	} else if (delta < 0) {
+		*r = *g = fade;
+		*b = 255;
+	} else {
+		*r = *g = *b = 230;
+	}
+}
+
+/* The tooltip's figures of node i in a differential graph. */
+static void diff_stats(FILE *f, const struct shade *sh,
+		       const struct out_tree *t, uint32_t i)
+{
+	const struct out_node *nd = &t->nodes[i];
+	uint64_t total = t->nodes[0].total;
+
+	fprintf(f,
+		"head %" PRIu64 " samples, %.2f%% (own %.2f%%); base %" PRIu64
+		" samples, %.2f%% (own %.2f%%); own %+.2f points",
+		nd->total, share(nd->total, total), share(nd->self, total),
+		sh->total[i], share(sh->total[i], sh->base_total),
+		share(sh->self[i], sh->base_total), own_delta(sh, t, i));
 }
 
 static void subtitle(FILE *f, uint64_t total, const struct out_meta *m,
-		     size_t left_out)
+		     size_t left_out, const struct shade *sh)
 {
-	fprintf(f, "%" PRIu64 " samples", total);
+	if (sh)
+		fprintf(f,
+			"widths: head, %" PRIu64 " samples; colour: own share "
+			"against base, %" PRIu64 " samples: red grew, blue "
+			"shrank",
+			total, sh->base_total);
+	else
+		fprintf(f, "%" PRIu64 " samples", total);
 	if (m && m->freq)
 		fprintf(f, " at %u Hz", m->freq);
 	if (m && m->duration > 0)
@@ -261,7 +390,7 @@ static size_t count_left_out(const struct out_tree *t, uint64_t total)
 
 static int write_frames(FILE *f, const struct profile *p,
 			const struct out_tree *t, struct out_labels *labels,
-			int height)
+			int height, const struct shade *sh)
 {
 	uint64_t total = t->nodes[0].total;
 	struct todo *stack;
@@ -290,16 +419,25 @@ static int write_frames(FILE *f, const struct profile *p,
 
 		if (w < MIN_WIDTH)
 			continue;
-		colour(cur.node ? fr : NULL, label, &r, &g, &b);
+		if (sh)
+			diff_colour(own_delta(sh, t, cur.node), sh->max_delta,
+				    &r, &g, &b);
+		else
+			colour(cur.node ? fr : NULL, label, &r, &g, &b);
 		fprintf(f,
 			"<g class=\"f\" data-s=\"%" PRIu64
 			"\" data-n=\"%" PRIu64 "\" data-d=\"%" PRIu32
 			"\"><title>",
 			cur.start, nd->total, nd->depth);
 		out__xml_str(f, label);
-		fprintf(f, "&#10;%" PRIu64 " samples, ", nd->total);
-		print_pct(f, nd->total, total);
-		if (nd->self && nd->self != nd->total) {
+		fputs("&#10;", f);
+		if (sh) {
+			diff_stats(f, sh, t, cur.node);
+		} else {
+			fprintf(f, "%" PRIu64 " samples, ", nd->total);
+			print_pct(f, nd->total, total);
+		}
+		if (!sh && nd->self && nd->self != nd->total) {
 			fprintf(f, "; own %" PRIu64 ", ", nd->self);
 			print_pct(f, nd->self, total);
 		}
@@ -329,11 +467,13 @@ static int write_frames(FILE *f, const struct profile *p,
 	return err;
 }
 
+/* base: NULL, or the profile a differential graph compares p with. */
 static int write_svg(const struct profile *p, const struct out_meta *m, FILE *f,
-		     bool inline_svg)
+		     bool inline_svg, const struct profile *base)
 {
 	struct out_labels labels;
-	struct out_tree t;
+	struct out_tree t, bt = {};
+	struct shade shade = {}, *sh = NULL;
 	int height, err;
 	size_t left_out;
 
@@ -343,6 +483,15 @@ static int write_svg(const struct profile *p, const struct out_meta *m, FILE *f,
 	err = out_tree__build(&t, p, &labels);
 	if (err)
 		goto out_labels;
+	if (base) {
+		/* One id is one frame in both: p's labels serve base too. */
+		err = out_tree__build(&bt, base, &labels);
+		if (!err)
+			err = shade__init(&shade, &t, &bt);
+		if (err)
+			goto out_tree;
+		sh = &shade;
+	}
 	height = TOP + BOTTOM + (int)(t.max_depth + 1) * FRAME_H;
 	left_out = t.nodes[0].total ? count_left_out(&t, t.nodes[0].total) : 0;
 
@@ -370,7 +519,7 @@ static int write_svg(const struct profile *p, const struct out_meta *m, FILE *f,
 	fprintf(f,
 		"<text id=\"pf-subtitle\" x=\"%d\" y=\"42\" text-anchor=\"middle\">",
 		WIDTH / 2);
-	subtitle(f, t.nodes[0].total, m, left_out);
+	subtitle(f, t.nodes[0].total, m, left_out, sh);
 	fputs("</text>\n", f);
 	fprintf(f,
 		"<text id=\"pf-unzoom\" class=\"pf-button pf-off\" x=\"%d\" y=\"24\">Reset zoom</text>\n"
@@ -379,7 +528,7 @@ static int write_svg(const struct profile *p, const struct out_meta *m, FILE *f,
 		"<text id=\"pf-details\" x=\"%d\" y=\"%d\"> </text>\n",
 		PAD, WIDTH - PAD, WIDTH - PAD, height - 12, PAD, height - 12);
 	fputs("<g id=\"pf-frames\">\n", f);
-	err = write_frames(f, p, &t, &labels, height);
+	err = write_frames(f, p, &t, &labels, height, sh);
 	fputs("</g>\n", f);
 	fputs("<g id=\"pf-tip\"><rect id=\"pf-tip-bg\" x=\"0\" y=\"0\" width=\"10\" height=\"38\" rx=\"3\"/>"
 	      "<text id=\"pf-tip-l1\" x=\"6\" y=\"15\"></text>"
@@ -388,6 +537,9 @@ static int write_svg(const struct profile *p, const struct out_meta *m, FILE *f,
 	fputs(script, f);
 	fputs("</svg>\n", f);
 
+out_tree:
+	shade__free(&shade);
+	out_tree__free(&bt);
 	out_tree__free(&t);
 out_labels:
 	out_labels__free(&labels);
@@ -398,11 +550,17 @@ out_labels:
 
 int out_svg__write(const struct profile *p, const struct out_meta *m, FILE *f)
 {
-	return write_svg(p, m, f, false);
+	return write_svg(p, m, f, false, NULL);
 }
 
 int out_svg__write_inline(const struct profile *p, const struct out_meta *m,
 			  FILE *f)
 {
-	return write_svg(p, m, f, true);
+	return write_svg(p, m, f, true, NULL);
+}
+
+int out_svg__write_diff(const struct profile *base, const struct profile *head,
+			const struct out_meta *m, FILE *f)
+{
+	return write_svg(head, m, f, false, base);
 }

@@ -8,7 +8,10 @@
 
 #include "unit.h"
 
+#include "in_folded.h"
+
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +179,23 @@ const struct out_meta *unit__basic_meta(void)
 	};
 
 	return &m;
+}
+
+struct profile *unit__folded_profile(const char *text, char *err, size_t errlen)
+{
+	struct profile *p = profile__new();
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int rc = -ENOMEM;
+
+	if (p && f)
+		rc = in_folded__read(p, NULL, f, "t.folded", err, errlen);
+	if (f)
+		fclose(f);
+	if (rc) {
+		profile__free(p);
+		return NULL;
+	}
+	return p;
 }
 
 char *unit__write(const struct profile *p, enum out_format f,

@@ -36,6 +36,11 @@ struct profile *unit__basic_profile(void);
 #define UNIT_T0 1000000000000ull
 struct profile *unit__basic_timeline(void);
 
+/* A profile read from folded text (as the file "t.folded"); NULL if the
+ * text does not parse, with in_folded's error line in err. */
+struct profile *unit__folded_profile(const char *text, char *err,
+				     size_t errlen);
+
 /* The metadata the golden files are written with (a title that needs
  * escaping, CPython 3.12.1, 99 Hz, a fixed start, 4 s, 2 lost). */
 const struct out_meta *unit__basic_meta(void);
