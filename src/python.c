@@ -223,37 +223,52 @@ static bool is_candidate(const struct proc_map *m, const char *exe)
 	return strncmp(b, "libpython", 9) == 0 || strcmp(m->path, exe) == 0;
 }
 
-/* 3.13+: take the layout from the target's own _Py_DebugOffsets. */
-static void use_debug_offsets(struct py_target *t)
+/*
+ * While the dynamic loader maps libpython, its whole span is first mapped
+ * from the file's start and the segments then mapped over it: _PyRuntime
+ * may read as other bytes for a moment.  A process this young whose
+ * _Py_DebugOffsets does not read right is looked at again.
+ */
+#define LOADING_SECS 1.0
+
+/* 3.13+: take the layout from the target's own _Py_DebugOffsets.  0, or
+ * -EAGAIN when the process is too young for what it shows to be final. */
+static int use_debug_offsets(struct py_target *t)
 {
 	const struct py_layout *builtin = py_layout__builtin(t->version);
 	uint8_t buf[2048];
 	struct py_layout dl;
 	char why[256], diff[256];
+	double age;
+	bool young = proc__age(t->pid, &age) == 0 && age < LOADING_SECS;
 
 	if (t->version < PYVER(3, 13))
-		return;
+		return 0;
 	if (rmem__read(&t->mem, t->runtime_addr, buf, sizeof(buf)) != 0) {
+		if (young)
+			return -EAGAIN;
 		fprintf(stderr,
 			"pyprof-bpf: warning: cannot read _Py_DebugOffsets "
 			"of pid %d; using the built-in table for %s\n",
 			t->pid, t->layout.name);
-		return;
+		return 0;
 	}
 	if (py_layout__from_debug_offsets(buf, sizeof(buf), &dl, why,
 					  sizeof(why)) != 0) {
+		if (young)
+			return -EAGAIN;
 		fprintf(stderr,
 			"pyprof-bpf: warning: pid %d: %s; using the "
 			"built-in table for %s\n",
 			t->pid, why, t->layout.name);
-		return;
+		return 0;
 	}
 	if (dl.version != t->version) {
 		fprintf(stderr,
 			"pyprof-bpf: warning: pid %d: _Py_DebugOffsets "
 			"says 3.%u, the binary 3.%u; using the built-in table\n",
 			t->pid, dl.version & 0xff, t->version & 0xff);
-		return;
+		return 0;
 	}
 	if (builtin && py_layout__diff(&dl, builtin, diff, sizeof(diff)))
 		fprintf(stderr,
@@ -263,6 +278,7 @@ static void use_debug_offsets(struct py_target *t)
 			t->pid, t->layout.name, diff);
 	t->layout = dl;
 	t->debug_offsets = true;
+	return 0;
 }
 
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
@@ -359,7 +375,13 @@ found:
 		return -ENOTSUP;
 	}
 	t->layout = *layout;
-	use_debug_offsets(t);
+	if (use_debug_offsets(t) == -EAGAIN) {
+		snprintf(err, errlen,
+			 "process %d (%s): libpython is still being loaded",
+			 pid, comm);
+		python__detach(t);
+		return -EAGAIN;
+	}
 	return 0;
 }
 

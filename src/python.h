@@ -45,8 +45,9 @@ struct py_code {
 /*
  * Finds the interpreter of process pid and fills *t.  Returns 0, or:
  * -ESRCH no such process, -ENOEXEC not a Python process, -ENOTSUP an
- * unsupported Python, other -errno; err then holds one line saying what
- * was found and what to do.
+ * unsupported Python, -EAGAIN a process so young that its libpython is
+ * still being loaded (look again soon), other -errno; err then holds one
+ * line saying what was found and what to do.
  */
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen);
 void python__detach(struct py_target *t);

@@ -174,6 +174,9 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 	switch (rc) {
 	case -ESRCH:
 		return;
+	case -EAGAIN:
+		profiler__probe_later(ts->bpf, pid, RETRY_YOUNG_NS);
+		return;
 	case -ENOEXEC:
 		if (proc__age(pid, &age) == 0 && age < YOUNG_SECS) {
 			profiler__probe_later(ts->bpf, pid, RETRY_YOUNG_NS);
