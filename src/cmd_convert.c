@@ -20,6 +20,8 @@
 #include "options.h"
 #include "output.h"
 #include "profile.h"
+#include "msg.h"
+#include "out_file.h"
 
 static const char usage[] =
 	"usage: pyprof-bpf convert IN.folded -o OUT.EXT [--format NAME] [options]\n"
@@ -57,17 +59,7 @@ static const char usage[] =
 	"Exit status: 0 written, 1 the input is not folded stacks or writing\n"
 	"failed, 2 bad usage or a file that cannot be opened.\n";
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pyprof-bpf convert: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define fail(...) msg__fail("pyprof-bpf convert", __VA_ARGS__)
 
 struct convert_opts {
 	const char *in, *out, *title;
@@ -191,9 +183,8 @@ static int parse(int argc, char **argv, struct convert_opts *o, bool *help)
 static int write_file(const struct profile *p, const struct convert_opts *o,
 		      const struct out_meta *m)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
-	int fd, rc;
+	struct out_file of;
+	int rc, err;
 
 	if (strcmp(o->out, "-") == 0) {
 		rc = output__write(p, o->format, m, stdout);
@@ -204,34 +195,24 @@ static int write_file(const struct profile *p, const struct convert_opts *o,
 		}
 		return EXIT_OK;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", o->out) >=
-	    (int)sizeof(tmp)) {
-		fail("output path too long: %s", o->out);
-		return EXIT_USAGE;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		fail("cannot write %s: %s: choose a writable path with -o",
-		     o->out, strerror(errno));
-		return EXIT_USAGE;
-	}
-	fchmod(fd, 0644);
-	f = fdopen(fd, "w");
-	if (!f) {
-		fail("cannot write %s: %s", o->out, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return EXIT_FAILURE_;
-	}
-	rc = output__write(p, o->format, m, f);
-	if (fclose(f) != 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, o->out) != 0)
-		rc = -errno;
+	rc = out_file__open(&of, o->out);
 	if (rc) {
-		unlink(tmp);
-		fail("writing %s failed: %s", o->out,
-		     output__strerror(o->format, rc));
+		fail("cannot write %s: %s: choose a writable path with -o",
+		     o->out, strerror(-rc));
+		return EXIT_USAGE;
+	}
+	rc = output__write(p, o->format, m, of.f);
+	err = out_file__close(&of, rc == 0);
+	if (!rc)
+		rc = err;
+	if (rc) {
+		if (of.kept)
+			fail("cannot rename %s to %s: %s; the output is kept "
+			     "in %s",
+			     of.tmp, o->out, strerror(-rc), of.tmp);
+		else
+			fail("writing %s failed: %s", o->out,
+			     output__strerror(o->format, rc));
 		return EXIT_FAILURE_;
 	}
 	return EXIT_OK;

@@ -25,6 +25,7 @@
 #include "out_formats.h"
 #include "output.h"
 #include "profile.h"
+#include "msg.h"
 
 /* The exit status of a regression: what the gate reports to CI. */
 #define EXIT_REGRESSION 1
@@ -77,17 +78,7 @@ static const char usage[] =
 	"is named), 2 bad usage, an input that cannot be read, is not folded\n"
 	"stacks or holds no samples, or an output that cannot be written.\n";
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pyprof-bpf diff: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define fail(...) msg__fail("pyprof-bpf diff", __VA_ARGS__)
 
 struct diff_args {
 	const char *in[2]; /* BASE, HEAD */

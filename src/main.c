@@ -35,6 +35,8 @@
 #include "python.h"
 #include "targets.h"
 #include "top.h"
+#include "msg.h"
+#include "out_file.h"
 
 #define PYPROF_VERSION "0.1.0"
 /* How often the main loop wakes to check signals and the target; sampler
@@ -57,17 +59,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pyprof-bpf: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define fail(...) msg__fail("pyprof-bpf", __VA_ARGS__)
 
 static bool has_cap(const struct __user_cap_data_struct *d, int cap)
 {
@@ -118,73 +110,48 @@ static int check_btf(void)
  * that FILE is either complete or untouched. */
 struct output {
 	FILE *f;
-	char *final;
-	char tmp[PATH_MAX];
+	bool to_file;
+	struct out_file file;
 };
 
 static int output_open(struct output *o, const char *path)
 {
-	struct stat st;
-	int fd;
+	int rc;
 
 	memset(o, 0, sizeof(*o));
 	if (!path) {
 		o->f = stdout;
 		return 0;
 	}
-	if (snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.XXXXXX", path) >=
-	    (int)sizeof(o->tmp)) {
-		fail("output path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	/* Found now, not after the run: the rename at the end would fail. */
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+	rc = out_file__open(&o->file, path);
+	if (rc == -EISDIR)
 		fail("cannot write %s: it is a directory: give a file name "
 		     "with -o, e.g. %s/profile.folded",
 		     path, path);
-		return -EISDIR;
-	}
-	fd = mkstemp(o->tmp);
-	if (fd < 0) {
-		int err = errno;
-
+	else if (rc)
 		fail("cannot write %s: %s: choose a writable path with -o",
-		     path, strerror(err));
-		return -err;
-	}
-	fchmod(fd, 0644);
-	o->f = fdopen(fd, "w");
-	if (!o->f) {
-		int err = errno;
-
-		close(fd);
-		unlink(o->tmp);
-		fail("cannot write %s: %s", path, strerror(err));
-		return -err;
-	}
-	o->final = (char *)path;
+		     path, strerror(-rc));
+	if (rc)
+		return rc;
+	o->f = o->file.f;
+	o->to_file = true;
 	return 0;
 }
 
+/* 0, -errno, or -EALREADY when the failure was already told. */
 static int output_close(struct output *o, bool keep)
 {
-	int err = 0;
+	int rc;
 
-	if (!o->final)
+	if (!o->to_file)
 		return fflush(stdout) == 0 ? 0 : -errno;
-	if (fclose(o->f) != 0)
-		err = -errno;
-	if (!keep || err) {
-		unlink(o->tmp);
-		return err;
-	}
-	if (rename(o->tmp, o->final) != 0) {
-		/* The profile is whole in the temporary file: keep it. */
+	rc = out_file__close(&o->file, keep);
+	if (rc && o->file.kept) {
 		fail("cannot rename %s to %s: %s; the profile is kept in %s",
-		     o->tmp, o->final, strerror(errno), o->tmp);
-		err = -EALREADY;
+		     o->file.tmp, o->file.final, strerror(-rc), o->file.tmp);
+		return -EALREADY;
 	}
-	return err;
+	return rc;
 }
 
 /* Everything one run holds; the sampler's events reach it through arg. */

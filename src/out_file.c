@@ -9,12 +9,16 @@
 
 int out_file__open(struct out_file *o, const char *path)
 {
+	struct stat st;
 	int fd, err;
 
 	memset(o, 0, sizeof(*o));
 	if (snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.XXXXXX", path) >=
 	    (int)sizeof(o->tmp))
 		return -ENAMETOOLONG;
+	/* Found now, not after the work: the rename at the end would fail. */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return -EISDIR;
 	fd = mkstemp(o->tmp);
 	if (fd < 0)
 		return -errno;
@@ -40,9 +44,13 @@ int out_file__close(struct out_file *o, bool keep)
 	if (fclose(o->f) != 0)
 		err = -errno;
 	o->f = NULL;
-	if (!err && keep && rename(o->tmp, o->final) != 0)
-		err = -errno;
-	if (err || !keep)
+	if (err || !keep) {
 		unlink(o->tmp);
-	return err;
+		return err;
+	}
+	if (rename(o->tmp, o->final) != 0) {
+		o->kept = true;
+		return -errno;
+	}
+	return 0;
 }

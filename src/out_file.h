@@ -14,15 +14,19 @@
 struct out_file {
 	FILE *f; /* where to write */
 	const char *final;
+	bool kept; /* the rename failed: the profile is whole in tmp */
 	char tmp[PATH_MAX];
 };
 
 /* Opens PATH.tmp.XXXXXX (mode 0644) for path.  0 or -errno
- * (-ENAMETOOLONG, or why the temporary file could not be made). */
+ * (-ENAMETOOLONG, -EISDIR when path is a directory, or why the temporary
+ * file could not be made). */
 int out_file__open(struct out_file *o, const char *path);
 
-/* Closes the file and, when keep, renames it over the final path; else,
- * or when closing or renaming failed, removes it.  0 or -errno. */
+/* Closes the file and, when keep, renames it over the final path (a
+ * symlink there is replaced, not followed); else, or when closing failed,
+ * removes it.  When only the rename fails, the complete file stays at tmp
+ * and kept says so.  0 or -errno. */
 int out_file__close(struct out_file *o, bool keep);
 
 #endif /* PYPROF_OUT_FILE_H */
