@@ -40,6 +40,8 @@ __u32 active_buf;
  * before the thread list is walked again: a new thread binds its thread
  * state a little after it starts running. */
 #define NO_TSTATE_TTL_NS (20ull * 1000 * 1000)
+/* task_struct.flags: the task is exiting (include/linux/sched.h). */
+#define PF_EXITING 0x00000004
 /* tstate_entry.tstate of a miss because the thread list was unreadable. */
 #define TSTATE_LIST_BAD 1
 
@@ -734,7 +736,13 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	if (!w)
 		return 0;
 	w->buf_idx = active_buf & 1;
-	reason = py_stack(w, cfg, &key);
+	if (BPF_CORE_READ(bpf_get_current_task_btf(), flags) & PF_EXITING) {
+		/* Tearing down: its memory may be gone already. */
+		key.flags = SAMPLE_F_EXITING;
+		reason = STAT_EXITING;
+	} else {
+		reason = py_stack(w, cfg, &key);
+	}
 	if (!reason)
 		return 0;
 	stat_inc(reason);

@@ -143,6 +143,7 @@ enum {
 	SAMPLE_F_NO_FRAME = 1 << 3, /* thread state has no current frame */
 	SAMPLE_F_NO_RUNTIME = 1 << 4, /* interpreter list unreadable */
 	SAMPLE_F_CYCLE = 1 << 5, /* the frame chain loops: cut at the repeat */
+	SAMPLE_F_EXITING = 1 << 6, /* the thread is exiting: not walked */
 };
 
 /* Key of the counts map: one per distinct (thread, stack) pair. */
@@ -176,6 +177,7 @@ enum stat_idx {
 	STAT_EVENTS_LOST, /* ring buffer full: an event was not sent */
 	STAT_PROBES, /* processes announced for discovery */
 	STAT_CYCLE, /* the frame chain looped back on itself */
+	STAT_EXITING, /* sample of an exiting thread (not walked) */
 	STAT__MAX,
 };
 
@@ -185,7 +187,7 @@ enum stat_idx {
 			"no_tstate", "no_frame", "err_runtime", "err_tstate", \
 			"err_config", "lost_counts", "lost_stacks",           \
 			"tstate_walks", "tstate_walk_cap", "skipped_frames",  \
-			"events_lost", "probes", "cycle",                     \
+			"events_lost", "probes", "cycle", "exiting",          \
 	}
 
 #ifndef __cplusplus

@@ -241,7 +241,9 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 	if (nframes == 0) {
 		const char *why = "[no Python frame]";
 
-		if (key->flags & SAMPLE_F_NO_TSTATE)
+		if (key->flags & SAMPLE_F_EXITING)
+			why = "[exiting]";
+		else if (key->flags & SAMPLE_F_NO_TSTATE)
 			why = "[no Python thread state]";
 		else if (key->flags & SAMPLE_F_NO_RUNTIME)
 			why = "[interpreter not readable]";

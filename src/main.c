@@ -323,10 +323,11 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 		" truncated (--max-depth %u), %" PRIu64 " partial; unresolved: "
 		"no thread state %" PRIu64 ", no frame %" PRIu64
 		", interpreter unreadable %" PRIu64 ", bad config %" PRIu64
-		"; unknown frames %" PRIu64 "\n",
+		", exiting %" PRIu64 "; unknown frames %" PRIu64 "\n",
 		s[STAT_PY_FULL], s[STAT_TRUNCATED], opt->max_depth,
 		s[STAT_PARTIAL], s[STAT_NO_TSTATE], s[STAT_NO_FRAME],
-		s[STAT_ERR_RUNTIME], s[STAT_ERR_CONFIG], c->unknown_frames);
+		s[STAT_ERR_RUNTIME], s[STAT_ERR_CONFIG], s[STAT_EXITING],
+		c->unknown_frames);
 	/* What only a corrupt (or hostile) target produces. */
 	if (s[STAT_CYCLE] || s[STAT_TSTATE_WALK_CAP])
 		fprintf(stderr,

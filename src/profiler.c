@@ -2,6 +2,7 @@
 #include "profiler.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,7 +42,8 @@ struct profiler {
 	int ncpus;
 	int ncpus_possible;
 	unsigned buf; /* the buffer samples currently go to */
-	struct hashmap segs; /* segment key -> struct py_seg * */
+	struct hashmap segs; /* segment key -> struct seg_entry * */
+	struct hashmap forgotten; /* pids whose segments go at the next drain */
 	struct py_frame *frames; /* drain scratch: max_depth frames */
 	unsigned max_depth;
 	bool verbose;
@@ -49,7 +51,7 @@ struct profiler {
 
 static bool verbose_libbpf;
 
-static int seg_cache_put(struct profiler *p, uint64_t k,
+static int seg_cache_put(struct profiler *p, uint32_t pid, uint64_t k,
 			 const struct py_seg *seg);
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -140,7 +142,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (len < sizeof(*ev) || ev->seg.nframes == 0 ||
 		    ev->seg.nframes > PY_SEG_FRAMES)
 			return 0;
-		if (seg_cache_put(p, h->key, &ev->seg) == 0 &&
+		if (seg_cache_put(p, h->pid, h->key, &ev->seg) == 0 &&
 		    p->events.new_seg)
 			p->events.new_seg(h->pid, &ev->seg, p->events.arg);
 		break;
@@ -374,6 +376,7 @@ void profiler__close(struct profiler *p)
 		if (p->segs.keys[i])
 			free((void *)(uintptr_t)p->segs.vals[i]);
 	hashmap__free(&p->segs);
+	hashmap__free(&p->forgotten);
 	free(p->frames);
 	free(p);
 }
@@ -413,6 +416,7 @@ void profiler__forget(struct profiler *p, pid_t pid)
 	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
 	bpf_map__delete_elem(p->skel->maps.follow, &key, sizeof(key), 0);
 	bpf_map__delete_elem(p->skel->maps.probe, &key, sizeof(key), 0);
+	hashmap__set(&p->forgotten, key, 1);
 }
 
 void profiler__probe_later(struct profiler *p, pid_t pid, uint64_t retry_ns)
@@ -437,6 +441,17 @@ static void sleep_ns(long ns)
 		;
 }
 
+/*
+ * A cached segment and the process it belongs to (segment keys are
+ * per-process), so that a process's segments leave with it.  Allocated up
+ * to seg.frames[seg.nframes]: most segments are the root-most, part full.
+ */
+struct seg_entry {
+	uint32_t pid;
+	uint32_t pad;
+	struct py_seg seg;
+};
+
 static void seg_cache_clear(struct profiler *p)
 {
 	for (size_t i = 0; i < p->segs.cap; i++)
@@ -445,42 +460,69 @@ static void seg_cache_clear(struct profiler *p)
 	hashmap__free(&p->segs);
 }
 
-/* Caches a copy of segment k. 0 if it was new, 1 if known, -ENOMEM. */
-static int seg_cache_put(struct profiler *p, uint64_t k,
+/* Drops the segments of the processes forgotten since the last sweep. */
+static void seg_cache_sweep(struct profiler *p)
+{
+	if (!p->forgotten.len)
+		return;
+	for (size_t i = 0; i < p->segs.cap; i++) {
+		struct seg_entry *e;
+
+		if (!p->segs.keys[i])
+			continue;
+		e = (struct seg_entry *)(uintptr_t)p->segs.vals[i];
+		if (!hashmap__get(&p->forgotten, e->pid, NULL))
+			continue;
+		hashmap__del(&p->segs, p->segs.keys[i]);
+		free(e);
+		i--; /* the backward shift moved another key here */
+	}
+	hashmap__free(&p->forgotten);
+}
+
+/* Caches a copy of segment k of process pid. 0 if it was new, 1 if known,
+ * -ENOMEM. */
+static int seg_cache_put(struct profiler *p, uint32_t pid, uint64_t k,
 			 const struct py_seg *seg)
 {
-	struct py_seg *s;
+	struct seg_entry *e;
 	uint64_t v;
 
 	if (hashmap__get(&p->segs, k, &v))
 		return 1;
-	s = malloc(sizeof(*s));
-	if (!s)
+	e = malloc(offsetof(struct seg_entry, seg.frames) +
+		   seg->nframes * sizeof(seg->frames[0]));
+	if (!e)
 		return -ENOMEM;
-	*s = *seg;
+	e->pid = pid;
+	memcpy(&e->seg, seg,
+	       offsetof(struct py_seg, frames) +
+		       seg->nframes * sizeof(seg->frames[0]));
 	if (p->segs.len >= SEG_CACHE_MAX)
 		seg_cache_clear(p);
-	if (hashmap__set(&p->segs, k, (uint64_t)(uintptr_t)s)) {
-		free(s);
+	if (hashmap__set(&p->segs, k, (uint64_t)(uintptr_t)e)) {
+		free(e);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-/* The segment with key k: from the cache, else from the stacks map. */
+/* Segment k of process pid: from the cache, else from the stacks map.
+ * Only its first nframes frames may be read. */
 static const struct py_seg *get_seg(struct profiler *p, int stacks_fd,
-				    uint64_t k)
+				    uint32_t pid, uint64_t k)
 {
 	struct py_seg s;
 	uint64_t v;
 
 	if (!hashmap__get(&p->segs, k, &v)) {
 		if (bpf_map_lookup_elem(stacks_fd, &k, &s) || s.nframes == 0 ||
-		    s.nframes > PY_SEG_FRAMES || seg_cache_put(p, k, &s) < 0 ||
+		    s.nframes > PY_SEG_FRAMES ||
+		    seg_cache_put(p, pid, k, &s) < 0 ||
 		    !hashmap__get(&p->segs, k, &v))
 			return NULL;
 	}
-	return (const struct py_seg *)(uintptr_t)v;
+	return &((const struct seg_entry *)(uintptr_t)v)->seg;
 }
 
 /*
@@ -498,7 +540,7 @@ static bool resolve_stack(struct profiler *p, int stacks_fd,
 	if (key->depth > p->max_depth)
 		return false;
 	while (left > 0) {
-		const struct py_seg *s = get_seg(p, stacks_fd, k);
+		const struct py_seg *s = get_seg(p, stacks_fd, key->pid, k);
 
 		if (!s || s->nframes > left)
 			return false;
@@ -621,6 +663,7 @@ int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 		      drain_count, &d);
 	rc2 = take_all(d.stacks_fd, sizeof(__u64), sizeof(struct py_seg), NULL,
 		       NULL);
+	seg_cache_sweep(p);
 	return rc ? rc : rc2;
 }
 

@@ -409,6 +409,17 @@ void python__detach(struct py_target *t)
 	code_cache_clear(t);
 }
 
+void python__clone(const struct py_target *from, pid_t pid,
+		   struct py_target *to)
+{
+	*to = *from;
+	to->pid = pid;
+	memset(&to->codes, 0, sizeof(to->codes));
+	to->code_errors = 0;
+	to->code_stale = 0;
+	rmem__init_pid(&to->mem, from->pid);
+}
+
 static char *read_str_at(const struct py_target *t, uint64_t addr)
 {
 	char buf[PYOBJ_STR_MAX * 4 + 1];

@@ -52,6 +52,11 @@ struct py_code {
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen);
 void python__detach(struct py_target *t);
 
+/* *to describes process pid, a fork of from's process, read through from's
+ * memory (pid itself is gone); its code cache starts empty. */
+void python__clone(const struct py_target *from, pid_t pid,
+		   struct py_target *to);
+
 /*
  * The version of the interpreter in ELF file f (named path, used only as a
  * cross-check): Py_Version on 3.11+, else the API symbols each release added.

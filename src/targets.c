@@ -58,6 +58,50 @@ static int push_cfg(struct targets *ts, struct target *t)
 	return profiler__add_target(ts->bpf, t->pid, &cfg);
 }
 
+/* Room for one more in ts->v.  0 or -ENOMEM. */
+static int grow_v(struct targets *ts)
+{
+	size_t ncap = ts->cap ? ts->cap * 2 : 16;
+	struct target **nv;
+
+	if (ts->n < ts->cap)
+		return 0;
+	nv = realloc(ts->v, ncap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	ts->v = nv;
+	ts->cap = ncap;
+	return 0;
+}
+
+/*
+ * Child, forked by target pt, exited before it could be added: a target
+ * already gone, reading pt's memory, so that the samples the sampler took
+ * of it (with pt's config) are named and retired like any other's.
+ */
+static void add_ghost(struct targets *ts, pid_t child, const struct target *pt)
+{
+	struct target *t;
+
+	if (ts->n >= TARGETS_MAX || grow_v(ts))
+		return;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return;
+	python__clone(&pt->py, child, &t->py);
+	t->pid = child;
+	t->parent = pt->pid;
+	memcpy(t->comm, pt->comm, sizeof(t->comm));
+	t->cpu0 = t->cpu1 = -1;
+	t->gone = true;
+	if (hashmap__set(&ts->by_pid, (uint64_t)child, (uintptr_t)t)) {
+		free_target(t);
+		return;
+	}
+	ts->v[ts->n++] = t;
+	ts->want_drain = true;
+}
+
 struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 			    char *err, size_t errlen)
 {
@@ -73,15 +117,8 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 			 TARGETS_MAX, pid);
 		return NULL;
 	}
-	if (ts->n == ts->cap) {
-		size_t ncap = ts->cap ? ts->cap * 2 : 16;
-		struct target **nv = realloc(ts->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			goto nomem;
-		ts->v = nv;
-		ts->cap = ncap;
-	}
+	if (grow_v(ts))
+		goto nomem;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto nomem;
@@ -201,7 +238,7 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 
 void targets__on_fork(struct targets *ts, pid_t child, pid_t parent)
 {
-	struct target *pt = targets__get(ts, parent);
+	struct target *pt = targets__get(ts, parent), *t;
 	char err[512];
 	int rc;
 
@@ -210,16 +247,33 @@ void targets__on_fork(struct targets *ts, pid_t child, pid_t parent)
 		return;
 	/* The sampler already samples it with the parent's config; the
 	 * child needs its own reader of its own memory. */
-	if (!targets__add(ts, child, false, &rc, err, sizeof(err)))
+	t = targets__add(ts, child, false, &rc, err, sizeof(err));
+	if (t) {
+		t->parent = parent;
+	} else if (rc == -ESRCH) {
+		/* Gone already (a fork that ran briefly): what it ran is
+		 * the parent's code, so let the parent's memory name it. */
+		add_ghost(ts, child, pt);
+	} else {
 		profiler__remove_target(ts->bpf, child);
+	}
 }
 
 static void set_gone(struct targets *ts, struct target *t)
 {
+	struct target *pt = targets__get(ts, t->parent);
+
 	if (t->gone)
 		return;
 	t->gone = true;
 	ts->want_drain = true;
+	/* A forked child shares its parent's code objects; with the child's
+	 * memory gone (or replaced by exec), what is left to read is read
+	 * through the parent's, which holds the same objects at the same
+	 * addresses (a code object whose co_firstlineno differs from the
+	 * sampled one is not trusted). */
+	if (pt && !pt->gone)
+		rmem__init_pid(&t->py.mem, pt->pid);
 }
 
 void targets__on_exec(struct targets *ts, pid_t pid)

@@ -30,6 +30,7 @@ struct target {
 	bool gone; /* exited or exec'd: no new samples */
 	bool execed;
 	bool drained; /* a drain ran after gone: nothing more to collect */
+	pid_t parent; /* the target it was forked from, 0 if none */
 	double cpu0, cpu1; /* CPU seconds at attach and last seen */
 
 	/* The collector's state for this process. */

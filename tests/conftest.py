@@ -149,6 +149,23 @@ def py_frame(frame):
     return m.group("name"), m.group("file"), int(m.group("line"))
 
 
-def interrupt(proc, after):
-    time.sleep(after)
+def cpu_seconds(pid):
+    """User + system CPU time of process pid so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_cpu(pid, seconds):
+    """Waits until process pid has used `seconds` more CPU time, so that a
+    profile of it has samples however loaded the machine is.  Asserts
+    nothing about time itself."""
+    end = cpu_seconds(pid) + seconds
+    while cpu_seconds(pid) < end:
+        time.sleep(0.05)
+
+
+def interrupt(proc, pid, cpu):
+    """Sends proc SIGINT once process pid has used cpu more CPU seconds."""
+    wait_cpu(pid, cpu)
     proc.send_signal(signal.SIGINT)

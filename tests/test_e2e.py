@@ -183,7 +183,7 @@ def test_ctrl_c_writes_output_to_file(python, tmp_path):
     out = tmp_path / "app.folded"
     with Workload(python, "shape.py") as w:
         p = start_pyprof("-p", w.pid, "-o", out)
-        interrupt(p, 1.5)
+        interrupt(p, w.pid, 1.5)
         _, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert "interrupted" in err

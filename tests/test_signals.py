@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest import (PYPROF, PYTHONS, Workload, needs_root, parse_folded,
-                      py_frame, run_pyprof, start_pyprof)
+                      py_frame, run_pyprof, start_pyprof, wait_cpu)
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 
@@ -34,7 +34,7 @@ def test_signal_writes_whole_output(tmp_path, sig, name):
     out = tmp_path / "app.folded"
     with Workload(any_python(), "shape.py") as w:
         p = start_pyprof("-p", w.pid, "-F", 199, "--interval", 0.2, "-o", out)
-        _wait_cpu(w.pid, 1.0)
+        wait_cpu(w.pid, 1.0)
         p.send_signal(sig)
         _, err = p.communicate(timeout=30)
         assert w.proc.poll() is None, "the target must outlive the profiler"
@@ -46,25 +46,12 @@ def test_signal_writes_whole_output(tmp_path, sig, name):
     assert os.listdir(tmp_path) == ["app.folded"], "temporary file left"
 
 
-def _wait_cpu(pid, seconds):
-    """Waits until pid has used `seconds` of CPU time (so that a profile of
-    it has samples), without asserting anything on time itself."""
-    tick = os.sysconf("SC_CLK_TCK")
-    while True:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        if (int(fields[11]) + int(fields[12])) / tick >= seconds:
-            return
-        os.sched_yield()
-        subprocess.run(["sleep", "0.05"])
-
-
 def test_reader_closing_the_pipe_is_not_a_failure():
     """`pyprof-bpf ... | head`: the reader stops after a few lines of a big
     profile; pyprof-bpf says the output was cut short and exits 0."""
     needs_root()
     with Workload(any_python(), "many.py") as w:
-        _wait_cpu(w.pid, 0.2)
+        wait_cpu(w.pid, 0.2)
         p = subprocess.Popen([PYPROF, "-p", str(w.pid), "-F", "999", "-d", "2",
                               "--folded"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
