@@ -107,6 +107,21 @@ COUNTS_MAP(counts1);
 STACKS_MAP(stacks0);
 STACKS_MAP(stacks1);
 
+/*
+ * Stacks recorded when a thread leaves the CPU (wall mode, bpf/offcpu.bpf.h):
+ * the thread may come back after any number of drains, so its stack cannot
+ * live in a drained buffer.  Keys are content hashes, so a segment that is
+ * stored again is the same segment; LRU, so that old ones make room.  One
+ * entry unless wall mode sizes it (userspace, before load).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct py_seg);
+} off_stacks SEC(".maps");
+#define OFF_STACKS_BUF 2
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -188,6 +203,8 @@ static __always_inline void *counts_map(__u32 buf)
 
 static __always_inline void *stacks_map(__u32 buf)
 {
+	if (buf == OFF_STACKS_BUF)
+		return (void *)&off_stacks;
 	return buf ? (void *)&stacks1 : (void *)&stacks0;
 }
 
@@ -708,6 +725,9 @@ static __always_inline __u32 py_stack(struct walk *w,
 	return STAT_PY_FULL;
 }
 
+/* Wall-clock mode and GIL state (issue 9). */
+#include "offcpu.bpf.h"
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 {
@@ -746,6 +766,7 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 	if (!reason)
 		return 0;
 	stat_inc(reason);
+	key.flags |= gil_state(pid, tid, cfg);
 	count(&key, w->buf_idx, 1);
 	return 0;
 }

@@ -178,6 +178,8 @@ enum stat_idx {
 	STAT_PROBES, /* processes announced for discovery */
 	STAT_CYCLE, /* the frame chain looped back on itself */
 	STAT_EXITING, /* sample of an exiting thread (not walked) */
+	STAT_OFFCPU_SWITCHES, /* target threads switched out (wall mode) */
+	STAT_OFFCPU_LOST, /* offcpu map full: an off-CPU interval lost */
 	STAT__MAX,
 };
 
@@ -188,6 +190,7 @@ enum stat_idx {
 			"err_config", "lost_counts", "lost_stacks",           \
 			"tstate_walks", "tstate_walk_cap", "skipped_frames",  \
 			"events_lost", "probes", "cycle", "exiting",          \
+			"offcpu_switches", "offcpu_lost",                     \
 	}
 
 #ifndef __cplusplus
@@ -203,5 +206,123 @@ _Static_assert(sizeof(struct pyprof_event) ==
 		       sizeof(struct pyprof_event_hdr) + sizeof(struct py_seg),
 	       "pyprof_event");
 #endif
+
+/*
+ * ---- Wall-clock mode (off-CPU time) and GIL state: issue 9 ----
+ *
+ * In --mode wall a sched_switch program walks a target thread's Python stack
+ * when it leaves the CPU and keeps an offcpu_rec; when the thread comes back
+ * (or when userspace runs the offcpu_flush program at a drain, for threads
+ * still asleep) the time off-CPU is added to the counts map under the
+ * recorded key with SAMPLE_F_OFFCPU set: for such keys the count is in
+ * nanoseconds, not samples.  The reason is in bits SAMPLE_WHY_SHIFT and up.
+ * The high flag bits are used so that other flags can grow from bit 0.
+ */
+enum {
+	SAMPLE_F_OFFCPU = 1 << 16, /* count is ns off-CPU */
+	SAMPLE_F_GIL_HELD = 1 << 17, /* the thread held the GIL */
+	SAMPLE_F_GIL_WAIT = 1 << 18, /* the thread waited for the GIL */
+	SAMPLE_F_ASLEEP_AT_START = 1 << 19, /* off-CPU since before the
+					       start: stack unknown */
+};
+#define SAMPLE_WHY_SHIFT 20
+#define SAMPLE_WHY_MASK 0xfffu
+
+/* Why a thread was off-CPU (the SAMPLE_WHY field). */
+enum offcpu_why {
+	OFFCPU_OTHER = 0, /* asleep outside a system call */
+	OFFCPU_PREEMPTED, /* runnable, waiting for a CPU */
+	OFFCPU_FUTEX, /* futex: a lock, a condition, a queue */
+	OFFCPU_SLEEP, /* nanosleep, clock_nanosleep */
+	OFFCPU_IO, /* read, write, recv, send, poll, select, epoll... */
+	OFFCPU_DISK, /* uninterruptible sleep (D) outside those */
+	OFFCPU_GIL, /* futex on the GIL's condition or mutex */
+	OFFCPU_CHILD, /* wait4, waitid */
+	OFFCPU_STOPPED, /* stopped or traced */
+	OFFCPU_SYSCALL = 32, /* another system call: 32 + its number */
+};
+
+/*
+ * What a thread asleep in system call nr (x86-64 numbers) with first two
+ * arguments a0, a1 waits for; OFFCPU_OTHER for a call not classified here.
+ * One table for the sched_switch program and for userspace, which reads
+ * /proc/PID/task/TID/syscall for threads already asleep at the start.
+ */
+static inline __u32 offcpu_why_of_syscall(long nr, __u64 a0, __u64 a1)
+{
+	switch (nr) {
+	case 202: /* futex */
+	case 449: /* futex_waitv */
+		return OFFCPU_FUTEX;
+	case 35: /* nanosleep */
+	case 230: /* clock_nanosleep */
+		return OFFCPU_SLEEP;
+	case 23: /* select */
+	case 270: /* pselect6 */
+		/* No descriptors: a sleep (time.sleep before 3.11). */
+		return a0 ? OFFCPU_IO : OFFCPU_SLEEP;
+	case 7: /* poll */
+	case 271: /* ppoll */
+		return a1 ? OFFCPU_IO : OFFCPU_SLEEP;
+	case 0: /* read */
+	case 1: /* write */
+	case 17: /* pread64 */
+	case 18: /* pwrite64 */
+	case 19: /* readv */
+	case 20: /* writev */
+	case 42: /* connect */
+	case 43: /* accept */
+	case 44: /* sendto */
+	case 45: /* recvfrom */
+	case 46: /* sendmsg */
+	case 47: /* recvmsg */
+	case 74: /* fsync */
+	case 75: /* fdatasync */
+	case 232: /* epoll_wait */
+	case 281: /* epoll_pwait */
+	case 288: /* accept4 */
+	case 295: /* preadv */
+	case 296: /* pwritev */
+	case 299: /* recvmmsg */
+	case 307: /* sendmmsg */
+	case 441: /* epoll_pwait2 */
+		return OFFCPU_IO;
+	case 61: /* wait4 */
+	case 247: /* waitid */
+		return OFFCPU_CHILD;
+	default:
+		return OFFCPU_OTHER;
+	}
+}
+
+/* Value of the offcpu map (key: tid). */
+struct offcpu_rec {
+	__u64 start_ns; /* off-CPU since (ktime); 0 once accounted */
+	struct sample_key key;
+};
+
+/* Where the GIL is (--gil), per target: value of the gil_cfgs map. */
+enum py_gil_where {
+	PY_GIL_NONE = 0, /* no GIL (free-threaded) or unknown */
+	PY_GIL_IN_RUNTIME = 1, /* _PyRuntime.ceval.gil (3.8-3.11) */
+	PY_GIL_INTERP_PTR = 2, /* *main interpreter's ceval.gil (3.12+) */
+};
+
+struct py_gil_cfg {
+	__u64 addr; /* the GIL's address; 0 until known (BPF fills it) */
+	__u32 where; /* enum py_gil_where */
+	__u32 off; /* runtime offset of the GIL, or of ceval.gil in the
+		      interpreter */
+	__u32 main_interp_off; /* _PyRuntime.interpreters.main (3.12+) */
+	__u32 size; /* sizeof(struct _gil_runtime_state) */
+	__u32 locked_off; /* _gil_runtime_state.locked (an int) */
+	__u32 holder_off; /* _gil_runtime_state.last_holder (a tstate) */
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct offcpu_rec) == 8 + 32, "offcpu_rec");
+_Static_assert(sizeof(struct py_gil_cfg) == 32, "py_gil_cfg");
+#endif
+/* ---- end of issue 9 ---- */
 
 #endif /* PYPROF_SHARED_H */

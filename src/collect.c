@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "offcpu.h"
 #include "proc.h"
 #include "pythread.h"
 
@@ -30,8 +31,8 @@ int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 	c->no_threads = no_threads;
 	c->merge_processes = merge_processes;
 	c->buf = calloc(NAMES_MAX, sizeof(*c->buf));
-	/* process, thread, a marker, the frames, a marker */
-	c->stack = calloc(PY_MAX_DEPTH_CAP + 4, sizeof(*c->stack));
+	/* process, thread, a marker, the frames, a marker, off-CPU leaf */
+	c->stack = calloc(PY_MAX_DEPTH_CAP + 5, sizeof(*c->stack));
 	if (!c->buf || !c->stack)
 		return -ENOMEM;
 	return 0;
@@ -145,6 +146,23 @@ static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid)
 			      profile__intern_str(c->prof, label), 0, 0);
 }
 
+const char *collect__thread_name(struct collector *c, uint32_t pid,
+				 uint32_t tid, char *buf, size_t len)
+{
+	struct target *t = targets__get(c->ts, (pid_t)pid);
+	const char *name;
+
+	if (!t || c->no_threads)
+		return NULL;
+	name = python_thread_name(c, t, tid);
+	if (!name && tid == pid)
+		name = "MainThread";
+	if (!name)
+		return NULL;
+	snprintf(buf, len, "%s", name);
+	return buf;
+}
+
 static int64_t python_frame(struct collector *c, struct target *t,
 			    const struct py_frame *pf)
 {
@@ -200,6 +218,12 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 	uint32_t *stack = c->stack, n = 0;
 	int64_t f;
 
+	if (c->offcpu) {
+		/* Off-CPU counts are ns: in samples from here on. */
+		count = offcpu__samples(c->offcpu, key, count);
+		if (!count)
+			return 0;
+	}
 	if (!t) {
 		c->no_target += count;
 		return 0;
@@ -249,7 +273,17 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 			why = "[interpreter not readable]";
 		else if (key->flags & SAMPLE_F_PARTIAL)
 			why = "[unreadable frame]";
+		else if (key->flags & SAMPLE_F_ASLEEP_AT_START)
+			why = "[asleep since the start]";
 		f = marker(c, why);
+		if (f < 0)
+			return (int)f;
+		stack[n++] = (uint32_t)f;
+	}
+	if (key->flags & SAMPLE_F_OFFCPU) {
+		char leaf[48];
+
+		f = marker(c, offcpu__leaf(key->flags, leaf, sizeof(leaf)));
 		if (f < 0)
 			return (int)f;
 		stack[n++] = (uint32_t)f;

@@ -25,6 +25,9 @@ struct collector {
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
 	bool timeline; /* record when samples were drained (trace format) */
 	uint64_t drain_ns; /* CLOCK_MONOTONIC time of this drain */
+	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
+	 * plain cpu mode). */
+	struct offcpu *offcpu;
 
 	struct hashmap tid_ids; /* tid -> thread_id + 1, this drain only */
 	struct pythread_name *buf;
@@ -55,6 +58,11 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg);
 void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 			    void *arg);
+
+/* threading's name of thread tid of pid (or "MainThread") into buf; NULL
+ * when it has none or the process is no longer known. */
+const char *collect__thread_name(struct collector *c, uint32_t pid,
+				 uint32_t tid, char *buf, size_t len);
 
 /* Marks thread names stale; call before each drain. */
 void collect__new_drain(struct collector *c);

@@ -27,6 +27,7 @@
 #include "cmd_diff.h"
 #include "cmd_view.h"
 #include "collect.h"
+#include "offcpu.h"
 #include "options.h"
 #include "output.h"
 #include "proc.h"
@@ -222,6 +223,12 @@ static void print_process(const struct target_record *t)
 			    "");
 }
 
+static const char *thread_name(uint32_t pid, uint32_t tid, char *buf,
+			       size_t len, void *arg)
+{
+	return collect__thread_name(arg, pid, tid, buf, len);
+}
+
 static void print_summary(struct run *r, double elapsed, bool ended)
 {
 	const struct options *opt = &r->opt;
@@ -336,10 +343,22 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 			"%" PRIu64 " times\n",
 			s[STAT_CYCLE], PY_MAX_THREADS_WALK,
 			s[STAT_TSTATE_WALK_CAP]);
+	if (c->offcpu)
+		offcpu__print_summary(c->offcpu, stderr, opt->wall, opt->gil,
+				      TARGETS_SUMMARY_MAX, thread_name,
+				      &r->coll);
 	if (opt->verbose) {
 		static const char *names[] = STAT_NAMES;
 		uint64_t run_ns = 0, runs = 0;
 
+		if (profiler__switch_stats(r->bpf, &run_ns, &runs) == 0 && runs)
+			fprintf(stderr,
+				"pyprof-bpf: sched_switch program runs %" PRIu64
+				", %.3f us each on average, %" PRIu64
+				" target switch-outs (kernel.bpf_stats_enabled)\n",
+				runs, (double)run_ns / (double)runs / 1000.0,
+				s[STAT_OFFCPU_SWITCHES]);
+		run_ns = runs = 0;
 		if (profiler__prog_stats(r->bpf, &run_ns, &runs) == 0 && runs)
 			fprintf(stderr,
 				"pyprof-bpf: sampler runs %" PRIu64
@@ -745,6 +764,18 @@ static int profile_main(int argc, char **argv)
 	popts.freq = r->opt.freq;
 	popts.max_depth = r->opt.max_depth;
 	popts.verbose = r->opt.verbose;
+	popts.wall = r->opt.wall;
+	popts.gil = r->opt.gil;
+	if (r->opt.wall || r->opt.gil) {
+		/* One off-CPU period weighs one sample: the perf period. */
+		r->coll.offcpu = offcpu__new(1000000000ull / r->opt.freq,
+					     r->opt.gil_only);
+		if (!r->coll.offcpu) {
+			fail("out of memory");
+			code = EXIT_FAILURE_;
+			goto out_fini;
+		}
+	}
 	if (r->opt.all)
 		popts.discover |= PYPROF_DISCOVER_ALL;
 	if (r->opt.children || r->opt.cmd)
@@ -881,6 +912,7 @@ out_close_bpf:
 	top__close(view);
 	profiler__close(r->bpf);
 out_fini:
+	offcpu__free(r->coll.offcpu);
 	collect__fini(&r->coll);
 	profile__free(r->prof);
 	rc = output_close(&out, code == EXIT_OK);

@@ -56,6 +56,15 @@ const char options__usage[] =
 	"      --tid             name thread frames \"NAME (tid N)\" so threads of\n"
 	"                        one name stay apart\n"
 	"      --no-threads      leave out the thread frame (merge all threads)\n"
+	"      --mode cpu|wall   cpu (default): where threads run on a CPU; wall:\n"
+	"                        every thread for all of its time, time off-CPU\n"
+	"                        ending in \"[off-cpu: futex]\", \"[off-cpu: sleep]\",\n"
+	"                        \"[off-cpu: io]\"... in samples of 1/HZ seconds\n"
+	"      --idle            the same as --mode wall\n"
+	"      --gil             GIL held / waiting shares per thread in the\n"
+	"                        summary (implies --mode wall unless --mode cpu\n"
+	"                        is given); waiting ends in \"[off-cpu: gil]\"\n"
+	"      --gil-only        keep only the samples that hold the GIL\n"
 	"  -v, --verbose         show libbpf's and the verifier's messages\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
@@ -78,7 +87,8 @@ const char options__usage[] =
 	"  [truncated] deeper than --max-depth; [partial stack] a frame could not\n"
 	"  be read; [no Python thread state] a thread that runs no Python;\n"
 	"  [no Python frame] a Python thread between frames; [unknown] a code\n"
-	"  object that could not be read.\n"
+	"  object that could not be read; [off-cpu: WHY] (wall mode) time off a\n"
+	"  CPU under the stack the thread left it with.\n"
 	"\n"
 	"Examples:\n"
 	"  sudo pyprof-bpf -p 4242 -d 10 > app.folded && flamegraph.pl app.folded > app.svg\n"
@@ -183,6 +193,10 @@ enum {
 	OPT_INTERVAL,
 	OPT_TID,
 	OPT_NO_THREADS,
+	OPT_MODE,
+	OPT_IDLE,
+	OPT_GIL,
+	OPT_GIL_ONLY,
 };
 
 int options__parse(int argc, char **argv, struct options *o, char *err,
@@ -203,6 +217,10 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "tid", no_argument, NULL, OPT_TID },
 		{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "idle", no_argument, NULL, OPT_IDLE },
+		{ "gil", no_argument, NULL, OPT_GIL },
+		{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -284,6 +302,40 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		case OPT_NO_THREADS:
 			o->no_threads = true;
 			break;
+		case OPT_MODE:
+			if (strcmp(optarg, "cpu") != 0 &&
+			    strcmp(optarg, "wall") != 0) {
+				snprintf(err, errlen,
+					 "invalid mode '%s': give --mode cpu "
+					 "or --mode wall",
+					 optarg);
+				return -EINVAL;
+			}
+			if (o->mode_set && o->wall != (optarg[0] == 'w')) {
+				snprintf(err, errlen,
+					 "--mode and --idle disagree: choose "
+					 "one mode");
+				return -EINVAL;
+			}
+			o->wall = optarg[0] == 'w';
+			o->mode_set = true;
+			break;
+		case OPT_IDLE:
+			if (o->mode_set && !o->wall) {
+				snprintf(err, errlen,
+					 "--mode and --idle disagree: choose "
+					 "one mode");
+				return -EINVAL;
+			}
+			o->wall = true;
+			o->mode_set = true;
+			break;
+		case OPT_GIL_ONLY:
+			o->gil_only = true;
+			/* fall through */
+		case OPT_GIL:
+			o->gil = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -347,6 +399,9 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 			 "already include children)");
 		return -EINVAL;
 	}
+	/* GIL waiting is time off-CPU: --gil needs wall mode to show it. */
+	if (o->gil && !o->mode_set)
+		o->wall = true;
 	if (o->thread_ids && o->no_threads) {
 		snprintf(err, errlen,
 			 "--tid and --no-threads contradict each "

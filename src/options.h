@@ -41,6 +41,10 @@ struct options {
 	bool folded; /* --folded */
 	bool thread_ids; /* --tid: "name (tid N)" thread frames */
 	bool no_threads; /* --no-threads: no thread frame */
+	bool wall; /* --mode wall / --idle: off-CPU time too */
+	bool mode_set; /* --mode or --idle was given */
+	bool gil; /* --gil: GIL held / waiting per sample */
+	bool gil_only; /* --gil-only: only samples holding the GIL */
 	bool verbose; /* -v */
 	bool help;
 	bool version;

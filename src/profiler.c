@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "hashmap.h"
+#include "offcpu.h"
 #include "pyprof.skel.h"
 
 /*
@@ -36,6 +37,7 @@ struct profiler {
 	struct ring_buffer *rb;
 	struct bpf_link *exec_link;
 	struct bpf_link *fork_link; /* only when following children */
+	struct bpf_link *switch_link; /* only in wall mode */
 	struct profiler_events events;
 	struct bpf_link **links;
 	int *pfds;
@@ -47,7 +49,12 @@ struct profiler {
 	struct py_frame *frames; /* drain scratch: max_depth frames */
 	unsigned max_depth;
 	bool verbose;
+	bool wall, gil;
 };
+
+/* Wall mode's maps: threads off-CPU at once, and their stack segments. */
+#define OFFCPU_THREADS_MAX 65536
+#define OFF_STACKS_MAX 16384
 
 static bool verbose_libbpf;
 
@@ -223,6 +230,20 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 	p->skel->rodata->max_depth = o->max_depth;
 	p->skel->rodata->max_threads_walk = PY_MAX_THREADS_WALK;
 	p->skel->rodata->discover = o->discover;
+	/* Wall mode's programs and maps cost nothing in cpu mode: not
+	 * loaded, one entry each. */
+	p->wall = o->wall;
+	p->gil = o->gil;
+	p->skel->rodata->offcpu_enabled = o->wall;
+	p->skel->rodata->gil_enabled = o->gil;
+	bpf_program__set_autoload(p->skel->progs.on_switch, o->wall);
+	bpf_program__set_autoload(p->skel->progs.offcpu_flush, o->wall);
+	if (o->wall) {
+		bpf_map__set_max_entries(p->skel->maps.offcpu,
+					 OFFCPU_THREADS_MAX);
+		bpf_map__set_max_entries(p->skel->maps.off_stacks,
+					 OFF_STACKS_MAX);
+	}
 	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino);
 	if (rc) {
 		*why = PROFILER_EOTHER;
@@ -294,6 +315,19 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 		}
 	}
 
+	if (o->wall) {
+		p->switch_link = bpf_program__attach(p->skel->progs.on_switch);
+		if (!p->switch_link) {
+			*why = PROFILER_EKERNEL;
+			snprintf(
+				err, errlen,
+				"cannot attach to sched_switch for --mode wall: "
+				"%s; use --mode cpu",
+				strerror(errno));
+			goto err_destroy;
+		}
+	}
+
 	n = online_cpus(&cpus, &p->ncpus_possible);
 	if (n <= 0) {
 		*why = PROFILER_EOTHER;
@@ -347,6 +381,7 @@ err_detach:
 	return NULL;
 err_destroy:
 	free(cpus);
+	bpf_link__destroy(p->switch_link);
 	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
@@ -368,6 +403,7 @@ void profiler__close(struct profiler *p)
 	}
 	free(p->links);
 	free(p->pfds);
+	bpf_link__destroy(p->switch_link);
 	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
@@ -386,9 +422,18 @@ int profiler__add_target(struct profiler *p, pid_t pid,
 {
 	__u32 key = (__u32)pid;
 
+	struct py_gil_cfg g;
+
+	if (p->gil && offcpu__gil_cfg(cfg, &g) == 0 &&
+	    bpf_map__update_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), &g,
+				 sizeof(g), BPF_ANY))
+		return -errno;
 	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), cfg,
 				 sizeof(*cfg), BPF_ANY))
 		return -errno;
+	/* Wall mode: threads asleep now would not be seen until they wake. */
+	if (p->wall)
+		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
 	return 0;
 }
 
@@ -397,6 +442,7 @@ void profiler__remove_target(struct profiler *p, pid_t pid)
 	__u32 key = (__u32)pid;
 
 	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), 0);
 }
 
 int profiler__follow(struct profiler *p, pid_t pid)
@@ -516,8 +562,13 @@ static const struct py_seg *get_seg(struct profiler *p, int stacks_fd,
 	uint64_t v;
 
 	if (!hashmap__get(&p->segs, k, &v)) {
-		if (bpf_map_lookup_elem(stacks_fd, &k, &s) || s.nframes == 0 ||
-		    s.nframes > PY_SEG_FRAMES ||
+		/* Off-CPU stacks live in off_stacks, which no drain
+		 * empties: the thread may have been away for many. */
+		if ((bpf_map_lookup_elem(stacks_fd, &k, &s) &&
+		     (!p->wall ||
+		      bpf_map__lookup_elem(p->skel->maps.off_stacks, &k,
+					   sizeof(k), &s, sizeof(s), 0))) ||
+		    s.nframes == 0 || s.nframes > PY_SEG_FRAMES ||
 		    seg_cache_put(p, pid, k, &s) < 0 ||
 		    !hashmap__get(&p->segs, k, &v))
 			return NULL;
@@ -648,6 +699,13 @@ int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 	struct drain_ctx d = { .p = p, .fn = fn, .arg = arg };
 	int counts_fd, rc, rc2;
 
+	/* Threads still off-CPU: their time so far, into the buffer that
+	 * is drained now. */
+	if (p->wall) {
+		rc = profiler__offcpu_flush(p);
+		if (rc)
+			return rc;
+	}
 	p->buf ^= 1;
 	__atomic_store_n(&p->skel->bss->active_buf, p->buf, __ATOMIC_SEQ_CST);
 	sleep_ns(FLIP_GRACE_NS);
@@ -696,6 +754,34 @@ int profiler__prog_stats(struct profiler *p, uint64_t *run_ns, uint64_t *runs)
 	__u32 len = sizeof(info);
 
 	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.sample),
+				   &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
+int profiler__offcpu_flush(struct profiler *p)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	if (!p->wall)
+		return 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(p->skel->progs.offcpu_flush),
+				   &opts))
+		return -errno;
+	return 0;
+}
+
+int profiler__switch_stats(struct profiler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*run_ns = *runs = 0;
+	if (!p->wall)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.on_switch),
 				   &info, &len))
 		return -errno;
 	*run_ns = info.run_time_ns;

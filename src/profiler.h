@@ -37,6 +37,8 @@ struct profiler_opts {
 	unsigned max_depth; /* Python frames per stack */
 	bool verbose; /* libbpf's debug output */
 	unsigned discover; /* PYPROF_DISCOVER_* */
+	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.h) */
+	bool gil; /* --gil: GIL state in the sample flags */
 	struct profiler_events events;
 };
 
@@ -101,6 +103,16 @@ int profiler__prog_stats(struct profiler *p, uint64_t *run_ns, uint64_t *runs);
 
 /* The pthread_self() of thread tid, as the sampler saw it. 0 or -ENOENT. */
 int profiler__thread_id(struct profiler *p, uint32_t tid, uint64_t *thread_id);
+
+/*
+ * Wall mode: counts the time of threads still off-CPU up to now into the
+ * active buffer (profiler__drain does it first).  0 or -errno.
+ */
+int profiler__offcpu_flush(struct profiler *p);
+
+/* The kernel's statistics of the sched_switch program (wall mode). */
+int profiler__switch_stats(struct profiler *p, uint64_t *run_ns,
+			   uint64_t *runs);
 
 /* Online CPUs sampled. */
 int profiler__ncpus(const struct profiler *p);
