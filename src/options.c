@@ -56,6 +56,11 @@ const char options__usage[] =
 	"      --tid             name thread frames \"NAME (tid N)\" so threads of\n"
 	"                        one name stay apart\n"
 	"      --no-threads      leave out the thread frame (merge all threads)\n"
+	"      --native          native frames too (DWARF unwinding of a copy of\n"
+	"                        each sample's stack): each eval-loop frame is\n"
+	"                        replaced by the Python frames it ran\n"
+	"      --kernel          kernel frames too, below the user frames, with\n"
+	"                        the \"_[k]\" suffix\n"
 	"  -v, --verbose         show libbpf's and the verifier's messages\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
@@ -182,6 +187,8 @@ enum {
 	OPT_INTERVAL,
 	OPT_TID,
 	OPT_NO_THREADS,
+	OPT_NATIVE,
+	OPT_KERNEL,
 };
 
 int options__parse(int argc, char **argv, struct options *o, char *err,
@@ -202,6 +209,8 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "tid", no_argument, NULL, OPT_TID },
 		{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
+		{ "native", no_argument, NULL, OPT_NATIVE },
+		{ "kernel", no_argument, NULL, OPT_KERNEL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -282,6 +291,12 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 			break;
 		case OPT_NO_THREADS:
 			o->no_threads = true;
+			break;
+		case OPT_NATIVE:
+			o->native = true;
+			break;
+		case OPT_KERNEL:
+			o->kernel = true;
 			break;
 		case 'v':
 			o->verbose = true;

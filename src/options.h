@@ -41,6 +41,8 @@ struct options {
 	bool folded; /* --folded */
 	bool thread_ids; /* --tid: "name (tid N)" thread frames */
 	bool no_threads; /* --no-threads: no thread frame */
+	bool native; /* --native: merged native frames */
+	bool kernel; /* --kernel: kernel frames */
 	bool verbose; /* -v */
 	bool help;
 	bool version;

@@ -29,6 +29,9 @@ struct profiler_events {
 	/* A followed process forked child (already followed, and already a
 	 * target with the parent's config when the parent was one). */
 	void (*fork)(uint32_t child, uint32_t parent, void *arg);
+	/* --native: a sample with its user stack (len bytes, checked to hold
+	 * the fixed part of the record). */
+	void (*native)(const struct native_event *ev, size_t len, void *arg);
 	void *arg;
 };
 
@@ -37,6 +40,7 @@ struct profiler_opts {
 	unsigned max_depth; /* Python frames per stack */
 	bool verbose; /* libbpf's debug output */
 	unsigned discover; /* PYPROF_DISCOVER_* */
+	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
 	struct profiler_events events;
 };
 
@@ -101,6 +105,21 @@ int profiler__prog_stats(struct profiler *p, uint64_t *run_ns, uint64_t *runs);
 
 /* The pthread_self() of thread tid, as the sampler saw it. 0 or -ENOENT. */
 int profiler__thread_id(struct profiler *p, uint32_t tid, uint64_t *thread_id);
+
+/*
+ * During profiler__drain: the kernel return addresses of kernel stack id
+ * (key->kstack), leaf first, into ips[max].  The count, or -ENOENT.
+ */
+int profiler__kstack(struct profiler *p, int32_t id, uint64_t *ips,
+		     uint32_t max);
+
+/*
+ * The Python frames (leaf first) of a sample key, from the segments seen
+ * so far or either buffer's stacks map; valid until the next call.  The
+ * count (key->depth), or -ENOENT when a segment is missing.
+ */
+int profiler__py_frames(struct profiler *p, const struct sample_key *key,
+			const struct py_frame **frames);
 
 /* Online CPUs sampled. */
 int profiler__ncpus(const struct profiler *p);
