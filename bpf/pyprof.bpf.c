@@ -32,6 +32,8 @@ const volatile __u32 discover;
  */
 const volatile __u64 pidns_dev;
 const volatile __u64 pidns_ino;
+/* NATIVE_MODE_*: kernel stacks (--kernel), user stacks (--native). */
+const volatile __u32 native_mode;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 __u32 active_buf;
@@ -102,6 +104,18 @@ struct {
 		__type(value, struct py_seg);    \
 	} name SEC(".maps")
 
+/* Kernel stacks (--kernel), one map per buffer like the counts; userspace
+ * sizes them (1 entry when --kernel is off) and empties them on drain. */
+#define KSTACKS_MAP(name)                                \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);  \
+		__uint(max_entries, 1);                  \
+		__uint(key_size, sizeof(__u32));         \
+		__uint(value_size, 127 * sizeof(__u64)); \
+	} name SEC(".maps")
+
+KSTACKS_MAP(kstacks0);
+KSTACKS_MAP(kstacks1);
 COUNTS_MAP(counts0);
 COUNTS_MAP(counts1);
 STACKS_MAP(stacks0);
@@ -163,6 +177,8 @@ struct walk {
 	__u32 read_len; /* bytes of a frame struct to read */
 	__u32 buf_idx;
 	__u32 lost; /* a segment could not be stored */
+	__u32 entry_next; /* the next frame recorded gets PY_FRAME_F_ENTRY */
+	__u32 pad1;
 	/*
 	 * A window of the target's memory, valid for one sample.  3.11+ keep
 	 * interpreter frames on a per-thread stack of chunks, each caller
@@ -385,7 +401,10 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 
 		if (cfg->owner_skip_mask & (1u << (owner & 7))) {
 			/* A shim the C stack pushed to enter the eval loop
-			 * (3.12+): not a Python frame, but it links on. */
+			 * (3.12+): not a Python frame, but it links on.  It
+			 * separates two eval-loop activations. */
+			if (cfg->entry_owner_mask & (1u << (owner & 7)))
+				w->entry_next = 1;
 			stat_inc(STAT_SKIPPED_FRAMES);
 			w->frame = next;
 			return 0;
@@ -424,6 +443,16 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
+
+	firstlineno &= PY_FRAME_LINENO_MASK;
+	if (w->entry_next)
+		firstlineno |= PY_FRAME_F_ENTRY;
+	w->entry_next = 0;
+	/* 3.11: the first frame of an eval-loop activation has is_entry. */
+	if (cfg->frame_kind == PY_FRAME_INTERP &&
+	    cfg->frame_is_entry < PY_FRAME_READ_MAX &&
+	    load_u8(w->win, base, cfg->frame_is_entry))
+		w->entry_next = 1;
 
 	f = &w->ev.seg.frames[w->depth % PY_SEG_FRAMES];
 	f->code = code;
@@ -698,6 +727,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 	 * of exactly max_depth frames is not reported as truncated.  If the
 	 * loop still ends with frames left, the stack is cut: say so. */
 	w->lost = 0;
+	w->entry_next = 0;
 	w->win_base = 0;
 	w->win_len = 0;
 	w->cyc_frame = w->frame;
@@ -727,9 +757,145 @@ static __always_inline __u32 py_stack(struct walk *w,
 
 /* Wall-clock mode and GIL state (issue 9). */
 #include "offcpu.bpf.h"
+/* The kernel stack of the sample, into key->kstack (-1 if none). */
+static __always_inline void kernel_stack(struct bpf_perf_event_data *ctx,
+					 __u32 buf, struct sample_key *key)
+{
+	long id;
+
+	if (buf)
+		id = bpf_get_stackid(ctx, &kstacks1, 0);
+	else
+		id = bpf_get_stackid(ctx, &kstacks0, 0);
+	if (id >= 0) {
+		key->kstack = (__s32)id;
+		return;
+	}
+	/* -EFAULT: no kernel frame (the sample hit user mode). */
+	if (id == -14) {
+		stat_inc(STAT_KSTACK_NONE);
+		return;
+	}
+	key->kstack = KSTACK_LOST;
+	stat_inc(id == -17 ? STAT_KSTACK_COLLIDED : STAT_KSTACK_LOST);
+}
+
+/*
+ * Copies user registers into the DWARF order of native_event.regs.  A
+ * macro, not a function taking a pointer: the perf_event context only
+ * allows 8-byte loads at fixed offsets from the context itself.
+ */
+#define COPY_REGS(d, r)          \
+	do {                     \
+		d[0] = (r).ax;   \
+		d[1] = (r).dx;   \
+		d[2] = (r).cx;   \
+		d[3] = (r).bx;   \
+		d[4] = (r).si;   \
+		d[5] = (r).di;   \
+		d[6] = (r).bp;   \
+		d[7] = (r).sp;   \
+		d[8] = (r).r8;   \
+		d[9] = (r).r9;   \
+		d[10] = (r).r10; \
+		d[11] = (r).r11; \
+		d[12] = (r).r12; \
+		d[13] = (r).r13; \
+		d[14] = (r).r14; \
+		d[15] = (r).r15; \
+		d[16] = (r).ip;  \
+	} while (0)
+
+/* The top of x86-64's user address space (canonical lower half, 47 bits;
+ * 5-level paging's 56 bits are above it, and so is every kernel address). */
+#define USER_ADDR_END (1ull << 56)
+
+/*
+ * --native: sends the sample on the ring buffer with the thread's user
+ * registers and up to NATIVE_STACK_MAX bytes of its stack, for userspace to
+ * unwind.  The registers are the interrupted ones when the sample hit user
+ * mode, else those saved at kernel entry.  Returns false when the record
+ * could not be reserved.
+ */
+static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
+					  const struct sample_key *key)
+{
+	struct native_event *ev;
+	struct pt_regs regs;
+	__u32 first;
+	bool wake;
+	__u64 sp;
+	__u32 len = 0;
+	long n;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev)
+		return false;
+	ev->hdr.type = EV_NATIVE;
+	ev->hdr.pid = key->pid;
+	ev->hdr.tid = key->tid;
+	ev->hdr.pad = 0;
+	ev->hdr.key = 0;
+	ev->key = *key;
+	/* In user mode when the interrupted instruction is a user one. */
+	if (ctx->regs.ip < USER_ADDR_END) {
+		COPY_REGS(ev->regs, ctx->regs);
+		/* Keep clang from merging the two branches' loads into one
+		 * through a chosen pointer: the verifier refuses a load from
+		 * a modified context pointer. */
+		asm volatile("" ::: "memory");
+	} else {
+		void *ur = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		if (bpf_probe_read_kernel(&regs, sizeof(regs), ur))
+			__builtin_memset(&regs, 0, sizeof(regs));
+		COPY_REGS(ev->regs, regs);
+	}
+	ev->nkips = 0;
+	if (native_mode & NATIVE_MODE_KERNEL) {
+		n = bpf_get_stack(ctx, ev->kips, sizeof(ev->kips), 0);
+		if (n > 0)
+			ev->nkips = (__u32)n / 8;
+	}
+
+	/*
+	 * Copy page by page from the stack pointer up, and stop at the first
+	 * page that cannot be read: a read across an unmapped page (above the
+	 * stack's top) or one never touched (a hole a large frame skipped)
+	 * fails whole.  The first piece runs to the end of sp's page, the
+	 * next three are whole pages: 12-16 KiB, within stack[].
+	 */
+	sp = ev->regs[7];
+	first = (__u32)(((sp | 4095) + 1 - sp) & 8191);
+	if (first > 4096)
+		first = 4096;
+	if (!bpf_probe_read_user(ev->stack, first, (const void *)sp)) {
+		len = first;
+		for (int k = 0; k < 3; k++) {
+			__u32 off = first + (__u32)k * 4096;
+
+			if (off > NATIVE_STACK_MAX - 4096)
+				break;
+			if (bpf_probe_read_user(ev->stack + off, 4096,
+						(const void *)(sp + off)))
+				break;
+			len = off + 4096;
+		}
+	}
+	if (len < NATIVE_STACK_MAX - 4096)
+		stat_inc(STAT_NATIVE_SHORT);
+	ev->stack_len = len;
+	/* Userspace polls every 100 ms anyway: waking it for each sample
+	 * would cost a context switch per sample.  Wake it once the ring is
+	 * a quarter full. */
+	wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+	       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4;
+	bpf_ringbuf_submit(ev, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	return true;
+}
 
 SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
+int sample(struct bpf_perf_event_data *ctx)
 {
 	const struct py_proc_cfg *cfg;
 	struct sample_key key = {};
@@ -767,6 +933,16 @@ int sample(struct bpf_perf_event_data *ctx __attribute__((unused)))
 		return 0;
 	stat_inc(reason);
 	key.flags |= gil_state(pid, tid, cfg);
+	if (native_mode & NATIVE_MODE_USER) {
+		if (native_sample(ctx, &key)) {
+			stat_inc(STAT_NATIVE_SENT);
+			return 0;
+		}
+		stat_inc(STAT_NATIVE_LOST);
+		key.ustack = NATIVE_USTACK_LOST;
+	}
+	if (native_mode & NATIVE_MODE_KERNEL)
+		kernel_stack(ctx, w->buf_idx, &key);
 	count(&key, w->buf_idx, 1);
 	return 0;
 }

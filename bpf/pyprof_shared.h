@@ -64,15 +64,32 @@ struct py_proc_cfg {
 	__u8 code_tag_bits; /* low bits of frame_code that are tags (3.14's
 				  _PyStackRef) and must be cleared */
 	struct py_walk_offsets off;
-	__u32 pad;
+	/* Eval-loop entry markers (--native merging, see PY_FRAME_F_ENTRY):
+	 * 3.11's _PyInterpreterFrame.is_entry offset (0xffff: none), and
+	 * the owners of 3.12+'s C-stack shim frames (1 << owner). */
+	__u16 frame_is_entry;
+	__u8 entry_owner_mask;
+	__u8 pad;
 };
+
+/*
+ * Bit 31 of py_frame.firstlineno: the frame nearer the leaf than this one
+ * was entered through a C call of the eval loop (3.11's is_entry frame,
+ * or the frame above a 3.12+ C-stack shim), so the two frames belong to
+ * different _PyEval_EvalFrameDefault activations on the native stack.
+ * Mask it off (PY_FRAME_LINENO_MASK) before using firstlineno as a line.
+ * 3.8-3.10 never set it: there every frame is its own eval-loop call.
+ */
+#define PY_FRAME_F_ENTRY 0x80000000u
+#define PY_FRAME_LINENO_MASK 0x7fffffffu
 
 /* One Python frame as the sampler records it. */
 struct py_frame {
 	__u64 code; /* PyCodeObject address */
 	__s32 lasti; /* byte offset of the current instruction; <0 if
 			       the frame has not started */
-	__u32 firstlineno; /* co_firstlineno: tells a reused code address */
+	__u32 firstlineno; /* co_firstlineno: tells a reused code address;
+			      bit 31 is PY_FRAME_F_ENTRY */
 };
 
 /*
@@ -104,6 +121,8 @@ enum pyprof_event_type {
 			 target, but -a or a followed parent asks for it */
 	EV_FORK = 5, /* a target or followed process forked: pid is the
 			child, key the parent (both tgids) */
+	EV_NATIVE = 6, /* --native: a sample with its user stack, to unwind
+			  in userspace (struct native_event) */
 };
 
 /* Discovery modes (the `discover` tunable). */
@@ -153,8 +172,45 @@ struct sample_key {
 	__u64 stack_id; /* key of the stack's root-most segment, 0 if empty */
 	__u32 depth; /* frames recorded */
 	__u32 flags; /* SAMPLE_F_* */
-	__s32 kstack; /* kernel stack id, -1 if none (reserved) */
+	__s32 kstack; /* kernel stack id (--kernel), -1 if none,
+			 KSTACK_LOST if it could not be stored */
 	__s32 ustack; /* user stack id, -1 if none (reserved) */
+};
+
+/* Tunable native_mode: which extra stacks the sampler takes. */
+#define NATIVE_MODE_KERNEL 1 /* --kernel: kernel stack ids */
+#define NATIVE_MODE_USER 2 /* --native: user registers + stack copy */
+
+/* Room for the user stack copied per --native sample, from the stack
+ * pointer up: to the end of its page and 3 more pages (12-16 KiB); a frame
+ * whose return address lies beyond is not unwound (the stack is "cut"). */
+#define NATIVE_STACK_MAX 16384
+/* sample_key.kstack of a kernel stack the sampler could not store. */
+#define KSTACK_LOST (-2)
+/* Kernel return addresses carried by a native event (perf's default
+ * kernel.perf_event_max_stack is 127). */
+#define NATIVE_KSTACK_MAX 128
+/* User registers, in the DWARF numbering of x86-64: rax rdx rcx rbx rsi
+ * rdi rbp rsp r8-r15, then the return address column (rip). */
+#define NATIVE_NREGS 17
+
+/*
+ * An EV_NATIVE record: the sample's key (its Python stack is stored as
+ * usual), the interrupted thread's user registers and a copy of its stack
+ * from rsp, and with --kernel its kernel return addresses.  Userspace
+ * unwinds it with DWARF CFI and counts it itself: the sampler does not
+ * count it in the counts map, unless the record could not be sent (then
+ * the key is counted with ustack NATIVE_USTACK_LOST).
+ */
+#define NATIVE_USTACK_LOST (-2)
+struct native_event {
+	struct pyprof_event_hdr hdr;
+	struct sample_key key;
+	__u64 regs[NATIVE_NREGS];
+	__u32 stack_len; /* bytes of stack[] filled */
+	__u32 nkips; /* kernel addresses in kips[], leaf first */
+	__u64 kips[NATIVE_KSTACK_MAX];
+	__u8 stack[NATIVE_STACK_MAX];
 };
 
 /* Per-CPU counters (the stats map), summed by userspace for the summary. */
@@ -180,23 +236,36 @@ enum stat_idx {
 	STAT_EXITING, /* sample of an exiting thread (not walked) */
 	STAT_OFFCPU_SWITCHES, /* target threads switched out (wall mode) */
 	STAT_OFFCPU_LOST, /* offcpu map full: an off-CPU interval lost */
+	STAT_KSTACK_NONE, /* --kernel: the sample was in user mode */
+	STAT_KSTACK_LOST, /* --kernel: stack map full or stack unreadable */
+	STAT_KSTACK_COLLIDED, /* --kernel: hash collision, stack not stored */
+	STAT_NATIVE_SENT, /* --native: samples sent with their user stack */
+	STAT_NATIVE_LOST, /* --native: ring buffer full, counted without */
+	STAT_NATIVE_SHORT, /* --native: under 12 KiB of stack copied (the
+			      stack's top, or an unreadable page, is near) */
 	STAT__MAX,
 };
 
-#define STAT_NAMES                                                            \
-	{                                                                     \
-		"samples", "counted", "py_full", "truncated", "partial",      \
-			"no_tstate", "no_frame", "err_runtime", "err_tstate", \
-			"err_config", "lost_counts", "lost_stacks",           \
-			"tstate_walks", "tstate_walk_cap", "skipped_frames",  \
-			"events_lost", "probes", "cycle", "exiting",          \
-			"offcpu_switches", "offcpu_lost",                     \
+#define STAT_NAMES                                                             \
+	{                                                                      \
+		"samples", "counted", "py_full", "truncated", "partial",       \
+			"no_tstate", "no_frame", "err_runtime", "err_tstate",  \
+			"err_config", "lost_counts", "lost_stacks",            \
+			"tstate_walks", "tstate_walk_cap", "skipped_frames",   \
+			"events_lost", "probes", "cycle", "exiting",           \
+			"offcpu_switches", "offcpu_lost", "kstack_none",       \
+			"kstack_lost", "kstack_collided", "native_sent",       \
+			"native_lost", "native_short",                         \
 	}
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct py_walk_offsets) == 13 * 4, "py_walk_offsets");
 _Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 + 13 * 4 + 4,
 	       "py_proc_cfg");
+_Static_assert(sizeof(struct native_event) == 24 + 32 + 8 * NATIVE_NREGS + 8 +
+						      8 * NATIVE_KSTACK_MAX +
+						      NATIVE_STACK_MAX,
+	       "native_event");
 _Static_assert(sizeof(struct py_frame) == 16, "py_frame");
 _Static_assert(sizeof(struct py_seg) == 16 + 16 * PY_SEG_FRAMES, "py_seg");
 _Static_assert(sizeof(struct sample_key) == 32, "sample_key");

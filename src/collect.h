@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "ksyms.h"
+#include "native.h"
+#include "unwind.h"
 #include "profile.h"
 #include "profiler.h"
 #include "python.h"
@@ -37,6 +40,15 @@ struct collector {
 	uint64_t unresolved; /* stack segments missing: lost */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
 	uint64_t no_target; /* samples of a process no longer known */
+
+	/* --kernel, --native (src/native.h, src/unwind.h, src/ksyms.h) */
+	struct ksyms *ksyms; /* NULL: no kernel frames */
+	struct unwinder *unw; /* NULL: no native frames */
+	struct collect_native *nat; /* scratch for one native sample */
+	uint64_t native_samples; /* native samples added */
+	uint64_t native_unmerged; /* eval frames and Python groups disagreed */
+	uint64_t native_cut; /* the unwind stopped before the root */
+	uint64_t native_lost; /* sent without their stack (ring full) */
 };
 
 /*
@@ -63,6 +75,16 @@ void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
  * when it has none or the process is no longer known. */
 const char *collect__thread_name(struct collector *c, uint32_t pid,
 				 uint32_t tid, char *buf, size_t len);
+/*
+ * Turns on native frames (--native: unw) and kernel frames (--kernel:
+ * ks); the collector does not own them.  0 or -ENOMEM.
+ */
+int collect__set_native(struct collector *c, struct unwinder *unw,
+			struct ksyms *ks);
+
+/* profiler_events.native: unwinds, merges and adds one native sample.
+ * arg is the collector. */
+void collect__on_native(const struct native_event *ev, size_t len, void *arg);
 
 /* Marks thread names stale; call before each drain. */
 void collect__new_drain(struct collector *c);

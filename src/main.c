@@ -167,6 +167,8 @@ struct run {
 	int child_status; /* its wait status, once it has exited */
 	bool child_exited;
 	double start;
+	struct unwinder *unw; /* --native */
+	struct ksyms *ksyms; /* --kernel */
 };
 
 static void on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
@@ -182,7 +184,57 @@ static void on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 
 static void on_exec(uint32_t pid, void *arg)
 {
-	targets__on_exec(&((struct run *)arg)->ts, (pid_t)pid);
+	struct run *r = arg;
+
+	if (r->unw)
+		unwinder__forget(r->unw, (pid_t)pid);
+	targets__on_exec(&r->ts, (pid_t)pid);
+}
+
+static void on_native(const struct native_event *ev, size_t len, void *arg)
+{
+	collect__on_native(ev, len, &((struct run *)arg)->coll);
+}
+
+/* --native, --kernel: what the unwinder and the kernel stacks did. */
+static void print_native_summary(struct run *r, const uint64_t *s)
+{
+	const struct collector *c = &r->coll;
+	struct unwind_stats st;
+
+	if (r->unw) {
+		unwinder__stats(r->unw, &st);
+		fprintf(stderr,
+			"pyprof-bpf: native stacks %" PRIu64 " (%.1f frames; "
+			"%" PRIu64 " cut short, %" PRIu64 " unmerged, %" PRIu64
+			" sent without their stack, %" PRIu64
+			" with under 12 KiB of stack copied)\n",
+			c->native_samples,
+			st.samples ? (double)st.frames / (double)st.samples :
+				     0.0,
+			c->native_cut, c->native_unmerged, s[STAT_NATIVE_LOST],
+			s[STAT_NATIVE_SHORT]);
+		fprintf(stderr,
+			"pyprof-bpf: native cost: unwinding %.1f us a sample, "
+			"symbolising %.1f us an address (%" PRIu64
+			" addresses), %" PRIu64 " sessions in %.1f ms\n",
+			st.samples ? (double)st.unwind_ns / (double)st.samples /
+					     1e3 :
+				     0.0,
+			st.syms ? (double)st.sym_ns / (double)st.syms / 1e3 :
+				  0.0,
+			st.syms, st.sessions, (double)st.session_ns / 1e6);
+	}
+	/* With --native, kernel stacks travel with the native samples; the
+	 * stack-id counters only see samples sent without one. */
+	if (r->ksyms && (!r->unw || s[STAT_KSTACK_NONE] ||
+			 s[STAT_KSTACK_LOST] || s[STAT_KSTACK_COLLIDED]))
+		fprintf(stderr,
+			"pyprof-bpf: kernel stacks: %" PRIu64
+			" samples in user mode, %" PRIu64
+			" lost (map full), %" PRIu64 " collided\n",
+			s[STAT_KSTACK_NONE], s[STAT_KSTACK_LOST],
+			s[STAT_KSTACK_COLLIDED]);
 }
 
 static void on_probe(uint32_t pid, void *arg)
@@ -325,6 +377,7 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS], c->unresolved,
 			c->no_target);
 	fputc('\n', stderr);
+	print_native_summary(r, s);
 	fprintf(stderr,
 		"pyprof-bpf: python stacks %" PRIu64 " complete, %" PRIu64
 		" truncated (--max-depth %u), %" PRIu64 " partial; unresolved: "
@@ -761,6 +814,31 @@ static int profile_main(int argc, char **argv)
 		code = EXIT_FAILURE_;
 		goto out_fini;
 	}
+	if (r->opt.kernel) {
+		r->ksyms = ksyms__load_proc();
+		if (!r->ksyms) {
+			fail("cannot read kernel symbols from /proc/kallsyms: %s: "
+			     "--kernel needs root with kernel.kptr_restrict <= 1",
+			     strerror(errno));
+			code = EXIT_PERM;
+			goto out_fini;
+		}
+		popts.native_mode |= NATIVE_MODE_KERNEL;
+	}
+	if (r->opt.native) {
+		r->unw = unwinder__new();
+		if (!r->unw) {
+			fail("out of memory");
+			code = EXIT_FAILURE_;
+			goto out_fini;
+		}
+		popts.native_mode |= NATIVE_MODE_USER;
+	}
+	if (collect__set_native(&r->coll, r->unw, r->ksyms)) {
+		fail("out of memory");
+		code = EXIT_FAILURE_;
+		goto out_fini;
+	}
 	popts.freq = r->opt.freq;
 	popts.max_depth = r->opt.max_depth;
 	popts.verbose = r->opt.verbose;
@@ -785,6 +863,7 @@ static int profile_main(int argc, char **argv)
 	popts.events.exec = on_exec;
 	popts.events.probe = on_probe;
 	popts.events.fork = on_fork;
+	popts.events.native = on_native;
 	popts.events.arg = r;
 	r->bpf = profiler__open(&popts, &why, err, sizeof(err));
 	if (!r->bpf) {
@@ -914,6 +993,8 @@ out_close_bpf:
 out_fini:
 	offcpu__free(r->coll.offcpu);
 	collect__fini(&r->coll);
+	unwinder__free(r->unw);
+	ksyms__free(r->ksyms);
 	profile__free(r->prof);
 	rc = output_close(&out, code == EXIT_OK);
 	if (rc == -EPIPE && !r->opt.output)

@@ -65,6 +65,11 @@ const char options__usage[] =
 	"                        summary (implies --mode wall unless --mode cpu\n"
 	"                        is given); waiting ends in \"[off-cpu: gil]\"\n"
 	"      --gil-only        keep only the samples that hold the GIL\n"
+	"      --native          native frames too (DWARF unwinding of a copy of\n"
+	"                        each sample's stack): each eval-loop frame is\n"
+	"                        replaced by the Python frames it ran\n"
+	"      --kernel          kernel frames too, below the user frames, with\n"
+	"                        the \"_[k]\" suffix\n"
 	"  -v, --verbose         show libbpf's and the verifier's messages\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
@@ -197,6 +202,8 @@ enum {
 	OPT_IDLE,
 	OPT_GIL,
 	OPT_GIL_ONLY,
+	OPT_NATIVE,
+	OPT_KERNEL,
 };
 
 int options__parse(int argc, char **argv, struct options *o, char *err,
@@ -221,6 +228,8 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 		{ "idle", no_argument, NULL, OPT_IDLE },
 		{ "gil", no_argument, NULL, OPT_GIL },
 		{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
+		{ "native", no_argument, NULL, OPT_NATIVE },
+		{ "kernel", no_argument, NULL, OPT_KERNEL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -335,6 +344,12 @@ int options__parse(int argc, char **argv, struct options *o, char *err,
 			/* fall through */
 		case OPT_GIL:
 			o->gil = true;
+			break;
+		case OPT_NATIVE:
+			o->native = true;
+			break;
+		case OPT_KERNEL:
+			o->kernel = true;
 			break;
 		case 'v':
 			o->verbose = true;

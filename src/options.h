@@ -45,6 +45,8 @@ struct options {
 	bool mode_set; /* --mode or --idle was given */
 	bool gil; /* --gil: GIL held / waiting per sample */
 	bool gil_only; /* --gil-only: only samples holding the GIL */
+	bool native; /* --native: merged native frames */
+	bool kernel; /* --kernel: kernel frames */
 	bool verbose; /* -v */
 	bool help;
 	bool version;

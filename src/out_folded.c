@@ -37,6 +37,8 @@ size_t out_folded__frame(const struct profile *p, const struct pframe *fr,
 	if (len)
 		buf[0] = '\0';
 	put(buf, len, &pos, *name ? name : "[unknown]");
+	if (fr->kind == PF_KERNEL) /* flamegraph.pl colours these */
+		put(buf, len, &pos, "_[k]");
 	if (fr->kind != PF_PYTHON)
 		return pos;
 	put(buf, len, &pos, " (");

@@ -170,6 +170,8 @@ char *out__label(const struct profile *p, const struct pframe *fr)
 	char *s;
 	int n;
 
+	if (fr->kind == PF_KERNEL) /* flamegraph.pl's colour for kernel */
+		return asprintf(&s, "%s_[k]", name) < 0 ? NULL : s;
 	if (fr->kind != PF_PYTHON)
 		return strdup(name);
 	if (fr->line >= 0)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "hashmap.h"
+#include "native.h"
 #include "offcpu.h"
 #include "pyprof.skel.h"
 
@@ -48,6 +50,7 @@ struct profiler {
 	struct hashmap forgotten; /* pids whose segments go at the next drain */
 	struct py_frame *frames; /* drain scratch: max_depth frames */
 	unsigned max_depth;
+	int drain_kfd; /* kernel stacks of the buffer being drained, or -1 */
 	bool verbose;
 	bool wall, gil;
 };
@@ -170,6 +173,11 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.fork)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
+	case EV_NATIVE:
+		if (len >= offsetof(struct native_event, stack) &&
+		    p->events.native)
+			p->events.native(data, len, p->events.arg);
+		break;
 	}
 	return 0;
 }
@@ -243,6 +251,28 @@ struct profiler *profiler__open(const struct profiler_opts *o, int *why,
 					 OFFCPU_THREADS_MAX);
 		bpf_map__set_max_entries(p->skel->maps.off_stacks,
 					 OFF_STACKS_MAX);
+	}
+	p->skel->rodata->native_mode = o->native_mode;
+	p->drain_kfd = -1;
+	/* Kernel stack maps only with --kernel; native samples carry 17 KiB
+	 * of stack each, so the ring buffer grows with --native. */
+	rc = bpf_map__set_max_entries(
+		p->skel->maps.kstacks0,
+		o->native_mode & NATIVE_MODE_KERNEL ? NATIVE_KSTACKS_MAX : 1);
+	rc = rc	   ?:
+		     bpf_map__set_max_entries(
+			     p->skel->maps.kstacks1,
+			     o->native_mode & NATIVE_MODE_KERNEL ?
+				     NATIVE_KSTACKS_MAX :
+				     1);
+	if (!rc && o->native_mode & NATIVE_MODE_USER)
+		rc = bpf_map__set_max_entries(p->skel->maps.events,
+					      NATIVE_RINGBUF_SIZE);
+	if (rc) {
+		*why = PROFILER_EOTHER;
+		snprintf(err, errlen, "cannot size the stack maps: %s",
+			 strerror(-rc));
+		goto err_destroy;
 	}
 	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino);
 	if (rc) {
@@ -421,15 +451,17 @@ int profiler__add_target(struct profiler *p, pid_t pid,
 			 const struct py_proc_cfg *cfg)
 {
 	__u32 key = (__u32)pid;
+	struct py_proc_cfg c = *cfg;
 
 	struct py_gil_cfg g;
 
-	if (p->gil && offcpu__gil_cfg(cfg, &g) == 0 &&
+	native__entry_markers(&c);
+	if (p->gil && offcpu__gil_cfg(&c, &g) == 0 &&
 	    bpf_map__update_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), &g,
 				 sizeof(g), BPF_ANY))
 		return -errno;
-	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), cfg,
-				 sizeof(*cfg), BPF_ANY))
+	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), &c,
+				 sizeof(c), BPF_ANY))
 		return -errno;
 	/* Wall mode: threads asleep now would not be seen until they wake. */
 	if (p->wall)
@@ -717,10 +749,18 @@ int profiler__drain(struct profiler *p, profiler_sample_fn fn, void *arg)
 					p->skel->maps.stacks0);
 	/* Counts first: resolving them may look segments up in the stacks
 	 * map, which is emptied only after. */
+	p->drain_kfd = bpf_map__fd(old ? p->skel->maps.kstacks1 :
+					 p->skel->maps.kstacks0);
 	rc = take_all(counts_fd, sizeof(struct sample_key), sizeof(__u64),
 		      drain_count, &d);
 	rc2 = take_all(d.stacks_fd, sizeof(__u64), sizeof(struct py_seg), NULL,
 		       NULL);
+	/* Stack ids are only meaningful with this buffer's counts. */
+	if (bpf_map__max_entries(old ? p->skel->maps.kstacks1 :
+				       p->skel->maps.kstacks0) > 1)
+		take_all(p->drain_kfd, sizeof(__u32), 127 * sizeof(__u64), NULL,
+			 NULL);
+	p->drain_kfd = -1;
 	seg_cache_sweep(p);
 	return rc ? rc : rc2;
 }
@@ -798,6 +838,37 @@ int profiler__thread_id(struct profiler *p, uint32_t tid, uint64_t *thread_id)
 		return -ENOENT;
 	*thread_id = e.thread_id;
 	return 0;
+}
+
+int profiler__kstack(struct profiler *p, int32_t id, uint64_t *ips,
+		     uint32_t max)
+{
+	__u64 v[127] = {};
+	__u32 k = (__u32)id;
+	uint32_t n = 0;
+
+	if (p->drain_kfd < 0 || id < 0 ||
+	    bpf_map_lookup_elem(p->drain_kfd, &k, v))
+		return -ENOENT;
+	while (n < 127 && n < max && v[n]) {
+		ips[n] = v[n];
+		n++;
+	}
+	return (int)n;
+}
+
+int profiler__py_frames(struct profiler *p, const struct sample_key *key,
+			const struct py_frame **frames)
+{
+	*frames = p->frames;
+	if (!key->depth)
+		return 0;
+	/* The segments are in the cache (announced before this record on
+	 * the same ring), else in one of the two stacks maps. */
+	if (resolve_stack(p, bpf_map__fd(p->skel->maps.stacks0), key) ||
+	    resolve_stack(p, bpf_map__fd(p->skel->maps.stacks1), key))
+		return (int)key->depth;
+	return -ENOENT;
 }
 
 int profiler__ncpus(const struct profiler *p)

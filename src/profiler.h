@@ -29,6 +29,9 @@ struct profiler_events {
 	/* A followed process forked child (already followed, and already a
 	 * target with the parent's config when the parent was one). */
 	void (*fork)(uint32_t child, uint32_t parent, void *arg);
+	/* --native: a sample with its user stack (len bytes, checked to hold
+	 * the fixed part of the record). */
+	void (*native)(const struct native_event *ev, size_t len, void *arg);
 	void *arg;
 };
 
@@ -39,6 +42,7 @@ struct profiler_opts {
 	unsigned discover; /* PYPROF_DISCOVER_* */
 	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.h) */
 	bool gil; /* --gil: GIL state in the sample flags */
+	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
 	struct profiler_events events;
 };
 
@@ -113,6 +117,21 @@ int profiler__offcpu_flush(struct profiler *p);
 /* The kernel's statistics of the sched_switch program (wall mode). */
 int profiler__switch_stats(struct profiler *p, uint64_t *run_ns,
 			   uint64_t *runs);
+
+/*
+ * During profiler__drain: the kernel return addresses of kernel stack id
+ * (key->kstack), leaf first, into ips[max].  The count, or -ENOENT.
+ */
+int profiler__kstack(struct profiler *p, int32_t id, uint64_t *ips,
+		     uint32_t max);
+
+/*
+ * The Python frames (leaf first) of a sample key, from the segments seen
+ * so far or either buffer's stacks map; valid until the next call.  The
+ * count (key->depth), or -ENOENT when a segment is missing.
+ */
+int profiler__py_frames(struct profiler *p, const struct sample_key *key,
+			const struct py_frame **frames);
 
 /* Online CPUs sampled. */
 int profiler__ncpus(const struct profiler *p);

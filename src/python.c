@@ -450,8 +450,10 @@ static void read_code(struct py_target *t, struct py_code *c)
 	}
 	name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
 						     l->code.name;
-	c->name = read_str_at(t, rmem__ld64(buf + name_off));
-	c->filename = read_str_at(t, rmem__ld64(buf + l->code.filename));
+	c->name_ptr = rmem__ld64(buf + name_off);
+	c->file_ptr = rmem__ld64(buf + l->code.filename);
+	c->name = read_str_at(t, c->name_ptr);
+	c->filename = read_str_at(t, c->file_ptr);
 	if (!c->name || !c->filename)
 		return;
 	if (pyobj__read_bytes(l, &t->mem, rmem__ld64(buf + l->code.linetable),
@@ -463,15 +465,37 @@ static void read_code(struct py_target *t, struct py_code *c)
 	c->ok = true;
 }
 
+/*
+ * Whether cached code object c still is the one at its address: the same
+ * co_firstlineno alone does not tell (every module's <module> starts at
+ * line 1, and module code objects are freed after import), so its name
+ * and file name must be the same objects too.  A target that cannot be
+ * read any more (it exited) keeps what was cached.
+ */
+static bool code_still_there(struct py_target *t, const struct py_code *c)
+{
+	const struct py_layout *l = &t->layout;
+	uint8_t buf[CODE_READ_MAX];
+	uint32_t name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
+							     l->code.name;
+
+	if (rmem__read(&t->mem, c->addr, buf, l->code.size) != 0)
+		return true;
+	return rmem__ld32(buf + l->code.firstlineno) == c->firstlineno &&
+	       rmem__ld64(buf + name_off) == c->name_ptr &&
+	       rmem__ld64(buf + l->code.filename) == c->file_ptr;
+}
+
 const struct py_code *python__code(struct py_target *t, uint64_t addr,
-				   uint32_t firstlineno)
+				   uint32_t firstlineno, bool recheck)
 {
 	struct py_code *c;
 	uint64_t v;
 
 	if (hashmap__get(&t->codes, addr, &v)) {
 		c = (struct py_code *)(uintptr_t)v;
-		if (c->firstlineno == firstlineno && c->ok)
+		if (c->firstlineno == firstlineno && c->ok &&
+		    (!recheck || code_still_there(t, c)))
 			return c;
 		hashmap__del(&t->codes, addr);
 		code_free(c);

@@ -38,6 +38,7 @@ struct py_code {
 	bool ok;
 	char *name; /* co_qualname (3.11+) or co_name, UTF-8 */
 	char *filename; /* co_filename, UTF-8 */
+	uint64_t name_ptr, file_ptr; /* the str objects they were read from */
 	uint8_t *linetable;
 	size_t linetable_len;
 };
@@ -70,11 +71,13 @@ int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
 /*
  * The code object at addr, read from the target and cached.  firstlineno is
  * what the sampler saw; a cached entry that disagrees is re-read (the
- * address was reused).  Never NULL unless out of memory; ->ok says whether
- * the object could be read.
+ * address was reused).  With recheck (a stack seen for the first time, read
+ * while the target still runs it) a cached entry is also re-read if the
+ * object's name or file name objects changed.  Never NULL unless out of
+ * memory; ->ok says whether the object could be read.
  */
 const struct py_code *python__code(struct py_target *t, uint64_t addr,
-				   uint32_t firstlineno);
+				   uint32_t firstlineno, bool recheck);
 
 /* The line of byte offset lasti in code c, or -1 if it has none (3.11+
  * module code starts with a RESUME on line 0, a real line). */

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Native stacks without frame pointers: DWARF CFI unwinding (elfutils
+ * libdwfl) of a sampled thread from its registers and a copy of the top
+ * of its stack, and symbolisation (ELF symbols, DWARF inline frames, debug
+ * files by .gnu_debuglink and build-id, /tmp/perf-PID.map for JIT code).
+ * Files are opened through /proc/PID/root.  One libdwfl session per
+ * process, rebuilt when an address falls outside its known mappings;
+ * symbolised addresses cached per build-id, across processes.
+ */
+#ifndef PYPROF_UNWIND_H
+#define PYPROF_UNWIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct unwinder;
+
+/* A sampled thread's state, as the sampler copied it. */
+struct unwind_sample {
+	pid_t pid, tid;
+	const uint64_t *regs; /* NATIVE_NREGS, DWARF numbering */
+	const uint8_t *stack; /* a copy of memory from regs[7] (rsp) up */
+	uint32_t stack_len;
+};
+
+/* A symbolised address: the function, then the functions inlined into
+ * it at that address, outermost first; strings owned by the unwinder. */
+#define UNWIND_INLINE_MAX 8
+struct unwind_sym {
+	const char *names[UNWIND_INLINE_MAX + 1];
+	uint32_t n;
+	const char *module; /* the file's path as the process sees it, or
+			       NULL (anonymous memory) */
+};
+
+struct unwinder *unwinder__new(void);
+void unwinder__free(struct unwinder *u);
+/* Forgets pid's session (it exited or exec'd). */
+void unwinder__forget(struct unwinder *u, pid_t pid);
+
+/*
+ * Unwinds s into pcs[max], leaf first: the leaf's pc, then each caller's
+ * return address minus one (an address inside the call).  *cut is set when
+ * the unwind stopped before the thread's first frame (stack copy too
+ * short, no CFI, a cap).  Returns the frame count, or -errno.
+ */
+int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s,
+		     uint64_t *pcs, uint32_t max, bool *cut);
+
+/* Symbolises addr in pid (after unwinder__unwind for pid). 0 or -errno. */
+int unwinder__sym(struct unwinder *u, pid_t pid, uint64_t addr,
+		  struct unwind_sym *out);
+
+/* What the unwinder did, for the summary. */
+struct unwind_stats {
+	uint64_t samples, frames; /* samples unwound, frames found */
+	uint64_t unwind_ns; /* unwinding, sessions excluded */
+	uint64_t sessions, session_ns; /* sessions built, and their cost */
+	uint64_t syms, sym_ns; /* addresses symbolised (cache misses) */
+};
+void unwinder__stats(const struct unwinder *u, struct unwind_stats *st);
+
+#endif /* PYPROF_UNWIND_H */

@@ -1,0 +1,314 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+"""--native and --kernel: native frames unwound with DWARF CFI from binaries
+built without frame pointers and merged with the Python frames; kernel
+frames below them; CPython 3.12's -X perf trampolines."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import (PYTHONS, needs_root, parse_folded, py_frame,
+                      python_params, run_pyprof)
+
+pytestmark = pytest.mark.usefixtures("root")
+
+# a -> b -> c, each a real call (noinline, and work after each call so
+# none is a tail call), built without frame pointers.
+SPIN_C = r"""
+volatile unsigned long sink;
+__attribute__((noinline)) unsigned long c(unsigned long n)
+{
+	unsigned long x = 0;
+	for (unsigned long i = 0; i < n; i++) {
+		x += i * i;
+		sink = x;
+	}
+	return x;
+}
+__attribute__((noinline)) unsigned long b(unsigned long n)
+{
+	unsigned long r = c(n);
+	sink = r;
+	return r + 1;
+}
+__attribute__((noinline)) unsigned long a(unsigned long n)
+{
+	unsigned long r = b(n);
+	sink = r;
+	return r + 2;
+}
+"""
+
+CTYPES_PY = """\
+import ctypes, sys, time
+lib = ctypes.CDLL(sys.argv[1])
+lib.a.argtypes = [ctypes.c_ulong]
+lib.a.restype = ctypes.c_ulong
+
+
+def outer(secs):
+    end = time.time() + secs
+    while time.time() < end:
+        inner()
+
+
+def inner():
+    lib.a(2000000)  # CALL_A
+
+
+outer(float(sys.argv[2]))  # MAIN
+"""
+
+SYSCALL_PY = """\
+import os, sys, time
+
+
+def reader(secs):
+    fd = os.open("/dev/zero", os.O_RDONLY)
+    end = time.time() + secs
+    while time.time() < end:
+        os.read(fd, 1 << 16)  # READ
+
+
+reader(float(sys.argv[1]))
+"""
+
+# Frames of the eval loop that merging must have replaced.
+EVAL = "_PyEval_EvalFrameDefault"
+
+
+@pytest.fixture
+def root():
+    needs_root()
+
+
+@pytest.fixture(scope="module")
+def libspin(tmp_path_factory):
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is not installed (make deps)")
+    d = tmp_path_factory.mktemp("native")
+    src = d / "spin.c"
+    src.write_text(SPIN_C)
+    lib = d / "libspin.so"
+    subprocess.run(["gcc", "-O2", "-fomit-frame-pointer", "-shared", "-fPIC",
+                    "-o", str(lib), str(src)], check=True)
+    return str(lib)
+
+
+def line_of(text, marker):
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.rstrip().endswith("# " + marker):
+            return n
+    raise AssertionError(marker)
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_native_ctypes_merged(python, libspin, tmp_path):
+    """... <module>; outer; inner; <ctypes call path>; a; b; c on every
+    interpreter: native frames correct past the first without frame
+    pointers, each eval-loop frame replaced by its Python frames."""
+    script = write(tmp_path, "ct.py", CTYPES_PY)
+    call_line = line_of(CTYPES_PY, "CALL_A")
+    r = run_pyprof("--native", "--folded", "-F", 199, "--", python, script,
+                   libspin, 2)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    total = sum(c for _, c in stacks)
+    assert total > 50, r.err
+    good = 0
+    for frames, count in stacks:
+        assert EVAL not in frames, frames
+        assert "[unmerged]" not in frames, frames
+        if frames[-3:] != ["a", "b", "c"]:
+            continue
+        pys = [(i, py_frame(f)) for i, f in enumerate(frames) if py_frame(f)]
+        names = [p[1][0] for p in pys]
+        # The Python frames, root to leaf, then only native frames.  The
+        # <module> frame is ct.py's own, at its line (a code address
+        # reused by an earlier module's <module> must not lend its name).
+        assert names[-3:] == ["<module>", "outer", "inner"], frames
+        assert pys[-3][1][1:] == (script, line_of(CTYPES_PY, "MAIN")), frames
+        last_py, leaf_py = pys[-1]
+        assert leaf_py[2] == call_line, frames
+        assert os.path.basename(leaf_py[1]) == "ct.py", frames
+        ctypes_path = frames[last_py + 1:-3]
+        # The ctypes call path: at least libffi's entry and one frame of
+        # the _ctypes module or of CPython's call machinery.
+        assert "ffi_call" in ctypes_path, frames
+        assert len(ctypes_path) >= 3, frames
+        good += count
+    # c spins; a handful of samples land in time.time() and the call path.
+    assert good > 0.7 * total, (good, total, r.out)
+    m = re.search(r"native stacks (\d+) .* (\d+) unmerged", r.err)
+    assert m and int(m.group(2)) == 0, r.err
+
+
+def frames_kinds(frames):
+    """'p' Python, 'k' kernel, 'n' anything else, per frame after the
+    process and thread frames."""
+    out = ""
+    for f in frames[2:]:
+        out += "p" if py_frame(f) else "k" if f.endswith("_[k]") else "n"
+    return out
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_kernel_frames_below_python(python, tmp_path):
+    """--kernel: a read(2) loop shows the kernel's read path below the
+    Python frame that called it, and kernel frames only at the leaf."""
+    script = write(tmp_path, "sys.py", SYSCALL_PY)
+    read_line = line_of(SYSCALL_PY, "READ")
+    r = run_pyprof("--kernel", "--folded", "-F", 199, "--", python, script,
+                   2)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    total = sum(c for _, c in stacks)
+    in_read = 0
+    for frames, count in stacks:
+        kinds = frames_kinds(frames)
+        assert re.fullmatch(r"[pn]*k*", kinds), frames
+        leaf_py = [py_frame(f) for f in frames if py_frame(f)]
+        if ("k" in kinds and leaf_py and leaf_py[-1][0] == "reader" and
+                leaf_py[-1][2] == read_line and
+                any(re.search(r"read.*_\[k\]$", f) for f in frames)):
+            in_read += count
+    # Reading 64 KiB of zeroes is kernel time, mostly clearing the buffer.
+    assert in_read > 0.3 * total, (in_read, total, r.out)
+    assert "kernel stacks:" in r.err
+
+
+def test_native_and_kernel_order(tmp_path):
+    """--native --kernel: Python, then native (os.read -> libc read), then
+    kernel frames, in that order in one stack."""
+    pys = [p for n, p in PYTHONS if n == "3.11" and os.access(p, os.X_OK)]
+    if not pys:
+        pytest.skip("CPython 3.11 (pyenv) is not installed")
+    script = write(tmp_path, "sys.py", SYSCALL_PY)
+    r = run_pyprof("--native", "--kernel", "--folded", "-F", 199, "--",
+                   pys[0], script, 2)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    total = sum(c for _, c in stacks)
+    ordered = 0
+    for frames, count in stacks:
+        kinds = frames_kinds(frames)
+        assert EVAL not in frames, frames
+        if re.fullmatch(r"n*p+n+k+", kinds) and "os_read" in "".join(frames):
+            ordered += count
+    assert ordered > 0.3 * total, (ordered, total, r.out)
+
+
+def test_perf_trampolines_resolved(tmp_path, libspin):
+    """CPython 3.12 -X perf: the trampolines' code is in anonymous memory,
+    named only by /tmp/perf-PID.map; they show as py::func:file and the
+    unwind goes on through them."""
+    pys = [p for n, p in PYTHONS if n == "3.12" and os.access(p, os.X_OK)]
+    if not pys:
+        pytest.skip("CPython 3.12 (pyenv) is not installed")
+    script = write(tmp_path, "ct.py", CTYPES_PY)
+    r = run_pyprof("--native", "--folded", "-F", 199, "--", pys[0], "-X",
+                   "perf", script, libspin, 2)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    total = sum(c for _, c in stacks)
+    good = 0
+    for frames, count in stacks:
+        if frames[-3:] != ["a", "b", "c"]:
+            continue
+        tramp = [f for f in frames if f.startswith("py::")]
+        names = [py_frame(f)[0] for f in frames if py_frame(f)]
+        # Unwound through every trampoline, down to main's frames.
+        if (tramp == [f"py::<module>:{script}", f"py::outer:{script}",
+                      f"py::inner:{script}"] and
+                names == ["<module>", "outer", "inner"] and
+                "Py_RunMain" in frames):
+            good += count
+    assert good > 0.7 * total, (good, total, r.out)
+
+
+# b and c are static (gone from a stripped library's symbols) and mix is
+# inlined into c: only the debug file knows them.
+DEBUGLINK_C = r"""
+volatile unsigned long sink;
+static inline __attribute__((always_inline)) unsigned long
+mix(unsigned long x, unsigned long i)
+{
+	x += i * i;
+	sink = x;
+	return x;
+}
+static __attribute__((noinline)) unsigned long c(unsigned long n)
+{
+	unsigned long x = 0;
+	for (unsigned long i = 0; i < n; i++)
+		x = mix(x, i);
+	return x;
+}
+static __attribute__((noinline)) unsigned long b(unsigned long n)
+{
+	unsigned long r = c(n);
+	sink = r;
+	return r + 1;
+}
+__attribute__((noinline)) unsigned long a(unsigned long n)
+{
+	unsigned long r = b(n);
+	sink = r;
+	return r + 2;
+}
+"""
+
+
+def test_debuglink_symbols_and_inline_frames(tmp_path):
+    """A stripped library with its debug info in a separate file found by
+    .gnu_debuglink: static functions get their names and the inlined
+    function its own frame; without the debug file, unknown addresses show
+    as [file+0xoffset] and the unwind (.eh_frame stays) is still right."""
+    pys = [p for n, p in PYTHONS if n == "3.11" and os.access(p, os.X_OK)]
+    if not pys:
+        pytest.skip("CPython 3.11 (pyenv) is not installed")
+    for tool in ("gcc", "objcopy", "strip"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed (make deps)")
+    src = tmp_path / "dl.c"
+    src.write_text(DEBUGLINK_C)
+    lib, dbg = tmp_path / "libdl.so", tmp_path / "libdl.so.debug"
+    for cmd in (["gcc", "-g", "-O2", "-fomit-frame-pointer", "-shared",
+                 "-fPIC", "-o", lib, src],
+                ["objcopy", "--only-keep-debug", lib, dbg],
+                ["strip", "--strip-all", lib],
+                ["objcopy", f"--add-gnu-debuglink={dbg}", lib]):
+        subprocess.run(list(map(str, cmd)), check=True, cwd=tmp_path)
+    script = write(tmp_path, "ct.py", CTYPES_PY)
+
+    def leaf_tails():
+        r = run_pyprof("--native", "--folded", "-F", 199, "--", pys[0],
+                       script, lib, 2)
+        assert r.rc == 0, r.err
+        tails = {}
+        for frames, count in parse_folded(r.out):
+            if "inner" in "".join(frames) and "ffi_call" in frames:
+                tail = tuple(frames[frames.index("ffi_call") + 1:])
+                tails[tail] = tails.get(tail, 0) + count
+        return tails, sum(tails.values())
+
+    tails, total = leaf_tails()
+    with_names = sum(c for t, c in tails.items()
+                     if t[-4:] == ("a", "b", "c", "mix"))
+    assert with_names > 0.8 * total, tails
+
+    os.unlink(dbg)
+    tails, total = leaf_tails()
+    unnamed = re.compile(r"^\[libdl\.so\+0x[0-9a-f]+\]$")
+    without = sum(c for t, c in tails.items()
+                  if len(t) >= 3 and t[-3] == "a" and
+                  all(unnamed.match(f) for f in t[-2:]))
+    assert without > 0.8 * total, tails
