@@ -334,6 +334,36 @@ def render(res, png_rel, plot_ok):
             for r in res["bpfcost"]) + ".")
     w("")
 
+    # ---- 2b. the modes
+    if res.get("modes"):
+        r0 = res["modes"][0]
+        w("### What each mode costs")
+        w("")
+        w("The same measure for each mode, on %s at %d Hz, 32 frames: the "
+          "BPF sampler's cost per target sample (as above, the floor "
+          "charged to other runs), and pyprof-bpf's own CPU per sample "
+          "kept (userspace: draining, and with `--native` unwinding and "
+          "symbolising every sample). Wall mode adds a `sched_switch` "
+          "program whose cost is per context switch, not per sample: "
+          "`scripts/bench-wall` measures it. Measured %s at git %s." % (
+              r0["python"], r0["freq"], r0.get("date", "?"),
+              r0.get("git", "?")))
+        w("")
+        w("| row | options | runs | BPF per target sample (µs) | "
+          "pyprof-bpf CPU per sample kept (µs) | samples kept |")
+        w("|---|---|---:|---|---|---|")
+        for r in res["modes"]:
+            runs = r["runs"]
+            per = [x["prof_cpu"] * 1e6 / x["kept"]
+                   if x.get("prof_cpu") is not None and x.get("kept")
+                   else None for x in runs]
+            w("| `%s` | `%s` | %d | %s | %s | %s |" % (
+                r["row"], " ".join(r["extra"]) or "(none)", len(runs),
+                fmt3(mmm([x.get("per_sample_us") for x in runs])),
+                fmt3(mmm(per)),
+                ", ".join(str(x.get("kept")) for x in runs)))
+        w("")
+
     # ---- 3. own CPU and memory
     w("## 3. pyprof-bpf's own CPU and memory")
     w("")

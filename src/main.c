@@ -727,6 +727,11 @@ static void update_view(struct run *r, struct top *view, uint64_t *last)
 	h.lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
 		 r->coll.unresolved + r->coll.no_target;
 	*last = s[STAT_SAMPLES];
+	if (r->opt.gil && r->coll.offcpu) {
+		h.has_gil = true;
+		offcpu__gil_shares(r->coll.offcpu, &h.gil_share,
+				   &h.gil_waiting);
+	}
 	top__update(view, r->prof, &h);
 }
 

@@ -220,6 +220,15 @@ static int by_total(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
+void offcpu__gil_shares(const struct offcpu *o, double *held,
+			double *waiting)
+{
+	uint64_t total = o->on + o->off;
+
+	*held = total ? (double)o->held / (double)total : 0;
+	*waiting = total ? (double)o->waiting / (double)total : 0;
+}
+
 void offcpu__print_summary(const struct offcpu *o, FILE *f, bool wall, bool gil,
 			   size_t max_threads, offcpu_name_fn name_fn,
 			   void *arg)

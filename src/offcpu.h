@@ -42,6 +42,11 @@ uint64_t offcpu__samples(struct offcpu *o, const struct sample_key *key,
 uint64_t offcpu__ns_to_samples(uint64_t ns, uint64_t period_ns,
 			       uint64_t *carry);
 
+/* The shares (0 to 1) of all samples so far that held the GIL and that
+ * waited for it; both 0 before any. */
+void offcpu__gil_shares(const struct offcpu *o, double *held,
+			double *waiting);
+
 /* The leaf frame of an off-CPU key: "[off-cpu: futex]", ... in buf. */
 const char *offcpu__leaf(uint32_t flags, char *buf, size_t len);
 

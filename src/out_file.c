@@ -7,6 +7,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static bool is_stream(mode_t m)
+{
+	return S_ISCHR(m) || S_ISFIFO(m) || S_ISSOCK(m);
+}
+
+/*
+ * Whether path is written in place rather than replaced: a device, a pipe
+ * or a socket (renaming over /dev/null would make it a file), named
+ * directly or by one of the system's own links to them (/dev/stdout,
+ * /dev/fd/N, /proc/self/fd/N).  Any other symlink there is replaced, never
+ * followed: one planted in /tmp towards a disk is not written through.
+ */
+static bool in_place(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return false;
+	if (is_stream(st.st_mode))
+		return true;
+	if (!S_ISLNK(st.st_mode) || stat(path, &st) != 0 ||
+	    !is_stream(st.st_mode))
+		return false;
+	return strncmp(path, "/dev/", 5) == 0 ||
+	       strncmp(path, "/proc/", 6) == 0;
+}
+
 int out_file__open(struct out_file *o, const char *path)
 {
 	struct stat st;
@@ -19,6 +46,14 @@ int out_file__open(struct out_file *o, const char *path)
 	/* Found now, not after the work: the rename at the end would fail. */
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return -EISDIR;
+	if (in_place(path)) {
+		o->f = fopen(path, "w");
+		if (!o->f)
+			return -errno;
+		o->direct = true;
+		o->final = path;
+		return 0;
+	}
 	fd = mkstemp(o->tmp);
 	if (fd < 0)
 		return -errno;
@@ -44,6 +79,8 @@ int out_file__close(struct out_file *o, bool keep)
 	if (fclose(o->f) != 0)
 		err = -errno;
 	o->f = NULL;
+	if (o->direct)
+		return err;
 	if (err || !keep) {
 		unlink(o->tmp);
 		return err;

@@ -15,10 +15,12 @@ struct out_file {
 	FILE *f; /* where to write */
 	const char *final;
 	bool kept; /* the rename failed: the profile is whole in tmp */
+	bool direct; /* a device or pipe: written in place, no tmp */
 	char tmp[PATH_MAX];
 };
 
-/* Opens PATH.tmp.XXXXXX (mode 0644) for path.  0 or -errno
+/* Opens PATH.tmp.XXXXXX (mode 0644) for path; a device or pipe (/dev/null,
+ * a FIFO, /dev/stdout) is opened itself instead.  0 or -errno
  * (-ENAMETOOLONG, -EISDIR when path is a directory, or why the temporary
  * file could not be made). */
 int out_file__open(struct out_file *o, const char *path);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "out_folded.h"
 #include "out_formats.h"
@@ -69,6 +70,7 @@ int output__format_for_path(const char *path, enum out_format *f, char *err,
 			    size_t errlen)
 {
 	const char *base = strrchr(path, '/');
+	struct stat st;
 
 	base = base ? base + 1 : path;
 	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
@@ -80,6 +82,12 @@ int output__format_for_path(const char *path, enum out_format *f, char *err,
 	/* valgrind's own name: callgrind.out.PID */
 	if (strncmp(base, "callgrind.out", 13) == 0) {
 		*f = OUT_CALLGRIND;
+		return 0;
+	}
+	/* /dev/null, /dev/stdout, a named pipe: the plain text format. */
+	if (stat(path, &st) == 0 &&
+	    (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		*f = OUT_FOLDED;
 		return 0;
 	}
 	snprintf(

@@ -48,7 +48,8 @@ int output__parse_name(const char *name, enum out_format *f, char *err,
 
 /*
  * The format the extension of path names: .folded .txt .svg
- * .speedscope.json .pb.gz .callgrind callgrind.out.* .trace.json .html.
+ * .speedscope.json .pb.gz .callgrind callgrind.out.* .trace.json .html;
+ * folded for a device or pipe without one (/dev/null, /dev/stdout).
  * -EINVAL with a line in err naming the known extensions and --format.
  */
 int output__format_for_path(const char *path, enum out_format *f, char *err,

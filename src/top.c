@@ -52,7 +52,7 @@ struct head {
 	unsigned rate_hz, threads;
 	uint64_t samples, samples_total, lost;
 	bool has_gil;
-	double gil_share;
+	double gil_share, gil_waiting;
 };
 
 struct top {
@@ -174,6 +174,7 @@ static void head_set(struct head *d, const struct top_header *h)
 	d->lost = h->lost;
 	d->has_gil = h->has_gil;
 	d->gil_share = h->gil_share;
+	d->gil_waiting = h->gil_waiting;
 }
 
 /* ---- text ---- */
@@ -387,8 +388,8 @@ static void draw_header(struct top *t)
 		cat(buf, sizeof(buf), "  %u thread%s", nthreads,
 		    nthreads == 1 ? "" : "s");
 	if (t->h.has_gil)
-		cat(buf, sizeof(buf), "  GIL held %.0f%%",
-		    t->h.gil_share * 100.0);
+		cat(buf, sizeof(buf), "  GIL held %.0f%% waiting %.0f%%",
+		    t->h.gil_share * 100.0, t->h.gil_waiting * 100.0);
 	line_at(0);
 	attron(A_BOLD);
 	put_text(t, buf, COLS);
@@ -1088,7 +1089,8 @@ int top__snapshot(FILE *f, const struct profile *p, const struct top_header *h,
 	if (nthreads)
 		fprintf(f, ", %u thread%s", nthreads, nthreads == 1 ? "" : "s");
 	if (h->has_gil)
-		fprintf(f, ", GIL held %.0f%%", h->gil_share * 100.0);
+		fprintf(f, ", GIL held %.0f%%, waiting %.0f%%",
+			h->gil_share * 100.0, h->gil_waiting * 100.0);
 	if (h->status && h->status[0])
 		fprintf(f, "; %s", h->status);
 	fprintf(f, "\n%6s %7s %8s %8s  %s\n", "OWN%", "TOTAL%", "OWN", "TOTAL",

@@ -43,8 +43,9 @@ struct top_header {
 	uint64_t samples_total; /* taken since the start (0: the profile's) */
 	uint64_t lost; /* lost since the start */
 	unsigned threads; /* threads seen (0: counted from the profile) */
-	bool has_gil; /* gil_share is set (once the GIL view exists) */
+	bool has_gil; /* gil_share and gil_waiting are set (--gil) */
 	double gil_share; /* share of the time the GIL was held, 0 to 1 */
+	double gil_waiting; /* share of the time spent waiting for it */
 	const char *status; /* a short note: "the process exited" */
 };
 

@@ -5,6 +5,7 @@ they seem.  Each ends with one clear line and a documented exit code, and an
 output file is either complete or not there."""
 import os
 import signal
+import stat
 import subprocess
 
 import pytest
@@ -145,3 +146,33 @@ def test_output_that_is_a_directory_is_refused_before_profiling(tmp_path):
     assert lines_of(r.err) == [
         f"pyprof-bpf: cannot write {d}: it is a directory: give a file name "
         f"with -o, e.g. {d}/profile.folded"]
+
+
+def test_devices_and_pipes_are_written_in_place(tmp_path):
+    """-o /dev/null and -o /dev/stdout are written, not replaced (a rename
+    over /dev/null would leave a regular file there for every program);
+    their format defaults to folded."""
+    needs_root()
+    with Workload(any_python(), "shape.py") as w:
+        r = run_pyprof("-p", w.pid, "-d", 1, "-o", "/dev/null")
+        assert r.rc == 0, r.err
+        st = os.stat("/dev/null")
+        assert stat.S_ISCHR(st.st_mode), "/dev/null is no longer a device"
+        r = run_pyprof("-p", w.pid, "-d", 1, "-o", "/dev/stdout")
+    assert r.rc == 0, r.err
+    assert any(py_frame(f[-1]) and py_frame(f[-1])[0] == "hot"
+               for f, _ in parse_folded(r.out))
+
+
+def test_planted_symlink_to_a_device_is_replaced(tmp_path):
+    """A symlink outside /dev and /proc that points to a device is replaced
+    by the profile like any other: never written through."""
+    needs_root()
+    link = tmp_path / "profile.folded"
+    link.symlink_to("/dev/null")
+    with Workload(any_python(), "shape.py") as w:
+        r = run_pyprof("-p", w.pid, "-d", 1, "-o", link)
+    assert r.rc == 0, r.err
+    assert not link.is_symlink() and link.is_file()
+    assert parse_folded(link.read_text(encoding="utf-8"))
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

@@ -574,3 +574,30 @@ def test_live_view_on_a_terminal(pane):
         assert table(s)[0][4].startswith(("<module> (", "main ("))
         quit_and_check(p)
         assert w.proc.poll() is None, "the target died"
+
+
+def test_live_view_shows_gil_shares(pane):
+    """--gil on a terminal: the header gives the GIL held and waiting shares
+    of two CPU-bound threads that contend for it."""
+    needs_root()
+    python = first_python()
+    script = os.path.join(ROOT, "tests", "e2e", "workloads", "wall.py")
+    w = subprocess.Popen([python, script, "gil", "60"])
+    try:
+        p = pane(120, 30)
+        p.run(f"{PYPROF} -p {w.pid} --gil -F 499 --interval 0.5; "
+              f"echo EXIT=$?")
+        pat = re.compile(r"GIL held (\d+)% waiting (\d+)%")
+        s = p.wait_for(lambda s: pat.search(s[0]) and
+                       int(pat.search(s[0]).group(1)) > 0,
+                       "GIL shares in the header", timeout=30)
+        held, waiting = map(int, pat.search(s[0]).groups())
+        # Two threads, one GIL: each holds it about half of its time and
+        # waits for it much of the rest.
+        assert 25 <= held <= 75, s[0]
+        assert waiting >= 5, s[0]
+        p.keys("q")
+        p.wait_for(lambda s: any("EXIT=0" in l for l in s), "exit 0")
+    finally:
+        w.kill()
+        w.wait()

@@ -542,7 +542,8 @@ TEST(top_snapshot_text)
 				 .lost = 5,
 				 .threads = 2,
 				 .has_gil = true,
-				 .gil_share = 0.42 };
+				 .gil_share = 0.42,
+				 .gil_waiting = 0.3 };
 	buf = NULL;
 	f = open_memstream(&buf, &len);
 	REQUIRE(f);
@@ -551,12 +552,12 @@ TEST(top_snapshot_text)
 	CHECK(strncmp(buf,
 		      "pyprof-bpf: python3 100, CPython 3.12.1, 99 Hz, 99 "
 		      "samples in the last interval, 205 samples, 5 lost, 2 "
-		      "threads, GIL held 42%\n"
+		      "threads, GIL held 42%, waiting 30%\n"
 		      "  OWN%  TOTAL%      OWN    TOTAL  FUNCTION (FILE:LINE)\n"
 		      " 40.0%   40.0%       80       80  hot (app.py:10)\n",
 		      strlen("pyprof-bpf: python3 100, CPython 3.12.1, 99 Hz, "
 			     "99 samples in the last interval, 205 samples, "
-			     "5 lost, 2 threads, GIL held 42%\n"
+			     "5 lost, 2 threads, GIL held 42%, waiting 30%\n"
 			     "  OWN%  TOTAL%      OWN    TOTAL  FUNCTION "
 			     "(FILE:LINE)\n"
 			     " 40.0%   40.0%       80       80  hot "
