@@ -5,11 +5,17 @@
 #   make test    run every test (unit, golden, end-to-end); root for e2e
 #   make bench   measure the overhead (scripts/bench): BENCHMARKS.md + PNG;
 #                root, about 15 minutes; BENCH_ARGS=--quick for a short run
+#   make fuzz    build the libFuzzer targets (tests/fuzz) into build/fuzz and
+#                run each for FUZZ_TIME seconds (default 60)
+#   make SAN=1   build with ASan+UBSan into build-san (make test SAN=1 runs
+#                every test against that build)
 #   make V=1     show the commands
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
-OUT      := build
+# A sanitizer build lives in its own folder, so that its objects never mix
+# with the normal build's.
+OUT      := $(if $(filter 1,$(SAN)),build-san,build)
 CC       ?= cc
 CLANG    ?= clang
 BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
@@ -32,9 +38,11 @@ LDLIBS   := -lbpf -ldw -lelf -lz $(NCURSES_LIBS) -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Ivmlinux -Ibpf -Wno-unused-function
 
+# -fno-sanitize-recover: undefined behaviour fails the run, not just a line.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 ifeq ($(SAN),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=address,undefined
+CFLAGS  += $(SAN_FLAGS) -fno-omit-frame-pointer
+LDFLAGS += $(SAN_FLAGS)
 endif
 
 SRCS      := $(wildcard src/*.c)
@@ -49,7 +57,10 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-d
 	    pkg-config python3 python3-pytest procps util-linux \
 	    libncurses-dev tmux \
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
-	    python3-matplotlib austin linux-perf time
+	    python3-matplotlib austin linux-perf time \
+	    libclang-rt-14-dev
+# libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
+# recommends it).
 # The output formats' consumers (tests/test_formats.py): go tool pprof,
 # callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
 # unless node already came with its own (NodeSource's nodejs bundles npm and
@@ -59,7 +70,8 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 # ignored tests/browser/node_modules; never a browser download.
 NPM_DIR  := tests/browser
 
-.PHONY: all deps npm-deps test unit clean bench bench-tools
+.PHONY: all deps npm-deps test unit unit-san clean bench bench-tools \
+	pyprof-bpf
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
@@ -97,8 +109,10 @@ $(OUT)/pyprof-bpf: $(OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# Phony, and copied whenever it differs: ./pyprof-bpf is whichever build
+# (normal or SAN=1) was made last.
 pyprof-bpf: $(OUT)/pyprof-bpf
-	$(Q)cp $< $@
+	$(Q)cmp -s $< $@ || cp $< $@
 
 $(OUT)/unit_tests: $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LINK,$@)
@@ -107,8 +121,21 @@ $(OUT)/unit_tests: $(LIB_OBJS) $(UNIT_OBJS)
 unit: $(OUT)/unit_tests
 	$(OUT)/unit_tests
 
-test: all
-	$(PYTHON) -m pytest -ra tests
+# The unit tests also run under ASan+UBSan (build-san/unit_tests), every
+# time: LeakSanitizer on, suppressions for the libraries we do not own.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+export PYPROF_UNIT := $(CURDIR)/$(OUT)/unit_tests
+
+unit-san:
+	$(Q)$(MAKE) --no-print-directory SAN=1 build-san/unit_tests
+	$(Q)$(SAN_ENV) build-san/unit_tests > build-san/unit-san.log 2>&1; \
+	rc=$$?; printf 'unit-san: '; tail -n 1 build-san/unit-san.log; \
+	[ $$rc = 0 ] || { cat build-san/unit-san.log; exit 1; }
+
+test: all $(if $(filter 1,$(SAN)),,unit-san)
+	$(if $(filter 1,$(SAN)),$(SAN_ENV)) $(PYTHON) -m pytest -ra tests
 
 # The benchmark's helper: an empty perf_event program, the floor its BPF
 # cost is compared with.  Never part of `all` or `test`.
@@ -133,7 +160,9 @@ bench-tools: pyprof-bpf $(BENCH_OUT)/bench-floor
 bench: bench-tools
 	$(PYTHON) scripts/bench $(BENCH_ARGS)
 
+include tests/fuzz/fuzz.mk
+
 clean:
-	rm -rf $(OUT) pyprof-bpf
+	rm -rf build build-san pyprof-bpf
 
 -include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

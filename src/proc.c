@@ -141,20 +141,12 @@ int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	return 0;
 }
 
-/*
- * The last number on the "key" line of /proc/pid/status ("Tgid:", or
- * "NSpid:", whose last number is the innermost namespace's).  0 or -errno.
- */
-static int status_last_number(pid_t pid, const char *key, pid_t *out)
+int proc__parse_status_number(const char *buf, const char *key, pid_t *out)
 {
-	char path[64], buf[4096], *p, *end;
+	const char *p;
+	char *end;
 	long v = 0;
-	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
 	p = strstr(buf, key);
 	if (!p)
 		return -EINVAL;
@@ -169,6 +161,19 @@ static int status_last_number(pid_t pid, const char *key, pid_t *out)
 		return -EINVAL;
 	*out = (pid_t)v;
 	return 0;
+}
+
+/* The last number on the "key" line of /proc/pid/status.  0 or -errno. */
+static int status_last_number(pid_t pid, const char *key, pid_t *out)
+{
+	char path[64], buf[4096];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	return proc__parse_status_number(buf, key, out);
 }
 
 int proc__tgid(pid_t tid, pid_t *tgid)
@@ -188,17 +193,11 @@ struct stat_fields {
 	unsigned long long start; /* starttime, clock ticks after boot */
 };
 
-/* Reads /proc/pid/stat. 0, or -ESRCH when it cannot be read, -EINVAL when
- * it does not parse. */
-static int read_stat(pid_t pid, struct stat_fields *sf)
+int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
+		     unsigned long long *stime, unsigned long long *start)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long utime, stime;
-	long hz = sysconf(_SC_CLK_TCK);
+	const char *p;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
-		return -ESRCH;
 	/* The fields follow the last ')': comm may hold spaces and parens.
 	 * state(3) ... utime(14) stime(15) ... starttime(22). */
 	p = strrchr(buf, ')');
@@ -207,8 +206,26 @@ static int read_stat(pid_t pid, struct stat_fields *sf)
 	if (sscanf(p + 2,
 		   "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d "
 		   "%*d %*d %*d %*d %*d %llu",
-		   &sf->state, &utime, &stime, &sf->start) != 4)
+		   state, utime, stime, start) != 4)
 		return -EINVAL;
+	return 0;
+}
+
+/* Reads /proc/pid/stat. 0, or -ESRCH when it cannot be read, -EINVAL when
+ * it does not parse. */
+static int read_stat(pid_t pid, struct stat_fields *sf)
+{
+	char path[64], buf[1024];
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	rc = proc__parse_stat(buf, &sf->state, &utime, &stime, &sf->start);
+	if (rc)
+		return rc;
 	sf->cpu = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
 	return 0;
 }

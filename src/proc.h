@@ -27,6 +27,18 @@ void proc__maps_free(struct proc_maps *m);
 /* Parses one line of a maps file into *m (path malloc'd). 0 or -EINVAL. */
 int proc__parse_map_line(const char *line, struct proc_map *m);
 
+/*
+ * The parsers behind the readers below, on a file's text (NUL-terminated),
+ * so that they can be tested and fuzzed without a process.
+ */
+/* The last number on the line of /proc/PID/status that starts with key
+ * ("\nTgid:", "\nNSpid:"), if in 1..INT32_MAX.  0 or -EINVAL. */
+int proc__parse_status_number(const char *buf, const char *key, pid_t *out);
+/* state, utime, stime (clock ticks) and starttime (ticks after boot) from
+ * the text of /proc/PID/stat.  0 or -EINVAL. */
+int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
+		     unsigned long long *stime, unsigned long long *start);
+
 /* True if pid names a live (not zombie) process. */
 bool proc__alive(pid_t pid);
 

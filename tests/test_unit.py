@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 """Runs each C unit test (tests/unit/*.c, built into build/unit_tests) as its
-own pytest case, so a failure names the test and a SKIP carries its reason."""
+own pytest case, so a failure names the test and a SKIP carries its reason.
+PYPROF_UNIT names another build of it (`make test SAN=1` sets it to
+build-san/unit_tests)."""
 import os
 import subprocess
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UNIT = os.path.join(ROOT, "build", "unit_tests")
+UNIT = os.environ.get("PYPROF_UNIT") or os.path.join(ROOT, "build", "unit_tests")
 
 
 def _names():
@@ -18,7 +20,7 @@ def _names():
 
 
 def test_unit_binary_built():
-    assert os.path.exists(UNIT), "build/unit_tests is missing: run `make` first"
+    assert os.path.exists(UNIT), f"{UNIT} is missing: run `make` first"
 
 
 @pytest.mark.parametrize("name", _names())
