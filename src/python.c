@@ -229,7 +229,7 @@ static bool is_candidate(const struct proc_map *m, const char *exe)
  * may read as other bytes for a moment.  A process this young whose
  * _Py_DebugOffsets does not read right is looked at again.
  */
-#define LOADING_SECS 1.0
+#define LOADING_SECS 5.0
 
 /* 3.13+: take the layout from the target's own _Py_DebugOffsets.  0, or
  * -EAGAIN when the process is too young for what it shows to be final. */
