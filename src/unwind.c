@@ -494,9 +494,13 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	if (p->n >= p->max)
 		return DWARF_CB_ABORT;
 	p->pcs[p->n++] = pc;
-	if (dwfl_addrmodule(p->dwfl, pc))
+	/* JIT code first: an anonymous mapping can sit in the span a
+	 * library reports as its own (between its segments). */
+	jit = perfmap_find(p, pc);
+	if (!jit && dwfl_addrmodule(p->dwfl, pc))
 		return DWARF_CB_OK;
-	jit = perfmap_lookup(p, pc);
+	if (!jit)
+		jit = perfmap_lookup(p, pc);
 	if (!jit) {
 		p->stale = true;
 		return DWARF_CB_ABORT;
@@ -562,7 +566,11 @@ again:
 		p->regs[16] = w;
 		p->ra_start = true;
 	}
-	if (p->stale && !retried && now_ns() - p->refreshed_ns >= REFRESH_NS) {
+	/* An address outside every module, or an unwind that failed inside
+	 * one: the session may predate a mapping (a library being loaded is
+	 * first mapped whole from its start, its segments only after). */
+	if ((p->stale || rc != 0) && !retried &&
+	    now_ns() - p->refreshed_ns >= REFRESH_NS) {
 		retried = true;
 		if (refresh(u, p) == 0 && p->attached)
 			goto again;
@@ -690,9 +698,11 @@ int unwinder__sym(struct unwinder *u, pid_t pid, uint64_t addr,
 	p = get_proc(u, pid);
 	if (!p)
 		return -ESRCH;
-	mod = dwfl_addrmodule(p->dwfl, addr);
+	jit = perfmap_find(p, addr);
+	mod = jit ? NULL : dwfl_addrmodule(p->dwfl, addr);
 	if (!mod) {
-		jit = perfmap_lookup(p, addr);
+		if (!jit)
+			jit = perfmap_lookup(p, addr);
 		out->names[0] = jit ? jit : "[unknown]";
 		out->n = 1;
 		return 0;
