@@ -167,6 +167,28 @@ static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid)
 			      profile__intern_str(c->prof, label), 0, 0);
 }
 
+int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
+			   uint32_t *proc, uint32_t *thread)
+{
+	struct target *t = targets__get(c->ts, (pid_t)pid);
+	int64_t f;
+
+	if (!t)
+		return -ENOENT;
+	f = process_frame(c, t);
+	if (f < 0)
+		return (int)f;
+	*proc = (uint32_t)f;
+	*thread = UINT32_MAX;
+	if (c->no_threads)
+		return 0;
+	f = thread_frame(c, t, tid);
+	if (f < 0)
+		return (int)f;
+	*thread = (uint32_t)f;
+	return 0;
+}
+
 const char *collect__thread_name(struct collector *c, uint32_t pid,
 				 uint32_t tid, char *buf, size_t len)
 {

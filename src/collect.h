@@ -71,6 +71,12 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg);
 void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 			    void *arg);
 
+/* The profile's process and thread frames of thread tid of pid (thread
+ * UINT32_MAX with --no-threads).  0, -ENOENT for a process no longer
+ * known, or -ENOMEM. */
+int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
+			   uint32_t *proc, uint32_t *thread);
+
 /* threading's name of thread tid of pid (or "MainThread") into buf; NULL
  * when it has none or the process is no longer known. */
 const char *collect__thread_name(struct collector *c, uint32_t pid,

@@ -702,6 +702,34 @@ static int stream_snapshot(struct run *r, enum out_format fmt, double elapsed)
 	return rc;
 }
 
+/* top_header.thread_gil: the GIL shares of the threads that are shown
+ * as one thread of the live view (one, unless names repeat). */
+static bool thread_gil(uint32_t proc, uint32_t thread, double *held,
+		       double *waiting, void *arg)
+{
+	struct run *r = arg;
+	const struct offcpu_thread *v;
+	size_t n = offcpu__threads(r->coll.offcpu, &v);
+	uint64_t total = 0, h = 0, w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t p, t;
+
+		if (collect__thread_frames(&r->coll, v[i].pid, v[i].tid, &p,
+					   &t) ||
+		    p != proc || t != thread)
+			continue;
+		total += v[i].on + v[i].off;
+		h += v[i].held;
+		w += v[i].waiting;
+	}
+	if (!total)
+		return false;
+	*held = (double)h / (double)total;
+	*waiting = (double)w / (double)total;
+	return true;
+}
+
 /* Gives the live view this drain's profile and header. */
 static void update_view(struct run *r, struct top *view, uint64_t *last)
 {
@@ -731,6 +759,8 @@ static void update_view(struct run *r, struct top *view, uint64_t *last)
 		h.has_gil = true;
 		offcpu__gil_shares(r->coll.offcpu, &h.gil_share,
 				   &h.gil_waiting);
+		h.thread_gil = thread_gil;
+		h.thread_gil_arg = r;
 	}
 	top__update(view, r->prof, &h);
 }

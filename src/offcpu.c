@@ -20,17 +20,12 @@
 /* Threads whose shares are kept for the summary. */
 #define THREADS_MAX 65536
 
-struct thread_share {
-	uint32_t pid, tid;
-	uint64_t on, off, held, waiting; /* samples */
-};
-
 struct offcpu {
 	uint64_t period_ns;
 	bool gil_only;
 	struct hashmap carry; /* hash of a sample_key -> ns not yet a sample */
 	struct hashmap tidx; /* pid << 32 | tid -> index + 1 in threads */
-	struct thread_share *threads;
+	struct offcpu_thread *threads;
 	size_t nthreads, cap;
 	uint64_t on, off, held, waiting, dropped;
 };
@@ -77,10 +72,10 @@ uint64_t offcpu__ns_to_samples(uint64_t ns, uint64_t period_ns, uint64_t *carry)
 	return n;
 }
 
-static struct thread_share *thread(struct offcpu *o, uint32_t pid, uint32_t tid)
+static struct offcpu_thread *thread(struct offcpu *o, uint32_t pid, uint32_t tid)
 {
 	uint64_t k = (uint64_t)pid << 32 | tid, v;
-	struct thread_share *t;
+	struct offcpu_thread *t;
 
 	if (hashmap__get(&o->tidx, k, &v))
 		return &o->threads[v - 1];
@@ -100,7 +95,7 @@ static struct thread_share *thread(struct offcpu *o, uint32_t pid, uint32_t tid)
 uint64_t offcpu__samples(struct offcpu *o, const struct sample_key *key,
 			 uint64_t count)
 {
-	struct thread_share *t;
+	struct offcpu_thread *t;
 	uint64_t n = count, carry = 0, h;
 
 	if (key->flags & SAMPLE_F_OFFCPU) {
@@ -212,12 +207,19 @@ static double pct(uint64_t a, uint64_t b)
 
 static int by_total(const void *a, const void *b)
 {
-	const struct thread_share *x = a, *y = b;
+	const struct offcpu_thread *x = a, *y = b;
 	uint64_t tx = x->on + x->off, ty = y->on + y->off;
 
 	if (tx != ty)
 		return tx > ty ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+size_t offcpu__threads(const struct offcpu *o,
+		       const struct offcpu_thread **v)
+{
+	*v = o->threads;
+	return o->nthreads;
 }
 
 void offcpu__gil_shares(const struct offcpu *o, double *held,
@@ -234,7 +236,7 @@ void offcpu__print_summary(const struct offcpu *o, FILE *f, bool wall, bool gil,
 			   void *arg)
 {
 	uint64_t total = o->on + o->off;
-	struct thread_share *v;
+	struct offcpu_thread *v;
 	size_t n = o->nthreads;
 
 	if (wall)

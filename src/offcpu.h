@@ -20,6 +20,12 @@
 
 struct offcpu;
 
+/* What one thread's samples were, for the summary and the live view. */
+struct offcpu_thread {
+	uint32_t pid, tid;
+	uint64_t on, off, held, waiting; /* samples */
+};
+
 /*
  * A converter and accumulator for one run.  period_ns is the sampling
  * period (1e9 / -F): one off-CPU period weighs one sample.  gil_only drops
@@ -41,6 +47,10 @@ uint64_t offcpu__samples(struct offcpu *o, const struct sample_key *key,
 /* Pure conversion: (ns + *carry) in periods, the rest back into *carry. */
 uint64_t offcpu__ns_to_samples(uint64_t ns, uint64_t period_ns,
 			       uint64_t *carry);
+
+/* The threads seen so far, in *v; their number. */
+size_t offcpu__threads(const struct offcpu *o,
+		       const struct offcpu_thread **v);
 
 /* The shares (0 to 1) of all samples so far that held the GIL and that
  * waited for it; both 0 before any. */

@@ -53,6 +53,9 @@ struct head {
 	uint64_t samples, samples_total, lost;
 	bool has_gil;
 	double gil_share, gil_waiting;
+	bool (*thread_gil)(uint32_t proc, uint32_t thread, double *held,
+			   double *waiting, void *arg);
+	void *thread_gil_arg;
 };
 
 struct top {
@@ -175,6 +178,8 @@ static void head_set(struct head *d, const struct top_header *h)
 	d->has_gil = h->has_gil;
 	d->gil_share = h->gil_share;
 	d->gil_waiting = h->gil_waiting;
+	d->thread_gil = h->thread_gil;
+	d->thread_gil_arg = h->thread_gil_arg;
 }
 
 /* ---- text ---- */
@@ -407,6 +412,18 @@ static void draw_header(struct top *t)
 	top_model__sums(t->m, &sum, &sum_now);
 	if (th != TOP_ALL_THREADS)
 		cat(buf, sizeof(buf), ", %" PRIu64 " in this thread", sum);
+	if (th != TOP_ALL_THREADS && t->h.has_gil && t->h.thread_gil) {
+		uint32_t proc, thread;
+		double held, waiting;
+
+		if (top_model__thread_frames(t->m, (size_t)th, &proc,
+					     &thread) &&
+		    t->h.thread_gil(proc, thread, &held, &waiting,
+				    t->h.thread_gil_arg))
+			cat(buf, sizeof(buf),
+			    ", GIL held %.0f%% waiting %.0f%% in it",
+			    held * 100.0, waiting * 100.0);
+	}
 	if (t->h.status[0])
 		cat(buf, sizeof(buf), "  %s", t->h.status);
 	line_at(1);

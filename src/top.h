@@ -46,6 +46,11 @@ struct top_header {
 	bool has_gil; /* gil_share and gil_waiting are set (--gil) */
 	double gil_share; /* share of the time the GIL was held, 0 to 1 */
 	double gil_waiting; /* share of the time spent waiting for it */
+	/* With has_gil: the shares of the thread whose frames (profile frame
+	 * ids, thread UINT32_MAX if none) are given; false if unknown. */
+	bool (*thread_gil)(uint32_t proc, uint32_t thread, double *held,
+			   double *waiting, void *arg);
+	void *thread_gil_arg;
 	const char *status; /* a short note: "the process exited" */
 };
 

@@ -333,6 +333,18 @@ static const char *frame_name(const struct top_model *m, uint32_t id)
 	return fr ? profile__string(m->p, fr->name) : "";
 }
 
+bool top_model__thread_frames(const struct top_model *m, size_t i,
+			      uint32_t *proc, uint32_t *thread)
+{
+	if (i >= m->nthreads || (m->other_threads && i == m->nthreads - 1) ||
+	    m->threads[i].proc == TOP_NO_FRAME)
+		return false;
+	*proc = m->threads[i].proc;
+	*thread = m->threads[i].thread == TOP_NO_FRAME ? UINT32_MAX :
+							  m->threads[i].thread;
+	return true;
+}
+
 size_t top_model__thread_label(const struct top_model *m, size_t i, char *buf,
 			       size_t len)
 {

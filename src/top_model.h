@@ -85,6 +85,11 @@ size_t top_model__named_threads(const struct top_model *m);
 /* Only thread i from now on, or TOP_ALL_THREADS. */
 void top_model__set_thread(struct top_model *m, int i);
 int top_model__thread(const struct top_model *m);
+/* The profile's process and thread frames of thread i (thread UINT32_MAX
+ * when the stacks have none); false for "[other threads]" and the like. */
+bool top_model__thread_frames(const struct top_model *m, size_t i,
+			      uint32_t *proc, uint32_t *thread);
+
 /* Its label ("MainThread", "python3-42/MainThread" with several
  * processes), as snprintf. */
 size_t top_model__thread_label(const struct top_model *m, size_t i, char *buf,
