@@ -13,13 +13,11 @@ static bool is_stream(mode_t m)
 }
 
 /*
- * Whether path is written in place rather than replaced: a device, a pipe
- * or a socket (renaming over /dev/null would make it a file), named
- * directly or by one of the system's own links to them (/dev/stdout,
- * /dev/fd/N, /proc/self/fd/N).  Any other symlink there is replaced, never
- * followed: one planted in /tmp towards a disk is not written through.
+ * Renaming over /dev/null would make it a file.  Any symlink other than
+ * the system's own is replaced, never followed: one planted in /tmp
+ * towards a disk is not written through.
  */
-static bool in_place(const char *path)
+bool out_file__in_place(const char *path)
 {
 	struct stat st;
 
@@ -46,7 +44,7 @@ int out_file__open(struct out_file *o, const char *path)
 	/* Found now, not after the work: the rename at the end would fail. */
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return -EISDIR;
-	if (in_place(path)) {
+	if (out_file__in_place(path)) {
 		o->f = fopen(path, "w");
 		if (!o->f)
 			return -errno;

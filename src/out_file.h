@@ -19,6 +19,11 @@ struct out_file {
 	char tmp[PATH_MAX];
 };
 
+/* Whether path is written in place rather than replaced: a device, a pipe
+ * or a socket, named directly or by one of the system's own links to them
+ * (/dev/stdout, /dev/fd/N, /proc/self/fd/N). */
+bool out_file__in_place(const char *path);
+
 /* Opens PATH.tmp.XXXXXX (mode 0644) for path; a device or pipe (/dev/null,
  * a FIFO, /dev/stdout) is opened itself instead.  0 or -errno
  * (-ENAMETOOLONG, -EISDIR when path is a directory, or why the temporary

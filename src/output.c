@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
+#include "out_file.h"
 #include "out_folded.h"
 #include "out_formats.h"
 
@@ -70,7 +70,6 @@ int output__format_for_path(const char *path, enum out_format *f, char *err,
 			    size_t errlen)
 {
 	const char *base = strrchr(path, '/');
-	struct stat st;
 
 	base = base ? base + 1 : path;
 	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
@@ -85,8 +84,7 @@ int output__format_for_path(const char *path, enum out_format *f, char *err,
 		return 0;
 	}
 	/* /dev/null, /dev/stdout, a named pipe: the plain text format. */
-	if (stat(path, &st) == 0 &&
-	    (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+	if (out_file__in_place(path)) {
 		*f = OUT_FOLDED;
 		return 0;
 	}
