@@ -32,7 +32,7 @@ endif
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -MMD -MP
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -I. -MMD -MP
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 LDLIBS   := -lbpf -ldw -lelf -lz $(NCURSES_LIBS) -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
@@ -45,7 +45,7 @@ CFLAGS  += $(SAN_FLAGS) -fno-omit-frame-pointer
 LDFLAGS += $(SAN_FLAGS)
 endif
 
-SRCS      := $(wildcard src/*.c)
+SRCS      := $(wildcard src/*.c src/*/*.c)
 OBJS      := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 LIB_OBJS  := $(filter-out $(OUT)/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -99,6 +99,7 @@ $(OBJS): | $(SKELS)
 
 $(OUT)/%.o: src/%.c | $(OUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/unit/%.o: tests/unit/%.c | $(OUT)/unit

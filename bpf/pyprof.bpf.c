@@ -2,7 +2,7 @@
 /*
  * The sampler.  A perf_event program, run by the kernel on every CPU at -F Hz,
  * that reads the interrupted thread's Python stack straight out of its memory
- * and counts (thread, stack) pairs in BPF maps.  Userspace (src/profiler.c)
+ * and counts (thread, stack) pairs in BPF maps.  Userspace (src/sampler/sampler.c)
  * fills the targets map, flips active_buf every --interval and drains the
  * buffer it flipped away from, so no sample is ever lost to a drain.
  *

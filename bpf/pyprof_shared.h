@@ -32,7 +32,7 @@ enum py_frame_kind {
 
 /*
  * Struct offsets the BPF walk needs, for one CPython version.  Filled by
- * userspace from its built-in table (src/python_offsets.c) or, on 3.13+, from
+ * userspace from its built-in table (src/python/layout.c) or, on 3.13+, from
  * the target's own _Py_DebugOffsets; checked by BPF before use.
  */
 struct py_walk_offsets {

@@ -40,7 +40,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Same attributes as the sampler's events (src/profiler.c): a fixed period
+/* Same attributes as the sampler's events (src/sampler/sampler.c): a fixed period
  * of CPU clock, 1e9 / hz nanoseconds. */
 static int perf_open(int cpu, unsigned long hz)
 {

@@ -17,7 +17,7 @@ FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(WARN) \
-		-std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -Itests/fuzz -MMD -MP
+		-std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -I. -Itests/fuzz -MMD -MP
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES   := $(filter-out mem,$(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS)))
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
@@ -32,6 +32,7 @@ $(FUZZ_OUT)/obj:
 
 $(FUZZ_OUT)/obj/%.o: src/%.c | $(FUZZ_OUT)/obj $(SKELS)
 	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_OUT)/obj/fuzz_%.o: tests/fuzz/fuzz_%.c | $(FUZZ_OUT)/obj $(SKELS)

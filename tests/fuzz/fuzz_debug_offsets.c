@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Fuzzes py_layout__from_debug_offsets (src/python_offsets.c): the
+ * Fuzzes py_layout__from_debug_offsets (src/python/layout.c): the
  * _Py_DebugOffsets a 3.13+ target carries at the start of _PyRuntime, which
  * the target controls and which then decides every offset we read at.
  * Input: the bytes read from _PyRuntime (at most the 2048 python.c reads).
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "python_offsets.h"
+#include "python/layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

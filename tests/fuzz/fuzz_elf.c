@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Fuzzes the ELF reader (src/elf_sym.c) and the CPython detection built on it
- * (python__elf_version in src/python.c): a target's executable or libpython
+ * Fuzzes the ELF reader (src/native/elf_sym.c) and the CPython detection built on it
+ * (python__elf_version in src/python/python.c): a target's executable or libpython
  * is a file the target's owner controls.  The input is the whole file; it is
  * written to a memfd and opened by path, as pyprof-bpf opens
  * /proc/PID/root/<path>.
@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "elf_sym.h"
-#include "python.h"
+#include "native/elf_sym.h"
+#include "python/python.h"
 
 static const char *const names[] = {
 	"_PyRuntime", "Py_Version",	 "Py_GetVersion",

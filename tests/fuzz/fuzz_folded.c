@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Fuzzes the folded-stacks reader (src/in_folded.c), plain and differential
+ * Fuzzes the folded-stacks reader (src/out/in_folded.c), plain and differential
  * ("stack N M"), which `view`, `convert` and `diff` run on files of any
  * origin, and then the writer `convert` would run on what it read.
  *
@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "in_folded.h"
-#include "out_folded.h"
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/folded.h"
+#include "out/in_folded.h"
+#include "out/output.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Fuzzes the line-table decoders (src/linetable.c): co_lnotab (3.8, 3.9), the
+ * Fuzzes the line-table decoders (src/python/linetable.c): co_lnotab (3.8, 3.9), the
  * 3.10 co_linetable and the 3.11+ location table, on tables copied out of an
  * untrusted target.
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linetable.h"
+#include "python/linetable.h"
 
 #define HDR 9
 

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rmem.h"
+#include "python/rmem.h"
 
 #define FUZZ_MEM_SEGS_MAX 512
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Fuzzes the /proc parsers (src/proc.c): lines of /proc/PID/maps (whose paths
+ * Fuzzes the /proc parsers (src/sampler/proc.c): lines of /proc/PID/maps (whose paths
  * a target chooses: any file name it maps), and the /proc/PID/status and
  * /proc/PID/stat readers (stat's comm is the target's to set, parentheses
  * and spaces included).
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proc.h"
+#include "sampler/proc.h"
 
 static void fuzz_maps(char *text)
 {

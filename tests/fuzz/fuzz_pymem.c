@@ -19,9 +19,9 @@
 #include <string.h>
 
 #include "fuzz_mem.h"
-#include "pyobj.h"
-#include "python.h"
-#include "pythread.h"
+#include "python/pyobj.h"
+#include "python/python.h"
+#include "python/pythread.h"
 
 #define HDR 16
 

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyobj.h"
-#include "python.h"
-#include "pythread.h"
+#include "python/pyobj.h"
+#include "python/python.h"
+#include "python/pythread.h"
 
 struct rec {
 	uint64_t addr;

@@ -8,7 +8,7 @@
 
 #include "unit.h"
 
-#include "in_folded.h"
+#include "out/in_folded.h"
 
 #include <ctype.h>
 #include <errno.h>

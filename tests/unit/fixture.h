@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 /* The repository: $PYPROF_ROOT, else two levels above build/unit_tests,
  * else the current directory. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of `pyprof-bpf diff` (src/diff.c, src/cmd_diff.c) and the
+ * Tests of `pyprof-bpf diff` (src/lib/diff.c, src/cmd/diff.c) and the
  * differential writers (out_folded__write_diff, out_svg__write_diff).  The
  * expected figures are worked out by hand from the stacks below.
  */
@@ -8,12 +8,12 @@
 
 #include "fixture.h"
 
-#include "cmd_diff.h"
-#include "diff.h"
-#include "in_folded.h"
-#include "out_folded.h"
-#include "out_formats.h"
-#include "profile.h"
+#include "cmd/cmd.h"
+#include "lib/diff.h"
+#include "lib/profile.h"
+#include "out/folded.h"
+#include "out/formats.h"
+#include "out/in_folded.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/in_folded.c: folded text read back gives the same text when
+ * Tests of src/out/in_folded.c: folded text read back gives the same text when
  * written again, frame kinds come back from their printed form, and every
  * malformed line is an error naming its line number.
  */
 #include "unit.h"
 
 #include "fixture.h"
-#include "in_folded.h"
-#include "out_folded.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/folded.h"
+#include "out/in_folded.h"
 
 #include <errno.h>
 #include <limits.h>

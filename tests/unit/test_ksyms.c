@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* src/ksyms.c: parsing /proc/kallsyms text, and the address lookup. */
+/* src/native/ksyms.c: parsing /proc/kallsyms text, and the address lookup. */
 #include "unit.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ksyms.h"
+#include "native/ksyms.h"
 
 static struct ksyms *load(const char *text)
 {

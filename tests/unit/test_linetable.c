@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * src/linetable.c against ground truth from real interpreters, and against
+ * src/python/linetable.c against ground truth from real interpreters, and against
  * hostile input.
  *
  * tests/fixtures/linetable-<version>.txt are written by
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linetable.h"
+#include "python/linetable.h"
 
 struct lt_code {
 	int firstlineno;

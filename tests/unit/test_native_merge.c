@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * src/native.c: where Python frames go among native frames, on synthetic
+ * src/native/merge.c: where Python frames go among native frames, on synthetic
  * stacks shaped like those of each CPython version.
  */
 #include "unit.h"
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "native.h"
+#include "native/merge.h"
 
 #define E PY_FRAME_F_ENTRY
 

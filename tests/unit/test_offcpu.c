@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "offcpu.h"
-#include "options.h"
+#include "cmd/options.h"
+#include "sampler/offcpu.h"
 
 TEST(offcpu_ns_to_samples_carries_remainders)
 {

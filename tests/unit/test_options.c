@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Tests of src/options.c: the command line. */
+/* Tests of src/cmd/options.c: the command line. */
 #include "unit.h"
 
-#include "options.h"
+#include "cmd/options.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#include "../bpf/pyprof_shared.h"
+#include "bpf/pyprof_shared.h"
 
 /*
  * Puts glibc's getopt back in its initial state.  options__parse sets

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/out_callgrind.c: the fixed profile against
+ * Tests of src/out/callgrind.c: the fixed profile against
  * tests/fixtures/golden/basic.callgrind (checked by hand and with
  * callgrind_annotate), every line against the format's grammar, and the
  * costs a reader computes (self, inclusive through calls, recursion).
@@ -9,8 +9,8 @@
 
 #include "fixture.h"
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 #include <ctype.h>
 #include <inttypes.h>

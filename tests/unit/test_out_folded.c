@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/out_folded.c (with src/profile.c): a fixed profile against
+ * Tests of src/out/folded.c (with src/lib/profile.c): a fixed profile against
  * the hand-written golden file tests/fixtures/golden/basic.folded, the
  * frame formatter's truncation, and write errors.
  *
@@ -15,8 +15,8 @@
 
 #include "fixture.h"
 
-#include "out_folded.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/folded.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/out_html.c: the fixed profile against
+ * Tests of src/out/html.c: the fixed profile against
  * tests/fixtures/golden/basic.html (checked by hand and in Chromium), and
  * what holds whatever the golden file says: well-formed (XHTML-style) and
  * self-contained, the summary, the threads and the top functions right,
@@ -10,8 +10,8 @@
 
 #include "fixture.h"
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

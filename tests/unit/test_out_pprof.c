@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/out_pprof.c.  The output is gzip: the test inflates it and
+ * Tests of src/out/pprof.c.  The output is gzip: the test inflates it and
  * compares the protobuf with tests/fixtures/golden/basic.pb (checked with
  * `go tool pprof -raw` on the gzipped file), then walks the protobuf with
  * its own small decoder to check what pprof relies on: string_table[0] is
@@ -11,8 +11,8 @@
 
 #include "fixture.h"
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

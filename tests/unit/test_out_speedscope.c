@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/out_speedscope.c: the fixed profile against
+ * Tests of src/out/speedscope.c: the fixed profile against
  * tests/fixtures/golden/basic.speedscope.json (checked by hand, with
  * speedscope's schema and in speedscope), and valid JSON with every name
  * escaped and the weights adding up, whatever the golden file says.
@@ -9,8 +9,8 @@
 
 #include "fixture.h"
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 #include <inttypes.h>
 #include <stdint.h>

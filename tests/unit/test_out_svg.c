@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/out_svg.c: the fixed profile against
+ * Tests of src/out/svg.c: the fixed profile against
  * tests/fixtures/golden/basic.svg (checked by hand and in Chromium), and
  * properties that hold whatever the golden file says: well-formed XML,
  * valid UTF-8, the root's samples, escaping of every awkward name.
@@ -9,8 +9,8 @@
 
 #include "fixture.h"
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 #include <inttypes.h>
 #include <stdint.h>

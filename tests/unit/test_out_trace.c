@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/out_trace.c: the fixed profile with its timeline against
+ * Tests of src/out/trace.c: the fixed profile with its timeline against
  * tests/fixtures/golden/basic.trace.json (checked by hand and loaded in
  * speedscope), and what holds whatever the golden file says: valid JSON,
  * events of a thread nested or apart, inside the run, as long as their
@@ -10,8 +10,8 @@
 
 #include "fixture.h"
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/output.c: format names, the format a file name chooses, the
+ * Tests of src/out/output.c: format names, the format a file name chooses, the
  * errors a user reads, and what every writer does with an empty profile,
  * a profile without a timeline, and a stream that fails.
  */
@@ -8,8 +8,8 @@
 
 #include "fixture.h"
 
-#include "output.h"
-#include "profile.h"
+#include "lib/profile.h"
+#include "out/output.h"
 
 #include <errno.h>
 #include <stdio.h>

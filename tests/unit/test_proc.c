@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of the /proc text parsers of src/proc.c (the ones tests/fuzz/fuzz_proc
+ * Tests of the /proc text parsers of src/sampler/proc.c (the ones tests/fuzz/fuzz_proc
  * fuzzes): a comm that imitates more fields, a NSpid line per namespace
  * level, maps lines with odd paths.
  */
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "proc.h"
+#include "sampler/proc.h"
 
 TEST(proc_parse_stat_hostile_comm)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/profile.c (interned strings, frames and stacks) and of
- * src/hashmap.c (open addressing, backward-shift deletion).
+ * Tests of src/lib/profile.c (interned strings, frames and stacks) and of
+ * src/lib/hashmap.c (open addressing, backward-shift deletion).
  *
  * The *_hash_collision tests use inputs whose FNV-1a hashes (hash_bytes(),
  * with the seed profile.c uses) are equal, so the "probe with the next
@@ -11,8 +11,8 @@
  */
 #include "unit.h"
 
-#include "hashmap.h"
-#include "profile.h"
+#include "lib/hashmap.h"
+#include "lib/profile.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Tests of the timeline in src/profile.c: profile__add_at() and its cap. */
+/* Tests of the timeline in src/lib/profile.c: profile__add_at() and its cap. */
 #include "unit.h"
 
 #include "fixture.h"
 
-#include "profile.h"
+#include "lib/profile.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/pyobj.c and src/pythread.c.
+ * Tests of src/python/pyobj.c and src/python/pythread.c.
  *
  * Pure tests build CPython objects, per version layout, in a buffer that a
  * fake struct rmem serves (counting reads, failing outside the buffer).
@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pyobj.h"
-#include "pythread.h"
+#include "python/pyobj.h"
+#include "python/pythread.h"
 
 /* ------------------------------------------------------- fake target -- */
 
@@ -218,7 +218,7 @@ struct ent {
 	uint64_t key, value;
 };
 
-/* PyDictKeysObject with n entries (see src/pyobj.c for both layouts);
+/* PyDictKeysObject with n entries (see src/python/pyobj.c for both layouts);
  * kind: 0 general, 1 unicode, 2 split (3.11+; ignored before). */
 static uint64_t mk_keys(struct fake *f, unsigned log2, int kind,
 			const struct ent *e, int n)

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of python__elf_version (src/python.c), src/elf_sym.c and
- * proc__parse_map_line (src/proc.c) on the real interpreters of this
+ * Tests of python__elf_version (src/python/python.c), src/native/elf_sym.c and
+ * proc__parse_map_line (src/sampler/proc.c) on the real interpreters of this
  * machine (pyenv builds, Debian's /usr/bin/python3.11) and on maps lines.
  * A test whose file is missing says so with SKIP.
  */
 #include "unit.h"
 
-#include "elf_sym.h"
-#include "proc.h"
-#include "python.h"
+#include "native/elf_sym.h"
+#include "python/python.h"
+#include "sampler/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>

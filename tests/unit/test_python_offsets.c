@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of src/python_offsets.c: the built-in table against a real
+ * Tests of src/python/layout.c: the built-in table against a real
  * interpreter's _Py_DebugOffsets, the parser against hand-made and corrupted
  * blobs, and the table's internal consistency.
  */
 #include "unit.h"
 
-#include "python_offsets.h"
+#include "python/layout.h"
 
 #include <errno.h>
 #include <fcntl.h>

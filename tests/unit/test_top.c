@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Tests of the live view's figures (src/top_model.c) and its plain-text
+ * Tests of the live view's figures (src/ui/top_model.c) and its plain-text
  * table (top__snapshot): own and total samples per function and per line,
  * recursion counted once per stack, the thread filter, the call tree,
  * decaying "now" figures, reset, and the caps.
  */
 #include "unit.h"
 
-#include "in_folded.h"
-#include "profile.h"
-#include "top.h"
-#include "top_model.h"
+#include "lib/profile.h"
+#include "out/in_folded.h"
+#include "ui/top.h"
+#include "ui/top_model.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * `pyprof-bpf convert IN.folded -o OUT.EXT [--format NAME]`: folded stacks
+ * (pyprof-bpf's, or any flamegraph.pl-style file) into any output format.
+ * Needs no privileges and no target.
+ */
+#include "cmd/cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/options.h"
+#include "lib/msg.h"
+#include "lib/profile.h"
+#include "out/file.h"
+#include "out/in_folded.h"
+#include "out/output.h"
+
+static const char usage[] =
+	"usage: pyprof-bpf convert IN.folded -o OUT.EXT [--format NAME] [options]\n"
+	"\n"
+	"Reads folded stacks (\"frame;frame;... COUNT\" lines, as pyprof-bpf,\n"
+	"py-spy or stackcollapse-*.pl write them; \"-\" reads stdin) and writes\n"
+	"them as a profile file for a viewer.\n"
+	"\n"
+	"  -o, --output FILE     where to write (through a temporary file renamed\n"
+	"                        at the end); \"-\" for stdout, with --format\n"
+	"      --format NAME     folded, svg, speedscope, pprof, callgrind or html\n"
+	"                        (default: the format FILE's extension names)\n"
+	"  -F, --frequency HZ    the -F the stacks were sampled at: pprof then\n"
+	"                        reports CPU time, the report the CPU seconds\n"
+	"      --title TEXT      the title shown in svg, html, speedscope, pprof\n"
+	"                        and callgrind (default: the input's file name)\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"Formats, by the extension of FILE:\n"
+	"  .folded .txt            folded stacks       flamegraph.pl, inferno, speedscope\n"
+	"  .svg                    flame graph         a web browser (click, search)\n"
+	"  .speedscope.json        speedscope          speedscope FILE, or speedscope.app\n"
+	"  .pb.gz                  pprof               go tool pprof -http=: FILE\n"
+	"  .callgrind              callgrind           kcachegrind FILE, callgrind_annotate\n"
+	"  callgrind.out.*         callgrind           (the same)\n"
+	"  .html                   report              a web browser, offline\n"
+	"  .trace.json             Chrome trace        only from a live run (-o FILE):\n"
+	"                                              folded files hold no times\n"
+	"\n"
+	"Examples:\n"
+	"  pyprof-bpf convert app.folded -o app.svg\n"
+	"  pyprof-bpf convert app.folded -F 99 -o app.pb.gz && go tool pprof -top app.pb.gz\n"
+	"  pyprof-bpf -p 4242 -d 10 | pyprof-bpf convert - --format html -o - > app.html\n"
+	"\n"
+	"Exit status: 0 written, 1 the input is not folded stacks or writing\n"
+	"failed, 2 bad usage or a file that cannot be opened.\n";
+
+#define fail(...) msg__fail("pyprof-bpf convert", __VA_ARGS__)
+
+struct convert_opts {
+	const char *in, *out, *title;
+	enum out_format format;
+	bool have_format;
+	unsigned freq;
+};
+
+enum { OPT_FORMAT = 256, OPT_TITLE };
+
+/* 0, or -EINVAL after printing the one-line reason. */
+static int parse(int argc, char **argv, struct convert_opts *o, bool *help)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char err[512];
+	char *end;
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	*help = false;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:F:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!optarg[0]) {
+				fail("-o needs a file name");
+				return -EINVAL;
+			}
+			o->out = optarg;
+			break;
+		case OPT_FORMAT:
+			if (output__parse_name(optarg, &o->format, err,
+					       sizeof(err))) {
+				fail("%s", err);
+				return -EINVAL;
+			}
+			o->have_format = true;
+			break;
+		case 'F':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end ||
+			    optarg[0] == '-' || v < 1 || v > MAX_FREQ) {
+				fail("invalid frequency '%s': give a whole number "
+				     "from 1 to %d",
+				     optarg, MAX_FREQ);
+				return -EINVAL;
+			}
+			o->freq = (unsigned)v;
+			break;
+		case OPT_TITLE:
+			o->title = optarg;
+			break;
+		case 'h':
+			*help = true;
+			return 0;
+		case ':':
+			fail("option %s needs a value; see convert --help",
+			     argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt > 0 && optopt < 256)
+				fail("unknown option '-%c'; see convert --help",
+				     optopt);
+			else
+				fail("unknown option '%s'; see convert --help",
+				     argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		fail("which file? give the folded stacks to read: convert "
+		     "IN.folded -o OUT.svg (see convert --help)");
+		return -EINVAL;
+	}
+	o->in = argv[optind++];
+	if (optind < argc) {
+		fail("unexpected argument '%s': convert reads one file; see "
+		     "convert --help",
+		     argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->out) {
+		fail("where to? give the output file with -o FILE (its "
+		     "extension names the format), or -o - --format NAME");
+		return -EINVAL;
+	}
+	if (!o->have_format) {
+		if (strcmp(o->out, "-") == 0) {
+			fail("writing to stdout: say which format with "
+			     "--format NAME (folded, svg, speedscope, pprof, "
+			     "callgrind, html)");
+			return -EINVAL;
+		}
+		if (output__format_for_path(o->out, &o->format, err,
+					    sizeof(err))) {
+			fail("%s", err);
+			return -EINVAL;
+		}
+	}
+	if (o->format == OUT_TRACE) {
+		fail("a folded file holds no sample times, so it cannot become "
+		     "a trace: record one live with pyprof-bpf -p PID -o "
+		     "FILE.trace.json, or choose another format");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Writes p to path through a temporary file renamed at the end, so path
+ * is either complete or untouched.  Returns an exit code. */
+static int write_file(const struct profile *p, const struct convert_opts *o,
+		      const struct out_meta *m)
+{
+	struct out_file of;
+	int rc, err;
+
+	if (strcmp(o->out, "-") == 0) {
+		rc = output__write(p, o->format, m, stdout);
+		if (rc) {
+			fail("writing stdout failed: %s",
+			     output__strerror(o->format, rc));
+			return EXIT_FAILURE_;
+		}
+		return EXIT_OK;
+	}
+	rc = out_file__open(&of, o->out);
+	if (rc) {
+		fail("cannot write %s: %s: choose a writable path with -o",
+		     o->out, strerror(-rc));
+		return EXIT_USAGE;
+	}
+	rc = output__write(p, o->format, m, of.f);
+	err = out_file__close(&of, rc == 0);
+	if (!rc)
+		rc = err;
+	if (rc) {
+		if (of.kept)
+			fail("cannot rename %s to %s: %s; the output is kept "
+			     "in %s",
+			     of.tmp, o->out, strerror(-rc), of.tmp);
+		else
+			fail("writing %s failed: %s", o->out,
+			     output__strerror(o->format, rc));
+		return EXIT_FAILURE_;
+	}
+	return EXIT_OK;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+	struct convert_opts o;
+	struct out_meta m = {};
+	struct profile *p;
+	char err[PATH_MAX + 256];
+	const char *base;
+	bool help;
+	int rc, code;
+
+	if (parse(argc, argv, &o, &help))
+		return EXIT_USAGE;
+	if (help) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(o.in, "-") != 0) {
+		struct stat st;
+
+		if (stat(o.in, &st) == 0 && S_ISDIR(st.st_mode)) {
+			fail("%s is a directory: give a file of folded stacks",
+			     o.in);
+			return EXIT_USAGE;
+		}
+	}
+	p = profile__new();
+	if (!p) {
+		fail("out of memory");
+		return EXIT_FAILURE_;
+	}
+	rc = in_folded__read_path(p, NULL, o.in, err, sizeof(err));
+	if (rc) {
+		fail("%s", err);
+		profile__free(p);
+		/* A file that does not open is a usage error; one that
+		 * does not parse is bad data. */
+		return rc == -EINVAL || rc == -ENOMEM || rc == -EIO ?
+			       EXIT_FAILURE_ :
+			       EXIT_USAGE;
+	}
+	base = strrchr(o.in, '/');
+	base = base ? base + 1 : o.in;
+	m.title = o.title ? o.title : strcmp(o.in, "-") == 0 ? "stdin" : base;
+	m.freq = o.freq;
+	code = write_file(p, &o, &m);
+	profile__free(p);
+	return code;
+}

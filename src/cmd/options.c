@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "cmd/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/types.h>
+
+#include "bpf/pyprof_shared.h"
+
+const char options__usage[] =
+	"usage: pyprof-bpf -p PID[,PID...] [options]\n"
+	"       pyprof-bpf -a [options]\n"
+	"       pyprof-bpf [options] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Samples the Python stacks of running CPython (3.8 to 3.14) processes with\n"
+	"eBPF, without stopping or instrumenting them, and writes folded stacks\n"
+	"(one line per distinct stack: frames root first, ';'-separated, a space\n"
+	"and the sample count) for flamegraph.pl, inferno or speedscope.\n"
+	"\n"
+	"What to profile (one of):\n"
+	"  -p, --pid PID[,PID..] these processes (all their threads); repeat -p or\n"
+	"                        separate pids with commas\n"
+	"  -a, --all             every Python process on the host, including those\n"
+	"                        that start (or exec Python) later\n"
+	"  -- COMMAND [ARGS...]  run COMMAND, profile it and its descendants, stop\n"
+	"                        when it exits, and exit with its exit status\n"
+	"      --children        with -p: also profile the processes' descendants,\n"
+	"                        those running now and those started later\n"
+	"      --merge-processes one root frame per command name (\"python3\")\n"
+	"                        instead of one per process (\"python3-4242\")\n"
+	"\n"
+	"  -F, --frequency HZ    samples per second per CPU (default 99, max 10000)\n"
+	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C, or\n"
+	"                        until the processes exit)\n"
+	"  -o, --output FILE     write the profile to FILE (written to a temporary\n"
+	"                        file and renamed when complete)\n"
+	"  -f, --folded          write folded stacks to stdout (the default when no\n"
+	"                        -o is given and stdout is not a terminal)\n"
+	"      --format NAME     the profile's format: folded, svg, speedscope,\n"
+	"                        pprof, callgrind, trace, html (default: from -o's\n"
+	"                        extension: .folded .txt .svg .speedscope.json\n"
+	"                        .pb.gz .callgrind .trace.json .html; else folded)\n"
+	"      --stream          write the whole profile so far every --interval\n"
+	"                        (to stdout, or to FILE, replaced each time)\n"
+	"      --max-depth N     Python frames kept per stack (default 1024, max\n"
+	"                        8192); deeper stacks keep their leaf frames and\n"
+	"                        get a \"[truncated]\" frame in place of the rest\n"
+	"      --interval SECS   how often samples are collected from the kernel\n"
+	"                        (default 1)\n"
+	"      --tid             name thread frames \"NAME (tid N)\" so threads of\n"
+	"                        one name stay apart\n"
+	"      --no-threads      leave out the thread frame (merge all threads)\n"
+	"      --mode cpu|wall   cpu (default): where threads run on a CPU; wall:\n"
+	"                        every thread for all of its time, time off-CPU\n"
+	"                        ending in \"[off-cpu: futex]\", \"[off-cpu: sleep]\",\n"
+	"                        \"[off-cpu: io]\"... in samples of 1/HZ seconds\n"
+	"      --idle            the same as --mode wall\n"
+	"      --gil             GIL held / waiting shares per thread in the\n"
+	"                        summary (implies --mode wall unless --mode cpu\n"
+	"                        is given); waiting ends in \"[off-cpu: gil]\"\n"
+	"      --gil-only        keep only the samples that hold the GIL\n"
+	"      --native          native frames too (DWARF unwinding of a copy of\n"
+	"                        each sample's stack): each eval-loop frame is\n"
+	"                        replaced by the Python frames it ran\n"
+	"      --kernel          kernel frames too, below the user frames, with\n"
+	"                        the \"_[k]\" suffix\n"
+	"  -v, --verbose         show libbpf's and the verifier's messages\n"
+	"  -h, --help            show this help\n"
+	"  -V, --version         show the version\n"
+	"\n"
+	"On a terminal (without --folded or -- COMMAND) it opens a live view: a\n"
+	"top-style table of the functions, refreshed every --interval; keys: q quit,\n"
+	"space pause, [ ] sort, t threads, l lines, \\ call tree, ? help. With -o\n"
+	"the profile is also written to FILE at the end.\n"
+	"\n"
+	"Commands:\n"
+	"  view FILE             browse a saved folded profile (see view --help)\n"
+	"  convert IN -o OUT     turn folded stacks into another format (see\n"
+	"                        convert --help)\n"
+	"  diff BASE HEAD        compare profiles, fail on a regression (diff --help)\n"
+	"\n"
+	"Output: python3-4242;MainThread;<module> (app.py:40);main (app.py:31) 37\n"
+	"  The first frame is the process (comm-PID), the second the thread (its\n"
+	"  threading name, MainThread, or tid-N). Python frames are\n"
+	"  \"qualname (file:line)\" with the line being executed. Special frames:\n"
+	"  [truncated] deeper than --max-depth; [partial stack] a frame could not\n"
+	"  be read; [no Python thread state] a thread that runs no Python;\n"
+	"  [no Python frame] a Python thread between frames; [unknown] a code\n"
+	"  object that could not be read; [off-cpu: WHY] (wall mode) time off a\n"
+	"  CPU under the stack the thread left it with.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo pyprof-bpf -p 4242 -d 10 > app.folded && flamegraph.pl app.folded > app.svg\n"
+	"  sudo pyprof-bpf -p 4242 -F 999 -o app.folded     # until Ctrl-C\n"
+	"  sudo pyprof-bpf -o test.folded -- python3 -m pytest tests/\n"
+	"  sudo pyprof-bpf -a -d 30 -o host.folded          # every Python process\n"
+	"\n"
+	"Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with\n"
+	"BTF (/sys/kernel/btf/vmlinux). A run summary goes to stderr.\n"
+	"\n"
+	"Exit status: 0 done (also when the process exited or on Ctrl-C: what was\n"
+	"collected is written), 1 runtime failure, 2 bad usage, 3 insufficient\n"
+	"privileges, 4 kernel lacks BTF or a BPF feature, 5 no such process,\n"
+	"6 not a Python process, 7 unsupported Python version (with several -p\n"
+	"pids, 5-7 only when none can be profiled; the others are warnings).\n"
+	"With -- COMMAND: COMMAND's own exit status (128+N if killed by signal\n"
+	"N), 127 if it cannot be found, 126 if it cannot be run.\n";
+
+static int parse_uint(const char *s, const char *what, unsigned long min,
+		      unsigned long max, unsigned long *out, char *err,
+		      size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		snprintf(err, errlen,
+			 "invalid %s '%s': give a whole number from "
+			 "%lu to %lu",
+			 what, s, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_secs(const char *s, const char *what, double min, double max,
+		      double *out, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
+		snprintf(err, errlen,
+			 "invalid %s '%s': give seconds from %g to %g", what, s,
+			 min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Adds the comma-separated pids of s to o->pids. */
+static int parse_pids(const char *s, struct options *o, char *err,
+		      size_t errlen)
+{
+	char buf[32];
+
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		unsigned long v;
+		bool dup = false;
+
+		if (n == 0 || n >= sizeof(buf)) {
+			snprintf(err, errlen,
+				 "invalid pid list '%s': give pids as -p 1,2,3",
+				 s);
+			return -EINVAL;
+		}
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (parse_uint(buf, "pid", 1, INT_MAX, &v, err, errlen))
+			return -EINVAL;
+		for (unsigned i = 0; i < o->npids; i++)
+			dup |= o->pids[i] == (pid_t)v;
+		if (!dup) {
+			if (o->npids == MAX_PIDS) {
+				snprintf(err, errlen,
+					 "more than %d pids: use -a to profile "
+					 "every Python process",
+					 MAX_PIDS);
+				return -EINVAL;
+			}
+			o->pids[o->npids++] = (pid_t)v;
+		}
+		if (!s[n])
+			return 0;
+		s += n + 1;
+	}
+}
+
+enum {
+	OPT_MAX_DEPTH = 256,
+	OPT_CHILDREN,
+	OPT_FORMAT,
+	OPT_STREAM,
+	OPT_MERGE_PROCESSES,
+	OPT_INTERVAL,
+	OPT_TID,
+	OPT_NO_THREADS,
+	OPT_MODE,
+	OPT_IDLE,
+	OPT_GIL,
+	OPT_GIL_ONLY,
+	OPT_NATIVE,
+	OPT_KERNEL,
+};
+
+int options__parse(int argc, char **argv, struct options *o, char *err,
+		   size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "children", no_argument, NULL, OPT_CHILDREN },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "stream", no_argument, NULL, OPT_STREAM },
+		{ "merge-processes", no_argument, NULL, OPT_MERGE_PROCESSES },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "folded", no_argument, NULL, 'f' },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "tid", no_argument, NULL, OPT_TID },
+		{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "idle", no_argument, NULL, OPT_IDLE },
+		{ "gil", no_argument, NULL, OPT_GIL },
+		{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
+		{ "native", no_argument, NULL, OPT_NATIVE },
+		{ "kernel", no_argument, NULL, OPT_KERNEL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->freq = DEFAULT_FREQ;
+	o->interval = 1.0;
+	o->max_depth = PY_DEFAULT_MAX_DEPTH;
+	err[0] = '\0';
+
+	/* 0, not 1: glibc then also forgets where it was inside a group of
+	 * short options ("-hv") from an earlier call. */
+	optind = 0;
+	opterr = 0;
+	/* '+': options end at the first non-option, so that the command
+	 * after "--" keeps its own options. */
+	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:fvhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pids(optarg, o, err, errlen))
+				return -EINVAL;
+			break;
+		case 'a':
+			o->all = true;
+			break;
+		case OPT_CHILDREN:
+			o->children = true;
+			break;
+		case OPT_FORMAT:
+			o->format = optarg;
+			break;
+		case OPT_STREAM:
+			o->stream = true;
+			break;
+		case OPT_MERGE_PROCESSES:
+			o->merge_processes = true;
+			break;
+		case 'F':
+			if (parse_uint(optarg, "frequency", 1, MAX_FREQ, &v,
+				       err, errlen))
+				return -EINVAL;
+			o->freq = (unsigned)v;
+			break;
+		case 'd':
+			if (parse_secs(optarg, "duration", 0.001, 1e7,
+				       &o->duration, err, errlen))
+				return -EINVAL;
+			break;
+		case 'o':
+			if (!optarg[0]) {
+				snprintf(err, errlen, "-o needs a file name");
+				return -EINVAL;
+			}
+			o->output = optarg;
+			break;
+		case 'f':
+			o->folded = true;
+			break;
+		case OPT_MAX_DEPTH:
+			if (parse_uint(optarg, "max-depth", 1, PY_MAX_DEPTH_CAP,
+				       &v, err, errlen))
+				return -EINVAL;
+			o->max_depth = (unsigned)v;
+			break;
+		case OPT_INTERVAL:
+			if (parse_secs(optarg, "interval", 0.05, 3600,
+				       &o->interval, err, errlen))
+				return -EINVAL;
+			o->interval_set = true;
+			break;
+		case OPT_TID:
+			o->thread_ids = true;
+			break;
+		case OPT_NO_THREADS:
+			o->no_threads = true;
+			break;
+		case OPT_MODE:
+			if (strcmp(optarg, "cpu") != 0 &&
+			    strcmp(optarg, "wall") != 0) {
+				snprintf(err, errlen,
+					 "invalid mode '%s': give --mode cpu "
+					 "or --mode wall",
+					 optarg);
+				return -EINVAL;
+			}
+			if (o->mode_set && o->wall != (optarg[0] == 'w')) {
+				snprintf(err, errlen,
+					 "--mode and --idle disagree: choose "
+					 "one mode");
+				return -EINVAL;
+			}
+			o->wall = optarg[0] == 'w';
+			o->mode_set = true;
+			break;
+		case OPT_IDLE:
+			if (o->mode_set && !o->wall) {
+				snprintf(err, errlen,
+					 "--mode and --idle disagree: choose "
+					 "one mode");
+				return -EINVAL;
+			}
+			o->wall = true;
+			o->mode_set = true;
+			break;
+		case OPT_GIL_ONLY:
+			o->gil_only = true;
+			/* fall through */
+		case OPT_GIL:
+			o->gil = true;
+			break;
+		case OPT_NATIVE:
+			o->native = true;
+			break;
+		case OPT_KERNEL:
+			o->kernel = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		case 'V':
+			o->version = true;
+			return 0;
+		case ':':
+			snprintf(err, errlen,
+				 "option %s needs a value; see --help",
+				 argv[optind - 1]);
+			return -EINVAL;
+		default:
+			/* Inside a group ("-xv"), optind has not moved past
+			 * the group yet: name the option itself. */
+			if (optopt > 0 && optopt < 256)
+				snprintf(err, errlen,
+					 "unknown option '-%c'; see --help",
+					 optopt);
+			else
+				snprintf(err, errlen,
+					 "unknown option '%s'; see --help",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		if (optind == 0 || strcmp(argv[optind - 1], "--") != 0) {
+			snprintf(err, errlen,
+				 "unexpected argument '%s'; to run a command, "
+				 "put it after \"--\" (see --help)",
+				 argv[optind]);
+			return -EINVAL;
+		}
+		o->cmd = &argv[optind];
+	}
+	if (!o->npids && !o->all && !o->cmd) {
+		snprintf(err, errlen,
+			 "which process? give its pid with -p PID, -a for all "
+			 "Python processes, or a command after \"--\" (see "
+			 "--help)");
+		return -EINVAL;
+	}
+	if ((o->npids > 0) + o->all + (o->cmd != NULL) > 1) {
+		snprintf(err, errlen,
+			 "-p, -a and \"-- COMMAND\" each say what to "
+			 "profile: give only one");
+		return -EINVAL;
+	}
+	if (o->stream && !o->output && !o->folded) {
+		snprintf(err, errlen,
+			 "--stream needs somewhere to write: add --folded "
+			 "(stdout) or -o FILE");
+		return -EINVAL;
+	}
+	if (o->children && !o->npids) {
+		snprintf(err, errlen,
+			 "--children goes with -p (-a and \"-- COMMAND\" "
+			 "already include children)");
+		return -EINVAL;
+	}
+	/* GIL waiting is time off-CPU: --gil needs wall mode to show it. */
+	if (o->gil && !o->mode_set)
+		o->wall = true;
+	if (o->thread_ids && o->no_threads) {
+		snprintf(err, errlen,
+			 "--tid and --no-threads contradict each "
+			 "other: choose one");
+		return -EINVAL;
+	}
+	return 0;
+}

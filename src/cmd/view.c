@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * `pyprof-bpf view FILE`: opens a saved folded profile in the same view as
+ * a live run, to browse without a target; prints the table as plain text
+ * when stdout is not a terminal.
+ */
+#include "cmd/cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/options.h"
+#include "lib/profile.h"
+#include "out/in_folded.h"
+#include "ui/top.h"
+
+static const char usage[] =
+	"usage: pyprof-bpf view [options] FILE\n"
+	"\n"
+	"Opens a saved profile in the live view's table, to browse without a\n"
+	"running target. FILE holds folded stacks, as pyprof-bpf -o writes them\n"
+	"(or any \"frame;frame;... COUNT\" lines, flamegraph.pl's input); '-'\n"
+	"reads stdin. When stdout is not a terminal, the table is printed as\n"
+	"plain text instead.\n"
+	"\n"
+	"  -l, --lines       start per line instead of per function\n"
+	"  -t, --tree        start with the call tree (terminal only)\n"
+	"  -n, --rows N      plain text: only the N functions with the most own\n"
+	"                    samples (default: all)\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"Keys: q quit, [ ] or Left Right sort column, Up Down move, t threads,\n"
+	"l per line / per function, \\ flat table / call tree (Left Right fold\n"
+	"and open), ? help.\n"
+	"\n"
+	"Exit status: 0 done, 1 FILE cannot be read, is not folded stacks or\n"
+	"holds no samples, 2 bad usage.\n";
+
+static volatile sig_atomic_t view_stop;
+
+static void on_signal(int sig)
+{
+	view_stop = sig;
+}
+
+static void fail(const char *msg)
+{
+	fprintf(stderr, "pyprof-bpf: %s\n", msg);
+}
+
+/* Parses argv; 0, 1 for --help, or -EINVAL with one line in err. */
+static int parse(int argc, char **argv, struct top_opts *o, long *rows,
+		 const char **path, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "lines", no_argument, NULL, 'l' },
+		{ "tree", no_argument, NULL, 't' },
+		{ "rows", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char *end;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ltn:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->by_line = true;
+			break;
+		case 't':
+			o->tree = true;
+			break;
+		case 'n':
+			errno = 0;
+			*rows = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || *rows < 1 ||
+			    *rows > INT_MAX) {
+				snprintf(err, errlen,
+					 "invalid rows '%s': give a whole "
+					 "number from 1 to %d",
+					 optarg, INT_MAX);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			return 1;
+		case ':':
+			snprintf(err, errlen,
+				 "option %s needs a value; see view --help",
+				 argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt > 0 && optopt < 256)
+				snprintf(
+					err, errlen,
+					"unknown option '-%c'; see view --help",
+					optopt);
+			else
+				snprintf(err, errlen,
+					 "unknown option '%s'; see view --help",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		snprintf(err, errlen,
+			 "view needs a FILE: pyprof-bpf view app.folded");
+		return -EINVAL;
+	}
+	if (optind + 1 < argc) {
+		snprintf(err, errlen,
+			 "unexpected argument '%s': view takes one FILE",
+			 argv[optind + 1]);
+		return -EINVAL;
+	}
+	*path = argv[optind];
+	return 0;
+}
+
+static int browse(const struct top_opts *o, const struct profile *p,
+		  const struct top_header *h)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct top *t;
+	char err[256];
+	int rc;
+
+	/* Before top__open, so that ncurses keeps these handlers. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	t = top__open(o);
+	if (!t && errno == EINVAL) {
+		const char *term = getenv("TERM");
+
+		snprintf(err, sizeof(err),
+			 "cannot open the terminal view: the terminal type "
+			 "'%.64s' is unknown: set TERM (e.g. TERM=xterm), or "
+			 "redirect stdout for a plain-text table",
+			 term ? term : "");
+		fail(err);
+		return EXIT_FAILURE_;
+	}
+	if (!t) {
+		snprintf(err, sizeof(err),
+			 "cannot open the terminal view: %s: redirect stdout "
+			 "for a plain-text table",
+			 strerror(errno));
+		fail(err);
+		return EXIT_FAILURE_;
+	}
+	rc = top__update(t, p, h);
+	while (!rc && !view_stop) {
+		rc = top__wait(t, 1000);
+		if (rc == TOP_QUIT)
+			break;
+		rc = rc < 0 ? rc : 0;
+	}
+	top__close(t);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "the view failed: %s",
+			 strerror(-rc));
+		fail(err);
+		return EXIT_FAILURE_;
+	}
+	return EXIT_OK;
+}
+
+int cmd_view(int argc, char **argv)
+{
+	struct top_opts o = { .live = false };
+	struct top_header h = {};
+	const char *path = NULL;
+	char err[PATH_MAX + 256];
+	struct profile *p;
+	long rows = 0;
+	int rc, code;
+
+	rc = parse(argc, argv, &o, &rows, &path, err, sizeof(err));
+	if (rc < 0) {
+		fail(err);
+		return EXIT_USAGE;
+	}
+	if (rc == 1) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	p = profile__new();
+	if (!p) {
+		fail("out of memory");
+		return EXIT_FAILURE_;
+	}
+	rc = in_folded__read_path(p, NULL, path, err, sizeof(err));
+	if (rc) {
+		fail(err);
+		code = EXIT_FAILURE_;
+		goto out;
+	}
+	if (!profile__total(p)) {
+		snprintf(err, sizeof(err),
+			 "%s holds no samples: nothing to show (is it the "
+			 "output of a run that ended at once?)",
+			 path);
+		fail(err);
+		code = EXIT_FAILURE_;
+		goto out;
+	}
+	h.target = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	if (!isatty(STDOUT_FILENO)) {
+		signal(SIGPIPE, SIG_IGN);
+		rc = top__snapshot(stdout, p, &h, (int)rows, &o);
+		code = EXIT_OK;
+		if (rc && rc != -EPIPE) {
+			snprintf(err, sizeof(err), "writing stdout failed: %s",
+				 strerror(-rc));
+			fail(err);
+			code = EXIT_FAILURE_;
+		}
+		goto out;
+	}
+	code = browse(&o, p, &h);
+out:
+	profile__free(p);
+	return code;
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "native/elf_sym.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct elf_file {
+	int fd;
+	Elf *elf;
+	GElf_Ehdr ehdr;
+	size_t nphdr;
+};
+
+struct elf_file *elf_file__open(const char *path)
+{
+	struct elf_file *f;
+	int err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		goto err_free;
+	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF ||
+	    !gelf_getehdr(f->elf, &f->ehdr) ||
+	    elf_getphdrnum(f->elf, &f->nphdr) != 0) {
+		errno = ENOEXEC;
+		goto err_close;
+	}
+	return f;
+
+err_close:
+	err = errno;
+	if (f->elf)
+		elf_end(f->elf);
+	close(f->fd);
+	errno = err;
+err_free:
+	err = errno;
+	free(f);
+	errno = err;
+	return NULL;
+}
+
+void elf_file__close(struct elf_file *f)
+{
+	if (!f)
+		return;
+	elf_end(f->elf);
+	close(f->fd);
+	free(f);
+}
+
+static int find_in(struct elf_file *f, Elf64_Word type, const char *name,
+		   uint64_t *vaddr, uint64_t *size)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		Elf_Data *data;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type ||
+		    sh.sh_entsize == 0)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *s;
+
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+				continue;
+			s = elf_strptr(f->elf, sh.sh_link, sym.st_name);
+			if (s && strcmp(s, name) == 0) {
+				*vaddr = sym.st_value;
+				if (size)
+					*size = sym.st_size;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_file__sym(struct elf_file *f, const char *name, uint64_t *vaddr,
+		  uint64_t *size)
+{
+	if (find_in(f, SHT_DYNSYM, name, vaddr, size) == 0)
+		return 0;
+	return find_in(f, SHT_SYMTAB, name, vaddr, size);
+}
+
+int elf_file__read(struct elf_file *f, uint64_t vaddr, void *buf, size_t len)
+{
+	for (size_t i = 0; i < f->nphdr; i++) {
+		GElf_Phdr ph;
+		uint64_t off;
+		ssize_t n;
+
+		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr < ph.p_vaddr || vaddr - ph.p_vaddr >= ph.p_filesz)
+			continue;
+		if (len > ph.p_filesz - (vaddr - ph.p_vaddr))
+			return -ENODATA;
+		off = ph.p_offset + (vaddr - ph.p_vaddr);
+		n = pread(f->fd, buf, len, (off_t)off);
+		if (n < 0)
+			return -errno;
+		return (size_t)n == len ? 0 : -EIO;
+	}
+	return -ENODATA;
+}
+
+bool elf_file__is_exec(const struct elf_file *f)
+{
+	return f->ehdr.e_type == ET_EXEC;
+}
+
+int elf_file__bias(struct elf_file *f, const struct proc_maps *maps,
+		   const char *path, uint64_t *bias)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t mask = ~((uint64_t)(page > 0 ? page : 4096) - 1);
+
+	if (elf_file__is_exec(f)) {
+		*bias = 0;
+		return 0;
+	}
+	/* A mapping of file offset pgoff holds the PT_LOAD segment whose
+	 * page-aligned p_offset is pgoff; the segment's page-aligned vaddr
+	 * landed at the mapping's start. */
+	for (int m = 0; m < maps->n; m++) {
+		const struct proc_map *pm = &maps->v[m];
+
+		if (strcmp(pm->path, path) != 0)
+			continue;
+		for (size_t i = 0; i < f->nphdr; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(f->elf, (int)i, &ph) ||
+			    ph.p_type != PT_LOAD)
+				continue;
+			if ((ph.p_offset & mask) != pm->pgoff)
+				continue;
+			*bias = pm->start - (ph.p_vaddr & mask);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

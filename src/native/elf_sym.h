@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/* ELF files of a target: symbols, file-backed contents, load bias (libelf). */
+#ifndef PYPROF_ELF_SYM_H
+#define PYPROF_ELF_SYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sampler/proc.h"
+
+struct elf_file;
+
+/* Opens an ELF file. NULL with errno set (ENOEXEC: not ELF). */
+struct elf_file *elf_file__open(const char *path);
+void elf_file__close(struct elf_file *f);
+
+/* Looks name up in .dynsym, then .symtab. 0 or -ENOENT. */
+int elf_file__sym(struct elf_file *f, const char *name, uint64_t *vaddr,
+		  uint64_t *size);
+
+/* Reads len bytes at vaddr from the file's loadable contents. 0 or -errno
+ * (-ENODATA if vaddr is not file-backed, e.g. .bss). */
+int elf_file__read(struct elf_file *f, uint64_t vaddr, void *buf, size_t len);
+
+/* ET_EXEC (not relocated when loaded) rather than ET_DYN. */
+bool elf_file__is_exec(const struct elf_file *f);
+
+/*
+ * The load bias of the file in a process: the amount added to a vaddr to get
+ * a runtime address.  maps are that process's mappings; those whose path is
+ * path belong to this file.  0 or -ENOENT.
+ */
+int elf_file__bias(struct elf_file *f, const struct proc_maps *maps,
+		   const char *path, uint64_t *bias);
+
+#endif /* PYPROF_ELF_SYM_H */

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * speedscope's file format (https://www.speedscope.app/file-format-schema.json):
+ * one "sampled" profile per thread, named "THREAD (PROCESS)", the busiest
+ * first; frames shared between them with their file and line; weights are
+ * sample counts (unit "none").  The process and thread frames name the
+ * profile instead of appearing in its stacks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out/formats.h"
+#include "out/util.h"
+
+#define PYPROF_EXPORTER "pyprof-bpf"
+
+struct entry {
+	size_t stack;
+	uint32_t proc, thread; /* frame ids, UINT32_MAX if none */
+	uint32_t first; /* first frame after them */
+};
+
+struct group {
+	size_t begin, end; /* entries */
+	uint64_t total;
+};
+
+struct ctx {
+	const struct profile *p;
+	struct out_labels *labels;
+	int err;
+};
+
+static const char *label(struct ctx *c, uint32_t id)
+{
+	return id == UINT32_MAX ? "" :
+				  out_labels__get(c->labels, c->p, id, &c->err);
+}
+
+static int cmp_id_label(struct ctx *c, uint32_t a, uint32_t b)
+{
+	int r = strcmp(label(c, a), label(c, b));
+
+	if (r)
+		return r;
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_entry(const void *x, const void *y, void *arg)
+{
+	const struct entry *a = x, *b = y;
+	struct ctx *c = arg;
+	const uint32_t *fa, *fb;
+	uint32_t na, nb;
+	uint64_t ca, cb;
+	int r;
+
+	r = cmp_id_label(c, a->proc, b->proc);
+	if (!r)
+		r = cmp_id_label(c, a->thread, b->thread);
+	if (r)
+		return r;
+	profile__stack(c->p, a->stack, &fa, &na, &ca);
+	profile__stack(c->p, b->stack, &fb, &nb, &cb);
+	for (uint32_t i = a->first, j = b->first; i < na || j < nb; i++, j++) {
+		if (i >= na)
+			return -1;
+		if (j >= nb)
+			return 1;
+		r = cmp_id_label(c, fa[i], fb[j]);
+		if (r)
+			return r;
+	}
+	return a->stack < b->stack ? -1 : a->stack > b->stack;
+}
+
+static int cmp_group(const void *x, const void *y, void *arg)
+{
+	const struct group *a = x, *b = y;
+
+	(void)arg;
+	if (a->total != b->total)
+		return a->total > b->total ? -1 : 1;
+	return a->begin < b->begin ? -1 : a->begin > b->begin;
+}
+
+static void write_frame(FILE *f, const struct profile *p, uint32_t id)
+{
+	const struct pframe *fr = profile__frame_get(p, id);
+
+	fputs("{\"name\":", f);
+	out__json_str(f, fr ? out__name(p, fr) : "[unknown]");
+	if (fr && fr->kind == PF_PYTHON) {
+		fputs(",\"file\":", f);
+		out__json_str(f, fr->file ? profile__string(p, fr->file) : "?");
+		if (fr->line >= 0)
+			fprintf(f, ",\"line\":%" PRId32, fr->line);
+	} else if (fr && fr->kind == PF_NATIVE && fr->file) {
+		fputs(",\"file\":", f);
+		out__json_str(f, profile__string(p, fr->file));
+	}
+	fputc('}', f);
+}
+
+static void write_profile_name(FILE *f, struct ctx *c, const struct entry *e)
+{
+	char *s = NULL;
+	int n;
+
+	if (e->thread != UINT32_MAX && e->proc != UINT32_MAX)
+		n = asprintf(&s, "%s (%s)", label(c, e->thread),
+			     label(c, e->proc));
+	else if (e->thread != UINT32_MAX || e->proc != UINT32_MAX)
+		n = asprintf(&s, "%s",
+			     label(c, e->thread != UINT32_MAX ? e->thread :
+								e->proc));
+	else
+		n = asprintf(&s, "all");
+	if (n < 0) {
+		c->err = -ENOMEM;
+		out__json_str(f, "?");
+		return;
+	}
+	out__json_str(f, s);
+	free(s);
+}
+
+int out_speedscope__write(const struct profile *p, const struct out_meta *m,
+			  FILE *f)
+{
+	size_t nst = profile__nstacks(p), ne = 0, ng = 0, nidx = 0;
+	size_t nframes = profile__nframes(p);
+	struct out_labels labels;
+	struct ctx c = { .p = p, .labels = &labels };
+	struct entry *es = NULL;
+	struct group *gs = NULL;
+	uint32_t *index = NULL;
+	int err;
+
+	err = out_labels__init(&labels, p);
+	if (err)
+		return err;
+	es = calloc(nst ? nst : 1, sizeof(*es));
+	gs = calloc(nst ? nst : 1, sizeof(*gs));
+	index = malloc((nframes ? nframes : 1) * sizeof(*index));
+	if (!es || !gs || !index) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memset(index, 0xff, (nframes ? nframes : 1) * sizeof(*index));
+	for (size_t i = 0; i < nst; i++) {
+		const uint32_t *fr;
+		uint32_t n;
+		uint64_t count;
+
+		profile__stack(p, i, &fr, &n, &count);
+		if (!n || !count)
+			continue;
+		es[ne].stack = i;
+		es[ne].first =
+			out__split(p, fr, n, &es[ne].proc, &es[ne].thread);
+		ne++;
+	}
+	qsort_r(es, ne, sizeof(*es), cmp_entry, &c);
+
+	/* Groups (one per process and thread) and the shared frame table,
+	 * numbered in the order the sorted stacks first use them. */
+	for (size_t i = 0; i < ne; i++) {
+		const uint32_t *fr;
+		uint32_t n;
+		uint64_t count;
+
+		if (!i || es[i].proc != es[i - 1].proc ||
+		    es[i].thread != es[i - 1].thread) {
+			if (ng)
+				gs[ng - 1].end = i;
+			gs[ng].begin = i;
+			gs[ng++].total = 0;
+		}
+		profile__stack(p, es[i].stack, &fr, &n, &count);
+		gs[ng - 1].total += count;
+		for (uint32_t j = es[i].first; j < n; j++)
+			if (fr[j] < nframes && index[fr[j]] == UINT32_MAX)
+				index[fr[j]] = (uint32_t)nidx++;
+	}
+	if (ng)
+		gs[ng - 1].end = ne;
+	qsort_r(gs, ng, sizeof(*gs), cmp_group, NULL);
+
+	fputs("{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n",
+	      f);
+	fputs("\"exporter\":\"" PYPROF_EXPORTER "\",\n\"name\":", f);
+	out__json_str(f, *out__meta_title(m) ? out__meta_title(m) :
+					       "pyprof-bpf profile");
+	fputs(",\n\"activeProfileIndex\":0,\n\"shared\":{\"frames\":[\n", f);
+	{
+		/* Frames in index order: invert the map once. */
+		uint32_t *order = malloc((nidx ? nidx : 1) * sizeof(*order));
+
+		if (!order) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < nframes; i++)
+			if (index[i] != UINT32_MAX)
+				order[index[i]] = (uint32_t)i;
+		for (size_t i = 0; i < nidx; i++) {
+			write_frame(f, p, order[i]);
+			fputs(i + 1 < nidx ? ",\n" : "\n", f);
+		}
+		free(order);
+	}
+	fputs("]},\n\"profiles\":[\n", f);
+	for (size_t g = 0; g < ng; g++) {
+		fputs("{\"type\":\"sampled\",\"name\":", f);
+		write_profile_name(f, &c, &es[gs[g].begin]);
+		fprintf(f,
+			",\"unit\":\"none\",\"startValue\":0,\"endValue\":%" PRIu64
+			",\n\"samples\":[",
+			gs[g].total);
+		for (size_t i = gs[g].begin; i < gs[g].end; i++) {
+			const uint32_t *fr;
+			uint32_t n;
+			uint64_t count;
+
+			profile__stack(p, es[i].stack, &fr, &n, &count);
+			fputs(i > gs[g].begin ? ",\n[" : "\n[", f);
+			for (uint32_t j = es[i].first; j < n; j++)
+				fprintf(f, "%s%" PRIu32,
+					j > es[i].first ? "," : "",
+					fr[j] < nframes ? index[fr[j]] : 0);
+			fputc(']', f);
+		}
+		fputs("],\n\"weights\":[", f);
+		for (size_t i = gs[g].begin; i < gs[g].end; i++) {
+			const uint32_t *fr;
+			uint32_t n;
+			uint64_t count;
+
+			profile__stack(p, es[i].stack, &fr, &n, &count);
+			fprintf(f, "%s%" PRIu64, i > gs[g].begin ? "," : "",
+				count);
+		}
+		fputs(g + 1 < ng ? "]},\n" : "]}\n", f);
+	}
+	fputs("]}\n", f);
+	err = c.err;
+out:
+	free(es);
+	free(gs);
+	free(index);
+	out_labels__free(&labels);
+	if (err)
+		return err;
+	return out__finish(f);
+}

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "python/python.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "python/linetable.h"
+#include "python/pyobj.h"
+#include "sampler/proc.h"
+
+/* Largest PyCodeObject prefix we read (code.size of every layout is less). */
+#define CODE_READ_MAX 512
+/* Code objects cached per process; a program that keeps making new code
+ * (eval, templates) starts over when it reaches this many. */
+#define CODE_CACHE_MAX 65536
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* The minor version a file name such as libpython3.11.so.1.0, python3.9 or
+ * libpython3.13t.so claims, or -1.  *freethreaded is set for a 't' suffix. */
+static int name_minor(const char *path, bool *freethreaded)
+{
+	const char *b = base_name(path), *p = strstr(b, "python3.");
+	char *end;
+	long minor;
+
+	*freethreaded = false;
+	if (!p)
+		return -1;
+	p += strlen("python3.");
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	minor = strtol(p, &end, 10);
+	if (minor < 0 || minor > 99)
+		return -1;
+	*freethreaded = *end == 't';
+	return (int)minor;
+}
+
+static bool has_sym(struct elf_file *f, const char *name)
+{
+	uint64_t v;
+
+	return elf_file__sym(f, name, &v, NULL) == 0;
+}
+
+int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
+			char *vstr, size_t vlen, char *err, size_t errlen)
+{
+	uint64_t addr, hex = 0;
+	int minor, hint;
+	bool ft;
+
+	if (!has_sym(f, "_PyRuntime")) {
+		if (has_sym(f, "Py_GetVersion")) {
+			snprintf(
+				err, errlen,
+				"%s is a Python older than 3.7 (it has no _PyRuntime): "
+				"pyprof-bpf supports CPython 3.8 to 3.14",
+				path);
+			return -ENOTSUP;
+		}
+		snprintf(err, errlen, "%s holds no CPython interpreter", path);
+		return -ENOEXEC;
+	}
+
+	if (elf_file__sym(f, "Py_Version", &addr, NULL) == 0) {
+		/* 3.11+ export Py_Version, a const unsigned long holding
+		 * PY_VERSION_HEX (gh-89157). */
+		if (elf_file__read(f, addr, &hex, sizeof(hex)) != 0) {
+			snprintf(err, errlen,
+				 "%s: cannot read Py_Version from the file",
+				 path);
+			return -EINVAL;
+		}
+		if ((hex >> 24) != 3) {
+			snprintf(
+				err, errlen,
+				"%s: Py_Version is 0x%llx, not a CPython 3 version",
+				path, (unsigned long long)hex);
+			return -ENOTSUP;
+		}
+		minor = (int)((hex >> 16) & 0xff);
+	} else if (has_sym(f, "Py_IsNone")) {
+		minor = 10; /* Py_IsNone() is new in 3.10 (bpo-43753) */
+	} else if (has_sym(f, "PyFrame_GetCode")) {
+		minor = 9; /* PyFrame_GetCode() is new in 3.9 (bpo-40421) */
+	} else if (has_sym(f, "PyCode_NewWithPosOnlyArgs")) {
+		minor = 8; /* positional-only parameters are new in 3.8 */
+	} else {
+		minor = 7; /* _PyRuntime exists since 3.7 */
+	}
+
+	hint = name_minor(path, &ft);
+	if (hint >= 0 && hint != minor) {
+		snprintf(
+			err, errlen,
+			"%s: its name says Python 3.%d but its symbols say 3.%d; "
+			"refusing to guess",
+			path, hint, minor);
+		return -EINVAL;
+	}
+	if (ft) {
+		snprintf(
+			err, errlen,
+			"%s is a free-threaded CPython 3.%d build: not supported yet",
+			path, minor);
+		return -ENOTSUP;
+	}
+
+	if (hex) {
+		static const char *level[16] = {
+			[0xa] = "a", [0xb] = "b", [0xc] = "rc"
+		};
+		unsigned lv = (hex >> 4) & 0xf, serial = hex & 0xf;
+
+		snprintf(vstr, vlen, "3.%d.%u%s", minor,
+			 (unsigned)((hex >> 8) & 0xff),
+			 lv != 0xf && level[lv] ? level[lv] : "");
+		if (lv != 0xf && level[lv])
+			snprintf(vstr + strlen(vstr), vlen - strlen(vstr), "%u",
+				 serial);
+	} else {
+		snprintf(vstr, vlen, "3.%d", minor);
+	}
+	*version = PYVER(3, minor);
+	if (*version < PYVER_MIN || *version > PYVER_MAX) {
+		snprintf(
+			err, errlen,
+			"%s is Python %s: pyprof-bpf supports CPython 3.8 to 3.14",
+			path, vstr);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/*
+ * What one ELF file says: whether it holds a CPython, which, and where its
+ * _PyRuntime is.  Kept per file (device, inode, size, mtime), with the file
+ * open for the load bias: a host running many Pythons (-a) shares a handful
+ * of interpreter files, and reading their symbol tables is the expensive
+ * part of attaching.
+ */
+struct elf_verdict {
+	uint64_t dev, ino, size, mtime_ns;
+	struct elf_file *f;
+	int rc; /* python__elf_version's, or -EINVAL: no _PyRuntime */
+	unsigned version;
+	char vstr[32];
+	char why[256];
+	uint64_t runtime_vaddr;
+};
+
+#define ELF_CACHE_SIZE 32
+static struct elf_verdict elf_cache[ELF_CACHE_SIZE];
+static unsigned elf_cache_next;
+
+/* Opens a file of pid's, as pid sees it; falls back to the mapping itself
+ * (map_files) when the path no longer opens (deleted or replaced). */
+static const struct elf_verdict *target_file(pid_t pid,
+					     const struct proc_map *m)
+{
+	char path[PATH_MAX + 64];
+	struct elf_verdict *v;
+	struct stat st;
+	struct elf_file *f;
+
+	proc__root_path(pid, m->path, path, sizeof(path));
+	if (stat(path, &st) != 0 || st.st_ino != m->inode) {
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
+			 pid, (unsigned long long)m->start,
+			 (unsigned long long)m->end);
+		if (stat(path, &st) != 0)
+			return NULL;
+	}
+	for (unsigned i = 0; i < ELF_CACHE_SIZE; i++) {
+		v = &elf_cache[i];
+		if (v->f && v->dev == st.st_dev && v->ino == st.st_ino &&
+		    v->size == (uint64_t)st.st_size &&
+		    v->mtime_ns == (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+					   (uint64_t)st.st_mtim.tv_nsec)
+			return v;
+	}
+	f = elf_file__open(path);
+	if (!f)
+		return NULL;
+	v = &elf_cache[elf_cache_next++ % ELF_CACHE_SIZE];
+	elf_file__close(v->f);
+	memset(v, 0, sizeof(*v));
+	v->f = f;
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	v->size = (uint64_t)st.st_size;
+	v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+		      (uint64_t)st.st_mtim.tv_nsec;
+	v->rc = python__elf_version(f, m->path, &v->version, v->vstr,
+				    sizeof(v->vstr), v->why, sizeof(v->why));
+	if (v->rc == 0 && elf_file__sym(f, "_PyRuntime", &v->runtime_vaddr,
+					NULL) != 0) {
+		snprintf(v->why, sizeof(v->why),
+			 "%s: cannot place _PyRuntime in memory", m->path);
+		v->rc = -EINVAL;
+	}
+	return v;
+}
+
+static bool is_candidate(const struct proc_map *m, const char *exe)
+{
+	const char *b = base_name(m->path);
+
+	if (m->path[0] != '/' || m->pgoff != 0)
+		return false;
+	return strncmp(b, "libpython", 9) == 0 || strcmp(m->path, exe) == 0;
+}
+
+/*
+ * While the dynamic loader maps libpython, its whole span is first mapped
+ * from the file's start and the segments then mapped over it: _PyRuntime
+ * may read as other bytes for a moment.  A process this young whose
+ * _Py_DebugOffsets does not read right is looked at again.
+ */
+#define LOADING_SECS 5.0
+
+/* 3.13+: take the layout from the target's own _Py_DebugOffsets.  0, or
+ * -EAGAIN when the process is too young for what it shows to be final. */
+static int use_debug_offsets(struct py_target *t)
+{
+	const struct py_layout *builtin = py_layout__builtin(t->version);
+	uint8_t buf[2048];
+	struct py_layout dl;
+	char why[256], diff[256];
+	double age;
+	bool young = proc__age(t->pid, &age) == 0 && age < LOADING_SECS;
+
+	if (t->version < PYVER(3, 13))
+		return 0;
+	if (rmem__read(&t->mem, t->runtime_addr, buf, sizeof(buf)) != 0) {
+		if (young)
+			return -EAGAIN;
+		fprintf(stderr,
+			"pyprof-bpf: warning: cannot read _Py_DebugOffsets "
+			"of pid %d; using the built-in table for %s\n",
+			t->pid, t->layout.name);
+		return 0;
+	}
+	if (py_layout__from_debug_offsets(buf, sizeof(buf), &dl, why,
+					  sizeof(why)) != 0) {
+		if (young)
+			return -EAGAIN;
+		fprintf(stderr,
+			"pyprof-bpf: warning: pid %d: %s; using the "
+			"built-in table for %s\n",
+			t->pid, why, t->layout.name);
+		return 0;
+	}
+	if (dl.version != t->version) {
+		fprintf(stderr,
+			"pyprof-bpf: warning: pid %d: _Py_DebugOffsets "
+			"says 3.%u, the binary 3.%u; using the built-in table\n",
+			t->pid, dl.version & 0xff, t->version & 0xff);
+		return 0;
+	}
+	if (builtin && py_layout__diff(&dl, builtin, diff, sizeof(diff)))
+		fprintf(stderr,
+			"pyprof-bpf: warning: pid %d: the target's "
+			"_Py_DebugOffsets differ from the built-in %s table "
+			"(%s); trusting the target\n",
+			t->pid, t->layout.name, diff);
+	t->layout = dl;
+	t->debug_offsets = true;
+	return 0;
+}
+
+int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
+{
+	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "",
+							 comm[64] = "?";
+	struct proc_maps maps;
+	const struct py_layout *layout;
+	int rc, best_rc = -ENOEXEC;
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	rmem__init_pid(&t->mem, pid);
+	rc = proc__maps(pid, &maps);
+	if (rc == -ESRCH) {
+		snprintf(err, errlen,
+			 "no process with pid %d: check the pid "
+			 "(ps -ef | grep python)",
+			 pid);
+		return -ESRCH;
+	}
+	if (rc) {
+		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", pid,
+			 strerror(-rc));
+		return rc;
+	}
+	proc__comm(pid, 0, comm, sizeof(comm));
+	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", pid);
+	n = readlink(exe_link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+
+	/* libpython first: with a shared libpython the executable is a stub. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < maps.n; i++) {
+			const struct proc_map *m = &maps.v[i];
+			bool lib = strncmp(base_name(m->path), "libpython",
+					   9) == 0;
+			const struct elf_verdict *v;
+			uint64_t bias;
+
+			if (!is_candidate(m, exe) || lib != (pass == 0))
+				continue;
+			v = target_file(pid, m);
+			if (!v)
+				continue;
+			rc = v->rc;
+			snprintf(why, sizeof(why), "%s", v->why);
+			if (rc == 0 &&
+			    elf_file__bias(v->f, &maps, m->path, &bias)) {
+				snprintf(
+					why, sizeof(why),
+					"%s: cannot place _PyRuntime in memory",
+					m->path);
+				rc = -EINVAL;
+			}
+			if (rc == 0) {
+				t->version = v->version;
+				snprintf(t->version_str, sizeof(t->version_str),
+					 "%s", v->vstr);
+				snprintf(t->elf_path, sizeof(t->elf_path), "%s",
+					 m->path);
+				t->runtime_addr = bias + v->runtime_vaddr;
+				goto found;
+			}
+			if (rc != -ENOEXEC)
+				best_rc = rc;
+			if (rc != -ENOEXEC)
+				break;
+		}
+		if (best_rc != -ENOEXEC)
+			break;
+	}
+	proc__maps_free(&maps);
+	if (best_rc == -ENOEXEC)
+		snprintf(
+			err, errlen,
+			"process %d (%s) is not a Python process: no libpython is "
+			"mapped and %s exports no _PyRuntime; give the pid of a "
+			"CPython 3.8-3.14 process",
+			pid, comm, exe[0] ? exe : "its executable");
+	else
+		snprintf(err, errlen, "process %d (%s): %s", pid, comm, why);
+	return best_rc;
+
+found:
+	proc__maps_free(&maps);
+	layout = py_layout__builtin(t->version);
+	if (!layout) {
+		snprintf(err, errlen,
+			 "process %d (%s) runs Python %s, which this "
+			 "build has no offsets for",
+			 pid, comm, t->version_str);
+		return -ENOTSUP;
+	}
+	t->layout = *layout;
+	if (use_debug_offsets(t) == -EAGAIN) {
+		snprintf(err, errlen,
+			 "process %d (%s): libpython is still being loaded",
+			 pid, comm);
+		python__detach(t);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+static void code_free(struct py_code *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->filename);
+	free(c->linetable);
+	free(c);
+}
+
+static void code_cache_clear(struct py_target *t)
+{
+	for (size_t i = 0; i < t->codes.cap; i++)
+		if (t->codes.keys[i])
+			code_free(
+				(struct py_code *)(uintptr_t)t->codes.vals[i]);
+	hashmap__free(&t->codes);
+}
+
+void python__detach(struct py_target *t)
+{
+	code_cache_clear(t);
+}
+
+void python__clone(const struct py_target *from, pid_t pid,
+		   struct py_target *to)
+{
+	*to = *from;
+	to->pid = pid;
+	memset(&to->codes, 0, sizeof(to->codes));
+	to->code_errors = 0;
+	to->code_stale = 0;
+	rmem__init_pid(&to->mem, from->pid);
+}
+
+static char *read_str_at(const struct py_target *t, uint64_t addr)
+{
+	char buf[PYOBJ_STR_MAX * 4 + 1];
+
+	if (pyobj__read_str(&t->layout, &t->mem, addr, buf, sizeof(buf)) < 0)
+		return NULL;
+	return strdup(buf);
+}
+
+/* Reads code object addr into c; c->ok says whether it could. */
+static void read_code(struct py_target *t, struct py_code *c)
+{
+	const struct py_layout *l = &t->layout;
+	uint8_t buf[CODE_READ_MAX];
+	uint32_t size = l->code.size, name_off;
+
+	if (size > sizeof(buf) || l->code.firstlineno > size - 4 ||
+	    l->code.filename > size - 8 || l->code.name > size - 8 ||
+	    l->code.linetable > size - 8 ||
+	    (l->code.qualname != PY_OFF_NONE && l->code.qualname > size - 8))
+		return;
+	if (rmem__read(&t->mem, c->addr, buf, size) != 0)
+		return;
+	if (rmem__ld32(buf + l->code.firstlineno) != c->firstlineno) {
+		/* Freed and reused since the sample: not the code we saw. */
+		t->code_stale++;
+		return;
+	}
+	name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
+						     l->code.name;
+	c->name_ptr = rmem__ld64(buf + name_off);
+	c->file_ptr = rmem__ld64(buf + l->code.filename);
+	c->name = read_str_at(t, c->name_ptr);
+	c->filename = read_str_at(t, c->file_ptr);
+	if (!c->name || !c->filename)
+		return;
+	if (pyobj__read_bytes(l, &t->mem, rmem__ld64(buf + l->code.linetable),
+			      PYOBJ_BYTES_MAX, &c->linetable,
+			      &c->linetable_len) != 0) {
+		c->linetable = NULL;
+		c->linetable_len = 0;
+	}
+	c->ok = true;
+}
+
+/*
+ * Whether cached code object c still is the one at its address: the same
+ * co_firstlineno alone does not tell (every module's <module> starts at
+ * line 1, and module code objects are freed after import), so its name
+ * and file name must be the same objects too.  A target that cannot be
+ * read any more (it exited) keeps what was cached.
+ */
+static bool code_still_there(struct py_target *t, const struct py_code *c)
+{
+	const struct py_layout *l = &t->layout;
+	uint8_t buf[CODE_READ_MAX];
+	uint32_t name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
+							     l->code.name;
+
+	if (rmem__read(&t->mem, c->addr, buf, l->code.size) != 0)
+		return true;
+	return rmem__ld32(buf + l->code.firstlineno) == c->firstlineno &&
+	       rmem__ld64(buf + name_off) == c->name_ptr &&
+	       rmem__ld64(buf + l->code.filename) == c->file_ptr;
+}
+
+const struct py_code *python__code(struct py_target *t, uint64_t addr,
+				   uint32_t firstlineno, bool recheck)
+{
+	struct py_code *c;
+	uint64_t v;
+
+	if (hashmap__get(&t->codes, addr, &v)) {
+		c = (struct py_code *)(uintptr_t)v;
+		if (c->firstlineno == firstlineno && c->ok &&
+		    (!recheck || code_still_there(t, c)))
+			return c;
+		hashmap__del(&t->codes, addr);
+		code_free(c);
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->addr = addr;
+	c->firstlineno = firstlineno;
+	read_code(t, c);
+	if (!c->ok) {
+		t->code_errors++;
+		free(c->name);
+		free(c->filename);
+		c->name = c->filename = NULL;
+	}
+	if (t->codes.len >= CODE_CACHE_MAX)
+		code_cache_clear(t);
+	if (hashmap__set(&t->codes, addr, (uint64_t)(uintptr_t)c)) {
+		code_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int python__line(const struct py_target *t, const struct py_code *c,
+		 int32_t lasti)
+{
+	int line;
+
+	if (!c->ok)
+		return -1;
+	line = linetable__addr2line(t->layout.code.linetable_kind, c->linetable,
+				    c->linetable_len, (int)c->firstlineno,
+				    lasti);
+	return line >= 0 ? line : -1;
+}
+
+int python__interp(const struct py_target *t, uint64_t *interp)
+{
+	return rmem__read_u64(
+		&t->mem, t->runtime_addr + t->layout.walk.runtime_interp_head,
+		interp);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * A Python target: finding its interpreter (libpython or an executable that
+ * exports _PyRuntime), its exact version and layout, and turning the code
+ * objects the sampler recorded into names, files and lines.
+ */
+#ifndef PYPROF_PYTHON_H
+#define PYPROF_PYTHON_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/hashmap.h"
+#include "native/elf_sym.h"
+#include "python/layout.h"
+#include "python/rmem.h"
+
+struct py_target {
+	pid_t pid;
+	unsigned version; /* PYVER(3, x) */
+	char version_str[32]; /* "3.11.7", or "3.9" when only the minor is known */
+	char elf_path[PATH_MAX]; /* the file holding _PyRuntime, as the target
+				    names it */
+	uint64_t runtime_addr;
+	struct py_layout layout;
+	bool debug_offsets; /* layout taken from the target's _Py_DebugOffsets */
+	struct rmem mem;
+	struct hashmap codes; /* code address -> struct py_code * */
+	uint64_t code_errors; /* code objects that could not be read */
+	uint64_t code_stale; /* code address reused before we read it */
+};
+
+struct py_code {
+	uint64_t addr;
+	uint32_t firstlineno;
+	bool ok;
+	char *name; /* co_qualname (3.11+) or co_name, UTF-8 */
+	char *filename; /* co_filename, UTF-8 */
+	uint64_t name_ptr, file_ptr; /* the str objects they were read from */
+	uint8_t *linetable;
+	size_t linetable_len;
+};
+
+/*
+ * Finds the interpreter of process pid and fills *t.  Returns 0, or:
+ * -ESRCH no such process, -ENOEXEC not a Python process, -ENOTSUP an
+ * unsupported Python, -EAGAIN a process so young that its libpython is
+ * still being loaded (look again soon), other -errno; err then holds one
+ * line saying what was found and what to do.
+ */
+int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen);
+void python__detach(struct py_target *t);
+
+/* *to describes process pid, a fork of from's process, read through from's
+ * memory (pid itself is gone); its code cache starts empty. */
+void python__clone(const struct py_target *from, pid_t pid,
+		   struct py_target *to);
+
+/*
+ * The version of the interpreter in ELF file f (named path, used only as a
+ * cross-check): Py_Version on 3.11+, else the API symbols each release added.
+ * Returns 0 with *version and vstr set, -ENOEXEC if f holds no CPython,
+ * -ENOTSUP for a CPython we cannot profile, -EINVAL when file name and
+ * symbols disagree; err says which.
+ */
+int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
+			char *vstr, size_t vlen, char *err, size_t errlen);
+
+/*
+ * The code object at addr, read from the target and cached.  firstlineno is
+ * what the sampler saw; a cached entry that disagrees is re-read (the
+ * address was reused).  With recheck (a stack seen for the first time, read
+ * while the target still runs it) a cached entry is also re-read if the
+ * object's name or file name objects changed.  Never NULL unless out of
+ * memory; ->ok says whether the object could be read.
+ */
+const struct py_code *python__code(struct py_target *t, uint64_t addr,
+				   uint32_t firstlineno, bool recheck);
+
+/* The line of byte offset lasti in code c, or -1 if it has none (3.11+
+ * module code starts with a RESUME on line 0, a real line). */
+int python__line(const struct py_target *t, const struct py_code *c,
+		 int32_t lasti);
+
+/* The first interpreter's PyInterpreterState address. 0 or -errno. */
+int python__interp(const struct py_target *t, uint64_t *interp);
+
+#endif /* PYPROF_PYTHON_H */

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Python thread names: threading.Thread(name=...) as the target's
+ * threading._active dict has them, keyed by thread id (pthread_self(), the
+ * value of PyThreadState.thread_id).
+ */
+#ifndef PYPROF_PYTHREAD_H
+#define PYPROF_PYTHREAD_H
+
+#include <stdint.h>
+
+#include "python/layout.h"
+#include "python/rmem.h"
+
+#define PYTHREAD_NAME_MAX 128
+
+struct pythread_name {
+	uint64_t thread_id; /* threading.get_ident() == PyThreadState.thread_id */
+	char name[PYTHREAD_NAME_MAX];
+};
+
+/*
+ * Reads threading._active of the interpreter at interp (a PyInterpreterState
+ * address) into out, at most max entries.  Returns the number found (0 if the
+ * threading module is not imported) or -errno.
+ */
+int pythread__names(const struct py_layout *l, const struct rmem *m,
+		    uint64_t interp, struct pythread_name *out, int max);
+
+#endif /* PYPROF_PYTHREAD_H */

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "sampler/proc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Bounds on what a process's /proc files may make us hold. */
+#define MAPS_MAX 1000000
+#define PIDS_MAX (1 << 22) /* pid_max can be at most 2^22 */
+#define TIDS_MAX 1000000
+#define PIDS_MAX (1 << 22) /* the largest pid_max */
+
+int proc__parse_map_line(const char *line, struct proc_map *m)
+{
+	unsigned long long start, end, pgoff, inode;
+	char perms[8], dev[32];
+	int pos = 0;
+	const char *path;
+	size_t len;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &start, &end, perms,
+		   &pgoff, dev, &inode, &pos) < 6 ||
+	    pos == 0)
+		return -EINVAL;
+	if (end < start)
+		return -EINVAL;
+	path = line + pos;
+	while (*path == ' ')
+		path++;
+	len = strcspn(path, "\n");
+	m->path = strndup(path, len);
+	if (!m->path)
+		return -ENOMEM;
+	m->start = start;
+	m->end = end;
+	m->pgoff = pgoff;
+	m->inode = inode;
+	memcpy(m->perms, perms, 4);
+	m->perms[4] = '\0';
+	return 0;
+}
+
+int proc__maps(pid_t pid, struct proc_maps *out)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	int n = 0, alloc = 0, err = 0;
+	struct proc_map *v = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (n == alloc) {
+			struct proc_map *nv;
+
+			if (alloc >= MAPS_MAX) {
+				err = -E2BIG;
+				break;
+			}
+			alloc = alloc ? alloc * 2 : 64;
+			nv = realloc(v, alloc * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		if (proc__parse_map_line(line, &v[n]) == 0)
+			n++;
+	}
+	free(line);
+	fclose(f);
+	out->v = v;
+	out->n = n;
+	if (err) {
+		proc__maps_free(out);
+		return err;
+	}
+	if (n == 0)
+		return -ESRCH; /* a zombie, or a kernel thread */
+	return 0;
+}
+
+void proc__maps_free(struct proc_maps *m)
+{
+	for (int i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+/* open + read + close, no stdio: with -a this runs thousands of times a
+ * second. */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t got;
+
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (n < len - 1 && (got = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)got;
+	close(fd);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+bool proc__alive(pid_t pid)
+{
+	double secs;
+
+	return proc__live_cpu_time(pid, &secs) == 0;
+}
+
+int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+	int n;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	n = read_small(path, buf, len);
+	if (n < 0)
+		return n;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int proc__parse_status_number(const char *buf, const char *key, pid_t *out)
+{
+	const char *p;
+	char *end;
+	long v = 0;
+
+	p = strstr(buf, key);
+	if (!p)
+		return -EINVAL;
+	for (p += strlen(key); *p && *p != '\n'; p = end) {
+		long x = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		v = x;
+	}
+	if (v <= 0 || v > INT32_MAX)
+		return -EINVAL;
+	*out = (pid_t)v;
+	return 0;
+}
+
+/* The last number on the "key" line of /proc/pid/status.  0 or -errno. */
+static int status_last_number(pid_t pid, const char *key, pid_t *out)
+{
+	char path[64], buf[4096];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	return proc__parse_status_number(buf, key, out);
+}
+
+int proc__tgid(pid_t tid, pid_t *tgid)
+{
+	return status_last_number(tid, "\nTgid:", tgid);
+}
+
+int proc__ns_pid(pid_t pid, pid_t *ns_pid)
+{
+	return status_last_number(pid, "\nNSpid:", ns_pid);
+}
+
+/* What the proc__ functions take from /proc/pid/stat. */
+struct stat_fields {
+	char state;
+	double cpu; /* utime + stime, seconds */
+	unsigned long long start; /* starttime, clock ticks after boot */
+};
+
+int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
+		     unsigned long long *stime, unsigned long long *start)
+{
+	const char *p;
+
+	/* The fields follow the last ')': comm may hold spaces and parens.
+	 * state(3) ... utime(14) stime(15) ... starttime(22). */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -EINVAL;
+	if (sscanf(p + 2,
+		   "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d "
+		   "%*d %*d %*d %*d %*d %llu",
+		   state, utime, stime, start) != 4)
+		return -EINVAL;
+	return 0;
+}
+
+/* Reads /proc/pid/stat. 0, or -ESRCH when it cannot be read, -EINVAL when
+ * it does not parse. */
+static int read_stat(pid_t pid, struct stat_fields *sf)
+{
+	char path[64], buf[1024];
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	rc = proc__parse_stat(buf, &sf->state, &utime, &stime, &sf->start);
+	if (rc)
+		return rc;
+	sf->cpu = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
+	return 0;
+}
+
+static bool is_zombie(char state)
+{
+	return state == 'Z' || state == 'X' || state == 'x';
+}
+
+int proc__live_cpu_time(pid_t pid, double *secs)
+{
+	struct stat_fields sf;
+	int rc = read_stat(pid, &sf);
+
+	if (rc)
+		return rc;
+	*secs = sf.cpu;
+	return is_zombie(sf.state) ? -ESRCH : 0;
+}
+
+int proc__cpu_time(pid_t pid, double *secs)
+{
+	struct stat_fields sf;
+	int rc = read_stat(pid, &sf);
+
+	if (!rc)
+		*secs = sf.cpu;
+	return rc;
+}
+
+int proc__age(pid_t pid, double *secs)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	struct stat_fields sf;
+	struct timespec now;
+	int rc = read_stat(pid, &sf);
+
+	if (rc)
+		return rc;
+	/* CLOCK_BOOTTIME is what starttime counts from. */
+	if (clock_gettime(CLOCK_BOOTTIME, &now) != 0)
+		return -errno;
+	*secs = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
+		(double)sf.start / (double)(hz > 0 ? hz : 100);
+	return 0;
+}
+
+void proc__root_path(pid_t pid, const char *path, char *out, size_t len)
+{
+	snprintf(out, len, "/proc/%d/root%s%s", pid, path[0] == '/' ? "" : "/",
+		 path);
+}
+
+/* The numeric entries of directory path, at most max. Count or -errno. */
+static int read_pid_dir(const char *path, int max, pid_t **out)
+{
+	struct dirent *de;
+	pid_t *v = NULL;
+	int n = 0, alloc = 0;
+	DIR *d;
+
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long id;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		id = strtol(de->d_name, &end, 10);
+		if (*end || id <= 0 || id > INT32_MAX)
+			continue;
+		if (n == alloc) {
+			pid_t *nv;
+
+			if (alloc >= max)
+				break;
+			alloc = alloc ? alloc * 2 : 16;
+			nv = realloc(v, alloc * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = (pid_t)id;
+	}
+	closedir(d);
+	*out = v;
+	return n;
+}
+
+int proc__tids(pid_t pid, pid_t **out)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	return read_pid_dir(path, TIDS_MAX, out);
+}
+
+int proc__pids(pid_t **out)
+{
+	return read_pid_dir("/proc", PIDS_MAX, out);
+}
+
+int proc__ppid(pid_t pid, pid_t *ppid)
+{
+	char path[64], buf[1024], *p;
+	int n, v;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %d", &v) != 1 || v < 0)
+		return -EINVAL;
+	*ppid = v;
+	return 0;
+}

@@ -1,0 +1,877 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+#include "sampler/sampler.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/hashmap.h"
+#include "native/merge.h"
+#include "sampler/offcpu.h"
+#include "pyprof.skel.h"
+
+/*
+ * After flipping active_buf, samples already inside the program may still
+ * write to the old buffer.  A sample runs for microseconds (a 8192-frame
+ * walk for well under a millisecond), so waiting this long before reading
+ * the old buffer means every sample that chose it has finished.
+ */
+#define FLIP_GRACE_NS (20 * 1000 * 1000)
+
+/* Segments cached across drains: their keys are content hashes, so a key
+ * seen once means the same frames forever.  Bounded; cleared when full. */
+#define SEG_CACHE_MAX 65536
+
+struct sampler {
+	struct pyprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *exec_link;
+	struct bpf_link *fork_link; /* only when following children */
+	struct bpf_link *switch_link; /* only in wall mode */
+	struct sampler_events events;
+	struct bpf_link **links;
+	int *pfds;
+	int ncpus;
+	int ncpus_possible;
+	unsigned buf; /* the buffer samples currently go to */
+	struct hashmap segs; /* segment key -> struct seg_entry * */
+	struct hashmap forgotten; /* pids whose segments go at the next drain */
+	struct py_frame *frames; /* drain scratch: max_depth frames */
+	unsigned max_depth;
+	int drain_kfd; /* kernel stacks of the buffer being drained, or -1 */
+	bool verbose;
+	bool wall, gil;
+};
+
+/* Wall mode's maps: threads off-CPU at once, and their stack segments. */
+#define OFFCPU_THREADS_MAX 65536
+#define OFF_STACKS_MAX 16384
+
+static bool verbose_libbpf;
+
+static int seg_cache_put(struct sampler *p, uint32_t pid, uint64_t k,
+			 const struct py_seg *seg);
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	if (!verbose_libbpf)
+		return 0; /* our own messages say what went wrong, once */
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Parses a CPU list such as "0-3,8,10-11" into a bitmap. Count or -EINVAL. */
+static int parse_cpus(const char *s, bool *cpus, int max)
+{
+	int n = 0;
+
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+
+		if (end == s || a < 0)
+			return -EINVAL;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a)
+				return -EINVAL;
+			s = end;
+		}
+		for (long c = a; c <= b && c < max; c++, n++)
+			cpus[c] = true;
+		if (*s == ',')
+			s++;
+	}
+	return n;
+}
+
+static int online_cpus(bool **cpus, int *ncpus_possible)
+{
+	char buf[4096];
+	FILE *f;
+	int n = libbpf_num_possible_cpus();
+
+	if (n <= 0)
+		return -EINVAL;
+	*ncpus_possible = n;
+	*cpus = calloc(n, sizeof(**cpus));
+	if (!*cpus)
+		return -ENOMEM;
+	f = fopen("/sys/devices/system/cpu/online", "re");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		for (int i = 0; i < n; i++)
+			(*cpus)[i] = true;
+		return n;
+	}
+	fclose(f);
+	return parse_cpus(buf, *cpus, n);
+}
+
+static int perf_open(int cpu, unsigned freq)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		/* A fixed period in nanoseconds of CPU clock, rather than
+		 * freq mode: the kernel does not retune it under load. */
+		.sample_period = 1000000000ull / freq,
+	};
+
+	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+			    PERF_FLAG_FD_CLOEXEC);
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct sampler *p = ctx;
+	const struct pyprof_event_hdr *h = data;
+	const struct pyprof_event *ev = data;
+
+	if (len < sizeof(*h))
+		return 0;
+	switch (h->type) {
+	case EV_NEW_SEG:
+		if (len < sizeof(*ev) || ev->seg.nframes == 0 ||
+		    ev->seg.nframes > PY_SEG_FRAMES)
+			return 0;
+		if (seg_cache_put(p, h->pid, h->key, &ev->seg) == 0 &&
+		    p->events.new_seg)
+			p->events.new_seg(h->pid, &ev->seg, p->events.arg);
+		break;
+	case EV_NEW_THREAD:
+		if (p->events.new_thread)
+			p->events.new_thread(h->pid, h->tid, h->key,
+					     p->events.arg);
+		break;
+	case EV_EXEC:
+		if (p->events.exec)
+			p->events.exec(h->pid, p->events.arg);
+		break;
+	case EV_PROBE:
+		if (p->events.probe)
+			p->events.probe(h->pid, p->events.arg);
+		break;
+	case EV_FORK:
+		if (p->events.fork)
+			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
+		break;
+	case EV_NATIVE:
+		if (len >= offsetof(struct native_event, stack) &&
+		    p->events.native)
+			p->events.native(data, len, p->events.arg);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * The PID namespace pyprof-bpf runs in, for the sampler's pid helpers:
+ * *ino = 0 in the host's, where plain tgids are right.  The host's has a
+ * fixed inode number (PROC_PID_INIT_INO in include/linux/proc_ns.h).
+ */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+static int own_pidns(__u64 *dev, __u64 *ino)
+{
+	struct stat st;
+
+	*dev = *ino = 0;
+	if (stat("/proc/self/ns/pid", &st) != 0)
+		return -errno;
+	if (st.st_ino == PROC_PID_INIT_INO)
+		return 0;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+struct sampler *sampler__open(const struct sampler_opts *o, int *why,
+				char *err, size_t errlen)
+{
+	struct sampler *p;
+	bool *cpus = NULL;
+	int rc, n;
+
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->verbose = o->verbose;
+	p->max_depth = o->max_depth;
+	p->events = o->events;
+	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
+	if (!p->frames) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen, "out of memory");
+		goto err_free;
+	}
+
+	p->skel = pyprof_bpf__open();
+	if (!p->skel) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen, "cannot open the BPF object: %s",
+			 strerror(errno));
+		goto err_free;
+	}
+	p->skel->rodata->max_depth = o->max_depth;
+	p->skel->rodata->max_threads_walk = PY_MAX_THREADS_WALK;
+	p->skel->rodata->discover = o->discover;
+	/* Wall mode's programs and maps cost nothing in cpu mode: not
+	 * loaded, one entry each. */
+	p->wall = o->wall;
+	p->gil = o->gil;
+	p->skel->rodata->offcpu_enabled = o->wall;
+	p->skel->rodata->gil_enabled = o->gil;
+	bpf_program__set_autoload(p->skel->progs.on_switch, o->wall);
+	bpf_program__set_autoload(p->skel->progs.offcpu_flush, o->wall);
+	if (o->wall) {
+		bpf_map__set_max_entries(p->skel->maps.offcpu,
+					 OFFCPU_THREADS_MAX);
+		bpf_map__set_max_entries(p->skel->maps.off_stacks,
+					 OFF_STACKS_MAX);
+	}
+	p->skel->rodata->native_mode = o->native_mode;
+	p->drain_kfd = -1;
+	/* Kernel stack maps only with --kernel; native samples carry 17 KiB
+	 * of stack each, so the ring buffer grows with --native. */
+	rc = bpf_map__set_max_entries(
+		p->skel->maps.kstacks0,
+		o->native_mode & NATIVE_MODE_KERNEL ? NATIVE_KSTACKS_MAX : 1);
+	rc = rc	   ?:
+		     bpf_map__set_max_entries(
+			     p->skel->maps.kstacks1,
+			     o->native_mode & NATIVE_MODE_KERNEL ?
+				     NATIVE_KSTACKS_MAX :
+				     1);
+	if (!rc && o->native_mode & NATIVE_MODE_USER)
+		rc = bpf_map__set_max_entries(p->skel->maps.events,
+					      NATIVE_RINGBUF_SIZE);
+	if (rc) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen, "cannot size the stack maps: %s",
+			 strerror(-rc));
+		goto err_destroy;
+	}
+	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino);
+	if (rc) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen,
+			 "cannot tell which PID namespace pyprof-bpf runs in: "
+			 "%s (is /proc mounted?)",
+			 strerror(-rc));
+		goto err_destroy;
+	}
+
+	rc = pyprof_bpf__load(p->skel);
+	if (rc) {
+		rc = -rc;
+		if (rc == EPERM) {
+			/* Privileges were checked before: this is a lockdown
+			 * or a security module saying no. */
+			*why = SAMPLER_EPERM;
+			snprintf(
+				err, errlen,
+				"the kernel refused to load the BPF program (%s): "
+				"check kernel lockdown (/sys/kernel/security/lockdown) "
+				"and security modules; rerun with -v for details",
+				strerror(rc));
+		} else if (rc == EACCES) {
+			/* The verifier's verdict. */
+			*why = SAMPLER_EKERNEL;
+			snprintf(
+				err, errlen,
+				"the kernel's verifier rejected the BPF program (%s): "
+				"it needs Linux 5.17+; rerun with -v for the "
+				"verifier's log and report it",
+				strerror(rc));
+		} else {
+			*why = SAMPLER_EKERNEL;
+			snprintf(
+				err, errlen,
+				"the kernel refused the BPF program (%s): it needs "
+				"Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
+				"the verifier's log",
+				strerror(rc));
+		}
+		goto err_destroy;
+	}
+
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
+				 NULL);
+	if (!p->rb) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen, "cannot set up the event ring buffer: %s",
+			 strerror(errno));
+		goto err_destroy;
+	}
+
+	p->exec_link = bpf_program__attach(p->skel->progs.on_exec);
+	if (!p->exec_link) {
+		*why = SAMPLER_EKERNEL;
+		snprintf(err, errlen, "cannot attach to sched_process_exec: %s",
+			 strerror(errno));
+		goto err_destroy;
+	}
+	if (o->discover) {
+		p->fork_link = bpf_program__attach(p->skel->progs.on_fork);
+		if (!p->fork_link) {
+			*why = SAMPLER_EKERNEL;
+			snprintf(err, errlen,
+				 "cannot attach to sched_process_fork: %s",
+				 strerror(errno));
+			goto err_destroy;
+		}
+	}
+
+	if (o->wall) {
+		p->switch_link = bpf_program__attach(p->skel->progs.on_switch);
+		if (!p->switch_link) {
+			*why = SAMPLER_EKERNEL;
+			snprintf(
+				err, errlen,
+				"cannot attach to sched_switch for --mode wall: "
+				"%s; use --mode cpu",
+				strerror(errno));
+			goto err_destroy;
+		}
+	}
+
+	n = online_cpus(&cpus, &p->ncpus_possible);
+	if (n <= 0) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen, "cannot read the online CPUs");
+		goto err_destroy;
+	}
+	p->links = calloc(p->ncpus_possible, sizeof(*p->links));
+	p->pfds = malloc(p->ncpus_possible * sizeof(*p->pfds));
+	if (!p->links || !p->pfds) {
+		*why = SAMPLER_EOTHER;
+		snprintf(err, errlen, "out of memory");
+		goto err_detach;
+	}
+	for (int c = 0; c < p->ncpus_possible; c++)
+		p->pfds[c] = -1;
+	for (int c = 0; c < p->ncpus_possible; c++) {
+		if (!cpus[c])
+			continue;
+		p->pfds[c] = perf_open(c, o->freq);
+		if (p->pfds[c] < 0) {
+			rc = errno;
+			*why = rc == EACCES || rc == EPERM ? SAMPLER_EPERM :
+							     SAMPLER_EKERNEL;
+			snprintf(
+				err, errlen,
+				"cannot open a cpu-clock perf event on CPU %d: %s%s",
+				c, strerror(rc),
+				*why == SAMPLER_EPERM ?
+					": run as root or grant CAP_PERFMON" :
+					"");
+			goto err_detach;
+		}
+		p->links[c] = bpf_program__attach_perf_event(
+			p->skel->progs.sample, p->pfds[c]);
+		if (!p->links[c]) {
+			rc = errno;
+			*why = SAMPLER_EKERNEL;
+			snprintf(err, errlen,
+				 "cannot attach the sampler to CPU %d: %s", c,
+				 strerror(rc));
+			goto err_detach;
+		}
+		p->ncpus++;
+	}
+	free(cpus);
+	return p;
+
+err_detach:
+	free(cpus);
+	sampler__close(p);
+	return NULL;
+err_destroy:
+	free(cpus);
+	bpf_link__destroy(p->switch_link);
+	bpf_link__destroy(p->fork_link);
+	bpf_link__destroy(p->exec_link);
+	ring_buffer__free(p->rb);
+	pyprof_bpf__destroy(p->skel);
+err_free:
+	free(p->frames);
+	free(p);
+	return NULL;
+}
+
+void sampler__close(struct sampler *p)
+{
+	if (!p)
+		return;
+	for (int c = 0; p->links && p->pfds && c < p->ncpus_possible; c++) {
+		bpf_link__destroy(p->links[c]);
+		if (p->pfds[c] >= 0)
+			close(p->pfds[c]);
+	}
+	free(p->links);
+	free(p->pfds);
+	bpf_link__destroy(p->switch_link);
+	bpf_link__destroy(p->fork_link);
+	bpf_link__destroy(p->exec_link);
+	ring_buffer__free(p->rb);
+	pyprof_bpf__destroy(p->skel);
+	for (size_t i = 0; i < p->segs.cap; i++)
+		if (p->segs.keys[i])
+			free((void *)(uintptr_t)p->segs.vals[i]);
+	hashmap__free(&p->segs);
+	hashmap__free(&p->forgotten);
+	free(p->frames);
+	free(p);
+}
+
+int sampler__add_target(struct sampler *p, pid_t pid,
+			 const struct py_proc_cfg *cfg)
+{
+	__u32 key = (__u32)pid;
+	struct py_proc_cfg c = *cfg;
+
+	struct py_gil_cfg g;
+
+	native__entry_markers(&c);
+	if (p->gil && offcpu__gil_cfg(&c, &g) == 0 &&
+	    bpf_map__update_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), &g,
+				 sizeof(g), BPF_ANY))
+		return -errno;
+	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), &c,
+				 sizeof(c), BPF_ANY))
+		return -errno;
+	/* Wall mode: threads asleep now would not be seen until they wake. */
+	if (p->wall)
+		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
+	return 0;
+}
+
+void sampler__remove_target(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), 0);
+}
+
+int sampler__follow(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid, parent = 0;
+
+	if (bpf_map__update_elem(p->skel->maps.follow, &key, sizeof(key),
+				 &parent, sizeof(parent), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void sampler__forget(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.follow, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.probe, &key, sizeof(key), 0);
+	hashmap__set(&p->forgotten, key, 1);
+}
+
+void sampler__probe_later(struct sampler *p, pid_t pid, uint64_t retry_ns)
+{
+	__u32 key = (__u32)pid;
+	__u64 next = PYPROF_PROBE_NEVER;
+	struct timespec ts;
+
+	if (retry_ns && clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+		next = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec +
+		       retry_ns;
+	bpf_map__update_elem(p->skel->maps.probe, &key, sizeof(key), &next,
+			     sizeof(next), BPF_ANY);
+}
+
+static void sleep_ns(long ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000L,
+			       .tv_nsec = ns % 1000000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * A cached segment and the process it belongs to (segment keys are
+ * per-process), so that a process's segments leave with it.  Allocated up
+ * to seg.frames[seg.nframes]: most segments are the root-most, part full.
+ */
+struct seg_entry {
+	uint32_t pid;
+	uint32_t pad;
+	struct py_seg seg;
+};
+
+static void seg_cache_clear(struct sampler *p)
+{
+	for (size_t i = 0; i < p->segs.cap; i++)
+		if (p->segs.keys[i])
+			free((void *)(uintptr_t)p->segs.vals[i]);
+	hashmap__free(&p->segs);
+}
+
+/* Drops the segments of the processes forgotten since the last sweep. */
+static void seg_cache_sweep(struct sampler *p)
+{
+	if (!p->forgotten.len)
+		return;
+	for (size_t i = 0; i < p->segs.cap; i++) {
+		struct seg_entry *e;
+
+		if (!p->segs.keys[i])
+			continue;
+		e = (struct seg_entry *)(uintptr_t)p->segs.vals[i];
+		if (!hashmap__get(&p->forgotten, e->pid, NULL))
+			continue;
+		hashmap__del(&p->segs, p->segs.keys[i]);
+		free(e);
+		i--; /* the backward shift moved another key here */
+	}
+	hashmap__free(&p->forgotten);
+}
+
+/* Caches a copy of segment k of process pid. 0 if it was new, 1 if known,
+ * -ENOMEM. */
+static int seg_cache_put(struct sampler *p, uint32_t pid, uint64_t k,
+			 const struct py_seg *seg)
+{
+	struct seg_entry *e;
+	uint64_t v;
+
+	if (hashmap__get(&p->segs, k, &v))
+		return 1;
+	e = malloc(offsetof(struct seg_entry, seg.frames) +
+		   seg->nframes * sizeof(seg->frames[0]));
+	if (!e)
+		return -ENOMEM;
+	e->pid = pid;
+	memcpy(&e->seg, seg,
+	       offsetof(struct py_seg, frames) +
+		       seg->nframes * sizeof(seg->frames[0]));
+	if (p->segs.len >= SEG_CACHE_MAX)
+		seg_cache_clear(p);
+	if (hashmap__set(&p->segs, k, (uint64_t)(uintptr_t)e)) {
+		free(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Segment k of process pid: from the cache, else from the stacks map.
+ * Only its first nframes frames may be read. */
+static const struct py_seg *get_seg(struct sampler *p, int stacks_fd,
+				    uint32_t pid, uint64_t k)
+{
+	struct py_seg s;
+	uint64_t v;
+
+	if (!hashmap__get(&p->segs, k, &v)) {
+		/* Off-CPU stacks live in off_stacks, which no drain
+		 * empties: the thread may have been away for many. */
+		if ((bpf_map_lookup_elem(stacks_fd, &k, &s) &&
+		     (!p->wall ||
+		      bpf_map__lookup_elem(p->skel->maps.off_stacks, &k,
+					   sizeof(k), &s, sizeof(s), 0))) ||
+		    s.nframes == 0 || s.nframes > PY_SEG_FRAMES ||
+		    seg_cache_put(p, pid, k, &s) < 0 ||
+		    !hashmap__get(&p->segs, k, &v))
+			return NULL;
+	}
+	return &((const struct seg_entry *)(uintptr_t)v)->seg;
+}
+
+/*
+ * Rebuilds a stack (leaf first) from its segment chain.  The chain is walked
+ * from the root-most segment towards the leaf, so segments are placed from
+ * the end of the frames array backwards.  Returns false when a segment is
+ * missing or the chain disagrees with depth.
+ */
+static bool resolve_stack(struct sampler *p, int stacks_fd,
+			  const struct sample_key *key)
+{
+	uint32_t left = key->depth;
+	uint64_t k = key->stack_id;
+
+	if (key->depth > p->max_depth)
+		return false;
+	while (left > 0) {
+		const struct py_seg *s = get_seg(p, stacks_fd, key->pid, k);
+
+		if (!s || s->nframes > left)
+			return false;
+		left -= s->nframes;
+		memcpy(&p->frames[left], s->frames,
+		       s->nframes * sizeof(*s->frames));
+		k = s->prev;
+		if ((left == 0) != (k == 0))
+			return false;
+	}
+	return true;
+}
+
+/* Entries moved per batch syscall while draining. */
+#define DRAIN_BATCH 256
+
+/* Called for each entry taken out of a map by take_all(). */
+typedef int (*take_fn)(const void *key, const void *val, void *arg);
+
+/*
+ * Empties map fd (one no program writes to any more), handing each entry to
+ * fn (if not NULL): a batch of entries per syscall where the kernel can
+ * (lookup_and_delete_batch, Linux 5.6+), else entry by entry.  Every entry
+ * is removed even when fn fails; the first failure is returned.
+ */
+static int take_all(int fd, size_t ksz, size_t vsz, take_fn fn, void *arg)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	unsigned char *keys = malloc(DRAIN_BATCH * ksz);
+	unsigned char *vals = malloc(DRAIN_BATCH * vsz);
+	unsigned char key[64], next[64], *val = vals;
+	__u32 in = 0, out = 0, n;
+	void *prev = NULL;
+	bool first = true;
+	int rc = 0, err;
+
+	if (!keys || !vals || ksz > sizeof(key)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		n = DRAIN_BATCH;
+		err = bpf_map_lookup_and_delete_batch(
+			fd, first ? NULL : &in, &out, keys, vals, &n, &opts);
+		err = err ? errno : 0;
+		/* The kernel reports in n what it copied out and deleted on
+		 * success, at the end (ENOENT) and at a bucket too crowded for
+		 * the batch (ENOSPC); hand that on.  On any other error it may
+		 * not have written n at all. */
+		if (err && err != ENOENT && err != ENOSPC)
+			n = 0;
+		for (__u32 i = 0; i < n && i < DRAIN_BATCH; i++)
+			if (fn && !rc)
+				rc = fn(keys + i * ksz, vals + i * vsz, arg);
+		if (err == ENOENT) /* that was the last batch */
+			goto out;
+		if (err)
+			break; /* no batch support, or a crowded bucket:
+				  finish entry by entry below */
+		in = out;
+		first = false;
+	}
+	/* Entry by entry.  Deleting the key we stand on would restart the
+	 * iteration, so delete the previous one once the next is known. */
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (prev)
+			bpf_map_delete_elem(fd, key);
+		memcpy(key, next, ksz);
+		prev = key;
+		if (fn && !rc && bpf_map_lookup_elem(fd, key, val) == 0)
+			rc = fn(key, val, arg);
+	}
+	if (prev)
+		bpf_map_delete_elem(fd, key);
+out:
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+struct drain_ctx {
+	struct sampler *p;
+	int stacks_fd;
+	sampler_sample_fn fn;
+	void *arg;
+};
+
+static int drain_count(const void *k, const void *v, void *arg)
+{
+	struct drain_ctx *d = arg;
+	const struct sample_key *key = k;
+	uint64_t count;
+
+	memcpy(&count, v, sizeof(count));
+	if (!count)
+		return 0;
+	if (key->depth && !resolve_stack(d->p, d->stacks_fd, key))
+		return d->fn(key, count, NULL, 0, d->arg);
+	return d->fn(key, count, d->p->frames, key->depth, d->arg);
+}
+
+int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
+{
+	unsigned old = p->buf;
+	struct drain_ctx d = { .p = p, .fn = fn, .arg = arg };
+	int counts_fd, rc, rc2;
+
+	/* Threads still off-CPU: their time so far, into the buffer that
+	 * is drained now. */
+	if (p->wall) {
+		rc = sampler__offcpu_flush(p);
+		if (rc)
+			return rc;
+	}
+	p->buf ^= 1;
+	__atomic_store_n(&p->skel->bss->active_buf, p->buf, __ATOMIC_SEQ_CST);
+	sleep_ns(FLIP_GRACE_NS);
+	ring_buffer__consume(p->rb);
+
+	counts_fd = bpf_map__fd(old ? p->skel->maps.counts1 :
+				      p->skel->maps.counts0);
+	d.stacks_fd = bpf_map__fd(old ? p->skel->maps.stacks1 :
+					p->skel->maps.stacks0);
+	/* Counts first: resolving them may look segments up in the stacks
+	 * map, which is emptied only after. */
+	p->drain_kfd = bpf_map__fd(old ? p->skel->maps.kstacks1 :
+					 p->skel->maps.kstacks0);
+	rc = take_all(counts_fd, sizeof(struct sample_key), sizeof(__u64),
+		      drain_count, &d);
+	rc2 = take_all(d.stacks_fd, sizeof(__u64), sizeof(struct py_seg), NULL,
+		       NULL);
+	/* Stack ids are only meaningful with this buffer's counts. */
+	if (bpf_map__max_entries(old ? p->skel->maps.kstacks1 :
+				       p->skel->maps.kstacks0) > 1)
+		take_all(p->drain_kfd, sizeof(__u32), 127 * sizeof(__u64), NULL,
+			 NULL);
+	p->drain_kfd = -1;
+	seg_cache_sweep(p);
+	return rc ? rc : rc2;
+}
+
+int sampler__poll(struct sampler *p, int timeout_ms)
+{
+	return ring_buffer__poll(p->rb, timeout_ms);
+}
+
+int sampler__stats(struct sampler *p, uint64_t *stats)
+{
+	int fd = bpf_map__fd(p->skel->maps.stats);
+	uint64_t *vals = calloc(p->ncpus_possible, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < STAT__MAX; i++) {
+		stats[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < p->ncpus_possible; c++)
+			stats[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int sampler__prog_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.sample),
+				   &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
+int sampler__offcpu_flush(struct sampler *p)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	if (!p->wall)
+		return 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(p->skel->progs.offcpu_flush),
+				   &opts))
+		return -errno;
+	return 0;
+}
+
+int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*run_ns = *runs = 0;
+	if (!p->wall)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.on_switch),
+				   &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
+int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
+{
+	struct tstate_entry e;
+
+	if (bpf_map__lookup_elem(p->skel->maps.tstate_cache, &tid, sizeof(tid),
+				 &e, sizeof(e), 0))
+		return -ENOENT;
+	*thread_id = e.thread_id;
+	return 0;
+}
+
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
+		     uint32_t max)
+{
+	__u64 v[127] = {};
+	__u32 k = (__u32)id;
+	uint32_t n = 0;
+
+	if (p->drain_kfd < 0 || id < 0 ||
+	    bpf_map_lookup_elem(p->drain_kfd, &k, v))
+		return -ENOENT;
+	while (n < 127 && n < max && v[n]) {
+		ips[n] = v[n];
+		n++;
+	}
+	return (int)n;
+}
+
+int sampler__py_frames(struct sampler *p, const struct sample_key *key,
+			const struct py_frame **frames)
+{
+	*frames = p->frames;
+	if (!key->depth)
+		return 0;
+	/* The segments are in the cache (announced before this record on
+	 * the same ring), else in one of the two stacks maps. */
+	if (resolve_stack(p, bpf_map__fd(p->skel->maps.stacks0), key) ||
+	    resolve_stack(p, bpf_map__fd(p->skel->maps.stacks1), key))
+		return (int)key->depth;
+	return -ENOENT;
+}
+
+int sampler__ncpus(const struct sampler *p)
+{
+	return p->ncpus;
+}

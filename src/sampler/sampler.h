@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * The BPF side's lifecycle: open, configure, load, attach a perf_event
+ * sampler to every online CPU; add targets; drain the double-buffered counts
+ * without losing a sample; read the counters.
+ */
+#ifndef PYPROF_SAMPLER_H
+#define PYPROF_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/types.h>
+
+#include "bpf/pyprof_shared.h"
+
+struct sampler;
+
+/* Called from sampler__poll as the sampler meets new things, so that they
+ * are read from the target while it is alive. */
+struct sampler_events {
+	void (*new_seg)(uint32_t pid, const struct py_seg *seg, void *arg);
+	void (*new_thread)(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			   void *arg);
+	void (*exec)(uint32_t pid, void *arg); /* a target exec'd */
+	/* A process ran that -a or a followed parent wants looked at. */
+	void (*probe)(uint32_t pid, void *arg);
+	/* A followed process forked child (already followed, and already a
+	 * target with the parent's config when the parent was one). */
+	void (*fork)(uint32_t child, uint32_t parent, void *arg);
+	/* --native: a sample with its user stack (len bytes, checked to hold
+	 * the fixed part of the record). */
+	void (*native)(const struct native_event *ev, size_t len, void *arg);
+	void *arg;
+};
+
+struct sampler_opts {
+	unsigned freq; /* samples per second per CPU */
+	unsigned max_depth; /* Python frames per stack */
+	bool verbose; /* libbpf's debug output */
+	unsigned discover; /* PYPROF_DISCOVER_* */
+	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.h) */
+	bool gil; /* --gil: GIL state in the sample flags */
+	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
+	struct sampler_events events;
+};
+
+/* Errors of sampler__open, for main's exit codes. */
+enum sampler_err {
+	SAMPLER_EPERM = 1, /* not permitted: privileges */
+	SAMPLER_EKERNEL, /* the kernel lacks something (BTF, bpf_loop...) */
+	SAMPLER_EOTHER,
+};
+
+/*
+ * Opens, loads and attaches the sampler.  On failure returns NULL, sets *why
+ * to a sampler_err, and writes one line saying what to do into err.
+ */
+struct sampler *sampler__open(const struct sampler_opts *o, int *why,
+				char *err, size_t errlen);
+void sampler__close(struct sampler *p);
+
+/* Starts sampling pid's threads with config cfg. 0 or -errno. */
+int sampler__add_target(struct sampler *p, pid_t pid,
+			 const struct py_proc_cfg *cfg);
+/* Stops sampling pid. */
+void sampler__remove_target(struct sampler *p, pid_t pid);
+
+/* Follows pid's future children (PYPROF_DISCOVER_FOLLOW). 0 or -errno. */
+int sampler__follow(struct sampler *p, pid_t pid);
+/* Forgets pid: not followed, not a target, no probe verdict. */
+void sampler__forget(struct sampler *p, pid_t pid);
+/*
+ * Answers a probe: pid is not to be announced again before retry_ns from
+ * now (0: never, until it execs).
+ */
+void sampler__probe_later(struct sampler *p, pid_t pid, uint64_t retry_ns);
+
+/*
+ * Called once per distinct (thread, stack) drained: frames are leaf first,
+ * nframes == key->depth.  When the stack's segments cannot all be found,
+ * frames is NULL (the sample is counted as lost by the caller).
+ */
+typedef int (*sampler_sample_fn)(const struct sample_key *key, uint64_t count,
+				  const struct py_frame *frames,
+				  uint32_t nframes, void *arg);
+
+/*
+ * Switches the sampler to the other buffer, then hands every sample of the
+ * buffer it left to fn and empties it.  0 or -errno.
+ */
+int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg);
+
+/* Waits up to timeout_ms for sampler events and handles them. Returns the
+ * number handled or -errno (-EINTR when a signal came). */
+int sampler__poll(struct sampler *p, int timeout_ms);
+
+/* Sums the per-CPU counters into stats[STAT__MAX]. 0 or -errno. */
+int sampler__stats(struct sampler *p, uint64_t *stats);
+
+/*
+ * The kernel's statistics of the sampler program (kernel.bpf_stats_enabled
+ * must be 1, else both are 0): total run time in ns and number of runs.
+ */
+int sampler__prog_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs);
+
+/* The pthread_self() of thread tid, as the sampler saw it. 0 or -ENOENT. */
+int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id);
+
+/*
+ * Wall mode: counts the time of threads still off-CPU up to now into the
+ * active buffer (sampler__drain does it first).  0 or -errno.
+ */
+int sampler__offcpu_flush(struct sampler *p);
+
+/* The kernel's statistics of the sched_switch program (wall mode). */
+int sampler__switch_stats(struct sampler *p, uint64_t *run_ns,
+			   uint64_t *runs);
+
+/*
+ * During sampler__drain: the kernel return addresses of kernel stack id
+ * (key->kstack), leaf first, into ips[max].  The count, or -ENOENT.
+ */
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
+		     uint32_t max);
+
+/*
+ * The Python frames (leaf first) of a sample key, from the segments seen
+ * so far or either buffer's stacks map; valid until the next call.  The
+ * count (key->depth), or -ENOENT when a segment is missing.
+ */
+int sampler__py_frames(struct sampler *p, const struct sample_key *key,
+			const struct py_frame **frames);
+
+/* Online CPUs sampled. */
+int sampler__ncpus(const struct sampler *p);
+
+#endif /* PYPROF_SAMPLER_H */

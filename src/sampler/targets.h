@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * The set of processes being profiled: the ones named with -p, and the ones
+ * found later (-a, followed children, a launched command's descendants).
+ * A process is attached (its interpreter found), handed to the sampler,
+ * and, once it exits or execs, kept until one drain has collected its last
+ * samples; then it is retired to a line in the summary.
+ */
+#ifndef PYPROF_TARGETS_H
+#define PYPROF_TARGETS_H
+
+#include <stdbool.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/hashmap.h"
+#include "python/python.h"
+#include "sampler/sampler.h"
+
+#define TARGETS_MAX 4096 /* processes profiled at once */
+#define TARGETS_SUMMARY_MAX 16 /* per-process summary lines */
+
+struct target {
+	struct py_target py;
+	pid_t pid; /* as pyprof-bpf's /proc numbers it */
+	pid_t ns_pid; /* in its own PID namespace; 0 if the same */
+	char comm[16];
+	bool given; /* named by -p, or the launched command */
+	bool gone; /* exited or exec'd: no new samples */
+	bool execed;
+	bool drained; /* a drain ran after gone: nothing more to collect */
+	pid_t parent; /* the target it was forked from, 0 if none */
+	double cpu0, cpu1; /* CPU seconds at attach and last seen */
+
+	/* The collector's state for this process. */
+	uint32_t process_frame; /* 0 until first needed */
+	struct hashmap names; /* thread_id -> string id of its name */
+	bool names_fresh;
+	double names_read_at;
+};
+
+/* What the summary says of a process that is no longer followed. */
+struct target_record {
+	pid_t pid, ns_pid;
+	char comm[16];
+	char version[32];
+	char elf_path[PATH_MAX];
+	bool debug_offsets;
+	double cpu; /* CPU seconds while profiled, -1 if unknown */
+	bool given, execed, gone;
+};
+
+struct targets {
+	struct sampler *bpf; /* NULL until targets__start */
+	struct hashmap by_pid; /* pid -> struct target * */
+	struct target **v; /* every target not yet retired */
+	size_t n, cap;
+	struct hashmap followed; /* pids followed for children: pid -> 1 */
+	bool verbose;
+	bool want_drain; /* a target went away: drain soon */
+	double started_at; /* clock__now() at targets__start */
+
+	/* For the summary. */
+	struct target_record records[TARGETS_SUMMARY_MAX];
+	size_t nrecords;
+	uint64_t attached, retired, not_python, unsupported, failed;
+	double retired_cpu;
+	/* Discovery latency: from a process's exec (or start) to its attach. */
+	double attach_delay_sum, attach_delay_max;
+	uint64_t attach_delays;
+};
+
+void targets__init(struct targets *ts, bool verbose);
+void targets__fini(struct targets *ts);
+
+/*
+ * Attaches process pid.  given: named by the user (errors are theirs to
+ * see).  Returns the target, or NULL with *rc = -errno and err set (see
+ * python__attach).  Before targets__start, the sampler learns of it then.
+ */
+struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
+			    char *err, size_t errlen);
+
+/* Hands every target to the sampler. 0 or -errno (err set). */
+int targets__start(struct targets *ts, struct sampler *bpf, char *err,
+		   size_t errlen);
+
+/* The target of pid, gone or not; NULL if none. */
+struct target *targets__get(struct targets *ts, pid_t pid);
+
+/* Sampler events (sampler_events): see src/sampler/sampler.h. */
+void targets__on_probe(struct targets *ts, pid_t pid);
+void targets__on_fork(struct targets *ts, pid_t child, pid_t parent);
+void targets__on_exec(struct targets *ts, pid_t pid);
+
+/* Marks targets whose process has exited; updates CPU times. */
+void targets__check(struct targets *ts);
+
+/* Before a drain: every gone target's last samples are in it. */
+void targets__drain_begin(struct targets *ts);
+
+/* After a drain: retires targets that were gone before it began. */
+void targets__drained(struct targets *ts);
+
+/* The summary's view of target i (live or retired, i < nrecords + n,
+ * retired first). */
+void targets__record(const struct targets *ts, size_t i,
+		     struct target_record *r);
+/* CPU seconds of every target while profiled, retired ones included. */
+double targets__cpu(const struct targets *ts);
+
+/* Live targets, and live given ones. */
+size_t targets__live(const struct targets *ts, bool given_only);
+
+#endif /* PYPROF_TARGETS_H */
