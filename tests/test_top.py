@@ -445,14 +445,14 @@ def test_view_not_a_terminal_prints_the_table():
 def one_line(err):
     lines = [l for l in err.splitlines() if l.strip()]
     assert len(lines) == 1, f"want one line on stderr, got:\n{err}"
-    assert lines[0].startswith("pyprof-bpf: ")
+    assert lines[0].startswith("pyprof-bpf view: ")
     return lines[0]
 
 
 @pytest.mark.parametrize("args,code,needle", [
-    ([], 2, "view needs a FILE"),
+    ([], 2, "which file?"),
     (["--bogus", APP], 2, "unknown option '--bogus'"),
-    (["-n", "0", APP], 2, "invalid rows '0'"),
+    (["-n", "0", APP], 2, "-n '0' is out of range"),
     (["-n"], 2, "option -n needs a value"),
     ([APP, APP], 2, "view takes one FILE"),
     (["/nonexistent.folded"], 1,
