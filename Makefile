@@ -58,9 +58,9 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-d
 	    libncurses-dev tmux \
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
 	    python3-matplotlib austin linux-perf time \
-	    libclang-rt-14-dev
+	    libclang-rt-14-dev debootstrap
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
-# recommends it).
+# recommends it).  debootstrap: scripts/debian-root, below.
 # The output formats' consumers (tests/test_formats.py): go tool pprof,
 # callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
 # unless node already came with its own (NodeSource's nodejs bundles npm and
@@ -70,7 +70,7 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 # ignored tests/browser/node_modules; never a browser download.
 NPM_DIR  := tests/browser
 
-.PHONY: all deps npm-deps test unit unit-san clean bench bench-tools \
+.PHONY: all deps npm-deps debian-root test unit unit-san clean bench bench-tools \
 	pyprof-bpf
 all: pyprof-bpf $(OUT)/unit_tests
 
@@ -79,6 +79,15 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) $(DEB_NPM)
 	$(MAKE) npm-deps
+	$(MAKE) debian-root
+
+# Debian unstable's CPython 3.14 and 3.15 for the tests, in a root of their
+# own (.deps/debian-unstable, kept by `make clean`); see scripts/debian-root.
+# When it cannot be made, the tests of those interpreters SKIP with the
+# reason, and the rest of `make deps` stands.
+debian-root:
+	@scripts/debian-root || echo "make deps: warning: no Debian unstable root" \
+		"(see above): the tests of Debian's CPython 3.14 and 3.15 will SKIP" >&2
 
 npm-deps:
 	cd $(NPM_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund

@@ -14,8 +14,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYPROF = os.path.join(ROOT, "pyprof-bpf")
 WORKLOADS = os.path.join(ROOT, "tests", "e2e", "workloads")
 
-# Every CPython the project supports that this machine may have.  More can be
-# added with PYPROF_TEST_PYTHONS="/path/to/python3.14 ..." (e.g. a 3.14).
+# ---- The interpreters under test (issue 18) --------------------------------
+# Every CPython the project supports that this machine may have: pyenv builds,
+# Debian 12's own 3.11, and Debian unstable's 3.14 and 3.15 (stripped, non-PIE,
+# libpython linked in) from the root `make deps` makes (scripts/debian-root),
+# run with chroot through its launchers, which makes them the container case
+# too.  More can be added with PYPROF_TEST_PYTHONS="/path/to/python3.14t ...".
+DEPS = os.path.join(ROOT, ".deps")
+DEBIAN_ROOT = os.environ.get("PYPROF_DEBIAN_ROOT",
+                             os.path.join(DEPS, "debian-unstable"))
+DEBIAN_BIN = os.path.join(os.path.dirname(DEBIAN_ROOT), "bin")
+
 PYTHONS = [
     ("3.8", "/root/.pyenv/versions/3.8.18/bin/python3"),
     ("3.9", "/root/.pyenv/versions/3.9.18/bin/python3"),
@@ -24,19 +33,38 @@ PYTHONS = [
     ("3.12", "/root/.pyenv/versions/3.12.1/bin/python3"),
     ("3.13", "/root/.pyenv/versions/3.13.0/bin/python3"),
     ("debian-3.11", "/usr/bin/python3.11"),
+    ("debian-3.14", os.path.join(DEBIAN_BIN, "python3.14")),
+    ("debian-3.15", os.path.join(DEBIAN_BIN, "python3.15")),
 ]
 for extra in os.environ.get("PYPROF_TEST_PYTHONS", "").split():
     PYTHONS.append((os.path.basename(extra), extra))
+
+
+def missing_reason(path):
+    """Why interpreter path cannot be run here, or None if it can."""
+    if os.access(path, os.X_OK):
+        return None
+    if not path.startswith(DEBIAN_BIN + os.sep):
+        return f"{path} is not installed"
+    try:
+        with open(DEBIAN_ROOT + ".failed", encoding="utf-8") as f:
+            why = f.read().strip()
+        return f"the Debian unstable root could not be made: {why}"
+    except OSError:
+        return (f"no Debian unstable root at {DEBIAN_ROOT}: "
+                "`make deps` (scripts/debian-root) makes it, as root")
 
 
 def python_params():
     params = []
     for name, path in PYTHONS:
         marks = []
-        if not os.access(path, os.X_OK):
-            marks.append(pytest.mark.skip(reason=f"{path} is not installed"))
+        why = missing_reason(path)
+        if why:
+            marks.append(pytest.mark.skip(reason=why))
         params.append(pytest.param(path, id=name, marks=marks))
     return params
+# ---- end of the interpreters under test --------------------------------------
 
 
 def needs_root():
