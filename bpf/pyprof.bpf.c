@@ -360,6 +360,35 @@ struct walk_ctx {
 	const struct py_proc_cfg *cfg;
 };
 
+/* Thread-local bytecode copies a free-threaded 3.14+ thread may run. */
+#define TLBC_INDEX_MAX 65536
+
+/*
+ * Free-threaded 3.14+: the bytecode the frame at base runs, which its
+ * instr_ptr points into: co_tlbc->entries[frame->tlbc_index]
+ * (_PyFrame_GetBytecode, pycore_interpframe.h).  Entry 0 is the code
+ * object's own co_code_adaptive, main; 0 if it cannot be read.
+ */
+static __always_inline __u64 tlbc_bytecode(const struct walk *w,
+					   const struct py_proc_cfg *cfg,
+					   long base, __u64 code, __u64 main)
+{
+	__s32 idx = load_s32(w->win, base, cfg->off.frame_tlbc_index);
+	__u64 arr, size = 0;
+
+	if (idx == 0)
+		return main;
+	if (idx < 0 || idx >= TLBC_INDEX_MAX)
+		return 0;
+	/* _PyCodeArray: Py_ssize_t size, then char *entries[size]. */
+	arr = read_ptr(code + cfg->off.code_tlbc);
+	if (!arr ||
+	    bpf_probe_read_user(&size, sizeof(size), (const void *)arr) ||
+	    (__u64)idx >= size)
+		return 0;
+	return read_ptr(arr + 8 + 8 * (__u64)idx);
+}
+
 /* One frame of the walk; returns 1 to stop. */
 static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 {
@@ -427,9 +456,16 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	}
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
 		/* The instruction pointer is into the code object's own
-		 * co_code_adaptive, so the byte offset is a subtraction. */
-		lasti = (__s64)(load_u64(w->win, base, cfg->off.frame_instr) -
-				(code + w->code_adaptive));
+		 * co_code_adaptive (or a thread's copy of it), so the byte
+		 * offset is a subtraction. */
+		__u64 bytecode = code + w->code_adaptive;
+
+		if (cfg->off.frame_tlbc_index != PY_OFF_NONE)
+			bytecode = tlbc_bytecode(w, cfg, base, code, bytecode);
+		lasti = bytecode ? (__s64)(load_u64(w->win, base,
+						    cfg->off.frame_instr) -
+					   bytecode) :
+				   -1;
 	} else {
 		lasti = load_s32(w->win, base, cfg->off.frame_instr);
 		if (cfg->lasti_units && lasti > 0)
@@ -683,11 +719,17 @@ static __always_inline __u32 py_stack(struct walk *w,
 	need = max3(o->frame_previous, o->frame_code, o->frame_instr) + 8;
 	if (cfg->frame_kind == PY_FRAME_INTERP && need < o->frame_owner + 1)
 		need = o->frame_owner + 1;
+	if (o->frame_tlbc_index != PY_OFF_NONE &&
+	    need < o->frame_tlbc_index + 4)
+		need = o->frame_tlbc_index + 4;
 	if (!off_ok(o->frame_previous, 8, PY_FRAME_READ_MAX) ||
 	    !off_ok(o->frame_code, 8, PY_FRAME_READ_MAX) ||
 	    !off_ok(o->frame_instr, 8, PY_FRAME_READ_MAX) ||
 	    (cfg->frame_kind == PY_FRAME_INTERP &&
 	     !off_ok(o->frame_owner, 1, PY_FRAME_READ_MAX)) ||
+	    (o->frame_tlbc_index != PY_OFF_NONE &&
+	     (cfg->frame_kind != PY_FRAME_INTERP ||
+	      !off_ok(o->frame_tlbc_index, 4, PY_FRAME_READ_MAX))) ||
 	    need > PY_FRAME_READ_MAX) {
 		key->flags = SAMPLE_F_NO_RUNTIME;
 		return STAT_ERR_CONFIG;

@@ -51,6 +51,11 @@ struct py_walk_offsets {
 	__u32 frame_owner; /* owner (3.11+) */
 	__u32 code_firstlineno; /* PyCodeObject.co_firstlineno */
 	__u32 code_adaptive; /* PyCodeObject.co_code_adaptive (3.11+) */
+	/* Free-threaded 3.14+: each thread may run its own copy of the
+	 * bytecode, co_tlbc->entries[frame->tlbc_index], which instr_ptr then
+	 * points into.  PY_OFF_NONE otherwise. */
+	__u32 frame_tlbc_index; /* _PyInterpreterFrame.tlbc_index (int32) */
+	__u32 code_tlbc; /* PyCodeObject.co_tlbc (a _PyCodeArray *) */
 };
 
 /* Per-process configuration: the value of the targets map. */
@@ -69,8 +74,11 @@ struct py_proc_cfg {
 	 * the owners of 3.12+'s C-stack shim frames (1 << owner). */
 	__u16 frame_is_entry;
 	__u8 entry_owner_mask;
-	__u8 pad;
+	__u8 flags; /* PY_CFG_* */
 };
+
+/* py_proc_cfg.flags */
+#define PY_CFG_FREE_THREADED 1 /* a Py_GIL_DISABLED build: there is no GIL */
 
 /*
  * Bit 31 of py_frame.firstlineno: the frame nearer the leaf than this one
@@ -259,8 +267,8 @@ enum stat_idx {
 	}
 
 #ifndef __cplusplus
-_Static_assert(sizeof(struct py_walk_offsets) == 13 * 4, "py_walk_offsets");
-_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 + 13 * 4 + 4,
+_Static_assert(sizeof(struct py_walk_offsets) == 15 * 4, "py_walk_offsets");
+_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 + 15 * 4 + 4,
 	       "py_proc_cfg");
 _Static_assert(sizeof(struct native_event) == 24 + 32 + 8 * NATIVE_NREGS + 8 +
 						      8 * NATIVE_KSTACK_MAX +

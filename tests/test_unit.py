@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from conftest import DEBIAN_ROOT
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNIT = os.environ.get("PYPROF_UNIT") or os.path.join(ROOT, "build", "unit_tests")
 
@@ -25,7 +27,10 @@ def test_unit_binary_built():
 
 @pytest.mark.parametrize("name", _names())
 def test_unit(name):
-    r = subprocess.run([UNIT, name], capture_output=True, text=True, timeout=120)
+    # The tests of Debian unstable's interpreters find them there.
+    env = dict(os.environ, PYPROF_DEBIAN_ROOT=DEBIAN_ROOT)
+    r = subprocess.run([UNIT, name], capture_output=True, text=True,
+                       timeout=120, env=env)
     for line in r.stdout.splitlines():
         if line.startswith("SKIP "):
             pytest.skip(line[5:])

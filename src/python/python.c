@@ -54,20 +54,50 @@ static bool has_sym(struct elf_file *f, const char *name)
 	return elf_file__sym(f, name, &v, NULL) == 0;
 }
 
+/* "3.8 to 3.15": the versions this build supports, for error lines. */
+#define SUPPORTED_STR(buf)                                            \
+	(snprintf(buf, sizeof(buf), "3.%u to 3.%u", PYVER_MIN & 0xff, \
+		  PYVER_MAX & 0xff),                                  \
+	 buf)
+
+/*
+ * 3.13+: whether the interpreter in f is a free-threaded build, from the
+ * free_threaded member of the _Py_DebugOffsets that _PyRuntime's
+ * initializer holds in the file.  1, 0, or -1 if the file does not say.
+ */
+static int file_free_threaded(struct elf_file *f)
+{
+	struct {
+		char cookie[8];
+		uint64_t version, free_threaded;
+	} h;
+	uint64_t addr;
+
+	if (elf_file__sym(f, "_PyRuntime", &addr, NULL) ||
+	    elf_file__read(f, addr, &h, sizeof(h)) ||
+	    memcmp(h.cookie, "xdebugpy", 8) != 0 || h.free_threaded > 1)
+		return -1;
+	return (int)h.free_threaded;
+}
+
 int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
-			char *vstr, size_t vlen, char *err, size_t errlen)
+			char *vstr, size_t vlen, bool *free_threaded, char *err,
+			size_t errlen)
 {
 	uint64_t addr, hex = 0;
-	int minor, hint;
+	int minor, hint, file_ft;
+	char sup[32];
 	bool ft;
 
+	if (free_threaded)
+		*free_threaded = false;
 	if (!has_sym(f, "_PyRuntime")) {
 		if (has_sym(f, "Py_GetVersion")) {
 			snprintf(
 				err, errlen,
 				"%s is a Python older than 3.7 (it has no _PyRuntime): "
-				"pyprof-bpf supports CPython 3.8 to 3.14",
-				path);
+				"pyprof-bpf supports CPython %s",
+				path, SUPPORTED_STR(sup));
 			return -ENOTSUP;
 		}
 		snprintf(err, errlen, "%s holds no CPython interpreter", path);
@@ -110,12 +140,29 @@ int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
 			path, hint, minor);
 		return -EINVAL;
 	}
-	if (ft) {
+	/*
+	 * Free-threaded (Py_GIL_DISABLED) builds exist from 3.13 on; the file's
+	 * own _Py_DebugOffsets say which build it is.  The 't' of python3.13t
+	 * or libpython3.14t.so must not say otherwise (a name without it says
+	 * nothing: python3 may be either).
+	 */
+	file_ft = minor >= 13 ? file_free_threaded(f) : -1;
+	if (file_ft == 0 && ft) {
+		snprintf(err, errlen,
+			 "%s: its name says a free-threaded build but its "
+			 "_Py_DebugOffsets say a default (GIL) one; refusing "
+			 "to guess",
+			 path);
+		return -EINVAL;
+	} else if (file_ft >= 0) {
+		ft = file_ft == 1;
+	} else if (ft && minor < 13) {
 		snprintf(
 			err, errlen,
-			"%s is a free-threaded CPython 3.%d build: not supported yet",
+			"%s: its name says a free-threaded build, which CPython "
+			"3.%d does not have; refusing to guess",
 			path, minor);
-		return -ENOTSUP;
+		return -EINVAL;
 	}
 
 	if (hex) {
@@ -133,12 +180,23 @@ int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
 	} else {
 		snprintf(vstr, vlen, "3.%d", minor);
 	}
+	/* python3.14t's own spelling of its build. */
+	if (ft)
+		snprintf(vstr + strlen(vstr), vlen - strlen(vstr), "t");
 	*version = PYVER(3, minor);
-	if (*version < PYVER_MIN || *version > PYVER_MAX) {
-		snprintf(
-			err, errlen,
-			"%s is Python %s: pyprof-bpf supports CPython 3.8 to 3.14",
-			path, vstr);
+	if (free_threaded)
+		*free_threaded = ft;
+	if (*version > PYVER_MAX) {
+		snprintf(err, errlen,
+			 "%s is Python %s, newer than 3.%u, the newest "
+			 "pyprof-bpf supports (CPython %s)",
+			 path, vstr, PYVER_MAX & 0xff, SUPPORTED_STR(sup));
+		return -ENOTSUP;
+	}
+	if (*version < PYVER_MIN) {
+		snprintf(err, errlen,
+			 "%s is Python %s: pyprof-bpf supports CPython %s",
+			 path, vstr, SUPPORTED_STR(sup));
 		return -ENOTSUP;
 	}
 	return 0;
@@ -156,6 +214,8 @@ struct elf_verdict {
 	struct elf_file *f;
 	int rc; /* python__elf_version's, or -EINVAL: no _PyRuntime */
 	unsigned version;
+	bool ft; /* a free-threaded build */
+	bool noted; /* its layout note was printed (once per file) */
 	char vstr[32];
 	char why[256];
 	uint64_t runtime_vaddr;
@@ -167,8 +227,7 @@ static unsigned elf_cache_next;
 
 /* Opens a file of pid's, as pid sees it; falls back to the mapping itself
  * (map_files) when the path no longer opens (deleted or replaced). */
-static const struct elf_verdict *target_file(pid_t pid,
-					     const struct proc_map *m)
+static struct elf_verdict *target_file(pid_t pid, const struct proc_map *m)
 {
 	char path[PATH_MAX + 64];
 	struct elf_verdict *v;
@@ -204,7 +263,8 @@ static const struct elf_verdict *target_file(pid_t pid,
 	v->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
 		      (uint64_t)st.st_mtim.tv_nsec;
 	v->rc = python__elf_version(f, m->path, &v->version, v->vstr,
-				    sizeof(v->vstr), v->why, sizeof(v->why));
+				    sizeof(v->vstr), &v->ft, v->why,
+				    sizeof(v->why));
 	if (v->rc == 0 && elf_file__sym(f, "_PyRuntime", &v->runtime_vaddr,
 					NULL) != 0) {
 		snprintf(v->why, sizeof(v->why),
@@ -231,53 +291,97 @@ static bool is_candidate(const struct proc_map *m, const char *exe)
  */
 #define LOADING_SECS 5.0
 
-/* 3.13+: take the layout from the target's own _Py_DebugOffsets.  0, or
- * -EAGAIN when the process is too young for what it shows to be final. */
-static int use_debug_offsets(struct py_target *t)
+/* Whether version string vstr ("3.15.0b2", "3.14.1t") is an alpha, beta
+ * or release candidate. */
+static bool is_prerelease(const char *vstr)
 {
-	const struct py_layout *builtin = py_layout__builtin(t->version);
+	const char *p = vstr + strspn(vstr, "0123456789.");
+
+	return *p == 'a' || *p == 'b' || (p[0] == 'r' && p[1] == 'c');
+}
+
+/* The patch level of "3.14.10", or 0 when vstr has none ("3.9"). */
+static unsigned micro_of(const char *vstr)
+{
+	const char *p = strchr(vstr, '.');
+
+	p = p ? strchr(p + 1, '.') : NULL;
+	return p ? (unsigned)strtoul(p + 1, NULL, 10) : 0;
+}
+
+/*
+ * 3.13+: take the layout from the target's own _Py_DebugOffsets.  0;
+ * -EAGAIN when the process is too young for what it shows to be final;
+ * -ENOTSUP (err set) for a pre-release whose offsets cannot be taken: the
+ * built-in table is no description of it.  A note on how the target
+ * differs from the table is printed once per interpreter file (v).
+ */
+static int use_debug_offsets(struct py_target *t, struct elf_verdict *v,
+			     char *err, size_t errlen)
+{
+	struct py_layout builtin;
 	uint8_t buf[2048];
 	struct py_layout dl;
 	char why[256], diff[256];
 	double age;
 	bool young = proc__age(t->pid, &age) == 0 && age < LOADING_SECS;
+	bool pre = is_prerelease(t->version_str);
+	int ndiff;
 
 	if (t->version < PYVER(3, 13))
 		return 0;
 	if (rmem__read(&t->mem, t->runtime_addr, buf, sizeof(buf)) != 0) {
 		if (young)
 			return -EAGAIN;
-		fprintf(stderr,
-			"pyprof-bpf: warning: cannot read _Py_DebugOffsets "
-			"of pid %d; using the built-in table for %s\n",
-			t->pid, t->layout.name);
-		return 0;
+		snprintf(why, sizeof(why), "cannot read its _Py_DebugOffsets");
+		goto unusable;
 	}
 	if (py_layout__from_debug_offsets(buf, sizeof(buf), &dl, why,
 					  sizeof(why)) != 0) {
 		if (young)
 			return -EAGAIN;
-		fprintf(stderr,
-			"pyprof-bpf: warning: pid %d: %s; using the "
-			"built-in table for %s\n",
-			t->pid, why, t->layout.name);
-		return 0;
+		goto unusable;
 	}
-	if (dl.version != t->version) {
-		fprintf(stderr,
-			"pyprof-bpf: warning: pid %d: _Py_DebugOffsets "
-			"says 3.%u, the binary 3.%u; using the built-in table\n",
-			t->pid, dl.version & 0xff, t->version & 0xff);
-		return 0;
+	if (dl.version != t->version ||
+	    dl.free_threaded != t->layout.free_threaded) {
+		snprintf(why, sizeof(why),
+			 "its _Py_DebugOffsets say %s, the binary %s", dl.name,
+			 t->layout.name);
+		goto unusable;
 	}
-	if (builtin && py_layout__diff(&dl, builtin, diff, sizeof(diff)))
+	builtin = t->layout;
+	ndiff = py_layout__diff(&dl, &builtin, diff, sizeof(diff));
+	if (ndiff && !v->noted)
 		fprintf(stderr,
-			"pyprof-bpf: warning: pid %d: the target's "
-			"_Py_DebugOffsets differ from the built-in %s table "
-			"(%s); trusting the target\n",
-			t->pid, t->layout.name, diff);
+			"pyprof-bpf: note: CPython %s (%s)%s lays out %d "
+			"field%s unlike pyprof-bpf's %s table (first: %s, "
+			"target != table): its own _Py_DebugOffsets are used\n",
+			t->version_str, t->elf_path,
+			pre ? ", a pre-release," : "", ndiff,
+			ndiff == 1 ? "" : "s", builtin.name, diff);
+	v->noted = true;
 	t->layout = dl;
 	t->debug_offsets = true;
+	return 0;
+
+unusable:
+	if (pre) {
+		/* Cut to fit err if need be: the start says what matters. */
+		if (snprintf(err, errlen,
+			     "CPython %s (%s) is a pre-release whose own layout "
+			     "cannot be used (%s): profile a release (rc or "
+			     "final) of 3.%u",
+			     t->version_str, t->elf_path, why,
+			     t->version & 0xff) < 0)
+			err[0] = '\0';
+		return -ENOTSUP;
+	}
+	if (!v->noted)
+		fprintf(stderr,
+			"pyprof-bpf: warning: pid %d: %s; using pyprof-bpf's "
+			"table for %s\n",
+			t->pid, why, t->layout.name);
+	v->noted = true;
 	return 0;
 }
 
@@ -286,7 +390,7 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "",
 							 comm[64] = "?";
 	struct proc_maps maps;
-	const struct py_layout *layout;
+	struct elf_verdict *found = NULL;
 	int rc, best_rc = -ENOEXEC;
 	ssize_t n;
 
@@ -317,7 +421,7 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 			const struct proc_map *m = &maps.v[i];
 			bool lib = strncmp(base_name(m->path), "libpython",
 					   9) == 0;
-			const struct elf_verdict *v;
+			struct elf_verdict *v;
 			uint64_t bias;
 
 			if (!is_candidate(m, exe) || lib != (pass == 0))
@@ -342,6 +446,7 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 				snprintf(t->elf_path, sizeof(t->elf_path), "%s",
 					 m->path);
 				t->runtime_addr = bias + v->runtime_vaddr;
+				found = v;
 				goto found;
 			}
 			if (rc != -ENOEXEC)
@@ -358,29 +463,35 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 			err, errlen,
 			"process %d (%s) is not a Python process: no libpython is "
 			"mapped and %s exports no _PyRuntime; give the pid of a "
-			"CPython 3.8-3.14 process",
-			pid, comm, exe[0] ? exe : "its executable");
+			"CPython 3.%u-3.%u process",
+			pid, comm, exe[0] ? exe : "its executable",
+			PYVER_MIN & 0xff, PYVER_MAX & 0xff);
 	else
 		snprintf(err, errlen, "process %d (%s): %s", pid, comm, why);
 	return best_rc;
 
 found:
 	proc__maps_free(&maps);
-	layout = py_layout__builtin(t->version);
-	if (!layout) {
+	if (py_layout__lookup(t->version, micro_of(t->version_str), found->ft,
+			      &t->layout)) {
 		snprintf(err, errlen,
 			 "process %d (%s) runs Python %s, which this "
 			 "build has no offsets for",
 			 pid, comm, t->version_str);
 		return -ENOTSUP;
 	}
-	t->layout = *layout;
-	if (use_debug_offsets(t) == -EAGAIN) {
+	rc = use_debug_offsets(t, found, why, sizeof(why));
+	if (rc == -EAGAIN) {
 		snprintf(err, errlen,
 			 "process %d (%s): libpython is still being loaded",
 			 pid, comm);
 		python__detach(t);
 		return -EAGAIN;
+	}
+	if (rc) {
+		snprintf(err, errlen, "process %d (%s): %s", pid, comm, why);
+		python__detach(t);
+		return rc;
 	}
 	return 0;
 }
@@ -477,7 +588,7 @@ static bool code_still_there(struct py_target *t, const struct py_code *c)
 	const struct py_layout *l = &t->layout;
 	uint8_t buf[CODE_READ_MAX];
 	uint32_t name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
-							     l->code.name;
+							      l->code.name;
 
 	if (rmem__read(&t->mem, c->addr, buf, l->code.size) != 0)
 		return true;

@@ -60,13 +60,17 @@ void python__clone(const struct py_target *from, pid_t pid,
 
 /*
  * The version of the interpreter in ELF file f (named path, used only as a
- * cross-check): Py_Version on 3.11+, else the API symbols each release added.
- * Returns 0 with *version and vstr set, -ENOEXEC if f holds no CPython,
- * -ENOTSUP for a CPython we cannot profile, -EINVAL when file name and
- * symbols disagree; err says which.
+ * cross-check): Py_Version on 3.11+, else the API symbols each release added;
+ * on 3.13+ also whether it is a free-threaded build (its _Py_DebugOffsets'
+ * free_threaded; vstr then ends in 't', as in python3.14t).  Returns 0 with
+ * *version, vstr and *free_threaded (may be NULL) set, -ENOEXEC if f holds
+ * no CPython, -ENOTSUP for a CPython we cannot profile (older than
+ * PYVER_MIN, newer than PYVER_MAX), -EINVAL when file name and file
+ * disagree; err says which.
  */
 int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
-			char *vstr, size_t vlen, char *err, size_t errlen);
+			char *vstr, size_t vlen, bool *free_threaded, char *err,
+			size_t errlen);
 
 /*
  * The code object at addr, read from the target and cached.  firstlineno is

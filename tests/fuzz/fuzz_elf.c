@@ -28,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64], vstr[32], err[512];
 	struct elf_file *f;
 	unsigned version;
+	bool ft;
 	uint8_t buf[64];
 
 	if (fd < 0) {
@@ -71,14 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	if (python__elf_version(f, "/usr/lib/libpython3.11.so.1.0", &version,
-				vstr, sizeof(vstr), err, sizeof(err)) == 0) {
+				vstr, sizeof(vstr), NULL, err,
+				sizeof(err)) == 0) {
 		if (version < PYVER_MIN || version > PYVER_MAX)
 			abort();
 	}
 	python__elf_version(f, "/usr/bin/python3", &version, vstr, sizeof(vstr),
-			    err, sizeof(err));
+			    &ft, err, sizeof(err));
 	python__elf_version(f, "/usr/lib/libpython3.13t.so.1.0", &version, vstr,
-			    sizeof(vstr), err, sizeof(err));
+			    sizeof(vstr), &ft, err, sizeof(err));
 	elf_file__close(f);
 	return 0;
 }

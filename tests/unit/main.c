@@ -39,6 +39,26 @@ void unit__skip(const char *fmt, ...)
 	unit_skipped = 1;
 }
 
+const char *unit__debian_root(void)
+{
+	const char *r = getenv("PYPROF_DEBIAN_ROOT");
+
+	return r && *r ? r : ".deps/debian-unstable";
+}
+
+const char *unit__debian_python(const char *minor)
+{
+	static char buf[4][512];
+	static unsigned next;
+	char *out = buf[next++ % 4];
+	const char *root = unit__debian_root(), *slash = strrchr(root, '/');
+	int dir = slash ? (int)(slash - root) : 1;
+
+	snprintf(out, sizeof(buf[0]), "%.*s/bin/python%s", dir,
+		 slash ? root : ".", minor);
+	return out;
+}
+
 /* Returns 0 passed, 1 failed, 2 skipped. */
 static int run(struct unit_test *t)
 {

@@ -21,6 +21,13 @@ void unit__register(struct unit_test *t);
 void unit__fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void unit__skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Debian unstable's root with CPython 3.14 and 3.15 (scripts/debian-root):
+ * $PYPROF_DEBIAN_ROOT, else .deps/debian-unstable; and the launcher of its
+ * python<minor> ("3.15"), which runs it there with chroot.
+ */
+const char *unit__debian_root(void);
+const char *unit__debian_python(const char *minor);
 extern int unit_failures; /* failures in the running test */
 extern int unit_skipped; /* the running test called SKIP */
 
