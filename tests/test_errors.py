@@ -3,11 +3,14 @@
 documented exit code (see --help)."""
 import os
 import shutil
+import struct
 import subprocess
+import time
 
 import pytest
 
-from conftest import PYPROF, Workload, needs_root, run_pyprof
+from conftest import (DEBIAN_ROOT, PYPROF, Workload, missing_reason,
+                      needs_root, run_pyprof)
 
 EXIT_USAGE, EXIT_PERM, EXIT_KERNEL, EXIT_NOPROC, EXIT_NOTPY, EXIT_PYVER = 2, 3, 4, 5, 6, 7
 PY38 = "/root/.pyenv/versions/3.8.18/bin/python3"
@@ -81,7 +84,7 @@ def test_not_python():
     assert r.rc == EXIT_NOTPY
     line = one_line(r.err)
     assert f"process {p.pid} (sleep) is not a Python process" in line
-    assert "CPython 3.8-3.14" in line
+    assert "CPython 3.8-3.15" in line
 
 
 @pytest.mark.parametrize("python,version", [
@@ -103,7 +106,88 @@ def test_unsupported_python(python, version):
         p.wait()
     assert r.rc == EXIT_PYVER, r.err
     line = one_line(r.err)
-    assert version in line and "supports CPython 3.8 to 3.14" in line
+    assert version in line and "supports CPython 3.8 to 3.15" in line
+
+
+def elf_symbol_offset(path, name):
+    """The file offset of dynamic symbol name's value in ELF file path
+    (x86-64, little-endian): .dynsym for its address, PT_LOAD for the
+    offset."""
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, shoff = struct.unpack_from("<QQ", data, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x36)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
+                for i in range(shnum)]
+    addr = None
+    for sh in sections:
+        if sh[1] != 11:  # SHT_DYNSYM
+            continue
+        strtab = sections[sh[6]]
+        for off in range(sh[4], sh[4] + sh[5], 24):
+            st_name, _, _, _, st_value, _ = struct.unpack_from("<IBBHQQ", data, off)
+            end = data.index(b"\0", strtab[4] + st_name)
+            if data[strtab[4] + st_name:end] == name.encode():
+                addr = st_value
+    assert addr is not None, f"{path} has no {name}"
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1 and p_vaddr <= addr < p_vaddr + p_filesz:
+            return addr - p_vaddr + p_offset
+    raise AssertionError(f"{name} of {path} is in no PT_LOAD")
+
+
+@pytest.fixture
+def python316():
+    """A "CPython 3.16.0": Debian unstable's 3.15 with Py_Version saying
+    0x031000f0, as python3.16 in the Debian root's own /tmp; the command
+    that runs it there with chroot."""
+    needs_root()
+    launcher = os.path.join(os.path.dirname(DEBIAN_ROOT), "bin", "python3.15")
+    why = missing_reason(launcher)
+    if why:
+        pytest.skip(why)
+    d = os.path.join(DEBIAN_ROOT, "tmp", f"pyprof-test-{os.getpid()}")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "python3.16")
+    shutil.copyfile(os.path.join(DEBIAN_ROOT, "usr", "bin", "python3.15"), path)
+    os.chmod(path, 0o755)
+    at = elf_symbol_offset(path, "Py_Version")
+    with open(path, "r+b") as f:
+        f.seek(at)
+        assert struct.unpack("<Q", f.read(8))[0] >> 16 == 0x030f
+        f.seek(at)
+        f.write(struct.pack("<Q", 0x031000f0))
+    yield ["chroot", DEBIAN_ROOT, path[len(DEBIAN_ROOT):]]
+    shutil.rmtree(d)
+
+
+def test_newer_python_than_supported(python316):
+    """Exit 7, one line naming the newest version supported."""
+    p = subprocess.Popen([*python316, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.5)
+        r = run_pyprof("-p", p.pid, "-d", 1)
+    finally:
+        p.kill()
+        p.wait()
+    assert r.rc == EXIT_PYVER, r.err
+    line = one_line(r.err)
+    assert "is Python 3.16.0, newer than 3.15, the newest pyprof-bpf supports" in line
+    assert "(CPython 3.8 to 3.15)" in line
+
+
+def test_launched_newer_python_says_so(python316):
+    """`-- python3.16`: the command runs and its status is kept, and the
+    summary says why nothing was profiled, not "does the command run
+    CPython?"."""
+    r = run_pyprof("-F", 99, "--", *python316, "-c",
+                   "import time; time.sleep(0.5); raise SystemExit(3)")
+    assert r.rc == 3, r.err
+    assert "newer than 3.15, the newest pyprof-bpf supports" in r.err
+    assert "does the command run" not in r.err
+    assert r.out == ""
 
 
 def test_not_root():

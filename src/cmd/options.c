@@ -16,7 +16,7 @@ const char options__usage[] =
 	"       pyprof-bpf -a [options]\n"
 	"       pyprof-bpf [options] -- COMMAND [ARGS...]\n"
 	"\n"
-	"Samples the Python stacks of running CPython (3.8 to 3.14) processes with\n"
+	"Samples the Python stacks of running CPython (3.8 to 3.15) processes with\n"
 	"eBPF, without stopping or instrumenting them, and writes folded stacks\n"
 	"(one line per distinct stack: frames root first, ';'-separated, a space\n"
 	"and the sample count) for flamegraph.pl, inferno or speedscope.\n"

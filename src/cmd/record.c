@@ -314,6 +314,12 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 				"pyprof-bpf: pid %d is pid %d in its own PID "
 				"namespace\n",
 				t.pid, t.ns_pid);
+	} else if (nproc == 0 && ts->unsupported_why[0]) {
+		/* A Python it cannot profile (-- python3.16): say which. */
+		fprintf(stderr,
+			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
+			"%s\n",
+			elapsed, why, ts->unsupported_why);
 	} else if (nproc == 0) {
 		fprintf(stderr,
 			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
@@ -392,8 +398,21 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 			"%" PRIu64 " times\n",
 			s[STAT_CYCLE], PY_MAX_THREADS_WALK,
 			s[STAT_TSTATE_WALK_CAP]);
+	/* Free-threaded builds have no GIL: no shares to give for them. */
+	if (opt->gil && ts->no_gil == 1)
+		fprintf(stderr,
+			"pyprof-bpf: GIL: none: pid %d runs a free-threaded "
+			"CPython (%s), which has no GIL to hold or wait for\n",
+			ts->no_gil_pid, ts->no_gil_version);
+	else if (opt->gil && ts->no_gil)
+		fprintf(stderr,
+			"pyprof-bpf: GIL: none in %" PRIu64
+			" free-threaded processes (pid %d: CPython %s, ...), "
+			"which have no GIL to hold or wait for\n",
+			ts->no_gil, ts->no_gil_pid, ts->no_gil_version);
 	if (c->offcpu)
-		offcpu__print_summary(c->offcpu, stderr, opt->wall, opt->gil,
+		offcpu__print_summary(c->offcpu, stderr, opt->wall,
+				      opt->gil && ts->no_gil < ts->attached,
 				      TARGETS_SUMMARY_MAX, thread_name,
 				      &r->coll);
 	if (opt->verbose) {

@@ -161,6 +161,11 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 	}
 	ts->v[ts->n++] = t;
 	ts->attached++;
+	if (t->py.layout.free_threaded && !ts->no_gil++) {
+		ts->no_gil_pid = pid;
+		snprintf(ts->no_gil_version, sizeof(ts->no_gil_version), "%s",
+			 t->py.version_str);
+	}
 	if (ts->verbose && ts->bpf)
 		fprintf(stderr,
 			"pyprof-bpf: profiling pid %d (%s, CPython %s)\n", pid,
@@ -223,7 +228,9 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 		break;
 	case -ENOTSUP:
 	case -EINVAL:
-		ts->unsupported++;
+		if (!ts->unsupported++)
+			snprintf(ts->unsupported_why,
+				 sizeof(ts->unsupported_why), "%s", err);
 		if (ts->verbose)
 			fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n",
 				pid, err);

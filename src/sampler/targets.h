@@ -65,6 +65,13 @@ struct targets {
 	struct target_record records[TARGETS_SUMMARY_MAX];
 	size_t nrecords;
 	uint64_t attached, retired, not_python, unsupported, failed;
+	/* Why the first unsupported Python was not profiled (a launched
+	 * python3.16: the summary says so). */
+	char unsupported_why[512];
+	/* Free-threaded targets (no GIL), and the first of them. */
+	uint64_t no_gil;
+	pid_t no_gil_pid;
+	char no_gil_version[32];
 	double retired_cpu;
 	/* Discovery latency: from a process's exec (or start) to its attach. */
 	double attach_delay_sum, attach_delay_max;
