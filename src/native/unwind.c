@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "lib/hashmap.h"
+#include "native/evalparts.h"
 #include "native/merge.h"
 #include "sampler/proc.h"
 
@@ -52,6 +53,13 @@ struct uproc {
 	uint64_t pm_read_ns;
 	char root[64]; /* "/proc/PID/root" */
 	pid_t ns_pid;
+	/* Modules opened through /proc/PID/map_files: their paths as the
+	 * process names them, by module start (see module_file). */
+	struct alias {
+		uint64_t start;
+		char *path;
+	} * alias;
+	size_t nalias;
 	/* The sample being unwound. */
 	const struct unwind_sample *cur;
 	uint64_t regs[NREGS];
@@ -74,6 +82,7 @@ struct csym {
 struct unwinder {
 	struct hashmap procs; /* pid -> struct uproc * */
 	struct hashmap syms; /* hash -> struct csym * */
+	struct hashmap evalparts; /* module hash -> struct eval_parts * */
 	char *modname; /* scratch */
 	uint64_t samples, frames, sessions, ns;
 	uint64_t session_ns, sym_ns, syms_done; /* building sessions;
@@ -112,12 +121,20 @@ static void perfmap_free(struct uproc *p)
 	p->npm = 0;
 }
 
+static void alias_free(struct alias *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i].path);
+	free(a);
+}
+
 static void uproc_free(struct uproc *p)
 {
 	if (!p)
 		return;
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
+	alias_free(p->alias, p->nalias);
 	perfmap_free(p);
 	if (p->pm_fd >= 0)
 		close(p->pm_fd);
@@ -149,6 +166,10 @@ void unwinder__free(struct unwinder *u)
 			uproc_free((struct uproc *)(uintptr_t)u->procs.vals[i]);
 	hashmap__free(&u->procs);
 	syms_clear(u);
+	for (size_t i = 0; i < u->evalparts.cap; i++)
+		if (u->evalparts.keys[i])
+			free((void *)(uintptr_t)u->evalparts.vals[i]);
+	hashmap__free(&u->evalparts);
 	free(u);
 }
 
@@ -252,14 +273,41 @@ static int open_module(Dwfl_Module *mod,
 }
 
 /*
+ * Where the file of mapping m (pid's) opens, into out: through
+ * /proc/PID/root (the process's own view: a container), else at the same
+ * path here (a process chroot'ed in our mount namespace: /proc/PID/maps
+ * shows the path as we see it), else the mapping itself,
+ * /proc/PID/map_files/START-END (while the process lives).  The first two
+ * only when the inode is the mapping's.  Returns whether out is the
+ * mapping (then the path to show is m->path).
+ */
+static bool module_file(const struct uproc *p, const struct proc_map *m,
+			char *out, size_t len)
+{
+	struct stat st;
+
+	snprintf(out, len, "%s%s", p->root, m->path);
+	if (stat(out, &st) == 0 && st.st_ino == m->inode)
+		return false;
+	snprintf(out, len, "%s", m->path);
+	if (stat(out, &st) == 0 && st.st_ino == m->inode)
+		return false;
+	snprintf(out, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 (int)p->pid, m->start, m->end);
+	return true;
+}
+
+/*
  * Reports pid's file mappings to a new session, each file as one module
  * from its first mapping (file offset 0: where libdwfl puts its load
- * bias) to the end of its last, opened through /proc/PID/root.
+ * bias) to the end of its last, opened as module_file says.
  */
 static int build_session(struct unwinder *u, struct uproc *p,
 			 const struct proc_maps *m)
 {
 	uint64_t t0 = now_ns();
+	struct alias *alias = NULL;
+	size_t nalias = 0;
 	Dwfl *dwfl;
 	char name[4096 + 80];
 
@@ -285,10 +333,23 @@ static int build_session(struct unwinder *u, struct uproc *p,
 		    (len > 10 &&
 		     strcmp(first->path + len - 10, " (deleted)") == 0))
 			continue;
-		snprintf(name, sizeof(name), "%s%s", p->root, first->path);
+		if (module_file(p, first, name, sizeof(name))) {
+			struct alias *na =
+				realloc(alias, (nalias + 1) * sizeof(*alias));
+
+			if (!na)
+				continue;
+			alias = na;
+			alias[nalias].start = first->start;
+			alias[nalias].path = strdup(first->path);
+			if (!alias[nalias].path)
+				continue;
+			nalias++;
+		}
 		dwfl_report_module(dwfl, name, first->start, end);
 	}
 	if (dwfl_report_end(dwfl, NULL, NULL) != 0) {
+		alias_free(alias, nalias);
 		dwfl_end(dwfl);
 		return -EINVAL;
 	}
@@ -298,6 +359,9 @@ static int build_session(struct unwinder *u, struct uproc *p,
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
 	p->dwfl = dwfl;
+	alias_free(p->alias, p->nalias);
+	p->alias = alias;
+	p->nalias = nalias;
 	p->attached = dwfl_attach_state(dwfl, NULL, p->pid, &thread_cbs, p);
 	u->sessions++;
 	u->session_ns += now_ns() - t0;
@@ -623,8 +687,30 @@ static const char *base_name(const char *path)
  * Symbolises addr in mod: the ELF symbol (else "[file+0xoff]"), then the
  * functions DWARF says are inlined at addr, outermost first.
  */
+/* The parts of mod's eval loop outside its symbol (src/native/evalparts.h),
+ * found once per module (bid: its build-id hash); NULL without memory. */
+static const struct eval_parts *eval_parts_of(struct unwinder *u,
+					      Dwfl_Module *mod, uint64_t bid)
+{
+	struct eval_parts *ep;
+	uint64_t v;
+
+	if (hashmap__get(&u->evalparts, bid, &v))
+		return (const struct eval_parts *)(uintptr_t)v;
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return NULL;
+	evalparts__find(mod, ep);
+	if (hashmap__set(&u->evalparts, bid, (uint64_t)(uintptr_t)ep)) {
+		free(ep);
+		return NULL;
+	}
+	return ep;
+}
+
 static struct csym *symbolise(Dwfl_Module *mod, uint64_t addr,
-			      const char *modpath, uint64_t start)
+			      const char *modpath, uint64_t start,
+			      const struct eval_parts *ep)
 {
 	long offs[UNWIND_INLINE_MAX + 2];
 	const char *inl[UNWIND_INLINE_MAX];
@@ -643,6 +729,11 @@ static struct csym *symbolise(Dwfl_Module *mod, uint64_t addr,
 	if (!c)
 		return NULL;
 	name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	/* A part of the eval loop its symbol does not cover (GCC's
+	 * partitioning, in a stripped build): the eval loop all the same. */
+	if ((!name || !name[0]) && ep && dwfl_module_getelf(mod, &bias) &&
+	    evalparts__contains(ep, addr - bias))
+		name = "_PyEval_EvalFrameDefault";
 	if (!name || !name[0]) {
 		snprintf(label, sizeof(label), "[%s+0x%" PRIx64 "]",
 			 base_name(modpath), addr - start);
@@ -714,6 +805,9 @@ int unwinder__sym(struct unwinder *u, pid_t pid, uint64_t addr,
 	/* The module's path as the process sees it. */
 	if (strncmp(modname, p->root, strlen(p->root)) == 0)
 		modname += strlen(p->root);
+	for (size_t i = 0; i < p->nalias; i++)
+		if (p->alias[i].start == start)
+			modname = p->alias[i].path;
 	nb = dwfl_module_build_id(mod, &bits, &vaddr);
 	bid = nb > 0 ? hash_bytes(bits, (size_t)nb, 0) :
 		       hash_bytes(modname, strlen(modname), (uint64_t)pid);
@@ -728,7 +822,7 @@ int unwinder__sym(struct unwinder *u, pid_t pid, uint64_t addr,
 		}
 	}
 	t0 = now_ns();
-	c = symbolise(mod, addr, modname, start);
+	c = symbolise(mod, addr, modname, start, eval_parts_of(u, mod, bid));
 	u->sym_ns += now_ns() - t0;
 	u->syms_done++;
 	if (!c)
