@@ -67,7 +67,8 @@ struct uproc {
 	uint32_t max, n;
 	bool stale; /* an address outside every mapping and perf map entry */
 	bool first; /* the next frame_cb is the first of this unwind */
-	bool beyond; /* a read above the stack copy was refused */
+	bool beyond; /* a read outside the stack copy was refused: the
+			unwind is cut */
 	bool ra_start; /* ... and its pc is a return address */
 	bool trampoline; /* stopped at a -X perf trampoline: restart */
 };
@@ -218,6 +219,12 @@ static bool cb_memory_read(Dwfl *dwfl __attribute__((unused)), Dwarf_Addr addr,
 	/* Above the copy: the unwind may end here for want of the rest,
 	 * which libdwfl does not tell from the stack's real end. */
 	if (addr >= sp && addr - sp + sizeof(*result) > s->stack_len)
+		p->beyond = true;
+	/* Below it: a register saved where the stack was popped from (GCC's
+	 * epilogue CFI keeps a register's save rule after the pop restored
+	 * it, seen in Debian's 3.14 and 3.15).  It cannot be restored, and
+	 * the unwind that then ends is cut, not complete. */
+	if (addr < sp)
 		p->beyond = true;
 	if (addr < sp || addr - sp > s->stack_len ||
 	    s->stack_len - (addr - sp) < sizeof(*result))
