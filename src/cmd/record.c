@@ -671,6 +671,36 @@ static int stream_snapshot(struct run *r, enum out_format fmt, double elapsed)
 	return rc;
 }
 
+/*
+ * The one line that says sampling has begun (README, "Run summary"):
+ * printed once, with every program attached and the targets in the maps
+ * (a launched command released), before the live view takes the terminal.
+ * Tests and scripts wait for it instead of sleeping.
+ */
+static void print_sampling(const struct run *r)
+{
+	const struct options *o = &r->opt;
+	size_t n = r->ts.n;
+
+	if (o->all)
+		fprintf(stderr,
+			"pyprof-bpf: sampling every Python process at %u Hz\n",
+			o->freq);
+	else if (o->cmd)
+		fprintf(stderr,
+			"pyprof-bpf: sampling %s (pid %d) and its descendants "
+			"at %u Hz\n",
+			o->cmd[0], r->child, o->freq);
+	else
+		fprintf(stderr,
+			"pyprof-bpf: sampling %zu process%s%s at %u Hz\n", n,
+			n == 1 ? "" : "es",
+			!o->children ? "" :
+			n == 1	     ? " and its descendants" :
+				       " and their descendants",
+			o->freq);
+}
+
 /* top_header.thread_gil: the GIL shares of the threads that are shown
  * as one thread of the live view (one, unless names repeat). */
 static bool thread_gil(uint32_t proc, uint32_t thread, double *held,
@@ -896,6 +926,7 @@ int cmd_record(int argc, char **argv)
 		if (code)
 			goto out_close_bpf;
 	}
+	print_sampling(r);
 	if (live) {
 		struct top_opts to = { .live = true };
 
