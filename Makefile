@@ -2,7 +2,13 @@
 #
 #   make deps    install the Debian packages the build and the tests need
 #   make         build ./pyprof-bpf
+#   make demo    build, then profile a bundled workload: the live view on a
+#                terminal, else a flame graph and a report in build/demo/
+#                (scripts/demo; root)
 #   make test    run every test (unit, golden, end-to-end); root for e2e
+#   make install install the program (bin/), its manual page pyprof-bpf(8)
+#                and its bash completion under PREFIX (/usr/local), into
+#                DESTDIR if given; make uninstall removes them
 #   make bench   measure the overhead (scripts/bench): BENCHMARKS.md + PNG;
 #                root, about 15 minutes; BENCH_ARGS=--quick for a short run
 #   make fuzz    build the libFuzzer targets (tests/fuzz) into build/fuzz and
@@ -55,12 +61,13 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 	    pkg-config python3 python3-pytest procps util-linux \
-	    libncurses-dev tmux \
+	    libncurses-dev tmux man-db \
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
 	    python3-matplotlib austin linux-perf time \
 	    libclang-rt-14-dev
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
-# recommends it).
+# recommends it).  man-db (and groff-base with it): tests/test_install.py
+# renders the manual page with man --warnings.
 # The output formats' consumers (tests/test_formats.py): go tool pprof,
 # callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
 # unless node already came with its own (NodeSource's nodejs bundles npm and
@@ -71,7 +78,7 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 NPM_DIR  := tests/browser
 
 .PHONY: all deps npm-deps test unit unit-san clean bench bench-tools \
-	pyprof-bpf
+	pyprof-bpf demo install uninstall
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
@@ -137,6 +144,37 @@ unit-san:
 
 test: all $(if $(filter 1,$(SAN)),,unit-san)
 	$(if $(filter 1,$(SAN)),$(SAN_ENV)) $(PYTHON) -m pytest -ra tests
+
+# A first run: everything built, then a workload of known shape profiled
+# (tests/e2e/workloads/demo.py under /usr/bin/python3).  DEMO_SECS=N runs
+# it N seconds (default 15 on a terminal, 5 off one).
+DEMO_DIR ?= $(OUT)/demo
+demo: all
+	$(Q)$(PYTHON) scripts/demo --out $(DEMO_DIR) --pyprof ./pyprof-bpf \
+		$(if $(DEMO_SECS),--seconds $(DEMO_SECS))
+
+# The program in bin/ (view, convert and diff need no root; recording
+# does, and says so), the manual page in section 8 as bpftrace's, the
+# completion where bash-completion looks for it by the command's name.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL     ?= install
+INSTALLED   := $(DESTDIR)$(BINDIR)/pyprof-bpf \
+	       $(DESTDIR)$(MANDIR)/man8/pyprof-bpf.8 \
+	       $(DESTDIR)$(BASHCOMPDIR)/pyprof-bpf
+
+install: $(OUT)/pyprof-bpf
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(OUT)/pyprof-bpf $(DESTDIR)$(BINDIR)/pyprof-bpf
+	$(INSTALL) -m 0644 src/pyprof-bpf.8 $(DESTDIR)$(MANDIR)/man8/pyprof-bpf.8
+	$(INSTALL) -m 0644 scripts/pyprof-bpf.bash \
+		$(DESTDIR)$(BASHCOMPDIR)/pyprof-bpf
+
+uninstall:
+	rm -f $(INSTALLED)
 
 # The benchmark's helper: an empty perf_event program, the floor its BPF
 # cost is compared with.  Never part of `all` or `test`.

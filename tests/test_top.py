@@ -646,3 +646,24 @@ def test_live_view_shows_gil_shares(pane):
     finally:
         w.kill()
         w.wait()
+
+
+def test_make_demo_on_a_terminal(pane, tmp_path):
+    """`make demo` on a terminal: the live view on the bundled workload
+    with crunch(), its hot function, on top; q ends it early, the terminal
+    comes back, and the demo says where its flame graph is."""
+    needs_root()
+    p = pane(120, 30)
+    p.run(f"make --no-print-directory demo DEMO_DIR={tmp_path} "
+          f"DEMO_SECS=120; echo EXIT=$?")
+    p.wait_for(lambda s: table(s) and table(s)[0][4].startswith("crunch ("),
+               "crunch() on top of the live view", timeout=120)
+    assert p.alternate_on()
+    p.keys("q")
+    s = p.wait_for(lambda s: any(l.startswith("EXIT=") for l in s),
+                   "the demo to end", timeout=60)
+    assert "EXIT=0" in s, "\n".join(s)
+    assert not p.alternate_on()
+    assert any(l.startswith("demo: flame graph") for l in s), "\n".join(s)
+    assert (tmp_path / "demo.svg").exists() and \
+        (tmp_path / "demo.html").exists()
