@@ -10,16 +10,27 @@
 
 _pyprof_bpf_pids()
 {
-	local cur=$1 prefix="" pids
+	local cur=$1 prefix="" maps pids="" d pid argv0
 	# -p takes PID,PID,...: complete the last one.
 	if [[ $cur == *,* ]]; then
 		prefix=${cur%,*},
 		cur=${cur##*,}
 	fi
-	# The processes whose memory maps name a python (an interpreter or
-	# a libpython); when no maps can be read (not root), every process.
-	pids=$(grep -ls python /proc/[0-9]*/maps 2>/dev/null |
-		sed -e 's|^/proc/||' -e 's|/maps$||')
+	# Python processes: those whose memory maps name a python (an
+	# interpreter or a libpython; only root reads every process's maps)
+	# or whose program, argv[0], is one.  None found: every process.
+	maps=" $(grep -ls '[p]ython' /proc/[0-9]*/maps 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/maps$|\1|p' | tr '\n' ' ') "
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		argv0=""
+		{ IFS= read -r -d '' argv0 <"$d/cmdline"; } 2>/dev/null
+		# pyprof-bpf maps the files of the Pythons it profiles.
+		[[ ${argv0##*/} == pyprof-bpf ]] && continue
+		if [[ $maps == *" $pid "* || ${argv0##*/} == python* ]]; then
+			pids+=" $pid"
+		fi
+	done
 	if [[ -z $pids ]]; then
 		pids=$(cd /proc && printf '%s\n' [0-9]*)
 	fi

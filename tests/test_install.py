@@ -201,7 +201,7 @@ def test_completion_values():
 
 
 def test_completion_pids_of_python_processes(tmp_path):
-    """-p offers the pids of Python processes (whose maps it can read),
+    """-p offers the pids of Python processes (by their maps or argv[0]),
     also after a comma, and not the others'."""
     py = subprocess.Popen(["/usr/bin/python3", "-c",
                            "import sys, time; print('ready', flush=True); "
