@@ -290,8 +290,7 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 	double cpu = targets__cpu(ts);
 
 	sampler__stats(r->bpf, s);
-	lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] + c->unresolved +
-	       c->no_target;
+	lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] + collect__lost(c);
 	why = stop_signal == SIGINT  ? "; interrupted (SIGINT)" :
 	      stop_signal == SIGTERM ? "; interrupted (SIGTERM)" :
 	      stop_signal == SIGHUP  ? "; interrupted (SIGHUP)" :
@@ -364,14 +363,14 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 			cpu * opt->freq, cpu);
 	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
 		profile__total(r->prof), lost);
-	if (lost)
+	if (lost) {
 		fprintf(stderr,
 			" (counts map full %" PRIu64
-			", stacks map full %" PRIu64
-			", stack unresolvable %" PRIu64
-			", process no longer known %" PRIu64 ")",
-			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS], c->unresolved,
-			c->no_target);
+			", stacks map full %" PRIu64,
+			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS]);
+		collect__print_lost(c, stderr);
+		fputc(')', stderr);
+	}
 	fputc('\n', stderr);
 	print_native_summary(r, s);
 	fprintf(stderr,
@@ -418,6 +417,7 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 		for (int i = 0; i < STAT__MAX; i++)
 			fprintf(stderr, "pyprof-bpf:   %-16s %" PRIu64 "\n",
 				names[i], s[i]);
+		collect__print_stats(c, stderr);
 	}
 }
 
@@ -637,7 +637,7 @@ static void fill_meta(struct run *r, struct out_meta *m, char *title,
 	m->duration = elapsed;
 	m->samples_taken = s[STAT_SAMPLES];
 	m->samples_lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
-			  r->coll.unresolved + r->coll.no_target;
+			  collect__lost(&r->coll);
 }
 
 /*
@@ -722,7 +722,7 @@ static void update_view(struct run *r, struct top *view, uint64_t *last)
 	h.samples = s[STAT_SAMPLES] - *last;
 	h.samples_total = s[STAT_SAMPLES];
 	h.lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
-		 r->coll.unresolved + r->coll.no_target;
+		 collect__lost(&r->coll);
 	*last = s[STAT_SAMPLES];
 	if (r->opt.gil && r->coll.offcpu) {
 		h.has_gil = true;

@@ -174,8 +174,8 @@ static int on_event(void *ctx, void *data, size_t len)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
 	case EV_NATIVE:
-		if (len >= offsetof(struct native_event, stack) &&
-		    p->events.native)
+		/* Even a short record: the callback counts it lost. */
+		if (p->events.native)
 			p->events.native(data, len, p->events.arg);
 		break;
 	}

@@ -29,8 +29,8 @@ struct sampler_events {
 	/* A followed process forked child (already followed, and already a
 	 * target with the parent's config when the parent was one). */
 	void (*fork)(uint32_t child, uint32_t parent, void *arg);
-	/* --native: a sample with its user stack (len bytes, checked to hold
-	 * the fixed part of the record). */
+	/* --native: a sample with its user stack (len bytes, at least the
+	 * event header: the callback checks for the rest). */
 	void (*native)(const struct native_event *ev, size_t len, void *arg);
 	void *arg;
 };
