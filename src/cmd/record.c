@@ -290,8 +290,7 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 	double cpu = targets__cpu(ts);
 
 	sampler__stats(r->bpf, s);
-	lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] + c->unresolved +
-	       c->no_target;
+	lost = stats__lost(s) + c->unresolved + c->no_target;
 	why = stop_signal == SIGINT  ? "; interrupted (SIGINT)" :
 	      stop_signal == SIGTERM ? "; interrupted (SIGTERM)" :
 	      stop_signal == SIGHUP  ? "; interrupted (SIGHUP)" :
@@ -364,26 +363,25 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 			cpu * opt->freq, cpu);
 	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
 		profile__total(r->prof), lost);
-	if (lost)
+	/* Each cause by its description (src/sampler/stats.h). */
+	if (lost) {
+		stats__print(stderr, s, STAT_SHOW_LOST, " (");
 		fprintf(stderr,
-			" (counts map full %" PRIu64
-			", stacks map full %" PRIu64
 			", stack unresolvable %" PRIu64
 			", process no longer known %" PRIu64 ")",
-			s[STAT_LOST_COUNTS], s[STAT_LOST_STACKS], c->unresolved,
-			c->no_target);
+			c->unresolved, c->no_target);
+	}
 	fputc('\n', stderr);
 	print_native_summary(r, s);
 	fprintf(stderr,
 		"pyprof-bpf: python stacks %" PRIu64 " complete, %" PRIu64
-		" truncated (--max-depth %u), %" PRIu64 " partial; unresolved: "
-		"no thread state %" PRIu64 ", no frame %" PRIu64
-		", interpreter unreadable %" PRIu64 ", bad config %" PRIu64
-		", exiting %" PRIu64 "; unknown frames %" PRIu64 "\n",
+		" truncated (--max-depth %u), %" PRIu64 " partial",
 		s[STAT_PY_FULL], s[STAT_TRUNCATED], opt->max_depth,
-		s[STAT_PARTIAL], s[STAT_NO_TSTATE], s[STAT_NO_FRAME],
-		s[STAT_ERR_RUNTIME], s[STAT_ERR_CONFIG], s[STAT_EXITING],
-		c->unknown_frames);
+		s[STAT_PARTIAL]);
+	stats__print(stderr, s, STAT_SHOW_UNRESOLVED, "; unresolved: ");
+	fprintf(stderr, "; unknown frames %" PRIu64 "\n", c->unknown_frames);
+	if (stats__print(stderr, s, STAT_SHOW_FAILED, "pyprof-bpf: failures: "))
+		fputc('\n', stderr);
 	/* What only a corrupt (or hostile) target produces. */
 	if (s[STAT_CYCLE] || s[STAT_TSTATE_WALK_CAP])
 		fprintf(stderr,
@@ -397,7 +395,6 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 				      TARGETS_SUMMARY_MAX, thread_name,
 				      &r->coll);
 	if (opt->verbose) {
-		static const char *names[] = STAT_NAMES;
 		uint64_t run_ns = 0, runs = 0;
 
 		if (sampler__switch_stats(r->bpf, &run_ns, &runs) == 0 && runs)
@@ -415,9 +412,7 @@ static void print_summary(struct run *r, double elapsed, bool ended)
 				"(kernel.bpf_stats_enabled)\n",
 				runs, (double)run_ns / (double)runs / 1000.0);
 
-		for (int i = 0; i < STAT__MAX; i++)
-			fprintf(stderr, "pyprof-bpf:   %-16s %" PRIu64 "\n",
-				names[i], s[i]);
+		stats__print_all(stderr, s, "pyprof-bpf:   ");
 	}
 }
 
@@ -636,8 +631,8 @@ static void fill_meta(struct run *r, struct out_meta *m, char *title,
 	m->start_time = r->wall_start;
 	m->duration = elapsed;
 	m->samples_taken = s[STAT_SAMPLES];
-	m->samples_lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
-			  r->coll.unresolved + r->coll.no_target;
+	m->samples_lost =
+		stats__lost(s) + r->coll.unresolved + r->coll.no_target;
 }
 
 /*
@@ -721,8 +716,7 @@ static void update_view(struct run *r, struct top *view, uint64_t *last)
 	h.rate_hz = r->opt.freq;
 	h.samples = s[STAT_SAMPLES] - *last;
 	h.samples_total = s[STAT_SAMPLES];
-	h.lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
-		 r->coll.unresolved + r->coll.no_target;
+	h.lost = stats__lost(s) + r->coll.unresolved + r->coll.no_target;
 	*last = s[STAT_SAMPLES];
 	if (r->opt.gil && r->coll.offcpu) {
 		h.has_gil = true;

@@ -335,6 +335,8 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 			why = "[no Python thread state]";
 		else if (key->flags & SAMPLE_F_NO_RUNTIME)
 			why = "[interpreter not readable]";
+		else if (key->flags & SAMPLE_F_BAD_CONFIG)
+			why = "[bad config]";
 		else if (key->flags & SAMPLE_F_PARTIAL)
 			why = "[unreadable frame]";
 		else if (key->flags & SAMPLE_F_ASLEEP_AT_START)
@@ -467,7 +469,7 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 	us.pid = (pid_t)key->pid;
 	us.tid = (pid_t)key->tid;
 	us.regs = (const uint64_t *)ev->regs;
-	us.stack = ev->stack;
+	us.stack = (const uint8_t *)ev->stack;
 	us.stack_len = ev->stack_len;
 	if (us.stack_len > NATIVE_STACK_MAX ||
 	    us.stack_len > len - offsetof(struct native_event, stack))
