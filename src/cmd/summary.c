@@ -141,11 +141,10 @@ static void print_samples(const struct session *s, const uint64_t *st)
 			cpu * s->opts.freq, cpu);
 	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
 		profile__total(s->prof), lost);
+	/* Each cause by its description: the BPF side's (PYPROF_STATS in
+	 * bpf/pyprof_shared.h), then the collector's. */
 	if (lost) {
-		fprintf(stderr,
-			" (counts map full %" PRIu64
-			", stacks map full %" PRIu64,
-			st[STAT_LOST_COUNTS], st[STAT_LOST_STACKS]);
+		stats__print(stderr, st, STAT_SHOW_LOST, " (");
 		collect__print_lost(c, stderr);
 		fputc(')', stderr);
 	}
@@ -199,14 +198,14 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 {
 	fprintf(stderr,
 		"pyprof-bpf: python stacks %" PRIu64 " complete, %" PRIu64
-		" truncated (--max-depth %u), %" PRIu64 " partial; unresolved: "
-		"no thread state %" PRIu64 ", no frame %" PRIu64
-		", interpreter unreadable %" PRIu64 ", bad config %" PRIu64
-		", exiting %" PRIu64 "; unknown frames %" PRIu64 "\n",
+		" truncated (--max-depth %u), %" PRIu64 " partial",
 		st[STAT_PY_FULL], st[STAT_TRUNCATED], s->opts.max_depth,
-		st[STAT_PARTIAL], st[STAT_NO_TSTATE], st[STAT_NO_FRAME],
-		st[STAT_ERR_RUNTIME], st[STAT_ERR_CONFIG], st[STAT_EXITING],
+		st[STAT_PARTIAL]);
+	stats__print(stderr, st, STAT_SHOW_UNRESOLVED, "; unresolved: ");
+	fprintf(stderr, "; unknown frames %" PRIu64 "\n",
 		s->coll.unknown_frames);
+	if (stats__print(stderr, st, STAT_SHOW_FAILED, "pyprof-bpf: failures: "))
+		fputc('\n', stderr);
 	/* What only a corrupt (or hostile) target produces. */
 	if (st[STAT_CYCLE] || st[STAT_TSTATE_WALK_CAP])
 		fprintf(stderr,
@@ -220,7 +219,6 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 /* -v: what the BPF programs cost, and every counter. */
 static void print_counters(struct session *s, const uint64_t *st)
 {
-	static const char *names[] = STAT_NAMES;
 	uint64_t run_ns = 0, runs = 0;
 
 	if (sampler__switch_stats(s->bpf, &run_ns, &runs) == 0 && runs)
@@ -238,9 +236,7 @@ static void print_counters(struct session *s, const uint64_t *st)
 			"(kernel.bpf_stats_enabled)\n",
 			runs, (double)run_ns / (double)runs / 1000.0);
 
-	for (int i = 0; i < STAT__MAX; i++)
-		fprintf(stderr, "pyprof-bpf:   %-16s %" PRIu64 "\n", names[i],
-			st[i]);
+	stats__print_all(stderr, st, "pyprof-bpf:   ");
 	collect__print_stats(&s->coll, stderr);
 }
 

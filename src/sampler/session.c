@@ -369,8 +369,7 @@ int session__stats(struct session *s, uint64_t *stats)
 
 uint64_t session__lost(const struct session *s, const uint64_t *stats)
 {
-	return stats[STAT_LOST_COUNTS] + stats[STAT_LOST_STACKS] +
-	       collect__lost(&s->coll);
+	return stats__lost(stats) + collect__lost(&s->coll);
 }
 
 void session__meta(struct session *s, const char *command, double elapsed,
