@@ -271,7 +271,7 @@ def test_convert_help_teaches():
     (["a.folded", "-o", "x.svg", "--format", "png"], "unknown format 'png'"),
     (["a.folded", "-o", "x.trace.json"], "cannot become a trace"),
     (["a.folded", "-o", "x", "--format", "trace"], "cannot become a trace"),
-    (["a.folded", "-o", "x.svg", "-F", "0"], "invalid frequency '0'"),
+    (["a.folded", "-o", "x.svg", "-F", "0"], "-F '0' is out of range"),
     (["a.folded", "b.folded", "-o", "x.svg"], "unexpected argument 'b.folded'"),
     (["a.folded", "-o", "x.svg", "--bogus"], "unknown option '--bogus'"),
     (["a.folded", "-o"], "needs a value"),

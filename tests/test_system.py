@@ -163,12 +163,13 @@ def test_all_finds_processes_that_start_later():
     try:
         for i in range(8):
             py = pys[i % len(pys)]
+            # 0.2 s of its own CPU time, however loaded the machine is.
             c = subprocess.run(
                 [py, "-c", "import os, time\n"
                  "print(os.getpid(), flush=True)\n"
-                 "t = time.time()\n"
+                 "t = time.process_time()\n"
                  "def short_lived():\n"
-                 "    while time.time() - t < 0.2: pass\n"
+                 "    while time.process_time() - t < 0.2: pass\n"
                  "short_lived()\n"], capture_output=True, text=True)
             started.append(int(c.stdout))
     finally:

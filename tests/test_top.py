@@ -492,9 +492,9 @@ def test_view_not_a_terminal_prints_the_table():
 
 
 @pytest.mark.parametrize("args,code,needle", [
-    ([], 2, "view needs a FILE"),
+    ([], 2, "which file?"),
     (["--bogus", APP], 2, "unknown option '--bogus'"),
-    (["-n", "0", APP], 2, "invalid rows '0'"),
+    (["-n", "0", APP], 2, "-n '0' is out of range"),
     (["-n"], 2, "option -n needs a value"),
     ([APP, APP], 2, "view takes one FILE"),
     (["/nonexistent.folded"], 1,
@@ -503,7 +503,7 @@ def test_view_not_a_terminal_prints_the_table():
 def test_view_usage_and_file_errors(args, code, needle):
     r = run_pyprof("view", *args)
     assert r.rc == code, r.err
-    assert needle in one_line(r.err)
+    assert needle in one_line(r.err, "pyprof-bpf view: ")
     assert r.out == ""
 
 
@@ -513,13 +513,13 @@ def test_view_malformed_and_empty_files(tmp_path):
     r = run_pyprof("view", bad)
     assert r.rc == 1
     assert f"{bad}:2: the count \"three\" is not a whole number" in \
-        one_line(r.err)
+        one_line(r.err, "pyprof-bpf view: ")
     assert r.out == ""
     empty = tmp_path / "empty.folded"
     empty.write_text("", encoding="utf-8")
     r = run_pyprof("view", empty)
     assert r.rc == 1
-    assert "holds no samples" in one_line(r.err)
+    assert "holds no samples" in one_line(r.err, "pyprof-bpf view: ")
 
 
 def test_view_help():

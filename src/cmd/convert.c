@@ -7,7 +7,6 @@
 #include "cmd/cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/args.h"
 #include "cmd/options.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
@@ -70,8 +70,42 @@ struct convert_opts {
 
 enum { OPT_FORMAT = 256, OPT_TITLE };
 
-/* 0, or -EINVAL after printing the one-line reason. */
-static int parse(int argc, char **argv, struct convert_opts *o, bool *help)
+/* After the options: the one input, and the format of the output. */
+static int check_files(struct args *a, struct convert_opts *o)
+{
+	if (optind >= a->argc)
+		return args__fail(a, "which file? give the folded stacks to "
+				     "read: convert IN.folded -o OUT.svg (see "
+				     "convert --help)");
+	o->in = a->argv[optind++];
+	if (optind < a->argc)
+		return args__fail(a,
+				  "unexpected argument '%s': convert reads "
+				  "one file; see convert --help",
+				  a->argv[optind]);
+	if (!o->out)
+		return args__fail(a, "where to? give the output file with -o "
+				     "FILE (its extension names the format), "
+				     "or -o - --format NAME");
+	if (!o->have_format && strcmp(o->out, "-") == 0)
+		return args__fail(a, "writing to stdout: say which format with "
+				     "--format NAME (folded, svg, speedscope, "
+				     "pprof, callgrind, html)");
+	if (!o->have_format &&
+	    output__format_for_path(o->out, &o->format, a->err, a->errlen))
+		return -EINVAL;
+	if (o->format == OUT_TRACE)
+		return args__fail(a, "a folded file holds no sample times, so "
+				     "it cannot become a trace: record one "
+				     "live with pyprof-bpf -p PID -o "
+				     "FILE.trace.json, or choose another "
+				     "format");
+	return 0;
+}
+
+/* 0, 1 for --help, or -EINVAL with one line in err. */
+static int parse(int argc, char **argv, struct convert_opts *o, char *err,
+		 size_t errlen)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -81,101 +115,37 @@ static int parse(int argc, char **argv, struct convert_opts *o, bool *help)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char err[512];
-	char *end;
-	unsigned long v;
+	struct args a;
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	*help = false;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:F:h", longopts, NULL)) != -1) {
+	args__init(&a, argc, argv, ":o:F:h", longopts, "convert --help", err,
+		   errlen);
+	while ((c = args__next(&a)) > 0) {
 		switch (c) {
 		case 'o':
-			if (!optarg[0]) {
-				fail("-o needs a file name");
-				return -EINVAL;
-			}
+			if (!optarg[0])
+				return args__fail(&a, "%s needs a file name",
+						  a.opt);
 			o->out = optarg;
 			break;
 		case OPT_FORMAT:
-			if (output__parse_name(optarg, &o->format, err,
-					       sizeof(err))) {
-				fail("%s", err);
+			if (output__parse_name(optarg, &o->format, err, errlen))
 				return -EINVAL;
-			}
 			o->have_format = true;
 			break;
 		case 'F':
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end ||
-			    optarg[0] == '-' || v < 1 || v > MAX_FREQ) {
-				fail("invalid frequency '%s': give a whole number "
-				     "from 1 to %d",
-				     optarg, MAX_FREQ);
+			if (args__freq(&a, optarg, &o->freq))
 				return -EINVAL;
-			}
-			o->freq = (unsigned)v;
 			break;
 		case OPT_TITLE:
 			o->title = optarg;
 			break;
 		case 'h':
-			*help = true;
-			return 0;
-		case ':':
-			fail("option %s needs a value; see convert --help",
-			     argv[optind - 1]);
-			return -EINVAL;
-		default:
-			if (optopt > 0 && optopt < 256)
-				fail("unknown option '-%c'; see convert --help",
-				     optopt);
-			else
-				fail("unknown option '%s'; see convert --help",
-				     argv[optind - 1]);
-			return -EINVAL;
+			return 1;
 		}
 	}
-	if (optind >= argc) {
-		fail("which file? give the folded stacks to read: convert "
-		     "IN.folded -o OUT.svg (see convert --help)");
-		return -EINVAL;
-	}
-	o->in = argv[optind++];
-	if (optind < argc) {
-		fail("unexpected argument '%s': convert reads one file; see "
-		     "convert --help",
-		     argv[optind]);
-		return -EINVAL;
-	}
-	if (!o->out) {
-		fail("where to? give the output file with -o FILE (its "
-		     "extension names the format), or -o - --format NAME");
-		return -EINVAL;
-	}
-	if (!o->have_format) {
-		if (strcmp(o->out, "-") == 0) {
-			fail("writing to stdout: say which format with "
-			     "--format NAME (folded, svg, speedscope, pprof, "
-			     "callgrind, html)");
-			return -EINVAL;
-		}
-		if (output__format_for_path(o->out, &o->format, err,
-					    sizeof(err))) {
-			fail("%s", err);
-			return -EINVAL;
-		}
-	}
-	if (o->format == OUT_TRACE) {
-		fail("a folded file holds no sample times, so it cannot become "
-		     "a trace: record one live with pyprof-bpf -p PID -o "
-		     "FILE.trace.json, or choose another format");
-		return -EINVAL;
-	}
-	return 0;
+	return c < 0 ? c : check_files(&a, o);
 }
 
 /* Writes p to path through a temporary file renamed at the end, so path
@@ -225,12 +195,14 @@ int cmd_convert(int argc, char **argv)
 	struct profile *p;
 	char err[PATH_MAX + 256];
 	const char *base;
-	bool help;
 	int rc, code;
 
-	if (parse(argc, argv, &o, &help))
+	rc = parse(argc, argv, &o, err, sizeof(err));
+	if (rc < 0) {
+		fail("%s", err);
 		return EXIT_USAGE;
-	if (help) {
+	}
+	if (rc == 1) {
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}

@@ -7,16 +7,15 @@
 #include "cmd/cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/args.h"
 #include "cmd/options.h"
 #include "lib/diff.h"
 #include "lib/msg.h"
@@ -91,48 +90,50 @@ struct diff_args {
 
 enum { OPT_FAIL_ABOVE = 256, OPT_MIN_SAMPLES, OPT_FOCUS, OPT_TOP };
 
-/* "10", "10%", "12.5%" or "off" (-1). */
-static bool parse_pct(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (strcmp(s, "off") == 0) {
-		*out = -1;
-		return true;
-	}
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0 || v > 1e6)
-		return false;
-	if (*end == '%')
-		end++;
-	if (*end)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* A whole number in [0, max] for option opt; false after printing why. */
-static bool parse_count(const char *opt, const char *s, unsigned long long max,
-			unsigned long long *out)
+/* One option c (args__next's) with its value arg: 0, or -EINVAL. */
+static int parse_option(struct args *a, int c, const char *arg,
+			struct diff_args *d)
 {
 	unsigned long long v;
-	char *end;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v > max) {
-		fail("invalid %s '%s': give a whole number from 0 to %llu", opt,
-		     s, max);
-		return false;
+	switch (c) {
+	case OPT_FAIL_ABOVE:
+		return args__percent(a, arg, 1e6, true, &d->d.fail_above);
+	case OPT_MIN_SAMPLES:
+		if (args__uint(a, arg, 0, UINT32_MAX, &v))
+			return -EINVAL;
+		d->d.min_samples = v;
+		return 0;
+	case OPT_FOCUS:
+		d->focus = arg;
+		return 0;
+	case OPT_TOP:
+		if (args__uint(a, arg, 0, INT_MAX, &v))
+			return -EINVAL;
+		d->top = (size_t)v;
+		return 0;
+	case 'l':
+		d->d.by_line = true;
+		return 0;
+	case 'o':
+		if (output__format_for_path(arg, &d->format, a->err,
+					    a->errlen) ||
+		    (d->format != OUT_SVG && d->format != OUT_FOLDED))
+			return args__fail(a,
+					  "cannot write '%s': diff writes "
+					  "FILE.svg (a differential flame "
+					  "graph) or FILE.folded (two counts "
+					  "per stack)",
+					  arg);
+		d->out = arg;
+		return 0;
 	}
-	*out = v;
-	return true;
+	return args__fail(a, "option %s is not handled", a->opt);
 }
 
-/* 0, 1 for --help, or -EINVAL after printing the one-line reason. */
-static int parse(int argc, char **argv, struct diff_args *a)
+/* 0, 1 for --help, or -EINVAL with one line in err. */
+static int parse(int argc, char **argv, struct diff_args *d, char *err,
+		 size_t errlen)
 {
 	static const struct option longopts[] = {
 		{ "fail-above", required_argument, NULL, OPT_FAIL_ABOVE },
@@ -144,82 +145,33 @@ static int parse(int argc, char **argv, struct diff_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	unsigned long long v;
-	char err[512];
-	int c;
+	struct args a;
+	int c, rc;
 
-	memset(a, 0, sizeof(*a));
-	a->top = DIFF_DEFAULT_TOP;
-	a->d.fail_above = DIFF_DEFAULT_FAIL_ABOVE;
-	a->d.min_samples = DIFF_DEFAULT_MIN_SAMPLES;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":lo:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_FAIL_ABOVE:
-			if (!parse_pct(optarg, &a->d.fail_above)) {
-				fail("invalid --fail-above '%s': give a "
-				     "percentage such as 10 or 10%%, or off",
-				     optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_MIN_SAMPLES:
-			if (!parse_count("--min-samples", optarg, UINT32_MAX,
-					 &v))
-				return -EINVAL;
-			a->d.min_samples = v;
-			break;
-		case OPT_FOCUS:
-			a->focus = optarg;
-			break;
-		case OPT_TOP:
-			if (!parse_count("--top", optarg, INT_MAX, &v))
-				return -EINVAL;
-			a->top = (size_t)v;
-			break;
-		case 'l':
-			a->d.by_line = true;
-			break;
-		case 'o':
-			if (output__format_for_path(optarg, &a->format, err,
-						    sizeof(err)) ||
-			    (a->format != OUT_SVG && a->format != OUT_FOLDED)) {
-				fail("cannot write '%s': diff writes FILE.svg "
-				     "(a differential flame graph) or "
-				     "FILE.folded (two counts per stack)",
-				     optarg);
-				return -EINVAL;
-			}
-			a->out = optarg;
-			break;
-		case 'h':
+	memset(d, 0, sizeof(*d));
+	d->top = DIFF_DEFAULT_TOP;
+	d->d.fail_above = DIFF_DEFAULT_FAIL_ABOVE;
+	d->d.min_samples = DIFF_DEFAULT_MIN_SAMPLES;
+	args__init(&a, argc, argv, ":lo:h", longopts, "diff --help", err,
+		   errlen);
+	while ((c = args__next(&a)) > 0) {
+		if (c == 'h')
 			return 1;
-		case ':':
-			fail("option %s needs a value; see diff --help",
-			     argv[optind - 1]);
-			return -EINVAL;
-		default:
-			if (optopt > 0 && optopt < 256)
-				fail("unknown option '-%c'; see diff --help",
-				     optopt);
-			else
-				fail("unknown option '%s'; see diff --help",
-				     argv[optind - 1]);
-			return -EINVAL;
-		}
+		rc = parse_option(&a, c, optarg, d);
+		if (rc)
+			return rc;
 	}
-	if (argc - optind != 2) {
-		fail("give two profiles: pyprof-bpf diff BASE.folded "
-		     "HEAD.folded (see diff --help)");
-		return -EINVAL;
-	}
-	a->in[0] = argv[optind];
-	a->in[1] = argv[optind + 1];
-	if (strcmp(a->in[0], "-") == 0 && strcmp(a->in[1], "-") == 0) {
-		fail("only one of BASE and HEAD can be '-' (stdin)");
-		return -EINVAL;
-	}
+	if (c < 0)
+		return c;
+	if (argc - optind != 2)
+		return args__fail(&a, "give two profiles: pyprof-bpf diff "
+				      "BASE.folded HEAD.folded (see diff "
+				      "--help)");
+	d->in[0] = argv[optind];
+	d->in[1] = argv[optind + 1];
+	if (strcmp(d->in[0], "-") == 0 && strcmp(d->in[1], "-") == 0)
+		return args__fail(&a, "only one of BASE and HEAD can be '-' "
+				      "(stdin)");
 	return 0;
 }
 
@@ -298,13 +250,16 @@ int cmd_diff(int argc, char **argv)
 	struct profile *in[2] = {}, *al[2] = {};
 	struct diff_args a;
 	struct diff *d = NULL;
+	char err[512];
 	regex_t re;
 	bool have_re = false;
 	int rc, code = EXIT_USAGE;
 
-	rc = parse(argc, argv, &a);
-	if (rc < 0)
+	rc = parse(argc, argv, &a, err, sizeof(err));
+	if (rc < 0) {
+		fail("%s", err);
 		return EXIT_USAGE;
+	}
 	if (rc == 1) {
 		fputs(usage, stdout);
 		return EXIT_OK;

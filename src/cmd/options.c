@@ -2,16 +2,14 @@
 #include "cmd/options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <linux/types.h>
 
 #include "bpf/pyprof_shared.h"
+#include "cmd/args.h"
 
 const char options__usage[] =
 	"usage: pyprof-bpf -p PID[,PID...] [options]\n"
@@ -112,83 +110,6 @@ const char options__usage[] =
 	"With -- COMMAND: COMMAND's own exit status (128+N if killed by signal\n"
 	"N), 127 if it cannot be found, 126 if it cannot be run.\n";
 
-static int parse_uint(const char *s, const char *what, unsigned long min,
-		      unsigned long max, unsigned long *out, char *err,
-		      size_t errlen)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		snprintf(err, errlen,
-			 "invalid %s '%s': give a whole number from "
-			 "%lu to %lu",
-			 what, s, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_secs(const char *s, const char *what, double min, double max,
-		      double *out, char *err, size_t errlen)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
-		snprintf(err, errlen,
-			 "invalid %s '%s': give seconds from %g to %g", what, s,
-			 min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Adds the comma-separated pids of s to o->pids. */
-static int parse_pids(const char *s, struct options *o, char *err,
-		      size_t errlen)
-{
-	char buf[32];
-
-	for (;;) {
-		size_t n = strcspn(s, ",");
-		unsigned long v;
-		bool dup = false;
-
-		if (n == 0 || n >= sizeof(buf)) {
-			snprintf(err, errlen,
-				 "invalid pid list '%s': give pids as -p 1,2,3",
-				 s);
-			return -EINVAL;
-		}
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		if (parse_uint(buf, "pid", 1, INT_MAX, &v, err, errlen))
-			return -EINVAL;
-		for (unsigned i = 0; i < o->npids; i++)
-			dup |= o->pids[i] == (pid_t)v;
-		if (!dup) {
-			if (o->npids == MAX_PIDS) {
-				snprintf(err, errlen,
-					 "more than %d pids: use -a to profile "
-					 "every Python process",
-					 MAX_PIDS);
-				return -EINVAL;
-			}
-			o->pids[o->npids++] = (pid_t)v;
-		}
-		if (!s[n])
-			return 0;
-		s += n + 1;
-	}
-}
-
 enum {
 	OPT_MAX_DEPTH = 256,
 	OPT_CHILDREN,
@@ -206,222 +127,260 @@ enum {
 	OPT_KERNEL,
 };
 
+static const struct option longopts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "children", no_argument, NULL, OPT_CHILDREN },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "stream", no_argument, NULL, OPT_STREAM },
+	{ "merge-processes", no_argument, NULL, OPT_MERGE_PROCESSES },
+	{ "frequency", required_argument, NULL, 'F' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "folded", no_argument, NULL, 'f' },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "tid", no_argument, NULL, OPT_TID },
+	{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "idle", no_argument, NULL, OPT_IDLE },
+	{ "gil", no_argument, NULL, OPT_GIL },
+	{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
+	{ "native", no_argument, NULL, OPT_NATIVE },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+/* '+': options end at the first non-option, so that the command after
+ * "--" keeps its own options. */
+static const char shortopts[] = "+:p:aF:d:o:fvhV";
+
+struct parser {
+	struct args a;
+	struct options *o;
+	/* What chose the mode: "--mode cpu", "--mode wall" or "--idle", to
+	 * name both options of a disagreement. */
+	char mode_by[48];
+};
+
+/* Adds the comma-separated pids of list to o->pids. */
+static int parse_pids(struct parser *p, const char *list)
+{
+	struct options *o = p->o;
+	const char *s = list;
+	char buf[32];
+
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		unsigned long long v;
+		bool dup = false;
+
+		if (n == 0 || n >= sizeof(buf))
+			return args__fail(&p->a,
+					  "invalid pid list '%s': give pids "
+					  "as -p 1,2,3",
+					  list);
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (args__uint(&p->a, buf, 1, INT_MAX, &v))
+			return -EINVAL;
+		for (unsigned i = 0; i < o->npids; i++)
+			dup |= o->pids[i] == (pid_t)v;
+		if (!dup) {
+			if (o->npids == MAX_PIDS)
+				return args__fail(&p->a,
+						  "more than %d pids: use -a "
+						  "to profile every Python "
+						  "process",
+						  MAX_PIDS);
+			o->pids[o->npids++] = (pid_t)v;
+		}
+		if (!s[n])
+			return 0;
+		s += n + 1;
+	}
+}
+
+/* --mode and --idle: by ("--mode cpu", "--idle") asks for wall or not. */
+static int set_mode(struct parser *p, bool wall, const char *by)
+{
+	if (p->mode_by[0] && p->o->wall != wall)
+		return args__fail(&p->a, "%s and %s disagree: choose one mode",
+				  p->mode_by, by);
+	if (!p->mode_by[0])
+		snprintf(p->mode_by, sizeof(p->mode_by), "%s", by);
+	p->o->wall = wall;
+	p->o->mode_set = true;
+	return 0;
+}
+
+static int parse_mode(struct parser *p, const char *arg)
+{
+	char by[sizeof(p->mode_by)];
+
+	if (strcmp(arg, "cpu") != 0 && strcmp(arg, "wall") != 0)
+		return args__fail(&p->a,
+				  "invalid mode '%s': give --mode cpu or "
+				  "--mode wall",
+				  arg);
+	snprintf(by, sizeof(by), "%s %s", p->a.opt, arg);
+	return set_mode(p, arg[0] == 'w', by);
+}
+
+/* The bool an option without a value switches on, or NULL. */
+static bool *flag(struct options *o, int c)
+{
+	switch (c) {
+	case 'a':
+		return &o->all;
+	case OPT_CHILDREN:
+		return &o->children;
+	case OPT_STREAM:
+		return &o->stream;
+	case OPT_MERGE_PROCESSES:
+		return &o->merge_processes;
+	case 'f':
+		return &o->folded;
+	case OPT_TID:
+		return &o->thread_ids;
+	case OPT_NO_THREADS:
+		return &o->no_threads;
+	case OPT_NATIVE:
+		return &o->native;
+	case OPT_KERNEL:
+		return &o->kernel;
+	case 'v':
+		return &o->verbose;
+	}
+	return NULL;
+}
+
+/* One option c (args__next's) with its value arg: 0, 1 when the parse
+ * ends there (-h, -V), or -EINVAL. */
+static int parse_option(struct parser *p, int c, const char *arg)
+{
+	struct options *o = p->o;
+	struct args *a = &p->a;
+	unsigned long long v;
+	bool *b = flag(o, c);
+
+	if (b) {
+		*b = true;
+		return 0;
+	}
+	switch (c) {
+	case 'p':
+		return parse_pids(p, arg);
+	case 'F':
+		return args__freq(a, arg, &o->freq);
+	case 'd':
+		return args__seconds(a, arg, 0.001, 1e7, &o->duration);
+	case 'o':
+		if (!arg[0])
+			return args__fail(a, "%s needs a file name", a->opt);
+		o->output = arg;
+		return 0;
+	case OPT_FORMAT:
+		o->format = arg;
+		return 0;
+	case OPT_MAX_DEPTH:
+		if (args__uint(a, arg, 1, PY_MAX_DEPTH_CAP, &v))
+			return -EINVAL;
+		o->max_depth = (unsigned)v;
+		return 0;
+	case OPT_INTERVAL:
+		o->interval_set = true;
+		return args__seconds(a, arg, 0.05, 3600, &o->interval);
+	case OPT_MODE:
+		return parse_mode(p, arg);
+	case OPT_IDLE:
+		return set_mode(p, true, a->opt);
+	case OPT_GIL_ONLY:
+		o->gil_only = true;
+		/* fall through */
+	case OPT_GIL:
+		o->gil = true;
+		return 0;
+	case 'h':
+		o->help = true;
+		return 1;
+	case 'V':
+		o->version = true;
+		return 1;
+	}
+	return args__fail(a, "option %s is not handled", a->opt);
+}
+
+/* What follows the options: nothing, or a command after "--". */
+static int take_command(struct parser *p)
+{
+	char **argv = p->a.argv;
+
+	if (optind >= p->a.argc)
+		return 0;
+	if (optind == 0 || strcmp(argv[optind - 1], "--") != 0)
+		return args__fail(&p->a,
+				  "unexpected argument '%s'; to run a "
+				  "command, put it after \"--\" (see --help)",
+				  argv[optind]);
+	p->o->cmd = &argv[optind];
+	return 0;
+}
+
+/* The options that only make sense together, or apart. */
+static int check_together(struct parser *p)
+{
+	struct options *o = p->o;
+	struct args *a = &p->a;
+
+	if (!o->npids && !o->all && !o->cmd)
+		return args__fail(a, "which process? give its pid with -p "
+				     "PID, -a for all Python processes, or a "
+				     "command after \"--\" (see --help)");
+	if ((o->npids > 0) + o->all + (o->cmd != NULL) > 1)
+		return args__fail(a, "-p, -a and \"-- COMMAND\" each say what "
+				     "to profile: give only one");
+	if (o->stream && !o->output && !o->folded)
+		return args__fail(a, "--stream needs somewhere to write: add "
+				     "--folded (stdout) or -o FILE");
+	if (o->children && !o->npids)
+		return args__fail(a, "--children goes with -p (-a and \"-- "
+				     "COMMAND\" already include children)");
+	if (o->thread_ids && o->no_threads)
+		return args__fail(a, "--tid and --no-threads contradict each "
+				     "other: choose one");
+	return 0;
+}
+
 int options__parse(int argc, char **argv, struct options *o, char *err,
 		   size_t errlen)
 {
-	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "children", no_argument, NULL, OPT_CHILDREN },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "stream", no_argument, NULL, OPT_STREAM },
-		{ "merge-processes", no_argument, NULL, OPT_MERGE_PROCESSES },
-		{ "frequency", required_argument, NULL, 'F' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "folded", no_argument, NULL, 'f' },
-		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "tid", no_argument, NULL, OPT_TID },
-		{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "idle", no_argument, NULL, OPT_IDLE },
-		{ "gil", no_argument, NULL, OPT_GIL },
-		{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
-		{ "native", no_argument, NULL, OPT_NATIVE },
-		{ "kernel", no_argument, NULL, OPT_KERNEL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	unsigned long v;
-	int c;
+	struct parser p = { .o = o };
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->freq = DEFAULT_FREQ;
 	o->interval = 1.0;
 	o->max_depth = PY_DEFAULT_MAX_DEPTH;
-	err[0] = '\0';
-
-	/* 0, not 1: glibc then also forgets where it was inside a group of
-	 * short options ("-hv") from an earlier call. */
-	optind = 0;
-	opterr = 0;
-	/* '+': options end at the first non-option, so that the command
-	 * after "--" keeps its own options. */
-	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:fvhV", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_pids(optarg, o, err, errlen))
-				return -EINVAL;
-			break;
-		case 'a':
-			o->all = true;
-			break;
-		case OPT_CHILDREN:
-			o->children = true;
-			break;
-		case OPT_FORMAT:
-			o->format = optarg;
-			break;
-		case OPT_STREAM:
-			o->stream = true;
-			break;
-		case OPT_MERGE_PROCESSES:
-			o->merge_processes = true;
-			break;
-		case 'F':
-			if (parse_uint(optarg, "frequency", 1, MAX_FREQ, &v,
-				       err, errlen))
-				return -EINVAL;
-			o->freq = (unsigned)v;
-			break;
-		case 'd':
-			if (parse_secs(optarg, "duration", 0.001, 1e7,
-				       &o->duration, err, errlen))
-				return -EINVAL;
-			break;
-		case 'o':
-			if (!optarg[0]) {
-				snprintf(err, errlen, "-o needs a file name");
-				return -EINVAL;
-			}
-			o->output = optarg;
-			break;
-		case 'f':
-			o->folded = true;
-			break;
-		case OPT_MAX_DEPTH:
-			if (parse_uint(optarg, "max-depth", 1, PY_MAX_DEPTH_CAP,
-				       &v, err, errlen))
-				return -EINVAL;
-			o->max_depth = (unsigned)v;
-			break;
-		case OPT_INTERVAL:
-			if (parse_secs(optarg, "interval", 0.05, 3600,
-				       &o->interval, err, errlen))
-				return -EINVAL;
-			o->interval_set = true;
-			break;
-		case OPT_TID:
-			o->thread_ids = true;
-			break;
-		case OPT_NO_THREADS:
-			o->no_threads = true;
-			break;
-		case OPT_MODE:
-			if (strcmp(optarg, "cpu") != 0 &&
-			    strcmp(optarg, "wall") != 0) {
-				snprintf(err, errlen,
-					 "invalid mode '%s': give --mode cpu "
-					 "or --mode wall",
-					 optarg);
-				return -EINVAL;
-			}
-			if (o->mode_set && o->wall != (optarg[0] == 'w')) {
-				snprintf(err, errlen,
-					 "--mode and --idle disagree: choose "
-					 "one mode");
-				return -EINVAL;
-			}
-			o->wall = optarg[0] == 'w';
-			o->mode_set = true;
-			break;
-		case OPT_IDLE:
-			if (o->mode_set && !o->wall) {
-				snprintf(err, errlen,
-					 "--mode and --idle disagree: choose "
-					 "one mode");
-				return -EINVAL;
-			}
-			o->wall = true;
-			o->mode_set = true;
-			break;
-		case OPT_GIL_ONLY:
-			o->gil_only = true;
-			/* fall through */
-		case OPT_GIL:
-			o->gil = true;
-			break;
-		case OPT_NATIVE:
-			o->native = true;
-			break;
-		case OPT_KERNEL:
-			o->kernel = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			o->help = true;
-			return 0;
-		case 'V':
-			o->version = true;
-			return 0;
-		case ':':
-			snprintf(err, errlen,
-				 "option %s needs a value; see --help",
-				 argv[optind - 1]);
-			return -EINVAL;
-		default:
-			/* Inside a group ("-xv"), optind has not moved past
-			 * the group yet: name the option itself. */
-			if (optopt > 0 && optopt < 256)
-				snprintf(err, errlen,
-					 "unknown option '-%c'; see --help",
-					 optopt);
-			else
-				snprintf(err, errlen,
-					 "unknown option '%s'; see --help",
-					 argv[optind - 1]);
-			return -EINVAL;
-		}
+	args__init(&p.a, argc, argv, shortopts, longopts, "--help", err,
+		   errlen);
+	while ((c = args__next(&p.a)) > 0) {
+		rc = parse_option(&p, c, optarg);
+		if (rc)
+			return rc < 0 ? rc : 0;
 	}
-	if (optind < argc) {
-		if (optind == 0 || strcmp(argv[optind - 1], "--") != 0) {
-			snprintf(err, errlen,
-				 "unexpected argument '%s'; to run a command, "
-				 "put it after \"--\" (see --help)",
-				 argv[optind]);
-			return -EINVAL;
-		}
-		o->cmd = &argv[optind];
-	}
-	if (!o->npids && !o->all && !o->cmd) {
-		snprintf(err, errlen,
-			 "which process? give its pid with -p PID, -a for all "
-			 "Python processes, or a command after \"--\" (see "
-			 "--help)");
-		return -EINVAL;
-	}
-	if ((o->npids > 0) + o->all + (o->cmd != NULL) > 1) {
-		snprintf(err, errlen,
-			 "-p, -a and \"-- COMMAND\" each say what to "
-			 "profile: give only one");
-		return -EINVAL;
-	}
-	if (o->stream && !o->output && !o->folded) {
-		snprintf(err, errlen,
-			 "--stream needs somewhere to write: add --folded "
-			 "(stdout) or -o FILE");
-		return -EINVAL;
-	}
-	if (o->children && !o->npids) {
-		snprintf(err, errlen,
-			 "--children goes with -p (-a and \"-- COMMAND\" "
-			 "already include children)");
-		return -EINVAL;
-	}
+	if (c < 0)
+		return c;
+	rc = take_command(&p);
+	if (!rc)
+		rc = check_together(&p);
+	if (rc)
+		return rc;
 	/* GIL waiting is time off-CPU: --gil needs wall mode to show it. */
 	if (o->gil && !o->mode_set)
 		o->wall = true;
-	if (o->thread_ids && o->no_threads) {
-		snprintf(err, errlen,
-			 "--tid and --no-threads contradict each "
-			 "other: choose one");
-		return -EINVAL;
-	}
 	return 0;
 }

@@ -7,7 +7,6 @@
 #include "cmd/cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/args.h"
 #include "cmd/options.h"
+#include "lib/msg.h"
 #include "lib/profile.h"
 #include "out/in_folded.h"
 #include "ui/top.h"
@@ -49,10 +50,7 @@ static void on_signal(int sig)
 	view_stop = sig;
 }
 
-static void fail(const char *msg)
-{
-	fprintf(stderr, "pyprof-bpf: %s\n", msg);
-}
+#define fail(...) msg__fail("pyprof-bpf view", __VA_ARGS__)
 
 /* Parses argv; 0, 1 for --help, or -EINVAL with one line in err. */
 static int parse(int argc, char **argv, struct top_opts *o, long *rows,
@@ -65,12 +63,13 @@ static int parse(int argc, char **argv, struct top_opts *o, long *rows,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char *end;
+	unsigned long long v;
+	struct args a;
 	int c;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ltn:h", longopts, NULL)) != -1) {
+	args__init(&a, argc, argv, ":ltn:h", longopts, "view --help", err,
+		   errlen);
+	while ((c = args__next(&a)) > 0) {
 		switch (c) {
 		case 'l':
 			o->by_line = true;
@@ -79,48 +78,24 @@ static int parse(int argc, char **argv, struct top_opts *o, long *rows,
 			o->tree = true;
 			break;
 		case 'n':
-			errno = 0;
-			*rows = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || *rows < 1 ||
-			    *rows > INT_MAX) {
-				snprintf(err, errlen,
-					 "invalid rows '%s': give a whole "
-					 "number from 1 to %d",
-					 optarg, INT_MAX);
+			if (args__uint(&a, optarg, 1, INT_MAX, &v))
 				return -EINVAL;
-			}
+			*rows = (long)v;
 			break;
 		case 'h':
 			return 1;
-		case ':':
-			snprintf(err, errlen,
-				 "option %s needs a value; see view --help",
-				 argv[optind - 1]);
-			return -EINVAL;
-		default:
-			if (optopt > 0 && optopt < 256)
-				snprintf(
-					err, errlen,
-					"unknown option '-%c'; see view --help",
-					optopt);
-			else
-				snprintf(err, errlen,
-					 "unknown option '%s'; see view --help",
-					 argv[optind - 1]);
-			return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
-		snprintf(err, errlen,
-			 "view needs a FILE: pyprof-bpf view app.folded");
-		return -EINVAL;
-	}
-	if (optind + 1 < argc) {
-		snprintf(err, errlen,
-			 "unexpected argument '%s': view takes one FILE",
-			 argv[optind + 1]);
-		return -EINVAL;
-	}
+	if (c < 0)
+		return c;
+	if (optind >= argc)
+		return args__fail(&a, "which file? give the profile to browse: "
+				      "pyprof-bpf view app.folded");
+	if (optind + 1 < argc)
+		return args__fail(&a,
+				  "unexpected argument '%s': view takes one "
+				  "FILE",
+				  argv[optind + 1]);
 	*path = argv[optind];
 	return 0;
 }
@@ -130,7 +105,6 @@ static int browse(const struct top_opts *o, const struct profile *p,
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct top *t;
-	char err[256];
 	int rc;
 
 	/* Before top__open, so that ncurses keeps these handlers. */
@@ -142,20 +116,16 @@ static int browse(const struct top_opts *o, const struct profile *p,
 	if (!t && errno == EINVAL) {
 		const char *term = getenv("TERM");
 
-		snprintf(err, sizeof(err),
-			 "cannot open the terminal view: the terminal type "
-			 "'%.64s' is unknown: set TERM (e.g. TERM=xterm), or "
-			 "redirect stdout for a plain-text table",
-			 term ? term : "");
-		fail(err);
+		fail("cannot open the terminal view: the terminal type "
+		     "'%.64s' is unknown: set TERM (e.g. TERM=xterm), or "
+		     "redirect stdout for a plain-text table",
+		     term ? term : "");
 		return EXIT_FAILURE_;
 	}
 	if (!t) {
-		snprintf(err, sizeof(err),
-			 "cannot open the terminal view: %s: redirect stdout "
-			 "for a plain-text table",
-			 strerror(errno));
-		fail(err);
+		fail("cannot open the terminal view: %s: redirect stdout "
+		     "for a plain-text table",
+		     strerror(errno));
 		return EXIT_FAILURE_;
 	}
 	rc = top__update(t, p, h);
@@ -167,9 +137,7 @@ static int browse(const struct top_opts *o, const struct profile *p,
 	}
 	top__close(t);
 	if (rc < 0) {
-		snprintf(err, sizeof(err), "the view failed: %s",
-			 strerror(-rc));
-		fail(err);
+		fail("the view failed: %s", strerror(-rc));
 		return EXIT_FAILURE_;
 	}
 	return EXIT_OK;
@@ -187,7 +155,7 @@ int cmd_view(int argc, char **argv)
 
 	rc = parse(argc, argv, &o, &rows, &path, err, sizeof(err));
 	if (rc < 0) {
-		fail(err);
+		fail("%s", err);
 		return EXIT_USAGE;
 	}
 	if (rc == 1) {
@@ -201,16 +169,14 @@ int cmd_view(int argc, char **argv)
 	}
 	rc = in_folded__read_path(p, NULL, path, err, sizeof(err));
 	if (rc) {
-		fail(err);
+		fail("%s", err);
 		code = EXIT_FAILURE_;
 		goto out;
 	}
 	if (!profile__total(p)) {
-		snprintf(err, sizeof(err),
-			 "%s holds no samples: nothing to show (is it the "
-			 "output of a run that ended at once?)",
-			 path);
-		fail(err);
+		fail("%s holds no samples: nothing to show (is it the "
+		     "output of a run that ended at once?)",
+		     path);
 		code = EXIT_FAILURE_;
 		goto out;
 	}
@@ -220,9 +186,7 @@ int cmd_view(int argc, char **argv)
 		rc = top__snapshot(stdout, p, &h, (int)rows, &o);
 		code = EXIT_OK;
 		if (rc && rc != -EPIPE) {
-			snprintf(err, sizeof(err), "writing stdout failed: %s",
-				 strerror(-rc));
-			fail(err);
+			fail("writing stdout failed: %s", strerror(-rc));
 			code = EXIT_FAILURE_;
 		}
 		goto out;

@@ -29,7 +29,7 @@ struct profile {
 	uint32_t *frame_ids;
 	size_t ids_len, ids_cap;
 	struct pstack *stacks;
-	size_t nstacks, stacks_cap;
+	size_t nstacks, stacks_cap, stacks_max;
 	struct hashmap stack_index;
 
 	uint64_t total;
@@ -47,6 +47,7 @@ struct profile *profile__new(void)
 	if (!p)
 		return NULL;
 	p->events_max = PROFILE_TIMELINE_MAX;
+	p->stacks_max = SIZE_MAX;
 	profile__intern(p, "", 0);
 	if (p->nstr != 1) {
 		profile__free(p);
@@ -171,6 +172,8 @@ static int add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
 			return 0;
 		}
 	}
+	if (p->nstacks >= p->stacks_max)
+		return -ENOSPC;
 	if (grow__reserve((void **)&p->frame_ids, &p->ids_cap, p->ids_len + n,
 			  sizeof(*frames)) ||
 	    grow__reserve((void **)&p->stacks, &p->stacks_cap, p->nstacks + 1,
@@ -246,6 +249,11 @@ void profile__set_timeline_origin(struct profile *p, uint64_t t_ns)
 uint64_t profile__timeline_origin(const struct profile *p)
 {
 	return p->origin_ns;
+}
+
+void profile__set_stacks_max(struct profile *p, size_t max)
+{
+	p->stacks_max = max;
 }
 
 void profile__set_timeline_max(struct profile *p, size_t max)

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -59,24 +60,42 @@ static long read_line(struct reader *r)
 	return (long)len;
 }
 
-/* Parses a decimal count (no sign, at most 2^63).  true on success. */
-static bool parse_count(const char *s, uint64_t *out)
+#define COUNT_MAX (UINT64_C(1) << 63)
+
+/* Parses a decimal count (no sign, at most COUNT_MAX).  0, -EINVAL when s
+ * is not digits, or -ERANGE when it is a negative or too large number. */
+static int parse_count(const char *s, uint64_t *out)
 {
+	bool negative = *s == '-', big = false;
 	uint64_t v = 0;
 
+	s += negative;
 	if (!*s)
-		return false;
+		return -EINVAL;
 	for (; *s; s++) {
 		if (!isdigit((unsigned char)*s))
-			return false;
-		if (v > (UINT64_C(1) << 63) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
+			return -EINVAL;
+		big |= v > COUNT_MAX / 10;
+		if (!big)
+			v = v * 10 + (uint64_t)(*s - '0');
 	}
-	if (v > (UINT64_C(1) << 63))
-		return false;
+	if (negative || big || v > COUNT_MAX)
+		return -ERANGE;
 	*out = v;
-	return true;
+	return 0;
+}
+
+/* The error of parse_count's why for the count (what: "count", "second
+ * count") s. */
+static int bad_count(struct reader *r, const char *what, const char *s, int why)
+{
+	if (why == -ERANGE)
+		return bad(r, -EINVAL,
+			   "the %s \"%.32s\" is out of range: give a whole "
+			   "number from 0 to %" PRIu64,
+			   what, s, COUNT_MAX);
+	return bad(r, -EINVAL, "the %s \"%.32s\" is not a whole number", what,
+		   s);
 }
 
 static bool ends_with(const char *s, size_t len, const char *suffix)
@@ -194,19 +213,18 @@ static int parse_line(struct reader *r, struct profile *p, struct profile *p2)
 		/* "stack N M": the first count is the word before. */
 		char *prev = strrchr(r->line, ' ');
 
-		if (prev && parse_count(prev + 1, &n1)) {
+		if (prev && parse_count(prev + 1, &n1) == 0) {
 			c2 = counts;
 			*prev = '\0';
 			counts = prev + 1;
 		}
 	}
-	if (!parse_count(counts, &n1))
-		return bad(r, -EINVAL,
-			   "the count \"%.32s\" is not a whole number", counts);
-	if (c2 && !parse_count(c2, &n2))
-		return bad(r, -EINVAL,
-			   "the second count \"%.32s\" is not a whole number",
-			   c2);
+	rc = parse_count(counts, &n1);
+	if (rc)
+		return bad_count(r, "count", counts, rc);
+	rc = c2 ? parse_count(c2, &n2) : 0;
+	if (rc)
+		return bad_count(r, "second count", c2, rc);
 	if (!r->line[0])
 		return bad(r, -EINVAL, "a count with no stack before it");
 	for (s = r->line; s; s = next) {

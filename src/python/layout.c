@@ -3,33 +3,10 @@
  * Where things are inside CPython's structs, per minor version (x86_64,
  * default build: GIL, no Py_DEBUG, no Py_STATS, no Py_TRACE_REFS).
  *
- * How each entry was established:
- *
- *  - 3.8 to 3.13: read from the DWARF of real builds (pyenv 3.8.18, 3.9.18,
- *    3.10.13, 3.11.7, 3.12.1, 3.13.0) with pahole and gdb's
- *    offsetof-by-expression, e.g. `p &((struct _ts *)0)->current_frame`.
- *    Internal layouts are meant to stay put within a minor series, so one
- *    patch release stands for all; that is a convention, not a promise
- *    (3.7.4 moved _PyRuntimeState fields, and py-spy keeps separate
- *    bindings for 3.14.5), which is one more reason to prefer the target's
- *    debug offsets where it has them.
- *
- *  - 3.14: no 3.14 build was at hand, so the entry is computed by hand from
- *    the struct definitions of the 3.14 branch, taking the #ifdefs of the
- *    default build.  The python/cpython copies that could be read were 3.15
- *    development snapshots (e.g. pycore_interpframe_structs.h at 111e70cb,
- *    which already has FRAME_OWNED_BY_THREAD_STATE), so the 3.14 text came
- *    from a fork of the 3.14 branch at "3.14.0b4+"
- *    (johndoe6345789/typthon: Include/cpython/pystate.h and
- *    Include/internal/pycore_interp_structs.h and pycore_stackref.h at
- *    3ce4b26b, Include/cpython/code.h at b198f511,
- *    Include/internal/pycore_interpframe_structs.h and
- *    Include/internal/pycore_moduleobject.h at e7bdfe6c,
- *    Include/internal/pycore_debug_offsets.h at 71cf7bf1), and every
- *    number was cross-checked against the bindgen structs py-spy generates
- *    from the v3.14.0 tag (benfred/py-spy src/python_bindings/v3_14_0.rs at
- *    2833d3e), compiled with gcc to get offsetof.  The same bindgen route
- *    reproduces this table's 3.13 entry exactly from py-spy's v3_13_0.rs.
+ * Facts from each version's Include/cpython/ and Include/internal/ headers at
+ * v3.8.18, v3.9.18, v3.10.13, v3.11.7, v3.12.1, v3.13.0 (checked against the
+ * DWARF of those builds) and v3.14.0; how each was read is in git log.  One
+ * patch release stands for its series: a convention, not a promise.
  *
  * On 3.13+ the target's own _Py_DebugOffsets (the first member of
  * _PyRuntime) is authoritative: py_layout__from_debug_offsets() takes what it
@@ -427,7 +404,7 @@ static const struct py_layout builtin[] = {
 	},
 	{
 		/*
-		 * 3.14 (sources: see the top of this file).
+		 * 3.14: the headers named below, at tag v3.14.0.
 		 *
 		 * _PyRuntime: _Py_DebugOffsets grew to 760 bytes, so
 		 * interpreters.head is at 760 + 5 ints + pad + _finalizing +
@@ -530,241 +507,66 @@ const struct py_layout *py_layout__builtin(unsigned version)
 }
 
 /*
- * _Py_DebugOffsets as the target lays it out: every member after the cookie
- * is a uint64_t, so these mirrors have no padding and read the same on any
- * 64-bit little-endian host.  Field lists follow, member for member:
+ * Reading the target's _Py_DebugOffsets (3.13+).
  *
- *  - 3.13: struct _Py_DebugOffsets in Include/internal/pycore_runtime.h of
- *    v3.13.0 (checked against the DWARF of the 3.13.0 build: 584 bytes,
- *    free_threaded at 16).
- *  - 3.14: Include/internal/pycore_debug_offsets.h of the 3.14 branch (see
- *    the top of this file): 760 bytes, with threads_main,
- *    code_object_generation and tlbc_generation in interpreter_state,
- *    stackpointer and tlbc_index in interpreter_frame, co_tlbc in
- *    code_object, and the set_object, gen_object, llist_node and
- *    debugger_support sections.
+ * It starts with a header (cookie, PY_VERSION_HEX, free_threaded), then one
+ * struct per section, and every member after the cookie is a uint64_t: a
+ * member's byte offset is the header's size plus 8 for each member before
+ * it in that version.  So members[] below lists them in declaration order,
+ * each with the first version that has it, and says what this file does
+ * with it.  CPython has so far only added members (inserted or appended).
+ * A new version is its rows here (since = it), its dbg_versions[] row, its
+ * built-in layout above and PYVER_MAX.
  */
 struct dbg_head {
-	char cookie[8];
+	char cookie[8]; /* "xdebugpy", no NUL (_Py_Debug_Cookie) */
 	uint64_t version; /* PY_VERSION_HEX */
 	uint64_t free_threaded;
 };
 
-struct dbg313 {
-	struct dbg_head h;
-	struct {
-		uint64_t size, finalizing, interpreters_head;
-	} runtime_state;
-	struct {
-		uint64_t size, id, next, threads_head, gc, imports_modules,
-			sysdict, builtins, ceval_gil, gil_runtime_state,
-			gil_runtime_state_enabled, gil_runtime_state_locked,
-			gil_runtime_state_holder;
-	} interpreter_state;
-	struct {
-		uint64_t size, prev, next, interp, current_frame, thread_id,
-			native_thread_id, datastack_chunk, status;
-	} thread_state;
-	struct {
-		uint64_t size, previous, executable, instr_ptr, localsplus,
-			owner;
-	} interpreter_frame;
-	struct {
-		uint64_t size, filename, name, qualname, linetable, firstlineno,
-			argcount, localsplusnames, localspluskinds,
-			co_code_adaptive;
-	} code_object;
-	struct {
-		uint64_t size, ob_type;
-	} pyobject;
-	struct {
-		uint64_t size, tp_name, tp_repr, tp_flags;
-	} type_object;
-	struct {
-		uint64_t size, ob_item, ob_size;
-	} tuple_object, list_object;
-	struct {
-		uint64_t size, ma_keys, ma_values;
-	} dict_object;
-	struct {
-		uint64_t size, ob_fval;
-	} float_object;
-	struct {
-		uint64_t size, lv_tag, ob_digit;
-	} long_object;
-	struct {
-		uint64_t size, ob_size, ob_sval;
-	} bytes_object;
-	struct {
-		uint64_t size, state, length, asciiobject_size;
-	} unicode_object;
-	struct {
-		uint64_t size, collecting;
-	} gc;
-};
-
-struct dbg314 {
-	struct dbg_head h;
-	struct {
-		uint64_t size, finalizing, interpreters_head;
-	} runtime_state;
-	struct {
-		uint64_t size, id, next, threads_head, threads_main, gc,
-			imports_modules, sysdict, builtins, ceval_gil,
-			gil_runtime_state, gil_runtime_state_enabled,
-			gil_runtime_state_locked, gil_runtime_state_holder,
-			code_object_generation, tlbc_generation;
-	} interpreter_state;
-	struct {
-		uint64_t size, prev, next, interp, current_frame, thread_id,
-			native_thread_id, datastack_chunk, status;
-	} thread_state;
-	struct {
-		uint64_t size, previous, executable, instr_ptr, localsplus,
-			owner, stackpointer, tlbc_index;
-	} interpreter_frame;
-	struct {
-		uint64_t size, filename, name, qualname, linetable, firstlineno,
-			argcount, localsplusnames, localspluskinds,
-			co_code_adaptive, co_tlbc;
-	} code_object;
-	struct {
-		uint64_t size, ob_type;
-	} pyobject;
-	struct {
-		uint64_t size, tp_name, tp_repr, tp_flags;
-	} type_object;
-	struct {
-		uint64_t size, ob_item, ob_size;
-	} tuple_object, list_object;
-	struct {
-		uint64_t size, used, table, mask;
-	} set_object;
-	struct {
-		uint64_t size, ma_keys, ma_values;
-	} dict_object;
-	struct {
-		uint64_t size, ob_fval;
-	} float_object;
-	struct {
-		uint64_t size, lv_tag, ob_digit;
-	} long_object;
-	struct {
-		uint64_t size, ob_size, ob_sval;
-	} bytes_object;
-	struct {
-		uint64_t size, state, length, asciiobject_size;
-	} unicode_object;
-	struct {
-		uint64_t size, collecting;
-	} gc;
-	struct {
-		uint64_t size, gi_name, gi_iframe, gi_frame_state;
-	} gen_object;
-	struct {
-		uint64_t next, prev;
-	} llist_node;
-	struct {
-		uint64_t eval_breaker, remote_debugger_support,
-			remote_debugging_enabled, debugger_pending_call,
-			debugger_script_path, debugger_script_path_size;
-	} debugger_support;
-};
-
 _Static_assert(sizeof(struct dbg_head) == 24, "dbg_head");
-_Static_assert(sizeof(struct dbg313) == 584, "3.13 _Py_DebugOffsets");
-_Static_assert(sizeof(struct dbg314) == 760, "3.14 _Py_DebugOffsets");
 
-/* What this file uses of either layout. */
-struct dbg_used {
-	struct {
-		uint64_t size, interpreters_head;
-	} runtime_state;
-	struct {
-		uint64_t size, next, threads_head, imports_modules;
-	} interpreter_state;
-	struct {
-		uint64_t size, next, current_frame, thread_id;
-	} thread_state;
-	struct {
-		uint64_t size, previous, executable, instr_ptr, owner;
-	} interpreter_frame;
-	struct {
-		uint64_t size, filename, name, qualname, linetable, firstlineno,
-			co_code_adaptive;
-	} code_object;
-	struct {
-		uint64_t size, ob_type;
-	} pyobject;
-	struct {
-		uint64_t size, tp_flags;
-	} type_object;
-	struct {
-		uint64_t size, ma_keys, ma_values;
-	} dict_object;
-	struct {
-		uint64_t size, lv_tag, ob_digit;
-	} long_object;
-	struct {
-		uint64_t size, ob_size, ob_sval;
-	} bytes_object;
-	struct {
-		uint64_t size, state, length, asciiobject_size;
-	} unicode_object;
+/* The versions read, and sizeof(_Py_DebugOffsets) in each: a cross-check
+ * that members[] has every member of that version. */
+static const struct dbg_version {
+	unsigned version;
+	uint32_t size;
+} dbg_versions[] = {
+	{ PYVER(3, 13), 584 },
+	{ PYVER(3, 14), 760 },
 };
 
-/* The member names are the same in both layouts. */
-#define DBG_PICK(u, d)                                                       \
-	do {                                                                 \
-		(u)->runtime_state.size = (d)->runtime_state.size;           \
-		(u)->runtime_state.interpreters_head =                       \
-			(d)->runtime_state.interpreters_head;                \
-		(u)->interpreter_state.size = (d)->interpreter_state.size;   \
-		(u)->interpreter_state.next = (d)->interpreter_state.next;   \
-		(u)->interpreter_state.threads_head =                        \
-			(d)->interpreter_state.threads_head;                 \
-		(u)->interpreter_state.imports_modules =                     \
-			(d)->interpreter_state.imports_modules;              \
-		(u)->thread_state.size = (d)->thread_state.size;             \
-		(u)->thread_state.next = (d)->thread_state.next;             \
-		(u)->thread_state.current_frame =                            \
-			(d)->thread_state.current_frame;                     \
-		(u)->thread_state.thread_id = (d)->thread_state.thread_id;   \
-		(u)->interpreter_frame.size = (d)->interpreter_frame.size;   \
-		(u)->interpreter_frame.previous =                            \
-			(d)->interpreter_frame.previous;                     \
-		(u)->interpreter_frame.executable =                          \
-			(d)->interpreter_frame.executable;                   \
-		(u)->interpreter_frame.instr_ptr =                           \
-			(d)->interpreter_frame.instr_ptr;                    \
-		(u)->interpreter_frame.owner = (d)->interpreter_frame.owner; \
-		(u)->code_object.size = (d)->code_object.size;               \
-		(u)->code_object.filename = (d)->code_object.filename;       \
-		(u)->code_object.name = (d)->code_object.name;               \
-		(u)->code_object.qualname = (d)->code_object.qualname;       \
-		(u)->code_object.linetable = (d)->code_object.linetable;     \
-		(u)->code_object.firstlineno = (d)->code_object.firstlineno; \
-		(u)->code_object.co_code_adaptive =                          \
-			(d)->code_object.co_code_adaptive;                   \
-		(u)->pyobject.size = (d)->pyobject.size;                     \
-		(u)->pyobject.ob_type = (d)->pyobject.ob_type;               \
-		(u)->type_object.size = (d)->type_object.size;               \
-		(u)->type_object.tp_flags = (d)->type_object.tp_flags;       \
-		(u)->dict_object.size = (d)->dict_object.size;               \
-		(u)->dict_object.ma_keys = (d)->dict_object.ma_keys;         \
-		(u)->dict_object.ma_values = (d)->dict_object.ma_values;     \
-		(u)->long_object.size = (d)->long_object.size;               \
-		(u)->long_object.lv_tag = (d)->long_object.lv_tag;           \
-		(u)->long_object.ob_digit = (d)->long_object.ob_digit;       \
-		(u)->bytes_object.size = (d)->bytes_object.size;             \
-		(u)->bytes_object.ob_size = (d)->bytes_object.ob_size;       \
-		(u)->bytes_object.ob_sval = (d)->bytes_object.ob_sval;       \
-		(u)->unicode_object.size = (d)->unicode_object.size;         \
-		(u)->unicode_object.state = (d)->unicode_object.state;       \
-		(u)->unicode_object.length = (d)->unicode_object.length;     \
-		(u)->unicode_object.asciiobject_size =                       \
-			(d)->unicode_object.asciiobject_size;                \
-	} while (0)
+#define NR_DBG_VERSIONS (sizeof(dbg_versions) / sizeof(dbg_versions[0]))
+
+enum dbg_use {
+	DBG_SKIP, /* stepped over */
+	DBG_SIZE, /* a struct size, checked before any offset inside it */
+	DBG_TAKE, /* an offset, taken into a py_layout field */
+};
+
+/*
+ * Offsets the sampler reads together, checked together once taken (a
+ * corrupted blob shows as fields that overlap or fall outside a span).
+ */
+enum dbg_group {
+	G_NONE,
+	G_FRAME, /* BPF reads them from one PY_FRAME_READ_MAX span of a frame */
+	G_TSTATE, /* the BPF thread walk */
+	G_INTERP, /* the BPF interpreter walk */
+	G_CODE, /* the symboliser reads them from code.size bytes */
+	NR_GROUPS,
+};
+
+static const struct dbg_group_rule {
+	const char *what;
+	uint32_t span; /* every field ends within it; 0: no bound */
+	int disjoint; /* no two fields overlap */
+} dbg_groups[NR_GROUPS] = {
+	[G_FRAME] = { "interpreter frame", PY_FRAME_READ_MAX, 1 },
+	[G_TSTATE] = { "thread state", 0, 1 },
+	[G_INTERP] = { "interpreter state", 0, 1 },
+	[G_CODE] = { "code object", 0, 0 },
+};
 
 /*
  * Sanity bounds for the struct sizes the target reports.  _PyRuntimeState and
@@ -773,6 +575,205 @@ struct dbg_used {
  */
 #define DBG_STATE_SIZE_MAX (8u << 20)
 #define DBG_OBJ_SIZE_MAX (64u << 10)
+
+struct dbg_member {
+	const char *section, *name;
+	unsigned since; /* PYVER of the first version that has it */
+	enum dbg_use use;
+	uint32_t size_max; /* DBG_SIZE: at most this */
+	size_t dst; /* DBG_TAKE: offsetof(struct py_layout, a uint32_t) */
+	uint8_t width; /* DBG_TAKE: bytes that must fit inside the struct at
+			  the offset; 0: a size or flexible array member,
+			  which may equal the struct size */
+	uint8_t group; /* DBG_TAKE: enum dbg_group */
+};
+
+/* offsetof(struct py_layout, f); does not compile unless f is 4 bytes. */
+#define U32_AT(f)                        \
+	(offsetof(struct py_layout, f) + \
+	 0 * sizeof(char[sizeof(((struct py_layout *)0)->f) == 4 ? 1 : -1]))
+
+/* A members[] row: SKIP it, check a struct SIZE, or TAKE an offset. */
+#define ROW(sec, mem, v, u, max, at, w, g)                                     \
+	{                                                                      \
+		.section = #sec, .name = #mem, .since = PYVER(3, v), .use = u, \
+		.size_max = max, .dst = at, .width = w, .group = g             \
+	}
+#define SKIP(sec, mem, v) ROW(sec, mem, v, DBG_SKIP, 0, 0, 0, G_NONE)
+#define SIZE(sec, v, max) ROW(sec, size, v, DBG_SIZE, max, 0, 0, G_NONE)
+#define TAKE(sec, mem, v, field, width, group) \
+	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group)
+#define STATE DBG_STATE_SIZE_MAX
+#define OBJ DBG_OBJ_SIZE_MAX
+
+/*
+ * struct _Py_DebugOffsets: Include/internal/pycore_runtime.h at v3.13.0,
+ * Include/internal/pycore_debug_offsets.h at v3.14.0 (the unit tests read
+ * real 3.13.0 and 3.14.10 builds).
+ * Columns: section, member, since (3.x), py_layout field, width, group.
+ */
+static const struct dbg_member members[] = {
+	SIZE(runtime_state, 13, STATE),
+	SKIP(runtime_state, finalizing, 13),
+	TAKE(runtime_state, interpreters_head, 13, walk.runtime_interp_head, 8,
+	     G_NONE),
+
+	SIZE(interpreter_state, 13, STATE),
+	SKIP(interpreter_state, id, 13),
+	TAKE(interpreter_state, next, 13, walk.interp_next, 8, G_INTERP),
+	TAKE(interpreter_state, threads_head, 13, walk.interp_threads_head, 8,
+	     G_INTERP),
+	SKIP(interpreter_state, threads_main, 14),
+	SKIP(interpreter_state, gc, 13),
+	TAKE(interpreter_state, imports_modules, 13, obj.interp_modules, 8,
+	     G_NONE),
+	SKIP(interpreter_state, sysdict, 13),
+	SKIP(interpreter_state, builtins, 13),
+	SKIP(interpreter_state, ceval_gil, 13),
+	SKIP(interpreter_state, gil_runtime_state, 13),
+	SKIP(interpreter_state, gil_runtime_state_enabled, 13),
+	SKIP(interpreter_state, gil_runtime_state_locked, 13),
+	SKIP(interpreter_state, gil_runtime_state_holder, 13),
+	SKIP(interpreter_state, code_object_generation, 14),
+	SKIP(interpreter_state, tlbc_generation, 14),
+
+	SIZE(thread_state, 13, OBJ),
+	SKIP(thread_state, prev, 13),
+	TAKE(thread_state, next, 13, walk.tstate_next, 8, G_TSTATE),
+	SKIP(thread_state, interp, 13),
+	TAKE(thread_state, current_frame, 13, walk.tstate_frame, 8, G_TSTATE),
+	TAKE(thread_state, thread_id, 13, walk.tstate_thread_id, 8, G_TSTATE),
+	SKIP(thread_state, native_thread_id, 13),
+	SKIP(thread_state, datastack_chunk, 13),
+	SKIP(thread_state, status, 13),
+
+	SIZE(interpreter_frame, 13, OBJ),
+	TAKE(interpreter_frame, previous, 13, walk.frame_previous, 8, G_FRAME),
+	TAKE(interpreter_frame, executable, 13, walk.frame_code, 8, G_FRAME),
+	TAKE(interpreter_frame, instr_ptr, 13, walk.frame_instr, 8, G_FRAME),
+	SKIP(interpreter_frame, localsplus, 13),
+	TAKE(interpreter_frame, owner, 13, walk.frame_owner, 1, G_FRAME),
+	SKIP(interpreter_frame, stackpointer, 14),
+	SKIP(interpreter_frame, tlbc_index, 14),
+
+	SIZE(code_object, 13, OBJ),
+	TAKE(code_object, filename, 13, code.filename, 8, G_CODE),
+	TAKE(code_object, name, 13, code.name, 8, G_CODE),
+	TAKE(code_object, qualname, 13, code.qualname, 8, G_CODE),
+	TAKE(code_object, linetable, 13, code.linetable, 8, G_CODE),
+	TAKE(code_object, firstlineno, 13, code.firstlineno, 4, G_CODE),
+	SKIP(code_object, argcount, 13),
+	SKIP(code_object, localsplusnames, 13),
+	SKIP(code_object, localspluskinds, 13),
+	TAKE(code_object, co_code_adaptive, 13, walk.code_adaptive, 0, G_NONE),
+	SKIP(code_object, co_tlbc, 14),
+
+	SIZE(pyobject, 13, OBJ),
+	TAKE(pyobject, ob_type, 13, object.ob_type, 8, G_NONE),
+
+	SIZE(type_object, 13, OBJ),
+	SKIP(type_object, tp_name, 13),
+	SKIP(type_object, tp_repr, 13),
+	TAKE(type_object, tp_flags, 13, obj.type_flags, 8, G_NONE),
+
+	SKIP(tuple_object, size, 13),
+	SKIP(tuple_object, ob_item, 13),
+	SKIP(tuple_object, ob_size, 13),
+
+	SKIP(list_object, size, 13),
+	SKIP(list_object, ob_item, 13),
+	SKIP(list_object, ob_size, 13),
+
+	SKIP(set_object, size, 14),
+	SKIP(set_object, used, 14),
+	SKIP(set_object, table, 14),
+	SKIP(set_object, mask, 14),
+
+	SIZE(dict_object, 13, OBJ),
+	TAKE(dict_object, ma_keys, 13, obj.dict_keys, 8, G_NONE),
+	TAKE(dict_object, ma_values, 13, obj.dict_values, 8, G_NONE),
+
+	SKIP(float_object, size, 13),
+	SKIP(float_object, ob_fval, 13),
+
+	SIZE(long_object, 13, OBJ),
+	TAKE(long_object, lv_tag, 13, obj.long_size, 8, G_NONE),
+	TAKE(long_object, ob_digit, 13, obj.long_digits, 4, G_NONE),
+
+	SIZE(bytes_object, 13, OBJ),
+	TAKE(bytes_object, ob_size, 13, bytes.ob_size, 8, G_NONE),
+	TAKE(bytes_object, ob_sval, 13, bytes.ob_sval, 1, G_NONE),
+
+	SIZE(unicode_object, 13, OBJ),
+	TAKE(unicode_object, state, 13, unicode.state, 4, G_NONE),
+	TAKE(unicode_object, length, 13, unicode.length, 8, G_NONE),
+	/* A size, not an offset: compact ASCII data starts right after. */
+	TAKE(unicode_object, asciiobject_size, 13, unicode.ascii_size, 0,
+	     G_NONE),
+
+	SKIP(gc, size, 13),
+	SKIP(gc, collecting, 13),
+
+	SKIP(gen_object, size, 14),
+	SKIP(gen_object, gi_name, 14),
+	SKIP(gen_object, gi_iframe, 14),
+	SKIP(gen_object, gi_frame_state, 14),
+
+	SKIP(llist_node, next, 14),
+	SKIP(llist_node, prev, 14),
+
+	SKIP(debugger_support, eval_breaker, 14),
+	SKIP(debugger_support, remote_debugger_support, 14),
+	SKIP(debugger_support, remote_debugging_enabled, 14),
+	SKIP(debugger_support, debugger_pending_call, 14),
+	SKIP(debugger_support, debugger_script_path, 14),
+	SKIP(debugger_support, debugger_script_path_size, 14),
+};
+
+#undef ROW
+#undef SKIP
+#undef SIZE
+#undef TAKE
+#undef STATE
+#undef OBJ
+
+#define NR_MEMBERS (sizeof(members) / sizeof(members[0]))
+
+static int dbg_has(const struct dbg_member *m, unsigned version)
+{
+	return version >= m->since;
+}
+
+/* A DBG_TAKE row of group g that the version has. */
+static int dbg_in_group(const struct dbg_member *m, unsigned version, int g)
+{
+	return m->use == DBG_TAKE && m->group == g && dbg_has(m, version);
+}
+
+/* sizeof(_Py_DebugOffsets) in a version, as members[] lays it out. */
+static size_t dbg_size(unsigned version)
+{
+	size_t n = sizeof(struct dbg_head);
+
+	for (size_t i = 0; i < NR_MEMBERS; i++)
+		n += dbg_has(&members[i], version) ? 8 : 0;
+	return n;
+}
+
+/* Each member's value in a version's blob (val[i] for members[i]). */
+static void dbg_values(const unsigned char *buf, unsigned version,
+		       uint64_t *val)
+{
+	size_t pos = sizeof(struct dbg_head);
+
+	for (size_t i = 0; i < NR_MEMBERS; i++) {
+		val[i] = 0;
+		if (!dbg_has(&members[i], version))
+			continue;
+		memcpy(&val[i], buf + pos, 8);
+		pos += 8;
+	}
+}
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -788,35 +789,91 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A struct size from the target: non-zero and at most max. */
-static int check_size(const char *what, uint64_t size, uint64_t max, char *err,
-		      size_t errlen)
+/* Every struct size the offsets are checked against: non-zero, bounded. */
+static int check_sizes(unsigned version, const uint64_t *val, char *err,
+		       size_t errlen)
 {
-	if (size == 0 || size > max) {
-		seterr(err, errlen,
-		       "debug offsets: %s.size %" PRIu64 " out of range", what,
-		       size);
-		return -EINVAL;
+	for (size_t i = 0; i < NR_MEMBERS; i++) {
+		const struct dbg_member *m = &members[i];
+
+		if (m->use != DBG_SIZE || !dbg_has(m, version))
+			continue;
+		if (val[i] == 0 || val[i] > m->size_max) {
+			seterr(err, errlen,
+			       "debug offsets: %s.size %" PRIu64
+			       " out of range",
+			       m->section, val[i]);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
 
 /*
- * An offset from the target: the width-byte field it names must lie inside
- * the struct of the given size.  Written to *out only when it does.
+ * Takes each DBG_TAKE offset into its py_layout field, once the width-byte
+ * field it names is seen to lie inside its struct (the section's size,
+ * which check_sizes has bounded).
  */
-static int take(const char *what, uint64_t off, uint64_t width, uint64_t size,
-		uint32_t *out, char *err, size_t errlen)
+static int take_offsets(unsigned version, const uint64_t *val,
+			struct py_layout *l, char *err, size_t errlen)
 {
-	if (off >= size || width > size - off) {
-		seterr(err, errlen,
-		       "debug offsets: %s = %" PRIu64
-		       " out of range (struct size %" PRIu64 ")",
-		       what, off, size);
-		return -EINVAL;
+	const struct dbg_member *sz = NULL;
+	uint64_t size = 0;
+
+	for (size_t i = 0; i < NR_MEMBERS; i++) {
+		const struct dbg_member *m = &members[i];
+		uint64_t off = val[i];
+		uint32_t off32;
+
+		if (!dbg_has(m, version))
+			continue;
+		if (m->use == DBG_SIZE)
+			sz = m;
+		if (m->use != DBG_TAKE)
+			continue;
+		if (!sz || strcmp(sz->section, m->section) != 0) {
+			seterr(err, errlen,
+			       "debug offsets: %s.%s has no checked struct size "
+			       "(a bug in layout.c's members[])",
+			       m->section, m->name);
+			return -EINVAL;
+		}
+		/* A width of 0 may end right at the struct's end. */
+		size = val[sz - members] + (m->width == 0);
+		if (off >= size || m->width > size - off) {
+			seterr(err, errlen,
+			       "debug offsets: %s.%s = %" PRIu64
+			       " out of range (struct size %" PRIu64 ")",
+			       m->section, m->name, off, size);
+			return -EINVAL;
+		}
+		off32 = (uint32_t)off;
+		memcpy((unsigned char *)l + m->dst, &off32, sizeof(off32));
 	}
-	*out = (uint32_t)off;
 	return 0;
+}
+
+/* The offset a DBG_TAKE row put into *l. */
+static uint32_t taken(const struct py_layout *l, const struct dbg_member *m)
+{
+	uint32_t v;
+
+	memcpy(&v, (const unsigned char *)l + m->dst, sizeof(v));
+	return v;
+}
+
+/* Where the group's last field ends. */
+static uint32_t group_end(const struct py_layout *l, unsigned version, int g)
+{
+	uint32_t end = 0;
+
+	for (size_t i = 0; i < NR_MEMBERS; i++) {
+		const struct dbg_member *m = &members[i];
+
+		if (dbg_in_group(m, version, g) && taken(l, m) + m->width > end)
+			end = taken(l, m) + m->width;
+	}
+	return end;
 }
 
 /* Fields [a, a+wa) and [b, b+wb) overlap: a sign of a corrupted blob. */
@@ -825,183 +882,130 @@ static int overlap(uint32_t a, uint32_t wa, uint32_t b, uint32_t wb)
 	return a < b + wb && b < a + wa;
 }
 
-static int fill_from(const struct dbg_used *d, struct py_layout *l, char *err,
-		     size_t errlen)
+/* Two fields of group g overlap. */
+static int group_overlaps(const struct py_layout *l, unsigned version, int g)
 {
-	struct py_walk_offsets *w = &l->walk;
-	uint32_t v, end;
-	int ret = 0;
+	for (size_t i = 0; i < NR_MEMBERS; i++) {
+		const struct dbg_member *a = &members[i];
 
-	/* Struct sizes first: every offset below is checked against one. */
-	ret = ret   ?:
-		      check_size("runtime_state", d->runtime_state.size,
-				 DBG_STATE_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("interpreter_state", d->interpreter_state.size,
-				 DBG_STATE_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("thread_state", d->thread_state.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("interpreter_frame", d->interpreter_frame.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("code_object", d->code_object.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("pyobject", d->pyobject.size, DBG_OBJ_SIZE_MAX,
-				 err, errlen);
-	ret = ret   ?:
-		      check_size("type_object", d->type_object.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("dict_object", d->dict_object.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("long_object", d->long_object.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("bytes_object", d->bytes_object.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	ret = ret   ?:
-		      check_size("unicode_object", d->unicode_object.size,
-				 DBG_OBJ_SIZE_MAX, err, errlen);
-	if (ret)
-		return ret;
+		if (!dbg_in_group(a, version, g))
+			continue;
+		for (size_t j = i + 1; j < NR_MEMBERS; j++) {
+			const struct dbg_member *b = &members[j];
 
-#define TAKE(what, off, width, size, dst) \
-	ret = ret ?: take(what, off, width, size, dst, err, errlen)
-
-	TAKE("runtime_state.interpreters_head",
-	     d->runtime_state.interpreters_head, 8, d->runtime_state.size,
-	     &w->runtime_interp_head);
-	TAKE("interpreter_state.next", d->interpreter_state.next, 8,
-	     d->interpreter_state.size, &w->interp_next);
-	TAKE("interpreter_state.threads_head",
-	     d->interpreter_state.threads_head, 8, d->interpreter_state.size,
-	     &w->interp_threads_head);
-	TAKE("interpreter_state.imports_modules",
-	     d->interpreter_state.imports_modules, 8, d->interpreter_state.size,
-	     &l->obj.interp_modules);
-	TAKE("thread_state.next", d->thread_state.next, 8, d->thread_state.size,
-	     &w->tstate_next);
-	TAKE("thread_state.current_frame", d->thread_state.current_frame, 8,
-	     d->thread_state.size, &w->tstate_frame);
-	TAKE("thread_state.thread_id", d->thread_state.thread_id, 8,
-	     d->thread_state.size, &w->tstate_thread_id);
-	TAKE("interpreter_frame.previous", d->interpreter_frame.previous, 8,
-	     d->interpreter_frame.size, &w->frame_previous);
-	TAKE("interpreter_frame.executable", d->interpreter_frame.executable, 8,
-	     d->interpreter_frame.size, &w->frame_code);
-	TAKE("interpreter_frame.instr_ptr", d->interpreter_frame.instr_ptr, 8,
-	     d->interpreter_frame.size, &w->frame_instr);
-	TAKE("interpreter_frame.owner", d->interpreter_frame.owner, 1,
-	     d->interpreter_frame.size, &w->frame_owner);
-	TAKE("code_object.filename", d->code_object.filename, 8,
-	     d->code_object.size, &l->code.filename);
-	TAKE("code_object.name", d->code_object.name, 8, d->code_object.size,
-	     &l->code.name);
-	TAKE("code_object.qualname", d->code_object.qualname, 8,
-	     d->code_object.size, &l->code.qualname);
-	TAKE("code_object.linetable", d->code_object.linetable, 8,
-	     d->code_object.size, &l->code.linetable);
-	TAKE("code_object.firstlineno", d->code_object.firstlineno, 4,
-	     d->code_object.size, &l->code.firstlineno);
-	/* A flexible array member: its offset may equal the struct size. */
-	TAKE("code_object.co_code_adaptive", d->code_object.co_code_adaptive, 0,
-	     d->code_object.size + 1, &w->code_adaptive);
-	TAKE("pyobject.ob_type", d->pyobject.ob_type, 8, d->pyobject.size,
-	     &l->object.ob_type);
-	TAKE("type_object.tp_flags", d->type_object.tp_flags, 8,
-	     d->type_object.size, &l->obj.type_flags);
-	TAKE("dict_object.ma_keys", d->dict_object.ma_keys, 8,
-	     d->dict_object.size, &l->obj.dict_keys);
-	TAKE("dict_object.ma_values", d->dict_object.ma_values, 8,
-	     d->dict_object.size, &l->obj.dict_values);
-	TAKE("long_object.lv_tag", d->long_object.lv_tag, 8,
-	     d->long_object.size, &l->obj.long_size);
-	TAKE("long_object.ob_digit", d->long_object.ob_digit, 4,
-	     d->long_object.size, &l->obj.long_digits);
-	TAKE("bytes_object.ob_size", d->bytes_object.ob_size, 8,
-	     d->bytes_object.size, &l->bytes.ob_size);
-	TAKE("bytes_object.ob_sval", d->bytes_object.ob_sval, 1,
-	     d->bytes_object.size, &l->bytes.ob_sval);
-	TAKE("unicode_object.state", d->unicode_object.state, 4,
-	     d->unicode_object.size, &l->unicode.state);
-	TAKE("unicode_object.length", d->unicode_object.length, 8,
-	     d->unicode_object.size, &l->unicode.length);
-	/* A size, not an offset: compact ASCII data starts right after. */
-	TAKE("unicode_object.asciiobject_size",
-	     d->unicode_object.asciiobject_size, 0, d->unicode_object.size + 1,
-	     &l->unicode.ascii_size);
-#undef TAKE
-	if (ret)
-		return ret;
-
-	/* co_firstlineno is read both by the walk and by the symboliser. */
-	w->code_firstlineno = l->code.firstlineno;
-	w->cframe_current_frame = NONE;
-
-	/* The BPF walk reads one PY_FRAME_READ_MAX span of each frame. */
-	if (w->frame_previous + 8 > PY_FRAME_READ_MAX ||
-	    w->frame_code + 8 > PY_FRAME_READ_MAX ||
-	    w->frame_instr + 8 > PY_FRAME_READ_MAX ||
-	    w->frame_owner + 1 > PY_FRAME_READ_MAX) {
-		seterr(err, errlen,
-		       "debug offsets: interpreter frame fields lie beyond "
-		       "the %d bytes the sampler reads",
-		       PY_FRAME_READ_MAX);
-		return -EINVAL;
+			if (dbg_in_group(b, version, g) &&
+			    overlap(taken(l, a), a->width, taken(l, b),
+				    b->width))
+				return 1;
+		}
 	}
-	if (overlap(w->frame_previous, 8, w->frame_code, 8) ||
-	    overlap(w->frame_previous, 8, w->frame_instr, 8) ||
-	    overlap(w->frame_previous, 8, w->frame_owner, 1) ||
-	    overlap(w->frame_code, 8, w->frame_instr, 8) ||
-	    overlap(w->frame_code, 8, w->frame_owner, 1) ||
-	    overlap(w->frame_instr, 8, w->frame_owner, 1)) {
-		seterr(err, errlen,
-		       "debug offsets: interpreter frame fields overlap");
-		return -EINVAL;
-	}
-	if (overlap(w->tstate_next, 8, w->tstate_frame, 8) ||
-	    overlap(w->tstate_next, 8, w->tstate_thread_id, 8) ||
-	    overlap(w->tstate_frame, 8, w->tstate_thread_id, 8)) {
-		seterr(err, errlen,
-		       "debug offsets: thread state fields overlap");
-		return -EINVAL;
-	}
-	if (overlap(w->interp_next, 8, w->interp_threads_head, 8)) {
-		seterr(err, errlen,
-		       "debug offsets: interpreter state fields overlap");
-		return -EINVAL;
-	}
-
-	/* Bytes to read from a code object to see every code.* field. */
-	end = 0;
-	v = l->code.name + 8;
-	end = v > end ? v : end;
-	v = l->code.qualname + 8;
-	end = v > end ? v : end;
-	v = l->code.filename + 8;
-	end = v > end ? v : end;
-	v = l->code.linetable + 8;
-	end = v > end ? v : end;
-	v = l->code.firstlineno + 4;
-	end = v > end ? v : end;
-	l->code.size = end;
 	return 0;
+}
+
+/* Each group's fields keep to its rule (dbg_groups[]). */
+static int check_groups(const struct py_layout *l, unsigned version, char *err,
+			size_t errlen)
+{
+	for (int g = 1; g < NR_GROUPS; g++) {
+		const struct dbg_group_rule *r = &dbg_groups[g];
+
+		if (r->span && group_end(l, version, g) > r->span) {
+			seterr(err, errlen,
+			       "debug offsets: %s fields lie beyond the %u bytes "
+			       "the sampler reads",
+			       r->what, r->span);
+			return -EINVAL;
+		}
+		if (r->disjoint && group_overlaps(l, version, g)) {
+			seterr(err, errlen, "debug offsets: %s fields overlap",
+			       r->what);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Overrides *l with what a version's _Py_DebugOffsets (in buf) carries: the
+ * struct sizes are checked first, then each offset against its struct, then
+ * the groups.
+ */
+static int fill_from(const unsigned char *buf, unsigned version,
+		     struct py_layout *l, char *err, size_t errlen)
+{
+	uint64_t val[NR_MEMBERS];
+	int ret;
+
+	dbg_values(buf, version, val);
+	ret = check_sizes(version, val, err, errlen);
+	ret = ret ?: take_offsets(version, val, l, err, errlen);
+	ret = ret ?: check_groups(l, version, err, errlen);
+	if (ret)
+		return ret;
+	/* co_firstlineno is read both by the walk and by the symboliser. */
+	l->walk.code_firstlineno = l->code.firstlineno;
+	l->walk.cframe_current_frame = NONE;
+	l->code.size = group_end(l, version, G_CODE);
+	return 0;
+}
+
+/*
+ * The dbg_versions[] row a header names, or NULL with the reason in err.
+ * The layout is only promised stable within a minor series from the
+ * release candidates on (the ABI freeze); alphas and betas may lay it out
+ * differently (3.13's early alphas had no size members at all).
+ */
+static const struct dbg_version *dbg_version(const struct dbg_head *h,
+					     char *err, size_t errlen)
+{
+	const struct dbg_version *dv = NULL;
+	/* PY_VERSION_HEX: major, minor, micro bytes; level, serial nibbles. */
+	unsigned major = (h->version >> 24) & 0xff,
+		 minor = (h->version >> 16) & 0xff,
+		 level = (h->version >> 4) & 0xf;
+
+	for (size_t i = 0; i < NR_DBG_VERSIONS && !(h->version >> 32); i++)
+		if (dbg_versions[i].version == PYVER(major, minor))
+			dv = &dbg_versions[i];
+	if (!dv) {
+		seterr(err, errlen,
+		       "debug offsets: unsupported version 0x%" PRIx64,
+		       h->version);
+		return NULL;
+	}
+	if (level != 0xc && level != 0xf) {
+		seterr(err, errlen,
+		       "debug offsets: pre-release python 0x%" PRIx64
+		       " (alpha/beta layouts are not supported)",
+		       h->version);
+		return NULL;
+	}
+	/* Same members, other values: needs built-in free-threaded rows. */
+	if (h->free_threaded) {
+		seterr(err, errlen,
+		       "free-threaded python builds are not supported "
+		       "(debug offsets free_threaded=%" PRIu64 ")",
+		       h->free_threaded);
+		return NULL;
+	}
+	if (dbg_size(dv->version) != dv->size) {
+		seterr(err, errlen,
+		       "debug offsets: layout.c's members[] make 3.%u's "
+		       "_Py_DebugOffsets %zu bytes, not %u",
+		       minor, dbg_size(dv->version), dv->size);
+		return NULL;
+	}
+	return dv;
 }
 
 int py_layout__from_debug_offsets(const void *buf, size_t len,
 				  struct py_layout *out, char *err,
 				  size_t errlen)
 {
+	const struct dbg_version *dv;
 	const struct py_layout *base;
 	struct dbg_head h;
-	struct dbg_used u;
 	struct py_layout l;
-	unsigned major, minor, level;
-	size_t need;
 	int ret;
 
 	if (err && errlen)
@@ -1017,69 +1021,28 @@ int py_layout__from_debug_offsets(const void *buf, size_t len,
 		return -EINVAL;
 	}
 	memcpy(&h, buf, sizeof(h));
-	/* "xdebugpy", without a terminating NUL (_Py_Debug_Cookie). */
 	if (memcmp(h.cookie, "xdebugpy", 8) != 0) {
 		seterr(err, errlen,
 		       "debug offsets: bad cookie (not a _Py_DebugOffsets)");
 		return -EINVAL;
 	}
-
-	/* PY_VERSION_HEX: major, minor, micro bytes; level, serial nibbles. */
-	major = (h.version >> 24) & 0xff;
-	minor = (h.version >> 16) & 0xff;
-	level = (h.version >> 4) & 0xf;
-	if (h.version >> 32 || major != 3 || (minor != 13 && minor != 14)) {
+	dv = dbg_version(&h, err, errlen);
+	if (!dv)
+		return -EINVAL;
+	if (len < dv->size) {
 		seterr(err, errlen,
-		       "debug offsets: unsupported version 0x%" PRIx64,
-		       h.version);
+		       "debug offsets truncated: %zu bytes, 3.%u needs %u", len,
+		       dv->version & 0xff, dv->size);
 		return -EINVAL;
 	}
-	/*
-	 * The layout is only promised stable within a minor series from the
-	 * release candidates on (the ABI freeze); alphas and betas may lay it
-	 * out differently (3.13's early alphas had no size members at all).
-	 */
-	if (level != 0xc && level != 0xf) {
-		seterr(err, errlen,
-		       "debug offsets: pre-release python 0x%" PRIx64
-		       " (alpha/beta layouts are not supported)",
-		       h.version);
-		return -EINVAL;
-	}
-	if (h.free_threaded) {
-		seterr(err, errlen,
-		       "free-threaded python builds are not supported "
-		       "(debug offsets free_threaded=%" PRIu64 ")",
-		       h.free_threaded);
-		return -EINVAL;
-	}
-
-	need = minor == 13 ? sizeof(struct dbg313) : sizeof(struct dbg314);
-	if (len < need) {
-		seterr(err, errlen,
-		       "debug offsets truncated: %zu bytes, 3.%u needs %zu",
-		       len, minor, need);
-		return -EINVAL;
-	}
-	if (minor == 13) {
-		struct dbg313 d;
-
-		memcpy(&d, buf, sizeof(d));
-		DBG_PICK(&u, &d);
-	} else {
-		struct dbg314 d;
-
-		memcpy(&d, buf, sizeof(d));
-		DBG_PICK(&u, &d);
-	}
-
-	base = py_layout__builtin(PYVER(3, minor));
+	base = py_layout__builtin(dv->version);
 	if (!base) {
-		seterr(err, errlen, "no built-in layout for 3.%u", minor);
+		seterr(err, errlen, "no built-in layout for 3.%u",
+		       dv->version & 0xff);
 		return -EINVAL;
 	}
 	l = *base;
-	ret = fill_from(&u, &l, err, errlen);
+	ret = fill_from(buf, dv->version, &l, err, errlen);
 	if (ret)
 		return ret;
 	*out = l;

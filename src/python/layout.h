@@ -6,8 +6,8 @@
  * _Py_DebugOffsets (at the start of _PyRuntime) is authoritative and the table
  * is the cross-check.
  */
-#ifndef PYPROF_PYTHON_OFFSETS_H
-#define PYPROF_PYTHON_OFFSETS_H
+#ifndef PYPROF_PYTHON_LAYOUT_H
+#define PYPROF_PYTHON_LAYOUT_H
 
 #include <linux/types.h>
 #include <stddef.h>
@@ -122,4 +122,4 @@ int py_layout__diff(const struct py_layout *a, const struct py_layout *b,
 void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 		       struct py_proc_cfg *cfg);
 
-#endif /* PYPROF_PYTHON_OFFSETS_H */
+#endif /* PYPROF_PYTHON_LAYOUT_H */

@@ -522,8 +522,9 @@ TEST(diff_malformed_input)
 		};
 
 		CHECK_INT(run_cmd(argv, 5, err, sizeof(err)), 2);
-		CHECK_STR(err, "pyprof-bpf diff: invalid --fail-above 'ten': "
-			       "give a percentage such as 10 or 10%, or off\n");
+		CHECK_STR(err, "pyprof-bpf diff: --fail-above 'ten' is not a "
+			       "percentage: give one from 0 to 1000000 (10 or "
+			       "10%), or off\n");
 	}
 	unlink(good);
 	unlink(bad);

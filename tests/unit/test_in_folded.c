@@ -137,11 +137,17 @@ TEST(in_folded_errors_name_the_line)
 		{ "a;b 1\n\na;b x\n",
 		  "t.folded:3: the count \"x\" is not a whole number" },
 		{ "a;b -1\n",
-		  "t.folded:1: the count \"-1\" is not a whole number" },
+		  "t.folded:1: the count \"-1\" is out of range: give a whole number from 0 to 9223372036854775808" },
 		{ "a;b 1.5\n",
 		  "t.folded:1: the count \"1.5\" is not a whole number" },
+		{ "a;b -\n",
+		  "t.folded:1: the count \"-\" is not a whole number" },
 		{ "a;b 99999999999999999999\n",
-		  "t.folded:1: the count \"99999999999999999999\" is not a whole number" },
+		  "t.folded:1: the count \"99999999999999999999\" is out of range: give a whole number from 0 to 9223372036854775808" },
+		{ "a;b 18446744073709551615\n",
+		  "t.folded:1: the count \"18446744073709551615\" is out of range: give a whole number from 0 to 9223372036854775808" },
+		{ "a;b 9223372036854775809\n",
+		  "t.folded:1: the count \"9223372036854775809\" is out of range: give a whole number from 0 to 9223372036854775808" },
 		{ "a;;b 1\n", "t.folded:1: frame 2 is empty" },
 		{ "a; 1\n", "t.folded:1: frame 2 is empty" },
 		{ " 1\n", "t.folded:1: a count with no stack before it" },
@@ -157,6 +163,21 @@ TEST(in_folded_errors_name_the_line)
 		CHECK_STR(err, cases[i].err);
 		profile__free(p);
 	}
+}
+
+/* The largest count is read; one more is out of range (above). */
+TEST(in_folded_count_max)
+{
+	struct profile *p = profile__new();
+	char err[256] = "";
+
+	REQUIRE(p);
+	CHECK_INT(read_text(p, NULL, "a;b 9223372036854775808\n", err,
+			    sizeof(err)),
+		  0);
+	CHECK_STR(err, "");
+	CHECK(profile__total(p) == UINT64_C(9223372036854775808));
+	profile__free(p);
 }
 
 TEST(in_folded_bounds)

@@ -129,7 +129,7 @@ TEST(offcpu_options)
 	CHECK_INT(parse(&o, err, sizeof(err), 6, a3), 0);
 	CHECK(!o.wall && o.gil && o.gil_only); /* unless cpu is asked */
 	CHECK_INT(parse(&o, err, sizeof(err), 6, a4), -EINVAL);
-	CHECK(!strcmp(err, "--mode and --idle disagree: choose one mode"));
+	CHECK(!strcmp(err, "--idle and --mode cpu disagree: choose one mode"));
 	CHECK_INT(parse(&o, err, sizeof(err), 5, a5), -EINVAL);
 	CHECK(!strcmp(err,
 		      "invalid mode 'idle': give --mode cpu or --mode wall"));
