@@ -25,6 +25,7 @@
 #include "lib/clock.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
+#include "lib/sources.h"
 #include "out/file.h"
 #include "out/output.h"
 #include "python/python.h"
@@ -638,6 +639,7 @@ static void fill_meta(struct run *r, struct out_meta *m, char *title,
 	m->samples_taken = s[STAT_SAMPLES];
 	m->samples_lost = s[STAT_LOST_COUNTS] + s[STAT_LOST_STACKS] +
 			  collect__lost(&r->coll);
+	m->sources = r->coll.sources;
 }
 
 /*
@@ -879,6 +881,12 @@ int cmd_record(int argc, char **argv)
 	}
 	r->coll.bpf = r->bpf;
 	r->coll.timeline = fmt == OUT_TRACE;
+	/* The heatmap embeds the source, read while the targets run. */
+	if (fmt == OUT_HEATMAP && !(r->coll.sources = sources__new())) {
+		fail("out of memory");
+		code = EXIT_FAILURE_;
+		goto out_close_bpf;
+	}
 	if (r->coll.timeline)
 		profile__set_timeline_origin(r->prof,
 					     (uint64_t)(clock__now() * 1e9));
@@ -995,6 +1003,7 @@ out_close_bpf:
 	top__close(view);
 	sampler__close(r->bpf);
 out_fini:
+	sources__free(r->coll.sources);
 	offcpu__free(r->coll.offcpu);
 	collect__fini(&r->coll);
 	unwinder__free(r->unw);

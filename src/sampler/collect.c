@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/sources.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
@@ -200,6 +201,7 @@ static int64_t python_frame(struct collector *c, struct target *t,
 {
 	const struct py_code *code;
 	uint32_t name, file;
+	int64_t id;
 
 	code = python__code(&t->py, pf->code,
 			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
@@ -211,8 +213,14 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	}
 	name = profile__intern_str(c->prof, code->name);
 	file = profile__intern_str(c->prof, code->filename);
-	return profile__frame(c->prof, PF_PYTHON, name, file,
-			      python__line(&t->py, code, pf->lasti));
+	if (c->sources)
+		sources__read_pid(c->sources, t->pid, code->filename);
+	id = profile__frame(c->prof, PF_PYTHON, name, file,
+			    python__line(&t->py, code, pf->lasti));
+	if (id >= 0 && profile__set_first_line(c->prof, (uint32_t)id,
+					       (int32_t)code->firstlineno))
+		return -ENOMEM;
+	return id;
 }
 
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
@@ -222,10 +230,16 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++)
-		python__code(&t->py, seg->frames[i].code,
-			     seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			     true);
+	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
+		const struct py_code *code = python__code(
+			&t->py, seg->frames[i].code,
+			seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
+			true);
+
+		/* The heatmap's source, while the process still runs. */
+		if (c->sources && code && code->ok)
+			sources__read_pid(c->sources, t->pid, code->filename);
+	}
 }
 
 void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,

@@ -101,6 +101,9 @@ struct collector {
 	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
 	 * plain cpu mode). */
 	struct offcpu *offcpu;
+	/* The heatmap: each source file read from its target the first time
+	 * a code object names it (NULL: not asked for). */
+	struct sources *sources;
 
 	struct hashmap tid_ids; /* tid -> thread_id + 1, this drain only */
 	struct pythread_name *buf;
