@@ -481,7 +481,8 @@ static void put_status(FILE *f, const struct state *s, const struct hfile *h)
 					     sizeof(why)));
 		fputs("</span>", f);
 	} else {
-		fprintf(f, "%zu lines, %zu bytes, %s", h->ntext, src->len,
+		fprintf(f, "%zu line%s, %zu bytes, %s", h->ntext,
+			h->ntext == 1 ? "" : "s", src->len,
 			src->local ? "read from this machine's files when "
 				     "converting" :
 				     "read from the profiled process's files "

@@ -66,7 +66,7 @@ struct state {
 	struct hashmap edge_index;
 	uint32_t *stack; /* scratch: one stack's fn indexes */
 	size_t stack_cap;
-	double period; /* seconds per sample */
+	double freq; /* samples per second */
 };
 
 /* ---- marshal ---- */
@@ -316,8 +316,8 @@ static void write_stats(FILE *f, const struct state *s, const uint32_t *order)
 		m_tuple(f, 5);
 		m_int(f, x->cc);
 		m_int(f, x->nc);
-		m_float(f, (double)x->tt * s->period);
-		m_float(f, (double)x->ct * s->period);
+		m_float(f, (double)x->tt / s->freq);
+		m_float(f, (double)x->ct / s->freq);
 		fputc('{', f);
 		/* Edges are sorted by callee rank, which is i here. */
 		for (; e < s->nedge && s->fn[s->edge[e].callee].order == i;
@@ -328,8 +328,8 @@ static void write_stats(FILE *f, const struct state *s, const uint32_t *order)
 			m_tuple(f, 4);
 			m_int(f, ed->nc);
 			m_int(f, ed->cc);
-			m_float(f, (double)ed->tt * s->period);
-			m_float(f, (double)ed->ct * s->period);
+			m_float(f, (double)ed->tt / s->freq);
+			m_float(f, (double)ed->ct / s->freq);
 		}
 		fputc('0', f);
 	}
@@ -345,7 +345,7 @@ int out_pstats__write(const struct profile *p, const struct out_meta *m,
 	int err = 0;
 
 	/* Without a frequency a sample counts as one second. */
-	s.period = m && m->freq ? 1.0 / m->freq : 1.0;
+	s.freq = m && m->freq ? m->freq : 1.0;
 	s.first = out__first_lines(p);
 	s.fn_of = calloc(nframes ? nframes : 1, sizeof(*s.fn_of));
 	if (!s.first || !s.fn_of) {
