@@ -352,6 +352,7 @@ static const char style[] =
 	"table.src td.ln { color: #999; text-align: right; user-select: none; }\n"
 	"table.src td.own, table.src td.tot { text-align: right; color: #444; border-right: 1px solid #eee; font-variant-numeric: tabular-nums; }\n"
 	"table.src td.code { white-space: pre; tab-size: 8; width: 100%; }\n"
+	"table.src tr { scroll-margin-top: 120px; }\n"
 	"table.src tr:target td { outline: 2px solid #36c; }\n"
 	"table.out td.code { font-style: italic; color: #666; }\n"
 	"#hm-goto { min-height: 20px; font-size: 13px; margin: 4px 0; }\n"
@@ -494,9 +495,9 @@ static void put_status(FILE *f, const struct state *s, const struct hfile *h)
 			      f);
 		if (h->bad_bytes)
 			fprintf(f,
-				"; <span class=\"warn\">not UTF-8: %zu bytes "
-				"shown as \xef\xbf\xbd</span>",
-				h->bad_bytes);
+				"; <span class=\"warn\">not UTF-8: %zu "
+				"byte%s shown as \xef\xbf\xbd</span>",
+				h->bad_bytes, h->bad_bytes == 1 ? "" : "s");
 		if (h->lines_outside)
 			fprintf(f,
 				"; <span class=\"warn\">%zu sampled line%s "
