@@ -110,7 +110,8 @@ static void m_float(FILE *f, double d)
 }
 
 /* s as a str: bytes that are not UTF-8 become U+FFFD, since marshal's
- * reader rejects them. */
+ * reader rejects them; control characters '?', as the other line-based
+ * formats have them, since pstats prints names one a line. */
 static void m_str(FILE *f, const char *s)
 {
 	size_t len = 0;
@@ -130,6 +131,8 @@ static void m_str(FILE *f, const char *s)
 
 		if (cp == 0xfffd && n == 1)
 			fputs("\xef\xbf\xbd", f);
+		else if (cp < 0x20 || cp == 0x7f)
+			fputc('?', f);
 		else
 			fwrite(q, 1, n, f);
 		q += n;
