@@ -526,11 +526,19 @@ const char *sources__why(const struct sources *s, const struct source *src,
 				    "or frozen into the interpreter");
 		break;
 	case SOURCE_TOO_BIG:
-		snprintf(buf, len,
-			 "not kept: %llu bytes, larger than the %zu KiB a file "
-			 "may have",
-			 (unsigned long long)src->size,
-			 s->file_bytes_max / 1024);
+		if (s->file_bytes_max % 1024 == 0)
+			snprintf(
+				buf, len,
+				"not kept: %llu bytes, larger than the %zu KiB "
+				"a file may have",
+				(unsigned long long)src->size,
+				s->file_bytes_max / 1024);
+		else
+			snprintf(buf, len,
+				 "not kept: %llu bytes, larger than the %zu "
+				 "bytes a file may have",
+				 (unsigned long long)src->size,
+				 s->file_bytes_max);
 		break;
 	case SOURCE_LIMIT:
 		snprintf(buf, len,

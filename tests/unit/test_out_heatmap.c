@@ -254,8 +254,8 @@ TEST(out_heatmap_properties)
 	      NULL);
 	CHECK(strstr(got, "source not a file: code compiled from a string, "
 			  "or frozen into the interpreter") != NULL);
-	CHECK(strstr(got, "source not kept: 300 bytes, larger than the 0 KiB "
-			  "a file may have") != NULL);
+	CHECK(strstr(got, "source not kept: 300 bytes, larger than the 256 "
+			  "bytes a file may have") != NULL);
 	CHECK(strstr(got, "source not kept: the heatmap keeps at most 3 files "
 			  "and 1 MiB of source") != NULL);
 	CHECK(strstr(got, "source not recorded: past the bound on files "

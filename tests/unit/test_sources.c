@@ -74,8 +74,9 @@ TEST(sources_put_and_bounds)
 	REQUIRE(src);
 	CHECK_INT(src->state, SOURCE_TOO_BIG);
 	CHECK_INT(src->size, 11);
-	CHECK_STR(sources__why(s, src, why, sizeof(why)),
-		  "not kept: 11 bytes, larger than the 0 KiB a file may have");
+	CHECK_STR(
+		sources__why(s, src, why, sizeof(why)),
+		"not kept: 11 bytes, larger than the 10 bytes a file may have");
 	/* 6 + 10 > 15 bytes in all. */
 	CHECK_INT(sources__put(s, "c.py", "0123456789", 10), 0);
 	CHECK_INT(sources__get(s, "c.py")->state, SOURCE_LIMIT);
