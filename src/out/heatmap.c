@@ -57,6 +57,7 @@ struct hfile {
 	size_t ntext; /* lines of the text */
 	size_t bad_bytes; /* not UTF-8 */
 	size_t lines_outside; /* sampled lines not in the text */
+	size_t first_fn, nfn; /* its functions in fn_by_file[] */
 };
 
 struct state {
@@ -65,6 +66,7 @@ struct state {
 	int32_t *first; /* per frame: its function's first line */
 	struct table files, lines, fns;
 	struct hfile *hf; /* in files.v order after sorting */
+	size_t *fn_by_file; /* fns.v indexes, by file, then as fns.v */
 	struct hashmap file_of; /* string id + 1 -> hf index */
 	uint64_t total, max_own, max_total;
 };
@@ -568,11 +570,9 @@ static void put_file(FILE *f, const struct state *s, const struct hfile *h)
 		h->st->own, pct(h->st->own, s->total), h->st->total,
 		pct(h->st->total, s->total));
 	put_status(f, s, h);
-	for (size_t i = 0; i < s->fns.n; i++) {
-		const struct hstat *fn = &s->fns.v[i];
+	for (size_t i = h->first_fn; i < h->first_fn + h->nfn; i++) {
+		const struct hstat *fn = &s->fns.v[s->fn_by_file[i]];
 
-		if (fn->file != h->st->file)
-			continue;
 		fputs(nfn++ ? ", " : "<p class=\"note\">Functions: ", f);
 		fputs("<a href=\"", f);
 		put_anchor(f, s, h, fn->line);
@@ -817,6 +817,25 @@ static int arrange(struct state *s)
 					      (size_t)line <= h->ntext);
 		}
 	}
+	/* Each file's functions, in the functions' order. */
+	s->fn_by_file =
+		malloc((s->fns.n ? s->fns.n : 1) * sizeof(*s->fn_by_file));
+	if (!s->fn_by_file) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->fns.n; i++)
+		s->hf[order[s->fns.v[i].file]].nfn++;
+	for (size_t i = 0, at = 0; i < s->files.n; i++) {
+		s->hf[i].first_fn = at;
+		at += s->hf[i].nfn;
+		s->hf[i].nfn = 0;
+	}
+	for (size_t i = 0; i < s->fns.n; i++) {
+		struct hfile *h = &s->hf[order[s->fns.v[i].file]];
+
+		s->fn_by_file[h->first_fn + h->nfn++] = i;
+	}
 out:
 	free(order);
 	return err;
@@ -887,6 +906,7 @@ out:
 	for (size_t i = 0; s.hf && i < s.files.n; i++)
 		free(s.hf[i].line_at);
 	free(s.hf);
+	free(s.fn_by_file);
 	free(s.first);
 	hashmap__free(&s.file_of);
 	table_free(&s.files);

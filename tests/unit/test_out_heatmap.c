@@ -292,4 +292,20 @@ TEST(out_heatmap_basic_without_sources)
 	CHECK_INT(rc, 0);
 	free(got);
 	profile__free(p);
+	/* No samples at all: an empty page, still whole. */
+	p = profile__new();
+	REQUIRE(p);
+	got = unit__write(p, OUT_HEATMAP, NULL, &len, &rc);
+	REQUIRE(got);
+	CHECK_INT(rc, 0);
+	if (!unit__xml_check(got, err, sizeof(err)))
+		unit__fail(__FILE__, __LINE__, "not well-formed: %s", err);
+	CHECK(strstr(got, "<td>0 profiled, 0 shown</td>") != NULL);
+	free(got);
+	got = unit__write(p, OUT_PSTATS, NULL, &len, &rc);
+	REQUIRE(got);
+	CHECK_INT(rc, 0);
+	CHECK(len == 2 && !memcmp(got, "{0", 2));
+	free(got);
+	profile__free(p);
 }
