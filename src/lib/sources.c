@@ -119,17 +119,30 @@ const struct source *sources__at(const struct sources *s, size_t i)
 	return i < s->n ? &s->v[i] : NULL;
 }
 
-/* A new entry for name in state; NULL on ENOMEM, or past the bound on
- * names (then nothing is remembered: the heatmap says "not recorded"). */
+/* A new entry for name in state (or the entry of a name whose process was
+ * gone, again); NULL when name has another entry, on ENOMEM, or past the
+ * bound on names (then nothing is remembered: the heatmap says "not
+ * recorded"). */
 static struct source *add(struct sources *s, const char *name,
 			  enum source_state state, int err, int *rc)
 {
 	struct source *src;
 	uint64_t k;
 	char *copy;
+	long i;
 
 	*rc = 0;
-	if (find(s, name, &k) >= 0 || s->n >= SOURCES_NAMES_MAX)
+	i = find(s, name, &k);
+	if (i >= 0) {
+		/* A process gone before its file was read: a later one that
+		 * names the file may still have it. */
+		if (s->v[i].state != SOURCE_GONE)
+			return NULL;
+		src = &s->v[i];
+		copy = (char *)src->name;
+		goto fill;
+	}
+	if (s->n >= SOURCES_NAMES_MAX)
 		return NULL;
 	copy = strdup(name);
 	if (!copy ||
@@ -140,6 +153,7 @@ static struct source *add(struct sources *s, const char *name,
 		return NULL;
 	}
 	src = &s->v[s->n++];
+fill:
 	memset(src, 0, sizeof(*src));
 	src->name = copy;
 	src->state = state;
@@ -451,12 +465,13 @@ static int add_open_error(struct sources *s, const char *name, int err)
 
 int sources__read_pid(struct sources *s, pid_t pid, const char *name)
 {
+	const struct source *known = sources__get(s, name);
 	char path[64];
 	struct creds c;
 	double started;
 	int dirfd, fd, err, rc;
 
-	if (sources__has(s, name))
+	if (known && known->state != SOURCE_GONE)
 		return 0;
 	if (!sources__is_path(name))
 		return add_state(s, name, SOURCE_NOT_FILE, 0);

@@ -58,8 +58,9 @@ void sources__set_limits(struct sources *s, size_t files, size_t file_bytes,
  * Reads file name as process pid sees it: through /proc/PID/root, with
  * symbolic links resolved inside that root, a relative name from the
  * process's working directory; only a regular file its user may read.
- * Nothing happens when name is already in the store (first one wins).  0,
- * or -ENOMEM; a file that cannot be kept is remembered with the reason.
+ * Nothing happens when name is already in the store (the first process
+ * wins), unless its process had exited before it could be read.  0, or
+ * -ENOMEM; a file that cannot be kept is remembered with the reason.
  */
 int sources__read_pid(struct sources *s, pid_t pid, const char *name);
 

@@ -295,6 +295,16 @@ TEST(sources_process_root_cwd_and_links)
 	CHECK_STR(sources__why(s, src, why, sizeof(why)),
 		  "not read: the process had exited before its source could "
 		  "be read");
+	/* Another process that names it may still have it. */
+	snprintf(path, sizeof(path), "%s/app/later.py", dir);
+	write_file(path, "later = 1\n", 10);
+	pid = child(dir, "/", 0);
+	REQUIRE(pid > 0);
+	CHECK_INT(sources__read_pid(s, pid, "/app/later.py"), 0);
+	src = sources__get(s, "/app/later.py");
+	CHECK_INT(src->state, SOURCE_OK);
+	CHECK_STR(src->text, "later = 1\n");
+	reap(pid);
 	sources__free(s);
 	rmtree(dir);
 }
