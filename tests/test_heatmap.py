@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -209,7 +208,7 @@ def test_heatmap_container_source_from_its_own_root(tmp_path):
     out = tmp_path / "c.heatmap.html"
     try:
         with Started(["unshare", "--pid", "--mount", "--fork", "--mount-proc",
-                      "sh", "-c", inner]) as c:
+                      "sh", "-c", inner]):
             kids = subprocess.run(["pgrep", "-f", f"/tmp/{name}/app.py 60"],
                                   capture_output=True, text=True).stdout.split()
             pids = [int(k) for k in kids
