@@ -50,8 +50,11 @@ OBJS      := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 LIB_OBJS  := $(filter-out $(OUT)/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/unit/%.o,$(UNIT_SRCS))
+# The BPF programs: each bpf/*.bpf.c is compiled alone, then all are
+# linked into one object (one set of maps, one skeleton).
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(OUT)/pyprof.skel.h
 
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 	    pkg-config python3 python3-pytest procps util-linux \
@@ -83,16 +86,22 @@ deps:
 npm-deps:
 	cd $(NPM_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
-$(OUT) $(OUT)/unit:
+$(OUT) $(OUT)/unit $(OUT)/bpf:
 	$(Q)mkdir -p $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/pyprof_shared.h $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUT)
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+# bpftool's static linker (libbpf's bpf_linker) resolves each file's
+# extern maps and tunables (bpf/maps.bpf.h) to their one definition.
+$(OUT)/pyprof.bpf.o: $(BPF_OBJS)
+	$(call msg,BPFLINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUT)/pyprof.skel.h: $(OUT)/pyprof.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name pyprof_bpf > $@
 
 # The loader includes the skeleton; everything else may too, cheaply.
 $(OBJS): | $(SKELS)

@@ -332,6 +332,8 @@ static const char *no_python_marker(uint32_t flags)
 		return "[no Python thread state]";
 	if (flags & SAMPLE_F_NO_RUNTIME)
 		return "[interpreter not readable]";
+	if (flags & SAMPLE_F_BAD_CONFIG)
+		return "[bad config]";
 	if (flags & SAMPLE_F_PARTIAL)
 		return "[unreadable frame]";
 	if (flags & SAMPLE_F_ASLEEP_AT_START)
@@ -583,7 +585,7 @@ static int native_half(struct collector *c, struct target *t,
 		.pid = (pid_t)ev->key.pid,
 		.tid = (pid_t)ev->key.tid,
 		.regs = (const uint64_t *)ev->regs,
-		.stack = ev->stack,
+		.stack = (const uint8_t *)ev->stack,
 		.stack_len = ev->stack_len,
 	};
 	int rc;
