@@ -141,8 +141,7 @@ static int make_rule(struct cfi_row *row, uint32_t *nkept, struct rule *r,
 	at = keep_ops(row, nkept, ops, nops);
 	if (at < 0)
 		return -1;
-	r->kind = ops[nops - 1].atom == DW_OP_stack_value ? R_VAL_EXPR :
-							    R_EXPR;
+	r->kind = ops[nops - 1].atom == DW_OP_stack_value ? R_VAL_EXPR : R_EXPR;
 	r->ops = (uint32_t)at;
 	r->nops = (uint16_t)nops;
 	return 0;
@@ -274,17 +273,17 @@ static bool eval_expr(const struct eval *e, const Dwarf_Op *ops, size_t nops,
 	size_t sp = 0;
 	bool value = false;
 
-#define PUSH(x)                              \
-	do {                                 \
-		if (sp >= EXPR_STACK_MAX)    \
-			return false;        \
-		st[sp++] = (x);              \
+#define PUSH(x)                           \
+	do {                              \
+		if (sp >= EXPR_STACK_MAX) \
+			return false;     \
+		st[sp++] = (x);           \
 	} while (0)
-#define POP(x)                   \
-	do {                     \
-		if (!sp)         \
+#define POP(x)                        \
+	do {                          \
+		if (!sp)              \
 			return false; \
-		(x) = st[--sp];  \
+		(x) = st[--sp];       \
 	} while (0)
 
 	for (size_t i = 0; i < nops; i++) {
@@ -428,8 +427,9 @@ enum cfi_step cfi_row__step(const struct cfi_row *row, uint64_t *regs,
 			    uint32_t *valid, cfi_read_fn read, void *arg,
 			    bool *signal)
 {
-	struct eval e = { .regs = regs, .valid = *valid, .read = read,
-			  .arg = arg };
+	struct eval e = {
+		.regs = regs, .valid = *valid, .read = read, .arg = arg
+	};
 	uint64_t out[CFI_NREGS];
 	uint32_t ovalid = 0;
 

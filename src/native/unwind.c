@@ -37,6 +37,8 @@
 #define TRAMPOLINES_MAX 256
 /* The vDSO image read from a target (x86-64's is 8 KiB). */
 #define VDSO_MAX (1u << 20)
+/* Parts of the eval loop found outside its symbol's range. */
+#define EVAL_PARTS_MAX 4
 /* Modules named in the summary as lacking symbols. */
 #define UNNAMED_MODS_MAX 4
 
@@ -63,7 +65,10 @@ struct umod {
 	struct cfi_table *tab; /* shared by every process with this file */
 	Dwarf_CFI *eh, *dbg; /* .eh_frame, .debug_frame: NULL until asked */
 	int64_t eh_delta, dbg_delta; /* their bias minus the main bias */
-	bool eh_asked, dbg_asked;
+	bool eh_asked, dbg_asked, eval_asked;
+	uint32_t neval;
+	uint64_t eval[EVAL_PARTS_MAX][2]; /* split-off parts of the eval
+					     loop, [start, end) */
 	const char *path; /* as pyprof-bpf sees it ("[vdso]") */
 };
 
@@ -286,9 +291,8 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 	if (debuglink_file && modname[0] == '/') {
 		const char *slash = strrchr(modname, '/');
 
-		snprintf(path, sizeof(path), "%s/usr/lib/debug%.*s/%s",
-			 m->root, (int)(slash - modname), modname,
-			 debuglink_file);
+		snprintf(path, sizeof(path), "%s/usr/lib/debug%.*s/%s", m->root,
+			 (int)(slash - modname), modname, debuglink_file);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			*debuginfo_file_name = strdup(path);
@@ -298,7 +302,8 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 	return -1;
 }
 
-static char *debuginfo_path = NULL; /* the default: .debug dirs, /usr/lib/debug */
+static char *debuginfo_path =
+	NULL; /* the default: .debug dirs, /usr/lib/debug */
 
 static const Dwfl_Callbacks dwfl_cbs = {
 	.find_elf = find_elf,
@@ -438,8 +443,7 @@ static int add_module(Dwfl_Module *mod, void **userdata,
 	(void)userdata;
 	if (!dwfl_module_getelf(mod, &bias))
 		return DWARF_CB_OK;
-	path = dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL,
-				NULL);
+	path = dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
 	if (p->nmods == a->cap) {
 		size_t ncap = a->cap ? a->cap * 2 : 32;
 		struct umod *nv = realloc(p->mods, ncap * sizeof(*nv));
@@ -508,8 +512,8 @@ static int build_session(struct unwinder *u, struct uproc *p,
 		} else if (first->path[0] != '/' || first->pgoff != 0 ||
 			   first->inode == 0 ||
 			   strncmp(first->path, "/dev/", 5) == 0 ||
-			   (len > 10 &&
-			    strcmp(first->path + len - 10, " (deleted)") == 0)) {
+			   (len > 10 && strcmp(first->path + len - 10,
+					       " (deleted)") == 0)) {
 			continue;
 		} else {
 			src = calloc(1, sizeof(*src));
@@ -896,10 +900,14 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s,
 
 /* --- symbolisation --- */
 
-/* Appends s to the csym's string block; the offset, or -1. */
-static long strs_add(char **strs, size_t *len, size_t *cap, const char *s)
+/* Appends s to the csym's string block; the offset, or -1.  A symbol
+ * version ("clock_gettime@@GLIBC_2.17", as debug files' .symtab has
+ * them) is dropped: one function, one frame. */
+static long strs_add(char **strs, size_t *len, size_t *cap, const char *s,
+		     bool sym)
 {
-	size_t n = strlen(s) + 1;
+	const char *at = sym && s[0] != '[' ? strchr(s, '@') : NULL;
+	size_t n = (at && at > s ? (size_t)(at - s) : strlen(s)) + 1;
 	long off = (long)*len;
 
 	if (n > 4096)
@@ -936,7 +944,8 @@ static const char *base_name(const char *path)
  * of a stripped file, one frame for all its addresses.  Only the table
  * encoding GNU ld, gold and lld write (datarel sdata4).
  */
-static bool fde_start(Elf *elf, uint64_t vaddr, uint64_t *fstart)
+static bool fde_start(Elf *elf, uint64_t vaddr, uint64_t *fstart,
+		      uint64_t *fnext)
 {
 	size_t nph;
 
@@ -953,8 +962,8 @@ static bool fde_start(Elf *elf, uint64_t vaddr, uint64_t *fstart)
 		if (!gelf_getphdr(elf, (int)i, &ph) ||
 		    ph.p_type != PT_GNU_EH_FRAME)
 			continue;
-		d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset,
-					 ph.p_filesz, ELF_T_BYTE);
+		d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+					 ELF_T_BYTE);
 		if (!d || d->d_size < 12)
 			return false;
 		b = d->d_buf;
@@ -985,9 +994,123 @@ static bool fde_start(Elf *elf, uint64_t vaddr, uint64_t *fstart)
 
 			memcpy(&loc, b + 12 + (lo - 1) * 8, 4);
 			*fstart = ph.p_vaddr + (uint64_t)(int64_t)loc;
+			*fnext = UINT64_MAX;
+			if (lo < count) {
+				memcpy(&loc, b + 12 + lo * 8, 4);
+				*fnext = ph.p_vaddr + (uint64_t)(int64_t)loc;
+			}
 		}
 		return true;
 	}
+	return false;
+}
+
+/* The file's bytes at vaddr (a loaded, file-backed segment), or NULL. */
+static const uint8_t *code_at(Elf *elf, uint64_t vaddr, size_t len)
+{
+	size_t nph;
+
+	if (!elf || elf_getphdrnum(elf, &nph) != 0)
+		return NULL;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		Elf_Data *d;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    vaddr < ph.p_vaddr || vaddr - ph.p_vaddr >= ph.p_filesz ||
+		    len > ph.p_filesz - (vaddr - ph.p_vaddr))
+			continue;
+		d = elf_getdata_rawchunk(
+			elf, (int64_t)(ph.p_offset + (vaddr - ph.p_vaddr)), len,
+			ELF_T_BYTE);
+		return d && d->d_size == len ? d->d_buf : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The parts of the eval loop outside the range its symbol names.  GCC
+ * splits a big function into its symbol's part and a ".cold" one (with
+ * PGO, as Debian builds python3.x, the bulk of _PyEval_EvalFrameDefault
+ * lands there), which only .symtab names: in a stripped file its frames
+ * would be unnamed and stay unmerged.  The symbol's part jumps into the
+ * other: each function (an .eh_frame_hdr entry) that two or more of its
+ * direct jumps land in is a part of it.  Computed once per module.
+ */
+static void find_eval_parts(struct umod *um)
+{
+	uint64_t cand[EVAL_PARTS_MAX * 4][3]; /* start, next, hits */
+	uint64_t lo = 0, size = 0;
+	const uint8_t *code;
+	GElf_Addr bias;
+	size_t ncand = 0;
+	Elf *elf;
+	int n;
+
+	um->eval_asked = true;
+	n = dwfl_module_getsymtab(um->mod);
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(
+			um->mod, i, &sym, &addr, NULL, NULL, NULL);
+
+		if (name && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+		    strcmp(name, "_PyEval_EvalFrameDefault") == 0) {
+			lo = addr - um->bias;
+			size = sym.st_size;
+			break;
+		}
+	}
+	elf = dwfl_module_getelf(um->mod, &bias);
+	if (!size || size > (1u << 20) || !(code = code_at(elf, lo, size)))
+		return;
+	for (uint64_t i = 0; i + 5 <= size; i++) {
+		uint64_t target, fs, fn;
+		int32_t rel;
+		size_t k;
+
+		if (code[i] == 0xe9) {
+			memcpy(&rel, code + i + 1, 4);
+			target = lo + i + 5 + (uint64_t)(int64_t)rel;
+		} else if (code[i] == 0x0f && i + 6 <= size &&
+			   (code[i + 1] & 0xf0) == 0x80) {
+			memcpy(&rel, code + i + 2, 4);
+			target = lo + i + 6 + (uint64_t)(int64_t)rel;
+		} else {
+			continue;
+		}
+		if ((target >= lo && target < lo + size) ||
+		    !fde_start(elf, target, &fs, &fn) ||
+		    (fs >= lo && fs < lo + size))
+			continue;
+		for (k = 0; k < ncand && cand[k][0] != fs; k++)
+			;
+		if (k == ncand) {
+			if (ncand == sizeof(cand) / sizeof(*cand))
+				continue;
+			cand[ncand][0] = fs;
+			cand[ncand][1] = fn;
+			cand[ncand++][2] = 0;
+		}
+		cand[k][2]++;
+	}
+	for (size_t k = 0; k < ncand && um->neval < EVAL_PARTS_MAX; k++)
+		if (cand[k][2] >= 2 && cand[k][1] != UINT64_MAX) {
+			um->eval[um->neval][0] = cand[k][0];
+			um->eval[um->neval++][1] = cand[k][1];
+		}
+}
+
+/* True if vaddr (the file's) is in a part of the eval loop its symbol
+ * does not cover. */
+static bool eval_part(struct umod *um, uint64_t vaddr)
+{
+	if (!um->eval_asked)
+		find_eval_parts(um);
+	for (uint32_t i = 0; i < um->neval; i++)
+		if (vaddr >= um->eval[i][0] && vaddr < um->eval[i][1])
+			return true;
 	return false;
 }
 
@@ -997,8 +1120,7 @@ static bool fde_start(Elf *elf, uint64_t vaddr, uint64_t *fstart)
  * .eh_frame_hdr) or at addr; then the functions DWARF says are inlined at
  * addr, outermost first.
  */
-static struct csym *symbolise(const struct umod *um, uint64_t addr,
-			      bool *unnamed)
+static struct csym *symbolise(struct umod *um, uint64_t addr, bool *unnamed)
 {
 	long offs[UNWIND_INLINE_MAX + 2];
 	const char *inl[UNWIND_INLINE_MAX];
@@ -1019,11 +1141,14 @@ static struct csym *symbolise(const struct umod *um, uint64_t addr,
 	name = dwfl_module_addrinfo(um->mod, addr, &off, &sym, NULL, NULL,
 				    NULL);
 	*unnamed = !name || !name[0];
-	if (*unnamed) {
-		uint64_t fstart = addr - um->bias;
+	if (*unnamed && eval_part(um, addr - um->bias)) {
+		name = "_PyEval_EvalFrameDefault";
+		*unnamed = false;
+	} else if (*unnamed) {
+		uint64_t fstart = addr - um->bias, fnext;
 
 		if (fde_start(dwfl_module_getelf(um->mod, &bias),
-			      addr - um->bias, &fstart))
+			      addr - um->bias, &fstart, &fnext))
 			fstart += um->bias;
 		else
 			fstart = addr;
@@ -1031,7 +1156,7 @@ static struct csym *symbolise(const struct umod *um, uint64_t addr,
 			 base_name(um->path), fstart - um->start);
 		name = label;
 	}
-	offs[n++] = strs_add(&c->strs, &len, &cap, name);
+	offs[n++] = strs_add(&c->strs, &len, &cap, name, true);
 
 	/* The eval loop's frames are replaced by Python frames: its inlined
 	 * helpers would be thrown away, and it is where most samples of a
@@ -1049,9 +1174,9 @@ static struct csym *symbolise(const struct umod *um, uint64_t addr,
 		inl[ninl++] = in ? in : "[inlined]";
 	}
 	for (uint32_t i = ninl; i-- > 0;)
-		offs[n++] = strs_add(&c->strs, &len, &cap, inl[i]);
+		offs[n++] = strs_add(&c->strs, &len, &cap, inl[i], false);
 	free(scopes);
-	offs[n++] = strs_add(&c->strs, &len, &cap, um->path);
+	offs[n++] = strs_add(&c->strs, &len, &cap, um->path, false);
 
 	for (uint32_t i = 0; i < n; i++)
 		if (offs[i] < 0) {

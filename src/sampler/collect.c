@@ -417,6 +417,8 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		c->native_samples++;
 		c->native_cut += nat->cut;
 		c->native_unmerged += nat->merged == MERGE_MISMATCH;
+		c->native_frames += nat->nframes;
+		c->native_unnamed += nat->unnamed;
 	}
 	if (s->native_lost)
 		c->native_lost += s->count;
@@ -529,6 +531,7 @@ static int native_frames(struct collector *c, pid_t pid)
 	struct collect_native *nat = c->nat;
 	uint32_t nn = nat->nframes;
 
+	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
 		uint32_t i = nn - 1 - k;
 		struct unwind_sym sym;
@@ -543,6 +546,7 @@ static int native_frames(struct collector *c, pid_t pid)
 			sym.module = NULL;
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
+		nat->unnamed += sym.unnamed;
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);

@@ -114,11 +114,10 @@ static void check_file(const char *path, const char *section, uint64_t max)
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!name || strcmp(name, section) != 0)
 			continue;
-		rows = compare_range(cfi, sh.sh_addr,
-				     sh.sh_addr + (sh.sh_size < max ?
-							   sh.sh_size :
-							   max),
-				     &mismatches);
+		rows = compare_range(
+			cfi, sh.sh_addr,
+			sh.sh_addr + (sh.sh_size < max ? sh.sh_size : max),
+			&mismatches);
 	}
 	printf("  %s %s: %d pcs with a row, %d mismatches\n", path, section,
 	       rows, mismatches);
