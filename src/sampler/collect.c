@@ -338,6 +338,17 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 	for (uint32_t i = 0; i < nat->nslots; i++) {
 		const struct merge_slot *sl = &nat->slots[i];
 
+		/* An eval-loop frame with no Python frame to put in its
+		 * place (the interpreter not yet readable at start-up, no
+		 * thread state): it ran Python code that was not read, and
+		 * the marker says why, where those frames would be. */
+		if (sl->kind == MERGE_NATIVE && !s->npy &&
+		    nat->eval[sl->idx]) {
+			if (!i || nat->slots[i - 1].kind != MERGE_NATIVE ||
+			    !nat->eval[nat->slots[i - 1].idx])
+				push_marker(b, no_python_marker(s->flags));
+			continue;
+		}
 		if (sl->kind == MERGE_NATIVE) {
 			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
 				push(b, nat->ids[sl->idx][j]);
