@@ -342,8 +342,7 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 		 * place (the interpreter not yet readable at start-up, no
 		 * thread state): it ran Python code that was not read, and
 		 * the marker says why, where those frames would be. */
-		if (sl->kind == MERGE_NATIVE && !s->npy &&
-		    nat->eval[sl->idx]) {
+		if (sl->kind == MERGE_NATIVE && !s->npy && nat->eval[sl->idx]) {
 			if (!i || nat->slots[i - 1].kind != MERGE_NATIVE ||
 			    !nat->eval[nat->slots[i - 1].idx])
 				push_marker(b, no_python_marker(s->flags));
