@@ -354,6 +354,16 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 	for (uint32_t i = 0; i < nat->nslots; i++) {
 		const struct merge_slot *sl = &nat->slots[i];
 
+		/* An eval-loop frame with no Python frame to put in its
+		 * place (the interpreter not yet readable at start-up, no
+		 * thread state): it ran Python code that was not read, and
+		 * the marker says why, where those frames would be. */
+		if (sl->kind == MERGE_NATIVE && !s->npy && nat->eval[sl->idx]) {
+			if (!i || nat->slots[i - 1].kind != MERGE_NATIVE ||
+			    !nat->eval[nat->slots[i - 1].idx])
+				push_marker(b, no_python_marker(s->flags));
+			continue;
+		}
 		if (sl->kind == MERGE_NATIVE) {
 			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
 				push(b, nat->ids[sl->idx][j]);
@@ -433,6 +443,8 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		c->native_samples++;
 		c->native_cut += nat->cut;
 		c->native_unmerged += nat->merged == MERGE_MISMATCH;
+		c->native_frames += nat->nframes;
+		c->native_unnamed += nat->unnamed;
 	}
 	if (s->native_lost)
 		c->native_lost += s->count;
@@ -545,6 +557,7 @@ static int native_frames(struct collector *c, pid_t pid)
 	struct collect_native *nat = c->nat;
 	uint32_t nn = nat->nframes;
 
+	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
 		uint32_t i = nn - 1 - k;
 		struct unwind_sym sym;
@@ -559,6 +572,7 @@ static int native_frames(struct collector *c, pid_t pid)
 			sym.module = NULL;
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
+		nat->unnamed += sym.unnamed;
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);
