@@ -217,6 +217,7 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 		.no_threads = o->no_threads,
 		.merge_processes = o->merge_processes,
 		.timeline = rec->fmt == OUT_TRACE,
+		.sources = rec->fmt == OUT_HEATMAP,
 	};
 }
 

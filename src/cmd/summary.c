@@ -174,6 +174,21 @@ static void print_unwinder(const struct session *s, const uint64_t *st)
 		u.samples ? (double)u.unwind_ns / (double)u.samples / 1e3 : 0.0,
 		u.syms ? (double)u.sym_ns / (double)u.syms / 1e3 : 0.0, u.syms,
 		u.sessions, (double)u.session_ns / 1e6);
+	/* Frames named "[file+0xoff]": what would name them. */
+	if (c->native_unnamed)
+		fprintf(stderr,
+			"pyprof-bpf: native frames without a symbol: %" PRIu64
+			" of %" PRIu64 " (%.1f%%), in %s: their files are "
+			"stripped; install their debug files (Debian: the "
+			"-dbgsym or -dbg packages, found by build-id or "
+			".gnu_debuglink under /usr/lib/debug, the target's "
+			"root included), or set DEBUGINFOD_URLS to fetch "
+			"them\n",
+			c->native_unnamed, c->native_frames,
+			100.0 * (double)c->native_unnamed /
+				(double)(c->native_frames ? c->native_frames :
+							    1),
+			u.unnamed_mods[0] ? u.unnamed_mods : "?");
 }
 
 /* --native, --kernel: what the unwinder and the kernel stacks did. */

@@ -25,6 +25,8 @@ struct profile {
 	struct pframe *frames;
 	size_t nframes, frames_cap;
 	struct hashmap frame_index;
+	int32_t *first_line; /* per frame, -1 unknown; NULL until one is set */
+	size_t first_line_cap;
 
 	uint32_t *frame_ids;
 	size_t ids_len, ids_cap;
@@ -65,6 +67,7 @@ void profile__free(struct profile *p)
 	hashmap__free(&p->str_index);
 	free(p->frames);
 	hashmap__free(&p->frame_index);
+	free(p->first_line);
 	free(p->frame_ids);
 	free(p->stacks);
 	hashmap__free(&p->stack_index);
@@ -149,6 +152,28 @@ int64_t profile__frame(struct profile *p, enum pframe_kind kind, uint32_t name,
 const struct pframe *profile__frame_get(const struct profile *p, uint32_t id)
 {
 	return id < p->nframes ? &p->frames[id] : NULL;
+}
+
+int profile__set_first_line(struct profile *p, uint32_t frame, int32_t line)
+{
+	size_t old = p->first_line ? p->first_line_cap : 0;
+
+	if (frame >= p->nframes)
+		return -EINVAL;
+	if (grow__reserve((void **)&p->first_line, &p->first_line_cap,
+			  (size_t)frame + 1, sizeof(*p->first_line)))
+		return -ENOMEM;
+	for (size_t i = old; i < p->first_line_cap; i++)
+		p->first_line[i] = -1;
+	p->first_line[frame] = line;
+	return 0;
+}
+
+int32_t profile__first_line(const struct profile *p, uint32_t frame)
+{
+	return p->first_line && frame < p->first_line_cap ?
+		       p->first_line[frame] :
+		       -1;
 }
 
 /* Adds like profile__add(); *idx is the stack's index. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/sources.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
@@ -200,6 +201,7 @@ static int64_t python_frame(struct collector *c, struct target *t,
 {
 	const struct py_code *code;
 	uint32_t name, file;
+	int64_t id;
 
 	code = python__code(&t->py, pf->code,
 			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
@@ -211,8 +213,14 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	}
 	name = profile__intern_str(c->prof, code->name);
 	file = profile__intern_str(c->prof, code->filename);
-	return profile__frame(c->prof, PF_PYTHON, name, file,
-			      python__line(&t->py, code, pf->lasti));
+	if (c->sources)
+		sources__read_pid(c->sources, t->pid, code->filename);
+	id = profile__frame(c->prof, PF_PYTHON, name, file,
+			    python__line(&t->py, code, pf->lasti));
+	if (id >= 0 && profile__set_first_line(c->prof, (uint32_t)id,
+					       (int32_t)code->firstlineno))
+		return -ENOMEM;
+	return id;
 }
 
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
@@ -222,10 +230,16 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++)
-		python__code(&t->py, seg->frames[i].code,
-			     seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			     true);
+	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
+		const struct py_code *code = python__code(
+			&t->py, seg->frames[i].code,
+			seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
+			true);
+
+		/* The heatmap's source, while the process still runs. */
+		if (c->sources && code && code->ok)
+			sources__read_pid(c->sources, t->pid, code->filename);
+	}
 }
 
 void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
@@ -340,6 +354,16 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 	for (uint32_t i = 0; i < nat->nslots; i++) {
 		const struct merge_slot *sl = &nat->slots[i];
 
+		/* An eval-loop frame with no Python frame to put in its
+		 * place (the interpreter not yet readable at start-up, no
+		 * thread state): it ran Python code that was not read, and
+		 * the marker says why, where those frames would be. */
+		if (sl->kind == MERGE_NATIVE && !s->npy && nat->eval[sl->idx]) {
+			if (!i || nat->slots[i - 1].kind != MERGE_NATIVE ||
+			    !nat->eval[nat->slots[i - 1].idx])
+				push_marker(b, no_python_marker(s->flags));
+			continue;
+		}
 		if (sl->kind == MERGE_NATIVE) {
 			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
 				push(b, nat->ids[sl->idx][j]);
@@ -419,6 +443,8 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		c->native_samples++;
 		c->native_cut += nat->cut;
 		c->native_unmerged += nat->merged == MERGE_MISMATCH;
+		c->native_frames += nat->nframes;
+		c->native_unnamed += nat->unnamed;
 	}
 	if (s->native_lost)
 		c->native_lost += s->count;
@@ -531,6 +557,7 @@ static int native_frames(struct collector *c, pid_t pid)
 	struct collect_native *nat = c->nat;
 	uint32_t nn = nat->nframes;
 
+	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
 		uint32_t i = nn - 1 - k;
 		struct unwind_sym sym;
@@ -545,6 +572,7 @@ static int native_frames(struct collector *c, pid_t pid)
 			sym.module = NULL;
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
+		nat->unnamed += sym.unnamed;
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);

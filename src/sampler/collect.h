@@ -59,6 +59,7 @@ struct collect_native {
 	uint32_t ids[NATIVE_FRAMES_MAX][NATIVE_IDS_PER_FRAME]; /* root first */
 	uint32_t nids[NATIVE_FRAMES_MAX];
 	uint32_t nframes; /* native frames unwound */
+	uint32_t unnamed; /* ... of them without a symbol */
 	bool cut; /* the unwind stopped before the root */
 	int merged; /* enum merge_result */
 	struct merge_slot slots[PY_MAX_DEPTH_CAP + NATIVE_FRAMES_MAX + 1];
@@ -101,6 +102,9 @@ struct collector {
 	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
 	 * plain cpu mode). */
 	struct offcpu *offcpu;
+	/* The heatmap: each source file read from its target the first time
+	 * a code object names it (NULL: not asked for). */
+	struct sources *sources;
 
 	struct hashmap tid_ids; /* tid -> thread_id + 1, this drain only */
 	struct pythread_name *buf;
@@ -119,6 +123,8 @@ struct collector {
 	uint64_t native_unmerged; /* eval frames and Python groups disagreed */
 	uint64_t native_cut; /* the unwind stopped before the root */
 	uint64_t native_lost; /* sent without their stack (ring full) */
+	uint64_t native_frames; /* native frames in added samples */
+	uint64_t native_unnamed; /* ... of them without a symbol */
 };
 
 /*

@@ -13,6 +13,7 @@
 
 #include "lib/clock.h"
 #include "lib/hashmap.h"
+#include "lib/sources.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
 #include "sampler/session.h"
@@ -210,8 +211,18 @@ static int open_extras(struct session *s, char *err, size_t errlen)
 			goto out_free_unwinder;
 		}
 	}
+	if (o->sources) {
+		s->coll.sources = sources__new();
+		if (!s->coll.sources) {
+			rc = out_of_memory(err, errlen);
+			goto out_free_offcpu;
+		}
+	}
 	return 0;
 
+out_free_offcpu:
+	offcpu__free(s->coll.offcpu);
+	s->coll.offcpu = NULL;
 out_free_unwinder:
 	unwinder__free(s->unw);
 	s->unw = NULL;
@@ -223,6 +234,8 @@ out_free_ksyms:
 
 static void close_extras(struct session *s)
 {
+	sources__free(s->coll.sources);
+	s->coll.sources = NULL;
 	offcpu__free(s->coll.offcpu);
 	s->coll.offcpu = NULL;
 	unwinder__free(s->unw);
@@ -401,4 +414,5 @@ void session__meta(struct session *s, const char *command, double elapsed,
 	m->duration = elapsed;
 	m->samples_taken = stats[STAT_SAMPLES];
 	m->samples_lost = session__lost(s, stats);
+	m->sources = s->coll.sources;
 }

@@ -51,6 +51,8 @@ struct session_opts {
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
 	bool timeline; /* when samples were taken (the trace format) */
+	bool sources; /* each source file read as first named (the
+			 heatmap: coll.sources, lib/sources.h) */
 };
 
 struct session {

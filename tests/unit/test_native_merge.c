@@ -159,3 +159,14 @@ TEST(merge_entry_markers_by_version)
 	CHECK(!native__is_eval("_PyEval_EvalFrame"));
 	CHECK(!native__is_eval(NULL));
 }
+
+TEST(native_is_eval_split_parts)
+{
+	/* GCC's split-off parts keep the name and a suffix. */
+	CHECK(native__is_eval("_PyEval_EvalFrameDefault"));
+	CHECK(native__is_eval("_PyEval_EvalFrameDefault.cold"));
+	CHECK(native__is_eval("_PyEval_EvalFrameDefault.part.0"));
+	CHECK(!native__is_eval("_PyEval_EvalFrameDefaultX"));
+	CHECK(!native__is_eval("_PyEval_EvalFrame"));
+	CHECK(!native__is_eval(NULL));
+}
