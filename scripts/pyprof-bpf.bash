@@ -77,14 +77,16 @@ _pyprof_bpf()
 		      --format --stream --max-depth --interval --tid
 		      --no-threads --mode --idle --gil --gil-only --native
 		      --kernel -v --verbose -h --help -V --version --"
-		formats="folded svg speedscope pprof callgrind trace html"
+		formats="folded svg speedscope pprof callgrind trace html
+			 heatmap pstats"
 		;;
 	view)
 		opts="-l --lines -t --tree -n --rows -h --help"
 		;;
 	convert)
 		opts="-o --output --format -F --frequency --title -h --help"
-		formats="folded svg speedscope pprof callgrind html"
+		formats="folded svg speedscope pprof callgrind html heatmap
+			 pstats"
 		;;
 	diff)
 		opts="--fail-above --min-samples --focus --top -l --lines

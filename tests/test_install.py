@@ -18,9 +18,6 @@ from conftest import PYPROF, ROOT, SAMPLING_LINE, needs_root, parse_folded
 MAN = os.path.join(ROOT, "src", "pyprof-bpf.8")
 COMPLETION = os.path.join(ROOT, "scripts", "pyprof-bpf.bash")
 SUBCOMMANDS = ("view", "convert", "diff")
-# --format's names, as --help lists them; convert cannot make a trace.
-FORMATS = ["folded", "svg", "speedscope", "pprof", "callgrind", "trace",
-           "html"]
 
 
 def make(*args, timeout=600):
@@ -53,6 +50,18 @@ def help_text(sub=None):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     return r.stdout
+
+
+def formats_of(sub=None):
+    """--format's names, in the order --help lists them ("the profile's
+    format: folded, svg, ..., pstats (default: ...", convert's "folded,
+    ..., heatmap or pstats (default: ...")."""
+    m = re.search(r"--format NAME\s+(?:the profile's format: )?(.*?)\s*"
+                  r"\(default", help_text(sub), re.S)
+    assert m, help_text(sub)
+    names = [n for n in re.split(r"[,\s]+", m.group(1)) if n and n != "or"]
+    assert "folded" in names and "svg" in names, names
+    return names
 
 
 def options_of(text):
@@ -138,6 +147,22 @@ def test_man_page_names_every_option(sub):
         "the manual page does not"
 
 
+@pytest.mark.parametrize("sub", [None, "convert"])
+def test_man_page_names_every_format(sub):
+    """Its --format paragraph (the command's, convert's) names every format
+    --help names."""
+    text = man_source_text()
+    if sub:
+        text = re.search(rf'^\.SS "pyprof-bpf {sub} .*?(?=^\.S[SH] )', text,
+                         re.M | re.S).group(0)
+    para = re.search(r"^\.BI? --format .*?(?=^\.TP|^\.S[SH])", text,
+                     re.M | re.S)
+    assert para, "no --format paragraph"
+    missing = [f for f in formats_of(sub)
+               if not re.search(rf"^\.BR? {f}\b", para.group(0), re.M)]
+    assert not missing, f"--format paragraph lacks {missing}"
+
+
 def test_man_page_exit_status_and_sampling_line():
     text = man_source_text()
     status = re.search(r"^\.SH EXIT STATUS$(.*?)^\.SH ", text,
@@ -188,14 +213,13 @@ def test_completion_subcommands_and_options():
 
 
 def test_completion_values():
-    record_help = help_text()
-    assert all(f in record_help for f in FORMATS)
-    assert complete("--format", "") == FORMATS
-    assert complete("--format", "=") == FORMATS
-    assert complete("--format", "=", "") == FORMATS
+    formats = formats_of()
+    assert complete("--format", "") == formats
+    assert complete("--format", "=") == formats
+    assert complete("--format", "=", "") == formats
     assert complete("-F", "99", "--format", "sp") == ["speedscope"]
     assert complete("convert", "a.folded", "--format", "") == \
-        [f for f in FORMATS if f != "trace"]
+        formats_of("convert")
     assert complete("--mode", "") == ["cpu", "wall"]
     assert complete("-d", "") == []
 
