@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * The contract between the BPF sampler (bpf/pyprof.bpf.c) and userspace.
- * Only __u8/__u16/__u32/__u64 types: this header is included both by BPF code
+ * The contract between the BPF programs (the .bpf.c files of bpf/) and
+ * userspace: map keys and values, the per-process config, events, flags,
+ * counters and the sizes both sides must agree on.  Written once, here.
+ *
+ * Only __u32/__s32/__u64 types: this header is included both by BPF code
  * (after vmlinux.h) and by userspace (after <linux/types.h>), and includes
- * neither.  Every struct here has its size checked at the bottom.
+ * neither.  Every struct here has its size checked with _Static_assert.
  */
 #ifndef PYPROF_SHARED_H
 #define PYPROF_SHARED_H
@@ -16,12 +19,20 @@
 /* Hard cap on --max-depth; the walk is a bpf_loop, so this only bounds work. */
 #define PY_MAX_DEPTH_CAP 8192
 #define PY_DEFAULT_MAX_DEPTH 1024
-/* Thread states looked at when a thread's cache entry misses. */
+/* Thread states looked at when a thread's cache entry misses (the BPF
+ * tunable max_threads_walk). */
 #define PY_MAX_THREADS_WALK 4096
 /* Interpreters (subinterpreters) looked at on a miss. */
 #define PY_MAX_INTERPS 16
 /* Largest span of a frame struct the walk reads in one go. */
 #define PY_FRAME_READ_MAX 128
+
+/* Processes profiled at once: the targets map's (and --gil's gil_cfgs
+ * map's) size, and the limit userspace enforces (src/sampler/targets.c). */
+#define PYPROF_TARGETS_MAX 4096
+/* Kernel frames kept per stack: perf's default kernel.perf_event_max_stack.
+ * The value size of the kernel stack maps, 8 bytes a frame. */
+#define KSTACK_MAX_DEPTH 127
 
 enum py_frame_kind {
 	/* 3.8-3.10: PyFrameObject chain via f_back; f_lasti is an int. */
@@ -62,19 +73,22 @@ struct py_walk_offsets {
 struct py_proc_cfg {
 	__u64 runtime_addr; /* address of _PyRuntime in the target */
 	__u32 version; /* (major << 8) | minor, e.g. 0x030b */
-	__u8 frame_kind; /* enum py_frame_kind */
-	__u8 lasti_units; /* f_lasti counts 2-byte code units (3.10) */
-	__u8 owner_skip_mask; /* frames whose 1 << owner is set are not Python
-				  frames (C-stack shims, 3.12+) */
-	__u8 code_tag_bits; /* low bits of frame_code that are tags (3.14's
-				  _PyStackRef) and must be cleared */
+	__u32 frame_kind; /* enum py_frame_kind */
+	__u32 lasti_units; /* f_lasti counts 2-byte code units (3.10) */
+	__u32 owner_skip_mask; /* frames whose 1 << owner is set are not Python
+				  frames (C-stack shims, 3.12-3.14;
+				  3.15's interpreter-owned entry and base
+				  frames) */
+	__u32 code_tag_bits; /* low bits of frame_code that are tags (3.14's
+				_PyStackRef) and must be cleared */
 	struct py_walk_offsets off;
 	/* Eval-loop entry markers (--native merging, see PY_FRAME_F_ENTRY):
 	 * 3.11's _PyInterpreterFrame.is_entry offset (0xffff: none), and
 	 * the owners of 3.12+'s C-stack shim frames (1 << owner). */
-	__u16 frame_is_entry;
-	__u8 entry_owner_mask;
-	__u8 flags; /* PY_CFG_* */
+	__u32 frame_is_entry;
+	__u32 entry_owner_mask;
+	__u32 flags; /* PY_CFG_* */
+	__u32 pad; /* zero: keeps the size a multiple of 8, with no hole */
 };
 
 /* py_proc_cfg.flags */
@@ -154,10 +168,23 @@ struct pyprof_event {
 	struct py_seg seg;
 };
 
+/*
+ * tstate_entry.tstate when it is no address: the thread state was not
+ * found, and why.  Cached like a hit, so that a thread without one does
+ * not pay a walk of the thread list at every sample.
+ */
+enum tstate_miss {
+	TSTATE_NONE = 0, /* the thread has none: a native thread */
+	TSTATE_RUNTIME_BAD = 1, /* _PyRuntime's interpreter list unreadable
+				   or empty, or a thread list that loops */
+	TSTATE_LIST_BAD = 2, /* a link of the thread list unreadable */
+	TSTATE_MISS_MAX = TSTATE_LIST_BAD,
+};
+
 /* Value of the tstate_cache map (key: tid). */
 struct tstate_entry {
-	__u64 tstate; /* PyThreadState address, 0 if the thread has none,
-			 1 if its interpreter's thread list was unreadable */
+	__u64 tstate; /* PyThreadState address, or an enum tstate_miss
+			 (<= TSTATE_MISS_MAX) */
 	__u64 thread_id; /* the thread's pthread_self() (its FS base) */
 	__u64 checked_ns; /* when a miss was last confirmed */
 };
@@ -171,6 +198,8 @@ enum {
 	SAMPLE_F_NO_RUNTIME = 1 << 4, /* interpreter list unreadable */
 	SAMPLE_F_CYCLE = 1 << 5, /* the frame chain loops: cut at the repeat */
 	SAMPLE_F_EXITING = 1 << 6, /* the thread is exiting: not walked */
+	SAMPLE_F_BAD_CONFIG = 1 << 7, /* the process's config is out of
+					 bounds: not walked */
 };
 
 /* Key of the counts map: one per distinct (thread, stack) pair. */
@@ -182,7 +211,7 @@ struct sample_key {
 	__u32 flags; /* SAMPLE_F_* */
 	__s32 kstack; /* kernel stack id (--kernel), -1 if none,
 			 KSTACK_LOST if it could not be stored */
-	__s32 ustack; /* user stack id, -1 if none (reserved) */
+	__s32 ustack; /* user stack id, -1 if none, NATIVE_USTACK_LOST */
 };
 
 /* Tunable native_mode: which extra stacks the sampler takes. */
@@ -195,8 +224,8 @@ struct sample_key {
 #define NATIVE_STACK_MAX 16384
 /* sample_key.kstack of a kernel stack the sampler could not store. */
 #define KSTACK_LOST (-2)
-/* Kernel return addresses carried by a native event (perf's default
- * kernel.perf_event_max_stack is 127). */
+/* Room for the kernel return addresses carried by a native event: at
+ * least KSTACK_MAX_DEPTH, 1 KiB. */
 #define NATIVE_KSTACK_MAX 128
 /* User registers, in the DWARF numbering of x86-64: rax rdx rcx rbx rsi
  * rdi rbp rsp r8-r15, then the return address column (rip). */
@@ -218,62 +247,130 @@ struct native_event {
 	__u32 stack_len; /* bytes of stack[] filled */
 	__u32 nkips; /* kernel addresses in kips[], leaf first */
 	__u64 kips[NATIVE_KSTACK_MAX];
-	__u8 stack[NATIVE_STACK_MAX];
+	__u64 stack[NATIVE_STACK_MAX / 8]; /* bytes, stack_len of them */
 };
 
-/* Per-CPU counters (the stats map), summed by userspace for the summary. */
+/*
+ * Where the run summary shows a counter (the stat_show of PYPROF_STATS):
+ * every failure that happened is shown by its description; -v shows every
+ * counter.
+ */
+enum stat_show {
+	STAT_SHOW_VERBOSE, /* activity, not a failure: -v only */
+	STAT_SHOW_STACKS, /* Python stacks resolved: "python stacks ..." */
+	STAT_SHOW_UNRESOLVED, /* samples counted without a Python stack, by
+				 reason: "unresolved: ..." */
+	STAT_SHOW_LOST, /* samples not counted at all: "N lost (...)" */
+	STAT_SHOW_FAILED, /* other failures: "failures: ...", if not zero */
+	STAT_SHOW_OWN, /* a line of their own: --native, --kernel, a target
+			  whose memory is inconsistent */
+	STAT_SHOW_WHERE = 0xff, /* the above */
+	STAT_SHOW_ZERO = 0x100, /* shown even when zero, as the summary
+				   always has; others only when not zero */
+};
+
+/*
+ * The per-CPU counters of the stats map, summed by userspace.  One line
+ * each: X(enum, name, description, stat_show).  The enum indexes the map;
+ * the name is what -v prints; the description is what the summary calls
+ * it.  Each failure of the BPF programs has its own counter: the program
+ * increments it, then gives up on what it was doing.
+ */
+#define PYPROF_STATS(X)                                                        \
+	X(STAT_SAMPLES, "samples", "samples of a target thread",               \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_COUNTED, "counted", "samples added to the counts map",          \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_PY_FULL, "py_full", "Python stacks complete", STAT_SHOW_STACKS) \
+	X(STAT_TRUNCATED, "truncated", "Python stacks cut at --max-depth",     \
+	  STAT_SHOW_STACKS)                                                    \
+	X(STAT_PARTIAL, "partial", "Python stacks cut at an unreadable frame", \
+	  STAT_SHOW_STACKS)                                                    \
+	X(STAT_NO_TSTATE, "no_tstate", "no thread state",                      \
+	  STAT_SHOW_UNRESOLVED | STAT_SHOW_ZERO)                               \
+	X(STAT_ERR_TSTATE_LIST, "err_tstate_list", "thread list unreadable",   \
+	  STAT_SHOW_UNRESOLVED)                                                \
+	X(STAT_NO_FRAME, "no_frame", "no frame",                               \
+	  STAT_SHOW_UNRESOLVED | STAT_SHOW_ZERO)                               \
+	X(STAT_ERR_FRAME, "err_frame", "current frame unreadable",             \
+	  STAT_SHOW_UNRESOLVED)                                                \
+	X(STAT_ERR_RUNTIME, "err_runtime", "interpreter unreadable",           \
+	  STAT_SHOW_UNRESOLVED | STAT_SHOW_ZERO)                               \
+	X(STAT_ERR_CONFIG, "err_config", "bad config",                         \
+	  STAT_SHOW_UNRESOLVED | STAT_SHOW_ZERO)                               \
+	X(STAT_EXITING, "exiting", "exiting",                                  \
+	  STAT_SHOW_UNRESOLVED | STAT_SHOW_ZERO)                               \
+	X(STAT_LOST_COUNTS, "lost_counts", "counts map full",                  \
+	  STAT_SHOW_LOST | STAT_SHOW_ZERO)                                     \
+	X(STAT_LOST_STACKS, "lost_stacks", "stacks map full",                  \
+	  STAT_SHOW_LOST | STAT_SHOW_ZERO)                                     \
+	X(STAT_ERR_SCRATCH, "err_scratch", "no per-CPU scratch",               \
+	  STAT_SHOW_LOST)                                                      \
+	X(STAT_ERR_TSTATE, "err_tstate",                                       \
+	  "cached thread state unreadable (list walked again)",                \
+	  STAT_SHOW_FAILED)                                                    \
+	X(STAT_TSTATE_WALKS, "tstate_walks", "thread list walks (cache miss)", \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_TSTATE_WALK_CAP, "tstate_walk_cap",                             \
+	  "thread lists longer than PY_MAX_THREADS_WALK", STAT_SHOW_OWN)       \
+	X(STAT_SKIPPED_FRAMES, "skipped_frames",                               \
+	  "C-stack shim frames skipped (3.12+)", STAT_SHOW_VERBOSE)            \
+	X(STAT_ERR_TLBC, "err_tlbc",                                           \
+	  "frames whose thread-local bytecode is unreadable (free-threaded; "  \
+	  "line unknown)",                                                     \
+	  STAT_SHOW_FAILED)                                                    \
+	X(STAT_CYCLE, "cycle", "frame chain looped", STAT_SHOW_OWN)            \
+	X(STAT_ERR_GIL, "err_gil", "--gil: GIL state unreadable",              \
+	  STAT_SHOW_FAILED)                                                    \
+	X(STAT_EVENTS_LOST, "events_lost", "events lost (ring buffer full)",   \
+	  STAT_SHOW_FAILED)                                                    \
+	X(STAT_PROBES, "probes", "processes announced for discovery",          \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_OTHER_PIDNS, "other_pidns",                                     \
+	  "samples of tasks pyprof-bpf's PID namespace does not number",       \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_FORK_UNFOLLOWED, "fork_unfollowed",                             \
+	  "forks not followed (follow map full)", STAT_SHOW_FAILED)            \
+	X(STAT_FORK_UNTARGETED, "fork_untargeted",                             \
+	  "forks of a target not sampled from their start (targets map full)", \
+	  STAT_SHOW_FAILED)                                                    \
+	X(STAT_OFFCPU_SWITCHES, "offcpu_switches",                             \
+	  "target threads switched out (wall mode)", STAT_SHOW_VERBOSE)        \
+	X(STAT_OFFCPU_LOST, "offcpu_lost",                                     \
+	  "off-CPU intervals lost (offcpu map full)", STAT_SHOW_FAILED)        \
+	X(STAT_KSTACK_NONE, "kstack_none", "--kernel: samples in user mode",   \
+	  STAT_SHOW_OWN)                                                       \
+	X(STAT_KSTACK_LOST, "kstack_lost",                                     \
+	  "--kernel: kernel stacks lost (map full)", STAT_SHOW_OWN)            \
+	X(STAT_KSTACK_COLLIDED, "kstack_collided",                             \
+	  "--kernel: kernel stacks collided", STAT_SHOW_OWN)                   \
+	X(STAT_KSTACK_UNREAD, "kstack_unread",                                 \
+	  "--native --kernel: kernel stacks unreadable", STAT_SHOW_FAILED)     \
+	X(STAT_NATIVE_SENT, "native_sent",                                     \
+	  "--native: samples sent with their user stack", STAT_SHOW_VERBOSE)   \
+	X(STAT_NATIVE_LOST, "native_lost",                                     \
+	  "--native: sent without their stack (ring buffer full)",             \
+	  STAT_SHOW_OWN)                                                       \
+	X(STAT_NATIVE_SHORT, "native_short",                                   \
+	  "--native: under 12 KiB of stack copied", STAT_SHOW_OWN)             \
+	X(STAT_NATIVE_REGS, "native_regs",                                     \
+	  "--native: user registers unreadable", STAT_SHOW_FAILED)
+
+#define PYPROF_STAT_ENUM(e, name, desc, show) e,
 enum stat_idx {
-	STAT_SAMPLES, /* samples of a target thread */
-	STAT_COUNTED, /* samples added to the counts map */
-	STAT_PY_FULL, /* complete Python stack */
-	STAT_TRUNCATED, /* stack cut at --max-depth */
-	STAT_PARTIAL, /* a frame read failed mid-walk */
-	STAT_NO_TSTATE, /* thread has no PyThreadState (native thread) */
-	STAT_NO_FRAME, /* PyThreadState without a current frame */
-	STAT_ERR_RUNTIME, /* _PyRuntime / interpreter unreadable */
-	STAT_ERR_TSTATE, /* cached thread state unreadable */
-	STAT_ERR_CONFIG, /* offsets out of bounds in the config */
-	STAT_LOST_COUNTS, /* counts map full: sample lost */
-	STAT_LOST_STACKS, /* stacks map full: sample lost */
-	STAT_TSTATE_WALKS, /* thread list walked (cache miss) */
-	STAT_TSTATE_WALK_CAP, /* thread list longer than PY_MAX_THREADS_WALK */
-	STAT_SKIPPED_FRAMES, /* C-stack shim frames skipped (3.12+) */
-	STAT_EVENTS_LOST, /* ring buffer full: an event was not sent */
-	STAT_PROBES, /* processes announced for discovery */
-	STAT_CYCLE, /* the frame chain looped back on itself */
-	STAT_EXITING, /* sample of an exiting thread (not walked) */
-	STAT_OFFCPU_SWITCHES, /* target threads switched out (wall mode) */
-	STAT_OFFCPU_LOST, /* offcpu map full: an off-CPU interval lost */
-	STAT_KSTACK_NONE, /* --kernel: the sample was in user mode */
-	STAT_KSTACK_LOST, /* --kernel: stack map full or stack unreadable */
-	STAT_KSTACK_COLLIDED, /* --kernel: hash collision, stack not stored */
-	STAT_NATIVE_SENT, /* --native: samples sent with their user stack */
-	STAT_NATIVE_LOST, /* --native: ring buffer full, counted without */
-	STAT_NATIVE_SHORT, /* --native: under 12 KiB of stack copied (the
-			      stack's top, or an unreadable page, is near) */
-	STAT__MAX,
+	PYPROF_STATS(PYPROF_STAT_ENUM) STAT__MAX,
 };
-
-#define STAT_NAMES                                                             \
-	{                                                                      \
-		"samples", "counted", "py_full", "truncated", "partial",       \
-			"no_tstate", "no_frame", "err_runtime", "err_tstate",  \
-			"err_config", "lost_counts", "lost_stacks",            \
-			"tstate_walks", "tstate_walk_cap", "skipped_frames",   \
-			"events_lost", "probes", "cycle", "exiting",           \
-			"offcpu_switches", "offcpu_lost", "kstack_none",       \
-			"kstack_lost", "kstack_collided", "native_sent",       \
-			"native_lost", "native_short",                         \
-	}
+#undef PYPROF_STAT_ENUM
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct py_walk_offsets) == 15 * 4, "py_walk_offsets");
-_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 + 15 * 4 + 4,
+_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 * 4 + 15 * 4 + 4 * 4,
 	       "py_proc_cfg");
 _Static_assert(sizeof(struct native_event) == 24 + 32 + 8 * NATIVE_NREGS + 8 +
 						      8 * NATIVE_KSTACK_MAX +
 						      NATIVE_STACK_MAX,
 	       "native_event");
+_Static_assert(NATIVE_KSTACK_MAX >= KSTACK_MAX_DEPTH, "native_event.kips");
 _Static_assert(sizeof(struct py_frame) == 16, "py_frame");
 _Static_assert(sizeof(struct py_seg) == 16 + 16 * PY_SEG_FRAMES, "py_seg");
 _Static_assert(sizeof(struct sample_key) == 32, "sample_key");

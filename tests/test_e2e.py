@@ -10,15 +10,10 @@ import time
 import pytest
 
 from conftest import (WORKLOADS as WORKLOADS_DIR, Workload, interrupt,
-                      marker_line, needs_root, parse_folded, py_frame,
-                      python_params, run_pyprof, start_pyprof)
+                      marker_line, parse_folded, py_frame, python_params,
+                      run_pyprof, start_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
-
-
-@pytest.fixture
-def root():
-    needs_root()
 
 
 def pyframes(frames):
@@ -109,8 +104,8 @@ def test_max_depth_cut_is_visible(python):
 @pytest.mark.parametrize("python", python_params())
 def test_threads_named_and_late_threads_found(python):
     with Workload(python, "threads.py") as w:
+        # The late thread starts once pyprof-bpf samples: after its attach.
         p = start_pyprof("-p", w.pid, "-d", 3, "--tid")
-        time.sleep(1.0)
         w.send("go\n")
         assert w.readline().strip() == "late"
         out, err = p.communicate(timeout=30)

@@ -9,18 +9,10 @@ import time
 
 import pytest
 
-from conftest import (DEBIAN_ROOT, PYPROF, Workload, missing_reason,
-                      needs_root, run_pyprof)
+from conftest import (DEBIAN_ROOT, PYPROF, Workload, any_python,
+                      missing_reason, needs_root, one_line, run_pyprof)
 
 EXIT_USAGE, EXIT_PERM, EXIT_KERNEL, EXIT_NOPROC, EXIT_NOTPY, EXIT_PYVER = 2, 3, 4, 5, 6, 7
-PY38 = "/root/.pyenv/versions/3.8.18/bin/python3"
-
-
-def one_line(err):
-    lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1, f"want one line on stderr, got:\n{err}"
-    assert lines[0].startswith("pyprof-bpf: ")
-    return lines[0]
 
 
 def free_pid():
@@ -96,14 +88,19 @@ def test_unsupported_python(python, version):
     needs_root()
     if not os.access(python, os.X_OK):
         pytest.skip(f"{python} is not installed")
-    p = subprocess.Popen([python, "-c", "import time; time.sleep(60)"])
+    # Profiled once it runs Python code: its interpreter is loaded.  (The
+    # same source for Python 2.)
+    p = subprocess.Popen([python, "-c", "import sys, time\n"
+                          "sys.stdout.write('ready\\n'); sys.stdout.flush()\n"
+                          "time.sleep(60)\n"],
+                         stdout=subprocess.PIPE, text=True)
     try:
-        import time
-        time.sleep(0.5)
+        assert p.stdout.readline() == "ready\n", f"{python} did not start"
         r = run_pyprof("-p", p.pid, "-d", 1)
     finally:
         p.kill()
         p.wait()
+        p.stdout.close()
     assert r.rc == EXIT_PYVER, r.err
     line = one_line(r.err)
     assert version in line and "supports CPython 3.8 to 3.15" in line
@@ -182,8 +179,12 @@ def test_launched_newer_python_says_so(python316):
     """`-- python3.16`: the command runs and its status is kept, and the
     summary says why nothing was profiled, not "does the command run
     CPython?"."""
+    # It spins for CPU time: a process is looked at once a sample finds it
+    # on a CPU, which a sleeping one may never be.
     r = run_pyprof("-F", 99, "--", *python316, "-c",
-                   "import time; time.sleep(0.5); raise SystemExit(3)")
+                   "import time\nend = time.process_time() + 0.3\n"
+                   "while time.process_time() < end: pass\n"
+                   "raise SystemExit(3)")
     assert r.rc == 3, r.err
     assert "newer than 3.15, the newest pyprof-bpf supports" in r.err
     assert "does the command run" not in r.err
@@ -194,7 +195,7 @@ def test_not_root():
     needs_root()
     if not shutil.which("setpriv"):
         pytest.skip("setpriv (util-linux) is not installed")
-    with Workload(PY38, "shape.py") as w:
+    with Workload(any_python(), "shape.py") as w:
         p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
                             "--clear-groups", PYPROF, "-p", str(w.pid), "-d", "1"],
                            capture_output=True, text=True, timeout=30)
@@ -209,7 +210,7 @@ def test_no_btf():
     needs_root()
     if not shutil.which("unshare"):
         pytest.skip("unshare (util-linux) is not installed")
-    with Workload(PY38, "shape.py") as w:
+    with Workload(any_python(), "shape.py") as w:
         p = subprocess.run(["unshare", "--mount", "sh", "-c",
                             "mount -t tmpfs none /sys/kernel/btf && exec \"$0\" \"$@\"",
                             PYPROF, "-p", str(w.pid), "-d", "1"],
@@ -222,7 +223,7 @@ def test_no_btf():
 
 def test_unwritable_output(tmp_path):
     needs_root()
-    with Workload(PY38, "shape.py") as w:
+    with Workload(any_python(), "shape.py") as w:
         r = run_pyprof("-p", w.pid, "-d", 1, "-o", tmp_path / "no" / "such" / "dir.folded")
     assert r.rc == EXIT_USAGE
     assert "cannot write" in one_line(r.err) and "-o" in r.err

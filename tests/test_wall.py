@@ -8,17 +8,12 @@ import re
 
 import pytest
 
-from conftest import (WORKLOADS, Workload, marker_line, needs_root,
-                      parse_folded, py_frame, python_params, run_pyprof)
+from conftest import (WORKLOADS, Workload, marker_line, parse_folded,
+                      py_frame, python_params, run_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
 
 SCRIPT = os.path.join(WORKLOADS, "wall.py")
-
-
-@pytest.fixture
-def root():
-    needs_root()
 
 
 def by_thread(stacks):

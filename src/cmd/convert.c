@@ -19,6 +19,7 @@
 #include "cmd/options.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
+#include "lib/sources.h"
 #include "out/file.h"
 #include "out/in_folded.h"
 #include "out/output.h"
@@ -32,10 +33,12 @@ static const char usage[] =
 	"\n"
 	"  -o, --output FILE     where to write (through a temporary file renamed\n"
 	"                        at the end); \"-\" for stdout, with --format\n"
-	"      --format NAME     folded, svg, speedscope, pprof, callgrind or html\n"
-	"                        (default: the format FILE's extension names)\n"
+	"      --format NAME     folded, svg, speedscope, pprof, callgrind, html,\n"
+	"                        heatmap or pstats (default: the format FILE's\n"
+	"                        extension names)\n"
 	"  -F, --frequency HZ    the -F the stacks were sampled at: pprof then\n"
-	"                        reports CPU time, the report the CPU seconds\n"
+	"                        reports CPU time, the report the CPU seconds;\n"
+	"                        pstats times are samples / HZ (99 if not given)\n"
 	"      --title TEXT      the title shown in svg, html, speedscope, pprof\n"
 	"                        and callgrind (default: the input's file name)\n"
 	"  -h, --help            show this help\n"
@@ -48,12 +51,18 @@ static const char usage[] =
 	"  .callgrind              callgrind           kcachegrind FILE, callgrind_annotate\n"
 	"  callgrind.out.*         callgrind           (the same)\n"
 	"  .html                   report              a web browser, offline\n"
+	"  .heatmap.html           source heatmap      a web browser, offline; the\n"
+	"                                              source is read from this\n"
+	"                                              machine's files now\n"
+	"  .pstats .prof           pstats              python3 -m pstats FILE,\n"
+	"                                              snakeviz, gprof2dot\n"
 	"  .trace.json             Chrome trace        only from a live run (-o FILE):\n"
 	"                                              folded files hold no times\n"
 	"\n"
 	"Examples:\n"
 	"  pyprof-bpf convert app.folded -o app.svg\n"
 	"  pyprof-bpf convert app.folded -F 99 -o app.pb.gz && go tool pprof -top app.pb.gz\n"
+	"  pyprof-bpf convert app.folded -F 99 -o app.pstats && python3 -m pstats app.pstats\n"
 	"  pyprof-bpf -p 4242 -d 10 | pyprof-bpf convert - --format html -o - > app.html\n"
 	"\n"
 	"Exit status: 0 written, 1 the input is not folded stacks or writing\n"
@@ -88,9 +97,10 @@ static int check_files(struct args *a, struct convert_opts *o)
 				     "FILE (its extension names the format), "
 				     "or -o - --format NAME");
 	if (!o->have_format && strcmp(o->out, "-") == 0)
-		return args__fail(a, "writing to stdout: say which format with "
-				     "--format NAME (folded, svg, speedscope, "
-				     "pprof, callgrind, html)");
+		return args__fail(a,
+				  "writing to stdout: say which format with "
+				  "--format NAME (folded, svg, speedscope, "
+				  "pprof, callgrind, html, heatmap, pstats)");
 	if (!o->have_format &&
 	    output__format_for_path(o->out, &o->format, a->err, a->errlen))
 		return -EINVAL;
@@ -148,6 +158,61 @@ static int parse(int argc, char **argv, struct convert_opts *o, char *err,
 	return c < 0 ? c : check_files(&a, o);
 }
 
+#define MISSING_NAMED 10 /* source files named by name on stderr */
+
+/*
+ * The heatmap's source: each Python file of p, read from the local file
+ * system (the profile holds no text).  Says on stderr which files could
+ * not be read; names that are not files ("<string>") are not missing.
+ * NULL on ENOMEM.
+ */
+static struct sources *read_sources(const struct profile *p)
+{
+	struct sources *s = sources__new();
+	size_t missing = 0, files = 0;
+	char why[256];
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < profile__nframes(p); i++) {
+		const struct pframe *fr = profile__frame_get(p, (uint32_t)i);
+
+		if (fr->kind == PF_PYTHON && fr->file &&
+		    sources__read_local(s, profile__string(p, fr->file))) {
+			sources__free(s);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < sources__count(s); i++) {
+		const struct source *src = sources__at(s, i);
+
+		if (src->state == SOURCE_NOT_FILE && !src->err)
+			continue;
+		files++;
+		if (src->state == SOURCE_OK)
+			continue;
+		if (++missing <= MISSING_NAMED)
+			fprintf(stderr,
+				"pyprof-bpf convert: source of %s %s: the "
+				"heatmap lists its sampled lines without it\n",
+				src->name,
+				sources__why(s, src, why, sizeof(why)));
+	}
+	if (missing > MISSING_NAMED)
+		fprintf(stderr,
+			"pyprof-bpf convert: %zu more source files not "
+			"found\n",
+			missing - MISSING_NAMED);
+	if (missing)
+		fprintf(stderr,
+			"pyprof-bpf convert: %zu of %zu source files could "
+			"not be read: run convert where the profiled files "
+			"are, or record with -o FILE.heatmap.html, which "
+			"keeps them\n",
+			missing, files);
+	return s;
+}
+
 /* Writes p to path through a temporary file renamed at the end, so path
  * is either complete or untouched.  Returns an exit code. */
 static int write_file(const struct profile *p, const struct convert_opts *o,
@@ -192,6 +257,7 @@ int cmd_convert(int argc, char **argv)
 {
 	struct convert_opts o;
 	struct out_meta m = {};
+	struct sources *sources = NULL;
 	struct profile *p;
 	char err[PATH_MAX + 256];
 	const char *base;
@@ -234,7 +300,21 @@ int cmd_convert(int argc, char **argv)
 	base = base ? base + 1 : o.in;
 	m.title = o.title ? o.title : strcmp(o.in, "-") == 0 ? "stdin" : base;
 	m.freq = o.freq;
+	if (o.format == OUT_PSTATS && !m.freq) {
+		m.freq = 99;
+		fprintf(stderr,
+			"pyprof-bpf convert: no -F given: pstats times are "
+			"samples / 99 Hz, pyprof-bpf's default; give -F HZ "
+			"for stacks sampled at another rate\n");
+	}
+	if (o.format == OUT_HEATMAP && !(sources = read_sources(p))) {
+		fail("out of memory");
+		profile__free(p);
+		return EXIT_FAILURE_;
+	}
+	m.sources = sources;
 	code = write_file(p, &o, &m);
+	sources__free(sources);
 	profile__free(p);
 	return code;
 }

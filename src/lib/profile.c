@@ -25,11 +25,13 @@ struct profile {
 	struct pframe *frames;
 	size_t nframes, frames_cap;
 	struct hashmap frame_index;
+	int32_t *first_line; /* per frame, -1 unknown; NULL until one is set */
+	size_t first_line_cap;
 
 	uint32_t *frame_ids;
 	size_t ids_len, ids_cap;
 	struct pstack *stacks;
-	size_t nstacks, stacks_cap;
+	size_t nstacks, stacks_cap, stacks_max;
 	struct hashmap stack_index;
 
 	uint64_t total;
@@ -47,6 +49,7 @@ struct profile *profile__new(void)
 	if (!p)
 		return NULL;
 	p->events_max = PROFILE_TIMELINE_MAX;
+	p->stacks_max = SIZE_MAX;
 	profile__intern(p, "", 0);
 	if (p->nstr != 1) {
 		profile__free(p);
@@ -64,6 +67,7 @@ void profile__free(struct profile *p)
 	hashmap__free(&p->str_index);
 	free(p->frames);
 	hashmap__free(&p->frame_index);
+	free(p->first_line);
 	free(p->frame_ids);
 	free(p->stacks);
 	hashmap__free(&p->stack_index);
@@ -150,6 +154,28 @@ const struct pframe *profile__frame_get(const struct profile *p, uint32_t id)
 	return id < p->nframes ? &p->frames[id] : NULL;
 }
 
+int profile__set_first_line(struct profile *p, uint32_t frame, int32_t line)
+{
+	size_t old = p->first_line ? p->first_line_cap : 0;
+
+	if (frame >= p->nframes)
+		return -EINVAL;
+	if (grow__reserve((void **)&p->first_line, &p->first_line_cap,
+			  (size_t)frame + 1, sizeof(*p->first_line)))
+		return -ENOMEM;
+	for (size_t i = old; i < p->first_line_cap; i++)
+		p->first_line[i] = -1;
+	p->first_line[frame] = line;
+	return 0;
+}
+
+int32_t profile__first_line(const struct profile *p, uint32_t frame)
+{
+	return p->first_line && frame < p->first_line_cap ?
+		       p->first_line[frame] :
+		       -1;
+}
+
 /* Adds like profile__add(); *idx is the stack's index. */
 static int add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
 		     uint64_t count, size_t *idx)
@@ -171,6 +197,8 @@ static int add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
 			return 0;
 		}
 	}
+	if (p->nstacks >= p->stacks_max)
+		return -ENOSPC;
 	if (grow__reserve((void **)&p->frame_ids, &p->ids_cap, p->ids_len + n,
 			  sizeof(*frames)) ||
 	    grow__reserve((void **)&p->stacks, &p->stacks_cap, p->nstacks + 1,
@@ -246,6 +274,11 @@ void profile__set_timeline_origin(struct profile *p, uint64_t t_ns)
 uint64_t profile__timeline_origin(const struct profile *p)
 {
 	return p->origin_ns;
+}
+
+void profile__set_stacks_max(struct profile *p, size_t max)
+{
+	p->stacks_max = max;
 }
 
 void profile__set_timeline_max(struct profile *p, size_t max)

@@ -41,9 +41,23 @@ int64_t profile__frame(struct profile *p, enum pframe_kind kind, uint32_t name,
 		       uint32_t file, int32_t line);
 const struct pframe *profile__frame_get(const struct profile *p, uint32_t id);
 
-/* Adds count samples of the stack frames[0..n) (root first). 0 or -ENOMEM. */
+/*
+ * The first line of the function a Python frame is in (co_firstlineno), for
+ * the formats that name a function by where it starts (pstats).  Not part
+ * of the frame's identity: a frame is one line of one function, so it has
+ * one first line; the last one set stays.  -1 when never set (a profile
+ * read from folded stacks).  Set: 0, or -ENOMEM (-EINVAL for no frame id).
+ */
+int profile__set_first_line(struct profile *p, uint32_t frame, int32_t line);
+int32_t profile__first_line(const struct profile *p, uint32_t frame);
+
+/* Adds count samples of the stack frames[0..n) (root first). 0, -ENOMEM,
+ * or -ENOSPC for a new stack past the cap on stacks. */
 int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 		 uint64_t count);
+/* Caps the distinct stacks (none unless set): for tests of a profile that
+ * cannot grow, or a smaller memory bound. */
+void profile__set_stacks_max(struct profile *p, size_t max);
 
 size_t profile__nstacks(const struct profile *p);
 void profile__stack(const struct profile *p, size_t i, const uint32_t **frames,

@@ -21,9 +21,7 @@ void native__entry_markers(struct py_proc_cfg *cfg)
 		 * the frame it runs (Python/ceval.c), owned by
 		 * FRAME_OWNED_BY_CSTACK (3) on 3.12 and 3.13, and on 3.14 by
 		 * FRAME_OWNED_BY_INTERPRETER, renumbered to 3 (CSTACK moved
-		 * to 4 and is no longer assigned; 3.15 dropped it).  3.15's
-		 * base frame, the last of every thread's chain, is owned by
-		 * the interpreter too: it marks the end, nothing follows. */
+		 * to 4 and is no longer assigned). */
 		cfg->entry_owner_mask = 1u << 3;
 	}
 }
@@ -32,8 +30,9 @@ bool native__is_eval(const char *sym)
 {
 	static const char eval[] = "_PyEval_EvalFrameDefault";
 
-	/* With a full symbol table, GCC names the parts it split off:
-	 * _PyEval_EvalFrameDefault.cold, .part.0 (src/native/evalparts.h). */
+	/* GCC's split-off parts keep the name with a suffix (.cold,
+	 * .part.N): .symtab names the bulk of Debian's PGO eval loop
+	 * _PyEval_EvalFrameDefault.cold. */
 	return sym && strncmp(sym, eval, sizeof(eval) - 1) == 0 &&
 	       (sym[sizeof(eval) - 1] == '\0' || sym[sizeof(eval) - 1] == '.');
 }

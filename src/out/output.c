@@ -18,6 +18,8 @@ static const char *const names[OUT__MAX] = {
 	[OUT_CALLGRIND] = "callgrind",
 	[OUT_TRACE] = "trace",
 	[OUT_HTML] = "html",
+	[OUT_HEATMAP] = "heatmap",
+	[OUT_PSTATS] = "pstats",
 };
 
 /* Longest suffixes first: ".speedscope.json" before any ".json". */
@@ -26,19 +28,23 @@ static const struct {
 	enum out_format f;
 } exts[] = {
 	{ ".speedscope.json", OUT_SPEEDSCOPE },
+	{ ".heatmap.html", OUT_HEATMAP },
 	{ ".trace.json", OUT_TRACE },
 	{ ".callgrind", OUT_CALLGRIND },
 	{ ".folded", OUT_FOLDED },
 	{ ".pb.gz", OUT_PPROF },
 	{ ".html", OUT_HTML },
+	{ ".pstats", OUT_PSTATS },
+	{ ".prof", OUT_PSTATS },
 	{ ".txt", OUT_FOLDED },
 	{ ".svg", OUT_SVG },
 };
 
-#define FORMAT_NAMES "folded, svg, speedscope, pprof, callgrind, trace, html"
+#define FORMAT_NAMES \
+	"folded, svg, speedscope, pprof, callgrind, trace, html, heatmap, pstats"
 #define EXTENSIONS                                                       \
 	".folded, .txt, .svg, .speedscope.json, .pb.gz, .callgrind (or " \
-	"callgrind.out.*), .trace.json, .html"
+	"callgrind.out.*), .trace.json, .html, .heatmap.html, .pstats, .prof"
 
 const char *output__name(enum out_format f)
 {
@@ -114,6 +120,10 @@ int output__write(const struct profile *p, enum out_format f,
 		return out_trace__write(p, m, out);
 	case OUT_HTML:
 		return out_html__write(p, m, out);
+	case OUT_HEATMAP:
+		return out_heatmap__write(p, m, out);
+	case OUT_PSTATS:
+		return out_pstats__write(p, m, out);
 	case OUT__MAX:
 		break;
 	}

@@ -13,6 +13,8 @@
 
 #include "lib/profile.h"
 
+struct sources;
+
 enum out_format {
 	OUT_FOLDED, /* .folded .txt: flamegraph.pl, inferno, speedscope */
 	OUT_SVG, /* .svg: an interactive flame graph for a browser */
@@ -21,6 +23,8 @@ enum out_format {
 	OUT_CALLGRIND, /* .callgrind, callgrind.out.*: KCacheGrind */
 	OUT_TRACE, /* .trace.json: Chrome trace / Perfetto timeline */
 	OUT_HTML, /* .html: a self-contained report */
+	OUT_HEATMAP, /* .heatmap.html: the source, each line by its samples */
+	OUT_PSTATS, /* .pstats .prof: Python's pstats (marshal) */
 	OUT__MAX,
 };
 
@@ -37,6 +41,9 @@ struct out_meta {
 	double duration; /* seconds sampled */
 	uint64_t samples_taken; /* by the sampler (0: profile__total()) */
 	uint64_t samples_lost; /* taken but not in the profile */
+	/* The source files the heatmap shows (lib/sources.h); NULL: none
+	 * were read, and the heatmap says so. */
+	const struct sources *sources;
 };
 
 /* The name of a format ("svg"), as --format takes it. */
@@ -48,7 +55,8 @@ int output__parse_name(const char *name, enum out_format *f, char *err,
 
 /*
  * The format the extension of path names: .folded .txt .svg
- * .speedscope.json .pb.gz .callgrind callgrind.out.* .trace.json .html;
+ * .speedscope.json .pb.gz .callgrind callgrind.out.* .trace.json
+ * .heatmap.html .html .pstats .prof;
  * folded for a device or pipe without one (/dev/null, /dev/stdout).
  * -EINVAL with a line in err naming the known extensions and --format.
  */

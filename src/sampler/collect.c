@@ -2,35 +2,24 @@
 #include "sampler/collect.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/sources.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
 
 #define NAMES_MAX 4096
-/* Physical native frames unwound per sample. */
-#define NATIVE_FRAMES_MAX 256
-#define NATIVE_IDS_PER_FRAME (UNWIND_INLINE_MAX + 1)
 /* Frames of one profile stack: process, thread, markers, Python frames,
  * native frames with their inlined callees, kernel frames. */
 #define COLLECT_STACK_MAX                                                  \
 	(PY_MAX_DEPTH_CAP + 8 + NATIVE_FRAMES_MAX * NATIVE_IDS_PER_FRAME + \
 	 NATIVE_KSTACK_MAX)
-
-/* Scratch for one native sample. */
-struct collect_native {
-	struct py_frame py[PY_MAX_DEPTH_CAP]; /* root first */
-	uint64_t pcs[NATIVE_FRAMES_MAX]; /* leaf first */
-	bool eval[NATIVE_FRAMES_MAX]; /* root first, like the rest */
-	uint32_t ids[NATIVE_FRAMES_MAX][NATIVE_IDS_PER_FRAME];
-	uint32_t nids[NATIVE_FRAMES_MAX];
-	struct merge_slot slots[PY_MAX_DEPTH_CAP + NATIVE_FRAMES_MAX + 1];
-};
 /* A burst of new threads re-reads names at most this often. */
 #define NAMES_MIN_PERIOD 0.05
 
@@ -53,6 +42,7 @@ int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 	/* process, thread, a marker, the frames, a marker; with --native
 	 * and --kernel (collect__set_native) more */
 	c->stack = calloc(COLLECT_STACK_MAX, sizeof(*c->stack));
+	c->stack_max = COLLECT_STACK_MAX;
 	if (!c->buf || !c->stack)
 		return -ENOMEM;
 	return 0;
@@ -211,6 +201,7 @@ static int64_t python_frame(struct collector *c, struct target *t,
 {
 	const struct py_code *code;
 	uint32_t name, file;
+	int64_t id;
 
 	code = python__code(&t->py, pf->code,
 			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
@@ -222,27 +213,14 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	}
 	name = profile__intern_str(c->prof, code->name);
 	file = profile__intern_str(c->prof, code->filename);
-	return profile__frame(c->prof, PF_PYTHON, name, file,
-			      python__line(&t->py, code, pf->lasti));
-}
-
-/* Appends kernel frames for ips (leaf first), root first. 0 or -errno. */
-static int kernel_frames(struct collector *c, const uint64_t *ips,
-			 uint32_t nips, uint32_t *stack, uint32_t *n)
-{
-	for (uint32_t i = nips; i-- > 0;) {
-		const char *name = ksyms__find(c->ksyms, ips[i], NULL);
-		int64_t f;
-
-		f = profile__frame(
-			c->prof, PF_KERNEL,
-			profile__intern_str(c->prof, name ? name : "[unknown]"),
-			0, -1);
-		if (f < 0)
-			return (int)f;
-		stack[(*n)++] = (uint32_t)f;
-	}
-	return 0;
+	if (c->sources)
+		sources__read_pid(c->sources, t->pid, code->filename);
+	id = profile__frame(c->prof, PF_PYTHON, name, file,
+			    python__line(&t->py, code, pf->lasti));
+	if (id >= 0 && profile__set_first_line(c->prof, (uint32_t)id,
+					       (int32_t)code->firstlineno))
+		return -ENOMEM;
+	return id;
 }
 
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
@@ -252,10 +230,16 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++)
-		python__code(&t->py, seg->frames[i].code,
-			     seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			     true);
+	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
+		const struct py_code *code = python__code(
+			&t->py, seg->frames[i].code,
+			seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
+			true);
+
+		/* The heatmap's source, while the process still runs. */
+		if (c->sources && code && code->ok)
+			sources__read_pid(c->sources, t->pid, code->filename);
+	}
 }
 
 void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
@@ -274,112 +258,273 @@ void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
 	}
 }
 
+/* ---- The stack builder both paths share ---- */
+
+static const char *const lost_names[] = COLLECT_LOST_NAMES;
+_Static_assert(sizeof(lost_names) / sizeof(*lost_names) == COLLECT_LOST__MAX,
+	       "COLLECT_LOST_NAMES");
+
+static void lose(struct collector *c, enum collect_lost why, uint64_t count)
+{
+	c->lost[why] += count;
+}
+
+/* The reason a sample is lost when building or adding it failed with err:
+ * -E2BIG, too many frames; anything else, the profile could not grow. */
+static enum collect_lost lost_reason(int err)
+{
+	return err == -E2BIG ? COLLECT_LOST_TOO_DEEP :
+			       COLLECT_LOST_PROFILE_FULL;
+}
+
+/* A stack being built, root first, in c->stack.  The first failure sticks
+ * in err and the rest is skipped: the sample is lost then. */
+struct build {
+	struct collector *c;
+	uint32_t n;
+	int err; /* -E2BIG (c->stack is full), or -ENOMEM */
+};
+
+static void push(struct build *b, int64_t f)
+{
+	if (b->err)
+		return;
+	if (f < 0)
+		b->err = (int)f;
+	else if (b->n >= b->c->stack_max)
+		b->err = -E2BIG;
+	else
+		b->c->stack[b->n++] = (uint32_t)f;
+}
+
+static void push_marker(struct build *b, const char *text)
+{
+	if (!b->err)
+		push(b, marker(b->c, text));
+}
+
+static void push_python(struct build *b, struct target *t,
+			const struct py_frame *pf)
+{
+	if (!b->err)
+		push(b, python_frame(b->c, t, pf));
+}
+
+/* What stands where the root frames of a Python stack would be when the
+ * walk, which starts at the leaf, did not reach them; NULL if it did. */
+static const char *root_marker(uint32_t flags)
+{
+	if (flags & SAMPLE_F_TRUNCATED)
+		return "[truncated]";
+	if (flags & SAMPLE_F_CYCLE)
+		return "[frame chain loops]";
+	if (flags & SAMPLE_F_PARTIAL)
+		return "[partial stack]";
+	return NULL;
+}
+
+/* Why a sample has no Python frame. */
+static const char *no_python_marker(uint32_t flags)
+{
+	if (flags & SAMPLE_F_EXITING)
+		return "[exiting]";
+	if (flags & SAMPLE_F_NO_TSTATE)
+		return "[no Python thread state]";
+	if (flags & SAMPLE_F_NO_RUNTIME)
+		return "[interpreter not readable]";
+	if (flags & SAMPLE_F_BAD_CONFIG)
+		return "[bad config]";
+	if (flags & SAMPLE_F_PARTIAL)
+		return "[unreadable frame]";
+	if (flags & SAMPLE_F_ASLEEP_AT_START)
+		return "[asleep since the start]";
+	return "[no Python frame]";
+}
+
+/* The Python frames, or with --native the merged frames, root first. */
+static void push_frames(struct build *b, const struct collect_sample *s)
+{
+	const struct collect_native *nat = s->nat;
+
+	if (!nat) {
+		for (uint32_t i = s->npy; i-- > 0;)
+			push_python(b, s->t, &s->py[i]);
+		return;
+	}
+	for (uint32_t i = 0; i < nat->nslots; i++) {
+		const struct merge_slot *sl = &nat->slots[i];
+
+		/* An eval-loop frame with no Python frame to put in its
+		 * place (the interpreter not yet readable at start-up, no
+		 * thread state): it ran Python code that was not read, and
+		 * the marker says why, where those frames would be. */
+		if (sl->kind == MERGE_NATIVE && !s->npy && nat->eval[sl->idx]) {
+			if (!i || nat->slots[i - 1].kind != MERGE_NATIVE ||
+			    !nat->eval[nat->slots[i - 1].idx])
+				push_marker(b, no_python_marker(s->flags));
+			continue;
+		}
+		if (sl->kind == MERGE_NATIVE) {
+			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
+				push(b, nat->ids[sl->idx][j]);
+		} else if (sl->kind == MERGE_PYTHON) {
+			/* Slots number Python frames from the root. */
+			push_python(b, s->t, &s->py[s->npy - 1 - sl->idx]);
+		} else {
+			push_marker(b, "[native stack truncated]");
+		}
+	}
+}
+
+/* The kernel frames, root first, or the marker of a kernel stack lost. */
+static void push_kernel(struct build *b, const struct collect_sample *s)
+{
+	struct profile *prof = b->c->prof;
+
+	if (s->nkips < 0) {
+		push_marker(b, "[kernel stack lost]");
+		return;
+	}
+	for (int i = s->nkips; i-- > 0 && !b->err;) {
+		const char *name = ksyms__find(b->c->ksyms, s->kips[i], NULL);
+
+		push(b, profile__frame(prof, PF_KERNEL,
+				       profile__intern_str(
+					       prof, name ? name : "[unknown]"),
+				       0, -1));
+	}
+}
+
+/* Adds the built stack.  With the timeline, an event that alone could not
+ * be stored leaves the samples in the profile: those are not lost. */
+static int add(struct collector *c, const struct build *b,
+	       const struct collect_sample *s)
+{
+	uint64_t before = profile__total(c->prof);
+	int rc;
+
+	if (!c->timeline)
+		return profile__add(c->prof, c->stack, b->n, s->count);
+	rc = profile__add_at(c->prof, c->stack, b->n, s->count, s->t_ns);
+	return rc && profile__total(c->prof) == before ? rc : 0;
+}
+
+int collect__add(struct collector *c, const struct collect_sample *s)
+{
+	const struct collect_native *nat = s->nat;
+	struct build b = { .c = c };
+	char leaf[48];
+	int rc;
+
+	push(&b, process_frame(c, s->t));
+	if (!c->no_threads)
+		push(&b, thread_frame(c, s->t, s->tid));
+	if (nat && nat->merged == MERGE_MISMATCH)
+		push_marker(&b, "[unmerged]");
+	if (s->npy && root_marker(s->flags))
+		push_marker(&b, root_marker(s->flags));
+	push_frames(&b, s);
+	/* Native frames say what a thread without Python frames runs; the
+	 * marker says why it has none when nothing else would. */
+	if (!s->npy && !(nat && nat->nframes))
+		push_marker(&b, no_python_marker(s->flags));
+	if (s->native_lost)
+		push_marker(&b, "[native stack lost]");
+	if (c->ksyms)
+		push_kernel(&b, s);
+	if (s->flags & SAMPLE_F_OFFCPU)
+		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
+	rc = b.err ?: add(c, &b, s);
+	if (rc) {
+		lose(c, lost_reason(rc), s->count);
+		return rc;
+	}
+	if (nat) {
+		c->native_samples++;
+		c->native_cut += nat->cut;
+		c->native_unmerged += nat->merged == MERGE_MISMATCH;
+		c->native_frames += nat->nframes;
+		c->native_unnamed += nat->unnamed;
+	}
+	if (s->native_lost)
+		c->native_lost += s->count;
+	return 0;
+}
+
+uint64_t collect__lost(const struct collector *c)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < COLLECT_LOST__MAX; i++)
+		n += c->lost[i];
+	return n;
+}
+
+void collect__print_lost(const struct collector *c, FILE *f)
+{
+	for (int i = 0; i < COLLECT_LOST__MAX; i++)
+		if (c->lost[i] || i == COLLECT_LOST_UNRESOLVED ||
+		    i == COLLECT_LOST_NO_TARGET)
+			fprintf(f, ", %s %" PRIu64, lost_names[i], c->lost[i]);
+}
+
+void collect__print_stats(const struct collector *c, FILE *f)
+{
+	for (int i = 0; i < COLLECT_LOST__MAX; i++)
+		fprintf(f, "pyprof-bpf:   lost: %-28s %" PRIu64 "\n",
+			lost_names[i], c->lost[i]);
+	fprintf(f,
+		"pyprof-bpf:   unknown frames %" PRIu64
+		", native samples %" PRIu64 " (%" PRIu64 " cut, %" PRIu64
+		" unmerged, %" PRIu64 " sent without their stack)\n",
+		c->unknown_frames, c->native_samples, c->native_cut,
+		c->native_unmerged, c->native_lost);
+}
+
+/* ---- The two paths: counted samples, and --native records ---- */
+
 int collect__sample(const struct sample_key *key, uint64_t count,
 		    const struct py_frame *frames, uint32_t nframes, void *arg)
 {
 	struct collector *c = arg;
-	struct target *t = targets__get(c->ts, (pid_t)key->pid);
-	uint32_t *stack = c->stack, n = 0;
-	int64_t f;
+	uint64_t ips[NATIVE_KSTACK_MAX];
+	struct collect_sample s = {
+		.t = targets__get(c->ts, (pid_t)key->pid),
+		.tid = key->tid,
+		.flags = key->flags,
+		.count = count,
+		.t_ns = c->drain_ns,
+		.py = frames,
+		.npy = nframes,
+		.native_lost = key->ustack == NATIVE_USTACK_LOST,
+		.kips = ips,
+	};
 
 	if (c->offcpu) {
 		/* Off-CPU counts are ns: in samples from here on. */
-		count = offcpu__samples(c->offcpu, key, count);
-		if (!count)
+		s.count = offcpu__samples(c->offcpu, key, count);
+		if (!s.count)
 			return 0;
 	}
-	if (!t) {
-		c->no_target += count;
-		return 0;
+	if (!s.t) {
+		lose(c, COLLECT_LOST_NO_TARGET, s.count);
+	} else if (key->depth && !frames) {
+		lose(c, COLLECT_LOST_UNRESOLVED, s.count);
+	} else if (nframes > PY_MAX_DEPTH_CAP) {
+		lose(c, COLLECT_LOST_TOO_DEEP, s.count);
+	} else {
+		/* A kernel stack id the sampler could not store (or that is
+		 * gone from its map) is a kernel stack lost. */
+		if (c->ksyms && key->kstack != -1)
+			s.nkips = key->kstack < 0 ?
+					  -ENOENT :
+					  sampler__kstack(c->bpf, key->kstack,
+							  ips,
+							  NATIVE_KSTACK_MAX);
+		collect__add(c, &s);
 	}
-	if (key->depth && !frames) {
-		c->unresolved += count;
-		return 0;
-	}
-	if (nframes > PY_MAX_DEPTH_CAP)
-		return -EINVAL;
-	f = process_frame(c, t);
-	if (f < 0)
-		return (int)f;
-	stack[n++] = (uint32_t)f;
-	if (!c->no_threads) {
-		f = thread_frame(c, t, key->tid);
-		if (f < 0)
-			return (int)f;
-		stack[n++] = (uint32_t)f;
-	}
-	if (nframes && key->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL |
-				     SAMPLE_F_CYCLE)) {
-		/* The walk starts at the leaf, so what is missing is the root
-		 * side: say so where the root frames would be. */
-		f = marker(c, key->flags & SAMPLE_F_TRUNCATED ? "[truncated]" :
-			      key->flags & SAMPLE_F_CYCLE ?
-							"[frame chain loops]" :
-							"[partial stack]");
-		if (f < 0)
-			return (int)f;
-		stack[n++] = (uint32_t)f;
-	}
-	for (uint32_t i = nframes; i-- > 0;) {
-		f = python_frame(c, t, &frames[i]);
-		if (f < 0)
-			return (int)f;
-		stack[n++] = (uint32_t)f;
-	}
-	if (nframes == 0) {
-		const char *why = "[no Python frame]";
-
-		if (key->flags & SAMPLE_F_EXITING)
-			why = "[exiting]";
-		else if (key->flags & SAMPLE_F_NO_TSTATE)
-			why = "[no Python thread state]";
-		else if (key->flags & SAMPLE_F_NO_RUNTIME)
-			why = "[interpreter not readable]";
-		else if (key->flags & SAMPLE_F_PARTIAL)
-			why = "[unreadable frame]";
-		else if (key->flags & SAMPLE_F_ASLEEP_AT_START)
-			why = "[asleep since the start]";
-		f = marker(c, why);
-		if (f < 0)
-			return (int)f;
-		stack[n++] = (uint32_t)f;
-	}
-	if (key->ustack == NATIVE_USTACK_LOST) {
-		c->native_lost += count;
-		f = marker(c, "[native stack lost]");
-		if (f < 0)
-			return (int)f;
-		stack[n++] = (uint32_t)f;
-	}
-	if (c->ksyms && key->kstack != -1) {
-		uint64_t ips[NATIVE_KSTACK_MAX];
-		int nk = -ENOENT;
-
-		if (key->kstack >= 0)
-			nk = sampler__kstack(c->bpf, key->kstack, ips,
-					      NATIVE_KSTACK_MAX);
-		if (nk < 0) { /* map full, collided, or gone */
-			f = marker(c, "[kernel stack lost]");
-			if (f < 0)
-				return (int)f;
-			stack[n++] = (uint32_t)f;
-		} else {
-			f = kernel_frames(c, ips, (uint32_t)nk, stack, &n);
-			if (f < 0)
-				return (int)f;
-		}
-	}
-	if (key->flags & SAMPLE_F_OFFCPU) {
-		char leaf[48];
-
-		f = marker(c, offcpu__leaf(key->flags, leaf, sizeof(leaf)));
-		if (f < 0)
-			return (int)f;
-		stack[n++] = (uint32_t)f;
-	}
-	if (c->timeline)
-		return profile__add_at(c->prof, stack, n, count, c->drain_ns);
-	return profile__add(c->prof, stack, n, count);
+	/* Lost samples are counted: the drain goes on. */
+	return 0;
 }
 
 int collect__set_native(struct collector *c, struct unwinder *unw,
@@ -405,12 +550,14 @@ static int64_t native_frame(struct collector *c, const char *name,
 			      profile__intern_str(c->prof, name), file, -1);
 }
 
-/* Symbolises pcs (leaf first) into nat->ids (root first); eval frames
+/* Symbolises nat->pcs (leaf first) into nat->ids (root first); eval frames
  * marked.  0 or -errno. */
-static int native_frames(struct collector *c, pid_t pid, uint32_t nn)
+static int native_frames(struct collector *c, pid_t pid)
 {
 	struct collect_native *nat = c->nat;
+	uint32_t nn = nat->nframes;
 
+	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
 		uint32_t i = nn - 1 - k;
 		struct unwind_sym sym;
@@ -425,6 +572,7 @@ static int native_frames(struct collector *c, pid_t pid, uint32_t nn)
 			sym.module = NULL;
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
+		nat->unnamed += sym.unnamed;
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);
@@ -436,110 +584,92 @@ static int native_frames(struct collector *c, pid_t pid, uint32_t nn)
 	return 0;
 }
 
-void collect__on_native(const struct native_event *ev, size_t len, void *arg)
+/*
+ * The native half of ev into c->nat: its user stack unwound and
+ * symbolised, and the Python frames py (npy, leaf first) merged in.  An
+ * unwind that fails leaves no native frame, not a lost sample.  0, or
+ * -E2BIG (too many frames to merge), -ENOMEM.
+ */
+static int native_half(struct collector *c, struct target *t,
+		       const struct native_event *ev, size_t len,
+		       const struct py_frame *py, uint32_t npy)
 {
-	struct collector *c = arg;
 	struct collect_native *nat = c->nat;
-	const struct sample_key *key = &ev->key;
-	struct target *t = targets__get(c->ts, (pid_t)key->pid);
-	uint32_t *stack = c->stack, n = 0, nslots = 0, np, nn;
-	struct unwind_sample us;
-	const struct py_frame *frames;
-	bool cut = false;
-	int64_t f;
+	struct unwind_sample us = {
+		.pid = (pid_t)ev->key.pid,
+		.tid = (pid_t)ev->key.tid,
+		.regs = (const uint64_t *)ev->regs,
+		.stack = (const uint8_t *)ev->stack,
+		.stack_len = ev->stack_len,
+	};
 	int rc;
 
-	if (!nat || !c->unw)
-		return;
-	if (!t) {
-		c->no_target++;
-		return;
-	}
-	rc = sampler__py_frames(c->bpf, key, &frames);
-	if (rc < 0 || rc > PY_MAX_DEPTH_CAP) {
-		c->unresolved++;
-		return;
-	}
-	np = (uint32_t)rc;
-	for (uint32_t i = 0; i < np; i++)
-		nat->py[i] = frames[np - 1 - i];
-
-	us.pid = (pid_t)key->pid;
-	us.tid = (pid_t)key->tid;
-	us.regs = (const uint64_t *)ev->regs;
-	us.stack = ev->stack;
-	us.stack_len = ev->stack_len;
 	if (us.stack_len > NATIVE_STACK_MAX ||
 	    us.stack_len > len - offsetof(struct native_event, stack))
 		us.stack_len = 0;
-	rc = unwinder__unwind(c->unw, &us, nat->pcs, NATIVE_FRAMES_MAX, &cut);
-	nn = rc > 0 ? (uint32_t)rc : 0;
+	nat->cut = false;
+	rc = unwinder__unwind(c->unw, &us, nat->pcs, NATIVE_FRAMES_MAX,
+			      &nat->cut);
+	nat->nframes = rc > 0 ? (uint32_t)rc : 0;
 	if (rc <= 0)
-		cut = true;
-	if (native_frames(c, us.pid, nn))
-		return;
-	rc = native__merge(nat->eval, nn, nat->py, np,
-			   t->py.layout.frame_kind == PY_FRAME_OBJECT, cut,
-			   nat->slots, PY_MAX_DEPTH_CAP + NATIVE_FRAMES_MAX + 1,
-			   &nslots);
-	if (rc < 0)
-		return;
-	c->native_samples++;
-	c->native_cut += cut;
+		nat->cut = true;
+	rc = native_frames(c, us.pid);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < npy; i++)
+		nat->py[i] = py[npy - 1 - i];
+	rc = native__merge(nat->eval, nat->nframes, nat->py, npy,
+			   t->py.layout.frame_kind == PY_FRAME_OBJECT, nat->cut,
+			   nat->slots, sizeof(nat->slots) / sizeof(*nat->slots),
+			   &nat->nslots);
+	if (rc < 0) /* -ENOSPC: more slots than frames, never */
+		return -E2BIG;
+	nat->merged = rc;
+	return 0;
+}
 
-	f = process_frame(c, t);
-	if (f < 0)
-		return;
-	stack[n++] = (uint32_t)f;
-	if (!c->no_threads) {
-		f = thread_frame(c, t, key->tid);
-		if (f < 0)
-			return;
-		stack[n++] = (uint32_t)f;
-	}
-	if (rc == MERGE_MISMATCH) {
-		c->native_unmerged++;
-		f = marker(c, "[unmerged]");
-		if (f < 0)
-			return;
-		stack[n++] = (uint32_t)f;
-	}
-	if (np && key->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)) {
-		f = marker(c, key->flags & SAMPLE_F_TRUNCATED ?
-				      "[truncated]" :
-				      "[partial stack]");
-		if (f < 0)
-			return;
-		stack[n++] = (uint32_t)f;
-	}
-	for (uint32_t i = 0; i < nslots; i++) {
-		const struct merge_slot *sl = &nat->slots[i];
+void collect__on_native(const struct native_event *ev, size_t len, void *arg)
+{
+	struct collector *c = arg;
+	struct collect_sample s = { .count = 1 };
+	const struct py_frame *frames;
+	enum collect_lost why;
+	int rc;
 
-		switch (sl->kind) {
-		case MERGE_NATIVE:
-			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
-				stack[n++] = nat->ids[sl->idx][j];
-			continue;
-		case MERGE_PYTHON:
-			f = python_frame(c, t, &nat->py[sl->idx]);
-			break;
-		default:
-			f = marker(c, "[native stack truncated]");
-			break;
-		}
-		if (f < 0)
-			return;
-		stack[n++] = (uint32_t)f;
+	if (len < offsetof(struct native_event, stack)) {
+		why = COLLECT_LOST_NATIVE_SHORT;
+		goto lost;
 	}
-	if (c->ksyms &&
-	    kernel_frames(c, (const uint64_t *)ev->kips,
-			  ev->nkips < NATIVE_KSTACK_MAX ? ev->nkips :
-							  NATIVE_KSTACK_MAX,
-			  stack, &n) < 0)
-		return;
-	if (c->timeline)
-		profile__add_at(c->prof, stack, n, 1,
-				(uint64_t)(clock__now() * 1e9));
-	else
-		profile__add(c->prof, stack, n, 1);
+	if (!c->nat || !c->unw) {
+		why = COLLECT_LOST_NATIVE_OFF;
+		goto lost;
+	}
+	s.t = targets__get(c->ts, (pid_t)ev->key.pid);
+	if (!s.t) {
+		why = COLLECT_LOST_NO_TARGET;
+		goto lost;
+	}
+	rc = sampler__py_frames(c->bpf, &ev->key, &frames);
+	if (rc < 0 || rc > PY_MAX_DEPTH_CAP) {
+		why = rc < 0 ? COLLECT_LOST_UNRESOLVED : COLLECT_LOST_TOO_DEEP;
+		goto lost;
+	}
+	s.py = frames;
+	s.npy = (uint32_t)rc;
+	rc = native_half(c, s.t, ev, len, frames, s.npy);
+	if (rc) {
+		why = lost_reason(rc);
+		goto lost;
+	}
+	s.tid = ev->key.tid;
+	s.flags = ev->key.flags;
+	s.t_ns = (uint64_t)(clock__now() * 1e9);
+	s.nat = c->nat;
+	s.kips = (const uint64_t *)ev->kips;
+	s.nkips = ev->nkips < NATIVE_KSTACK_MAX ? (int)ev->nkips :
+						  NATIVE_KSTACK_MAX;
+	collect__add(c, &s); /* counts it lost if it fails */
+	return;
+lost:
+	lose(c, why, 1);
 }

@@ -2,7 +2,6 @@
 #include "sampler/sampler.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +62,7 @@ static bool verbose_libbpf;
 
 static int seg_cache_put(struct sampler *p, uint32_t pid, uint64_t k,
 			 const struct py_seg *seg);
+static void seg_cache_clear(struct sampler *p);
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -174,8 +174,8 @@ static int on_event(void *ctx, void *data, size_t len)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
 	case EV_NATIVE:
-		if (len >= offsetof(struct native_event, stack) &&
-		    p->events.native)
+		/* Even a short record: the callback counts it lost. */
+		if (p->events.native)
 			p->events.native(data, len, p->events.arg);
 		break;
 	}
@@ -202,224 +202,291 @@ static int own_pidns(__u64 *dev, __u64 *ino)
 	return 0;
 }
 
-struct sampler *sampler__open(const struct sampler_opts *o, int *why,
-				char *err, size_t errlen)
+/*
+ * What went wrong in a step of sampler__open: a sampler_err, and one line
+ * saying what to do, into the caller's buffer.
+ */
+struct open_err {
+	int why;
+	char *msg;
+	size_t len;
+};
+
+/* Records why a step failed; returns rc, the step's -errno (never 0: a
+ * failure without an errno is -EINVAL). */
+static int __attribute__((format(printf, 4, 5)))
+open_fail(struct open_err *e, int why, int rc, const char *fmt, ...)
 {
-	struct sampler *p;
+	va_list ap;
+
+	e->why = why;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, e->len, fmt, ap);
+	va_end(ap);
+	return rc < 0 ? rc : -EINVAL;
+}
+
+/* The sampler's own memory, before any BPF; NULL when out of memory. */
+static struct sampler *sampler_alloc(const struct sampler_opts *o)
+{
+	struct sampler *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->verbose = o->verbose;
+	p->max_depth = o->max_depth;
+	p->events = o->events;
+	p->wall = o->wall;
+	p->gil = o->gil;
+	p->drain_kfd = -1;
+	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
+	if (!p->frames) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * The map sizes that depend on the options (the others are fixed in
+ * bpf/maps.bpf.h).  A map a mode does not use keeps one entry, so that it
+ * costs nothing.  0 or -errno.
+ */
+static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
+{
+	bool kernel = o->native_mode & NATIVE_MODE_KERNEL;
+	const struct {
+		struct bpf_map *map;
+		__u32 max_entries; /* 0: keep bpf/maps.bpf.h's */
+	} sizes[] = {
+		{ skel->maps.kstacks0, kernel ? NATIVE_KSTACKS_MAX : 1 },
+		{ skel->maps.kstacks1, kernel ? NATIVE_KSTACKS_MAX : 1 },
+		{ skel->maps.offcpu, o->wall ? OFFCPU_THREADS_MAX : 1 },
+		{ skel->maps.off_stacks, o->wall ? OFF_STACKS_MAX : 1 },
+		{ skel->maps.gil_cfgs, o->gil ? PYPROF_TARGETS_MAX : 1 },
+		/* Native samples carry 17 KiB of stack each. */
+		{ skel->maps.events,
+		  o->native_mode & NATIVE_MODE_USER ? NATIVE_RINGBUF_SIZE : 0 },
+	};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (!sizes[i].max_entries)
+			continue;
+		rc = bpf_map__set_max_entries(sizes[i].map,
+					      sizes[i].max_entries);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Opens the BPF object and sets what must be set before it is loaded: the
+ * tunables, which programs load, the map sizes. */
+static int open_bpf(struct sampler *p, const struct sampler_opts *o,
+		    struct open_err *e)
+{
+	struct pyprof_bpf *skel;
+	int rc;
+
+	skel = p->skel = pyprof_bpf__open();
+	if (!skel) {
+		rc = -errno;
+		return open_fail(e, SAMPLER_EOTHER, rc,
+				 "cannot open the BPF object: %s",
+				 strerror(-rc));
+	}
+	skel->rodata->max_depth = o->max_depth;
+	skel->rodata->discover = o->discover;
+	skel->rodata->offcpu_enabled = o->wall;
+	skel->rodata->gil_enabled = o->gil;
+	skel->rodata->native_mode = o->native_mode;
+	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
+	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
+	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
+	rc = size_maps(skel, o);
+	if (rc)
+		return open_fail(e, SAMPLER_EOTHER, rc,
+				 "cannot size the BPF maps: %s", strerror(-rc));
+	rc = own_pidns(&skel->rodata->pidns_dev, &skel->rodata->pidns_ino);
+	if (rc)
+		return open_fail(
+			e, SAMPLER_EOTHER, rc,
+			"cannot tell which PID namespace pyprof-bpf runs in: "
+			"%s (is /proc mounted?)",
+			strerror(-rc));
+	return 0;
+}
+
+/* Loads the programs into the kernel: what the kernel's refusal means. */
+static int load_bpf(struct sampler *p, struct open_err *e)
+{
+	int rc = pyprof_bpf__load(p->skel);
+
+	if (!rc)
+		return 0;
+	if (rc == -EPERM)
+		/* Privileges were checked before: this is a lockdown or a
+		 * security module saying no. */
+		return open_fail(
+			e, SAMPLER_EPERM, rc,
+			"the kernel refused to load the BPF program (%s): "
+			"check kernel lockdown (/sys/kernel/security/lockdown) "
+			"and security modules; rerun with -v for details",
+			strerror(-rc));
+	if (rc == -EACCES)
+		/* The verifier's verdict. */
+		return open_fail(
+			e, SAMPLER_EKERNEL, rc,
+			"the kernel's verifier rejected the BPF program (%s): "
+			"it needs Linux 5.17+; rerun with -v for the "
+			"verifier's log and report it",
+			strerror(-rc));
+	return open_fail(e, SAMPLER_EKERNEL, rc,
+			 "the kernel refused the BPF program (%s): it needs "
+			 "Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
+			 "the verifier's log",
+			 strerror(-rc));
+}
+
+/* The ring buffer the programs' events arrive on (on_event). */
+static int open_ring(struct sampler *p, struct open_err *e)
+{
+	int rc;
+
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
+				 NULL);
+	if (p->rb)
+		return 0;
+	rc = -errno;
+	return open_fail(e, SAMPLER_EOTHER, rc,
+			 "cannot set up the event ring buffer: %s",
+			 strerror(-rc));
+}
+
+/* Attaches prog to its tracepoint (named by its section) into *link. */
+static int attach_tp(struct bpf_program *prog, struct bpf_link **link,
+		     const char *tp, const char *hint, struct open_err *e)
+{
+	int rc;
+
+	*link = bpf_program__attach(prog);
+	if (*link)
+		return 0;
+	rc = -errno;
+	return open_fail(e, SAMPLER_EKERNEL, rc, "cannot attach to %s: %s%s",
+			 tp, strerror(-rc), hint);
+}
+
+/* The process lifecycle programs: exec always, fork when following
+ * processes, sched_switch in wall mode. */
+static int attach_tracepoints(struct sampler *p, const struct sampler_opts *o,
+			      struct open_err *e)
+{
+	int rc;
+
+	rc = attach_tp(p->skel->progs.on_exec, &p->exec_link,
+		       "sched_process_exec", "", e);
+	if (!rc && o->discover)
+		rc = attach_tp(p->skel->progs.on_fork, &p->fork_link,
+			       "sched_process_fork", "", e);
+	if (!rc && o->wall)
+		rc = attach_tp(p->skel->progs.on_switch, &p->switch_link,
+			       "sched_switch for --mode wall",
+			       "; use --mode cpu", e);
+	return rc;
+}
+
+/* A cpu-clock perf event on CPU c, with the sampler attached to it. */
+static int attach_cpu(struct sampler *p, int c, unsigned freq,
+		      struct open_err *e)
+{
+	int rc;
+
+	p->pfds[c] = perf_open(c, freq);
+	if (p->pfds[c] < 0) {
+		rc = -errno;
+		if (rc == -EACCES || rc == -EPERM)
+			return open_fail(
+				e, SAMPLER_EPERM, rc,
+				"cannot open a cpu-clock perf event on CPU %d: "
+				"%s: run as root or grant CAP_PERFMON",
+				c, strerror(-rc));
+		return open_fail(
+			e, SAMPLER_EKERNEL, rc,
+			"cannot open a cpu-clock perf event on CPU %d: %s", c,
+			strerror(-rc));
+	}
+	p->links[c] = bpf_program__attach_perf_event(p->skel->progs.sample,
+						     p->pfds[c]);
+	if (!p->links[c]) {
+		rc = -errno;
+		return open_fail(e, SAMPLER_EKERNEL, rc,
+				 "cannot attach the sampler to CPU %d: %s", c,
+				 strerror(-rc));
+	}
+	p->ncpus++;
+	return 0;
+}
+
+/* The sampler on every online CPU, at freq Hz. */
+static int attach_perf_events(struct sampler *p, unsigned freq,
+			      struct open_err *e)
+{
 	bool *cpus = NULL;
-	int rc, n;
+	int rc = 0, n;
+
+	n = online_cpus(&cpus, &p->ncpus_possible);
+	if (n <= 0) {
+		free(cpus);
+		return open_fail(e, SAMPLER_EOTHER, n ? n : -ENODEV,
+				 "cannot read the online CPUs");
+	}
+	p->links = calloc(p->ncpus_possible, sizeof(*p->links));
+	p->pfds = calloc(p->ncpus_possible, sizeof(*p->pfds));
+	if (!p->links || !p->pfds) {
+		free(cpus);
+		return open_fail(e, SAMPLER_EOTHER, -ENOMEM, "out of memory");
+	}
+	for (int c = 0; c < p->ncpus_possible; c++)
+		p->pfds[c] = -1;
+	for (int c = 0; c < p->ncpus_possible && !rc; c++)
+		if (cpus[c])
+			rc = attach_cpu(p, c, freq, e);
+	free(cpus);
+	return rc;
+}
+
+/*
+ * Lifecycle: open and configure, load, the ring buffer, then attach.  On
+ * any failure sampler__close undoes what was done: it copes with a sampler
+ * built halfway.
+ */
+struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
+			      size_t errlen)
+{
+	struct open_err e = { .why = SAMPLER_EOTHER,
+			      .msg = err,
+			      .len = errlen };
+	struct sampler *p;
 
 	verbose_libbpf = o->verbose;
 	libbpf_set_print(libbpf_print);
 
-	p = calloc(1, sizeof(*p));
+	p = sampler_alloc(o);
 	if (!p) {
 		*why = SAMPLER_EOTHER;
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	p->verbose = o->verbose;
-	p->max_depth = o->max_depth;
-	p->events = o->events;
-	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
-	if (!p->frames) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "out of memory");
-		goto err_free;
+	if (open_bpf(p, o, &e) || load_bpf(p, &e) || open_ring(p, &e) ||
+	    attach_tracepoints(p, o, &e) ||
+	    attach_perf_events(p, o->freq, &e)) {
+		*why = e.why;
+		sampler__close(p);
+		return NULL;
 	}
-
-	p->skel = pyprof_bpf__open();
-	if (!p->skel) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot open the BPF object: %s",
-			 strerror(errno));
-		goto err_free;
-	}
-	p->skel->rodata->max_depth = o->max_depth;
-	p->skel->rodata->max_threads_walk = PY_MAX_THREADS_WALK;
-	p->skel->rodata->discover = o->discover;
-	/* Wall mode's programs and maps cost nothing in cpu mode: not
-	 * loaded, one entry each. */
-	p->wall = o->wall;
-	p->gil = o->gil;
-	p->skel->rodata->offcpu_enabled = o->wall;
-	p->skel->rodata->gil_enabled = o->gil;
-	bpf_program__set_autoload(p->skel->progs.on_switch, o->wall);
-	bpf_program__set_autoload(p->skel->progs.offcpu_flush, o->wall);
-	if (o->wall) {
-		bpf_map__set_max_entries(p->skel->maps.offcpu,
-					 OFFCPU_THREADS_MAX);
-		bpf_map__set_max_entries(p->skel->maps.off_stacks,
-					 OFF_STACKS_MAX);
-	}
-	p->skel->rodata->native_mode = o->native_mode;
-	p->drain_kfd = -1;
-	/* Kernel stack maps only with --kernel; native samples carry 17 KiB
-	 * of stack each, so the ring buffer grows with --native. */
-	rc = bpf_map__set_max_entries(
-		p->skel->maps.kstacks0,
-		o->native_mode & NATIVE_MODE_KERNEL ? NATIVE_KSTACKS_MAX : 1);
-	rc = rc	   ?:
-		     bpf_map__set_max_entries(
-			     p->skel->maps.kstacks1,
-			     o->native_mode & NATIVE_MODE_KERNEL ?
-				     NATIVE_KSTACKS_MAX :
-				     1);
-	if (!rc && o->native_mode & NATIVE_MODE_USER)
-		rc = bpf_map__set_max_entries(p->skel->maps.events,
-					      NATIVE_RINGBUF_SIZE);
-	if (rc) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot size the stack maps: %s",
-			 strerror(-rc));
-		goto err_destroy;
-	}
-	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino);
-	if (rc) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen,
-			 "cannot tell which PID namespace pyprof-bpf runs in: "
-			 "%s (is /proc mounted?)",
-			 strerror(-rc));
-		goto err_destroy;
-	}
-
-	rc = pyprof_bpf__load(p->skel);
-	if (rc) {
-		rc = -rc;
-		if (rc == EPERM) {
-			/* Privileges were checked before: this is a lockdown
-			 * or a security module saying no. */
-			*why = SAMPLER_EPERM;
-			snprintf(
-				err, errlen,
-				"the kernel refused to load the BPF program (%s): "
-				"check kernel lockdown (/sys/kernel/security/lockdown) "
-				"and security modules; rerun with -v for details",
-				strerror(rc));
-		} else if (rc == EACCES) {
-			/* The verifier's verdict. */
-			*why = SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"the kernel's verifier rejected the BPF program (%s): "
-				"it needs Linux 5.17+; rerun with -v for the "
-				"verifier's log and report it",
-				strerror(rc));
-		} else {
-			*why = SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"the kernel refused the BPF program (%s): it needs "
-				"Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
-				"the verifier's log",
-				strerror(rc));
-		}
-		goto err_destroy;
-	}
-
-	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
-				 NULL);
-	if (!p->rb) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot set up the event ring buffer: %s",
-			 strerror(errno));
-		goto err_destroy;
-	}
-
-	p->exec_link = bpf_program__attach(p->skel->progs.on_exec);
-	if (!p->exec_link) {
-		*why = SAMPLER_EKERNEL;
-		snprintf(err, errlen, "cannot attach to sched_process_exec: %s",
-			 strerror(errno));
-		goto err_destroy;
-	}
-	if (o->discover) {
-		p->fork_link = bpf_program__attach(p->skel->progs.on_fork);
-		if (!p->fork_link) {
-			*why = SAMPLER_EKERNEL;
-			snprintf(err, errlen,
-				 "cannot attach to sched_process_fork: %s",
-				 strerror(errno));
-			goto err_destroy;
-		}
-	}
-
-	if (o->wall) {
-		p->switch_link = bpf_program__attach(p->skel->progs.on_switch);
-		if (!p->switch_link) {
-			*why = SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"cannot attach to sched_switch for --mode wall: "
-				"%s; use --mode cpu",
-				strerror(errno));
-			goto err_destroy;
-		}
-	}
-
-	n = online_cpus(&cpus, &p->ncpus_possible);
-	if (n <= 0) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot read the online CPUs");
-		goto err_destroy;
-	}
-	p->links = calloc(p->ncpus_possible, sizeof(*p->links));
-	p->pfds = malloc(p->ncpus_possible * sizeof(*p->pfds));
-	if (!p->links || !p->pfds) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "out of memory");
-		goto err_detach;
-	}
-	for (int c = 0; c < p->ncpus_possible; c++)
-		p->pfds[c] = -1;
-	for (int c = 0; c < p->ncpus_possible; c++) {
-		if (!cpus[c])
-			continue;
-		p->pfds[c] = perf_open(c, o->freq);
-		if (p->pfds[c] < 0) {
-			rc = errno;
-			*why = rc == EACCES || rc == EPERM ? SAMPLER_EPERM :
-							     SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"cannot open a cpu-clock perf event on CPU %d: %s%s",
-				c, strerror(rc),
-				*why == SAMPLER_EPERM ?
-					": run as root or grant CAP_PERFMON" :
-					"");
-			goto err_detach;
-		}
-		p->links[c] = bpf_program__attach_perf_event(
-			p->skel->progs.sample, p->pfds[c]);
-		if (!p->links[c]) {
-			rc = errno;
-			*why = SAMPLER_EKERNEL;
-			snprintf(err, errlen,
-				 "cannot attach the sampler to CPU %d: %s", c,
-				 strerror(rc));
-			goto err_detach;
-		}
-		p->ncpus++;
-	}
-	free(cpus);
 	return p;
-
-err_detach:
-	free(cpus);
-	sampler__close(p);
-	return NULL;
-err_destroy:
-	free(cpus);
-	bpf_link__destroy(p->switch_link);
-	bpf_link__destroy(p->fork_link);
-	bpf_link__destroy(p->exec_link);
-	ring_buffer__free(p->rb);
-	pyprof_bpf__destroy(p->skel);
-err_free:
-	free(p->frames);
-	free(p);
-	return NULL;
 }
 
 void sampler__close(struct sampler *p)
@@ -438,10 +505,7 @@ void sampler__close(struct sampler *p)
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
-	for (size_t i = 0; i < p->segs.cap; i++)
-		if (p->segs.keys[i])
-			free((void *)(uintptr_t)p->segs.vals[i]);
-	hashmap__free(&p->segs);
+	seg_cache_clear(p);
 	hashmap__free(&p->forgotten);
 	free(p->frames);
 	free(p);
@@ -758,8 +822,8 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 	/* Stack ids are only meaningful with this buffer's counts. */
 	if (bpf_map__max_entries(old ? p->skel->maps.kstacks1 :
 				       p->skel->maps.kstacks0) > 1)
-		take_all(p->drain_kfd, sizeof(__u32), 127 * sizeof(__u64), NULL,
-			 NULL);
+		take_all(p->drain_kfd, sizeof(__u32),
+			 KSTACK_MAX_DEPTH * sizeof(__u64), NULL, NULL);
 	p->drain_kfd = -1;
 	seg_cache_sweep(p);
 	return rc ? rc : rc2;
@@ -843,14 +907,14 @@ int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
 		     uint32_t max)
 {
-	__u64 v[127] = {};
+	__u64 v[KSTACK_MAX_DEPTH] = {};
 	__u32 k = (__u32)id;
 	uint32_t n = 0;
 
 	if (p->drain_kfd < 0 || id < 0 ||
 	    bpf_map_lookup_elem(p->drain_kfd, &k, v))
 		return -ENOENT;
-	while (n < 127 && n < max && v[n]) {
+	while (n < KSTACK_MAX_DEPTH && n < max && v[n]) {
 		ips[n] = v[n];
 		n++;
 	}

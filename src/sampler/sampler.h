@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 #include "bpf/pyprof_shared.h"
+#include "sampler/stats.h"
 
 struct sampler;
 
@@ -29,8 +30,8 @@ struct sampler_events {
 	/* A followed process forked child (already followed, and already a
 	 * target with the parent's config when the parent was one). */
 	void (*fork)(uint32_t child, uint32_t parent, void *arg);
-	/* --native: a sample with its user stack (len bytes, checked to hold
-	 * the fixed part of the record). */
+	/* --native: a sample with its user stack (len bytes, at least the
+	 * event header: the callback checks for the rest). */
 	void (*native)(const struct native_event *ev, size_t len, void *arg);
 	void *arg;
 };
@@ -40,7 +41,7 @@ struct sampler_opts {
 	unsigned max_depth; /* Python frames per stack */
 	bool verbose; /* libbpf's debug output */
 	unsigned discover; /* PYPROF_DISCOVER_* */
-	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.h) */
+	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.c) */
 	bool gil; /* --gil: GIL state in the sample flags */
 	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
 	struct sampler_events events;
@@ -96,7 +97,8 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg);
  * number handled or -errno (-EINTR when a signal came). */
 int sampler__poll(struct sampler *p, int timeout_ms);
 
-/* Sums the per-CPU counters into stats[STAT__MAX]. 0 or -errno. */
+/* Sums the per-CPU counters into stats[STAT__MAX] (what each means:
+ * sampler/stats.h). 0 or -errno. */
 int sampler__stats(struct sampler *p, uint64_t *stats);
 
 /*

@@ -18,7 +18,7 @@
 #include "python/python.h"
 #include "sampler/sampler.h"
 
-#define TARGETS_MAX 4096 /* processes profiled at once */
+#define TARGETS_MAX PYPROF_TARGETS_MAX /* processes profiled at once */
 #define TARGETS_SUMMARY_MAX 16 /* per-process summary lines */
 
 struct target {

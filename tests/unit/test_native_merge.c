@@ -157,9 +157,16 @@ TEST(merge_entry_markers_by_version)
 	CHECK_INT(c.entry_owner_mask, 1 << 3);
 	CHECK(native__is_eval("_PyEval_EvalFrameDefault"));
 	CHECK(!native__is_eval("_PyEval_EvalFrame"));
-	/* GCC's names for the parts it splits off a function. */
+	CHECK(!native__is_eval(NULL));
+}
+
+TEST(native_is_eval_split_parts)
+{
+	/* GCC's split-off parts keep the name and a suffix. */
+	CHECK(native__is_eval("_PyEval_EvalFrameDefault"));
 	CHECK(native__is_eval("_PyEval_EvalFrameDefault.cold"));
 	CHECK(native__is_eval("_PyEval_EvalFrameDefault.part.0"));
 	CHECK(!native__is_eval("_PyEval_EvalFrameDefaultX"));
+	CHECK(!native__is_eval("_PyEval_EvalFrame"));
 	CHECK(!native__is_eval(NULL));
 }

@@ -41,7 +41,11 @@ TEST(output_unknown_name_lists_the_names)
 	CHECK_INT(output__parse_name("SVG", &f, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "unknown format 'SVG'") != NULL);
 	CHECK(strstr(err, "folded, svg, speedscope, pprof, callgrind, trace, "
-			  "html") != NULL);
+			  "html, heatmap, pstats") != NULL);
+	CHECK_INT(output__parse_name("heatmap", &f, err, sizeof(err)), 0);
+	CHECK_INT(f, OUT_HEATMAP);
+	CHECK_INT(output__parse_name("pstats", &f, err, sizeof(err)), 0);
+	CHECK_INT(f, OUT_PSTATS);
 	CHECK_INT(output__parse_name("", &f, err, sizeof(err)), -EINVAL);
 }
 
@@ -62,6 +66,10 @@ TEST(output_format_for_path)
 		{ "out/callgrind.out", OUT_CALLGRIND },
 		{ "run.trace.json", OUT_TRACE },
 		{ "report.html", OUT_HTML },
+		{ "app.heatmap.html", OUT_HEATMAP },
+		{ "APP.Heatmap.HTML", OUT_HEATMAP },
+		{ "app.pstats", OUT_PSTATS },
+		{ "app.prof", OUT_PSTATS },
 	};
 	char err[512];
 

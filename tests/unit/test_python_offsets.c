@@ -1170,6 +1170,8 @@ TEST(python_offsets_to_cfg)
 	CHECK_INT(cfg.owner_skip_mask, 0x18);
 	CHECK_INT(cfg.code_tag_bits, 2);
 	CHECK_INT(cfg.flags, 0);
+	/* Zeroed: native__entry_markers sets it. */
+	CHECK_INT(cfg.entry_owner_mask, 0);
 	CHECK(memcmp(&cfg.off, &b->walk, sizeof(cfg.off)) == 0);
 	CHECK_INT(cfg.off.frame_owner, 74);
 

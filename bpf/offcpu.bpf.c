@@ -1,100 +1,32 @@
-/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Wall-clock mode and GIL state (issue 9), included by pyprof.bpf.c after
- * py_stack() and count(), which it reuses.
+ * Wall-clock mode (--mode wall): time off-CPU, and GIL waits.
  *
- * Off-CPU time: when a target thread leaves a CPU, tp_btf/sched_switch runs
- * while `current` is still that thread, so its Python stack is readable: it
- * is walked (into off_stacks, which no drain empties) and kept with the time
+ * When a target thread leaves a CPU, tp_btf/sched_switch runs while
+ * `current` is still that thread, so its Python stack is readable: it is
+ * walked (into off_stacks, which no drain empties) and kept with the time
  * and the reason in the offcpu map.  When the thread is switched back in,
  * the time it was away is counted under that stack.  Threads still away at a
  * drain are accounted by offcpu_flush, which userspace runs (BPF_PROG_RUN)
  * before each drain: it counts up to now and moves the record's start to
  * now.  Both sides claim a record's time with an atomic exchange on
  * start_ns, so an interval is counted once even when a thread wakes while
- * the flush runs.
- *
- * GIL state: "holds" is read from the GIL itself at sample time (locked and
- * last_holder == this thread state): no event to trace.  "Waits" is seen at
- * switch-out: a thread that sleeps in futex() on an address inside the GIL
- * (its cond or mutex, where take_gil waits) is waiting for the GIL.  Both
- * cost nothing per GIL hand-off beyond the sched_switch program that wall
- * mode runs anyway; uprobes on take_gil/drop_gil would cost a trap each.
+ * the flush runs.  GIL state: bpf/gil.bpf.h.
  */
-#ifndef PYPROF_OFFCPU_BPF_H
-#define PYPROF_OFFCPU_BPF_H
+#include "maps.bpf.h"
 
-/* Set by userspace before load: wall mode, and GIL state wanted. */
-const volatile __u32 offcpu_enabled;
-const volatile __u32 gil_enabled;
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1); /* sized by userspace in wall mode */
-	__type(key, __u32); /* tid */
-	__type(value, struct offcpu_rec);
-} offcpu SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32); /* tgid */
-	__type(value, struct py_gil_cfg);
-} gil_cfgs SEC(".maps");
+#include "gil.bpf.h"
+#include "pystack.bpf.h"
+#include "task.bpf.h"
 
 /* task states (include/linux/sched.h) */
 #define TASK_UNINTERRUPTIBLE_ 0x0002
 #define TASK_STOPPED_ 0x0004
 #define TASK_TRACED_ 0x0008
-
-/* The GIL's address in the target, found once and cached; 0 if unknown. */
-static __always_inline __u64 gil_addr(struct py_gil_cfg *g,
-				      const struct py_proc_cfg *cfg)
-{
-	__u64 a = 0, interp;
-
-	if (g->addr)
-		return g->addr;
-	if (g->where == PY_GIL_IN_RUNTIME) {
-		a = cfg->runtime_addr + g->off;
-	} else if (g->where == PY_GIL_INTERP_PTR) {
-		interp = read_ptr(cfg->runtime_addr + g->main_interp_off);
-		if (!interp)
-			return 0;
-		/* Before the GIL is created the pointer is NULL: retry. */
-		a = read_ptr(interp + g->off);
-	}
-	if (a)
-		g->addr = a;
-	return a;
-}
-
-/* SAMPLE_F_GIL_HELD if the current thread (tid of pid) holds the GIL. */
-static __always_inline __u32 gil_state(__u32 pid, __u32 tid,
-				       const struct py_proc_cfg *cfg)
-{
-	struct tstate_entry *e;
-	struct py_gil_cfg *g;
-	__u64 a, holder = 0;
-	__s32 locked = 0;
-
-	if (!gil_enabled)
-		return 0;
-	g = bpf_map_lookup_elem(&gil_cfgs, &pid);
-	if (!g)
-		return 0;
-	a = gil_addr(g, cfg);
-	e = bpf_map_lookup_elem(&tstate_cache, &tid);
-	if (!a || !e || !e->tstate || g->locked_off > 4096 ||
-	    g->holder_off > 4096)
-		return 0;
-	if (bpf_probe_read_user(&locked, sizeof(locked),
-				(const void *)(a + g->locked_off)) ||
-	    bpf_probe_read_user(&holder, sizeof(holder),
-				(const void *)(a + g->holder_off)))
-		return 0;
-	return locked && holder == e->tstate ? SAMPLE_F_GIL_HELD : 0;
-}
 
 /* Why prev, which is current, leaves the CPU: an offcpu_why, and *gil when
  * it waits for the GIL.  System call numbers are x86-64's. */
@@ -167,7 +99,7 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 	const struct py_proc_cfg *cfg;
 	struct offcpu_rec rec = {};
 	struct tstate_entry *e;
-	__u32 pid, tid, zero = 0, why;
+	__u32 pid, tid, why;
 	struct walk *w;
 	bool gil;
 
@@ -178,16 +110,16 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 	cfg = bpf_map_lookup_elem(&targets, &pid);
 	if (!cfg)
 		return;
-	w = bpf_map_lookup_elem(&scratch, &zero);
+	w = scratch_get();
 	if (!w)
-		return;
+		return; /* counted as err_scratch */
 	stat_inc(STAT_OFFCPU_SWITCHES);
 	/* A new thread often first leaves the CPU before it has bound its
 	 * thread state (waiting for the GIL), and next time from Python: a
 	 * "no thread state" verdict is not trusted here, the list is walked
 	 * again.  Only threads that never run Python pay that walk. */
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
-	if (e && !e->tstate)
+	if (e && e->tstate == TSTATE_NONE)
 		e->checked_ns = 0;
 	rec.key.pid = pid;
 	rec.key.tid = tid;
@@ -215,32 +147,9 @@ static __always_inline void offcpu_in(struct task_struct *next, __u64 now)
 {
 	struct offcpu_rec *r;
 	struct sample_key key;
-	__u32 tid = 0;
+	__u32 tid = task_pid_in_ns(next);
 	__u64 start;
 
-	if (!pidns_ino) {
-		tid = BPF_CORE_READ(next, pid);
-	} else {
-		/* next's number in pyprof-bpf's namespace: its thread_pid
-		 * at the namespace's level. */
-		struct pid *p = BPF_CORE_READ(next, thread_pid);
-		struct upid up;
-		__u32 lvl;
-
-		if (!p)
-			return;
-		lvl = BPF_CORE_READ(p, level);
-		for (__u32 i = 0; i < 32; i++) {
-			if (i > lvl)
-				return;
-			if (bpf_core_read(&up, sizeof(up), &p->numbers[i]))
-				return;
-			if (BPF_CORE_READ(up.ns, ns.inum) == pidns_ino) {
-				tid = up.nr;
-				break;
-			}
-		}
-	}
 	if (!tid)
 		return;
 	r = bpf_map_lookup_elem(&offcpu, &tid);
@@ -305,5 +214,3 @@ int offcpu_flush(void *ctx __attribute__((unused)))
 	bpf_for_each_map_elem(&offcpu, flush_one, &c, 0);
 	return 0;
 }
-
-#endif /* PYPROF_OFFCPU_BPF_H */

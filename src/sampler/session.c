@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * A sampling session (session.h): opens what the options ask for in the
+ * order each needs the other, hands the sampler's events to the targets and
+ * the collector, and undoes it all in reverse.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/clock.h"
+#include "lib/hashmap.h"
+#include "lib/sources.h"
+#include "sampler/offcpu.h"
+#include "sampler/proc.h"
+#include "sampler/session.h"
+
+struct session *session__new(const struct session_opts *o)
+{
+	/* Large (the targets keep some per-process records): not on the
+	 * stack. */
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->opts = *o;
+	targets__init(&s->ts, o->verbose);
+	return s;
+}
+
+void session__delete(struct session *s)
+{
+	if (!s)
+		return;
+	session__close(s);
+	targets__fini(&s->ts);
+	free(s);
+}
+
+int session__attach(struct session *s, pid_t pid, char *err, size_t errlen)
+{
+	int rc = -EINVAL;
+
+	if (targets__get(&s->ts, pid) ||
+	    targets__add(&s->ts, pid, true, &rc, err, errlen))
+		return 0;
+	return rc;
+}
+
+/* The sampler's events, arg being the session. */
+static void on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
+{
+	collect__on_new_seg(pid, seg, &((struct session *)arg)->coll);
+}
+
+static void on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			  void *arg)
+{
+	collect__on_new_thread(pid, tid, thread_id,
+			       &((struct session *)arg)->coll);
+}
+
+static void on_exec(uint32_t pid, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->unw)
+		unwinder__forget(s->unw, (pid_t)pid);
+	targets__on_exec(&s->ts, (pid_t)pid);
+}
+
+static void on_probe(uint32_t pid, void *arg)
+{
+	targets__on_probe(&((struct session *)arg)->ts, (pid_t)pid);
+}
+
+static void on_fork(uint32_t child, uint32_t parent, void *arg)
+{
+	targets__on_fork(&((struct session *)arg)->ts, (pid_t)child,
+			 (pid_t)parent);
+}
+
+static void on_native(const struct native_event *ev, size_t len, void *arg)
+{
+	collect__on_native(ev, len, &((struct session *)arg)->coll);
+}
+
+static void sampler_opts(struct session *s, struct sampler_opts *so)
+{
+	const struct session_opts *o = &s->opts;
+
+	memset(so, 0, sizeof(*so));
+	so->freq = o->freq;
+	so->max_depth = o->max_depth;
+	so->verbose = o->verbose;
+	so->wall = o->wall;
+	so->gil = o->gil;
+	if (o->kernel)
+		so->native_mode |= NATIVE_MODE_KERNEL;
+	if (o->native)
+		so->native_mode |= NATIVE_MODE_USER;
+	if (o->all)
+		so->discover |= PYPROF_DISCOVER_ALL;
+	if (o->children || o->launch)
+		so->discover |= PYPROF_DISCOVER_FOLLOW;
+	so->events.new_seg = on_new_seg;
+	so->events.new_thread = on_new_thread;
+	so->events.exec = on_exec;
+	so->events.probe = on_probe;
+	so->events.fork = on_fork;
+	so->events.native = on_native;
+	so->events.arg = s;
+}
+
+/* Whether pid descends from a process in ts->followed (depth-capped). */
+static bool descends(struct targets *ts, pid_t pid)
+{
+	for (int depth = 0; depth < 64 && pid > 1; depth++) {
+		if (proc__ppid(pid, &pid))
+			return false;
+		if (hashmap__get(&ts->followed, (uint64_t)pid, NULL))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * children: the attached processes and their descendants, present and
+ * future, are followed; the present ones that run Python are profiled.
+ */
+static void follow_descendants(struct session *s)
+{
+	struct targets *ts = &s->ts;
+	char err[PATH_MAX + 512];
+	pid_t *pids = NULL;
+	int n, rc;
+
+	for (size_t i = 0; i < ts->n; i++)
+		hashmap__set(&ts->followed, (uint64_t)ts->v[i]->pid, 1);
+	n = proc__pids(&pids);
+	/* Parents have smaller pids unless pids wrapped: two passes. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < n; i++) {
+			if (hashmap__get(&ts->followed, (uint64_t)pids[i],
+					 NULL) ||
+			    !descends(ts, pids[i]))
+				continue;
+			hashmap__set(&ts->followed, (uint64_t)pids[i], 1);
+			if (!targets__get(ts, pids[i]))
+				targets__add(ts, pids[i], false, &rc, err,
+					     sizeof(err));
+		}
+	}
+	free(pids);
+	for (size_t i = 0; i < ts->followed.cap; i++)
+		if (ts->followed.keys[i])
+			sampler__follow(s->bpf, (pid_t)ts->followed.keys[i]);
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int out_of_memory(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+/* The unwinder, kernel symbols and off-CPU time the options ask for. */
+static int open_extras(struct session *s, char *err, size_t errlen)
+{
+	const struct session_opts *o = &s->opts;
+	int rc;
+
+	if (o->kernel) {
+		s->ksyms = ksyms__load_proc();
+		if (!s->ksyms) {
+			snprintf(err, errlen,
+				 "cannot read kernel symbols from "
+				 "/proc/kallsyms: %s: --kernel needs root with "
+				 "kernel.kptr_restrict <= 1",
+				 strerror(errno));
+			return -EPERM;
+		}
+	}
+	if (o->native) {
+		s->unw = unwinder__new();
+		if (!s->unw) {
+			rc = out_of_memory(err, errlen);
+			goto out_free_ksyms;
+		}
+	}
+	if (collect__set_native(&s->coll, s->unw, s->ksyms)) {
+		rc = out_of_memory(err, errlen);
+		goto out_free_unwinder;
+	}
+	if (o->wall || o->gil) {
+		/* One off-CPU period weighs one sample: the perf period. */
+		s->coll.offcpu =
+			offcpu__new(1000000000ull / o->freq, o->gil_only);
+		if (!s->coll.offcpu) {
+			rc = out_of_memory(err, errlen);
+			goto out_free_unwinder;
+		}
+	}
+	if (o->sources) {
+		s->coll.sources = sources__new();
+		if (!s->coll.sources) {
+			rc = out_of_memory(err, errlen);
+			goto out_free_offcpu;
+		}
+	}
+	return 0;
+
+out_free_offcpu:
+	offcpu__free(s->coll.offcpu);
+	s->coll.offcpu = NULL;
+out_free_unwinder:
+	unwinder__free(s->unw);
+	s->unw = NULL;
+out_free_ksyms:
+	ksyms__free(s->ksyms);
+	s->ksyms = NULL;
+	return rc;
+}
+
+static void close_extras(struct session *s)
+{
+	sources__free(s->coll.sources);
+	s->coll.sources = NULL;
+	offcpu__free(s->coll.offcpu);
+	s->coll.offcpu = NULL;
+	unwinder__free(s->unw);
+	s->unw = NULL;
+	ksyms__free(s->ksyms);
+	s->ksyms = NULL;
+}
+
+/* sampler__open's failures as -errno (session__open's contract). */
+static int sampler_errno(int why)
+{
+	switch (why) {
+	case SAMPLER_EPERM:
+		return -EPERM;
+	case SAMPLER_EKERNEL:
+		return -ENOTSUP;
+	default:
+		return -EIO;
+	}
+}
+
+int session__open(struct session *s, char *err, size_t errlen)
+{
+	const struct session_opts *o = &s->opts;
+	struct sampler_opts so;
+	int rc, why;
+
+	s->prof = profile__new();
+	if (!s->prof)
+		return out_of_memory(err, errlen);
+	if (collect__init(&s->coll, s->prof, &s->ts, o->thread_ids,
+			  o->no_threads, o->merge_processes)) {
+		rc = out_of_memory(err, errlen);
+		goto out_fini_collector;
+	}
+	rc = open_extras(s, err, errlen);
+	if (rc)
+		goto out_fini_collector;
+	sampler_opts(s, &so);
+	s->bpf = sampler__open(&so, &why, err, errlen);
+	if (!s->bpf) {
+		rc = sampler_errno(why);
+		goto out_close_extras;
+	}
+	s->coll.bpf = s->bpf;
+	s->coll.timeline = o->timeline;
+	if (o->timeline)
+		profile__set_timeline_origin(s->prof,
+					     (uint64_t)(clock__now() * 1e9));
+	s->wall_start = wall_now();
+	rc = targets__start(&s->ts, s->bpf, err, errlen);
+	if (rc)
+		goto out_close_sampler;
+	if (o->children)
+		follow_descendants(s);
+	s->start = clock__now();
+	return 0;
+
+out_close_sampler:
+	sampler__close(s->bpf);
+	s->bpf = NULL;
+	s->ts.bpf = NULL;
+out_close_extras:
+	close_extras(s);
+out_fini_collector:
+	collect__fini(&s->coll);
+	memset(&s->coll, 0, sizeof(s->coll));
+	profile__free(s->prof);
+	s->prof = NULL;
+	return rc;
+}
+
+void session__close(struct session *s)
+{
+	if (!s->bpf)
+		return; /* not open, or session__open undid itself */
+	sampler__close(s->bpf);
+	s->bpf = NULL;
+	s->ts.bpf = NULL;
+	close_extras(s);
+	collect__fini(&s->coll);
+	memset(&s->coll, 0, sizeof(s->coll));
+	profile__free(s->prof);
+	s->prof = NULL;
+}
+
+int session__follow(struct session *s, pid_t pid)
+{
+	return sampler__follow(s->bpf, pid);
+}
+
+int session__poll(struct session *s, int timeout_ms)
+{
+	return sampler__poll(s->bpf, timeout_ms);
+}
+
+void session__check(struct session *s)
+{
+	targets__check(&s->ts);
+}
+
+bool session__want_drain(const struct session *s)
+{
+	return s->ts.want_drain;
+}
+
+bool session__targets_gone(const struct session *s)
+{
+	if (s->opts.all)
+		return false;
+	if (s->opts.children)
+		return targets__live(&s->ts, false) == 0 &&
+		       s->ts.followed.len == 0;
+	return targets__live(&s->ts, true) == 0;
+}
+
+int session__drain(struct session *s)
+{
+	int rc;
+
+	targets__drain_begin(&s->ts);
+	collect__new_drain(&s->coll);
+	rc = sampler__drain(s->bpf, collect__sample, &s->coll);
+	targets__drained(&s->ts);
+	return rc;
+}
+
+void session__stop(struct session *s)
+{
+	for (size_t i = 0; i < s->ts.n; i++)
+		sampler__remove_target(s->bpf, s->ts.v[i]->pid);
+}
+
+double session__elapsed(const struct session *s)
+{
+	return clock__now() - s->start;
+}
+
+int session__stats(struct session *s, uint64_t *stats)
+{
+	memset(stats, 0, STAT__MAX * sizeof(*stats));
+	return sampler__stats(s->bpf, stats);
+}
+
+uint64_t session__lost(const struct session *s, const uint64_t *stats)
+{
+	return stats__lost(stats) + collect__lost(&s->coll);
+}
+
+void session__meta(struct session *s, const char *command, double elapsed,
+		   struct session_meta *sm)
+{
+	struct out_meta *m = &sm->m;
+	size_t n = s->ts.retired + s->ts.n;
+	uint64_t stats[STAT__MAX];
+	struct target_record t;
+
+	session__stats(s, stats);
+	memset(m, 0, sizeof(*m));
+	sm->python[0] = '\0';
+	if (n == 1) {
+		targets__record(&s->ts, 0, &t);
+		snprintf(sm->title, sizeof(sm->title), "%s %d", t.comm, t.pid);
+		snprintf(sm->python, sizeof(sm->python), "%s", t.version);
+	} else if (command) {
+		snprintf(sm->title, sizeof(sm->title),
+			 "%s (%zu Python processes)", command, n);
+	} else {
+		snprintf(sm->title, sizeof(sm->title), "%zu Python processes%s",
+			 n, s->opts.all ? " (all)" : "");
+	}
+	m->title = sm->title;
+	m->python = sm->python;
+	m->freq = s->opts.freq;
+	m->start_time = s->wall_start;
+	m->duration = elapsed;
+	m->samples_taken = stats[STAT_SAMPLES];
+	m->samples_lost = session__lost(s, stats);
+	m->sources = s->coll.sources;
+}
