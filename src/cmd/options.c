@@ -343,6 +343,17 @@ static int check_together(struct parser *p)
 	if ((o->npids > 0) + o->all + (o->cmd != NULL) > 1)
 		return args__fail(a, "-p, -a and \"-- COMMAND\" each say what "
 				     "to profile: give only one");
+	if (o->folded && o->output && strcmp(o->output, "-") != 0)
+		return args__fail(a,
+				  "--folded writes the profile to stdout and "
+				  "-o FILE to FILE: give one (--format "
+				  "folded -o FILE writes folded stacks to "
+				  "FILE)");
+	/* "-o -" is stdout, as in convert: what --folded says. */
+	if (o->output && strcmp(o->output, "-") == 0) {
+		o->output = NULL;
+		o->folded = true;
+	}
 	if (o->stream && !o->output && !o->folded)
 		return args__fail(a, "--stream needs somewhere to write: add "
 				     "--folded (stdout) or -o FILE");
