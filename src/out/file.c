@@ -356,7 +356,7 @@ int out_file__open_flags(struct out_file *o, const char *path, unsigned flags)
 	if (check_name(path))
 		return -ENAMETOOLONG;
 	dir_of(path, dir, sizeof(dir));
-	fd = open_unnamed(dir);
+	fd = flags & OUT_FILE_NAMED ? -EOPNOTSUPP : open_unnamed(dir);
 	if (fd == -EOPNOTSUPP)
 		return open_named(o, path);
 	if (fd < 0)

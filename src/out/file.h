@@ -49,6 +49,9 @@ enum {
 	/* A FIFO without a reader: wait for one (an interrupting signal
 	 * gives -EINTR) instead of failing with -ENXIO. */
 	OUT_FILE_WAIT = 1,
+	/* A temporary file with its name from the start, as on a file
+	 * system without O_TMPFILE (for the tests of that path). */
+	OUT_FILE_NAMED = 2,
 };
 
 /*
