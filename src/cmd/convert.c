@@ -65,8 +65,13 @@ static const char usage[] =
 	"  pyprof-bpf convert app.folded -F 99 -o app.pstats && python3 -m pstats app.pstats\n"
 	"  pyprof-bpf -p 4242 -d 10 | pyprof-bpf convert - --format html -o - > app.html\n"
 	"\n"
-	"Exit status: 0 written, 1 the input is not folded stacks or writing\n"
-	"failed, 2 bad usage or a file that cannot be opened.\n";
+	"The output is written to a temporary file renamed when complete: it is\n"
+	"complete or not there, also when convert is killed.  A device or pipe\n"
+	"(/dev/stdout, a FIFO) is written in place; a FIFO waits for its reader.\n"
+	"\n"
+	"Exit status: 0 written, 1 the input is not folded stacks or holds no\n"
+	"samples, or writing failed, 2 bad usage or a file that cannot be\n"
+	"opened.\n";
 
 #define fail(...) msg__fail("pyprof-bpf convert", __VA_ARGS__)
 
@@ -231,6 +236,19 @@ static int write_file(const struct profile *p, const struct convert_opts *o,
 		return EXIT_OK;
 	}
 	rc = out_file__open(&of, o->out);
+	if (rc == -ENXIO) {
+		fprintf(stderr,
+			"pyprof-bpf convert: waiting for a reader of %s (open "
+			"it, e.g. cat %s; Ctrl-C gives up)\n",
+			o->out, o->out);
+		rc = out_file__open_flags(&of, o->out, OUT_FILE_WAIT);
+	}
+	if (rc == -EISDIR) {
+		fail("cannot write %s: it is a directory: give a file name "
+		     "with -o, e.g. %s/profile.svg",
+		     o->out, o->out);
+		return EXIT_USAGE;
+	}
 	if (rc) {
 		fail("cannot write %s: %s: choose a writable path with -o",
 		     o->out, strerror(-rc));
@@ -272,6 +290,8 @@ int cmd_convert(int argc, char **argv)
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}
+	/* Killed while writing, it leaves no temporary file. */
+	out_file__remove_on_signals();
 	if (strcmp(o.in, "-") != 0) {
 		struct stat st;
 
@@ -295,6 +315,15 @@ int cmd_convert(int argc, char **argv)
 		return rc == -EINVAL || rc == -ENOMEM || rc == -EIO ?
 			       EXIT_FAILURE_ :
 			       EXIT_USAGE;
+	}
+	/* As view and diff: an empty profile is a mistake upstream (a run
+	 * that ended at once, the wrong file), not something to draw. */
+	if (!profile__total(p)) {
+		fail("%s holds no samples: nothing to convert (is it the "
+		     "output of a run that ended at once?)",
+		     strcmp(o.in, "-") == 0 ? "stdin" : o.in);
+		profile__free(p);
+		return EXIT_FAILURE_;
 	}
 	base = strrchr(o.in, '/');
 	base = base ? base + 1 : o.in;

@@ -225,6 +225,13 @@ static int write_output(const struct diff_args *a, const struct profile *base,
 	snprintf(title, sizeof(title), "%s -> %s", a->in[0], a->in[1]);
 	m.title = title;
 	rc = out_file__open(&of, a->out);
+	if (rc == -ENXIO) {
+		fprintf(stderr,
+			"pyprof-bpf diff: waiting for a reader of %s (open it, "
+			"e.g. cat %s; Ctrl-C gives up)\n",
+			a->out, a->out);
+		rc = out_file__open_flags(&of, a->out, OUT_FILE_WAIT);
+	}
 	if (rc) {
 		fail("cannot write %s: %s: choose a writable path with -o",
 		     a->out, strerror(-rc));
@@ -264,6 +271,8 @@ int cmd_diff(int argc, char **argv)
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}
+	/* Killed while writing -o, it leaves no temporary file. */
+	out_file__remove_on_signals();
 	if (a.focus) {
 		rc = regcomp(&re, a.focus, REG_EXTENDED | REG_NOSUB);
 		if (rc) {

@@ -34,19 +34,27 @@ const char options__usage[] =
 	"                        instead of one per process (\"python3-4242\")\n"
 	"\n"
 	"  -F, --frequency HZ    samples per second per CPU (default 99, max 10000)\n"
-	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C, or\n"
-	"                        until the processes exit)\n"
-	"  -o, --output FILE     write the profile to FILE (written to a temporary\n"
-	"                        file and renamed when complete)\n"
+	"  -d, --duration SECS   stop after SECS seconds of sampling (default: until\n"
+	"                        Ctrl-C, or until the processes exit); with\n"
+	"                        -- COMMAND the profile is written after SECS and\n"
+	"                        pyprof-bpf then waits for COMMAND to exit, and\n"
+	"                        exits with its status\n"
+	"  -o, --output FILE     write the profile to FILE at the end, through a\n"
+	"                        temporary file named when complete (FILE is whole\n"
+	"                        or not there); \"-\" is stdout; a device, a FIFO\n"
+	"                        and /dev/stdout are written in place, and a FIFO\n"
+	"                        waits for its reader\n"
 	"  -f, --folded          write folded stacks to stdout (the default when no\n"
-	"                        -o is given and stdout is not a terminal)\n"
+	"                        -o is given and stdout is not a terminal); not\n"
+	"                        with -o FILE (--format folded -o FILE is that)\n"
 	"      --format NAME     the profile's format: folded, svg, speedscope,\n"
 	"                        pprof, callgrind, trace, html, heatmap, pstats\n"
 	"                        (default: from -o's extension: .folded .txt .svg\n"
 	"                        .speedscope.json .pb.gz .callgrind .trace.json\n"
 	"                        .html .heatmap.html .pstats .prof; else folded)\n"
 	"      --stream          write the whole profile so far every --interval\n"
-	"                        (to stdout, or to FILE, replaced each time)\n"
+	"                        (to stdout, or to FILE, replaced each time); a\n"
+	"                        snapshot that cannot be written ends the run\n"
 	"      --max-depth N     Python frames kept per stack (default 1024, max\n"
 	"                        8192); deeper stacks keep their leaf frames and\n"
 	"                        get a \"[truncated]\" frame in place of the rest\n"
@@ -58,7 +66,10 @@ const char options__usage[] =
 	"      --mode cpu|wall   cpu (default): where threads run on a CPU; wall:\n"
 	"                        every thread for all of its time, time off-CPU\n"
 	"                        ending in \"[off-cpu: futex]\", \"[off-cpu: sleep]\",\n"
-	"                        \"[off-cpu: io]\"... in samples of 1/HZ seconds\n"
+	"                        \"[off-cpu: io]\"... in samples of 1/HZ seconds;\n"
+	"                        a thread asleep since before the start is\n"
+	"                        counted under \"[asleep since the start]\" (its\n"
+	"                        stack is known only once it has run)\n"
 	"      --idle            the same as --mode wall\n"
 	"      --gil             GIL held / waiting shares per thread in the\n"
 	"                        summary (implies --mode wall unless --mode cpu\n"
@@ -104,11 +115,13 @@ const char options__usage[] =
 	"BTF (/sys/kernel/btf/vmlinux). A run summary goes to stderr.\n"
 	"\n"
 	"Exit status: 0 done (also when the process exited or on Ctrl-C: what was\n"
-	"collected is written), 1 runtime failure, 2 bad usage, 3 insufficient\n"
-	"privileges, 4 kernel lacks BTF or a BPF feature, 5 no such process,\n"
-	"6 not a Python process, 7 unsupported Python version (with several -p\n"
-	"pids, 5-7 only when none can be profiled; the others are warnings).\n"
-	"With -- COMMAND: COMMAND's own exit status (128+N if killed by signal\n"
+	"collected is written), 1 runtime failure (also writing the output: a full\n"
+	"disk, /dev/full, Ctrl-C while a FIFO waits for its reader), 2 bad usage\n"
+	"or an -o path that cannot be written (found before profiling), 3\n"
+	"insufficient privileges, 4 kernel lacks BTF or a BPF feature, 5 no such\n"
+	"process, 6 not a Python process, 7 unsupported Python version (with\n"
+	"several -p pids, 5-7 only when none can be profiled; the others are\n"
+	"warnings).\n"	"With -- COMMAND: COMMAND's own exit status (128+N if killed by signal\n"
 	"N), 127 if it cannot be found, 126 if it cannot be run.\n";
 
 enum {
@@ -344,6 +357,17 @@ static int check_together(struct parser *p)
 	if ((o->npids > 0) + o->all + (o->cmd != NULL) > 1)
 		return args__fail(a, "-p, -a and \"-- COMMAND\" each say what "
 				     "to profile: give only one");
+	if (o->folded && o->output && strcmp(o->output, "-") != 0)
+		return args__fail(a,
+				  "--folded writes the profile to stdout and "
+				  "-o FILE to FILE: give one (--format "
+				  "folded -o FILE writes folded stacks to "
+				  "FILE)");
+	/* "-o -" is stdout, as in convert: what --folded says. */
+	if (o->output && strcmp(o->output, "-") == 0) {
+		o->output = NULL;
+		o->folded = true;
+	}
 	if (o->stream && !o->output && !o->folded)
 		return args__fail(a, "--stream needs somewhere to write: add "
 				     "--folded (stdout) or -o FILE");

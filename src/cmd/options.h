@@ -35,10 +35,10 @@ struct options {
 	double interval; /* --interval seconds between drains */
 	bool interval_set; /* --interval was given */
 	unsigned max_depth; /* --max-depth */
-	const char *output; /* -o FILE; NULL: stdout */
+	const char *output; /* -o FILE; NULL: stdout (also for -o -) */
 	const char *format; /* --format NAME; NULL: from -o's extension */
 	bool stream; /* --stream: a snapshot every --interval */
-	bool folded; /* --folded */
+	bool folded; /* --folded, or -o -: folded stacks on stdout */
 	bool thread_ids; /* --tid: "name (tid N)" thread frames */
 	bool no_threads; /* --no-threads: no thread frame */
 	bool wall; /* --mode wall / --idle: off-CPU time too */

@@ -19,6 +19,22 @@ static const char *why_stopped(int sig)
 				"";
 }
 
+/*
+ * Why a run took longer than it sampled, when it did noticeably: loading
+ * the sampler (the verifier, BTF) takes 0.1 s on an idle machine and may
+ * take a second on a busy one, before the -d clock starts.
+ */
+static const char *setup_note(const struct run_end *end)
+{
+	static char buf[64];
+
+	if (end->setup < 0.5)
+		return "";
+	snprintf(buf, sizeof(buf), " (after %.1f s loading the sampler)",
+		 end->setup);
+	return buf;
+}
+
 /* The one process profiled. */
 static void print_the_process(struct session *s, const struct run_end *end,
 			      const char *why)
@@ -31,11 +47,12 @@ static void print_the_process(struct session *s, const struct run_end *end,
 	else if (t.gone || end->targets_gone)
 		why = "; the process exited";
 	fprintf(stderr,
-		"pyprof-bpf: pid %d, CPython %s (%s%s): %.1f s at %u Hz "
+		"pyprof-bpf: pid %d, CPython %s (%s%s): %.1f s%s at %u Hz "
 		"on %d CPUs%s\n",
 		t.pid, t.version, t.elf_path,
 		t.debug_offsets ? ", offsets from _Py_DebugOffsets" : "",
-		end->elapsed, s->opts.freq, sampler__ncpus(s->bpf), why);
+		end->elapsed, setup_note(end), s->opts.freq,
+		sampler__ncpus(s->bpf), why);
 	if (t.ns_pid)
 		fprintf(stderr,
 			"pyprof-bpf: pid %d is pid %d in its own PID "
@@ -70,9 +87,9 @@ static void print_processes(struct session *s, const struct run_end *end,
 
 	fprintf(stderr,
 		"pyprof-bpf: %zu Python processes (%zu still running): "
-		"%.1f s at %u Hz on %d CPUs%s\n",
-		nproc, targets__live(ts, false), end->elapsed, s->opts.freq,
-		sampler__ncpus(s->bpf), why);
+		"%.1f s%s at %u Hz on %d CPUs%s\n",
+		nproc, targets__live(ts, false), end->elapsed, setup_note(end),
+		s->opts.freq, sampler__ncpus(s->bpf), why);
 	/* The first retired ones kept, then the live ones. */
 	shown = ts->nrecords + ts->n;
 	if (shown > TARGETS_SUMMARY_MAX)
@@ -133,18 +150,31 @@ static void print_discovery(const struct session *s, const uint64_t *st)
 		ts->not_python, ts->unsupported, ts->failed);
 }
 
-/* Samples taken, written and lost. */
+/*
+ * Samples taken, written and lost.  The line adds up: taken (+ off-CPU
+ * sample-equivalents in wall mode) = written + lost (+ those --gil-only
+ * left out).
+ */
 static void print_samples(const struct session *s, const uint64_t *st)
 {
 	const struct collector *c = &s->coll;
-	uint64_t lost = session__lost(s, st);
+	uint64_t lost = session__lost(s, st), off = 0, dropped = 0;
 	double cpu = targets__cpu(&s->ts);
 
+	if (c->offcpu)
+		offcpu__added(c->offcpu, &off, &dropped);
 	fprintf(stderr, "pyprof-bpf: samples %" PRIu64 " taken",
 		st[STAT_SAMPLES]);
 	if (cpu >= 0)
-		fprintf(stderr, " (expected ~%.0f from %.2f s of CPU time)",
+		fprintf(stderr,
+			" (expected ~%.0f from %.2f s of CPU time while "
+			"sampled)",
 			cpu * s->opts.freq, cpu);
+	if (s->opts.wall)
+		fprintf(stderr,
+			" + %" PRIu64 " off-CPU (sample-equivalents of 1/%u s "
+			"off a CPU)",
+			off, s->opts.freq);
 	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
 		profile__total(s->prof), lost);
 	/* Each cause by its description: the BPF side's (PYPROF_STATS in
@@ -154,6 +184,8 @@ static void print_samples(const struct session *s, const uint64_t *st)
 		collect__print_lost(c, stderr);
 		fputc(')', stderr);
 	}
+	if (dropped)
+		fprintf(stderr, ", %" PRIu64 " left out (--gil-only)", dropped);
 	fputc('\n', stderr);
 }
 

@@ -127,29 +127,29 @@ static void write_profile_name(FILE *f, struct ctx *c, const struct entry *e)
 	free(s);
 }
 
-int out_speedscope__write(const struct profile *p, const struct out_meta *m,
-			  FILE *f)
-{
-	size_t nst = profile__nstacks(p), ne = 0, ng = 0, nidx = 0;
-	size_t nframes = profile__nframes(p);
-	struct out_labels labels;
-	struct ctx c = { .p = p, .labels = &labels };
-	struct entry *es = NULL;
-	struct group *gs = NULL;
-	uint32_t *index = NULL;
-	int err;
+/* Everything the writer lays out before writing: the stacks sorted by
+ * process and thread, their groups, and each frame's index in the shared
+ * frame table (UINT32_MAX for frames no stack uses). */
+struct layout {
+	struct entry *es;
+	struct group *gs;
+	uint32_t *index;
+	size_t ne, ng, nidx, nframes;
+};
 
-	err = out_labels__init(&labels, p);
-	if (err)
-		return err;
-	es = calloc(nst ? nst : 1, sizeof(*es));
-	gs = calloc(nst ? nst : 1, sizeof(*gs));
-	index = malloc((nframes ? nframes : 1) * sizeof(*index));
-	if (!es || !gs || !index) {
-		err = -ENOMEM;
-		goto out;
-	}
-	memset(index, 0xff, (nframes ? nframes : 1) * sizeof(*index));
+static void layout_free(struct layout *l)
+{
+	free(l->es);
+	free(l->gs);
+	free(l->index);
+}
+
+/* The non-empty stacks, sorted by process, thread, then stack. */
+static void collect_entries(struct layout *l, struct ctx *c)
+{
+	const struct profile *p = c->p;
+	size_t nst = profile__nstacks(p);
+
 	for (size_t i = 0; i < nst; i++) {
 		const uint32_t *fr;
 		uint32_t n;
@@ -158,99 +158,152 @@ int out_speedscope__write(const struct profile *p, const struct out_meta *m,
 		profile__stack(p, i, &fr, &n, &count);
 		if (!n || !count)
 			continue;
-		es[ne].stack = i;
-		es[ne].first =
-			out__split(p, fr, n, &es[ne].proc, &es[ne].thread);
-		ne++;
+		l->es[l->ne].stack = i;
+		l->es[l->ne].first = out__split(p, fr, n, &l->es[l->ne].proc,
+						&l->es[l->ne].thread);
+		l->ne++;
 	}
-	qsort_r(es, ne, sizeof(*es), cmp_entry, &c);
+	qsort_r(l->es, l->ne, sizeof(*l->es), cmp_entry, c);
+}
 
-	/* Groups (one per process and thread) and the shared frame table,
-	 * numbered in the order the sorted stacks first use them. */
-	for (size_t i = 0; i < ne; i++) {
+/* Groups (one per process and thread), the busiest first, and the shared
+ * frame table, numbered in the order the sorted stacks first use them. */
+static void group_entries(struct layout *l, const struct profile *p)
+{
+	struct entry *es = l->es;
+
+	for (size_t i = 0; i < l->ne; i++) {
 		const uint32_t *fr;
 		uint32_t n;
 		uint64_t count;
 
 		if (!i || es[i].proc != es[i - 1].proc ||
 		    es[i].thread != es[i - 1].thread) {
-			if (ng)
-				gs[ng - 1].end = i;
-			gs[ng].begin = i;
-			gs[ng++].total = 0;
+			if (l->ng)
+				l->gs[l->ng - 1].end = i;
+			l->gs[l->ng].begin = i;
+			l->gs[l->ng++].total = 0;
 		}
 		profile__stack(p, es[i].stack, &fr, &n, &count);
-		gs[ng - 1].total += count;
+		l->gs[l->ng - 1].total += count;
 		for (uint32_t j = es[i].first; j < n; j++)
-			if (fr[j] < nframes && index[fr[j]] == UINT32_MAX)
-				index[fr[j]] = (uint32_t)nidx++;
+			if (fr[j] < l->nframes && l->index[fr[j]] == UINT32_MAX)
+				l->index[fr[j]] = (uint32_t)l->nidx++;
 	}
-	if (ng)
-		gs[ng - 1].end = ne;
-	qsort_r(gs, ng, sizeof(*gs), cmp_group, NULL);
+	if (l->ng)
+		l->gs[l->ng - 1].end = l->ne;
+	qsort_r(l->gs, l->ng, sizeof(*l->gs), cmp_group, NULL);
+}
 
+static int layout_init(struct layout *l, struct ctx *c)
+{
+	size_t nst = profile__nstacks(c->p);
+
+	memset(l, 0, sizeof(*l));
+	l->nframes = profile__nframes(c->p);
+	l->es = calloc(nst ? nst : 1, sizeof(*l->es));
+	l->gs = calloc(nst ? nst : 1, sizeof(*l->gs));
+	l->index = malloc((l->nframes ? l->nframes : 1) * sizeof(*l->index));
+	if (!l->es || !l->gs || !l->index) {
+		layout_free(l);
+		return -ENOMEM;
+	}
+	memset(l->index, 0xff,
+	       (l->nframes ? l->nframes : 1) * sizeof(*l->index));
+	collect_entries(l, c);
+	group_entries(l, c->p);
+	return 0;
+}
+
+/* The shared frame table, in index order. */
+static int write_frames(FILE *f, const struct profile *p,
+			const struct layout *l)
+{
+	uint32_t *order = malloc((l->nidx ? l->nidx : 1) * sizeof(*order));
+
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->nframes; i++)
+		if (l->index[i] != UINT32_MAX)
+			order[l->index[i]] = (uint32_t)i;
+	for (size_t i = 0; i < l->nidx; i++) {
+		write_frame(f, p, order[i]);
+		fputs(i + 1 < l->nidx ? ",\n" : "\n", f);
+	}
+	free(order);
+	return 0;
+}
+
+/* One sampled profile: a group's stacks and their weights. */
+static void write_profile(FILE *f, struct ctx *c, const struct layout *l,
+			  const struct group *g)
+{
+	const struct profile *p = c->p;
+
+	fputs("{\"type\":\"sampled\",\"name\":", f);
+	write_profile_name(f, c, &l->es[g->begin]);
+	fprintf(f,
+		",\"unit\":\"none\",\"startValue\":0,\"endValue\":%" PRIu64
+		",\n\"samples\":[",
+		g->total);
+	for (size_t i = g->begin; i < g->end; i++) {
+		const struct entry *e = &l->es[i];
+		const uint32_t *fr;
+		uint32_t n;
+		uint64_t count;
+
+		profile__stack(p, e->stack, &fr, &n, &count);
+		fputs(i > g->begin ? ",\n[" : "\n[", f);
+		for (uint32_t j = e->first; j < n; j++)
+			fprintf(f, "%s%" PRIu32, j > e->first ? "," : "",
+				fr[j] < l->nframes ? l->index[fr[j]] : 0);
+		fputc(']', f);
+	}
+	fputs("],\n\"weights\":[", f);
+	for (size_t i = g->begin; i < g->end; i++) {
+		const uint32_t *fr;
+		uint32_t n;
+		uint64_t count;
+
+		profile__stack(p, l->es[i].stack, &fr, &n, &count);
+		fprintf(f, "%s%" PRIu64, i > g->begin ? "," : "", count);
+	}
+	fputs("]}", f);
+}
+
+int out_speedscope__write(const struct profile *p, const struct out_meta *m,
+			  FILE *f)
+{
+	struct out_labels labels;
+	struct ctx c = { .p = p, .labels = &labels };
+	struct layout l;
+	int err;
+
+	err = out_labels__init(&labels, p);
+	if (err)
+		return err;
+	err = layout_init(&l, &c);
+	if (err)
+		goto out_labels;
 	fputs("{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n",
 	      f);
 	fputs("\"exporter\":\"" PYPROF_EXPORTER "\",\n\"name\":", f);
 	out__json_str(f, *out__meta_title(m) ? out__meta_title(m) :
 					       "pyprof-bpf profile");
 	fputs(",\n\"activeProfileIndex\":0,\n\"shared\":{\"frames\":[\n", f);
-	{
-		/* Frames in index order: invert the map once. */
-		uint32_t *order = malloc((nidx ? nidx : 1) * sizeof(*order));
-
-		if (!order) {
-			err = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < nframes; i++)
-			if (index[i] != UINT32_MAX)
-				order[index[i]] = (uint32_t)i;
-		for (size_t i = 0; i < nidx; i++) {
-			write_frame(f, p, order[i]);
-			fputs(i + 1 < nidx ? ",\n" : "\n", f);
-		}
-		free(order);
-	}
+	err = write_frames(f, p, &l);
+	if (err)
+		goto out_layout;
 	fputs("]},\n\"profiles\":[\n", f);
-	for (size_t g = 0; g < ng; g++) {
-		fputs("{\"type\":\"sampled\",\"name\":", f);
-		write_profile_name(f, &c, &es[gs[g].begin]);
-		fprintf(f,
-			",\"unit\":\"none\",\"startValue\":0,\"endValue\":%" PRIu64
-			",\n\"samples\":[",
-			gs[g].total);
-		for (size_t i = gs[g].begin; i < gs[g].end; i++) {
-			const uint32_t *fr;
-			uint32_t n;
-			uint64_t count;
-
-			profile__stack(p, es[i].stack, &fr, &n, &count);
-			fputs(i > gs[g].begin ? ",\n[" : "\n[", f);
-			for (uint32_t j = es[i].first; j < n; j++)
-				fprintf(f, "%s%" PRIu32,
-					j > es[i].first ? "," : "",
-					fr[j] < nframes ? index[fr[j]] : 0);
-			fputc(']', f);
-		}
-		fputs("],\n\"weights\":[", f);
-		for (size_t i = gs[g].begin; i < gs[g].end; i++) {
-			const uint32_t *fr;
-			uint32_t n;
-			uint64_t count;
-
-			profile__stack(p, es[i].stack, &fr, &n, &count);
-			fprintf(f, "%s%" PRIu64, i > gs[g].begin ? "," : "",
-				count);
-		}
-		fputs(g + 1 < ng ? "]},\n" : "]}\n", f);
+	for (size_t g = 0; g < l.ng; g++) {
+		write_profile(f, &c, &l, &l.gs[g]);
+		fputs(g + 1 < l.ng ? ",\n" : "\n", f);
 	}
 	fputs("]}\n", f);
 	err = c.err;
-out:
-	free(es);
-	free(gs);
-	free(index);
+out_layout:
+	layout_free(&l);
+out_labels:
 	out_labels__free(&labels);
 	if (err)
 		return err;

@@ -385,6 +385,62 @@ unusable:
 	return 0;
 }
 
+/*
+ * Why pid has no memory map to read (proc__maps failed with rc), in err:
+ * gone, a zombie, a kernel thread, or the kernel's refusal.  The -errno
+ * python__attach returns.
+ */
+static int no_memory(pid_t pid, int rc, char *err, size_t errlen)
+{
+	char comm[64] = "?", caps[256], also[300] = "";
+	pid_t ppid;
+
+	proc__comm(pid, 0, comm, sizeof(comm));
+	if (rc == -EACCES || rc == -EPERM) {
+		if (proc__caps_lacked(pid, caps, sizeof(caps)))
+			snprintf(also, sizeof(also),
+				 " (it holds %s, which pyprof-bpf lacks)",
+				 caps);
+		snprintf(err, errlen,
+			 "cannot read the memory of process %d (%s): %s%s: "
+			 "the kernel refused even with CAP_SYS_PTRACE, so "
+			 "pyprof-bpf is confined where the process is not (a "
+			 "container, Landlock, SELinux, AppArmor, or "
+			 "kernel.yama.ptrace_scope=3): run pyprof-bpf as root "
+			 "on the host or in the process's own container",
+			 pid, comm, strerror(-rc), also);
+		return rc;
+	}
+	if (rc != -ESRCH) {
+		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", pid,
+			 strerror(-rc));
+		return rc;
+	}
+	switch (proc__kind(pid, &ppid)) {
+	case PROC_ZOMBIE:
+		snprintf(err, errlen,
+			 "process %d (%s) has exited: it is a zombie its "
+			 "parent (pid %d) has not reaped, with nothing left "
+			 "to profile; give the pid of a running CPython "
+			 "process",
+			 pid, comm, ppid);
+		return -ESRCH;
+	case PROC_KTHREAD:
+		snprintf(err, errlen,
+			 "process %d (%s) is a kernel thread, not a Python "
+			 "process: give the pid of a CPython 3.8-3.15 process "
+			 "(ps -ef | grep python)",
+			 pid, comm);
+		return -ENOEXEC;
+	default:
+		snprintf(err, errlen,
+			 "no process with pid %d: check the pid "
+			 "(ps -ef | grep python)",
+			 pid);
+		return -ESRCH;
+	}
+}
+
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "",
@@ -398,18 +454,8 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	t->pid = pid;
 	rmem__init_pid(&t->mem, pid);
 	rc = proc__maps(pid, &maps);
-	if (rc == -ESRCH) {
-		snprintf(err, errlen,
-			 "no process with pid %d: check the pid "
-			 "(ps -ef | grep python)",
-			 pid);
-		return -ESRCH;
-	}
-	if (rc) {
-		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", pid,
-			 strerror(-rc));
-		return rc;
-	}
+	if (rc)
+		return no_memory(pid, rc, err, errlen);
 	proc__comm(pid, 0, comm, sizeof(comm));
 	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", pid);
 	n = readlink(exe_link, exe, sizeof(exe) - 1);

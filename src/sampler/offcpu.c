@@ -28,6 +28,7 @@ struct offcpu {
 	struct offcpu_thread *threads;
 	size_t nthreads, cap;
 	uint64_t on, off, held, waiting, dropped;
+	uint64_t off_all; /* off-CPU sample-equivalents, dropped ones too */
 };
 
 struct offcpu *offcpu__new(uint64_t period_ns, bool gil_only)
@@ -112,6 +113,8 @@ uint64_t offcpu__samples(struct offcpu *o, const struct sample_key *key,
 	}
 	if (!n)
 		return 0;
+	if (key->flags & SAMPLE_F_OFFCPU)
+		o->off_all += n;
 	if (o->gil_only && !(key->flags & SAMPLE_F_GIL_HELD)) {
 		o->dropped += n;
 		return 0;
@@ -220,6 +223,12 @@ size_t offcpu__threads(const struct offcpu *o,
 {
 	*v = o->threads;
 	return o->nthreads;
+}
+
+void offcpu__added(const struct offcpu *o, uint64_t *off, uint64_t *dropped)
+{
+	*off = o->off_all;
+	*dropped = o->dropped;
 }
 
 void offcpu__gil_shares(const struct offcpu *o, double *held,

@@ -75,4 +75,21 @@ int proc__pids(pid_t **out);
 /* The parent of pid. 0 or -errno. */
 int proc__ppid(pid_t pid, pid_t *ppid);
 
+/* What a pid is, to say why it has no memory to profile. */
+enum proc_kind {
+	PROC_GONE, /* no such process (or /proc/PID/stat unreadable) */
+	PROC_ZOMBIE, /* exited, not yet reaped by its parent (*ppid) */
+	PROC_KTHREAD, /* a kernel thread: no user memory at all */
+	PROC_LIVE,
+};
+enum proc_kind proc__kind(pid_t pid, pid_t *ppid);
+
+/*
+ * The capabilities pid holds (permitted) that this process lacks
+ * (effective), by name ("cap_sys_resource cap_bpf") in buf: a sign that
+ * pyprof-bpf runs confined (a container) where pid does not.  Their number
+ * (0: none, or unknown).
+ */
+int proc__caps_lacked(pid_t pid, char *buf, size_t len);
+
 #endif /* PYPROF_PROC_H */

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "native/merge.h"
 #include "sampler/offcpu.h"
@@ -52,6 +53,7 @@ struct sampler {
 	int drain_kfd; /* kernel stacks of the buffer being drained, or -1 */
 	bool verbose;
 	bool wall, gil;
+	double poll_until; /* sampler__poll's end (clock__now()), or 0 */
 };
 
 /* Wall mode's maps: threads off-CPU at once, and their stack segments. */
@@ -179,6 +181,12 @@ static int on_event(void *ctx, void *data, size_t len)
 			p->events.native(data, len, p->events.arg);
 		break;
 	}
+	/* libbpf goes on for as long as records keep coming: a flood of
+	 * them (new stacks at -F 10000, a loaded machine) would keep the
+	 * caller from its duration and its signals.  Stop at the poll's
+	 * end; this record is consumed, the rest wait for the next poll. */
+	if (p->poll_until && clock__now() >= p->poll_until)
+		return -EAGAIN;
 	return 0;
 }
 
@@ -831,7 +839,12 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 
 int sampler__poll(struct sampler *p, int timeout_ms)
 {
-	return ring_buffer__poll(p->rb, timeout_ms);
+	int rc;
+
+	p->poll_until = clock__now() + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
+	rc = ring_buffer__poll(p->rb, timeout_ms);
+	p->poll_until = 0;
+	return rc;
 }
 
 int sampler__stats(struct sampler *p, uint64_t *stats)

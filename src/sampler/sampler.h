@@ -93,8 +93,10 @@ typedef int (*sampler_sample_fn)(const struct sample_key *key, uint64_t count,
  */
 int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg);
 
-/* Waits up to timeout_ms for sampler events and handles them. Returns the
- * number handled or -errno (-EINTR when a signal came). */
+/* Waits up to timeout_ms for sampler events and handles them, for about
+ * timeout_ms at most: the rest wait for the next call.  Returns the number
+ * handled or -errno (-EINTR when a signal came, -EAGAIN when events were
+ * left for the next call). */
 int sampler__poll(struct sampler *p, int timeout_ms);
 
 /* Sums the per-CPU counters into stats[STAT__MAX] (what each means:

@@ -365,6 +365,8 @@ int session__drain(struct session *s)
 
 void session__stop(struct session *s)
 {
+	/* Their CPU time up to now: what the samples stand for. */
+	targets__check(&s->ts);
 	for (size_t i = 0; i < s->ts.n; i++)
 		sampler__remove_target(s->bpf, s->ts.v[i]->pid);
 }

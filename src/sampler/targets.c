@@ -149,6 +149,9 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 				 strerror(-*rc));
 			return NULL;
 		}
+		/* Its CPU time counts from now, when it is sampled. */
+		proc__cpu_time(pid, &t->cpu0);
+		t->cpu1 = t->cpu0;
 		/* Found after the start: how long it waited. */
 		/* (starttime counts clock ticks: allow one) */
 		if (!given && proc__age(pid, &age) == 0 && age >= 0 &&
@@ -185,13 +188,20 @@ int targets__start(struct targets *ts, struct sampler *bpf, char *err,
 	ts->bpf = bpf;
 	ts->started_at = clock__now();
 	for (size_t i = 0; i < ts->n; i++) {
-		rc = push_cfg(ts, ts->v[i]);
+		struct target *t = ts->v[i];
+
+		rc = push_cfg(ts, t);
 		if (rc) {
 			snprintf(err, errlen,
-				 "cannot add pid %d to the sampler: %s",
-				 ts->v[i]->pid, strerror(-rc));
+				 "cannot add pid %d to the sampler: %s", t->pid,
+				 strerror(-rc));
 			return rc;
 		}
+		/* The summary's expected samples are of the CPU time while
+		 * sampled: not the time the sampler took to load, nor any
+		 * before. */
+		if (t->cpu0 >= 0 && proc__cpu_time(t->pid, &t->cpu0) == 0)
+			t->cpu1 = t->cpu0;
 	}
 	return 0;
 }
