@@ -232,6 +232,15 @@ class Pyprof:
     def poll(self):
         return self.proc.poll()
 
+    def wait(self, timeout=None):
+        return self.proc.wait(timeout=timeout)
+
+    @property
+    def stderr(self):
+        """The pipe itself, for tests that read on from where
+        wait_sampling() stopped (what came before is in communicate())."""
+        return self.proc.stderr
+
     def kill(self):
         self.proc.kill()
 
