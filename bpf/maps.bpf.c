@@ -36,3 +36,4 @@ events_map_t events SEC(".maps");
 announced_map_t announced SEC(".maps");
 stats_map_t stats SEC(".maps");
 scratch_map_t scratch SEC(".maps");
+scratch_map_t rest_scratch SEC(".maps");

@@ -231,6 +231,9 @@ typedef struct {
 	__type(value, struct walk);
 } scratch_map_t;
 extern scratch_map_t scratch SEC(".maps");
+/* The same for the at_rest iterator (bpf/offcpu.bpf.c), which may sleep
+ * mid-walk while the sampler runs on its CPU. */
+extern scratch_map_t rest_scratch SEC(".maps");
 
 /* ---- Helpers over the shared maps ---- */
 

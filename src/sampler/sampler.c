@@ -47,6 +47,9 @@ struct sampler {
 	unsigned buf; /* the buffer samples currently go to */
 	struct hashmap segs; /* segment key -> struct seg_entry * */
 	struct hashmap forgotten; /* pids whose segments go at the next drain */
+	/* Wall mode: pids with a thread at rest under a record worth reading
+	 * again (offcpu_reread), found by the last drain. */
+	struct hashmap reread;
 	struct py_frame *frames; /* drain scratch: max_depth frames */
 	unsigned max_depth;
 	int drain_kfd; /* kernel stacks of the buffer being drained, or -1 */
@@ -304,6 +307,7 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
 	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
+	bpf_program__set_autoload(skel->progs.at_rest, o->wall);
 	rc = size_maps(skel, o);
 	if (rc)
 		return open_fail(e, SAMPLER_EOTHER, rc,
@@ -507,8 +511,49 @@ void sampler__close(struct sampler *p)
 	pyprof_bpf__destroy(p->skel);
 	seg_cache_clear(p);
 	hashmap__free(&p->forgotten);
+	hashmap__free(&p->reread);
 	free(p->frames);
 	free(p);
+}
+
+/*
+ * Wall mode: runs the at_rest iterator (bpf/offcpu.bpf.c) over the threads
+ * of pid, so that those at rest (asleep, or waiting for a CPU) without a
+ * record get one under the stack they rest in.  0 or -errno.
+ */
+static int read_at_rest(struct sampler *p, pid_t pid)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo;
+	struct bpf_link *link;
+	char buf[64];
+	ssize_t n;
+	int fd, rc = 0;
+
+	memset(&linfo, 0, sizeof(linfo));
+	linfo.task.pid = (__u32)pid;
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	link = bpf_program__attach_iter(p->skel->progs.at_rest, &opts);
+	/* Linux before 6.1 cannot iterate over one process: over every task
+	 * then; the program keeps the targets' threads. */
+	if (!link)
+		link = bpf_program__attach_iter(p->skel->progs.at_rest, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		rc = -errno;
+	} else {
+		/* The program writes nothing: read() runs it to the end. */
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			rc = -errno;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return rc;
 }
 
 int sampler__add_target(struct sampler *p, pid_t pid,
@@ -527,8 +572,11 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), &c,
 				 sizeof(c), BPF_ANY))
 		return -errno;
-	/* Wall mode: threads asleep now would not be seen until they wake. */
-	if (p->wall)
+	/* Wall mode: threads asleep now would not be seen until they wake;
+	 * their stacks are read where they rest.  If the iterator cannot
+	 * run, they are counted from now all the same, without their stack
+	 * (the reason comes from /proc). */
+	if (p->wall && read_at_rest(p, pid))
 		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
 	return 0;
 }
@@ -784,6 +832,10 @@ static int drain_count(const void *k, const void *v, void *arg)
 	memcpy(&count, v, sizeof(count));
 	if (!count)
 		return 0;
+	/* A thread at rest whose stack could not be read: again before the
+	 * next drain, if it still rests then. */
+	if (offcpu_reread(key->depth, key->flags))
+		hashmap__set(&d->p->reread, key->pid, 1);
 	if (key->depth && !resolve_stack(d->p, d->stacks_fd, key))
 		return d->fn(key, count, NULL, 0, d->arg);
 	return d->fn(key, count, d->p->frames, key->depth, d->arg);
@@ -796,8 +848,13 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 	int counts_fd, rc, rc2;
 
 	/* Threads still off-CPU: their time so far, into the buffer that
-	 * is drained now. */
+	 * is drained now; first the stacks of those the last drain found
+	 * resting without one. */
 	if (p->wall) {
+		for (size_t i = 0; i < p->reread.cap; i++)
+			if (p->reread.keys[i])
+				read_at_rest(p, (pid_t)p->reread.keys[i]);
+		hashmap__free(&p->reread);
 		rc = sampler__offcpu_flush(p);
 		if (rc)
 			return rc;
