@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/grow.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
@@ -19,8 +20,12 @@
 #define COLLECT_STACK_MAX                                                  \
 	(PY_MAX_DEPTH_CAP + 8 + NATIVE_FRAMES_MAX * NATIVE_IDS_PER_FRAME + \
 	 NATIVE_KSTACK_MAX)
-/* A burst of new threads re-reads names at most this often. */
-#define NAMES_MIN_PERIOD 0.05
+/* A burst of new threads re-reads names at most this often (s). */
+#define NAMES_MIN_PERIOD 0.02
+/* How long a thread announced without a name is looked for (s). */
+#define NAMES_PENDING_MAX 5.0
+/* Frame ids of the samples waiting for their thread's name: 4 MiB. */
+#define DEFER_IDS_MAX (1u << 20)
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -49,8 +54,11 @@ int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 
 void collect__fini(struct collector *c)
 {
+	for (size_t i = 0; i < c->ndeferred; i++)
+		free(c->deferred[i].ids);
+	free(c->deferred);
+	hashmap__free(&c->pending);
 	free(c->nat);
-	hashmap__free(&c->tid_ids);
 	free(c->buf);
 	free(c->stack);
 }
@@ -60,7 +68,9 @@ void collect__new_drain(struct collector *c)
 	c->drain_ns = (uint64_t)(clock__now() * 1e9);
 	for (size_t i = 0; i < c->ts->n; i++)
 		c->ts->v[i]->names_fresh = false;
-	hashmap__free(&c->tid_ids);
+	/* The samples that waited for their thread's name since the last
+	 * drain: it has been read again since. */
+	collect__flush(c);
 }
 
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
@@ -84,59 +94,96 @@ static int64_t process_frame(struct collector *c, struct target *t)
 	return f;
 }
 
-/* Re-reads threading._active into t->names, at most once per drain. */
-static void refresh_names(struct collector *c, struct target *t)
+/* ---- Thread names ---- */
+
+/*
+ * Which name a thread frame carries.  threading._active is read
+ * (src/python/pythread.c) while threads are alive: when the sampler
+ * announces a new thread, every COLLECT_NAMES_RETRY_MS while an announced thread
+ * is still unnamed, and at the first sample of the process in each drain
+ * (a thread may rename itself).  A name is kept by the thread's tid, which
+ * Thread._native_id gives: a tid is one thread's for as long as it lives.
+ * Its ident (pthread_self()) and its thread state are not: glibc hands a
+ * finished thread's stack, and so its pthread_self(), to the next thread,
+ * and CPython reuses thread-state memory, so names kept by ident went to
+ * the wrong threads when threads came and went.  The ident only names a
+ * forked child's main thread, whose Thread keeps the parent's tid before
+ * 3.13.  A sample of a thread that runs Python but is not named yet (it
+ * has not reached threading's bookkeeping) waits for the next drain rather
+ * than carry a stand-in name now and its own name later.
+ */
+
+/* Re-reads threading._active of t into t->names (by tid) and t->idents
+ * (by ident, for the Threads whose native id is no thread of t). */
+static void read_names(struct collector *c, struct target *t)
 {
 	uint64_t interp;
 	int n;
 
-	if (t->names_fresh || t->gone)
-		return;
 	t->names_fresh = true;
 	t->names_read_at = clock__now();
-	if (python__interp(&t->py, &interp) || !interp)
+	if (t->gone || python__interp(&t->py, &interp) || !interp)
 		return;
 	n = pythread__names(&t->py.layout, &t->py.mem, interp, c->buf,
 			    NAMES_MAX);
+	if (n < 0)
+		return; /* the names read before stay */
+	hashmap__free(&t->idents);
 	for (int i = 0; i < n; i++) {
-		uint32_t id = profile__intern_str(c->prof, c->buf[i].name);
+		const struct pythread_name *pn = &c->buf[i];
+		uint32_t id = profile__intern_str(c->prof, pn->name);
 
-		if (id && c->buf[i].thread_id)
-			hashmap__set(&t->names, c->buf[i].thread_id, id);
+		if (!id)
+			continue;
+		if (pn->native_id &&
+		    proc__has_thread(t->pid, (pid_t)pn->native_id))
+			hashmap__set(&t->names, pn->native_id, id);
+		else if (pn->thread_id)
+			hashmap__set(&t->idents, pn->thread_id, id);
 	}
 }
 
-/* threading's name of thread tid, or NULL. */
-static const char *python_thread_name(struct collector *c, struct target *t,
-				      uint32_t tid)
+/* Whether t's names may be read again now: not read in the last
+ * NAMES_MIN_PERIOD s, so that a burst of new threads costs few reads. */
+static bool names_stale(const struct target *t)
+{
+	return clock__now() - t->names_read_at >= NAMES_MIN_PERIOD;
+}
+
+/* threading's name of thread tid (a string id), or 0. */
+static uint32_t python_thread_name(struct collector *c, struct target *t,
+				   uint32_t tid)
 {
 	uint64_t thread_id, id;
 
-	if (hashmap__get(&c->tid_ids, tid, &thread_id)) {
-		thread_id--;
-	} else {
-		if (sampler__thread_id(c->bpf, tid, &thread_id))
-			return NULL;
-		hashmap__set(&c->tid_ids, tid, thread_id + 1);
-	}
-	if (!hashmap__get(&t->names, thread_id, &id)) {
-		refresh_names(c, t);
-		if (!hashmap__get(&t->names, thread_id, &id))
-			return NULL;
-	}
-	return profile__string(c->prof, (uint32_t)id);
+	/* Once per drain: what renamed itself since is named anew. */
+	if (!t->names_fresh && names_stale(t))
+		read_names(c, t);
+	if (hashmap__get(&t->names, tid, &id))
+		return (uint32_t)id;
+	if ((pid_t)tid == t->pid && t->idents.len &&
+	    !sampler__thread_id(c->bpf, tid, &thread_id) &&
+	    hashmap__get(&t->idents, thread_id, &id))
+		return (uint32_t)id;
+	return 0;
 }
 
 /*
  * The thread frame of tid: threading's name when it has one, else
  * "MainThread" for the main thread, else the OS thread name when it differs
- * from the process's, else "tid-N".
+ * from the process's, else "tid-N".  With wait, a thread without
+ * threading's name gets no frame yet: *unnamed is set, the return is 0.
  */
-static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid)
+static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid,
+			    bool wait, bool *unnamed)
 {
 	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "";
-	const char *name = python_thread_name(c, t, tid);
+	uint32_t id = python_thread_name(c, t, tid);
+	const char *name = id ? profile__string(c->prof, id) : NULL;
 
+	*unnamed = !name;
+	if (!name && wait)
+		return 0;
 	if (!name && (pid_t)tid == t->pid) {
 		name = "MainThread";
 	} else if (!name) {
@@ -160,6 +207,7 @@ int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
 			   uint32_t *proc, uint32_t *thread)
 {
 	struct target *t = targets__get(c->ts, (pid_t)pid);
+	bool unnamed;
 	int64_t f;
 
 	if (!t)
@@ -171,7 +219,7 @@ int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
 	*thread = UINT32_MAX;
 	if (c->no_threads)
 		return 0;
-	f = thread_frame(c, t, tid);
+	f = thread_frame(c, t, tid, false, &unnamed);
 	if (f < 0)
 		return (int)f;
 	*thread = (uint32_t)f;
@@ -182,17 +230,78 @@ const char *collect__thread_name(struct collector *c, uint32_t pid,
 				 uint32_t tid, char *buf, size_t len)
 {
 	struct target *t = targets__get(c->ts, (pid_t)pid);
-	const char *name;
+	const char *name = NULL;
+	uint32_t id;
 
 	if (!t || c->no_threads)
 		return NULL;
-	name = python_thread_name(c, t, tid);
-	if (!name && tid == pid)
+	id = python_thread_name(c, t, tid);
+	if (id)
+		name = profile__string(c->prof, id);
+	else if (tid == pid)
 		name = "MainThread";
 	if (!name)
 		return NULL;
 	snprintf(buf, len, "%s", name);
 	return buf;
+}
+
+static uint64_t pending_key(uint32_t pid, uint32_t tid)
+{
+	return (uint64_t)pid << 32 | tid;
+}
+
+void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			    void *arg)
+{
+	struct collector *c = arg;
+	struct target *t = targets__get(c->ts, (pid_t)pid);
+	uint64_t id;
+
+	(void)thread_id; /* names are kept by tid: see read_names() */
+	if (!t || c->no_threads || hashmap__get(&t->names, tid, &id))
+		return;
+	/* Read names now, while a short-lived thread is still registered;
+	 * again later if it was not yet (collect__retry_names). */
+	if (names_stale(t))
+		read_names(c, t);
+	if (!hashmap__get(&t->names, tid, &id))
+		hashmap__set(&c->pending, pending_key(pid, tid),
+			     (uint64_t)(clock__now() * 1000) + 1);
+}
+
+bool collect__names_pending(const struct collector *c)
+{
+	return c->pending.len > 0;
+}
+
+void collect__retry_names(struct collector *c)
+{
+	struct hashmap keep = { 0 };
+	double now = clock__now();
+	uint64_t id;
+
+	for (size_t i = 0; i < c->pending.cap; i++) {
+		uint64_t k = c->pending.keys[i];
+		uint32_t pid = (uint32_t)(k >> 32), tid = (uint32_t)k;
+		double since = (double)(c->pending.vals[i] - 1) / 1000;
+		struct target *t;
+
+		if (!k)
+			continue;
+		t = targets__get(c->ts, (pid_t)pid);
+		/* Given up on: its process or itself is gone, or it never
+		 * registered with threading (a thread _thread started). */
+		if (!t || t->gone || now - since > NAMES_PENDING_MAX ||
+		    !proc__has_thread((pid_t)pid, (pid_t)tid))
+			continue;
+		if (!hashmap__get(&t->names, tid, &id) && names_stale(t))
+			read_names(c, t);
+		if (!hashmap__get(&t->names, tid, &id))
+			hashmap__set(&keep, k, c->pending.vals[i]);
+	}
+	hashmap__free(&c->pending);
+	c->pending = keep;
 }
 
 static int64_t python_frame(struct collector *c, struct target *t,
@@ -226,22 +335,6 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 		python__code(&t->py, seg->frames[i].code,
 			     seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
 			     true);
-}
-
-void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
-			    void *arg)
-{
-	struct collector *c = arg;
-	struct target *t = targets__get(c->ts, (pid_t)pid);
-
-	if (!t || c->no_threads)
-		return;
-	hashmap__set(&c->tid_ids, tid, thread_id + 1);
-	/* Read names now, while a short-lived thread is still registered. */
-	if (clock__now() - t->names_read_at >= NAMES_MIN_PERIOD) {
-		t->names_fresh = false;
-		refresh_names(c, t);
-	}
 }
 
 /* ---- The stack builder both paths share ---- */
@@ -385,16 +478,96 @@ static int add(struct collector *c, const struct build *b,
 	return rc && profile__total(c->prof) == before ? rc : 0;
 }
 
+/* ---- Samples waiting for their thread's name ---- */
+
+/*
+ * Whether a sample of s->tid whose thread has no name yet may wait for the
+ * next drain: once, for a live thread that runs Python and is not the main
+ * thread (which is "MainThread" when unnamed), while the samples waiting
+ * stay within their bound.
+ */
+static bool may_wait(const struct collector *c, const struct collect_sample *s)
+{
+	return !s->deferred && (pid_t)s->tid != s->t->pid &&
+	       !(s->flags & (SAMPLE_F_NO_TSTATE | SAMPLE_F_EXITING)) &&
+	       c->deferred_ids < DEFER_IDS_MAX && !s->t->gone &&
+	       proc__has_thread(s->t->pid, (pid_t)s->tid);
+}
+
+/* Keeps the built stack of s (its thread frame to come) for the next
+ * drain.  0, or -ENOMEM (then it is added now, with a stand-in name). */
+static int defer(struct collector *c, const struct build *b,
+		 const struct collect_sample *s)
+{
+	struct collect_deferred *d;
+	uint32_t *ids;
+
+	if (grow__reserve((void **)&c->deferred, &c->deferred_cap,
+			  c->ndeferred + 1, sizeof(*c->deferred)))
+		return -ENOMEM;
+	ids = malloc(b->n * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	memcpy(ids, c->stack, b->n * sizeof(*ids));
+	d = &c->deferred[c->ndeferred++];
+	d->t = s->t;
+	d->tid = s->tid;
+	d->n = b->n;
+	d->ids = ids;
+	d->count = s->count;
+	d->t_ns = s->t_ns;
+	c->deferred_ids += b->n;
+	return 0;
+}
+
+void collect__flush(struct collector *c)
+{
+	struct collect_deferred *v = c->deferred;
+	size_t n = c->ndeferred;
+
+	c->deferred = NULL;
+	c->ndeferred = c->deferred_cap = c->deferred_ids = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct build b = { .c = c, .n = v[i].n };
+		struct collect_sample s = {
+			.t = v[i].t,
+			.tid = v[i].tid,
+			.count = v[i].count,
+			.t_ns = v[i].t_ns,
+			.deferred = true,
+		};
+		bool unnamed;
+		int64_t f;
+		int rc;
+
+		/* Targets are retired only after a drain in which they were
+		 * gone, and this runs first in a drain: v[i].t is alive. */
+		memcpy(c->stack, v[i].ids, v[i].n * sizeof(*c->stack));
+		free(v[i].ids);
+		f = thread_frame(c, s.t, s.tid, false, &unnamed);
+		rc = f < 0 ? (int)f : 0;
+		if (!rc) {
+			c->stack[1] = (uint32_t)f;
+			rc = add(c, &b, &s);
+		}
+		if (rc)
+			lose(c, lost_reason(rc), s.count);
+	}
+	free(v);
+}
+
 int collect__add(struct collector *c, const struct collect_sample *s)
 {
 	const struct collect_native *nat = s->nat;
 	struct build b = { .c = c };
+	bool unnamed = false;
 	char leaf[48];
 	int rc;
 
 	push(&b, process_frame(c, s->t));
 	if (!c->no_threads)
-		push(&b, thread_frame(c, s->t, s->tid));
+		push(&b, thread_frame(c, s->t, s->tid, may_wait(c, s),
+				      &unnamed));
 	if (nat && nat->merged == MERGE_MISMATCH)
 		push_marker(&b, "[unmerged]");
 	if (s->npy && root_marker(s->flags))
@@ -410,7 +583,19 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		push_kernel(&b, s);
 	if (s->flags & SAMPLE_F_OFFCPU)
 		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
-	rc = b.err ?: add(c, &b, s);
+	rc = b.err;
+	if (!rc && unnamed && may_wait(c, s) && defer(c, &b, s)) {
+		/* No room to wait: named now, with a stand-in. */
+		int64_t f = thread_frame(c, s->t, s->tid, false, &unnamed);
+
+		if (f < 0)
+			rc = (int)f;
+		else
+			c->stack[1] = (uint32_t)f;
+		unnamed = false;
+	}
+	if (!rc && !unnamed)
+		rc = add(c, &b, s);
 	if (rc) {
 		lose(c, lost_reason(rc), s->count);
 		return rc;

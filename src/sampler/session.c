@@ -316,7 +316,16 @@ int session__follow(struct session *s, pid_t pid)
 
 int session__poll(struct session *s, int timeout_ms)
 {
-	return sampler__poll(s->bpf, timeout_ms);
+	int n;
+
+	/* A short-lived thread must be named before it ends. */
+	if (collect__names_pending(&s->coll) &&
+	    timeout_ms > COLLECT_NAMES_RETRY_MS)
+		timeout_ms = COLLECT_NAMES_RETRY_MS;
+	n = sampler__poll(s->bpf, timeout_ms);
+	if (collect__names_pending(&s->coll))
+		collect__retry_names(&s->coll);
+	return n;
 }
 
 void session__check(struct session *s)
@@ -346,12 +355,16 @@ int session__drain(struct session *s)
 	targets__drain_begin(&s->ts);
 	collect__new_drain(&s->coll);
 	rc = sampler__drain(s->bpf, collect__sample, &s->coll);
+	/* The last drain: no later one for samples to wait for. */
+	if (s->stopped)
+		collect__flush(&s->coll);
 	targets__drained(&s->ts);
 	return rc;
 }
 
 void session__stop(struct session *s)
 {
+	s->stopped = true;
 	for (size_t i = 0; i < s->ts.n; i++)
 		sampler__remove_target(s->bpf, s->ts.v[i]->pid);
 }
