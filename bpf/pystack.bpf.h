@@ -411,7 +411,10 @@ static __always_inline void announce_thread(__u32 pid, __u32 tid,
 		.key = thread_id,
 	};
 
-	event_send(&ev, sizeof(ev));
+	/* Woken at once, even behind --native records (sent without a
+	 * wake-up): a short-lived thread is named only while it lives. */
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_FORCE_WAKEUP))
+		stat_inc(STAT_EVENTS_LOST);
 }
 
 /*

@@ -22,10 +22,14 @@
 	 NATIVE_KSTACK_MAX)
 /* A burst of new threads re-reads names at most this often (s). */
 #define NAMES_MIN_PERIOD 0.02
+/* --native: names are read this often while a process's samples come. */
+#define NAMES_REFRESH_PERIOD 0.05
 /* How long a thread announced without a name is looked for (s). */
 #define NAMES_PENDING_MAX 5.0
 /* Frame ids of the samples waiting for their thread's name: 4 MiB. */
 #define DEFER_IDS_MAX (1u << 20)
+/* How long a sample waits for its thread's name, at most (s). */
+#define DEFER_MAX 2.0
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -61,16 +65,6 @@ void collect__fini(struct collector *c)
 	free(c->nat);
 	free(c->buf);
 	free(c->stack);
-}
-
-void collect__new_drain(struct collector *c)
-{
-	c->drain_ns = (uint64_t)(clock__now() * 1e9);
-	for (size_t i = 0; i < c->ts->n; i++)
-		c->ts->v[i]->names_fresh = false;
-	/* The samples that waited for their thread's name since the last
-	 * drain: it has been read again since. */
-	collect__flush(c);
 }
 
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
@@ -168,22 +162,24 @@ static uint32_t python_thread_name(struct collector *c, struct target *t,
 	return 0;
 }
 
+/* thread_frame()'s answer when the sample is to wait for the name. */
+#define THREAD_FRAME_WAIT INT64_MAX
+
 /*
  * The thread frame of tid: threading's name when it has one, else
  * "MainThread" for the main thread, else the OS thread name when it differs
  * from the process's, else "tid-N".  With wait, a thread without
- * threading's name gets no frame yet: *unnamed is set, the return is 0.
+ * threading's name gets no frame yet: THREAD_FRAME_WAIT.
  */
 static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid,
-			    bool wait, bool *unnamed)
+			    bool wait)
 {
 	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "";
 	uint32_t id = python_thread_name(c, t, tid);
 	const char *name = id ? profile__string(c->prof, id) : NULL;
 
-	*unnamed = !name;
 	if (!name && wait)
-		return 0;
+		return THREAD_FRAME_WAIT;
 	if (!name && (pid_t)tid == t->pid) {
 		name = "MainThread";
 	} else if (!name) {
@@ -207,7 +203,6 @@ int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
 			   uint32_t *proc, uint32_t *thread)
 {
 	struct target *t = targets__get(c->ts, (pid_t)pid);
-	bool unnamed;
 	int64_t f;
 
 	if (!t)
@@ -219,7 +214,7 @@ int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
 	*thread = UINT32_MAX;
 	if (c->no_threads)
 		return 0;
-	f = thread_frame(c, t, tid, false, &unnamed);
+	f = thread_frame(c, t, tid, false);
 	if (f < 0)
 		return (int)f;
 	*thread = (uint32_t)f;
@@ -280,6 +275,10 @@ void collect__retry_names(struct collector *c)
 	struct hashmap keep = { 0 };
 	double now = clock__now();
 	uint64_t id;
+
+	if (!c->pending.len || now - c->names_retried_at < NAMES_MIN_PERIOD)
+		return;
+	c->names_retried_at = now;
 
 	for (size_t i = 0; i < c->pending.cap; i++) {
 		uint64_t k = c->pending.keys[i];
@@ -481,21 +480,21 @@ static int add(struct collector *c, const struct build *b,
 /* ---- Samples waiting for their thread's name ---- */
 
 /*
- * Whether a sample of s->tid whose thread has no name yet may wait for the
- * next drain: once, for a live thread that runs Python and is not the main
- * thread (which is "MainThread" when unnamed), while the samples waiting
- * stay within their bound.
+ * Whether a sample of s->tid whose thread has no name yet may wait for it:
+ * a live thread that runs Python and is not the main thread (which is
+ * "MainThread" when unnamed), while the samples waiting stay within their
+ * bound.
  */
 static bool may_wait(const struct collector *c, const struct collect_sample *s)
 {
-	return !s->deferred && (pid_t)s->tid != s->t->pid &&
+	return (pid_t)s->tid != s->t->pid &&
 	       !(s->flags & (SAMPLE_F_NO_TSTATE | SAMPLE_F_EXITING)) &&
 	       c->deferred_ids < DEFER_IDS_MAX && !s->t->gone &&
 	       proc__has_thread(s->t->pid, (pid_t)s->tid);
 }
 
-/* Keeps the built stack of s (its thread frame to come) for the next
- * drain.  0, or -ENOMEM (then it is added now, with a stand-in name). */
+/* Keeps the built stack of s (its thread frame to come) until its thread
+ * is named.  0, or -ENOMEM (then it is added now, with a stand-in name). */
 static int defer(struct collector *c, const struct build *b,
 		 const struct collect_sample *s)
 {
@@ -516,17 +515,24 @@ static int defer(struct collector *c, const struct build *b,
 	d->ids = ids;
 	d->count = s->count;
 	d->t_ns = s->t_ns;
+	d->since = clock__now();
 	c->deferred_ids += b->n;
 	return 0;
 }
 
-void collect__flush(struct collector *c)
+/*
+ * Adds the samples that waited for their thread's name: those whose thread
+ * is named now, and with last, or once their thread, its process or their
+ * time to wait is over, the others with a stand-in name.  The others wait
+ * on.
+ */
+static void add_deferred(struct collector *c, bool last)
 {
 	struct collect_deferred *v = c->deferred;
-	size_t n = c->ndeferred;
+	size_t n = c->ndeferred, kept = 0;
+	double now = clock__now();
 
-	c->deferred = NULL;
-	c->ndeferred = c->deferred_cap = c->deferred_ids = 0;
+	c->deferred_ids = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct build b = { .c = c, .n = v[i].n };
 		struct collect_sample s = {
@@ -534,17 +540,22 @@ void collect__flush(struct collector *c)
 			.tid = v[i].tid,
 			.count = v[i].count,
 			.t_ns = v[i].t_ns,
-			.deferred = true,
 		};
-		bool unnamed;
 		int64_t f;
 		int rc;
 
 		/* Targets are retired only after a drain in which they were
-		 * gone, and this runs first in a drain: v[i].t is alive. */
+		 * gone, and this runs before: v[i].t is there. */
+		if (!last && !python_thread_name(c, s.t, s.tid) &&
+		    now - v[i].since < DEFER_MAX && !s.t->gone &&
+		    proc__has_thread(s.t->pid, (pid_t)s.tid)) {
+			c->deferred_ids += v[i].n;
+			v[kept++] = v[i];
+			continue;
+		}
 		memcpy(c->stack, v[i].ids, v[i].n * sizeof(*c->stack));
 		free(v[i].ids);
-		f = thread_frame(c, s.t, s.tid, false, &unnamed);
+		f = thread_frame(c, s.t, s.tid, false);
 		rc = f < 0 ? (int)f : 0;
 		if (!rc) {
 			c->stack[1] = (uint32_t)f;
@@ -553,21 +564,38 @@ void collect__flush(struct collector *c)
 		if (rc)
 			lose(c, lost_reason(rc), s.count);
 	}
-	free(v);
+	c->ndeferred = kept;
+}
+
+void collect__flush(struct collector *c)
+{
+	add_deferred(c, true);
+}
+
+void collect__new_drain(struct collector *c)
+{
+	c->drain_ns = (uint64_t)(clock__now() * 1e9);
+	for (size_t i = 0; i < c->ts->n; i++)
+		c->ts->v[i]->names_fresh = false;
+	/* The samples that waited for their thread's name, now that it has
+	 * been looked for again. */
+	add_deferred(c, false);
 }
 
 int collect__add(struct collector *c, const struct collect_sample *s)
 {
 	const struct collect_native *nat = s->nat;
 	struct build b = { .c = c };
-	bool unnamed = false;
+	int64_t thread = 0;
 	char leaf[48];
 	int rc;
 
 	push(&b, process_frame(c, s->t));
-	if (!c->no_threads)
-		push(&b, thread_frame(c, s->t, s->tid, may_wait(c, s),
-				      &unnamed));
+	if (!c->no_threads) {
+		thread = thread_frame(c, s->t, s->tid, may_wait(c, s));
+		/* A stand-in until the name is known. */
+		push(&b, thread == THREAD_FRAME_WAIT ? 0 : thread);
+	}
 	if (nat && nat->merged == MERGE_MISMATCH)
 		push_marker(&b, "[unmerged]");
 	if (s->npy && root_marker(s->flags))
@@ -584,22 +612,23 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 	if (s->flags & SAMPLE_F_OFFCPU)
 		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
 	rc = b.err;
-	if (!rc && unnamed && may_wait(c, s) && defer(c, &b, s)) {
-		/* No room to wait: named now, with a stand-in. */
-		int64_t f = thread_frame(c, s->t, s->tid, false, &unnamed);
-
-		if (f < 0)
-			rc = (int)f;
+	if (!rc && thread == THREAD_FRAME_WAIT) {
+		if (defer(c, &b, s) == 0)
+			goto counted; /* added at the next drain */
+		/* No room to wait: named now, without threading's name. */
+		thread = thread_frame(c, s->t, s->tid, false);
+		if (thread < 0)
+			rc = (int)thread;
 		else
-			c->stack[1] = (uint32_t)f;
-		unnamed = false;
+			c->stack[1] = (uint32_t)thread;
 	}
-	if (!rc && !unnamed)
+	if (!rc)
 		rc = add(c, &b, s);
 	if (rc) {
 		lose(c, lost_reason(rc), s->count);
 		return rc;
 	}
+counted:
 	if (nat) {
 		c->native_samples++;
 		c->native_cut += nat->cut;
@@ -806,6 +835,12 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = COLLECT_LOST_NO_TARGET;
 		goto lost;
 	}
+	/* Unwinding and symbolising may fall behind the sampler by more than
+	 * a short thread lives, and its announcement with them: names are
+	 * read again every NAMES_REFRESH_PERIOD while the samples come. */
+	if (!c->no_threads &&
+	    clock__now() - s.t->names_read_at >= NAMES_REFRESH_PERIOD)
+		read_names(c, s.t);
 	rc = sampler__py_frames(c->bpf, &ev->key, &frames);
 	if (rc < 0 || rc > PY_MAX_DEPTH_CAP) {
 		why = rc < 0 ? COLLECT_LOST_UNRESOLVED : COLLECT_LOST_TOO_DEEP;

@@ -87,11 +87,10 @@ struct collect_sample {
 	bool native_lost; /* --native, but sent without its user stack */
 	const uint64_t *kips; /* --kernel: return addresses, leaf first */
 	int nkips; /* < 0: the kernel stack was lost */
-	bool deferred; /* it waited for its thread's name once already */
 };
 
-/* A sample that waits for its thread's name until the next drain: its
- * built stack, whose thread frame (ids[1]) is still to be filled. */
+/* A sample that waits for its thread's name: its built stack, whose
+ * thread frame (ids[1]) is still to be filled. */
 struct collect_deferred {
 	struct target *t;
 	uint32_t tid;
@@ -99,6 +98,7 @@ struct collect_deferred {
 	uint32_t *ids;
 	uint64_t count;
 	uint64_t t_ns;
+	double since; /* clock__now() when it began to wait */
 };
 
 struct collector {
@@ -117,6 +117,7 @@ struct collector {
 	/* Threads announced without a name yet: pid << 32 | tid -> ms when
 	 * announced + 1; looked for until named (collect__retry_names). */
 	struct hashmap pending;
+	double names_retried_at;
 	/* Samples waiting for their thread's name (collect__flush). */
 	struct collect_deferred *deferred;
 	size_t ndeferred, deferred_cap, deferred_ids;
@@ -197,8 +198,8 @@ int collect__set_native(struct collector *c, struct unwinder *unw,
  * counts it lost.  arg is the collector. */
 void collect__on_native(const struct native_event *ev, size_t len, void *arg);
 
-/* Marks thread names stale and adds the samples that waited for their
- * thread's name since the last drain; call before each drain. */
+/* Marks thread names stale and adds the samples whose thread's name they
+ * waited for (see may_wait in collect.c); call before each drain. */
 void collect__new_drain(struct collector *c);
 
 /* Adds the samples still waiting for their thread's name, with a stand-in
@@ -208,7 +209,9 @@ void collect__flush(struct collector *c);
 /*
  * Threads the sampler announced that have no name yet are looked for again
  * by collect__retry_names, at most every 20 ms, until named (or gone):
- * call it every NAMES_RETRY_MS while collect__names_pending.
+ * call it every COLLECT_NAMES_RETRY_MS while collect__names_pending, and
+ * between events (which may take long to handle: --native), where it
+ * returns at once when it is not time yet.
  */
 #define COLLECT_NAMES_RETRY_MS 25
 bool collect__names_pending(const struct collector *c);

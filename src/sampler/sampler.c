@@ -888,7 +888,14 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 
 int sampler__poll(struct sampler *p, int timeout_ms)
 {
-	return ring_buffer__poll(p->rb, timeout_ms);
+	int n = ring_buffer__poll(p->rb, timeout_ms);
+
+	/* Records sent without a wake-up (--native's) and those behind them
+	 * (a ring that is not empty wakes no one) wait for the next poll, not
+	 * for a quarter of the ring to fill. */
+	if (n == 0)
+		n = ring_buffer__consume(p->rb);
+	return n;
 }
 
 int sampler__stats(struct sampler *p, uint64_t *stats)

@@ -49,10 +49,13 @@ int session__attach(struct session *s, pid_t pid, char *err, size_t errlen)
 	return rc;
 }
 
-/* The sampler's events, arg being the session. */
+/* The sampler's events, arg being the session.  Handling a burst of them
+ * may take long (reading code objects, unwinding): new threads are looked
+ * for between them too, so that a short-lived one is named while it lives. */
 static void on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 {
 	collect__on_new_seg(pid, seg, &((struct session *)arg)->coll);
+	collect__retry_names(&((struct session *)arg)->coll);
 }
 
 static void on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
@@ -85,6 +88,7 @@ static void on_fork(uint32_t child, uint32_t parent, void *arg)
 static void on_native(const struct native_event *ev, size_t len, void *arg)
 {
 	collect__on_native(ev, len, &((struct session *)arg)->coll);
+	collect__retry_names(&((struct session *)arg)->coll);
 }
 
 static void sampler_opts(struct session *s, struct sampler_opts *so)
@@ -323,8 +327,7 @@ int session__poll(struct session *s, int timeout_ms)
 	    timeout_ms > COLLECT_NAMES_RETRY_MS)
 		timeout_ms = COLLECT_NAMES_RETRY_MS;
 	n = sampler__poll(s->bpf, timeout_ms);
-	if (collect__names_pending(&s->coll))
-		collect__retry_names(&s->coll);
+	collect__retry_names(&s->coll);
 	return n;
 }
 
