@@ -481,16 +481,21 @@ static int add(struct collector *c, const struct build *b,
 
 /*
  * Whether a sample of s->tid whose thread has no name yet may wait for it:
- * a live thread that runs Python and is not the main thread (which is
- * "MainThread" when unnamed), while the samples waiting stay within their
- * bound.
+ * a live thread that is not the main thread (which is "MainThread" when
+ * unnamed) and runs Python, or is young enough to be about to (a new
+ * thread's first samples come before its thread state), while the samples
+ * waiting stay within their bound.
  */
 static bool may_wait(const struct collector *c, const struct collect_sample *s)
 {
-	return (pid_t)s->tid != s->t->pid &&
-	       !(s->flags & (SAMPLE_F_NO_TSTATE | SAMPLE_F_EXITING)) &&
-	       c->deferred_ids < DEFER_IDS_MAX && !s->t->gone &&
-	       proc__has_thread(s->t->pid, (pid_t)s->tid);
+	double age;
+
+	if ((pid_t)s->tid == s->t->pid || (s->flags & SAMPLE_F_EXITING) ||
+	    c->deferred_ids >= DEFER_IDS_MAX || s->t->gone ||
+	    !proc__has_thread(s->t->pid, (pid_t)s->tid))
+		return false;
+	return !(s->flags & SAMPLE_F_NO_TSTATE) ||
+	       (proc__age((pid_t)s->tid, &age) == 0 && age < DEFER_MAX);
 }
 
 /* Keeps the built stack of s (its thread frame to come) until its thread
