@@ -246,6 +246,55 @@ int offcpu_flush(void *ctx __attribute__((unused)))
 }
 
 /*
+ * Indexes the thread states of process pid (task's) by thread_id in
+ * rest_tstates, once per run of at_rest: one walk of its thread lists.
+ * Returns how the walk went: 0, or an enum tstate_miss.
+ */
+static __always_inline __u64 rest_index(const struct py_proc_cfg *cfg,
+					__u32 pid, struct task_struct *task)
+{
+	struct tsw_ctx c = { .cfg = cfg, .task = task, .index_pid = pid };
+	struct rest_key k = { .pid = pid };
+	struct rest_val v = { .gen = rest_gen }, *m;
+
+	m = bpf_map_lookup_elem(&rest_tstates, &k);
+	if (m && m->gen == rest_gen)
+		return m->tstate;
+	stat_inc(STAT_TSTATE_WALKS);
+	bpf_loop(max_threads_walk, tstate_step, &c, 0);
+	v.tstate = c.miss;
+	if (c.tstate) {
+		/* Longer than max_threads_walk: a list that loops. */
+		stat_inc(STAT_TSTATE_WALK_CAP);
+		v.tstate = TSTATE_RUNTIME_BAD;
+	}
+	bpf_map_update_elem(&rest_tstates, &k, &v, BPF_ANY);
+	return v.tstate;
+}
+
+/*
+ * Tells the thread-state cache where thread tid (task, of pid) has its
+ * thread state, from the index, so that its walk does not look for it:
+ * there, or nowhere when the index was read whole; if it could not be,
+ * the walk looks for itself.
+ */
+static __always_inline void rest_tstate(const struct py_proc_cfg *cfg,
+					__u32 pid, __u32 tid,
+					struct task_struct *task)
+{
+	struct tstate_entry e = { .thread_id = thread_id_of(task) };
+	struct rest_key k = { .pid = pid, .thread_id = e.thread_id };
+	struct rest_val *v;
+
+	if (rest_index(cfg, pid, task))
+		return;
+	v = bpf_map_lookup_elem(&rest_tstates, &k);
+	e.tstate = v && v->gen == rest_gen ? v->tstate : TSTATE_NONE;
+	e.checked_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&tstate_cache, &tid, &e, BPF_ANY);
+}
+
+/*
  * A thread at rest: userspace runs this task iterator over a target's
  * threads when it attaches the target, and again before a drain when some
  * of them rest under a record worth reading again.  A thread on a CPU is
@@ -284,6 +333,7 @@ int at_rest(struct bpf_iter__task *ctx)
 		stat_inc(STAT_ERR_SCRATCH);
 		return 0;
 	}
+	rest_tstate(cfg, pid, tid, task);
 	if (!offcpu_key(w, task, task, false, BPF_CORE_READ(task, __state),
 			pid, tid, cfg, &rec.key))
 		return 0; /* counted as lost_stacks */

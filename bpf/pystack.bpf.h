@@ -322,6 +322,9 @@ struct tsw_ctx {
 	__u64 found;
 	__u32 interps; /* interpreters started */
 	__u32 miss; /* enum tstate_miss, if not found */
+	/* The at_rest iterator: not a search, but an index of every thread
+	 * state of process index_pid into rest_tstates (0: a search). */
+	__u32 index_pid;
 };
 
 /* Starts the next interpreter's thread list; returns 1 to stop. */
@@ -370,7 +373,12 @@ static long tstate_step(__u32 i __attribute__((unused)), void *arg)
 		c->tstate = 0;
 		return 0;
 	}
-	if (tid == c->want) {
+	if (c->index_pid) {
+		struct rest_key k = { .pid = c->index_pid, .thread_id = tid };
+		struct rest_val v = { .tstate = c->tstate, .gen = rest_gen };
+
+		bpf_map_update_elem(&rest_tstates, &k, &v, BPF_ANY);
+	} else if (tid == c->want) {
 		c->found = c->tstate;
 		return 1;
 	}

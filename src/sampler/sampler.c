@@ -60,6 +60,8 @@ struct sampler {
 /* Wall mode's maps: threads off-CPU at once, and their stack segments. */
 #define OFFCPU_THREADS_MAX 65536
 #define OFF_STACKS_MAX 16384
+/* Wall mode: thread states indexed by a run of the at_rest iterator. */
+#define REST_TSTATES_MAX 16384
 
 static bool verbose_libbpf;
 
@@ -266,6 +268,7 @@ static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
 		{ skel->maps.kstacks1, kernel ? NATIVE_KSTACKS_MAX : 1 },
 		{ skel->maps.offcpu, o->wall ? OFFCPU_THREADS_MAX : 1 },
 		{ skel->maps.off_stacks, o->wall ? OFF_STACKS_MAX : 1 },
+		{ skel->maps.rest_tstates, o->wall ? REST_TSTATES_MAX : 1 },
 		{ skel->maps.gil_cfgs, o->gil ? PYPROF_TARGETS_MAX : 1 },
 		/* Native samples carry 17 KiB of stack each. */
 		{ skel->maps.events,
@@ -530,6 +533,8 @@ static int read_at_rest(struct sampler *p, pid_t pid)
 	ssize_t n;
 	int fd, rc = 0;
 
+	/* A new index of thread states (bpf/maps.bpf.h, rest_tstates). */
+	p->skel->bss->rest_gen++;
 	memset(&linfo, 0, sizeof(linfo));
 	linfo.task.pid = (__u32)pid;
 	opts.link_info = &linfo;
