@@ -55,6 +55,7 @@ struct sampler {
 	int drain_kfd; /* kernel stacks of the buffer being drained, or -1 */
 	bool verbose;
 	bool wall, gil;
+	bool at_rest; /* wall mode, and the at_rest iterator loaded */
 };
 
 /* Wall mode's maps: threads off-CPU at once, and their stack segments. */
@@ -288,9 +289,10 @@ static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
 }
 
 /* Opens the BPF object and sets what must be set before it is loaded: the
- * tunables, which programs load, the map sizes. */
+ * tunables, which programs load (at_rest: the iterator of wall mode), the
+ * map sizes. */
 static int open_bpf(struct sampler *p, const struct sampler_opts *o,
-		    struct open_err *e)
+		    bool at_rest, struct open_err *e)
 {
 	struct pyprof_bpf *skel;
 	int rc;
@@ -310,7 +312,8 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
 	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
-	bpf_program__set_autoload(skel->progs.at_rest, o->wall);
+	bpf_program__set_autoload(skel->progs.at_rest, at_rest);
+	p->at_rest = at_rest;
 	rc = size_maps(skel, o);
 	if (rc)
 		return open_fail(e, SAMPLER_EOTHER, rc,
@@ -354,6 +357,27 @@ static int load_bpf(struct sampler *p, struct open_err *e)
 			 "Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
 			 "the verifier's log",
 			 strerror(-rc));
+}
+
+/*
+ * Opens and loads the programs.  In wall mode without its at_rest iterator
+ * if the kernel refuses it (sleepable task iterators and
+ * bpf_copy_from_user_task are Linux 5.18+): threads asleep at the start are
+ * then counted without their stack (offcpu__seed).
+ */
+static int open_and_load(struct sampler *p, const struct sampler_opts *o,
+			 struct open_err *e)
+{
+	int rc = open_bpf(p, o, o->wall, e);
+
+	if (!rc)
+		rc = load_bpf(p, e);
+	if (!rc || !o->wall)
+		return rc;
+	pyprof_bpf__destroy(p->skel);
+	p->skel = NULL;
+	rc = open_bpf(p, o, false, e);
+	return rc ? rc : load_bpf(p, e);
 }
 
 /* The ring buffer the programs' events arrive on (on_event). */
@@ -486,7 +510,7 @@ struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (open_bpf(p, o, &e) || load_bpf(p, &e) || open_ring(p, &e) ||
+	if (open_and_load(p, o, &e) || open_ring(p, &e) ||
 	    attach_tracepoints(p, o, &e) ||
 	    attach_perf_events(p, o->freq, &e)) {
 		*why = e.why;
@@ -533,6 +557,8 @@ static int read_at_rest(struct sampler *p, pid_t pid)
 	ssize_t n;
 	int fd, rc = 0;
 
+	if (!p->at_rest)
+		return -EOPNOTSUPP;
 	/* A new index of thread states (bpf/maps.bpf.h, rest_tstates). */
 	p->skel->bss->rest_gen++;
 	memset(&linfo, 0, sizeof(linfo));
