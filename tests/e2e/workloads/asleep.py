@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 # Threads asleep before the profiler attaches (tests/test_threads.py): ten
-# named workers blocked in time.sleep or on a Lock, and the main thread in
-# time.sleep under longsleep(), all until killed.  Prints "ready" once all
-# are blocked (and again, with their tids, as "tid NAME" lines before it).
+# named workers, the even ones in time.sleep, the odd ones blocked on a
+# Lock, and the main thread in time.sleep under longsleep(), all until
+# killed.  Prints "TID NAME" for each thread, then "ready" once all block.
 import threading
 import time
 
@@ -27,9 +27,9 @@ started = []
 def worker(i):
     started.append(f"{threading.get_native_id()} {threading.current_thread().name}")
     if i % 2:
-        blocked(lock)
+        blocked(lock)  # CALL_BLOCKED
     else:
-        nap()
+        nap()  # CALL_NAP
 
 
 for i in range(10):

@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 # Thread churn (tests/test_threads.py): waves of named threads that each
 # burn CPU for a while and end, so that the next wave reuses their pthread
-# stacks (pthread_self() values) and thread-state memory.  Each thread logs
-# "tid NAME" (its kernel tid) when it starts; some rename themselves
-# half-way and log "rename tid NEW".  Prints "ready" first, then waits for
-# a line on stdin before starting the waves (argv[1]: waves, argv[2]:
-# threads per wave, argv[3]: seconds each thread works).
+# stacks (pthread_self() values) and thread-state memory.  Each thread
+# prints "TID NAME" (its kernel tid) as it starts; every fifth renames
+# itself half-way and prints "rename TID NEWNAME".
+#
+# argv: waves, threads per wave, seconds each thread works, seconds the
+# main thread burns first (a warm-up: e.g. for --native to load symbols).
+# Prints "ready", waits for a line on stdin, warms up, runs the waves,
+# prints "done" and waits for another line.
 import sys
 import threading
 import time
@@ -13,6 +16,7 @@ import time
 WAVES = int(sys.argv[1]) if len(sys.argv) > 1 else 8
 PER_WAVE = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 WORK = float(sys.argv[3]) if len(sys.argv) > 3 else 0.3
+WARM = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
 out_lock = threading.Lock()
 
 
@@ -40,6 +44,7 @@ def work(rename):
 
 print("ready", flush=True)
 sys.stdin.readline()
+burn(time.monotonic() + WARM)
 n = 0
 for wave in range(WAVES):
     threads = []
