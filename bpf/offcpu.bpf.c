@@ -164,8 +164,7 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->tstate == TSTATE_NONE)
 		e->checked_ns = 0;
-	if (!offcpu_key(w, prev, NULL, preempt, state, pid, tid, cfg,
-			&rec.key))
+	if (!offcpu_key(w, prev, NULL, preempt, state, pid, tid, cfg, &rec.key))
 		return; /* counted as lost_stacks */
 	rec.start_ns = now;
 	if (bpf_map_update_elem(&offcpu, &tid, &rec, BPF_ANY))
@@ -334,8 +333,8 @@ int at_rest(struct bpf_iter__task *ctx)
 		return 0;
 	}
 	rest_tstate(cfg, pid, tid, task);
-	if (!offcpu_key(w, task, task, false, BPF_CORE_READ(task, __state),
-			pid, tid, cfg, &rec.key))
+	if (!offcpu_key(w, task, task, false, BPF_CORE_READ(task, __state), pid,
+			tid, cfg, &rec.key))
 		return 0; /* counted as lost_stacks */
 	stat_inc(STAT_AT_REST);
 	now = bpf_ktime_get_ns();
@@ -345,8 +344,8 @@ int at_rest(struct bpf_iter__task *ctx)
 		/* Its time so far under the old key, the rest under the new
 		 * one; unless it woke meanwhile (then offcpu_in counted it). */
 		start = r->start_ns;
-		if (!start ||
-		    __sync_val_compare_and_swap(&r->start_ns, start, 0) != start)
+		if (!start || __sync_val_compare_and_swap(&r->start_ns, start,
+							  0) != start)
 			return 0;
 		if (now > start)
 			count(&r->key, active_buf & 1, now - start);

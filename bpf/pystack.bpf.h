@@ -336,7 +336,8 @@ static __always_inline long tstate_next_interp(struct tsw_ctx *c)
 	if (c->interps >= PY_MAX_INTERPS)
 		return 1;
 	if (c->interps == 0) {
-		if (read_ptr(c->task, c->cfg->runtime_addr + o->runtime_interp_head,
+		if (read_ptr(c->task,
+			     c->cfg->runtime_addr + o->runtime_interp_head,
 			     &c->interp) ||
 		    !c->interp) {
 			c->miss = TSTATE_RUNTIME_BAD;

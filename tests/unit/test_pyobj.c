@@ -1208,7 +1208,8 @@ TEST(pythread_names_fake)
 			};
 
 			act[i].key = mk_long(f, idents[i], 0);
-			act[i].value = mk_instance(f, e, i == 2 ? 2 : 3, i == 2);
+			act[i].value =
+				mk_instance(f, e, i == 2 ? 2 : 3, i == 2);
 		}
 		dvals[0] = mk_str_dict(f, NULL, NULL, 0);
 		dvals[1] = mk_dict(f, mk_keys(f, 3, 0, act, 3), 0);
