@@ -286,3 +286,32 @@ def test_asleep_named_threads_stay_apart(python):
     threads = {f[1] for f, _ in parse_folded(r.out)}
     assert threads == {"MainThread"} | {f"CustomThreadName-{i}"
                                         for i in range(10)}, threads
+
+
+@pytest.mark.parametrize("python", interpreters())
+def test_stack_read_again_while_asleep(python):
+    """The main thread sleeps for good while another thread makes the
+    interpreter's thread list unreadable, then repairs it: the main
+    thread's time is "[interpreter not readable]" until the repair, and
+    after it, at a later collection, under the stack it still sleeps in
+    (read again where it rests, as it never leaves the CPU again)."""
+    with Target(python, "unreadable.py") as w:
+        p = start_pyprof("-p", w.pid, "--mode", "wall", "-d", 2.5,
+                         "--interval", 0.25)
+        time.sleep(1.0)
+        w.send("go\n")
+        assert w.proc.stdout.readline().strip() == "restored"
+        out, err = p.communicate(timeout=60)
+    skip_if_unsupported(p.returncode, err)
+    assert p.returncode == 0, err
+    main = [(f, c) for f, c in parse_folded(out) if f[1] == "MainThread"]
+    stack = [("<module>", w.path, marker_line("unreadable.py", "MAIN_LINE")),
+             ("longsleep", w.path, marker_line("unreadable.py", "SLEEP_LINE"))]
+    read = sum(c for f, c in main if f[-1] == "[off-cpu: sleep]"
+               and [py_frame(x) for x in f[2:-1]] == stack)
+    unreadable = sum(c for f, c in main if f[2:] == [
+        "[interpreter not readable]", "[off-cpu: sleep]"])
+    assert read + unreadable == sum(c for _, c in main), out
+    assert unreadable > 0, out  # attached before the repair
+    # Repaired ~1 s into 2.5 s; read again within two collections.
+    assert read >= 0.3 * (read + unreadable), out
