@@ -24,8 +24,9 @@
 #define NAMES_MIN_PERIOD 0.02
 /* --native: names are read this often while a process's samples come. */
 #define NAMES_REFRESH_PERIOD 0.05
-/* How long a thread announced without a name is looked for (s). */
-#define NAMES_PENDING_MAX 5.0
+/* How long a thread announced without a name is looked for (s): it is
+ * named as it starts, unless started by _thread (never named). */
+#define NAMES_PENDING_MAX 2.0
 /* Frame ids of the samples waiting for their thread's name: 4 MiB. */
 #define DEFER_IDS_MAX (1u << 20)
 /* How long a sample waits for its thread's name, at most (s). */

@@ -568,7 +568,7 @@ static int read_at_rest(struct sampler *p, pid_t pid)
 	link = bpf_program__attach_iter(p->skel->progs.at_rest, &opts);
 	/* Linux before 6.1 cannot iterate over one process: over every task
 	 * then; the program keeps the targets' threads. */
-	if (!link)
+	if (!link && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP))
 		link = bpf_program__attach_iter(p->skel->progs.at_rest, NULL);
 	if (!link)
 		return -errno;
