@@ -94,18 +94,20 @@ static int64_t process_frame(struct collector *c, struct target *t)
 /*
  * Which name a thread frame carries.  threading._active is read
  * (src/python/pythread.c) while threads are alive: when the sampler
- * announces a new thread, every COLLECT_NAMES_RETRY_MS while an announced thread
- * is still unnamed, and at the first sample of the process in each drain
- * (a thread may rename itself).  A name is kept by the thread's tid, which
- * Thread._native_id gives: a tid is one thread's for as long as it lives.
- * Its ident (pthread_self()) and its thread state are not: glibc hands a
- * finished thread's stack, and so its pthread_self(), to the next thread,
- * and CPython reuses thread-state memory, so names kept by ident went to
- * the wrong threads when threads came and went.  The ident only names a
- * forked child's main thread, whose Thread keeps the parent's tid before
- * 3.13.  A sample of a thread that runs Python but is not named yet (it
- * has not reached threading's bookkeeping) waits for the next drain rather
- * than carry a stand-in name now and its own name later.
+ * announces a new thread, every COLLECT_NAMES_RETRY_MS while an announced
+ * thread is still unnamed, every NAMES_REFRESH_PERIOD while --native
+ * samples of the process come (their handling may lag), and at the first
+ * sample of the process in each drain (a thread may rename itself).  A
+ * name is kept by the thread's tid, which Thread._native_id gives: a tid is
+ * one thread's for as long as it lives.  Its ident (pthread_self()) and its
+ * thread state are not: glibc hands a finished thread's stack, and so its
+ * pthread_self(), to the next thread, and CPython reuses thread-state
+ * memory, so names kept by ident went to the wrong threads when threads
+ * came and went.  The ident only names a forked child's main thread, whose
+ * Thread keeps the parent's tid before 3.13.  A sample of a thread not
+ * named yet (it has not reached threading's bookkeeping) waits, up to
+ * DEFER_MAX, for a drain after its name is read (add_deferred) rather than
+ * carry a stand-in name now and its own name later.
  */
 
 /* Re-reads threading._active of t into t->names (by tid) and t->idents
