@@ -116,6 +116,41 @@ def skip_if_unsupported(rc, err):
         pytest.skip(f"pyprof-bpf cannot profile this Python: {err.strip()}")
 
 
+def start_attached(tmp_path, *args):
+    """pyprof-bpf ARGS writing its profile to a file every 0.2 s
+    (--stream), once the first is there: it has attached and collected.
+    (process, path of the profile)"""
+    out = tmp_path / "out.folded"
+    p = start_pyprof(*args, "--stream", "-o", out, "--interval", 0.2)
+    deadline = time.monotonic() + 60
+    while not out.exists():
+        if p.poll() is not None:
+            _, err = p.communicate()
+            skip_if_unsupported(p.returncode, err)
+            raise AssertionError(err)
+        assert time.monotonic() < deadline, "no profile written in 60 s"
+        time.sleep(0.05)
+    return p, out
+
+
+def wait_asleep(pid):
+    """Waits until every thread of pid sleeps (state S), twice in a row
+    0.1 s apart: a loaded machine may delay a thread on its way to the
+    call it blocks in."""
+    deadline, calm = time.monotonic() + 60, 0
+    while calm < 2:
+        assert time.monotonic() < deadline, f"threads of {pid} never slept"
+        states = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                pass
+        calm = calm + 1 if states and set(states) == {"S"} else 0
+        time.sleep(0.1)
+
+
 def tid_names(lines):
     """{tid: [names in order]} from "TID NAME" and "rename TID NAME"."""
     names = {}
@@ -157,28 +192,25 @@ STAND_IN = re.compile(r"^tid-\d+$")
 
 @pytest.mark.parametrize("mode,warm", MODES)
 @pytest.mark.parametrize("python", interpreters())
-def test_names_under_thread_churn(python, mode, warm):
-    """Sixteen threads in eight waves of two, each burning 0.3 s of CPU,
-    three of them renaming themselves half-way.  Every sample of a worker
+def test_names_under_thread_churn(python, mode, warm, tmp_path):
+    """Sixteen threads in eight waves of two, each burning 0.3 s of CPU
+    (however long a loaded machine makes that), three of them renaming
+    themselves half-way.  Every sample of a worker
     carries a name that thread had, by its tid as the thread logged it; a
     tid has one name unless it renamed itself (samples are named at each
     drain, so a renamed thread's may carry either name); and in wall mode
     the summary's per-thread table agrees with the folded output."""
     with Target(python, "churn.py", 8, 2, 0.3, warm) as w:
-        p = start_pyprof("-p", w.pid, "--tid", "-F", 499, *mode)
-        # Attach first: the threads start at "go" (unbounded, as under
-        # load; a thread it misses fails nothing below but the count).
-        time.sleep(1.0)
-        if p.poll() is not None:
-            out, err = p.communicate()
-            skip_if_unsupported(p.returncode, err)
-            raise AssertionError(err)
+        # Attached first: the threads start at "go".
+        p, path = start_attached(tmp_path, "-p", w.pid, "--tid", "-F", 499,
+                                 *mode)
         w.send("go\n")
         log = tid_names(w.lines_until("done"))
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
+        _, err = p.communicate(timeout=120)
         w.send("\n")
     assert p.returncode == 0, err
+    out = path.read_text(encoding="utf-8")
     assert len(log) == 16, log
     seen = by_tid(parse_folded(out))
     right = wrong = unread = 0
@@ -245,6 +277,7 @@ def test_threads_asleep_at_attach(python, mode):
     threading name, in every interval (five drains); none is
     "[asleep since the start]", tid-N or a 15-character kernel name."""
     with Target(python, "asleep.py") as w:
+        wait_asleep(w.pid)
         r = run_pyprof("-p", w.pid, "--tid", "-d", 1.25, "--interval", 0.25,
                        *mode)
         want = asleep_expected(w)
@@ -280,6 +313,7 @@ def test_asleep_named_threads_stay_apart(python):
     names, not one merged 15-character kernel name (3.14 names OS threads
     after Thread.name, cut to "CustomThreadNam")."""
     with Target(python, "asleep.py") as w:
+        wait_asleep(w.pid)
         r = run_pyprof("-p", w.pid, "--mode", "wall", "-d", 0.5)
     skip_if_unsupported(r.rc, r.err)
     assert r.rc == 0, r.err
@@ -289,21 +323,22 @@ def test_asleep_named_threads_stay_apart(python):
 
 
 @pytest.mark.parametrize("python", interpreters())
-def test_stack_read_again_while_asleep(python):
+def test_stack_read_again_while_asleep(python, tmp_path):
     """The main thread sleeps for good while another thread makes the
     interpreter's thread list unreadable, then repairs it: the main
     thread's time is "[interpreter not readable]" until the repair, and
     after it, at a later collection, under the stack it still sleeps in
     (read again where it rests, as it never leaves the CPU again)."""
     with Target(python, "unreadable.py") as w:
-        p = start_pyprof("-p", w.pid, "--mode", "wall", "-d", 2.5,
-                         "--interval", 0.25)
-        time.sleep(1.0)
+        wait_asleep(w.pid)
+        # Attached, and collected once, before the repair.
+        p, path = start_attached(tmp_path, "-p", w.pid, "--mode", "wall",
+                                 "-d", 2.5)
         w.send("go\n")
         assert w.proc.stdout.readline().strip() == "restored"
-        out, err = p.communicate(timeout=60)
-    skip_if_unsupported(p.returncode, err)
+        _, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
+    out = path.read_text(encoding="utf-8")
     main = [(f, c) for f, c in parse_folded(out) if f[1] == "MainThread"]
     stack = [("<module>", w.path, marker_line("unreadable.py", "MAIN_LINE")),
              ("longsleep", w.path, marker_line("unreadable.py", "SLEEP_LINE"))]
@@ -313,5 +348,6 @@ def test_stack_read_again_while_asleep(python):
         "[interpreter not readable]", "[off-cpu: sleep]"])
     assert read + unreadable == sum(c for _, c in main), out
     assert unreadable > 0, out  # attached before the repair
-    # Repaired ~1 s into 2.5 s; read again within two collections.
+    # Repaired soon after the start of 2.5 s; read again within two
+    # collections.
     assert read >= 0.3 * (read + unreadable), out

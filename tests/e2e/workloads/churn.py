@@ -5,10 +5,13 @@
 # prints "TID NAME" (its kernel tid) as it starts; every fifth renames
 # itself half-way and prints "rename TID NEWNAME".
 #
-# argv: waves, threads per wave, seconds each thread works, seconds the
-# main thread burns first (a warm-up: e.g. for --native to load symbols).
-# Prints "ready", waits for a line on stdin, warms up, runs the waves,
+# argv: waves, threads per wave, CPU seconds each thread works, CPU
+# seconds the main thread burns first (a warm-up: e.g. for --native to load
+# symbols).  Work is counted in CPU time, so that a loaded machine
+# stretches the threads' lives rather than cutting their work.  Prints
+# "ready", burns until a line comes on stdin, warms up, runs the waves,
 # prints "done" and waits for another line.
+import select
 import sys
 import threading
 import time
@@ -26,25 +29,28 @@ def log(text):
         sys.stdout.flush()
 
 
-def burn(deadline):
-    while time.monotonic() < deadline:
+def burn(cpu_seconds):
+    end = time.thread_time() + cpu_seconds
+    while time.thread_time() < end:
         sum(range(200))  # BURN_LINE
 
 
 def work(rename):
     me = threading.current_thread()
     log(f"{threading.get_native_id()} {me.name}")
-    half = time.monotonic() + WORK / 2
-    burn(half)
+    burn(WORK / 2)
     if rename:
         me.name = me.name + "-renamed"
         log(f"rename {threading.get_native_id()} {me.name}")
-    burn(half + WORK / 2)
+    burn(WORK / 2)
 
 
 print("ready", flush=True)
+# On a CPU until told to go, so that a profiler attached has samples.
+while not select.select([sys.stdin], [], [], 0)[0]:
+    burn(0.01)
 sys.stdin.readline()
-burn(time.monotonic() + WARM)
+burn(WARM)
 n = 0
 for wave in range(WAVES):
     threads = []
