@@ -17,7 +17,8 @@
 /* The GIL's address in the target, found once and cached; 0 while it is
  * unknown (a read that faults is counted as err_gil). */
 static __always_inline __u64 gil_addr(struct py_gil_cfg *g,
-				      const struct py_proc_cfg *cfg)
+				      const struct py_proc_cfg *cfg,
+				      struct task_struct *task)
 {
 	__u64 a = 0, interp;
 
@@ -27,8 +28,9 @@ static __always_inline __u64 gil_addr(struct py_gil_cfg *g,
 		a = cfg->runtime_addr + g->off;
 	} else if (g->where == PY_GIL_INTERP_PTR) {
 		/* Before the GIL is created the pointer is NULL: retry. */
-		if (read_ptr(cfg->runtime_addr + g->main_interp_off, &interp) ||
-		    (interp && read_ptr(interp + g->off, &a))) {
+		if (read_ptr(task, cfg->runtime_addr + g->main_interp_off,
+			     &interp) ||
+		    (interp && read_ptr(task, interp + g->off, &a))) {
 			stat_inc(STAT_ERR_GIL);
 			return 0;
 		}
@@ -38,9 +40,12 @@ static __always_inline __u64 gil_addr(struct py_gil_cfg *g,
 	return a;
 }
 
-/* SAMPLE_F_GIL_HELD if the current thread (tid of pid) holds the GIL. */
+/* SAMPLE_F_GIL_HELD if thread tid of pid holds the GIL: task, or the
+ * current thread when task is NULL (whose memory is read, as in
+ * bpf/pystack.bpf.h). */
 static __always_inline __u32 gil_state(__u32 pid, __u32 tid,
-				       const struct py_proc_cfg *cfg)
+				       const struct py_proc_cfg *cfg,
+				       struct task_struct *task)
 {
 	struct tstate_entry *e;
 	struct py_gil_cfg *g;
@@ -52,15 +57,13 @@ static __always_inline __u32 gil_state(__u32 pid, __u32 tid,
 	g = bpf_map_lookup_elem(&gil_cfgs, &pid);
 	if (!g)
 		return 0;
-	a = gil_addr(g, cfg);
+	a = gil_addr(g, cfg, task);
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (!a || !e || e->tstate <= TSTATE_MISS_MAX || g->locked_off > 4096 ||
 	    g->holder_off > 4096)
 		return 0;
-	if (bpf_probe_read_user(&locked, sizeof(locked),
-				(const void *)(a + g->locked_off)) ||
-	    bpf_probe_read_user(&holder, sizeof(holder),
-				(const void *)(a + g->holder_off))) {
+	if (read_user(task, &locked, sizeof(locked), a + g->locked_off) ||
+	    read_user(task, &holder, sizeof(holder), a + g->holder_off)) {
 		stat_inc(STAT_ERR_GIL);
 		return 0;
 	}

@@ -18,6 +18,7 @@ const volatile __u32 offcpu_enabled;
 const volatile __u32 gil_enabled;
 
 __u32 active_buf;
+__u64 rest_gen;
 
 targets_map_t targets SEC(".maps");
 tstate_cache_map_t tstate_cache SEC(".maps");
@@ -32,7 +33,9 @@ kstacks_map_t kstacks1 SEC(".maps");
 off_stacks_map_t off_stacks SEC(".maps");
 offcpu_map_t offcpu SEC(".maps");
 gil_cfgs_map_t gil_cfgs SEC(".maps");
+rest_tstates_map_t rest_tstates SEC(".maps");
 events_map_t events SEC(".maps");
 announced_map_t announced SEC(".maps");
 stats_map_t stats SEC(".maps");
 scratch_map_t scratch SEC(".maps");
+scratch_map_t rest_scratch SEC(".maps");

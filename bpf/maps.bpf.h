@@ -149,6 +149,33 @@ typedef struct {
 } offcpu_map_t;
 extern offcpu_map_t offcpu SEC(".maps");
 
+/*
+ * The at_rest iterator's index of a target's thread states by thread_id
+ * (bpf/offcpu.bpf.c), filled by one walk of its thread lists per run of the
+ * iterator (rest_gen): a walk per thread at rest would cost as the square
+ * of the threads.  The entry of thread_id 0 says the process was walked in
+ * that run, and how it went (tstate: 0, or an enum tstate_miss).  One entry
+ * unless wall mode sizes it.
+ */
+struct rest_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 thread_id;
+};
+struct rest_val {
+	__u64 tstate;
+	__u64 gen; /* rest_gen of the run that wrote it */
+};
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct rest_key);
+	__type(value, struct rest_val);
+} rest_tstates_map_t;
+extern rest_tstates_map_t rest_tstates SEC(".maps");
+/* Which run of the at_rest iterator this is: userspace counts them. */
+extern __u64 rest_gen;
+
 /* Where each target's GIL is (--gil). */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -231,6 +258,9 @@ typedef struct {
 	__type(value, struct walk);
 } scratch_map_t;
 extern scratch_map_t scratch SEC(".maps");
+/* The same for the at_rest iterator (bpf/offcpu.bpf.c), which may sleep
+ * mid-walk while the sampler runs on its CPU. */
+extern scratch_map_t rest_scratch SEC(".maps");
 
 /* ---- Helpers over the shared maps ---- */
 

@@ -338,6 +338,8 @@ enum stat_show {
 	  "target threads switched out (wall mode)", STAT_SHOW_VERBOSE)        \
 	X(STAT_OFFCPU_LOST, "offcpu_lost",                                     \
 	  "off-CPU intervals lost (offcpu map full)", STAT_SHOW_FAILED)        \
+	X(STAT_AT_REST, "at_rest",                                             \
+	  "stacks of threads at rest read (wall mode)", STAT_SHOW_VERBOSE)     \
 	X(STAT_KSTACK_NONE, "kstack_none", "--kernel: samples in user mode",   \
 	  STAT_SHOW_OWN)                                                       \
 	X(STAT_KSTACK_LOST, "kstack_lost",                                     \
@@ -397,7 +399,9 @@ enum {
 	SAMPLE_F_GIL_HELD = 1 << 17, /* the thread held the GIL */
 	SAMPLE_F_GIL_WAIT = 1 << 18, /* the thread waited for the GIL */
 	SAMPLE_F_ASLEEP_AT_START = 1 << 19, /* off-CPU since before the
-					       start: stack unknown */
+					       start, stack not read (the
+					       at_rest iterator could not
+					       run: read from /proc) */
 };
 #define SAMPLE_WHY_SHIFT 20
 #define SAMPLE_WHY_MASK 0xfffu
@@ -467,6 +471,21 @@ static inline __u32 offcpu_why_of_syscall(long nr, __u64 a0, __u64 a1)
 	default:
 		return OFFCPU_OTHER;
 	}
+}
+
+/*
+ * Whether the stack of an off-CPU key (depth, flags) is worth reading again
+ * while its thread rests (the at_rest iterator of bpf/offcpu.bpf.c, which
+ * userspace runs again before a drain that found such a key): it has none
+ * because the interpreter or a frame could not be read (the process was
+ * starting, or changing the frame as it left the CPU), or because it was
+ * never read (SAMPLE_F_ASLEEP_AT_START).
+ */
+static inline int offcpu_reread(__u32 depth, __u32 flags)
+{
+	return (flags & SAMPLE_F_OFFCPU) && !depth &&
+	       (flags & (SAMPLE_F_NO_RUNTIME | SAMPLE_F_PARTIAL |
+			 SAMPLE_F_ASLEEP_AT_START));
 }
 
 /* Value of the offcpu map (key: tid). */

@@ -6,10 +6,20 @@
  * interpreters' thread lists), then follow its frame chain and store the
  * stack as segments in a stacks map.
  *
- * Nothing here trusts the target: every read goes through
- * bpf_probe_read_user, every loop is bounded by a read-only global, and a
- * read that faults is told apart from a NULL it read: each failure returns
- * its own STAT_* reason, which the caller counts.
+ * Nothing here trusts the target: every read goes through read_user()
+ * (bpf_probe_read_user, or bpf_copy_from_user_task for a thread at rest),
+ * every loop is bounded by a read-only global, and a read that faults is
+ * told apart from a NULL it read: each failure returns its own STAT_*
+ * reason, which the caller counts.
+ *
+ * One walk serves two callers, told apart by `task`, the thread whose stack
+ * is read: NULL for the thread running now (the sampler, and sched_switch
+ * as the thread leaves the CPU), where the target's memory is the current
+ * address space; or a thread at rest, seen by the sleepable task iterator
+ * (bpf/offcpu.bpf.c), which reads another process's memory and may fault
+ * its pages in.  In the first case task is a constant NULL, so the verifier
+ * never walks the sleepable branch of read_user() in a program that cannot
+ * sleep.
  */
 #ifndef PYPROF_PYSTACK_BPF_H
 #define PYPROF_PYSTACK_BPF_H
@@ -41,6 +51,20 @@ static __always_inline __u64 mix64(__u64 x)
 static __always_inline bool off_ok(__u32 off, __u32 size, __u32 limit)
 {
 	return off != PY_OFF_NONE && off <= limit - size;
+}
+
+/*
+ * Reads size bytes of the target's memory at src into dst: task's memory,
+ * or the current task's when task is NULL.  0, or a negative error (dst
+ * zeroed) when the memory cannot be read.
+ */
+static __always_inline long read_user(struct task_struct *task, void *dst,
+				      __u32 size, __u64 src)
+{
+	if (task)
+		return bpf_copy_from_user_task(dst, size, (const void *)src,
+					       task, 0);
+	return bpf_probe_read_user(dst, size, (const void *)src);
 }
 
 /* Loads from the window: base is the frame's offset in it, off a field's
@@ -76,8 +100,8 @@ static __always_inline __u8 load_u8(const __u8 *win, __u32 base, __u32 off)
  * Makes the window hold [frame, frame + need); returns the frame's offset
  * in it, or -1 if the frame cannot be read.
  */
-static __always_inline long window(struct walk *w, __u64 frame, __u32 need,
-				   bool below)
+static __always_inline long window(struct walk *w, struct task_struct *task,
+				   __u64 frame, __u32 need, bool below)
 {
 	__u64 end = frame + need, lo, len;
 
@@ -93,15 +117,14 @@ static __always_inline long window(struct walk *w, __u64 frame, __u32 need,
 	len = end - lo;
 	if (len > WIN_MAX)
 		len = WIN_MAX;
-	if (bpf_probe_read_user(w->win, len, (const void *)lo)) {
+	if (read_user(task, w->win, len, lo)) {
 		if (lo == frame)
 			return -1;
 		/* The memory below may be unreadable: this frame alone. */
 		lo = frame;
 		len = need;
-		if (bpf_probe_read_user(w->win,
-					len & (PY_FRAME_READ_MAX * 2 - 1),
-					(const void *)lo))
+		if (read_user(task, w->win, len & (PY_FRAME_READ_MAX * 2 - 1),
+			      lo))
 			return -1;
 	}
 	w->win_base = lo;
@@ -111,9 +134,10 @@ static __always_inline long window(struct walk *w, __u64 frame, __u32 need,
 
 /* Reads a pointer of the target into *v: 0, or a negative error (a fault)
  * with *v = 0.  A NULL read is 0 with *v = 0: the caller tells them apart. */
-static __always_inline long read_ptr(__u64 addr, __u64 *v)
+static __always_inline long read_ptr(struct task_struct *task, __u64 addr,
+				     __u64 *v)
 {
-	return bpf_probe_read_user(v, sizeof(*v), (const void *)addr);
+	return read_user(task, v, sizeof(*v), addr);
 }
 
 /* Writes the filled segment to the stacks map and starts the next one. */
@@ -157,6 +181,7 @@ static __always_inline int flush_seg(struct walk *w)
 struct walk_ctx {
 	struct walk *w;
 	const struct py_proc_cfg *cfg;
+	struct task_struct *task; /* whose memory: NULL, the current task's */
 };
 
 /*
@@ -188,7 +213,8 @@ static __always_inline __u64 cycle_cut(struct walk *w, __u64 next)
  * object's own co_code_adaptive, main.  0 if it cannot be read, counted
  * as STAT_ERR_TLBC: the frame is kept, its line unknown.
  */
-static __always_inline __u64 tlbc_bytecode(const struct walk *w,
+static __always_inline __u64 tlbc_bytecode(struct task_struct *task,
+					   const struct walk *w,
 					   const struct py_proc_cfg *cfg,
 					   long base, __u64 code, __u64 main)
 {
@@ -199,9 +225,9 @@ static __always_inline __u64 tlbc_bytecode(const struct walk *w,
 		return main;
 	/* _PyCodeArray: Py_ssize_t size, then char *entries[size]. */
 	if (idx < 0 || idx >= TLBC_INDEX_MAX ||
-	    read_ptr(code + cfg->off.code_tlbc, &arr) || !arr ||
-	    read_ptr(arr, &size) || (__u64)idx >= size ||
-	    read_ptr(arr + 8 + 8 * (__u64)idx, &entry) || !entry) {
+	    read_ptr(task, code + cfg->off.code_tlbc, &arr) || !arr ||
+	    read_ptr(task, arr, &size) || (__u64)idx >= size ||
+	    read_ptr(task, arr + 8 + 8 * (__u64)idx, &entry) || !entry) {
 		stat_inc(STAT_ERR_TLBC);
 		return 0;
 	}
@@ -210,7 +236,8 @@ static __always_inline __u64 tlbc_bytecode(const struct walk *w,
 
 /* The byte offset of the frame's current instruction in its code object
  * (at base in the window), or -1 if it is out of range or unknown. */
-static __always_inline __s32 frame_lasti(const struct walk *w,
+static __always_inline __s32 frame_lasti(struct task_struct *task,
+					 const struct walk *w,
 					 const struct py_proc_cfg *cfg,
 					 long base, __u64 code)
 {
@@ -223,7 +250,8 @@ static __always_inline __s32 frame_lasti(const struct walk *w,
 		__u64 bytecode = code + w->code_adaptive;
 
 		if (cfg->off.frame_tlbc_index != PY_OFF_NONE)
-			bytecode = tlbc_bytecode(w, cfg, base, code, bytecode);
+			bytecode = tlbc_bytecode(task, w, cfg, base, code,
+						 bytecode);
 		if (!bytecode)
 			return -1;
 		lasti = (__s64)(load_u64(w->win, base, cfg->off.frame_instr) -
@@ -256,7 +284,8 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	if (len > PY_FRAME_READ_MAX)
 		len = PY_FRAME_READ_MAX;
 	/* Frame objects (3.8-3.10) are separate heap objects: no window. */
-	base = window(w, w->frame, len, cfg->frame_kind == PY_FRAME_INTERP);
+	base = window(w, c->task, w->frame, len,
+		      cfg->frame_kind == PY_FRAME_INTERP);
 	if (base < 0) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
@@ -292,10 +321,9 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
-	lasti = frame_lasti(w, cfg, base, code);
-	if (bpf_probe_read_user(
-		    &firstlineno, sizeof(firstlineno),
-		    (const void *)(code + cfg->off.code_firstlineno))) {
+	lasti = frame_lasti(c->task, w, cfg, base, code);
+	if (read_user(c->task, &firstlineno, sizeof(firstlineno),
+		      code + cfg->off.code_firstlineno)) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
@@ -327,12 +355,16 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 
 struct tsw_ctx {
 	const struct py_proc_cfg *cfg;
+	struct task_struct *task; /* whose memory: NULL, the current task's */
 	__u64 want; /* thread_id looked for */
 	__u64 interp; /* interpreter being walked */
 	__u64 tstate; /* next thread state to look at */
 	__u64 found;
 	__u32 interps; /* interpreters started */
 	__u32 miss; /* enum tstate_miss, if not found */
+	/* The at_rest iterator: not a search, but an index of every thread
+	 * state of process index_pid into rest_tstates (0: a search). */
+	__u32 index_pid;
 };
 
 /* Starts the next interpreter's thread list; returns 1 to stop. */
@@ -344,20 +376,21 @@ static __always_inline long tstate_next_interp(struct tsw_ctx *c)
 	if (c->interps >= PY_MAX_INTERPS)
 		return 1;
 	if (c->interps == 0) {
-		if (read_ptr(c->cfg->runtime_addr + o->runtime_interp_head,
+		if (read_ptr(c->task,
+			     c->cfg->runtime_addr + o->runtime_interp_head,
 			     &c->interp) ||
 		    !c->interp) {
 			c->miss = TSTATE_RUNTIME_BAD;
 			return 1;
 		}
-	} else if (read_ptr(c->interp + o->interp_next, &c->interp)) {
+	} else if (read_ptr(c->task, c->interp + o->interp_next, &c->interp)) {
 		c->miss = TSTATE_LIST_BAD;
 		return 1;
 	}
 	c->interps++;
 	if (!c->interp)
 		return 1;
-	if (read_ptr(c->interp + o->interp_threads_head, &c->tstate))
+	if (read_ptr(c->task, c->interp + o->interp_threads_head, &c->tstate))
 		c->miss = TSTATE_LIST_BAD; /* on to the next interpreter */
 	return 0;
 }
@@ -375,28 +408,34 @@ static long tstate_step(__u32 i __attribute__((unused)), void *arg)
 
 	if (!c->tstate)
 		return tstate_next_interp(c);
-	if (bpf_probe_read_user(
-		    &tid, sizeof(tid),
-		    (const void *)(c->tstate + o->tstate_thread_id))) {
+	if (read_user(c->task, &tid, sizeof(tid),
+		      c->tstate + o->tstate_thread_id)) {
 		c->miss = TSTATE_LIST_BAD;
 		c->tstate = 0;
 		return 0;
 	}
-	if (tid == c->want) {
+	if (c->index_pid) {
+		struct rest_key k = { .pid = c->index_pid, .thread_id = tid };
+		struct rest_val v = { .tstate = c->tstate, .gen = rest_gen };
+
+		bpf_map_update_elem(&rest_tstates, &k, &v, BPF_ANY);
+	} else if (tid == c->want) {
 		c->found = c->tstate;
 		return 1;
 	}
-	if (read_ptr(c->tstate + o->tstate_next, &c->tstate))
+	if (read_ptr(c->task, c->tstate + o->tstate_next, &c->tstate))
 		c->miss = TSTATE_LIST_BAD;
 	return 0;
 }
 
-static __always_inline __u64 current_thread_id(void)
+/* The pthread_self() of task, or of the current task when task is NULL. */
+static __always_inline __u64 thread_id_of(struct task_struct *task)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-	/* pthread_self() is the thread pointer, which on x86-64 is the FS base;
-	 * CPython stores pthread_self() in PyThreadState.thread_id. */
+	if (!task)
+		task = (struct task_struct *)bpf_get_current_task();
+	/* pthread_self() is the thread pointer, which on x86-64 is the FS base
+	 * (saved in thread.fsbase while the task is off the CPU); CPython
+	 * stores pthread_self() in PyThreadState.thread_id. */
 	return BPF_CORE_READ(task, thread.fsbase);
 }
 
@@ -411,38 +450,43 @@ static __always_inline __u32 tstate_miss_stat(__u64 miss)
 }
 
 /* Announces thread tid's thread state to userspace (its name, its GIL). */
-static __always_inline void announce_thread(__u32 tid, __u64 thread_id)
+static __always_inline void announce_thread(__u32 pid, __u32 tid,
+					    __u64 thread_id)
 {
 	struct pyprof_event_hdr ev = {
 		.type = EV_NEW_THREAD,
-		.pid = bpf_get_current_pid_tgid() >> 32,
+		.pid = pid,
 		.tid = tid,
 		.key = thread_id,
 	};
 
-	event_send(&ev, sizeof(ev));
+	/* Woken at once, even behind --native records (sent without a
+	 * wake-up): a short-lived thread is named only while it lives. */
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_FORCE_WAKEUP))
+		stat_inc(STAT_EVENTS_LOST);
 }
 
 /*
- * Finds the thread state of thread tid (the current thread) into *tstate.
- * Returns 0, or the reason there is none (STAT_NO_TSTATE,
- * STAT_ERR_TSTATE_LIST, STAT_ERR_RUNTIME).
+ * Finds the thread state of thread tid of process pid (task, or the
+ * current thread when task is NULL) into *tstate.  Returns 0, or the
+ * reason there is none (STAT_NO_TSTATE, STAT_ERR_TSTATE_LIST,
+ * STAT_ERR_RUNTIME).
  */
 static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
-					 __u32 tid, __u64 *tstate)
+					 __u32 pid, __u32 tid,
+					 struct task_struct *task,
+					 __u64 *tstate)
 {
 	struct tstate_entry *e, ne = {};
-	struct tsw_ctx c = { .cfg = cfg };
+	struct tsw_ctx c = { .cfg = cfg, .task = task };
 	__u64 tid_now;
 
-	c.want = current_thread_id();
+	c.want = thread_id_of(task);
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
 		if (e->tstate > TSTATE_MISS_MAX) {
-			if (bpf_probe_read_user(
-				    &tid_now, sizeof(tid_now),
-				    (const void *)(e->tstate +
-						   cfg->off.tstate_thread_id))) {
+			if (read_user(task, &tid_now, sizeof(tid_now),
+				      e->tstate + cfg->off.tstate_thread_id)) {
 				/* Freed and unmapped?  Walk again. */
 				stat_inc(STAT_ERR_TSTATE);
 			} else if (tid_now == c.want) {
@@ -471,7 +515,7 @@ static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
 	if (!c.found)
 		return tstate_miss_stat(c.miss);
 	if (!e || e->tstate != c.found)
-		announce_thread(tid, c.want);
+		announce_thread(pid, tid, c.want);
 	*tstate = c.found;
 	return 0;
 }
@@ -479,13 +523,16 @@ static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
 /* The Python frame the thread state is running, into w->frame (0 if
  * none): tstate->frame (<=3.10), tstate->cframe->current_frame (3.11,
  * 3.12), tstate->current_frame (3.13+).  0, or a negative error on a fault. */
-static __always_inline long
-current_frame(struct walk *w, const struct py_walk_offsets *o, __u64 tstate)
+static __always_inline long current_frame(struct walk *w,
+					  struct task_struct *task,
+					  const struct py_walk_offsets *o,
+					  __u64 tstate)
 {
-	long err = read_ptr(tstate + o->tstate_frame, &w->frame);
+	long err = read_ptr(task, tstate + o->tstate_frame, &w->frame);
 
 	if (!err && w->frame && o->cframe_current_frame != PY_OFF_NONE)
-		err = read_ptr(w->frame + o->cframe_current_frame, &w->frame);
+		err = read_ptr(task, w->frame + o->cframe_current_frame,
+			       &w->frame);
 	return err;
 }
 
@@ -524,9 +571,10 @@ static __always_inline __u32 frame_read_len(const struct py_proc_cfg *cfg)
 }
 
 /*
- * Walks the current thread's Python stack into key (stack_id, depth, flags)
- * and stores its segments in the stacks map of buffer w->buf_idx.  key->pid
- * and key->tid are the current task's.  Returns the stat to count for the
+ * Walks a thread's Python stack into key (stack_id, depth, flags) and
+ * stores its segments in the stacks map of buffer w->buf_idx: the current
+ * thread's when task is NULL, else task's, a thread at rest.  key->pid and
+ * key->tid are that thread's.  Returns the stat to count for the
  * sample: how its stack ended (STAT_PY_FULL, STAT_TRUNCATED, ...) or why it
  * has none (STAT_NO_TSTATE, STAT_ERR_FRAME, ...; key->flags says so too);
  * or 0 if the stack could not be stored and the sample is lost (counted
@@ -534,7 +582,8 @@ static __always_inline __u32 frame_read_len(const struct py_proc_cfg *cfg)
  */
 static __always_inline __u32 py_stack(struct walk *w,
 				      const struct py_proc_cfg *cfg,
-				      struct sample_key *key)
+				      struct sample_key *key,
+				      struct task_struct *task)
 {
 	struct walk_ctx wc;
 	__u32 reason, need;
@@ -549,14 +598,14 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return STAT_ERR_CONFIG;
 	}
 
-	reason = find_tstate(cfg, key->tid, &tstate);
+	reason = find_tstate(cfg, key->pid, key->tid, task, &tstate);
 	if (reason) {
 		key->flags = reason == STAT_NO_TSTATE ? SAMPLE_F_NO_TSTATE :
 							SAMPLE_F_NO_RUNTIME;
 		return reason;
 	}
 
-	if (current_frame(w, &cfg->off, tstate)) {
+	if (current_frame(w, task, &cfg->off, tstate)) {
 		/* Like a first frame that cannot be read. */
 		key->flags = SAMPLE_F_PARTIAL;
 		return STAT_ERR_FRAME;
@@ -579,6 +628,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 				   cfg->off.code_adaptive;
 	wc.w = w;
 	wc.cfg = cfg;
+	wc.task = task;
 	/* Iterations for max_depth frames, a skipped shim between each two
 	 * (3.12+ pushes one per eval-loop entry), and one more so that a stack
 	 * of exactly max_depth frames is not reported as truncated.  If the

@@ -224,12 +224,12 @@ int sample(struct bpf_perf_event_data *ctx)
 		key.flags = SAMPLE_F_EXITING;
 		reason = STAT_EXITING;
 	} else {
-		reason = py_stack(w, cfg, &key);
+		reason = py_stack(w, cfg, &key, NULL);
 	}
 	if (!reason)
 		return 0;
 	stat_inc(reason);
-	key.flags |= gil_state(pid, tid, cfg);
+	key.flags |= gil_state(pid, tid, cfg, NULL);
 	if (native_mode & NATIVE_MODE_USER) {
 		if (native_sample(ctx, &key)) {
 			stat_inc(STAT_NATIVE_SENT);

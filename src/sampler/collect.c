@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/grow.h"
 #include "lib/sources.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
@@ -20,8 +21,17 @@
 #define COLLECT_STACK_MAX                                                  \
 	(PY_MAX_DEPTH_CAP + 8 + NATIVE_FRAMES_MAX * NATIVE_IDS_PER_FRAME + \
 	 NATIVE_KSTACK_MAX)
-/* A burst of new threads re-reads names at most this often. */
-#define NAMES_MIN_PERIOD 0.05
+/* A burst of new threads re-reads names at most this often (s). */
+#define NAMES_MIN_PERIOD 0.02
+/* --native: names are read this often while a process's samples come. */
+#define NAMES_REFRESH_PERIOD 0.05
+/* How long a thread announced without a name is looked for (s): it is
+ * named as it starts, unless started by _thread (never named). */
+#define NAMES_PENDING_MAX 2.0
+/* Frame ids of the samples waiting for their thread's name: 4 MiB. */
+#define DEFER_IDS_MAX (1u << 20)
+/* How long a sample waits for its thread's name, at most (s). */
+#define DEFER_MAX 2.0
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -50,18 +60,13 @@ int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 
 void collect__fini(struct collector *c)
 {
+	for (size_t i = 0; i < c->ndeferred; i++)
+		free(c->deferred[i].ids);
+	free(c->deferred);
+	hashmap__free(&c->pending);
 	free(c->nat);
-	hashmap__free(&c->tid_ids);
 	free(c->buf);
 	free(c->stack);
-}
-
-void collect__new_drain(struct collector *c)
-{
-	c->drain_ns = (uint64_t)(clock__now() * 1e9);
-	for (size_t i = 0; i < c->ts->n; i++)
-		c->ts->v[i]->names_fresh = false;
-	hashmap__free(&c->tid_ids);
 }
 
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
@@ -85,59 +90,100 @@ static int64_t process_frame(struct collector *c, struct target *t)
 	return f;
 }
 
-/* Re-reads threading._active into t->names, at most once per drain. */
-static void refresh_names(struct collector *c, struct target *t)
+/* ---- Thread names ---- */
+
+/*
+ * Which name a thread frame carries.  threading._active is read
+ * (src/python/pythread.c) while threads are alive: when the sampler
+ * announces a new thread, every COLLECT_NAMES_RETRY_MS while an announced
+ * thread is still unnamed, every NAMES_REFRESH_PERIOD while --native
+ * samples of the process come (their handling may lag), and at the first
+ * sample of the process in each drain (a thread may rename itself).  A
+ * name is kept by the thread's tid, which Thread._native_id gives: a tid is
+ * one thread's for as long as it lives.  Its ident (pthread_self()) and its
+ * thread state are not: glibc hands a finished thread's stack, and so its
+ * pthread_self(), to the next thread, and CPython reuses thread-state
+ * memory, so names kept by ident went to the wrong threads when threads
+ * came and went.  The ident only names a forked child's main thread, whose
+ * Thread keeps the parent's tid before 3.13.  A sample of a thread not
+ * named yet (it has not reached threading's bookkeeping) waits, up to
+ * DEFER_MAX, for a drain after its name is read (add_deferred) rather than
+ * carry a stand-in name now and its own name later.
+ */
+
+/* Re-reads threading._active of t into t->names (by tid) and t->idents
+ * (by ident, for the Threads whose native id is no thread of t). */
+static void read_names(struct collector *c, struct target *t)
 {
 	uint64_t interp;
 	int n;
 
-	if (t->names_fresh || t->gone)
-		return;
 	t->names_fresh = true;
 	t->names_read_at = clock__now();
-	if (python__interp(&t->py, &interp) || !interp)
+	if (t->gone || python__interp(&t->py, &interp) || !interp)
 		return;
 	n = pythread__names(&t->py.layout, &t->py.mem, interp, c->buf,
 			    NAMES_MAX);
+	if (n < 0)
+		return; /* the names read before stay */
+	hashmap__free(&t->idents);
 	for (int i = 0; i < n; i++) {
-		uint32_t id = profile__intern_str(c->prof, c->buf[i].name);
+		const struct pythread_name *pn = &c->buf[i];
+		uint32_t id = profile__intern_str(c->prof, pn->name);
 
-		if (id && c->buf[i].thread_id)
-			hashmap__set(&t->names, c->buf[i].thread_id, id);
+		if (!id)
+			continue;
+		if (pn->native_id &&
+		    proc__has_thread(t->pid, (pid_t)pn->native_id))
+			hashmap__set(&t->names, pn->native_id, id);
+		else if (pn->thread_id)
+			hashmap__set(&t->idents, pn->thread_id, id);
 	}
 }
 
-/* threading's name of thread tid, or NULL. */
-static const char *python_thread_name(struct collector *c, struct target *t,
-				      uint32_t tid)
+/* Whether t's names may be read again now: not read in the last
+ * NAMES_MIN_PERIOD s, so that a burst of new threads costs few reads. */
+static bool names_stale(const struct target *t)
+{
+	return clock__now() - t->names_read_at >= NAMES_MIN_PERIOD;
+}
+
+/* threading's name of thread tid (a string id), or 0. */
+static uint32_t python_thread_name(struct collector *c, struct target *t,
+				   uint32_t tid)
 {
 	uint64_t thread_id, id;
 
-	if (hashmap__get(&c->tid_ids, tid, &thread_id)) {
-		thread_id--;
-	} else {
-		if (sampler__thread_id(c->bpf, tid, &thread_id))
-			return NULL;
-		hashmap__set(&c->tid_ids, tid, thread_id + 1);
-	}
-	if (!hashmap__get(&t->names, thread_id, &id)) {
-		refresh_names(c, t);
-		if (!hashmap__get(&t->names, thread_id, &id))
-			return NULL;
-	}
-	return profile__string(c->prof, (uint32_t)id);
+	/* Once per drain: what renamed itself since is named anew. */
+	if (!t->names_fresh && names_stale(t))
+		read_names(c, t);
+	if (hashmap__get(&t->names, tid, &id))
+		return (uint32_t)id;
+	if ((pid_t)tid == t->pid && t->idents.len &&
+	    !sampler__thread_id(c->bpf, tid, &thread_id) &&
+	    hashmap__get(&t->idents, thread_id, &id))
+		return (uint32_t)id;
+	return 0;
 }
+
+/* thread_frame()'s answer when the sample is to wait for the name. */
+#define THREAD_FRAME_WAIT INT64_MAX
 
 /*
  * The thread frame of tid: threading's name when it has one, else
  * "MainThread" for the main thread, else the OS thread name when it differs
- * from the process's, else "tid-N".
+ * from the process's, else "tid-N".  With wait, a thread without
+ * threading's name gets no frame yet: THREAD_FRAME_WAIT.
  */
-static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid)
+static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid,
+			    bool wait)
 {
 	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "";
-	const char *name = python_thread_name(c, t, tid);
+	uint32_t id = python_thread_name(c, t, tid);
+	const char *name = id ? profile__string(c->prof, id) : NULL;
 
+	if (!name && wait)
+		return THREAD_FRAME_WAIT;
 	if (!name && (pid_t)tid == t->pid) {
 		name = "MainThread";
 	} else if (!name) {
@@ -172,7 +218,7 @@ int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
 	*thread = UINT32_MAX;
 	if (c->no_threads)
 		return 0;
-	f = thread_frame(c, t, tid);
+	f = thread_frame(c, t, tid, false);
 	if (f < 0)
 		return (int)f;
 	*thread = (uint32_t)f;
@@ -183,17 +229,82 @@ const char *collect__thread_name(struct collector *c, uint32_t pid,
 				 uint32_t tid, char *buf, size_t len)
 {
 	struct target *t = targets__get(c->ts, (pid_t)pid);
-	const char *name;
+	const char *name = NULL;
+	uint32_t id;
 
 	if (!t || c->no_threads)
 		return NULL;
-	name = python_thread_name(c, t, tid);
-	if (!name && tid == pid)
+	id = python_thread_name(c, t, tid);
+	if (id)
+		name = profile__string(c->prof, id);
+	else if (tid == pid)
 		name = "MainThread";
 	if (!name)
 		return NULL;
 	snprintf(buf, len, "%s", name);
 	return buf;
+}
+
+static uint64_t pending_key(uint32_t pid, uint32_t tid)
+{
+	return (uint64_t)pid << 32 | tid;
+}
+
+void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			    void *arg)
+{
+	struct collector *c = arg;
+	struct target *t = targets__get(c->ts, (pid_t)pid);
+	uint64_t id;
+
+	(void)thread_id; /* names are kept by tid: see read_names() */
+	if (!t || c->no_threads || hashmap__get(&t->names, tid, &id))
+		return;
+	/* Read names now, while a short-lived thread is still registered;
+	 * again later if it was not yet (collect__retry_names). */
+	if (names_stale(t))
+		read_names(c, t);
+	if (!hashmap__get(&t->names, tid, &id))
+		hashmap__set(&c->pending, pending_key(pid, tid),
+			     (uint64_t)(clock__now() * 1000) + 1);
+}
+
+bool collect__names_pending(const struct collector *c)
+{
+	return c->pending.len > 0;
+}
+
+void collect__retry_names(struct collector *c)
+{
+	struct hashmap keep = { 0 };
+	double now = clock__now();
+	uint64_t id;
+
+	if (!c->pending.len || now - c->names_retried_at < NAMES_MIN_PERIOD)
+		return;
+	c->names_retried_at = now;
+
+	for (size_t i = 0; i < c->pending.cap; i++) {
+		uint64_t k = c->pending.keys[i];
+		uint32_t pid = (uint32_t)(k >> 32), tid = (uint32_t)k;
+		double since = (double)(c->pending.vals[i] - 1) / 1000;
+		struct target *t;
+
+		if (!k)
+			continue;
+		t = targets__get(c->ts, (pid_t)pid);
+		/* Given up on: its process or itself is gone, or it never
+		 * registered with threading (a thread _thread started). */
+		if (!t || t->gone || now - since > NAMES_PENDING_MAX ||
+		    !proc__has_thread((pid_t)pid, (pid_t)tid))
+			continue;
+		if (!hashmap__get(&t->names, tid, &id) && names_stale(t))
+			read_names(c, t);
+		if (!hashmap__get(&t->names, tid, &id))
+			hashmap__set(&keep, k, c->pending.vals[i]);
+	}
+	hashmap__free(&c->pending);
+	c->pending = keep;
 }
 
 static int64_t python_frame(struct collector *c, struct target *t,
@@ -239,22 +350,6 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 		/* The heatmap's source, while the process still runs. */
 		if (c->sources && code && code->ok)
 			sources__read_pid(c->sources, t->pid, code->filename);
-	}
-}
-
-void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
-			    void *arg)
-{
-	struct collector *c = arg;
-	struct target *t = targets__get(c->ts, (pid_t)pid);
-
-	if (!t || c->no_threads)
-		return;
-	hashmap__set(&c->tid_ids, tid, thread_id + 1);
-	/* Read names now, while a short-lived thread is still registered. */
-	if (clock__now() - t->names_read_at >= NAMES_MIN_PERIOD) {
-		t->names_fresh = false;
-		refresh_names(c, t);
 	}
 }
 
@@ -409,16 +504,130 @@ static int add(struct collector *c, const struct build *b,
 	return rc && profile__total(c->prof) == before ? rc : 0;
 }
 
+/* ---- Samples waiting for their thread's name ---- */
+
+/*
+ * Whether a sample of s->tid whose thread has no name yet may wait for it:
+ * a live thread that is not the main thread (which is "MainThread" when
+ * unnamed) and runs Python, or is young enough to be about to (a new
+ * thread's first samples come before its thread state), while the samples
+ * waiting stay within their bound.
+ */
+static bool may_wait(const struct collector *c, const struct collect_sample *s)
+{
+	double age;
+
+	if ((pid_t)s->tid == s->t->pid || (s->flags & SAMPLE_F_EXITING) ||
+	    c->deferred_ids >= DEFER_IDS_MAX || s->t->gone ||
+	    !proc__has_thread(s->t->pid, (pid_t)s->tid))
+		return false;
+	return !(s->flags & SAMPLE_F_NO_TSTATE) ||
+	       (proc__age((pid_t)s->tid, &age) == 0 && age < DEFER_MAX);
+}
+
+/* Keeps the built stack of s (its thread frame to come) until its thread
+ * is named.  0, or -ENOMEM (then it is added now, with a stand-in name). */
+static int defer(struct collector *c, const struct build *b,
+		 const struct collect_sample *s)
+{
+	struct collect_deferred *d;
+	uint32_t *ids;
+
+	if (grow__reserve((void **)&c->deferred, &c->deferred_cap,
+			  c->ndeferred + 1, sizeof(*c->deferred)))
+		return -ENOMEM;
+	ids = malloc(b->n * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	memcpy(ids, c->stack, b->n * sizeof(*ids));
+	d = &c->deferred[c->ndeferred++];
+	d->t = s->t;
+	d->tid = s->tid;
+	d->n = b->n;
+	d->ids = ids;
+	d->count = s->count;
+	d->t_ns = s->t_ns;
+	d->since = clock__now();
+	c->deferred_ids += b->n;
+	return 0;
+}
+
+/*
+ * Adds the samples that waited for their thread's name: those whose thread
+ * is named now, and with last, or once their thread, its process or their
+ * time to wait is over, the others with a stand-in name.  The others wait
+ * on.
+ */
+static void add_deferred(struct collector *c, bool last)
+{
+	struct collect_deferred *v = c->deferred;
+	size_t n = c->ndeferred, kept = 0;
+	double now = clock__now();
+
+	c->deferred_ids = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct build b = { .c = c, .n = v[i].n };
+		struct collect_sample s = {
+			.t = v[i].t,
+			.tid = v[i].tid,
+			.count = v[i].count,
+			.t_ns = v[i].t_ns,
+		};
+		int64_t f;
+		int rc;
+
+		/* Targets are retired only after a drain in which they were
+		 * gone, and this runs before: v[i].t is there. */
+		if (!last && !python_thread_name(c, s.t, s.tid) &&
+		    now - v[i].since < DEFER_MAX && !s.t->gone &&
+		    proc__has_thread(s.t->pid, (pid_t)s.tid)) {
+			c->deferred_ids += v[i].n;
+			v[kept++] = v[i];
+			continue;
+		}
+		memcpy(c->stack, v[i].ids, v[i].n * sizeof(*c->stack));
+		free(v[i].ids);
+		f = thread_frame(c, s.t, s.tid, false);
+		rc = f < 0 ? (int)f : 0;
+		if (!rc) {
+			c->stack[1] = (uint32_t)f;
+			rc = add(c, &b, &s);
+		}
+		if (rc)
+			lose(c, lost_reason(rc), s.count);
+	}
+	c->ndeferred = kept;
+}
+
+void collect__flush(struct collector *c)
+{
+	add_deferred(c, true);
+}
+
+void collect__new_drain(struct collector *c)
+{
+	c->drain_ns = (uint64_t)(clock__now() * 1e9);
+	for (size_t i = 0; i < c->ts->n; i++)
+		c->ts->v[i]->names_fresh = false;
+	/* The samples that waited for their thread's name, now that it has
+	 * been looked for again. */
+	add_deferred(c, false);
+}
+
 int collect__add(struct collector *c, const struct collect_sample *s)
 {
 	const struct collect_native *nat = s->nat;
 	struct build b = { .c = c };
+	int64_t thread = 0;
 	char leaf[48];
 	int rc;
 
 	push(&b, process_frame(c, s->t));
-	if (!c->no_threads)
-		push(&b, thread_frame(c, s->t, s->tid));
+	if (!c->no_threads) {
+		thread = thread_frame(c, s->t, s->tid, may_wait(c, s));
+		/* A stand-in until the name is known. */
+		push(&b, thread == THREAD_FRAME_WAIT ? 0 : thread);
+	}
 	if (nat && nat->merged == MERGE_MISMATCH)
 		push_marker(&b, "[unmerged]");
 	if (s->npy && root_marker(s->flags))
@@ -434,11 +643,24 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		push_kernel(&b, s);
 	if (s->flags & SAMPLE_F_OFFCPU)
 		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
-	rc = b.err ?: add(c, &b, s);
+	rc = b.err;
+	if (!rc && thread == THREAD_FRAME_WAIT) {
+		if (defer(c, &b, s) == 0)
+			goto counted; /* added at the next drain */
+		/* No room to wait: named now, without threading's name. */
+		thread = thread_frame(c, s->t, s->tid, false);
+		if (thread < 0)
+			rc = (int)thread;
+		else
+			c->stack[1] = (uint32_t)thread;
+	}
+	if (!rc)
+		rc = add(c, &b, s);
 	if (rc) {
 		lose(c, lost_reason(rc), s->count);
 		return rc;
 	}
+counted:
 	if (nat) {
 		c->native_samples++;
 		c->native_cut += nat->cut;
@@ -649,6 +871,12 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = COLLECT_LOST_NO_TARGET;
 		goto lost;
 	}
+	/* Unwinding and symbolising may fall behind the sampler by more than
+	 * a short thread lives, and its announcement with them: names are
+	 * read again every NAMES_REFRESH_PERIOD while the samples come. */
+	if (!c->no_threads &&
+	    clock__now() - s.t->names_read_at >= NAMES_REFRESH_PERIOD)
+		read_names(c, s.t);
 	rc = sampler__py_frames(c->bpf, &ev->key, &frames);
 	if (rc < 0 || rc > PY_MAX_DEPTH_CAP) {
 		why = rc < 0 ? COLLECT_LOST_UNRESOLVED : COLLECT_LOST_TOO_DEEP;

@@ -90,6 +90,18 @@ struct collect_sample {
 	int nkips; /* < 0: the kernel stack was lost */
 };
 
+/* A sample that waits for its thread's name: its built stack, whose
+ * thread frame (ids[1]) is still to be filled. */
+struct collect_deferred {
+	struct target *t;
+	uint32_t tid;
+	uint32_t n; /* frame ids */
+	uint32_t *ids;
+	uint64_t count;
+	uint64_t t_ns;
+	double since; /* clock__now() when it began to wait */
+};
+
 struct collector {
 	struct profile *prof;
 	struct targets *ts;
@@ -106,7 +118,13 @@ struct collector {
 	 * a code object names it (NULL: not asked for). */
 	struct sources *sources;
 
-	struct hashmap tid_ids; /* tid -> thread_id + 1, this drain only */
+	/* Threads announced without a name yet: pid << 32 | tid -> ms when
+	 * announced + 1; looked for until named (collect__retry_names). */
+	struct hashmap pending;
+	double names_retried_at;
+	/* Samples waiting for their thread's name (collect__flush). */
+	struct collect_deferred *deferred;
+	size_t ndeferred, deferred_cap, deferred_ids;
 	struct pythread_name *buf;
 	uint32_t *stack; /* scratch: one stack's frame ids */
 	uint32_t stack_max; /* its size */
@@ -128,10 +146,10 @@ struct collector {
 };
 
 /*
- * Thread names are keyed by thread_id (pthread_self()), not tid, in each
- * target: a name read once stays usable after the thread exits, and a new
- * thread that reuses an old one's tid and stack (glibc caches stacks, so
- * even its pthread_self() repeats) gets its own name at the next re-read.
+ * Thread names are kept by tid in each target (see src/sampler/collect.c,
+ * "Thread names"): a name read once stays usable after the thread exits,
+ * and a new thread that reuses an old one's stack (glibc caches stacks, so
+ * its pthread_self() repeats) is not taken for the old one.
  */
 int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 		  bool thread_ids, bool no_threads, bool merge_processes);
@@ -186,7 +204,23 @@ int collect__set_native(struct collector *c, struct unwinder *unw,
  * counts it lost.  arg is the collector. */
 void collect__on_native(const struct native_event *ev, size_t len, void *arg);
 
-/* Marks thread names stale; call before each drain. */
+/* Marks thread names stale and adds the samples whose thread's name they
+ * waited for (see may_wait in collect.c); call before each drain. */
 void collect__new_drain(struct collector *c);
+
+/* Adds the samples still waiting for their thread's name, with a stand-in
+ * name if it has none yet: after the last drain. */
+void collect__flush(struct collector *c);
+
+/*
+ * Threads the sampler announced that have no name yet are looked for again
+ * by collect__retry_names, at most every 20 ms, until named (or gone):
+ * call it every COLLECT_NAMES_RETRY_MS while collect__names_pending, and
+ * between events (which may take long to handle: --native), where it
+ * returns at once when it is not time yet.
+ */
+#define COLLECT_NAMES_RETRY_MS 25
+bool collect__names_pending(const struct collector *c);
+void collect__retry_names(struct collector *c);
 
 #endif /* PYPROF_COLLECT_H */

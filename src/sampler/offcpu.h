@@ -79,12 +79,13 @@ void offcpu__print_summary(const struct offcpu *o, FILE *f, bool wall, bool gil,
 			   void *arg);
 
 /*
- * Wall mode: threads of pid already asleep in a system call when profiling
- * starts are not seen leaving the CPU, so they get a record in the offcpu
- * map (map_fd) now, with no stack (SAMPLE_F_ASLEEP_AT_START) and the reason
- * read from /proc/PID/task/TID/syscall.  The next time they leave the CPU
- * they get their real stack.  Returns the number of threads seeded or
- * -errno.
+ * Wall mode, when the at_rest iterator (bpf/offcpu.bpf.c) cannot run
+ * (Linux 5.17): threads of pid already asleep in a system call when
+ * profiling starts are not seen leaving the CPU, so they get a record in
+ * the offcpu map (map_fd) now, with no stack (SAMPLE_F_ASLEEP_AT_START) and
+ * the reason read from /proc/PID/task/TID/syscall.  The next time they
+ * leave the CPU they get their real stack.  Returns the number of threads
+ * seeded or -errno.
  */
 int offcpu__seed(int map_fd, pid_t pid);
 

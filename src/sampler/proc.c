@@ -320,6 +320,14 @@ static int read_pid_dir(const char *path, int max, pid_t **out)
 	return n;
 }
 
+bool proc__has_thread(pid_t pid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+	return access(path, F_OK) == 0;
+}
+
 int proc__tids(pid_t pid, pid_t **out)
 {
 	char path[64];

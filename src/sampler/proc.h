@@ -41,6 +41,8 @@ int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
 
 /* True if pid names a live (not zombie) process. */
 bool proc__alive(pid_t pid);
+/* True if tid is a thread of process pid that has not been reaped. */
+bool proc__has_thread(pid_t pid, pid_t tid);
 
 /* The comm of pid (tid 0) or of its thread tid. 0 or -errno. */
 int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len);

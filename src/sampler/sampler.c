@@ -48,17 +48,23 @@ struct sampler {
 	unsigned buf; /* the buffer samples currently go to */
 	struct hashmap segs; /* segment key -> struct seg_entry * */
 	struct hashmap forgotten; /* pids whose segments go at the next drain */
+	/* Wall mode: pids with a thread at rest under a record worth reading
+	 * again (offcpu_reread), found by the last drain. */
+	struct hashmap reread;
 	struct py_frame *frames; /* drain scratch: max_depth frames */
 	unsigned max_depth;
 	int drain_kfd; /* kernel stacks of the buffer being drained, or -1 */
 	bool verbose;
 	bool wall, gil;
 	double poll_until; /* sampler__poll's end (clock__now()), or 0 */
+	bool at_rest; /* wall mode, and the at_rest iterator loaded */
 };
 
 /* Wall mode's maps: threads off-CPU at once, and their stack segments. */
 #define OFFCPU_THREADS_MAX 65536
 #define OFF_STACKS_MAX 16384
+/* Wall mode: thread states indexed by a run of the at_rest iterator. */
+#define REST_TSTATES_MAX 16384
 
 static bool verbose_libbpf;
 
@@ -271,6 +277,7 @@ static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
 		{ skel->maps.kstacks1, kernel ? NATIVE_KSTACKS_MAX : 1 },
 		{ skel->maps.offcpu, o->wall ? OFFCPU_THREADS_MAX : 1 },
 		{ skel->maps.off_stacks, o->wall ? OFF_STACKS_MAX : 1 },
+		{ skel->maps.rest_tstates, o->wall ? REST_TSTATES_MAX : 1 },
 		{ skel->maps.gil_cfgs, o->gil ? PYPROF_TARGETS_MAX : 1 },
 		/* Native samples carry 17 KiB of stack each. */
 		{ skel->maps.events,
@@ -290,9 +297,10 @@ static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
 }
 
 /* Opens the BPF object and sets what must be set before it is loaded: the
- * tunables, which programs load, the map sizes. */
+ * tunables, which programs load (at_rest: the iterator of wall mode), the
+ * map sizes. */
 static int open_bpf(struct sampler *p, const struct sampler_opts *o,
-		    struct open_err *e)
+		    bool at_rest, struct open_err *e)
 {
 	struct pyprof_bpf *skel;
 	int rc;
@@ -312,6 +320,8 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
 	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
+	bpf_program__set_autoload(skel->progs.at_rest, at_rest);
+	p->at_rest = at_rest;
 	rc = size_maps(skel, o);
 	if (rc)
 		return open_fail(e, SAMPLER_EOTHER, rc,
@@ -355,6 +365,27 @@ static int load_bpf(struct sampler *p, struct open_err *e)
 			 "Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
 			 "the verifier's log",
 			 strerror(-rc));
+}
+
+/*
+ * Opens and loads the programs.  In wall mode without its at_rest iterator
+ * if the kernel refuses it (sleepable task iterators and
+ * bpf_copy_from_user_task are Linux 5.18+): threads asleep at the start are
+ * then counted without their stack (offcpu__seed).
+ */
+static int open_and_load(struct sampler *p, const struct sampler_opts *o,
+			 struct open_err *e)
+{
+	int rc = open_bpf(p, o, o->wall, e);
+
+	if (!rc)
+		rc = load_bpf(p, e);
+	if (!rc || !o->wall)
+		return rc;
+	pyprof_bpf__destroy(p->skel);
+	p->skel = NULL;
+	rc = open_bpf(p, o, false, e);
+	return rc ? rc : load_bpf(p, e);
 }
 
 /* The ring buffer the programs' events arrive on (on_event). */
@@ -487,7 +518,7 @@ struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (open_bpf(p, o, &e) || load_bpf(p, &e) || open_ring(p, &e) ||
+	if (open_and_load(p, o, &e) || open_ring(p, &e) ||
 	    attach_tracepoints(p, o, &e) ||
 	    attach_perf_events(p, o->freq, &e)) {
 		*why = e.why;
@@ -515,8 +546,53 @@ void sampler__close(struct sampler *p)
 	pyprof_bpf__destroy(p->skel);
 	seg_cache_clear(p);
 	hashmap__free(&p->forgotten);
+	hashmap__free(&p->reread);
 	free(p->frames);
 	free(p);
+}
+
+/*
+ * Wall mode: runs the at_rest iterator (bpf/offcpu.bpf.c) over the threads
+ * of pid, so that those at rest (asleep, or waiting for a CPU) without a
+ * record get one under the stack they rest in.  0 or -errno.
+ */
+static int read_at_rest(struct sampler *p, pid_t pid)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo;
+	struct bpf_link *link;
+	char buf[64];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (!p->at_rest)
+		return -EOPNOTSUPP;
+	/* A new index of thread states (bpf/maps.bpf.h, rest_tstates). */
+	p->skel->bss->rest_gen++;
+	memset(&linfo, 0, sizeof(linfo));
+	linfo.task.pid = (__u32)pid;
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	link = bpf_program__attach_iter(p->skel->progs.at_rest, &opts);
+	/* Linux before 6.1 cannot iterate over one process: over every task
+	 * then; the program keeps the targets' threads. */
+	if (!link && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP))
+		link = bpf_program__attach_iter(p->skel->progs.at_rest, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		rc = -errno;
+	} else {
+		/* The program writes nothing: read() runs it to the end. */
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			rc = -errno;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return rc;
 }
 
 int sampler__add_target(struct sampler *p, pid_t pid,
@@ -535,8 +611,11 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), &c,
 				 sizeof(c), BPF_ANY))
 		return -errno;
-	/* Wall mode: threads asleep now would not be seen until they wake. */
-	if (p->wall)
+	/* Wall mode: threads asleep now would not be seen until they wake;
+	 * their stacks are read where they rest.  If the iterator cannot
+	 * run, they are counted from now all the same, without their stack
+	 * (the reason comes from /proc). */
+	if (p->wall && read_at_rest(p, pid))
 		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
 	return 0;
 }
@@ -792,6 +871,10 @@ static int drain_count(const void *k, const void *v, void *arg)
 	memcpy(&count, v, sizeof(count));
 	if (!count)
 		return 0;
+	/* A thread at rest whose stack could not be read: again before the
+	 * next drain, if it still rests then. */
+	if (offcpu_reread(key->depth, key->flags))
+		hashmap__set(&d->p->reread, key->pid, 1);
 	if (key->depth && !resolve_stack(d->p, d->stacks_fd, key))
 		return d->fn(key, count, NULL, 0, d->arg);
 	return d->fn(key, count, d->p->frames, key->depth, d->arg);
@@ -804,8 +887,13 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 	int counts_fd, rc, rc2;
 
 	/* Threads still off-CPU: their time so far, into the buffer that
-	 * is drained now. */
+	 * is drained now; first the stacks of those the last drain found
+	 * resting without one. */
 	if (p->wall) {
+		for (size_t i = 0; i < p->reread.cap; i++)
+			if (p->reread.keys[i])
+				read_at_rest(p, (pid_t)p->reread.keys[i]);
+		hashmap__free(&p->reread);
 		rc = sampler__offcpu_flush(p);
 		if (rc)
 			return rc;
@@ -843,6 +931,11 @@ int sampler__poll(struct sampler *p, int timeout_ms)
 
 	p->poll_until = clock__now() + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
 	rc = ring_buffer__poll(p->rb, timeout_ms);
+	/* Records sent without a wake-up (--native's) and those behind them
+	 * (a ring that is not empty wakes no one) wait for the next poll, not
+	 * for a quarter of the ring to fill. */
+	if (rc == 0)
+		rc = ring_buffer__consume(p->rb);
 	p->poll_until = 0;
 	return rc;
 }

@@ -50,10 +50,13 @@ int session__attach(struct session *s, pid_t pid, char *err, size_t errlen)
 	return rc;
 }
 
-/* The sampler's events, arg being the session. */
+/* The sampler's events, arg being the session.  Handling a burst of them
+ * may take long (reading code objects, unwinding): new threads are looked
+ * for between them too, so that a short-lived one is named while it lives. */
 static void on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 {
 	collect__on_new_seg(pid, seg, &((struct session *)arg)->coll);
+	collect__retry_names(&((struct session *)arg)->coll);
 }
 
 static void on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
@@ -86,6 +89,7 @@ static void on_fork(uint32_t child, uint32_t parent, void *arg)
 static void on_native(const struct native_event *ev, size_t len, void *arg)
 {
 	collect__on_native(ev, len, &((struct session *)arg)->coll);
+	collect__retry_names(&((struct session *)arg)->coll);
 }
 
 static void sampler_opts(struct session *s, struct sampler_opts *so)
@@ -329,7 +333,15 @@ int session__follow(struct session *s, pid_t pid)
 
 int session__poll(struct session *s, int timeout_ms)
 {
-	return sampler__poll(s->bpf, timeout_ms);
+	int n;
+
+	/* A short-lived thread must be named before it ends. */
+	if (collect__names_pending(&s->coll) &&
+	    timeout_ms > COLLECT_NAMES_RETRY_MS)
+		timeout_ms = COLLECT_NAMES_RETRY_MS;
+	n = sampler__poll(s->bpf, timeout_ms);
+	collect__retry_names(&s->coll);
+	return n;
 }
 
 void session__check(struct session *s)
@@ -359,6 +371,9 @@ int session__drain(struct session *s)
 	targets__drain_begin(&s->ts);
 	collect__new_drain(&s->coll);
 	rc = sampler__drain(s->bpf, collect__sample, &s->coll);
+	/* The last drain: no later one for samples to wait for. */
+	if (s->stopped)
+		collect__flush(&s->coll);
 	targets__drained(&s->ts);
 	return rc;
 }
@@ -367,6 +382,7 @@ void session__stop(struct session *s)
 {
 	/* Their CPU time up to now: what the samples stand for. */
 	targets__check(&s->ts);
+	s->stopped = true;
 	for (size_t i = 0; i < s->ts.n; i++)
 		sampler__remove_target(s->bpf, s->ts.v[i]->pid);
 }

@@ -66,6 +66,7 @@ struct session {
 	struct ksyms *ksyms; /* --kernel */
 	double wall_start; /* CLOCK_REALTIME seconds at the start */
 	double start; /* clock__now() once sampling has begun */
+	bool stopped; /* session__stop: the next drain is the last */
 };
 
 /* A session that samples nothing yet.  NULL and errno set on failure. */
@@ -99,7 +100,8 @@ void session__close(struct session *s);
 int session__follow(struct session *s, pid_t pid);
 
 /* Waits up to timeout_ms for the sampler's events (new processes,
- * threads, code) and handles them.  The number handled or -errno. */
+ * threads, code) and handles them; returns sooner while new threads wait
+ * to be named (they are looked for then).  The number handled or -errno. */
 int session__poll(struct session *s, int timeout_ms);
 /* Notes the targets that exited since the last check. */
 void session__check(struct session *s);
@@ -112,8 +114,8 @@ bool session__want_drain(const struct session *s);
  */
 bool session__targets_gone(const struct session *s);
 
-/* Adds the samples taken since the last drain to the profile. 0 or
- * -errno. */
+/* Adds the samples taken since the last drain to the profile (after
+ * session__stop, every sample left).  0 or -errno. */
 int session__drain(struct session *s);
 /* Stops sampling every target: the next drain holds their last samples. */
 void session__stop(struct session *s);

@@ -28,6 +28,7 @@ static void free_target(struct target *t)
 {
 	python__detach(&t->py);
 	hashmap__free(&t->names);
+	hashmap__free(&t->idents);
 	free(t);
 }
 

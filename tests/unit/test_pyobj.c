@@ -1217,15 +1217,20 @@ TEST(pythread_names_fake)
 		uint64_t dvals[2];
 		int n;
 
+		/* _native_id: a tid, a str (not an int: none), absent */
 		for (int i = 0; i < 3; i++) {
-			struct ent e[2] = {
+			struct ent e[3] = {
 				{ mk_str(f, "_target", 1), 0x1 },
 				{ mk_str(f, "_name", 1),
 				  mk_str(f, tnames[i], 1) },
+				{ mk_str(f, "_native_id", 1),
+				  i ? mk_str(f, "1234", 1) :
+				      mk_long(f, 4242, 0) },
 			};
 
 			act[i].key = mk_long(f, idents[i], 0);
-			act[i].value = mk_instance(f, e, 2, i == 2);
+			act[i].value =
+				mk_instance(f, e, i == 2 ? 2 : 3, i == 2);
 		}
 		dvals[0] = mk_str_dict(f, NULL, NULL, 0);
 		dvals[1] = mk_dict(f, mk_keys(f, 3, 0, act, 3), 0);
@@ -1243,6 +1248,7 @@ TEST(pythread_names_fake)
 		CHECK_INT(n, 3);
 		for (int i = 0; i < 3 && i < n; i++) {
 			CHECK(out[i].thread_id == idents[i]);
+			CHECK(out[i].native_id == (i ? 0 : 4242));
 			CHECK_STR(out[i].name, tnames[i]);
 		}
 		CHECK_INT(pythread__names(l, &f->m, interp, out, 2), 2);
@@ -1278,7 +1284,8 @@ TEST(pythread_names_fake)
  * (compact ASCII, latin-1, UCS-2, UCS-4, a str subclass); of a bytes, an
  * int, a dict and its value for "β"; of an instance, its attribute x, and
  * another instance whose __dict__ was replaced, and its attribute w; then
- * the idents of the main thread and of the threads "worker-α", "io pool".
+ * the idents of the main thread and of the threads "worker-α", "io pool",
+ * then their native ids.
  */
 static const char child_py[] =
 	"import ctypes, sys, threading\n"
@@ -1299,7 +1306,8 @@ static const char child_py[] =
 	"f.restype = ctypes.c_void_p\n"
 	"print(f(), *[id(x) for x in s], id(b), id(n), id(d), id(d['\\u03b2']),\n"
 	"      id(o), id(o.x), id(o2), id(o2.w), threading.get_ident(),\n"
-	"      ts[0].ident, ts[1].ident, flush=True)\n"
+	"      ts[0].ident, ts[1].ident, threading.get_native_id(),\n"
+	"      ts[0].native_id, ts[1].native_id, flush=True)\n"
 	"sys.stdin.read()\n";
 
 enum {
@@ -1320,6 +1328,9 @@ enum {
 	L_MAIN,
 	L_T1,
 	L_T2,
+	L_MAIN_TID,
+	L_T1_TID,
+	L_T2_TID,
 	L_N
 };
 
@@ -1509,6 +1520,7 @@ static void live_pythread(unsigned version, unsigned micro, const char *python)
 				continue;
 			found = 1;
 			CHECK_STR(out[j].name, names[i]);
+			CHECK(out[j].native_id == c.v[L_MAIN_TID + i]);
 		}
 		if (!found)
 			unit__fail(__FILE__, __LINE__,
