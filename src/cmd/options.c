@@ -41,10 +41,11 @@ const char options__usage[] =
 	"  -f, --folded          write folded stacks to stdout (the default when no\n"
 	"                        -o is given and stdout is not a terminal)\n"
 	"      --format NAME     the profile's format: folded, svg, speedscope,\n"
-	"                        pprof, callgrind, trace, html, heatmap, pstats\n"
-	"                        (default: from -o's extension: .folded .txt .svg\n"
-	"                        .speedscope.json .pb.gz .callgrind .trace.json\n"
-	"                        .html .heatmap.html .pstats .prof; else folded)\n"
+	"                        pprof, callgrind, trace, gecko, html, heatmap,\n"
+	"                        pstats (default: from -o's extension: .folded\n"
+	"                        .txt .svg .speedscope.json .pb.gz .callgrind\n"
+	"                        .trace.json .gecko.json .html .heatmap.html\n"
+	"                        .pstats .prof; else folded)\n"
 	"      --stream          write the whole profile so far every --interval\n"
 	"                        (to stdout, or to FILE, replaced each time)\n"
 	"      --max-depth N     Python frames kept per stack (default 1024, max\n"
@@ -69,6 +70,16 @@ const char options__usage[] =
 	"                        replaced by the Python frames it ran\n"
 	"      --kernel          kernel frames too, below the user frames, with\n"
 	"                        the \"_[k]\" suffix\n"
+	"      --timeline        record when each sample was taken even when the\n"
+	"                        format does not need it (trace, gecko and html\n"
+	"                        always do): speedscope then gets each thread's\n"
+	"                        samples in time order\n"
+	"      --focus REGEX     keep only the stacks with a frame that matches\n"
+	"      --ignore REGEX    drop the stacks with a frame that matches\n"
+	"      --hide REGEX      remove the frames that match from every stack,\n"
+	"                        e.g. --hide '/usr/lib/python3' (pprof's filters:\n"
+	"                        POSIX extended, on a frame as folded stacks show\n"
+	"                        it, \"name (file:line)\")\n"
 	"  -v, --verbose         show libbpf's and the verifier's messages\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
@@ -126,6 +137,10 @@ enum {
 	OPT_GIL_ONLY,
 	OPT_NATIVE,
 	OPT_KERNEL,
+	OPT_TIMELINE,
+	OPT_FOCUS,
+	OPT_HIDE,
+	OPT_IGNORE,
 };
 
 static const struct option longopts[] = {
@@ -149,6 +164,10 @@ static const struct option longopts[] = {
 	{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "timeline", no_argument, NULL, OPT_TIMELINE },
+	{ "focus", required_argument, NULL, OPT_FOCUS },
+	{ "hide", required_argument, NULL, OPT_HIDE },
+	{ "ignore", required_argument, NULL, OPT_IGNORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -253,6 +272,8 @@ static bool *flag(struct options *o, int c)
 		return &o->native;
 	case OPT_KERNEL:
 		return &o->kernel;
+	case OPT_TIMELINE:
+		return &o->timeline;
 	case 'v':
 		return &o->verbose;
 	}
@@ -287,6 +308,14 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_FORMAT:
 		o->format = arg;
 		return 0;
+	case OPT_FOCUS:
+	case OPT_HIDE:
+	case OPT_IGNORE:
+		return args__filter(a,
+				    c == OPT_FOCUS ? &o->focus :
+				    c == OPT_HIDE  ? &o->hide :
+						     &o->ignore,
+				    arg);
 	case OPT_MAX_DEPTH:
 		if (args__uint(a, arg, 1, PY_MAX_DEPTH_CAP, &v))
 			return -EINVAL;

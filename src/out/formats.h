@@ -36,5 +36,7 @@ int out_heatmap__write(const struct profile *p, const struct out_meta *m,
 		       FILE *f);
 int out_pstats__write(const struct profile *p, const struct out_meta *m,
 		      FILE *f);
+int out_gecko__write(const struct profile *p, const struct out_meta *m,
+		     FILE *f);
 
 #endif /* PYPROF_OUT_FORMATS_H */

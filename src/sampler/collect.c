@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/filter.h"
 #include "lib/sources.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
@@ -51,6 +52,8 @@ int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 void collect__fini(struct collector *c)
 {
 	free(c->nat);
+	hashmap__free(&c->timed_stacks);
+	hashmap__free(&c->nvcsw);
 	hashmap__free(&c->tid_ids);
 	free(c->buf);
 	free(c->stack);
@@ -58,10 +61,12 @@ void collect__fini(struct collector *c)
 
 void collect__new_drain(struct collector *c)
 {
-	c->drain_ns = (uint64_t)(clock__now() * 1e9);
 	for (size_t i = 0; i < c->ts->n; i++)
 		c->ts->v[i]->names_fresh = false;
 	hashmap__free(&c->tid_ids);
+	/* Thread names may have changed, and kernel stack ids are reused
+	 * once their buffer is drained. */
+	hashmap__free(&c->timed_stacks);
 }
 
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
@@ -385,21 +390,71 @@ static void push_kernel(struct build *b, const struct collect_sample *s)
 	}
 }
 
-/* Adds the built stack.  With the timeline, an event that alone could not
- * be stored leaves the samples in the profile: those are not lost. */
-static int add(struct collector *c, const struct build *b,
-	       const struct collect_sample *s)
-{
-	uint64_t before = profile__total(c->prof);
-	int rc;
+/* ---- issue 21: the filters and the timeline ---- */
 
-	if (!c->timeline)
-		return profile__add(c->prof, c->stack, b->n, s->count);
-	rc = profile__add_at(c->prof, c->stack, b->n, s->count, s->t_ns);
-	return rc && profile__total(c->prof) == before ? rc : 0;
+/* Whether thread tid left the CPU of its own accord since its last timed
+ * sample: its count of voluntary switches changed. */
+static bool slept_since(struct collector *c, uint32_t tid, uint32_t nvcsw)
+{
+	uint64_t k = (uint64_t)tid | 1ull << 32, prev;
+	bool known = hashmap__get(&c->nvcsw, k, &prev);
+
+	/* Bounded: forgetting a thread only costs one "it slept". */
+	if (!known && c->nvcsw.len >= (1u << 16))
+		hashmap__free(&c->nvcsw);
+	hashmap__set(&c->nvcsw, k, (uint64_t)nvcsw + 1);
+	return known && prev != (uint64_t)nvcsw + 1;
 }
 
-int collect__add(struct collector *c, const struct collect_sample *s)
+/* Puts the sample or span s, whose stack is idx, on the timeline. */
+static int add_timed(struct collector *c, const struct collect_sample *s,
+		     size_t idx)
+{
+	if (s->span_ns) {
+		c->timed_spans++;
+		return profile__time_span(c->prof, idx, s->tid, s->t_ns,
+					  s->t_ns + s->span_ns);
+	}
+	c->timed_samples++;
+	return profile__time_sample(c->prof, idx, s->tid, s->t_ns,
+				    slept_since(c, s->tid, s->nvcsw));
+}
+
+/* The filter's verdict on the built stack (hidden frames removed): true
+ * when it is kept. */
+static bool filter_keeps(struct collector *c, struct build *b)
+{
+	int rc;
+
+	if (!c->filter || b->err)
+		return true;
+	rc = filter__stack(c->filter, c->prof, c->stack, &b->n);
+	if (rc < 0)
+		b->err = rc;
+	return rc != 0;
+}
+
+/*
+ * Adds the built stack, and puts a timed sample on the timeline; *idx
+ * gets the stack.  A timeline that alone could not grow leaves the
+ * samples in the profile: those are not lost.
+ */
+static int add(struct collector *c, const struct build *b,
+	       const struct collect_sample *s, size_t *idx)
+{
+	int rc = profile__add_idx(c->prof, c->stack, b->n, s->count, idx);
+
+	if (!rc && s->timed && add_timed(c, s, *idx))
+		c->timed_lost++;
+	return rc;
+}
+
+/* ---- end of issue 21 ---- */
+
+/* collect__add, with the stack's index in *idx; 1 when the filter left
+ * the sample out. */
+static int add_sample(struct collector *c, const struct collect_sample *s,
+		      size_t *idx)
 {
 	const struct collect_native *nat = s->nat;
 	struct build b = { .c = c };
@@ -424,7 +479,12 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		push_kernel(&b, s);
 	if (s->flags & SAMPLE_F_OFFCPU)
 		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
-	rc = b.err ?: add(c, &b, s);
+	if (!filter_keeps(c, &b)) {
+		c->filtered += s->count;
+		profile__add_filtered(c->prof, s->count);
+		return 1;
+	}
+	rc = b.err ?: add(c, &b, s, idx);
 	if (rc) {
 		lose(c, lost_reason(rc), s->count);
 		return rc;
@@ -437,6 +497,14 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 	if (s->native_lost)
 		c->native_lost += s->count;
 	return 0;
+}
+
+int collect__add(struct collector *c, const struct collect_sample *s)
+{
+	size_t idx;
+	int rc = add_sample(c, s, &idx);
+
+	return rc > 0 ? 0 : rc;
 }
 
 uint64_t collect__lost(const struct collector *c)
@@ -467,6 +535,13 @@ void collect__print_stats(const struct collector *c, FILE *f)
 		" unmerged, %" PRIu64 " sent without their stack)\n",
 		c->unknown_frames, c->native_samples, c->native_cut,
 		c->native_unmerged, c->native_lost);
+	if (c->timeline || c->filter)
+		fprintf(f,
+			"pyprof-bpf:   timeline: %" PRIu64 " samples, %" PRIu64
+			" off-CPU spans, %" PRIu64 " not placed; filtered "
+			"out %" PRIu64 " samples\n",
+			c->timed_samples, c->timed_spans, c->timed_lost,
+			c->filtered);
 }
 
 /* ---- The two paths: counted samples, and --native records ---- */
@@ -481,7 +556,6 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		.tid = key->tid,
 		.flags = key->flags,
 		.count = count,
-		.t_ns = c->drain_ns,
 		.py = frames,
 		.npy = nframes,
 		.native_lost = key->ustack == NATIVE_USTACK_LOST,
@@ -649,7 +723,10 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 	}
 	s.tid = ev->key.tid;
 	s.flags = ev->key.flags;
-	s.t_ns = (uint64_t)(clock__now() * 1e9);
+	/* The timeline: when, and the thread's voluntary switches. */
+	s.timed = c->timeline && ev->hdr.key;
+	s.t_ns = ev->hdr.key;
+	s.nvcsw = ev->hdr.pad;
 	s.nat = c->nat;
 	s.kips = (const uint64_t *)ev->kips;
 	s.nkips = ev->nkips < NATIVE_KSTACK_MAX ? (int)ev->nkips :
@@ -659,3 +736,83 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 lost:
 	lose(c, why, 1);
 }
+
+/* ---- issue 21: the timeline's samples and spans ---- */
+
+/*
+ * The stack of a timed key, built with no samples (the counts come with
+ * the drain), into *v: its index + 1, or 0 when the filter left it out.
+ * 0, or -errno when it cannot be built (process or segments gone).
+ */
+static int timed_stack(struct collector *c, const struct timeline_rec *r,
+		       uint64_t *v)
+{
+	uint64_t ips[NATIVE_KSTACK_MAX];
+	const struct py_frame *frames = NULL;
+	struct collect_sample s = {
+		.t = targets__get(c->ts, (pid_t)r->key.pid),
+		.tid = r->key.tid,
+		.flags = r->key.flags,
+		.native_lost = r->key.ustack == NATIVE_USTACK_LOST,
+		.kips = ips,
+	};
+	size_t idx;
+	int n = 0, rc;
+
+	*v = 0;
+	if (s.t && r->key.depth)
+		n = sampler__py_frames(c->bpf, &r->key, &frames);
+	if (!s.t || n < 0 || n > PY_MAX_DEPTH_CAP)
+		return -ENOENT;
+	s.py = frames;
+	s.npy = (uint32_t)n;
+	if (c->ksyms && r->key.kstack != -1)
+		s.nkips = r->key.kstack < 0 ?
+				  -ENOENT :
+				  sampler__kstack_of(c->bpf, r->buf,
+						     r->key.kstack, ips,
+						     NATIVE_KSTACK_MAX);
+	rc = add_sample(c, &s, &idx);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		*v = (uint64_t)idx + 1;
+	return 0;
+}
+
+void collect__on_timed(const struct timeline_rec *r, void *arg)
+{
+	struct collector *c = arg;
+	struct collect_sample s = {
+		.tid = r->key.tid,
+		.timed = true,
+		.t_ns = r->t_ns,
+		.span_ns = r->dur_ns,
+		.nvcsw = r->nvcsw,
+	};
+	/* Kernel stack ids are per buffer. */
+	uint64_t h = hash_bytes(&r->key, sizeof(r->key),
+				r->key.kstack >= 0 ? r->buf + 1 : 0) |
+		     1;
+	uint64_t v;
+
+	if (!c->timeline)
+		return;
+	/* What offcpu__samples drops from the profile stays off the
+	 * timeline. */
+	if (c->gil_only && !(r->key.flags & SAMPLE_F_GIL_HELD))
+		return;
+	if (!hashmap__get(&c->timed_stacks, h, &v)) {
+		if (timed_stack(c, r, &v)) {
+			c->timed_lost++;
+			return;
+		}
+		/* Not remembered on ENOMEM: the next one tries again. */
+		hashmap__set(&c->timed_stacks, h, v);
+	}
+	if (!v)
+		return; /* filtered out */
+	if (add_timed(c, &s, (size_t)(v - 1)))
+		c->timed_lost++;
+}
+/* ---- end of issue 21 ---- */

@@ -80,7 +80,13 @@ struct collect_sample {
 	uint32_t tid;
 	uint32_t flags; /* SAMPLE_F_* */
 	uint64_t count; /* in samples */
-	uint64_t t_ns; /* when, for the timeline (trace format) */
+	/* The timeline (issue 21): timed, the sample at t_ns (on the
+	 * sampler's clock) with its thread's voluntary switches nvcsw; or
+	 * with span_ns, the off-CPU span from t_ns that long. */
+	bool timed;
+	uint64_t t_ns;
+	uint64_t span_ns;
+	uint32_t nvcsw;
 	const struct py_frame *py; /* leaf first, as the sampler gives them */
 	uint32_t npy;
 	const struct collect_native *nat; /* --native; NULL: none */
@@ -96,8 +102,17 @@ struct collector {
 	bool thread_ids; /* "name (tid N)" */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
-	bool timeline; /* record when samples were drained (trace format) */
-	uint64_t drain_ns; /* CLOCK_MONOTONIC time of this drain */
+	/* ---- issue 21: the timeline and the filters ---- */
+	bool timeline; /* time each sample (collect__on_timed) */
+	bool gil_only; /* --gil-only: untimed what offcpu__samples drops */
+	struct filter *filter; /* --focus/--hide/--ignore; NULL: none */
+	struct hashmap timed_stacks; /* this drain: timed key -> stack + 1
+					(0: not in the profile) */
+	struct hashmap nvcsw; /* tid -> its last nvcsw + 1 */
+	uint64_t filtered; /* samples the filter left out */
+	uint64_t timed_samples, timed_spans; /* on the timeline */
+	uint64_t timed_lost; /* not: stack or process gone, no memory */
+	/* ---- end of issue 21 ---- */
 	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
 	 * plain cpu mode). */
 	struct offcpu *offcpu;
@@ -185,5 +200,9 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg);
 
 /* Marks thread names stale; call before each drain. */
 void collect__new_drain(struct collector *c);
+
+/* sampler_events.timed: puts a sample or off-CPU span on the profile's
+ * timeline (c->timeline).  arg is the collector. */
+void collect__on_timed(const struct timeline_rec *rec, void *arg);
 
 #endif /* PYPROF_COLLECT_H */
