@@ -22,7 +22,12 @@
  * one, in both viewers; where a box ends before the thread's next event
  * (the thread slept, in cpu mode), a sample without a stack ends it.
  * Python frames are "name (file:line)", which both viewers read as a
- * function in a file at a line; native frames "name (in library)".
+ * function in a file at a line: the line is the function's first
+ * (co_firstlineno, or the lowest one sampled), so that a function is one
+ * function in the viewers whichever line each sample was at; the frame
+ * table's line column has the sample's line.  Native frames are "name (in
+ * library)", and the frames that say why a stack is what it is ("[off-cpu:
+ * sleep]") "name (in pyprof-bpf)", so that speedscope keeps them.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -138,24 +143,30 @@ static enum category category(const struct profile *p, const struct pframe *fr)
 	}
 }
 
-/* A frame's location string, as the viewers parse it. */
+/* A frame's location string, as the viewers parse it: a function's, for
+ * a Python frame (first: the function's first line, or -1). */
 static void put_location(FILE *f, const struct profile *p,
-			 const struct pframe *fr)
+			 const struct pframe *fr, int32_t first)
 {
 	const char *name = out__name(p, fr);
 	const char *file = fr->file ? profile__string(p, fr->file) : "";
 	char *s = NULL;
 	int n;
 
-	if (fr->kind == PF_PYTHON && fr->line >= 0)
+	if (fr->kind == PF_PYTHON && first >= 0)
 		n = asprintf(&s, "%s (%s:%" PRId32 ")", name,
-			     *file ? file : "?", fr->line);
+			     *file ? file : "?", first);
 	else if (fr->kind == PF_PYTHON)
 		n = asprintf(&s, "%s (%s)", name, *file ? file : "?");
 	else if (fr->kind == PF_NATIVE && *file)
 		n = asprintf(&s, "%s (in %s)", name, file);
 	else if (fr->kind == PF_KERNEL)
 		n = asprintf(&s, "%s (in [kernel.kallsyms])", name);
+	else if (fr->kind == PF_MARKER)
+		/* As if pyprof-bpf were a library: speedscope keeps only
+		 * frames of the form "name (where)", and the Firefox
+		 * Profiler shows where. */
+		n = asprintf(&s, "%s (in pyprof-bpf)", name);
 	else
 		n = asprintf(&s, "%s", name);
 	out__json_str(f, n < 0 || !s ? name : s);
@@ -170,6 +181,7 @@ static void put_ms(FILE *f, uint64_t ns)
 struct writer {
 	const struct profile *p;
 	const struct lanes *l;
+	const int32_t *first_line; /* per frame: its function's first line */
 	FILE *f;
 	bool first;
 };
@@ -212,8 +224,11 @@ static int write_samples(struct writer *w, size_t i, struct thread_tables *t)
 					     from;
 			sample(w, st, at);
 		}
-		/* A gap before the next event, or the lane's end. */
-		if (k + 1 == ln->begin + ln->n || l->ev[k + 1].start > v->end)
+		/* A gap before the next event (the thread slept), or the
+		 * lane's end.  Between two spans the thread was on the CPU
+		 * where the first ended: no gap. */
+		if (k + 1 == ln->begin + ln->n ||
+		    (l->ev[k + 1].start > v->end && !l->ev[k + 1].joined))
 			sample(w, -1, v->end);
 	}
 	return 0;
@@ -261,7 +276,7 @@ static void write_tables(struct writer *w, const struct thread_tables *t)
 		if (j)
 			fputc(',', f);
 		if (fr)
-			put_location(f, w->p, fr);
+			put_location(f, w->p, fr, w->first_line[t->frames[j]]);
 		else
 			fputs("\"[unknown]\"", f);
 	}
@@ -318,6 +333,11 @@ int out_gecko__write(const struct profile *p, const struct out_meta *m, FILE *f)
 	err = lanes__build(&l, p, m ? m->freq : 0);
 	if (err)
 		return err;
+	w.first_line = out__first_lines(p);
+	if (!w.first_line) {
+		lanes__free(&l);
+		return -ENOMEM;
+	}
 	profile__timeline_dropped(p, &drop_samples, &drop_spans, &drop_t);
 	fputs("{\"profile\":{\"meta\":{", f);
 	fprintf(f, "\"version\":%d,\"interval\":", GECKO_VERSION);
@@ -351,6 +371,7 @@ int out_gecko__write(const struct profile *p, const struct out_meta *m, FILE *f)
 		",\"note\":\"wrapped as Firefox DevTools recordings are, for "
 		"speedscope; the Firefox Profiler opens it as it is\"}}\n",
 		drop_samples, drop_spans);
+	free((void *)w.first_line);
 	lanes__free(&l);
 	if (err)
 		return err;
