@@ -139,8 +139,11 @@ static void print_samples(const struct session *s, const uint64_t *st)
 	if (cpu >= 0)
 		fprintf(stderr, " (expected ~%.0f from %.2f s of CPU time)",
 			cpu * s->opts.freq, cpu);
-	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
-		profile__total(s->prof), lost);
+	fprintf(stderr, ", %" PRIu64 " written", profile__total(s->prof));
+	if (c->filter)
+		fprintf(stderr, ", %" PRIu64 " left out by the filters",
+			c->filtered);
+	fprintf(stderr, ", %" PRIu64 " lost", lost);
 	/* Each cause by its description: the BPF side's (PYPROF_STATS in
 	 * bpf/pyprof_shared.h), then the collector's. */
 	if (lost) {
@@ -204,7 +207,8 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 	stats__print(stderr, st, STAT_SHOW_UNRESOLVED, "; unresolved: ");
 	fprintf(stderr, "; unknown frames %" PRIu64 "\n",
 		s->coll.unknown_frames);
-	if (stats__print(stderr, st, STAT_SHOW_FAILED, "pyprof-bpf: failures: "))
+	if (stats__print(stderr, st, STAT_SHOW_FAILED,
+			 "pyprof-bpf: failures: "))
 		fputc('\n', stderr);
 	/* What only a corrupt (or hostile) target produces. */
 	if (st[STAT_CYCLE] || st[STAT_TSTATE_WALK_CAP])

@@ -224,3 +224,23 @@ struct profile *filter__profile(struct filter *f, const struct profile *in)
 	}
 	return out;
 }
+
+int filter__apply(const struct filter_opts *o, struct profile **p)
+{
+	struct filter *f;
+	struct profile *out;
+	char err[256];
+
+	if (!filter__wanted(o))
+		return 0;
+	f = filter__new(o, err, sizeof(err));
+	if (!f)
+		return -errno;
+	out = filter__profile(f, *p);
+	filter__free(f);
+	if (!out)
+		return -errno;
+	profile__free(*p);
+	*p = out;
+	return 0;
+}

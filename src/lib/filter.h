@@ -66,4 +66,12 @@ int filter__stack(struct filter *f, const struct profile *p, uint32_t *frames,
  */
 struct profile *filter__profile(struct filter *f, const struct profile *in);
 
+/*
+ * For the commands that read a profile: replaces *p by a copy through
+ * the filters o asks for (nothing when it asks for none).  0, -EINVAL
+ * (an expression that does not compile: args__filter checks them first),
+ * or -ENOMEM; *p is unchanged on failure.
+ */
+int filter__apply(const struct filter_opts *o, struct profile **p);
+
 #endif /* PYPROF_FILTER_H */

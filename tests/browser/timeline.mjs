@@ -129,8 +129,8 @@ async function html(page, file, shots, laneRe, funcRe, out) {
   out.hovered = box;
   out.hover = await tlState(page);
   await page.locator("#timeline").screenshot({ path: `${shots}-hover.png` });
-  // Pixel runs along the hovered box's row, as painted.
-  out.pixels = await pixelRuns(page, box.y + box.h / 2);
+  // Pixel runs along the top of the hovered box's row (above its label), as painted.
+  out.pixels = await pixelRuns(page, box.y + 0.5);
 
   // Wheel: zoom in around the mouse; keys: zoom out, then back to all.
   await page.mouse.wheel(0, -300);
