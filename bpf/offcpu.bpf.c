@@ -183,9 +183,11 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev,
  * over, and from now on it waits for a CPU.  The time so far is counted
  * under the reason it left with, and the rest, until it is switched in, as
  * preempted (runnable, waiting for a CPU): a sleep is then as long as the
- * sleep was, on a busy machine too.  sched_waking runs before the task is
- * queued, so no CPU switches it in meanwhile; a flush may claim the time
- * first (start_ns), as with offcpu_in.
+ * sleep was, on a busy machine too.  Not a wait for the GIL: that lasts
+ * until the thread runs and holds it (--gil's waiting share).
+ * sched_waking runs before the task is queued, so no CPU switches it in
+ * meanwhile; a flush may claim the time first (start_ns), as with
+ * offcpu_in.
  */
 SEC("tp_btf/sched_waking")
 int BPF_PROG(on_waking, struct task_struct *p)
@@ -200,7 +202,7 @@ int BPF_PROG(on_waking, struct task_struct *p)
 		return 0;
 	tid = task_pid_in_ns(p);
 	r = tid ? bpf_map_lookup_elem(&offcpu, &tid) : NULL;
-	if (!r ||
+	if (!r || (r->key.flags & SAMPLE_F_GIL_WAIT) ||
 	    ((r->key.flags & mask) >> SAMPLE_WHY_SHIFT) == OFFCPU_PREEMPTED)
 		return 0;
 	now = bpf_ktime_get_ns();
