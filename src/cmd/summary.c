@@ -233,6 +233,12 @@ static void print_counters(struct session *s, const uint64_t *st)
 			runs, (double)run_ns / (double)runs / 1000.0,
 			st[STAT_OFFCPU_SWITCHES]);
 	run_ns = runs = 0;
+	if (sampler__waking_stats(s->bpf, &run_ns, &runs) == 0 && runs)
+		fprintf(stderr,
+			"pyprof-bpf: sched_waking program runs %" PRIu64
+			", %.3f us each on average (kernel.bpf_stats_enabled)\n",
+			runs, (double)run_ns / (double)runs / 1000.0);
+	run_ns = runs = 0;
 	if (sampler__prog_stats(s->bpf, &run_ns, &runs) == 0 && runs)
 		fprintf(stderr,
 			"pyprof-bpf: sampler runs %" PRIu64

@@ -954,6 +954,22 @@ int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
 	return 0;
 }
 
+int sampler__waking_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*run_ns = *runs = 0;
+	if (!p->wall)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.on_waking),
+				   &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
 int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 {
 	struct tstate_entry e;

@@ -123,6 +123,8 @@ int sampler__offcpu_flush(struct sampler *p);
 
 /* The kernel's statistics of the sched_switch program (wall mode). */
 int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs);
+/* The same of the sched_waking program (wall mode). */
+int sampler__waking_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs);
 
 /*
  * During sampler__drain: the kernel return addresses of kernel stack id
