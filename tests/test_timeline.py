@@ -308,6 +308,30 @@ def test_gecko_sleeps_in_speedscope(tmp_path):
     print(f"gecko sleeps in speedscope: median {median:.2f} ms")
 
 
+def test_speedscope_timeline(tmp_path):
+    """--timeline -o X.speedscope.json: one evented profile per thread,
+    valid by speedscope's schema; its Time Order is the timeline."""
+    out, _ = profile(tmp_path, "t.speedscope.json", "--mode", "wall",
+                     "--timeline")
+    doc = json.loads(out.read_text())
+    assert [p["type"] for p in doc["profiles"]] == ["evented", "evented"]
+    assert doc["profiles"][0]["name"].startswith("MainThread (python3-")
+    r = subprocess.run(["node", os.path.join(BROWSER, "drive.mjs"), "schema",
+                        str(out)], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 0 and json.loads(r.stdout)["valid"], r.stdout
+    d = drive("speedscope", out, os.path.join(SHOTS, "timeline-speedscope"))
+    assert not d["errors"], d["errors"]
+    boxes, total = speedscope_boxes(
+        {"shared": d["exported"]["shared"],
+         "profiles": [dict(d["exported"]["profiles"][0],
+                           unit="milliseconds")]}, {"a", "b"})
+    boxes = [(n, a / 1e6, b / 1e6) for n, a, b in boxes]
+    per_s, median = check_alternation(boxes, total / 1e6, True)
+    print(f"speedscope timeline: {per_s:.1f} alternations/s, median "
+          f"{median:.2f} ms")
+
+
 # --- the HTML report's timeline, as Chromium draws it ------------------------
 
 def test_html_timeline_in_chromium(tmp_path):

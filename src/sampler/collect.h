@@ -112,6 +112,7 @@ struct collector {
 	uint64_t filtered; /* samples the filter left out */
 	uint64_t timed_samples, timed_spans; /* on the timeline */
 	uint64_t timed_lost; /* not: stack or process gone, no memory */
+	uint64_t timed_ns; /* spent placing them (collect__on_timed) */
 	/* ---- end of issue 21 ---- */
 	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
 	 * plain cpu mode). */

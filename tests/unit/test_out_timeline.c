@@ -176,6 +176,42 @@ TEST(out_gecko_golden_basic)
 	profile__free(p);
 }
 
+/* With a timeline, speedscope gets evented profiles: opens and closes in
+ * order, nested. */
+TEST(out_speedscope_timeline_is_evented)
+{
+	struct profile *p = unit__basic_timeline();
+	char err[256];
+	size_t len;
+	int rc, depth = 0, opens = 0;
+	char *got;
+
+	REQUIRE(p);
+	got = unit__write(p, OUT_SPEEDSCOPE, unit__basic_meta(), &len, &rc);
+	REQUIRE(got);
+	CHECK_INT(rc, 0);
+	if (!unit__json_check(got, err, sizeof(err)))
+		unit__fail(__FILE__, __LINE__, "not JSON: %s", err);
+	CHECK(strstr(got, "{\"type\":\"evented\",\"name\":\"MainThread "
+			  "(python3-4242)\",\"unit\":\"nanoseconds\","
+			  "\"startValue\":0,\"endValue\":3610101010,") != NULL);
+	CHECK(strstr(got, "\"type\":\"sampled\"") == NULL);
+	for (const char *q = got; (q = strstr(q, "{\"type\":\"")); q++) {
+		if (!strncmp(q + 9, "O\"", 2)) {
+			depth++;
+			opens++;
+		} else if (!strncmp(q + 9, "C\"", 2)) {
+			CHECK(--depth >= 0);
+		} else if (!strncmp(q + 9, "evented", 7)) {
+			CHECK_INT(depth, 0);
+		}
+	}
+	CHECK_INT(depth, 0);
+	CHECK_INT(opens, 22); /* the trace's boxes */
+	free(got);
+	profile__free(p);
+}
+
 TEST(out_html_timeline_basic)
 {
 	struct profile *p = unit__basic_timeline();
