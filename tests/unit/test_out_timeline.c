@@ -212,6 +212,39 @@ TEST(out_speedscope_timeline_is_evented)
 	profile__free(p);
 }
 
+/* Past the bound every timeline writer says what it lacks, from when. */
+TEST(out_timeline_bound_is_said)
+{
+	struct profile *p = profile__new();
+	uint32_t a;
+	size_t sa;
+	size_t len;
+	int rc;
+	char *got;
+
+	REQUIRE(p);
+	a = fr(p, "a");
+	sa = stk(p, &a, 1);
+	profile__set_timeline_origin(p, 1000 * MS);
+	profile__set_timeline_max(p, 1);
+	CHECK_INT(profile__time_sample(p, sa, 5, 1000 * MS, false), 0);
+	CHECK_INT(profile__time_sample(p, sa, 5, 1500 * MS, true), 0);
+	CHECK_INT(profile__time_span(p, sa, 6, 1600 * MS, 1700 * MS), 0);
+	got = unit__write(p, OUT_HTML, NULL, &len, &rc);
+	REQUIRE(got);
+	CHECK_INT(rc, 0);
+	CHECK(strstr(got, "The timeline is full from 0.500 s on: 1 later "
+			  "samples and 1 off-CPU spans are in the profile but "
+			  "not on the timeline.") != NULL);
+	free(got);
+	got = unit__write(p, OUT_GECKO, NULL, &len, &rc);
+	REQUIRE(got);
+	CHECK_INT(rc, 0);
+	CHECK(strstr(got, "\"samples_dropped\":1,\"spans_dropped\":1") != NULL);
+	free(got);
+	profile__free(p);
+}
+
 TEST(out_html_timeline_basic)
 {
 	struct profile *p = unit__basic_timeline();
