@@ -240,6 +240,28 @@ def test_trace_wall_mode(tmp_path):
           f"ms; sleeps median {sleep_median:.2f} ms")
 
 
+def test_trace_with_a_filter(tmp_path):
+    """--focus: what is left out still takes its time on the lane, so an
+    a() box ends where the b() that was left out began: 20 ms each, 20 ms
+    apart."""
+    out, err = profile(tmp_path, "focus.trace.json", "--mode", "wall",
+                       "--focus", "^a ")
+    assert "left out by the filters" in err, err
+    doc = json.loads(out.read_text())
+    check_nesting(doc)
+    boxes = sorted(trace_boxes(doc, "MainThread", {"a", "b"}),
+                   key=lambda b: b[1])
+    assert {b[0] for b in boxes} == {"a"}
+    inner = boxes[1:-1]
+    assert len(inner) >= 10, boxes
+    bad = [round(b[2] - b[1], 2) for b in inner
+           if abs(b[2] - b[1] - PHASE_MS) > PHASE_TOL]
+    assert len(bad) <= max(1, len(inner) // 20), bad
+    gaps = [round(y[1] - x[2], 2) for x, y in zip(inner, inner[1:])]
+    bad = [g for g in gaps if abs(g - PHASE_MS) > PHASE_TOL]
+    assert len(bad) <= max(1, len(gaps) // 20), gaps
+
+
 # --- gecko, as speedscope imports it -----------------------------------------
 
 def speedscope_boxes(exported, names):

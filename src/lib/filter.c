@@ -94,7 +94,8 @@ static int verdict(struct filter *f, const struct profile *p, uint32_t id)
 	int v = V_KNOWN;
 
 	if (f->prof != p) {
-		memset(f->verdict, 0, f->cap);
+		if (f->cap)
+			memset(f->verdict, 0, f->cap);
 		f->prof = p;
 	}
 	if (id < f->cap && (f->verdict[id] & V_KNOWN))

@@ -403,6 +403,11 @@ size_t profile__nstacks(const struct profile *p)
 	return p->nstacks;
 }
 
+uint32_t profile__stack_depth(const struct profile *p, size_t i)
+{
+	return i < p->nstacks ? p->stacks[i].n : 0;
+}
+
 void profile__stack(const struct profile *p, size_t i, const uint32_t **frames,
 		    uint32_t *n, uint64_t *count)
 {

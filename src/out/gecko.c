@@ -214,6 +214,8 @@ static int write_samples(struct writer *w, size_t i, struct thread_tables *t)
 
 		if (st < -1)
 			return (int)st;
+		if (v->hidden) /* left out by a filter: nothing shown */
+			n = 1;
 		for (uint64_t j = 0; j < n; j++) {
 			uint64_t at;
 

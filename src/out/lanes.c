@@ -60,6 +60,8 @@ static int find_lanes(struct lanes *l, const struct profile *p,
 	size_t cap = 0;
 	int err = 0;
 
+	struct hashmap by_tid = {}; /* tid + 1 -> a lane of it */
+
 	for (size_t i = 0; i < profile__nevents(p); i++) {
 		const struct ptime_event *e = profile__event(p, i);
 		const struct split *s;
@@ -97,7 +99,25 @@ static int find_lanes(struct lanes *l, const struct profile *p,
 		l->lane[id].thread = s->thread;
 		lane_of[i] = (uint32_t)id;
 		l->nev++;
+		if (hashmap__set(&by_tid, (uint64_t)e->tid + 1, id)) {
+			err = -ENOMEM;
+			break;
+		}
 	}
+	/* Time a filter left out (an event of the empty stack) still takes
+	 * its thread's lane: what it ran there is not shown. */
+	for (size_t i = 0; i < profile__nevents(p) && !err; i++) {
+		const struct ptime_event *e = profile__event(p, i);
+		uint64_t id;
+
+		if (e->stack < profile__nstacks(p) &&
+		    sp[e->stack].first == UINT32_MAX &&
+		    hashmap__get(&by_tid, (uint64_t)e->tid + 1, &id)) {
+			lane_of[i] = (uint32_t)id;
+			l->nev++;
+		}
+	}
+	hashmap__free(&by_tid);
 	hashmap__free(&index);
 	return err;
 }
@@ -119,6 +139,7 @@ static void place(struct lanes *l, struct lane *ln, const struct profile *p)
 
 		v->stack = e->stack;
 		v->span = e->flags & PTIME_SPAN;
+		v->hidden = !profile__stack_depth(p, e->stack);
 		v->start = e->start_ns > prev_end ? e->start_ns : prev_end;
 		/* Back on the CPU, a thread goes on from the stack it left
 		 * with, and runs until its next switch (a span) or sample:
@@ -158,7 +179,8 @@ static void place(struct lanes *l, struct lane *ln, const struct profile *p)
 			if (v->end < last)
 				v->end = last;
 		}
-		ln->samples += v->samples;
+		if (!v->hidden)
+			ln->samples += v->samples;
 		prev_end = v->end;
 		prev_span = v->span;
 		if (v->end > l->t1)
@@ -229,9 +251,11 @@ int lanes__build(struct lanes *l, const struct profile *p, unsigned freq)
 
 		profile__stack(p, i, &fr, &n, &count);
 		sp[i].first = out__split(p, fr, n, &sp[i].proc, &sp[i].thread);
+		/* No frame: not shown, as anywhere; the time of its events
+		 * (left out by a filter) is a hidden event of its lane. */
+		l->first_of[i] = n ? sp[i].first : 0;
 		if (!n)
-			sp[i].first = UINT32_MAX; /* not shown, as anywhere */
-		l->first_of[i] = sp[i].first;
+			sp[i].first = UINT32_MAX;
 	}
 	err = find_lanes(l, p, sp, lane_of);
 	if (!err)
@@ -251,13 +275,15 @@ int lanes__build(struct lanes *l, const struct profile *p, unsigned freq)
 
 		if (!sorted)
 			goto out;
-		memcpy(sorted, l->lane, l->nlanes * sizeof(*sorted));
-		for (size_t i = 0; i < l->nlanes; i++)
+		for (size_t i = 0; i < l->nlanes; i++) {
+			sorted[i] = l->lane[i];
 			sorted[i].begin = i; /* remember the old id */
+		}
 		qsort_r(sorted, l->nlanes, sizeof(*sorted), cmp_lane, NULL);
-		for (size_t i = 0; i < l->nlanes; i++)
+		for (size_t i = 0; i < l->nlanes; i++) {
 			rank[sorted[i].begin] = (uint32_t)i;
-		memcpy(l->lane, sorted, l->nlanes * sizeof(*sorted));
+			l->lane[i] = sorted[i];
+		}
 		free(sorted);
 	}
 	for (size_t i = 0, k = 0; i < ne; i++)

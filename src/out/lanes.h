@@ -41,6 +41,8 @@ struct lane_ev {
 	bool joined; /* goes on from the event before without time off the
 			CPU between them: the thread came back on the CPU
 			where that one, a span, ended */
+	bool hidden; /* time a filter (--focus, --ignore) left out: it
+			ends the event before, and shows nothing */
 };
 
 struct lane {
@@ -48,7 +50,7 @@ struct lane {
 	uint32_t tid;
 	uint32_t pid; /* from the process frame ("comm-PID"); 0: unknown */
 	size_t begin, n; /* its events: lanes.ev[begin..begin+n) */
-	uint64_t samples; /* sum of its events' samples */
+	uint64_t samples; /* sum of its shown events' samples */
 };
 
 struct lanes {

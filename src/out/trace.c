@@ -165,6 +165,8 @@ static void write_other_data(struct state *s, const struct out_meta *m, FILE *f)
 			written += count;
 	}
 	for (size_t i = 0; i < s->l.nev; i++) {
+		if (s->l.ev[i].hidden)
+			continue;
 		if (s->l.ev[i].span)
 			spans++;
 		else

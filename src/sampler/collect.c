@@ -420,6 +420,18 @@ static int add_timed(struct collector *c, const struct collect_sample *s,
 				    slept_since(c, s->tid, s->nvcsw));
 }
 
+/* A timed sample or span the filter left out still takes its thread's
+ * lane, on the empty stack: the lanes show nothing there, and the box
+ * before it ends where it begins. */
+static void add_hidden(struct collector *c, const struct collect_sample *s)
+{
+	size_t idx;
+
+	if (profile__add_idx(c->prof, NULL, 0, 0, &idx) ||
+	    add_timed(c, s, idx))
+		c->timed_lost++;
+}
+
 /* The filter's verdict on the built stack (hidden frames removed): true
  * when it is kept. */
 static bool filter_keeps(struct collector *c, struct build *b)
@@ -482,6 +494,8 @@ static int add_sample(struct collector *c, const struct collect_sample *s,
 	if (!filter_keeps(c, &b)) {
 		c->filtered += s->count;
 		profile__add_filtered(c->prof, s->count);
+		if (s->timed)
+			add_hidden(c, s);
 		return 1;
 	}
 	rc = b.err ?: add(c, &b, s, idx);
@@ -837,8 +851,10 @@ static void on_timed(struct collector *c, const struct timeline_rec *r)
 		/* Not remembered on ENOMEM: the next one tries again. */
 		hashmap__set(&c->timed_stacks, h, v);
 	}
-	if (!v)
-		return; /* filtered out */
+	if (!v) {
+		add_hidden(c, &s); /* filtered out */
+		return;
+	}
 	if (add_timed(c, &s, (size_t)(v - 1)))
 		c->timed_lost++;
 }

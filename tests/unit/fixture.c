@@ -188,9 +188,10 @@ static struct profile *basic(bool timeline)
 	ADD(p, 4, 0, P, TM, E); /* a stack with no samples: not written */
 	CHECK_INT(profile__add_idx(p, none, 0, 5, &idx), 0);
 	if (timeline) {
-		/* An empty stack: on no lane. */
+		/* The empty stack (what a filter left out): on MainThread's
+		 * lane, after a sleep, showing nothing. */
 		CHECK_INT(profile__time_sample(p, idx, 4242,
-					       UNIT_T0 + 3500000000ull, false),
+					       UNIT_T0 + 3500000000ull, true),
 			  0);
 		/* worker;1, after its last sample: a 0.25 s span off the
 		 * CPU, then a sample after a sleep; a gap, one sample. */

@@ -147,6 +147,43 @@ TEST(lanes_short_sleep_and_lines)
 	profile__free(p);
 }
 
+/* Time a filter left out (the empty stack) ends the box before it and
+ * shows nothing: a, [left out], a is two boxes of a. */
+TEST(lanes_hidden_time)
+{
+	struct profile *p = profile__new();
+	uint32_t a;
+	size_t sa, none;
+	struct lanes l;
+	struct lane_box *bx;
+	size_t n;
+
+	REQUIRE(p);
+	a = fr(p, "a");
+	sa = stk(p, &a, 1);
+	CHECK_INT(profile__add_idx(p, NULL, 0, 0, &none), 0);
+	CHECK_INT(profile__time_sample(p, sa, 3, 0, false), 0);
+	CHECK_INT(profile__time_sample(p, sa, 3, 10 * MS, false), 0);
+	CHECK_INT(profile__time_sample(p, none, 3, 20 * MS, false), 0);
+	CHECK_INT(profile__time_sample(p, none, 3, 30 * MS, false), 0);
+	CHECK_INT(profile__time_sample(p, sa, 3, 40 * MS, false), 0);
+	/* A thread with nothing but left-out time has no lane. */
+	CHECK_INT(profile__time_sample(p, none, 4, 0, false), 0);
+	REQUIRE(lanes__build(&l, p, 100) == 0);
+	CHECK_INT(l.nlanes, 1);
+	CHECK_INT(l.nev, 3);
+	CHECK(l.ev[1].hidden && l.ev[1].start == 20 * MS &&
+	      l.ev[1].end == 40 * MS);
+	CHECK_INT(l.lane[0].samples, 3);
+	REQUIRE(lanes__boxes(&l, p, 0, &bx, &n) == 0);
+	CHECK_INT(n, 2);
+	CHECK(bx[0].start == 0 && bx[0].end == 20 * MS);
+	CHECK(bx[1].start == 40 * MS && bx[1].end == 50 * MS);
+	free(bx);
+	lanes__free(&l);
+	profile__free(p);
+}
+
 TEST(out_gecko_golden_basic)
 {
 	struct profile *p = unit__basic_timeline();
