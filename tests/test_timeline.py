@@ -254,12 +254,15 @@ def test_trace_with_a_filter(tmp_path):
     assert {b[0] for b in boxes} == {"a"}
     inner = boxes[1:-1]
     assert len(inner) >= 10, boxes
+    # A thread preempted right at a boundary moves it (in a, the wait is
+    # a's): that a box is long and the gap after it short.  One in ten.
     bad = [round(b[2] - b[1], 2) for b in inner
            if abs(b[2] - b[1] - PHASE_MS) > PHASE_TOL]
-    assert len(bad) <= max(1, len(inner) // 20), bad
+    assert len(bad) <= max(2, len(inner) // 10), bad
     gaps = [round(y[1] - x[2], 2) for x, y in zip(inner, inner[1:])]
     bad = [g for g in gaps if abs(g - PHASE_MS) > PHASE_TOL]
-    assert len(bad) <= max(1, len(gaps) // 20), gaps
+    assert len(bad) <= max(2, len(gaps) // 10), gaps
+    assert abs(statistics.median(gaps) - PHASE_MS) < 1, gaps
 
 
 # --- gecko, as speedscope imports it -----------------------------------------
