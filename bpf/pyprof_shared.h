@@ -346,9 +346,9 @@ enum stat_show {
 	  "timeline: samples and off-CPU spans sent with their time",          \
 	  STAT_SHOW_VERBOSE)                                                   \
 	X(STAT_TIMELINE_LOST, "timeline_lost",                                 \
-	  "timeline: samples not timed (ring buffer full)", STAT_SHOW_FAILED) \
+	  "timeline: samples not timed (ring buffer full)", STAT_SHOW_FAILED)  \
 	X(STAT_TIMELINE_NS, "timeline_ns",                                     \
-	  "timeline: ns spent sending records (measured in place)",           \
+	  "timeline: ns spent sending records (measured in place)",            \
 	  STAT_SHOW_VERBOSE)
 
 #define PYPROF_STAT_ENUM(e, name, desc, show) e,

@@ -427,8 +427,7 @@ static void add_hidden(struct collector *c, const struct collect_sample *s)
 {
 	size_t idx;
 
-	if (profile__add_idx(c->prof, NULL, 0, 0, &idx) ||
-	    add_timed(c, s, idx))
+	if (profile__add_idx(c->prof, NULL, 0, 0, &idx) || add_timed(c, s, idx))
 		c->timed_lost++;
 }
 
