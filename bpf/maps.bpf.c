@@ -16,6 +16,7 @@ const volatile __u64 pidns_ino;
 const volatile __u32 native_mode;
 const volatile __u32 offcpu_enabled;
 const volatile __u32 gil_enabled;
+const volatile __u32 timeline_enabled;
 
 __u32 active_buf;
 __u64 rest_gen;
@@ -35,6 +36,7 @@ offcpu_map_t offcpu SEC(".maps");
 gil_cfgs_map_t gil_cfgs SEC(".maps");
 rest_tstates_map_t rest_tstates SEC(".maps");
 events_map_t events SEC(".maps");
+timeline_map_t timeline SEC(".maps");
 announced_map_t announced SEC(".maps");
 stats_map_t stats SEC(".maps");
 scratch_map_t scratch SEC(".maps");

@@ -40,6 +40,9 @@ extern const volatile __u32 native_mode;
 /* --mode wall (bpf/offcpu.bpf.c), and --gil. */
 extern const volatile __u32 offcpu_enabled;
 extern const volatile __u32 gil_enabled;
+/* A timeline is wanted: each sample and off-CPU span is also sent, with
+ * its time, on the timeline ring buffer (issue 21). */
+extern const volatile __u32 timeline_enabled;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 extern __u32 active_buf;
@@ -193,6 +196,18 @@ typedef struct {
 extern events_map_t events SEC(".maps");
 
 /*
+ * The timeline (struct timeline_rec), apart from the events so that a
+ * sample never waits for room behind a --native stack copy, and so that
+ * userspace reads it without being woken for each record.  Userspace
+ * sizes it (one page when no timeline is wanted).
+ */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} timeline_map_t;
+extern timeline_map_t timeline SEC(".maps");
+
+/*
  * Segments already announced on the ring buffer.  Each drain empties the
  * stacks map, so without this every segment would be announced again every
  * interval; with it, a steady workload sends no events at all.  Forgetting
@@ -303,8 +318,9 @@ static __always_inline void event_send(void *ev, __u64 size)
 		stat_inc(STAT_EVENTS_LOST);
 }
 
-/* Adds value (1 for a sample) to key's count in buffer buf's counts map. */
-static __always_inline void count(struct sample_key *key, __u32 buf,
+/* Adds value (1 for a sample) to key's count in buffer buf's counts map.
+ * false when the map had no room (counted as lost_counts). */
+static __always_inline bool count(struct sample_key *key, __u32 buf,
 				  __u64 value)
 {
 	void *counts = counts_map(buf);
@@ -320,12 +336,49 @@ static __always_inline void count(struct sample_key *key, __u32 buf,
 		v = bpf_map_lookup_elem(counts, key);
 		if (!v) {
 			stat_inc(STAT_LOST_COUNTS);
-			return;
+			return false;
 		}
 		__sync_fetch_and_add(v, value);
 	}
 counted:
 	stat_inc(STAT_COUNTED);
+	return true;
+}
+
+/*
+ * The timeline (issue 21): a counted sample (dur_ns 0, at t_ns, with the
+ * thread's voluntary switch count nvcsw) or off-CPU span ([t_ns, t_ns +
+ * dur_ns)) of key in buffer buf, sent to userspace when a timeline is
+ * wanted.  Nobody is woken: userspace reads the ring at every tick (100
+ * ms) and drain.
+ */
+static __always_inline void timeline_send(const struct sample_key *key,
+					  __u32 buf, __u64 t_ns, __u64 dur_ns,
+					  __u32 nvcsw)
+{
+	struct timeline_rec *r;
+	__u32 idx = STAT_TIMELINE_NS;
+	__u64 t0, *ns;
+
+	if (!timeline_enabled)
+		return;
+	/* What this costs, measured in place (one more clock read): -v. */
+	t0 = bpf_ktime_get_ns();
+	r = bpf_ringbuf_reserve(&timeline, sizeof(*r), 0);
+	if (!r) {
+		stat_inc(STAT_TIMELINE_LOST);
+		return;
+	}
+	r->t_ns = t_ns;
+	r->dur_ns = dur_ns;
+	r->key = *key;
+	r->buf = buf;
+	r->nvcsw = nvcsw;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	stat_inc(STAT_TIMELINE_SENT);
+	ns = bpf_map_lookup_elem(&stats, &idx);
+	if (ns)
+		*ns += bpf_ktime_get_ns() - t0; /* per-CPU: no other writer */
 }
 
 #endif /* PYPROF_MAPS_BPF_H */

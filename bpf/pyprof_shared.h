@@ -144,7 +144,10 @@ enum pyprof_event_type {
 	EV_FORK = 5, /* a target or followed process forked: pid is the
 			child, key the parent (both tgids) */
 	EV_NATIVE = 6, /* --native: a sample with its user stack, to unwind
-			  in userspace (struct native_event) */
+			  in userspace (struct native_event); hdr.key is
+			  when it was taken (bpf_ktime_get_ns) and hdr.pad
+			  the thread's voluntary switches (timeline_rec's
+			  nvcsw) */
 };
 
 /* Discovery modes (the `discover` tunable). */
@@ -356,7 +359,15 @@ enum stat_show {
 	X(STAT_NATIVE_SHORT, "native_short",                                   \
 	  "--native: under 12 KiB of stack copied", STAT_SHOW_OWN)             \
 	X(STAT_NATIVE_REGS, "native_regs",                                     \
-	  "--native: user registers unreadable", STAT_SHOW_FAILED)
+	  "--native: user registers unreadable", STAT_SHOW_FAILED)             \
+	X(STAT_TIMELINE_SENT, "timeline_sent",                                 \
+	  "timeline: samples and off-CPU spans sent with their time",          \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_TIMELINE_LOST, "timeline_lost",                                 \
+	  "timeline: samples not timed (ring buffer full)", STAT_SHOW_FAILED)  \
+	X(STAT_TIMELINE_NS, "timeline_ns",                                     \
+	  "timeline: ns spent sending records (measured in place)",            \
+	  STAT_SHOW_VERBOSE)
 
 #define PYPROF_STAT_ENUM(e, name, desc, show) e,
 enum stat_idx {
@@ -517,5 +528,32 @@ _Static_assert(sizeof(struct offcpu_rec) == 8 + 32, "offcpu_rec");
 _Static_assert(sizeof(struct py_gil_cfg) == 32, "py_gil_cfg");
 #endif
 /* ---- end of issue 9 ---- */
+
+/*
+ * ---- The timeline: when each sample was taken (issue 21) ----
+ *
+ * When a timeline is wanted (the timeline_enabled tunable), every sample
+ * added to the counts map and every off-CPU span counted in wall mode is
+ * also sent on the timeline ring buffer with its time, so that userspace
+ * places it exactly.  The counts stay the profile: a record the ring
+ * could not take (STAT_TIMELINE_LOST) only leaves a gap in the timeline.
+ */
+struct timeline_rec {
+	__u64 t_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC): when the
+		       sample was taken, or when the span began */
+	__u64 dur_ns; /* an off-CPU span's length; 0 for a sample */
+	struct sample_key key; /* as counted */
+	__u32 buf; /* the buffer key was counted in: key.kstack is an id
+		      of that buffer's kernel stack map */
+	__u32 nvcsw; /* a sample: the thread's voluntary context switches
+			so far (task_struct.nvcsw, low 32 bits).  Two
+			samples of a thread with the same count had no
+			sleep between them: it ran, or waited for a CPU */
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct timeline_rec) == 16 + 32 + 8, "timeline_rec");
+#endif
+/* ---- end of issue 21 ---- */
 
 #endif /* PYPROF_SHARED_H */

@@ -105,7 +105,8 @@ static __always_inline void kernel_stack(struct bpf_perf_event_data *ctx,
  * could not be reserved.
  */
 static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
-					  const struct sample_key *key)
+					  const struct sample_key *key,
+					  __u64 t_ns)
 {
 	struct native_event *ev;
 	struct pt_regs regs;
@@ -124,6 +125,13 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	ev->hdr.tid = key->tid;
 	ev->hdr.pad = 0;
 	ev->hdr.key = 0;
+	/* The timeline (issue 21): when, and the thread's voluntary
+	 * switches (see struct timeline_rec). */
+	if (timeline_enabled) {
+		ev->hdr.key = t_ns;
+		ev->hdr.pad =
+			(__u32)BPF_CORE_READ(bpf_get_current_task_btf(), nvcsw);
+	}
 	ev->key = *key;
 	/* In user mode when the interrupted instruction is a user one. */
 	if (ctx->regs.ip < USER_ADDR_END) {
@@ -196,6 +204,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	struct sample_key key = {};
 	__u32 pid, tid, reason;
 	struct walk *w;
+	__u64 t_ns;
 
 	if (!current_ids(&pid, &tid)) {
 		/* Not numbered where pyprof-bpf runs: not a target. */
@@ -209,6 +218,9 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	stat_inc(STAT_SAMPLES);
+	/* The timeline's time of the sample: the interrupt's, not the end
+	 * of the walk's. */
+	t_ns = timeline_enabled ? bpf_ktime_get_ns() : 0;
 
 	key.pid = pid;
 	key.tid = tid;
@@ -231,7 +243,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	stat_inc(reason);
 	key.flags |= gil_state(pid, tid, cfg, NULL);
 	if (native_mode & NATIVE_MODE_USER) {
-		if (native_sample(ctx, &key)) {
+		if (native_sample(ctx, &key, t_ns)) {
 			stat_inc(STAT_NATIVE_SENT);
 			return 0;
 		}
@@ -240,6 +252,9 @@ int sample(struct bpf_perf_event_data *ctx)
 	}
 	if (native_mode & NATIVE_MODE_KERNEL)
 		kernel_stack(ctx, w->buf_idx, &key);
-	count(&key, w->buf_idx, 1);
+	if (count(&key, w->buf_idx, 1) && timeline_enabled)
+		timeline_send(&key, w->buf_idx, t_ns, 0,
+			      (__u32)BPF_CORE_READ(bpf_get_current_task_btf(),
+						   nvcsw));
 	return 0;
 }

@@ -48,10 +48,11 @@ const char options__usage[] =
 	"                        -o is given and stdout is not a terminal); not\n"
 	"                        with -o FILE (--format folded -o FILE is that)\n"
 	"      --format NAME     the profile's format: folded, svg, speedscope,\n"
-	"                        pprof, callgrind, trace, html, heatmap, pstats\n"
-	"                        (default: from -o's extension: .folded .txt .svg\n"
-	"                        .speedscope.json .pb.gz .callgrind .trace.json\n"
-	"                        .html .heatmap.html .pstats .prof; else folded)\n"
+	"                        pprof, callgrind, trace, gecko, html, heatmap,\n"
+	"                        pstats (default: from -o's extension: .folded\n"
+	"                        .txt .svg .speedscope.json .pb.gz .callgrind\n"
+	"                        .trace.json .gecko.json .html .heatmap.html\n"
+	"                        .pstats .prof; else folded)\n"
 	"      --stream          write the whole profile so far every --interval\n"
 	"                        (to stdout, or to FILE, replaced each time); a\n"
 	"                        snapshot that cannot be written ends the run\n"
@@ -80,14 +81,24 @@ const char options__usage[] =
 	"                        replaced by the Python frames it ran\n"
 	"      --kernel          kernel frames too, below the user frames, with\n"
 	"                        the \"_[k]\" suffix\n"
+	"      --timeline        record when each sample was taken even when the\n"
+	"                        format does not need it (trace, gecko and html\n"
+	"                        always do): speedscope then gets each thread's\n"
+	"                        samples in time order\n"
+	"      --focus REGEX     keep only the stacks with a frame that matches\n"
+	"      --ignore REGEX    drop the stacks with a frame that matches\n"
+	"      --hide REGEX      remove the frames that match from every stack,\n"
+	"                        e.g. --hide '/usr/lib/python3' (pprof's filters:\n"
+	"                        POSIX extended, on a frame as folded stacks show\n"
+	"                        it, \"name (file:line)\")\n"
 	"  -v, --verbose         show libbpf's and the verifier's messages\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
 	"\n"
 	"On a terminal (without --folded or -- COMMAND) it opens a live view: a\n"
 	"top-style table of the functions, refreshed every --interval; keys: q quit,\n"
-	"space pause, [ ] sort, t threads, l lines, \\ call tree, ? help. With -o\n"
-	"the profile is also written to FILE at the end.\n"
+	"space pause, [ ] sort, t threads, l lines, \\ call tree, / filter the\n"
+	"rows, ? help. With -o the profile is also written to FILE at the end.\n"
 	"\n"
 	"Commands:\n"
 	"  view FILE             browse a saved folded profile (see view --help)\n"
@@ -139,6 +150,10 @@ enum {
 	OPT_GIL_ONLY,
 	OPT_NATIVE,
 	OPT_KERNEL,
+	OPT_TIMELINE,
+	OPT_FOCUS,
+	OPT_HIDE,
+	OPT_IGNORE,
 };
 
 static const struct option longopts[] = {
@@ -162,6 +177,10 @@ static const struct option longopts[] = {
 	{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "timeline", no_argument, NULL, OPT_TIMELINE },
+	{ "focus", required_argument, NULL, OPT_FOCUS },
+	{ "hide", required_argument, NULL, OPT_HIDE },
+	{ "ignore", required_argument, NULL, OPT_IGNORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -266,6 +285,8 @@ static bool *flag(struct options *o, int c)
 		return &o->native;
 	case OPT_KERNEL:
 		return &o->kernel;
+	case OPT_TIMELINE:
+		return &o->timeline;
 	case 'v':
 		return &o->verbose;
 	}
@@ -300,6 +321,14 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_FORMAT:
 		o->format = arg;
 		return 0;
+	case OPT_FOCUS:
+	case OPT_HIDE:
+	case OPT_IGNORE:
+		return args__filter(a,
+				    c == OPT_FOCUS ? &o->focus :
+				    c == OPT_HIDE  ? &o->hide :
+						     &o->ignore,
+				    arg);
 	case OPT_MAX_DEPTH:
 		if (args__uint(a, arg, 1, PY_MAX_DEPTH_CAP, &v))
 			return -EINVAL;

@@ -47,6 +47,8 @@ struct options {
 	bool gil_only; /* --gil-only: only samples holding the GIL */
 	bool native; /* --native: merged native frames */
 	bool kernel; /* --kernel: kernel frames */
+	bool timeline; /* --timeline: each sample's time, whatever -o is */
+	const char *focus, *hide, *ignore; /* --focus/--hide/--ignore REGEX */
 	bool verbose; /* -v */
 	bool help;
 	bool version;

@@ -178,9 +178,6 @@ static int record__parse(struct record *rec, int argc, char **argv)
 		fail("%s", err);
 		return EXIT_USAGE;
 	}
-	/* A timeline at 1 s steps says little: drain 10 times a second. */
-	if (rec->fmt == OUT_TRACE && !opt->interval_set)
-		opt->interval = 0.1;
 	return EXIT_OK;
 }
 
@@ -203,7 +200,10 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 		.thread_ids = o->thread_ids,
 		.no_threads = o->no_threads,
 		.merge_processes = o->merge_processes,
-		.timeline = rec->fmt == OUT_TRACE,
+		.timeline = o->timeline || output__timeline(rec->fmt),
+		.filter = { .focus = o->focus,
+			    .hide = o->hide,
+			    .ignore = o->ignore },
 		.sources = rec->fmt == OUT_HEATMAP,
 	};
 }

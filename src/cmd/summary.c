@@ -175,8 +175,11 @@ static void print_samples(const struct session *s, const uint64_t *st)
 			" + %" PRIu64 " off-CPU (sample-equivalents of 1/%u s "
 			"off a CPU)",
 			off, s->opts.freq);
-	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
-		profile__total(s->prof), lost);
+	fprintf(stderr, ", %" PRIu64 " written", profile__total(s->prof));
+	if (c->filter)
+		fprintf(stderr, ", %" PRIu64 " left out by the filters",
+			c->filtered);
+	fprintf(stderr, ", %" PRIu64 " lost", lost);
 	/* Each cause by its description: the BPF side's (PYPROF_STATS in
 	 * bpf/pyprof_shared.h), then the collector's. */
 	if (lost) {
@@ -282,6 +285,12 @@ static void print_counters(struct session *s, const uint64_t *st)
 			" target switch-outs (kernel.bpf_stats_enabled)\n",
 			runs, (double)run_ns / (double)runs / 1000.0,
 			st[STAT_OFFCPU_SWITCHES]);
+	run_ns = runs = 0;
+	if (sampler__waking_stats(s->bpf, &run_ns, &runs) == 0 && runs)
+		fprintf(stderr,
+			"pyprof-bpf: sched_waking program runs %" PRIu64
+			", %.3f us each on average (kernel.bpf_stats_enabled)\n",
+			runs, (double)run_ns / (double)runs / 1000.0);
 	run_ns = runs = 0;
 	if (sampler__prog_stats(s->bpf, &run_ns, &runs) == 0 && runs)
 		fprintf(stderr,

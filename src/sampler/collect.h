@@ -81,7 +81,16 @@ struct collect_sample {
 	uint32_t tid;
 	uint32_t flags; /* SAMPLE_F_* */
 	uint64_t count; /* in samples */
-	uint64_t t_ns; /* when, for the timeline (trace format) */
+	/* The timeline (issue 21): timed, the sample at t_ns (on the
+	 * sampler's clock) with its thread's voluntary switches nvcsw; or
+	 * with span_ns, the off-CPU span from t_ns that long. */
+	bool timed;
+	uint64_t t_ns;
+	uint64_t span_ns;
+	uint32_t nvcsw;
+	/* Named at once, with a stand-in if its thread has no name yet,
+	 * instead of waiting for the name (a timed stack needs its index). */
+	bool no_wait;
 	const struct py_frame *py; /* leaf first, as the sampler gives them */
 	uint32_t npy;
 	const struct collect_native *nat; /* --native; NULL: none */
@@ -98,7 +107,9 @@ struct collect_deferred {
 	uint32_t n; /* frame ids */
 	uint32_t *ids;
 	uint64_t count;
-	uint64_t t_ns;
+	bool timed; /* collect_sample's timeline fields */
+	uint64_t t_ns, span_ns;
+	uint32_t nvcsw;
 	double since; /* clock__now() when it began to wait */
 };
 
@@ -109,8 +120,18 @@ struct collector {
 	bool thread_ids; /* "name (tid N)" */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
-	bool timeline; /* record when samples were drained (trace format) */
-	uint64_t drain_ns; /* CLOCK_MONOTONIC time of this drain */
+	/* ---- issue 21: the timeline and the filters ---- */
+	bool timeline; /* time each sample (collect__on_timed) */
+	bool gil_only; /* --gil-only: untimed what offcpu__samples drops */
+	struct filter *filter; /* --focus/--hide/--ignore; NULL: none */
+	struct hashmap timed_stacks; /* this drain: timed key -> stack + 1
+					(0: not in the profile) */
+	struct hashmap nvcsw; /* tid -> its last nvcsw + 1 */
+	uint64_t filtered; /* samples the filter left out */
+	uint64_t timed_samples, timed_spans; /* on the timeline */
+	uint64_t timed_lost; /* not: stack or process gone, no memory */
+	uint64_t timed_ns; /* spent placing them (collect__on_timed) */
+	/* ---- end of issue 21 ---- */
 	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
 	 * plain cpu mode). */
 	struct offcpu *offcpu;
@@ -222,5 +243,9 @@ void collect__flush(struct collector *c);
 #define COLLECT_NAMES_RETRY_MS 25
 bool collect__names_pending(const struct collector *c);
 void collect__retry_names(struct collector *c);
+
+/* sampler_events.timed: puts a sample or off-CPU span on the profile's
+ * timeline (c->timeline).  arg is the collector. */
+void collect__on_timed(const struct timeline_rec *rec, void *arg);
 
 #endif /* PYPROF_COLLECT_H */

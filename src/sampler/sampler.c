@@ -40,6 +40,7 @@ struct sampler {
 	struct bpf_link *exec_link;
 	struct bpf_link *fork_link; /* only when following children */
 	struct bpf_link *switch_link; /* only in wall mode */
+	struct bpf_link *waking_link; /* only in wall mode */
 	struct sampler_events events;
 	struct bpf_link **links;
 	int *pfds;
@@ -58,6 +59,7 @@ struct sampler {
 	bool wall, gil;
 	double poll_until; /* sampler__poll's end (clock__now()), or 0 */
 	bool at_rest; /* wall mode, and the at_rest iterator loaded */
+	bool timeline; /* the timeline ring is read (issue 21) */
 };
 
 /* Wall mode's maps: threads off-CPU at once, and their stack segments. */
@@ -65,6 +67,15 @@ struct sampler {
 #define OFF_STACKS_MAX 16384
 /* Wall mode: thread states indexed by a run of the at_rest iterator. */
 #define REST_TSTATES_MAX 16384
+
+/*
+ * The timeline ring (issue 21) holds what arrives between two reads
+ * (a tick, 100 ms): it is sized for half a second of samples on every
+ * CPU at -F, 64 bytes each with the ring's header, within these bounds.
+ */
+#define TIMELINE_RING_MIN (256u << 10)
+#define TIMELINE_RING_MAX (64u << 20)
+#define TIMELINE_RING_SECS 0.5
 
 static bool verbose_libbpf;
 
@@ -252,6 +263,7 @@ static struct sampler *sampler_alloc(const struct sampler_opts *o)
 	p->events = o->events;
 	p->wall = o->wall;
 	p->gil = o->gil;
+	p->timeline = o->timeline;
 	p->drain_kfd = -1;
 	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
 	if (!p->frames) {
@@ -266,6 +278,22 @@ static struct sampler *sampler_alloc(const struct sampler_opts *o)
  * bpf/maps.bpf.h).  A map a mode does not use keeps one entry, so that it
  * costs nothing.  0 or -errno.
  */
+/* The timeline ring's size: a power of two, from TIMELINE_RING_MIN to
+ * TIMELINE_RING_MAX; one page when no timeline is wanted. */
+static __u32 timeline_ring_size(const struct sampler_opts *o)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	double want = (double)o->freq * (ncpus > 0 ? ncpus : 1) *
+		      (sizeof(struct timeline_rec) + 8) * TIMELINE_RING_SECS;
+	__u32 size = TIMELINE_RING_MIN;
+
+	if (!o->timeline)
+		return (__u32)sysconf(_SC_PAGESIZE);
+	while (size < want && size < TIMELINE_RING_MAX)
+		size <<= 1;
+	return size;
+}
+
 static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
 {
 	bool kernel = o->native_mode & NATIVE_MODE_KERNEL;
@@ -282,6 +310,7 @@ static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
 		/* Native samples carry 17 KiB of stack each. */
 		{ skel->maps.events,
 		  o->native_mode & NATIVE_MODE_USER ? NATIVE_RINGBUF_SIZE : 0 },
+		{ skel->maps.timeline, timeline_ring_size(o) },
 	};
 	int rc;
 
@@ -317,8 +346,10 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	skel->rodata->offcpu_enabled = o->wall;
 	skel->rodata->gil_enabled = o->gil;
 	skel->rodata->native_mode = o->native_mode;
+	skel->rodata->timeline_enabled = o->timeline;
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
+	bpf_program__set_autoload(skel->progs.on_waking, o->wall);
 	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
 	bpf_program__set_autoload(skel->progs.at_rest, at_rest);
 	p->at_rest = at_rest;
@@ -389,14 +420,31 @@ static int open_and_load(struct sampler *p, const struct sampler_opts *o,
 }
 
 /* The ring buffer the programs' events arrive on (on_event). */
+/* A timeline record (issue 21), for events.timed. */
+static int on_timed(void *ctx, void *data, size_t len)
+{
+	struct sampler *p = ctx;
+
+	if (len >= sizeof(struct timeline_rec) && p->events.timed)
+		p->events.timed(data, p->events.arg);
+	return 0;
+}
+
 static int open_ring(struct sampler *p, struct open_err *e)
 {
 	int rc;
 
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
 				 NULL);
-	if (p->rb)
-		return 0;
+	if (!p->rb)
+		goto fail;
+	/* The same manager reads the timeline: one poll, one consume. */
+	if (p->timeline &&
+	    ring_buffer__add(p->rb, bpf_map__fd(p->skel->maps.timeline),
+			     on_timed, p))
+		goto fail;
+	return 0;
+fail:
 	rc = -errno;
 	return open_fail(e, SAMPLER_EOTHER, rc,
 			 "cannot set up the event ring buffer: %s",
@@ -432,6 +480,10 @@ static int attach_tracepoints(struct sampler *p, const struct sampler_opts *o,
 	if (!rc && o->wall)
 		rc = attach_tp(p->skel->progs.on_switch, &p->switch_link,
 			       "sched_switch for --mode wall",
+			       "; use --mode cpu", e);
+	if (!rc && o->wall)
+		rc = attach_tp(p->skel->progs.on_waking, &p->waking_link,
+			       "sched_waking for --mode wall",
 			       "; use --mode cpu", e);
 	return rc;
 }
@@ -539,6 +591,7 @@ void sampler__close(struct sampler *p)
 	}
 	free(p->links);
 	free(p->pfds);
+	bpf_link__destroy(p->waking_link);
 	bpf_link__destroy(p->switch_link);
 	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
@@ -596,7 +649,7 @@ static int read_at_rest(struct sampler *p, pid_t pid)
 }
 
 int sampler__add_target(struct sampler *p, pid_t pid,
-			 const struct py_proc_cfg *cfg)
+			const struct py_proc_cfg *cfg)
 {
 	__u32 key = (__u32)pid;
 	struct py_proc_cfg c = *cfg;
@@ -931,11 +984,14 @@ int sampler__poll(struct sampler *p, int timeout_ms)
 
 	p->poll_until = clock__now() + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
 	rc = ring_buffer__poll(p->rb, timeout_ms);
-	/* Records sent without a wake-up (--native's) and those behind them
-	 * (a ring that is not empty wakes no one) wait for the next poll, not
-	 * for a quarter of the ring to fill. */
-	if (rc == 0)
-		rc = ring_buffer__consume(p->rb);
+	/* Records sent without a wake-up (--native's, the timeline's) and
+	 * those behind them (a ring that is not empty wakes no one) wait for
+	 * the next poll, not for a quarter of the ring to fill. */
+	if (rc >= 0) {
+		int m = ring_buffer__consume(p->rb);
+
+		rc = m < 0 ? m : rc + m;
+	}
 	p->poll_until = 0;
 	return rc;
 }
@@ -999,6 +1055,22 @@ int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
 	return 0;
 }
 
+int sampler__waking_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*run_ns = *runs = 0;
+	if (!p->wall)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.on_waking),
+				   &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
 int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 {
 	struct tstate_entry e;
@@ -1010,8 +1082,7 @@ int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 	return 0;
 }
 
-int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
-		     uint32_t max)
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips, uint32_t max)
 {
 	__u64 v[KSTACK_MAX_DEPTH] = {};
 	__u32 k = (__u32)id;
@@ -1027,8 +1098,27 @@ int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
 	return (int)n;
 }
 
+int sampler__kstack_of(struct sampler *p, uint32_t buf, int32_t id,
+		       uint64_t *ips, uint32_t max)
+{
+	__u64 v[KSTACK_MAX_DEPTH] = {};
+	struct bpf_map *m = buf ? p->skel->maps.kstacks1 :
+				  p->skel->maps.kstacks0;
+	__u32 k = (__u32)id;
+	uint32_t n = 0;
+
+	if (id < 0 || bpf_map__max_entries(m) <= 1 ||
+	    bpf_map_lookup_elem(bpf_map__fd(m), &k, v))
+		return -ENOENT;
+	while (n < KSTACK_MAX_DEPTH && n < max && v[n]) {
+		ips[n] = v[n];
+		n++;
+	}
+	return (int)n;
+}
+
 int sampler__py_frames(struct sampler *p, const struct sample_key *key,
-			const struct py_frame **frames)
+		       const struct py_frame **frames)
 {
 	*frames = p->frames;
 	if (!key->depth)

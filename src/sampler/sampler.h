@@ -33,6 +33,10 @@ struct sampler_events {
 	/* --native: a sample with its user stack (len bytes, at least the
 	 * event header: the callback checks for the rest). */
 	void (*native)(const struct native_event *ev, size_t len, void *arg);
+	/* The timeline (sampler_opts.timeline): a counted sample or off-CPU
+	 * span with its time.  Its stack resolves with sampler__py_frames
+	 * and sampler__kstack_of until the drain of rec->buf ends. */
+	void (*timed)(const struct timeline_rec *rec, void *arg);
 	void *arg;
 };
 
@@ -44,6 +48,7 @@ struct sampler_opts {
 	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.c) */
 	bool gil; /* --gil: GIL state in the sample flags */
 	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
+	bool timeline; /* send each sample's time (events.timed) */
 	struct sampler_events events;
 };
 
@@ -58,13 +63,13 @@ enum sampler_err {
  * Opens, loads and attaches the sampler.  On failure returns NULL, sets *why
  * to a sampler_err, and writes one line saying what to do into err.
  */
-struct sampler *sampler__open(const struct sampler_opts *o, int *why,
-				char *err, size_t errlen);
+struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
+			      size_t errlen);
 void sampler__close(struct sampler *p);
 
 /* Starts sampling pid's threads with config cfg. 0 or -errno. */
 int sampler__add_target(struct sampler *p, pid_t pid,
-			 const struct py_proc_cfg *cfg);
+			const struct py_proc_cfg *cfg);
 /* Stops sampling pid. */
 void sampler__remove_target(struct sampler *p, pid_t pid);
 
@@ -84,8 +89,8 @@ void sampler__probe_later(struct sampler *p, pid_t pid, uint64_t retry_ns);
  * frames is NULL (the sample is counted as lost by the caller).
  */
 typedef int (*sampler_sample_fn)(const struct sample_key *key, uint64_t count,
-				  const struct py_frame *frames,
-				  uint32_t nframes, void *arg);
+				 const struct py_frame *frames,
+				 uint32_t nframes, void *arg);
 
 /*
  * Switches the sampler to the other buffer, then hands every sample of the
@@ -119,15 +124,23 @@ int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id);
 int sampler__offcpu_flush(struct sampler *p);
 
 /* The kernel's statistics of the sched_switch program (wall mode). */
-int sampler__switch_stats(struct sampler *p, uint64_t *run_ns,
-			   uint64_t *runs);
+int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs);
+/* The same of the sched_waking program (wall mode). */
+int sampler__waking_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs);
 
 /*
  * During sampler__drain: the kernel return addresses of kernel stack id
  * (key->kstack), leaf first, into ips[max].  The count, or -ENOENT.
  */
-int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
-		     uint32_t max);
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips, uint32_t max);
+
+/*
+ * The timeline: the kernel return addresses of kernel stack id of buffer
+ * buf (timeline_rec.buf), leaf first, into ips[max].  Valid until that
+ * buffer's drain ends.  The count, or -ENOENT.
+ */
+int sampler__kstack_of(struct sampler *p, uint32_t buf, int32_t id,
+		       uint64_t *ips, uint32_t max);
 
 /*
  * The Python frames (leaf first) of a sample key, from the segments seen
@@ -135,7 +148,7 @@ int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
  * count (key->depth), or -ENOENT when a segment is missing.
  */
 int sampler__py_frames(struct sampler *p, const struct sample_key *key,
-			const struct py_frame **frames);
+		       const struct py_frame **frames);
 
 /* Online CPUs sampled. */
 int sampler__ncpus(const struct sampler *p);

@@ -92,6 +92,11 @@ static void on_native(const struct native_event *ev, size_t len, void *arg)
 	collect__retry_names(&((struct session *)arg)->coll);
 }
 
+static void on_timed(const struct timeline_rec *rec, void *arg)
+{
+	collect__on_timed(rec, &((struct session *)arg)->coll);
+}
+
 static void sampler_opts(struct session *s, struct sampler_opts *so)
 {
 	const struct session_opts *o = &s->opts;
@@ -102,6 +107,7 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	so->verbose = o->verbose;
 	so->wall = o->wall;
 	so->gil = o->gil;
+	so->timeline = o->timeline;
 	if (o->kernel)
 		so->native_mode |= NATIVE_MODE_KERNEL;
 	if (o->native)
@@ -116,6 +122,7 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	so->events.probe = on_probe;
 	so->events.fork = on_fork;
 	so->events.native = on_native;
+	so->events.timed = on_timed;
 	so->events.arg = s;
 }
 
@@ -222,8 +229,18 @@ static int open_extras(struct session *s, char *err, size_t errlen)
 			goto out_free_offcpu;
 		}
 	}
+	if (filter__wanted(&o->filter)) {
+		s->coll.filter = filter__new(&o->filter, err, errlen);
+		if (!s->coll.filter) {
+			rc = -errno;
+			goto out_free_sources;
+		}
+	}
 	return 0;
 
+out_free_sources:
+	sources__free(s->coll.sources);
+	s->coll.sources = NULL;
 out_free_offcpu:
 	offcpu__free(s->coll.offcpu);
 	s->coll.offcpu = NULL;
@@ -238,6 +255,8 @@ out_free_ksyms:
 
 static void close_extras(struct session *s)
 {
+	filter__free(s->coll.filter);
+	s->coll.filter = NULL;
 	sources__free(s->coll.sources);
 	s->coll.sources = NULL;
 	offcpu__free(s->coll.offcpu);
@@ -286,6 +305,7 @@ int session__open(struct session *s, char *err, size_t errlen)
 	}
 	s->coll.bpf = s->bpf;
 	s->coll.timeline = o->timeline;
+	s->coll.gil_only = o->gil_only;
 	if (o->timeline)
 		profile__set_timeline_origin(s->prof,
 					     (uint64_t)(clock__now() * 1e9));

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/filter.h"
 #include "lib/profile.h"
 #include "native/ksyms.h"
 #include "native/unwind.h"
@@ -50,7 +51,8 @@ struct session_opts {
 	bool thread_ids; /* "name (tid N)" thread frames */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
-	bool timeline; /* when samples were taken (the trace format) */
+	bool timeline; /* when each sample was taken (the timeline) */
+	struct filter_opts filter; /* --focus, --hide, --ignore */
 	bool sources; /* each source file read as first named (the
 			 heatmap: coll.sources, lib/sources.h) */
 };
