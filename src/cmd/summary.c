@@ -253,6 +253,11 @@ static void print_counters(struct session *s, const uint64_t *st)
 
 	stats__print_all(stderr, st, "pyprof-bpf:   ");
 	collect__print_stats(&s->coll, stderr);
+	fprintf(stderr, "pyprof-bpf: BPF maps");
+	fprintf(stderr,
+		"; %.1f MiB of kernel memory in all (memlock: not in "
+		"RSS)\n",
+		(double)sampler__maps_memory(s->bpf, stderr) / (1 << 20));
 }
 
 static const char *thread_name(uint32_t pid, uint32_t tid, char *buf,
@@ -273,6 +278,7 @@ void summary__print(struct session *s, const struct run_end *end)
 	print_samples(s, st);
 	print_native_summary(s, st);
 	print_python_stacks(s, st);
+	sampler__print_full(s->bpf, st, stderr);
 	if (s->coll.offcpu)
 		offcpu__print_summary(s->coll.offcpu, stderr, o->wall, o->gil,
 				      TARGETS_SUMMARY_MAX, thread_name,
