@@ -36,11 +36,13 @@
 #define PROBE_ALL 16384u
 #define PROBE_FOLLOW 4096u
 #define FOLLOW_MAX 16384u
-/* Kernel stacks: a stack trace map is a table of buckets, a stack that
- * lands in a taken bucket is lost (kstack_collided): four times the
- * buffer's samples keeps those rare. */
-#define KSTACKS_PER_SAMPLE 4u
-#define KSTACKS_MIN 4096u
+/* Kernel stacks: a stack trace map is a table of buckets (1 KiB each:
+ * 127 frames), a stack that lands in a taken bucket is lost
+ * (kstack_collided): twice the buffer's samples, and 8192 at least (a
+ * few hundred distinct kernel stacks an interval collide ~5 % at most),
+ * keep those rare. */
+#define KSTACKS_PER_SAMPLE 2u
+#define KSTACKS_MIN 8192u
 #define KSTACKS_MAX (1u << 18)
 /* Events: new segments, threads, processes (1 MiB), or with --native
  * each sample's stack: a quarter second of samples, 4 MiB at least. */
