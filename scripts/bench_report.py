@@ -336,13 +336,20 @@ def render(res, png_rel, plot_ok):
       "Python frames (checked: *seen* is the depth of the most common "
       "stack in the profile). The sampler runs on every CPU for every "
       "process and returns after one map lookup for non-targets, so its "
-      "*mean over all runs* mixes both. *Per target sample* charges each "
-      "non-target run the floor and divides the rest by the target's "
-      "samples: (runs × mean − (runs − samples) × floor) / samples. A "
-      "non-target run costs a little more than the floor (one hash lookup), "
-      "so this overstates the per-sample cost, never understates it. The "
-      "*floor* is an empty perf_event program (`build/bench/bench-floor`) "
-      "on the same cpu-clock events at the same rate, in the same run. "
+      "run time mixes both. *Per target sample*: the sampler's run time "
+      "and runs over the round (from its `/proc/PID/fdinfo`), less what "
+      "its other runs cost, divided by the target's samples: (round's run "
+      "time − (round's runs − samples) × other) / samples, where *other* "
+      "is the mean cost of a run measured for 1 s just before the round "
+      "while the target waited (same profiler, same machine, same other "
+      "tasks). An earlier estimate charged the other runs the empty "
+      "program's cost, the *floor*; on a loaded machine, where the target "
+      "gets few samples and the other runs cost more than an empty "
+      "program (a hash lookup that misses the cache), that overstated "
+      "the per-sample cost by tens of µs (it stays in `results.json`: "
+      "`per_sample_floor_us`). The *floor* is an empty perf_event program "
+      "(`build/bench/bench-floor`) on the same cpu-clock events at the "
+      "same rate, in the same run. "
       "Stats are read per run, so the median is over runs' means, not over "
       "single samples. What the timer interrupt itself costs (entering and "
       "leaving it, in a VM a trip through the hypervisor) is in neither "
@@ -368,8 +375,9 @@ def render(res, png_rel, plot_ok):
     for c in conds:
         head += " %s: per target sample (µs) | %s: load |" % (c, c)
         rule += "---|---|"
-    w(head + " runs | floor (µs) |")
-    w(rule + "---:|---|")
+    w(head + " runs | target samples a run | other run (µs) | floor "
+      "(µs) |")
+    w(rule + "---:|---|---|---|")
     for r in res["bpfcost"]:
         allruns = [x for c in conds for x in cond_runs(r, c)]
         seen = sorted({x.get("target_depth") for x in allruns}, key=str)
@@ -381,8 +389,10 @@ def render(res, png_rel, plot_ok):
             line += " %s | %s |" % (
                 fmt3(mmm([x.get("per_sample_us") for x in rs])),
                 load_of(rs))
-        w(line + " %s | %s |" % (
+        w(line + " %s | %s | %s | %s |" % (
             " + ".join(str(len(cond_runs(r, c))) for c in conds),
+            fmt3(mmm([x.get("target_runs") for x in allruns]), "%.0f"),
+            fmt3(mmm([x.get("other_run_us") for x in allruns])),
             fmt3(mmm([x.get("floor_us") for x in allruns]))))
     if res["bpfcost"]:
         r0 = res["bpfcost"][0]
