@@ -234,7 +234,7 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 /* -v: what the BPF programs cost, and every counter. */
 static void print_counters(struct session *s, const uint64_t *st)
 {
-	uint64_t run_ns = 0, runs = 0;
+	uint64_t run_ns = 0, runs = 0, maps;
 
 	if (sampler__switch_stats(s->bpf, &run_ns, &runs) == 0 && runs)
 		fprintf(stderr,
@@ -253,11 +253,12 @@ static void print_counters(struct session *s, const uint64_t *st)
 
 	stats__print_all(stderr, st, "pyprof-bpf:   ");
 	collect__print_stats(&s->coll, stderr);
+	/* The larger maps, then the total: kernel memory RSS omits. */
 	fprintf(stderr, "pyprof-bpf: BPF maps");
+	maps = sampler__maps_memory(s->bpf, stderr);
 	fprintf(stderr,
-		"; %.1f MiB of kernel memory in all (memlock: not in "
-		"RSS)\n",
-		(double)sampler__maps_memory(s->bpf, stderr) / (1 << 20));
+		"; %.1f MiB of kernel memory in all (memlock: not in RSS)\n",
+		(double)maps / (1 << 20));
 }
 
 static const char *thread_name(uint32_t pid, uint32_t tid, char *buf,
