@@ -16,12 +16,14 @@
 #define COUNTS_MIN 2048u
 #define STACKS_MIN 4096u
 #define BUF_MAX (1u << 20)
-/* New segments a sample may store, at most: a stack of 64 frames, each
- * sample a new one.  Deeper stacks share their root segments with the
- * last sample's far more often than not. */
+/* New segments a sample may store, on average: a stack of 64 frames,
+ * each sample a new one.  A stack already stored in the interval stores
+ * nothing more, and an interval has far fewer distinct deep stacks than
+ * samples; a workload that has more fills the map, which says so. */
 #define SEGS_PER_SAMPLE 2u
 /* Threads of a target whose thread state is cached, off-CPU records and
- * off-CPU stack segments per target; and for -a, in all. */
+ * off-CPU stack segments per target; and in all when any number of
+ * processes may come (-a, followed children). */
 #define TSTATE_PER_TARGET 512u
 #define TSTATE_MIN 4096u
 #define TSTATE_ALL 16384u
@@ -118,9 +120,9 @@ void mapsize__plan(const struct mapsize_in *in, struct map_plan *pl)
 		       (uint32_t)clamp(nt, 16, PYPROF_TARGETS_MAX);
 	pl->entries[MAP_GIL_CFGS] = in->gil ? pl->entries[MAP_TARGETS] : 1;
 	pl->entries[MAP_TSTATE_CACHE] =
-		scaled(in->open_ended ? TSTATE_ALL :
-					clamp(nt * TSTATE_PER_TARGET,
-					      TSTATE_MIN, PER_PROCESS_MAX),
+		scaled(open ? TSTATE_ALL :
+			      clamp(nt * TSTATE_PER_TARGET, TSTATE_MIN,
+				    PER_PROCESS_MAX),
 		       s);
 	pl->entries[MAP_PROBE] = in->open_ended ? scaled(PROBE_ALL, s) :
 				 in->follow	? scaled(PROBE_FOLLOW, s) :
