@@ -9,9 +9,11 @@
  * declarations, and the linker resolves the other files' extern ones to
  * those definitions.
  *
- * Sizes written as 1 are set by userspace with bpf_map__set_max_entries
- * before load (src/sampler/sampler.c), when the mode that uses the map is
- * on.
+ * Userspace sets the size of every map that depends on the run with
+ * bpf_map__set_max_entries before load (src/sampler/mapsize.c: from -F,
+ * the CPUs, --interval, --max-depth, the targets and the mode; one entry
+ * for a map the mode does not use): the sizes written here are only
+ * placeholders for those.
  */
 #ifndef PYPROF_MAPS_BPF_H
 #define PYPROF_MAPS_BPF_H
@@ -95,7 +97,7 @@ extern probe_map_t probe SEC(".maps");
  * the sampler runs in interrupt context, where an on-demand (NO_PREALLOC)
  * hash map fails allocations until its per-CPU cache is refilled, and a
  * failed insert is a lost sample (seen on a fresh map's first stacks).
- * 16384 segments of 528 bytes: about 9 MiB per buffer.
+ * A segment takes about 600 bytes of kernel memory: sized per run.
  */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

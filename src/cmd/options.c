@@ -10,6 +10,7 @@
 
 #include "bpf/pyprof_shared.h"
 #include "cmd/args.h"
+#include "sampler/mapsize.h"
 
 const char options__usage[] =
 	"usage: pyprof-bpf -p PID[,PID...] [options]\n"
@@ -61,6 +62,9 @@ const char options__usage[] =
 	"                        get a \"[truncated]\" frame in place of the rest\n"
 	"      --interval SECS   how often samples are collected from the kernel\n"
 	"                        (default 1)\n"
+	"      --map-scale N     double the BPF maps sized from -F, --interval,\n"
+	"                        --max-depth and the processes N times (0-8,\n"
+	"                        default 0), when the summary says one was full\n"
 	"      --tid             name thread frames \"NAME (tid N)\" so threads of\n"
 	"                        one name stay apart\n"
 	"      --no-threads      leave out the thread frame (merge all threads)\n"
@@ -154,6 +158,7 @@ enum {
 	OPT_FOCUS,
 	OPT_HIDE,
 	OPT_IGNORE,
+	OPT_MAP_SCALE,
 };
 
 static const struct option longopts[] = {
@@ -169,6 +174,7 @@ static const struct option longopts[] = {
 	{ "folded", no_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "map-scale", required_argument, NULL, OPT_MAP_SCALE },
 	{ "tid", no_argument, NULL, OPT_TID },
 	{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -337,6 +343,11 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_INTERVAL:
 		o->interval_set = true;
 		return args__seconds(a, arg, 0.05, 3600, &o->interval);
+	case OPT_MAP_SCALE:
+		if (args__uint(a, arg, 0, MAPSIZE_SCALE_MAX, &v))
+			return -EINVAL;
+		o->map_scale = (unsigned)v;
+		return 0;
 	case OPT_MODE:
 		return parse_mode(p, arg);
 	case OPT_IDLE:

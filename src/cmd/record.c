@@ -188,6 +188,8 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 	*so = (struct session_opts){
 		.freq = o->freq,
 		.max_depth = o->max_depth,
+		.interval = o->interval,
+		.map_scale = o->map_scale,
 		.verbose = o->verbose,
 		.all = o->all,
 		.children = o->children,

@@ -276,7 +276,7 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 /* -v: what the BPF programs cost, and every counter. */
 static void print_counters(struct session *s, const uint64_t *st)
 {
-	uint64_t run_ns = 0, runs = 0;
+	uint64_t run_ns = 0, runs = 0, maps;
 
 	if (sampler__switch_stats(s->bpf, &run_ns, &runs) == 0 && runs)
 		fprintf(stderr,
@@ -301,6 +301,12 @@ static void print_counters(struct session *s, const uint64_t *st)
 
 	stats__print_all(stderr, st, "pyprof-bpf:   ");
 	collect__print_stats(&s->coll, stderr);
+	/* The larger maps, then the total: kernel memory RSS omits. */
+	fprintf(stderr, "pyprof-bpf: BPF maps");
+	maps = sampler__maps_memory(s->bpf, stderr);
+	fprintf(stderr,
+		"; %.1f MiB of kernel memory in all (memlock: not in RSS)\n",
+		(double)maps / (1 << 20));
 }
 
 /* --gil on free-threaded builds: they have no GIL, so no shares to give
@@ -342,6 +348,7 @@ void summary__print(struct session *s, const struct run_end *end)
 	print_python_stacks(s, st);
 	if (o->gil)
 		print_no_gil(s);
+	sampler__print_full(s->bpf, st, stderr);
 	if (s->coll.offcpu)
 		offcpu__print_summary(s->coll.offcpu, stderr, o->wall,
 				      o->gil && s->ts.no_gil < s->ts.attached,

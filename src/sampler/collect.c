@@ -33,6 +33,9 @@
 #define DEFER_IDS_MAX (1u << 20)
 /* How long a sample waits for its thread's name, at most (s). */
 #define DEFER_MAX 2.0
+/* Frame ids --native keeps for reuse (framecache): 4 and 16 MiB. */
+#define SYM_IDS_MAX (1u << 20)
+#define PY_IDS_MAX (1u << 22)
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -65,6 +68,8 @@ void collect__fini(struct collector *c)
 		free(c->deferred[i].ids);
 	free(c->deferred);
 	hashmap__free(&c->pending);
+	framecache__free(&c->sym_ids);
+	framecache__free(&c->py_ids);
 	free(c->nat);
 	hashmap__free(&c->timed_stacks);
 	hashmap__free(&c->nvcsw);
@@ -465,6 +470,8 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 		if (sl->kind == MERGE_NATIVE) {
 			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
 				push(b, nat->ids[sl->idx][j]);
+		} else if (sl->kind == MERGE_PYTHON && nat->have_pyids) {
+			push(b, nat->pyids[sl->idx]);
 		} else if (sl->kind == MERGE_PYTHON) {
 			/* Slots number Python frames from the root. */
 			push_python(b, s->t, &s->py[s->npy - 1 - sl->idx]);
@@ -873,6 +880,8 @@ int collect__set_native(struct collector *c, struct unwinder *unw,
 		c->nat = calloc(1, sizeof(*c->nat));
 		if (!c->nat)
 			return -ENOMEM;
+		framecache__init(&c->sym_ids, SYM_IDS_MAX);
+		framecache__init(&c->py_ids, PY_IDS_MAX);
 	}
 	return 0;
 }
@@ -896,8 +905,9 @@ static int native_frames(struct collector *c, pid_t pid)
 
 	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
-		uint32_t i = nn - 1 - k;
+		uint32_t i = nn - 1 - k, n;
 		struct unwind_sym sym;
+		const uint32_t *ids;
 		int64_t f;
 
 		nat->nids[i] = 0;
@@ -910,6 +920,12 @@ static int native_frames(struct collector *c, pid_t pid)
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
 		nat->unnamed += sym.unnamed;
+		ids = framecache__get(&c->sym_ids, sym.id, &n);
+		if (ids && n <= NATIVE_IDS_PER_FRAME) {
+			memcpy(nat->ids[i], ids, n * sizeof(*ids));
+			nat->nids[i] = n;
+			continue;
+		}
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);
@@ -917,8 +933,53 @@ static int native_frames(struct collector *c, pid_t pid)
 				return (int)f;
 			nat->ids[i][nat->nids[i]++] = (uint32_t)f;
 		}
+		/* Not kept when out of memory: named again next time. */
+		if (sym.id)
+			framecache__put(&c->sym_ids, sym.id, nat->ids[i],
+					nat->nids[i]);
 	}
 	return 0;
+}
+
+/*
+ * The profile ids of the Python frames py (npy, leaf first) into
+ * nat->pyids, root first: from the cache, else named and kept.  A stack
+ * with a frame whose code could not be read is not kept (it may be read
+ * later); its frames are named as the slots meet them.
+ */
+static void python_ids(struct collector *c, struct target *t, uint64_t stack,
+		       const struct py_frame *py, uint32_t npy)
+{
+	struct collect_native *nat = c->nat;
+	uint64_t key = hash64(hash64((uint64_t)t->pid) ^ stack) ^ npy;
+	uint64_t unknown = c->unknown_frames;
+	const uint32_t *ids;
+	uint32_t n;
+
+	nat->have_pyids = false;
+	if (!npy)
+		return;
+	if (c->ts->retired != c->py_ids_retired) {
+		framecache__clear(&c->py_ids);
+		c->py_ids_retired = c->ts->retired;
+	}
+	ids = framecache__get(&c->py_ids, key, &n);
+	if (ids && n == npy) {
+		memcpy(nat->pyids, ids, n * sizeof(*ids));
+		nat->have_pyids = true;
+		return;
+	}
+	for (uint32_t i = 0; i < npy; i++) {
+		int64_t f = python_frame(c, t, &py[npy - 1 - i]);
+
+		if (f < 0 || c->unknown_frames != unknown) {
+			c->unknown_frames = unknown; /* counted again later */
+			return;
+		}
+		nat->pyids[i] = (uint32_t)f;
+	}
+	nat->have_pyids = true;
+	framecache__put(&c->py_ids, key, nat->pyids, npy);
 }
 
 /*
@@ -1004,6 +1065,7 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = lost_reason(rc);
 		goto lost;
 	}
+	python_ids(c, s.t, ev->key.stack_id, frames, s.npy);
 	s.tid = ev->key.tid;
 	s.flags = ev->key.flags;
 	/* The timeline: when, and the thread's voluntary switches. */

@@ -17,6 +17,7 @@
 
 #include "lib/hashmap.h"
 #include "lib/profile.h"
+#include "native/framecache.h"
 #include "native/ksyms.h"
 #include "native/merge.h"
 #include "native/unwind.h"
@@ -64,6 +65,11 @@ struct collect_native {
 	int merged; /* enum merge_result */
 	struct merge_slot slots[PY_MAX_DEPTH_CAP + NATIVE_FRAMES_MAX + 1];
 	uint32_t nslots; /* root first */
+
+	/* The Python frames' profile ids, root first, when known at once
+	 * (collector.py_ids); else each is named as the slots meet it. */
+	uint32_t pyids[PY_MAX_DEPTH_CAP];
+	bool have_pyids;
 
 	/* Scratch for building the above. */
 	struct py_frame py[PY_MAX_DEPTH_CAP]; /* root first */
@@ -164,6 +170,12 @@ struct collector {
 	uint64_t native_lost; /* sent without their stack (ring full) */
 	uint64_t native_frames; /* native frames in added samples */
 	uint64_t native_unnamed; /* ... of them without a symbol */
+	/* --native: frame ids of symbolised addresses (by unwind_sym.id)
+	 * and of Python stacks (by process and stack key), reused by every
+	 * later sample (src/native/framecache.h); py_ids is cleared when a
+	 * target is retired (its pid may come back as another process). */
+	struct framecache sym_ids, py_ids;
+	uint64_t py_ids_retired; /* targets retired when last cleared */
 };
 
 /*

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <linux/types.h>
@@ -49,6 +50,10 @@ struct sampler_opts {
 	bool gil; /* --gil: GIL state in the sample flags */
 	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
 	bool timeline; /* send each sample's time (events.timed) */
+	/* What the maps are sized from (src/sampler/mapsize.h). */
+	double interval; /* seconds between drains (0: 1) */
+	unsigned ntargets; /* processes attached before the start */
+	unsigned map_scale; /* --map-scale: sized maps x 2^map_scale */
 	struct sampler_events events;
 };
 
@@ -149,6 +154,21 @@ int sampler__kstack_of(struct sampler *p, uint32_t buf, int32_t id,
  */
 int sampler__py_frames(struct sampler *p, const struct sample_key *key,
 		       const struct py_frame **frames);
+
+/*
+ * One line on f for each BPF map that filled during the run (stats are
+ * sampler__stats'): which, its size, what was lost and the option that
+ * raises it.  The number of lines.
+ */
+int sampler__print_full(const struct sampler *p, const uint64_t *stats,
+			FILE *f);
+
+/*
+ * The kernel memory the BPF maps hold, in bytes (their memlock, which RSS
+ * does not show); with f, the larger maps are listed on it as
+ * ": name 1.23 MiB (entries), ...".
+ */
+uint64_t sampler__maps_memory(const struct sampler *p, FILE *f);
 
 /* Online CPUs sampled. */
 int sampler__ncpus(const struct sampler *p);

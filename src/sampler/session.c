@@ -104,6 +104,9 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	memset(so, 0, sizeof(*so));
 	so->freq = o->freq;
 	so->max_depth = o->max_depth;
+	so->interval = o->interval;
+	so->ntargets = (unsigned)s->ts.n;
+	so->map_scale = o->map_scale;
 	so->verbose = o->verbose;
 	so->wall = o->wall;
 	so->gil = o->gil;

@@ -38,6 +38,9 @@
 struct session_opts {
 	unsigned freq; /* samples per second per CPU */
 	unsigned max_depth; /* Python frames per stack */
+	double interval; /* seconds between drains, what the BPF maps are
+			    sized for (0: 1) */
+	unsigned map_scale; /* the sized BPF maps x 2^map_scale */
 	bool verbose; /* libbpf's debug output, per-process messages */
 	bool all; /* every Python process on the host, present and future */
 	bool children; /* the attached processes' descendants too */
