@@ -35,6 +35,8 @@ extern const volatile __u32 discover;
  */
 extern const volatile __u64 pidns_dev;
 extern const volatile __u64 pidns_ino;
+/* pyprof-bpf's own process: never discovered. */
+extern const volatile __u32 self_pid;
 /* NATIVE_MODE_*: kernel stacks (--kernel), user stacks (--native). */
 extern const volatile __u32 native_mode;
 /* --mode wall (bpf/offcpu.bpf.c), and --gil. */
@@ -43,6 +45,8 @@ extern const volatile __u32 gil_enabled;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 extern __u32 active_buf;
+/* Entries userspace put in interp_files (0: skip looking). */
+extern __u32 interp_files_n;
 
 /* ---- Maps ---- */
 
@@ -86,6 +90,16 @@ typedef struct {
 	__type(value, __u64);
 } probe_map_t;
 extern probe_map_t probe SEC(".maps");
+
+/* Interpreter files a process under discovery is recognised by
+ * (bpf/discover.bpf.h); filled by userspace as it attaches processes. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_FILES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, struct interp_file);
+} interp_files_map_t;
+extern interp_files_map_t interp_files SEC(".maps");
 
 /*
  * Two buffers of counts and stack segments; see active_buf.  Preallocated:
@@ -222,6 +236,8 @@ struct walk {
 	__u32 cyc_limit;
 	__u32 pad2;
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
+	/* The span of a code object its fingerprint is taken from. */
+	__u8 code[PY_CODE_FP_SPAN_MAX + 8];
 };
 
 typedef struct {

@@ -242,8 +242,9 @@ static int exit_for_attach(int rc)
 static int attach_given(struct record *rec)
 {
 	const struct options *opt = &rec->opt;
-	char err[PATH_MAX + 512];
+	char err[PATH_MAX + 512], comm[64];
 	int rc, code = EXIT_OK;
+	unsigned profiled = 0;
 
 	for (unsigned i = 0; i < opt->npids; i++) {
 		pid_t pid = opt->pids[i], tgid;
@@ -256,8 +257,21 @@ static int attach_given(struct record *rec)
 			pid = tgid;
 		}
 		rc = session__attach(rec->s, pid, err, sizeof(err));
-		if (!rc)
+		if (!rc) {
+			profiled++;
 			continue;
+		}
+		if (rc == -ENOEXEC && opt->children) {
+			/* A shell, a supervisor: what it starts is Python. */
+			proc__comm(pid, 0, comm, sizeof(comm));
+			fprintf(stderr,
+				"pyprof-bpf: pid %d (%s) is not a Python "
+				"process: profiling its Python descendants\n",
+				pid, comm);
+			session__follow_only(rec->s, pid);
+			profiled++;
+			continue;
+		}
 		if (opt->npids == 1) {
 			fail("%s", err);
 			return exit_for_attach(rc);
@@ -265,7 +279,7 @@ static int attach_given(struct record *rec)
 		fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n", pid, err);
 		code = exit_for_attach(rc);
 	}
-	if (opt->npids && rec->s->ts.n == 0) {
+	if (opt->npids && profiled == 0) {
 		fail("none of the %u processes can be profiled", opt->npids);
 		return code;
 	}

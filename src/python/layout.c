@@ -1165,6 +1165,34 @@ int py_layout__diff(const struct py_layout *a, const struct py_layout *b,
 	return n;
 }
 
+/* The span of a code object that holds the fields of its fingerprint
+ * (py_code_fp; python__code_fp reads the same ones).  A layout whose
+ * fields are further apart than the sampler reads gets len 0, which the
+ * sampler refuses as a bad config. */
+static void fp_span(const struct py_layout *l, struct py_code_fp_span *fp)
+{
+	uint32_t name = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
+							  l->code.name;
+	uint32_t lo = l->code.firstlineno, hi = l->code.firstlineno + 4;
+	const uint32_t ptrs[] = { l->code.filename, name, l->code.linetable };
+
+	for (size_t i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) {
+		if (ptrs[i] < lo)
+			lo = ptrs[i];
+		if (ptrs[i] + 8 > hi)
+			hi = ptrs[i] + 8;
+	}
+	memset(fp, 0, sizeof(*fp));
+	if (hi - lo > PY_CODE_FP_SPAN_MAX)
+		return;
+	fp->base = lo;
+	fp->len = hi - lo;
+	fp->firstlineno = l->code.firstlineno - lo;
+	fp->filename = l->code.filename - lo;
+	fp->name = name - lo;
+	fp->linetable = l->code.linetable - lo;
+}
+
 void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 		       struct py_proc_cfg *cfg)
 {
@@ -1176,4 +1204,5 @@ void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 	cfg->owner_skip_mask = l->owner_skip_mask;
 	cfg->code_tag_bits = l->code_tag_bits;
 	cfg->off = l->walk;
+	fp_span(l, &cfg->fp);
 }

@@ -201,8 +201,7 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	const struct py_code *code;
 	uint32_t name, file;
 
-	code = python__code(&t->py, pf->code,
-			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
+	code = python__code(&t->py, pf->code, pf->fingerprint);
 	if (!code)
 		return -ENOMEM;
 	if (!code->ok) {
@@ -224,8 +223,7 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 		return;
 	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++)
 		python__code(&t->py, seg->frames[i].code,
-			     seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			     true);
+			     seg->frames[i].fingerprint);
 }
 
 void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
@@ -318,6 +316,12 @@ static const char *no_python_marker(uint32_t flags)
 		return "[no Python thread state]";
 	if (flags & SAMPLE_F_NO_RUNTIME)
 		return "[interpreter not readable]";
+	/* Before Py_Initialize made the interpreter (the dynamic loader,
+	 * the runtime's own set-up), and after Py_Finalize removed it. */
+	if (flags & SAMPLE_F_NO_INTERP)
+		return "[interpreter starting]";
+	if (flags & SAMPLE_F_INTERP_GONE)
+		return "[interpreter finished]";
 	if (flags & SAMPLE_F_BAD_CONFIG)
 		return "[bad config]";
 	if (flags & SAMPLE_F_PARTIAL)

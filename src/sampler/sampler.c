@@ -173,6 +173,11 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.fork)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
+	case EV_RECOGNISED:
+		if (len >= sizeof(struct recognised_event) &&
+		    p->events.recognised)
+			p->events.recognised(data, p->events.arg);
+		break;
 	case EV_NATIVE:
 		/* Even a short record: the callback counts it lost. */
 		if (p->events.native)
@@ -301,6 +306,8 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	skel->rodata->offcpu_enabled = o->wall;
 	skel->rodata->gil_enabled = o->gil;
 	skel->rodata->native_mode = o->native_mode;
+	/* pids as pyprof-bpf's namespace numbers them, as the sampler's */
+	skel->rodata->self_pid = (__u32)getpid();
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
 	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
@@ -530,6 +537,20 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	/* Wall mode: threads asleep now would not be seen until they wake. */
 	if (p->wall)
 		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
+	return 0;
+}
+
+int sampler__add_interp_file(struct sampler *p,
+			     const struct interp_file_key *key,
+			     const struct interp_file *file)
+{
+	struct interp_file f = *file;
+
+	native__entry_markers(&f.cfg);
+	if (bpf_map__update_elem(p->skel->maps.interp_files, key, sizeof(*key),
+				 &f, sizeof(f), BPF_ANY))
+		return -errno;
+	__atomic_add_fetch(&p->skel->bss->interp_files_n, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 

@@ -27,6 +27,7 @@ struct session *session__new(const struct session_opts *o)
 		return NULL;
 	s->opts = *o;
 	targets__init(&s->ts, o->verbose);
+	s->ts.retry_followed = o->children || o->launch;
 	return s;
 }
 
@@ -76,6 +77,11 @@ static void on_probe(uint32_t pid, void *arg)
 	targets__on_probe(&((struct session *)arg)->ts, (pid_t)pid);
 }
 
+static void on_recognised(const struct recognised_event *ev, void *arg)
+{
+	targets__on_recognised(&((struct session *)arg)->ts, ev);
+}
+
 static void on_fork(uint32_t child, uint32_t parent, void *arg)
 {
 	targets__on_fork(&((struct session *)arg)->ts, (pid_t)child,
@@ -110,6 +116,7 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	so->events.exec = on_exec;
 	so->events.probe = on_probe;
 	so->events.fork = on_fork;
+	so->events.recognised = on_recognised;
 	so->events.native = on_native;
 	so->events.arg = s;
 }
@@ -311,12 +318,19 @@ void session__close(struct session *s)
 
 int session__follow(struct session *s, pid_t pid)
 {
+	hashmap__set(&s->ts.followed, (uint64_t)pid, 1);
 	return sampler__follow(s->bpf, pid);
+}
+
+void session__follow_only(struct session *s, pid_t pid)
+{
+	hashmap__set(&s->ts.followed, (uint64_t)pid, 1);
 }
 
 int session__poll(struct session *s, int timeout_ms)
 {
-	return sampler__poll(s->bpf, timeout_ms);
+	/* Followed processes not Python yet are looked at on time. */
+	return sampler__poll(s->bpf, targets__retry(&s->ts, timeout_ms));
 }
 
 void session__check(struct session *s)

@@ -80,6 +80,10 @@ void session__delete(struct session *s);
  */
 int session__attach(struct session *s, pid_t pid, char *err, size_t errlen);
 
+/* With children: pid, which is not Python itself (a shell), is followed for
+ * its Python descendants, present and future.  Before session__open. */
+void session__follow_only(struct session *s, pid_t pid);
+
 /*
  * Loads and attaches the sampler and starts sampling the attached
  * processes (with children, their descendants too).  0, or -errno with one

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/clock.h"
 #include "sampler/proc.h"
@@ -15,6 +16,13 @@
  */
 #define YOUNG_SECS 2.0
 #define RETRY_YOUNG_NS (20ull * 1000 * 1000)
+/*
+ * A followed process (a launched command's, --children) that is not Python
+ * yet is looked at again this often by userspace itself, not at its next
+ * sample: a script that sleeps right after its start-up has no next sample,
+ * and was then never found.
+ */
+#define RETRY_FOLLOWED_NS (10ull * 1000 * 1000)
 /* A pid whose previous process is still being collected: wait that long. */
 #define RETRY_BUSY_NS (20ull * 1000 * 1000)
 
@@ -35,9 +43,13 @@ void targets__fini(struct targets *ts)
 {
 	for (size_t i = 0; i < ts->n; i++)
 		free_target(ts->v[i]);
+	for (uint32_t i = 0; i < ts->nfiles; i++)
+		python__detach(&ts->files[i].py);
 	free(ts->v);
 	hashmap__free(&ts->by_pid);
 	hashmap__free(&ts->followed);
+	hashmap__free(&ts->retry);
+	hashmap__free(&ts->expected);
 	memset(ts, 0, sizeof(*ts));
 }
 
@@ -56,6 +68,52 @@ static int push_cfg(struct targets *ts, struct target *t)
 
 	py_layout__to_cfg(&t->py.layout, t->py.runtime_addr, &cfg);
 	return sampler__add_target(ts->bpf, t->pid, &cfg);
+}
+
+/*
+ * Describes t's interpreter file to the sampler, once per file, so that it
+ * recognises the file's next processes itself (bpf/discover.bpf.h).  What
+ * a process of a file needs that another's does not is only where
+ * _PyRuntime is, which the sampler computes.
+ */
+static void describe_file(struct targets *ts, const struct py_target *py)
+{
+	struct interp_file_key key = { .dev = py->file_dev,
+				       .ino = py->file_ino };
+	struct interp_proto *pr = NULL;
+	struct interp_file f;
+
+	if (!py->file_ino || !py->nsegs)
+		return;
+	for (uint32_t i = 0; i < ts->nfiles && !pr; i++)
+		if (ts->files[i].py.file_dev == key.dev &&
+		    ts->files[i].py.file_ino == key.ino)
+			pr = &ts->files[i];
+	if (!pr) {
+		if (ts->nfiles >= INTERP_FILES_MAX)
+			return;
+		pr = &ts->files[ts->nfiles++];
+		python__clone(py, py->pid, &pr->py);
+		pr->described = false;
+	}
+	if (pr->described || !ts->bpf)
+		return;
+	memset(&f, 0, sizeof(f));
+	py_layout__to_cfg(&pr->py.layout, pr->py.runtime_vaddr, &f.cfg);
+	f.id = (uint32_t)(pr - ts->files);
+	f.nsegs = pr->py.nsegs;
+	memcpy(f.segs, pr->py.segs, sizeof(f.segs));
+	if (sampler__add_interp_file(ts->bpf, &key, &f) == 0)
+		pr->described = true;
+}
+
+/* A process found after the start, delay seconds after it started. */
+static void count_delay(struct targets *ts, double delay)
+{
+	ts->attach_delay_sum += delay;
+	if (delay > ts->attach_delay_max)
+		ts->attach_delay_max = delay;
+	ts->attach_delays++;
 }
 
 /* Room for one more in ts->v.  0 or -ENOMEM. */
@@ -152,13 +210,12 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		/* Found after the start: how long it waited. */
 		/* (starttime counts clock ticks: allow one) */
 		if (!given && proc__age(pid, &age) == 0 && age >= 0 &&
-		    age < clock__now() - ts->started_at + 0.011) {
-			ts->attach_delay_sum += age;
-			if (age > ts->attach_delay_max)
-				ts->attach_delay_max = age;
-			ts->attach_delays++;
-		}
+		    age < clock__now() - ts->started_at + 0.011)
+			count_delay(ts, age);
+		describe_file(ts, &t->py);
 	}
+	hashmap__del(&ts->retry, (uint64_t)pid);
+	hashmap__del(&ts->expected, (uint64_t)pid);
 	ts->v[ts->n++] = t;
 	ts->attached++;
 	if (ts->verbose && ts->bpf)
@@ -187,8 +244,136 @@ int targets__start(struct targets *ts, struct sampler *bpf, char *err,
 				 ts->v[i]->pid, strerror(-rc));
 			return rc;
 		}
+		describe_file(ts, &ts->v[i]->py);
 	}
 	return 0;
+}
+
+/*
+ * pid, young, is not Python yet: if its executable is, or links, an
+ * interpreter file the sampler does not know, describe it now, so that
+ * the sampler recognises pid by its first sample in it rather than
+ * waiting for userspace to see it mapped.  Once per process.
+ */
+static void expect_file(struct targets *ts, pid_t pid)
+{
+	struct py_target proto;
+
+	if (hashmap__get(&ts->expected, (uint64_t)pid, NULL))
+		return;
+	if (ts->expected.len >= 4096)
+		hashmap__free(&ts->expected);
+	hashmap__set(&ts->expected, (uint64_t)pid, 1);
+	if (python__expect(pid, &proto) == 0) {
+		describe_file(ts, &proto);
+		python__detach(&proto);
+	}
+}
+
+void targets__on_recognised(struct targets *ts,
+			    const struct recognised_event *ev)
+{
+	pid_t pid = (pid_t)ev->hdr.pid, ns_pid;
+	struct target *t = targets__get(ts, pid);
+	const struct interp_proto *pr;
+
+	if (t && !t->gone)
+		return; /* attached already */
+	if (t) {
+		/* The pid's previous program still has samples to collect:
+		 * after the drain. */
+		if (ts->nlater < sizeof(ts->later) / sizeof(ts->later[0]))
+			ts->later[ts->nlater++] = *ev;
+		ts->want_drain = true;
+		return;
+	}
+	if (ev->file_id >= ts->nfiles || ts->n >= TARGETS_MAX || grow_v(ts))
+		goto fail;
+	pr = &ts->files[ev->file_id];
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto fail;
+	python__from_file(&pr->py, pid, ev->hdr.key, &t->py);
+	t->pid = pid;
+	if (proc__ns_pid(pid, &ns_pid) == 0 && ns_pid != pid)
+		t->ns_pid = ns_pid;
+	memcpy(t->comm, ev->comm, sizeof(t->comm) - 1);
+	t->cpu0 = t->cpu1 = -1;
+	proc__cpu_time(pid, &t->cpu0);
+	t->cpu1 = t->cpu0;
+	if (hashmap__set(&ts->by_pid, (uint64_t)pid, (uintptr_t)t)) {
+		free_target(t);
+		goto fail;
+	}
+	/* Gone already (it ran briefly): its samples are kept all the
+	 * same, under what could still be read of it. */
+	if (!proc__alive(pid)) {
+		t->gone = true;
+		ts->want_drain = true;
+	} else {
+		push_cfg(ts, t); /* the same config; and --gil's, wall's */
+	}
+	if (ev->recognised_ns > ev->start_ns)
+		count_delay(ts,
+			    (double)(ev->recognised_ns - ev->start_ns) / 1e9);
+	hashmap__del(&ts->retry, (uint64_t)pid);
+	ts->v[ts->n++] = t;
+	ts->attached++;
+	ts->recognised++;
+	if (ts->verbose)
+		fprintf(stderr,
+			"pyprof-bpf: profiling pid %d (%s, CPython %s), "
+			"recognised by the sampler\n",
+			pid, t->comm, t->py.version_str);
+	return;
+fail:
+	/* Not kept: its samples would have no process to go to. */
+	sampler__remove_target(ts->bpf, pid);
+}
+
+/* pid is to be looked at again in retry_ns: by the sampler at its next
+ * sample, and, if followed, by userspace on a timer. */
+static void retry_later(struct targets *ts, pid_t pid, uint64_t retry_ns)
+{
+	sampler__probe_later(ts->bpf, pid, retry_ns);
+	if (ts->retry_followed &&
+	    hashmap__get(&ts->followed, (uint64_t)pid, NULL))
+		hashmap__set(&ts->retry, (uint64_t)pid,
+			     (uint64_t)(clock__now() * 1e9) +
+				     RETRY_FOLLOWED_NS);
+}
+
+int targets__retry(struct targets *ts, int max_ms)
+{
+	uint64_t now = (uint64_t)(clock__now() * 1e9), next = UINT64_MAX;
+	pid_t due[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ts->retry.cap; i++) {
+		uint64_t when = ts->retry.vals[i];
+
+		if (!ts->retry.keys[i])
+			continue;
+		if (when <= now && n < sizeof(due) / sizeof(due[0]))
+			due[n++] = (pid_t)ts->retry.keys[i];
+		else if (when < next)
+			next = when;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hashmap__del(&ts->retry, (uint64_t)due[i]);
+		targets__on_probe(ts, due[i]);
+		/* Looked at again soon, if still not Python. */
+		if (hashmap__get(&ts->retry, (uint64_t)due[i], NULL))
+			next = now + RETRY_FOLLOWED_NS;
+	}
+	if (next == UINT64_MAX)
+		return max_ms;
+	now = (uint64_t)(clock__now() * 1e9);
+	if (next <= now)
+		return 0;
+	return (next - now) / 1000000 < (uint64_t)max_ms ?
+		       (int)((next - now) / 1000000) + 1 :
+		       max_ms;
 }
 
 void targets__on_probe(struct targets *ts, pid_t pid)
@@ -203,20 +388,28 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 	if (t) {
 		/* The pid's previous program still has samples to collect. */
 		ts->want_drain = true;
-		sampler__probe_later(ts->bpf, pid, RETRY_BUSY_NS);
+		retry_later(ts, pid, RETRY_BUSY_NS);
+		return;
+	}
+	if (pid == getpid()) {
+		/* Never profile yourself. */
+		sampler__probe_later(ts->bpf, pid, 0);
 		return;
 	}
 	if (targets__add(ts, pid, false, &rc, err, sizeof(err)))
 		return;
 	switch (rc) {
 	case -ESRCH:
+		hashmap__del(&ts->retry, (uint64_t)pid);
 		return;
 	case -EAGAIN:
-		sampler__probe_later(ts->bpf, pid, RETRY_YOUNG_NS);
+		expect_file(ts, pid);
+		retry_later(ts, pid, RETRY_YOUNG_NS);
 		return;
 	case -ENOEXEC:
 		if (proc__age(pid, &age) == 0 && age < YOUNG_SECS) {
-			sampler__probe_later(ts->bpf, pid, RETRY_YOUNG_NS);
+			expect_file(ts, pid);
+			retry_later(ts, pid, RETRY_YOUNG_NS);
 			return;
 		}
 		ts->not_python++;
@@ -224,6 +417,10 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 	case -ENOTSUP:
 	case -EINVAL:
 		ts->unsupported++;
+		/* What the summary says when nothing could be profiled. */
+		if (!ts->unsupported_why[0])
+			snprintf(ts->unsupported_why,
+				 sizeof(ts->unsupported_why), "%s", err);
 		if (ts->verbose)
 			fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n",
 				pid, err);
@@ -233,6 +430,7 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 		fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n", pid, err);
 		break;
 	}
+	hashmap__del(&ts->retry, (uint64_t)pid);
 	sampler__probe_later(ts->bpf, pid, 0);
 }
 
@@ -388,6 +586,18 @@ void targets__drained(struct targets *ts)
 		free_target(t);
 	}
 	ts->n = j;
+	/* Recognised meanwhile under a pid whose previous program may now
+	 * be retired (else it waits for the next drain again). */
+	if (ts->nlater) {
+		struct recognised_event
+			later[sizeof(ts->later) / sizeof(ts->later[0])];
+		uint32_t n = ts->nlater;
+
+		memcpy(later, ts->later, n * sizeof(later[0]));
+		ts->nlater = 0;
+		for (uint32_t i = 0; i < n; i++)
+			targets__on_recognised(ts, &later[i]);
+	}
 }
 
 size_t targets__live(const struct targets *ts, bool given_only)

@@ -51,6 +51,13 @@ struct target_record {
 	bool given, execed, gone;
 };
 
+/* An interpreter file the sampler recognises processes by: a process of
+ * it, whose description any other process of the file shares. */
+struct interp_proto {
+	struct py_target py; /* its code cache and memory are not used */
+	bool described; /* handed to the sampler */
+};
+
 struct targets {
 	struct sampler *bpf; /* NULL until targets__start */
 	struct hashmap by_pid; /* pid -> struct target * */
@@ -60,11 +67,24 @@ struct targets {
 	bool verbose;
 	bool want_drain; /* a target went away: drain soon */
 	double started_at; /* clock__now() at targets__start */
+	/* Followed processes not Python yet, looked at again on a timer
+	 * rather than at their next sample: pid -> when (clock__now() ns). */
+	struct hashmap retry;
+	bool retry_followed; /* followed processes are retried so */
+	struct hashmap expected; /* young pids whose executable was read */
+	struct interp_proto files[INTERP_FILES_MAX];
+	uint32_t nfiles;
+	/* Recognised by the sampler while the pid's previous program was
+	 * still being collected: handled after the drain. */
+	struct recognised_event later[16];
+	uint32_t nlater;
 
 	/* For the summary. */
 	struct target_record records[TARGETS_SUMMARY_MAX];
 	size_t nrecords;
 	uint64_t attached, retired, not_python, unsupported, failed;
+	uint64_t recognised; /* of attached: by the sampler (EV_RECOGNISED) */
+	char unsupported_why[512]; /* the first unsupported Python's line */
 	double retired_cpu;
 	/* Discovery latency: from a process's exec (or start) to its attach. */
 	double attach_delay_sum, attach_delay_max;
@@ -91,6 +111,12 @@ struct target *targets__get(struct targets *ts, pid_t pid);
 
 /* Sampler events (sampler_events): see src/sampler/sampler.h. */
 void targets__on_probe(struct targets *ts, pid_t pid);
+void targets__on_recognised(struct targets *ts,
+			    const struct recognised_event *ev);
+
+/* Followed processes due to be looked at again: looks at them; returns
+ * the milliseconds until the next is due (at most max_ms). */
+int targets__retry(struct targets *ts, int max_ms);
 void targets__on_fork(struct targets *ts, pid_t child, pid_t parent);
 void targets__on_exec(struct targets *ts, pid_t pid);
 

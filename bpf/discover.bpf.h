@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Discovery in the sampler (-a, followed processes): a sample of a process
+ * that is not a target yet either recognises it as a process of an
+ * interpreter file userspace has described (interp_files), and makes it a
+ * target at once, or announces it to userspace (EV_PROBE) to look at.
+ *
+ * Recognising here, rather than waiting for userspace, is what keeps a
+ * short-lived process's first samples: userspace answers a probe after
+ * reading /proc and, for a file it has not seen, the file's symbols, which
+ * on a loaded machine took up to seconds (issue 17, item 4), while the
+ * sampler knows from the first sample that lands in the interpreter's code.
+ * Userspace still attaches the process (EV_RECOGNISED) to read its code
+ * objects; what it has not described yet goes the old way.
+ */
+#ifndef PYPROF_DISCOVER_BPF_H
+#define PYPROF_DISCOVER_BPF_H
+
+#include "maps.bpf.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "task.bpf.h"
+
+/* Between two announcements of one process, until userspace answers. */
+#define PROBE_REPEAT_NS (50ull * 1000 * 1000)
+/* Return addresses looked at on top of the user stack, when the
+ * instruction pointer is not in an interpreter (a libc call). */
+#define RECOGNISE_STACK_WORDS 4
+#define VM_EXEC_ 0x00000004ull /* include/linux/mm.h */
+
+/* Asks userspace to look at process pid, at most every PROBE_REPEAT_NS;
+ * next is its probe map entry (NULL if none). */
+static __always_inline void maybe_probe(__u32 pid, const __u64 *next)
+{
+	struct pyprof_event_hdr ev = { .type = EV_PROBE, .pid = pid };
+	__u64 now = bpf_ktime_get_ns();
+
+	if (next && now < *next)
+		return;
+	now += PROBE_REPEAT_NS;
+	bpf_map_update_elem(&probe, &pid, &now, BPF_ANY);
+	stat_inc(STAT_PROBES);
+	event_send(&ev, sizeof(ev));
+}
+
+/* What bpf_find_vma found at an address. */
+struct vma_found {
+	struct interp_file_key key;
+	__u64 start;
+	__u64 off; /* file offset of start */
+	__u64 flags;
+	bool file;
+};
+
+static long vma_cb(struct task_struct *task __attribute__((unused)),
+		   struct vm_area_struct *vma, void *arg)
+{
+	struct vma_found *v = arg;
+	struct file *f = BPF_CORE_READ(vma, vm_file);
+	struct inode *ino;
+
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	v->key.ino = BPF_CORE_READ(ino, i_ino);
+	v->key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	v->start = BPF_CORE_READ(vma, vm_start);
+	v->off = BPF_CORE_READ(vma, vm_pgoff) << 12;
+	v->flags = BPF_CORE_READ(vma, vm_flags);
+	v->file = true;
+	return 0;
+}
+
+/*
+ * If addr lies in an executable mapping of a described interpreter file,
+ * the file and the runtime address of its _PyRuntime in this process.
+ */
+static __always_inline const struct interp_file *
+interp_at(struct task_struct *task, __u64 addr, __u64 *runtime)
+{
+	struct vma_found v = {};
+	const struct interp_file *f;
+
+	if (!addr || bpf_find_vma(task, addr, vma_cb, &v, 0) || !v.file ||
+	    !(v.flags & VM_EXEC_))
+		return NULL;
+	f = bpf_map_lookup_elem(&interp_files, &v.key);
+	if (!f)
+		return NULL;
+	for (__u32 i = 0; i < INTERP_FILE_SEGS; i++) {
+		if (i >= f->nsegs)
+			break;
+		if (v.off < f->segs[i].off || v.off >= f->segs[i].end)
+			continue;
+		*runtime = v.start - v.off - f->segs[i].delta +
+			   f->cfg.runtime_addr;
+		return f;
+	}
+	return NULL;
+}
+
+/*
+ * Tries to recognise the current process (pid) from where its thread runs:
+ * its user instruction pointer ip, else a return address among the words
+ * at its user stack pointer sp.  Makes it a target and tells userspace.
+ * Returns its config, or NULL.
+ */
+static __always_inline const struct py_proc_cfg *recognise(__u32 pid, __u32 tid,
+							   __u64 ip, __u64 sp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct recognised_event ev = { .hdr.type = EV_RECOGNISED };
+	const struct interp_file *f;
+	__u64 runtime = 0, words[RECOGNISE_STACK_WORDS] = {};
+	struct py_proc_cfg cfg;
+	long err;
+
+	if (!interp_files_n)
+		return NULL; /* none described yet: nothing to look up */
+	stat_inc(STAT_RECOGNISE_TRIES);
+	f = interp_at(task, ip, &runtime);
+	if (!f && sp &&
+	    !bpf_probe_read_user(words, sizeof(words), (const void *)sp)) {
+		for (int i = 0; i < RECOGNISE_STACK_WORDS && !f; i++)
+			f = interp_at(task, words[i], &runtime);
+	}
+	if (!f)
+		return NULL;
+	cfg = f->cfg;
+	cfg.runtime_addr = runtime;
+	err = bpf_map_update_elem(&targets, &pid, &cfg, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: another CPU recognised it */) {
+		stat_inc(STAT_RECOGNISE_FULL);
+		return NULL;
+	}
+	if (!err) {
+		stat_inc(STAT_RECOGNISED);
+		ev.hdr.pid = pid;
+		ev.hdr.tid = tid;
+		ev.hdr.key = runtime;
+		ev.start_ns = BPF_CORE_READ(task, group_leader, start_time);
+		ev.recognised_ns = bpf_ktime_get_ns();
+		ev.file_id = f->id;
+		bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+		event_send(&ev, sizeof(ev));
+	}
+	return bpf_map_lookup_elem(&targets, &pid);
+}
+
+/*
+ * A sample (or a switch-out) of process pid, which is not a target: if
+ * discovery wants it and userspace has not decided against it, recognise
+ * it, else announce it.  ip and sp are its user registers.  Returns its
+ * new config when recognised, else NULL.
+ */
+static __always_inline const struct py_proc_cfg *
+discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, bool announce)
+{
+	const struct py_proc_cfg *cfg;
+	const __u64 *next;
+
+	if (pid == self_pid)
+		return NULL;
+	if (!(discover & PYPROF_DISCOVER_ALL) &&
+	    !bpf_map_lookup_elem(&follow, &pid))
+		return NULL;
+	next = bpf_map_lookup_elem(&probe, &pid);
+	if (next && *next == PYPROF_PROBE_NEVER)
+		return NULL;
+	cfg = recognise(pid, tid, ip, sp);
+	if (!cfg && announce)
+		maybe_probe(pid, next);
+	return cfg;
+}
+
+#endif /* PYPROF_DISCOVER_BPF_H */
