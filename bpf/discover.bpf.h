@@ -25,9 +25,13 @@
 
 /* Between two announcements of one process, until userspace answers. */
 #define PROBE_REPEAT_NS (50ull * 1000 * 1000)
-/* Return addresses looked at on top of the user stack, when the
- * instruction pointer is not in an interpreter (a libc call). */
-#define RECOGNISE_STACK_WORDS 4
+/* Words looked at on top of the user stack for a return address into
+ * the interpreter, when the instruction pointer is not in it (a libc
+ * call: a thread that leaves the CPU is in a system call). */
+#define RECOGNISE_STACK_WORDS 8
+/* Lowest address a text mapping has (vm.mmap_min_addr, and non-PIE
+ * executables' 0x400000): smaller words are not looked up. */
+#define TEXT_MIN 0x10000ull
 #define VM_EXEC_ 0x00000004ull /* include/linux/mm.h */
 
 /* Asks userspace to look at process pid, at most every PROBE_REPEAT_NS;
@@ -83,7 +87,8 @@ interp_at(struct task_struct *task, __u64 addr, __u64 *runtime)
 	struct vma_found v = {};
 	const struct interp_file *f;
 
-	if (!addr || bpf_find_vma(task, addr, vma_cb, &v, 0) || !v.file ||
+	if (addr < TEXT_MIN || addr >= (1ull << 47) ||
+	    bpf_find_vma(task, addr, vma_cb, &v, 0) || !v.file ||
 	    !(v.flags & VM_EXEC_))
 		return NULL;
 	f = bpf_map_lookup_elem(&interp_files, &v.key);

@@ -94,6 +94,13 @@ static void print_targets(struct session *s, const struct run_end *end)
 
 	if (nproc == 1)
 		print_the_process(s, end, why);
+	else if (nproc == 0 && s->ts.unsupported_why[0])
+		/* A Python was found that cannot be profiled: say which, in
+		 * the words python__attach found for it. */
+		fprintf(stderr,
+			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
+			"%s\n",
+			end->elapsed, why, s->ts.unsupported_why);
 	else if (nproc == 0)
 		fprintf(stderr,
 			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
@@ -204,7 +211,8 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 	stats__print(stderr, st, STAT_SHOW_UNRESOLVED, "; unresolved: ");
 	fprintf(stderr, "; unknown frames %" PRIu64 "\n",
 		s->coll.unknown_frames);
-	if (stats__print(stderr, st, STAT_SHOW_FAILED, "pyprof-bpf: failures: "))
+	if (stats__print(stderr, st, STAT_SHOW_FAILED,
+			 "pyprof-bpf: failures: "))
 		fputc('\n', stderr);
 	/* What only a corrupt (or hostile) target produces. */
 	if (st[STAT_CYCLE] || st[STAT_TSTATE_WALK_CAP])

@@ -313,7 +313,10 @@ void targets__on_recognised(struct targets *ts,
 	} else {
 		push_cfg(ts, t); /* the same config; and --gil's, wall's */
 	}
-	if (ev->recognised_ns > ev->start_ns)
+	/* Started after the start (the sampler's clock is CLOCK_MONOTONIC,
+	 * as clock__now()'s): how long until it was sampled. */
+	if (ev->recognised_ns > ev->start_ns &&
+	    (double)ev->start_ns / 1e9 >= ts->started_at)
 		count_delay(ts,
 			    (double)(ev->recognised_ns - ev->start_ns) / 1e9);
 	hashmap__del(&ts->retry, (uint64_t)pid);
