@@ -351,3 +351,44 @@ def test_all_profiles_short_processes_from_their_start(tmp_path):
     m = re.search(r"from process start to profiled: mean (\d+) ms, "
                   r"max (\d+) ms", err)
     assert m, err
+
+
+FORKED_INIT = """\
+import os, time
+def spin(s):
+    end = time.monotonic() + s
+    while time.monotonic() < end: pass
+class Thing:
+    def __init__(self):
+        spin(0.002)
+def make_things():
+    return [Thing() for _ in range(100)]
+pid = os.fork()
+make_things()
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_no_runtime_frame_between_a_call_and_init(python, tmp_path):
+    """3.13+ run a class's Python __init__ under a frame of the runtime's
+    own (_Py_InitCleanup, named "__init__" in file "__init__"): not shown,
+    in a process or its forked child; the caller calls __init__."""
+    script = tmp_path / "init.py"
+    script.write_text(FORKED_INIT)
+    r = run_pyprof("-F", 999, "--folded", "--", python, script)
+    assert r.rc == 0, r.err
+    stacks = parse_folded(r.out)
+    assert "(__init__)" not in r.out, r.out
+    def is_init(x):
+        pf = py_frame(x)
+        return pf and pf[0].endswith("__init__") and pf[1] == str(script)
+
+    inits = [f for f, _ in stacks if any(is_init(x) for x in f)]
+    assert len({f[0] for f in inits}) == 2, r.out  # parent and child
+    for f in inits:
+        i = next(k for k, x in enumerate(f) if is_init(x))
+        assert py_frame(f[i - 1])[0] in (
+            "make_things", "<listcomp>", "make_things.<locals>.<listcomp>"), f

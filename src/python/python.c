@@ -208,8 +208,8 @@ static const struct elf_verdict *target_file(pid_t pid,
 		      (uint64_t)st.st_mtim.tv_nsec;
 	v->rc = python__elf_version(f, m->path, &v->version, v->vstr,
 				    sizeof(v->vstr), v->why, sizeof(v->why));
-	if (v->rc == 0 && elf_file__sym(f, "_PyRuntime", &v->runtime_vaddr,
-					NULL) != 0) {
+	if (v->rc == 0 &&
+	    elf_file__sym(f, "_PyRuntime", &v->runtime_vaddr, NULL) != 0) {
 		snprintf(v->why, sizeof(v->why),
 			 "%s: cannot place _PyRuntime in memory", m->path);
 		v->rc = -EINVAL;
@@ -777,6 +777,15 @@ static void read_code(struct py_target *t, struct py_code *c)
 		t->code_stale++;
 		return;
 	}
+	/*
+	 * 3.13+ push a frame of the runtime's own code object
+	 * _Py_InitCleanup (Python/specialize.c) between a call of a class
+	 * and its Python __init__, to check what __init__ returned: its
+	 * name and its file name are both the one string "__init__".  No
+	 * Python code runs in it (issue 16: "__init__ (__init__)").
+	 */
+	c->shim = t->version >= PYVER(3, 13) && c->name_ptr == c->file_ptr &&
+		  strcmp(c->name, "__init__") == 0;
 	c->ok = true;
 }
 

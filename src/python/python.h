@@ -45,6 +45,7 @@ struct py_code {
 	uint32_t firstlineno; /* co_firstlineno, as read */
 	bool ok;
 	bool stale; /* the object sampled is gone: never readable again */
+	bool shim; /* the runtime's own, not Python code: not shown */
 	char *name; /* co_qualname (3.11+) or co_name, UTF-8 */
 	char *filename; /* co_filename, UTF-8 */
 	uint64_t name_ptr, file_ptr; /* the str objects they were read from */

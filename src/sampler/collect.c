@@ -290,8 +290,16 @@ static void push_marker(struct build *b, const char *text)
 static void push_python(struct build *b, struct target *t,
 			const struct py_frame *pf)
 {
-	if (!b->err)
-		push(b, python_frame(b->c, t, pf));
+	const struct py_code *code;
+
+	if (b->err)
+		return;
+	/* A frame of the runtime's (3.13's __init__ check) is left out:
+	 * the caller calls the class's __init__. */
+	code = python__code(&t->py, pf->code, pf->fingerprint);
+	if (code && code->ok && code->shim)
+		return;
+	push(b, python_frame(b->c, t, pf));
 }
 
 /* What stands where the root frames of a Python stack would be when the
