@@ -147,6 +147,7 @@ static __always_inline const struct py_proc_cfg *recognise(__u32 pid, __u32 tid,
 		ev.hdr.key = runtime;
 		ev.start_ns = BPF_CORE_READ(task, group_leader, start_time);
 		ev.recognised_ns = bpf_ktime_get_ns();
+		ev.cpu_ns = BPF_CORE_READ(task, se.sum_exec_runtime);
 		ev.file_id = f->id;
 		bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 		event_send(&ev, sizeof(ev));

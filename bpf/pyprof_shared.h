@@ -249,6 +249,7 @@ struct recognised_event {
 	struct pyprof_event_hdr hdr;
 	__u64 start_ns; /* the process's start (task start_time, ktime) */
 	__u64 recognised_ns; /* ktime of the sample that recognised it */
+	__u64 cpu_ns; /* CPU time its thread had run until then */
 	__u32 file_id; /* interp_file.id */
 	__u32 pad;
 	__u64 comm[2]; /* the task's comm, NUL-padded */
@@ -486,7 +487,7 @@ _Static_assert(sizeof(struct interp_file_key) == 16, "interp_file_key");
 _Static_assert(sizeof(struct interp_file) ==
 		       sizeof(struct py_proc_cfg) + 8 + 24 * INTERP_FILE_SEGS,
 	       "interp_file");
-_Static_assert(sizeof(struct recognised_event) == 24 + 8 + 8 + 8 + 16,
+_Static_assert(sizeof(struct recognised_event) == 24 + 8 + 8 + 8 + 8 + 16,
 	       "recognised_event");
 _Static_assert(sizeof(struct native_event) == 24 + 32 + 8 * NATIVE_NREGS + 8 +
 						      8 * NATIVE_KSTACK_MAX +

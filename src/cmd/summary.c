@@ -125,9 +125,16 @@ static void print_discovery(const struct session *s, const uint64_t *st)
 	if (ts->attach_delays)
 		fprintf(stderr,
 			" (from process start to profiled: mean %.0f ms, "
-			"max %.0f ms)",
+			"max %.0f ms",
 			1000 * ts->attach_delay_sum / (double)ts->attach_delays,
 			1000 * ts->attach_delay_max);
+	if (ts->attach_cpus)
+		fprintf(stderr,
+			"; CPU time run before: mean %.1f ms, max %.1f ms",
+			1000 * ts->attach_cpu_sum / (double)ts->attach_cpus,
+			1000 * ts->attach_cpu_max);
+	if (ts->attach_delays)
+		fputc(')', stderr);
 	fprintf(stderr,
 		"; not Python %" PRIu64 ", unsupported Python %" PRIu64
 		", failed %" PRIu64 "\n",

@@ -260,6 +260,22 @@ int proc__cpu_time(pid_t pid, double *secs)
 	return rc;
 }
 
+int proc__run_ns(pid_t pid, uint64_t *ns)
+{
+	char path[64], buf[128];
+	unsigned long long v;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	rc = read_small(path, buf, sizeof(buf));
+	if (rc < 0)
+		return rc;
+	if (sscanf(buf, "%llu", &v) != 1)
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
 int proc__age(pid_t pid, double *secs)
 {
 	long hz = sysconf(_SC_CLK_TCK);

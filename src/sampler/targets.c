@@ -107,13 +107,20 @@ static void describe_file(struct targets *ts, const struct py_target *py)
 		pr->described = true;
 }
 
-/* A process found after the start, delay seconds after it started. */
-static void count_delay(struct targets *ts, double delay)
+/* A process found after the start, delay seconds after it started, having
+ * run cpu seconds (< 0: unknown) unprofiled. */
+static void count_delay(struct targets *ts, double delay, double cpu)
 {
 	ts->attach_delay_sum += delay;
 	if (delay > ts->attach_delay_max)
 		ts->attach_delay_max = delay;
 	ts->attach_delays++;
+	if (cpu < 0)
+		return;
+	ts->attach_cpu_sum += cpu;
+	if (cpu > ts->attach_cpu_max)
+		ts->attach_cpu_max = cpu;
+	ts->attach_cpus++;
 }
 
 /* Room for one more in ts->v.  0 or -ENOMEM. */
@@ -165,7 +172,8 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 {
 	struct target *t;
 	pid_t ns_pid;
-	double age;
+	double age = -1;
+	uint64_t run_ns;
 
 	if (ts->n >= TARGETS_MAX) {
 		*rc = -ENOSPC;
@@ -211,14 +219,24 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		/* (starttime counts clock ticks: allow one) */
 		if (!given && proc__age(pid, &age) == 0 && age >= 0 &&
 		    age < clock__now() - ts->started_at + 0.011)
-			count_delay(ts, age);
+			count_delay(ts, age,
+				    proc__run_ns(pid, &run_ns) == 0 ?
+					    (double)run_ns / 1e9 :
+					    -1);
+		else
+			age = -1;
 		describe_file(ts, &t->py);
 	}
 	hashmap__del(&ts->retry, (uint64_t)pid);
 	hashmap__del(&ts->expected, (uint64_t)pid);
 	ts->v[ts->n++] = t;
 	ts->attached++;
-	if (ts->verbose && ts->bpf)
+	if (ts->verbose && ts->bpf && age >= 0)
+		fprintf(stderr,
+			"pyprof-bpf: profiling pid %d (%s, CPython %s), "
+			"%.0f ms after its start\n",
+			pid, t->comm, t->py.version_str, age * 1e3);
+	else if (ts->verbose && ts->bpf)
 		fprintf(stderr,
 			"pyprof-bpf: profiling pid %d (%s, CPython %s)\n", pid,
 			t->comm, t->py.version_str);
@@ -276,6 +294,7 @@ void targets__on_recognised(struct targets *ts,
 	pid_t pid = (pid_t)ev->hdr.pid, ns_pid;
 	struct target *t = targets__get(ts, pid);
 	const struct interp_proto *pr;
+	double delay;
 
 	if (t && !t->gone)
 		return; /* attached already */
@@ -315,10 +334,12 @@ void targets__on_recognised(struct targets *ts,
 	}
 	/* Started after the start (the sampler's clock is CLOCK_MONOTONIC,
 	 * as clock__now()'s): how long until it was sampled. */
+	delay = -1;
 	if (ev->recognised_ns > ev->start_ns &&
-	    (double)ev->start_ns / 1e9 >= ts->started_at)
-		count_delay(ts,
-			    (double)(ev->recognised_ns - ev->start_ns) / 1e9);
+	    (double)ev->start_ns / 1e9 >= ts->started_at) {
+		delay = (double)(ev->recognised_ns - ev->start_ns) / 1e9;
+		count_delay(ts, delay, (double)ev->cpu_ns / 1e9);
+	}
 	hashmap__del(&ts->retry, (uint64_t)pid);
 	ts->v[ts->n++] = t;
 	ts->attached++;
@@ -326,8 +347,8 @@ void targets__on_recognised(struct targets *ts,
 	if (ts->verbose)
 		fprintf(stderr,
 			"pyprof-bpf: profiling pid %d (%s, CPython %s), "
-			"recognised by the sampler\n",
-			pid, t->comm, t->py.version_str);
+			"recognised by the sampler %.0f ms after its start\n",
+			pid, t->comm, t->py.version_str, delay * 1e3);
 	return;
 fail:
 	/* Not kept: its samples would have no process to go to. */

@@ -86,9 +86,14 @@ struct targets {
 	uint64_t recognised; /* of attached: by the sampler (EV_RECOGNISED) */
 	char unsupported_why[512]; /* the first unsupported Python's line */
 	double retired_cpu;
-	/* Discovery latency: from a process's exec (or start) to its attach. */
+	/* Discovery latency: from a process's start to its first profiled
+	 * sample, and the CPU time it ran before it (what the profile lacks:
+	 * unlike the wall time, it does not grow with how busy the machine
+	 * is). */
 	double attach_delay_sum, attach_delay_max;
 	uint64_t attach_delays;
+	double attach_cpu_sum, attach_cpu_max;
+	uint64_t attach_cpus;
 };
 
 void targets__init(struct targets *ts, bool verbose);
