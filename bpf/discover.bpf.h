@@ -27,8 +27,11 @@
 #define PROBE_REPEAT_NS (50ull * 1000 * 1000)
 /* Words looked at on top of the user stack for a return address into
  * the interpreter, when the instruction pointer is not in it (a libc
- * call: a thread that leaves the CPU is in a system call). */
-#define RECOGNISE_STACK_WORDS 8
+ * call): a few for a sample; more for a thread that leaves the CPU, which
+ * is in a system call, below the frames of libc's wrapper, and whose next
+ * chance may be seconds away (a script that sleeps). */
+#define RECOGNISE_SAMPLE_WORDS 8
+#define RECOGNISE_SWITCH_WORDS RECOGNISE_WORDS_MAX
 /* Lowest address a text mapping has (vm.mmap_min_addr, and non-PIE
  * executables' 0x400000): smaller words are not looked up. */
 #define TEXT_MIN 0x10000ull
@@ -108,49 +111,60 @@ interp_at(struct task_struct *task, __u64 addr, __u64 *runtime)
 
 /*
  * Tries to recognise the current process (pid) from where its thread runs:
- * its user instruction pointer ip, else a return address among the words
- * at its user stack pointer sp.  Makes it a target and tells userspace.
- * Returns its config, or NULL.
+ * its user instruction pointer ip, else a return address among the first
+ * nwords words at its user stack pointer sp.  Makes it a target and tells
+ * userspace.  Returns its config, or NULL.
  */
-static __always_inline const struct py_proc_cfg *recognise(__u32 pid, __u32 tid,
-							   __u64 ip, __u64 sp)
+static __always_inline const struct py_proc_cfg *
+recognise(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct recognised_event ev = { .hdr.type = EV_RECOGNISED };
 	const struct interp_file *f;
-	__u64 runtime = 0, words[RECOGNISE_STACK_WORDS] = {};
-	struct py_proc_cfg cfg;
+	struct discover_scratch *d;
+	__u64 runtime = 0;
+	__u32 zero = 0;
 	long err;
 
 	if (!interp_files_n)
 		return NULL; /* none described yet: nothing to look up */
+	d = bpf_map_lookup_elem(&discover_scratch, &zero);
+	if (!d)
+		return NULL;
 	stat_inc(STAT_RECOGNISE_TRIES);
 	f = interp_at(task, ip, &runtime);
 	if (!f && sp &&
-	    !bpf_probe_read_user(words, sizeof(words), (const void *)sp)) {
-		for (int i = 0; i < RECOGNISE_STACK_WORDS && !f; i++)
-			f = interp_at(task, words[i], &runtime);
+	    !bpf_probe_read_user(d->words, sizeof(d->words),
+				 (const void *)sp)) {
+		for (__u32 i = 0; i < RECOGNISE_WORDS_MAX && !f; i++) {
+			if (i >= nwords)
+				break;
+			f = interp_at(task, d->words[i], &runtime);
+		}
 	}
 	if (!f)
 		return NULL;
-	cfg = f->cfg;
-	cfg.runtime_addr = runtime;
-	err = bpf_map_update_elem(&targets, &pid, &cfg, BPF_NOEXIST);
+	d->cfg = f->cfg;
+	d->cfg.runtime_addr = runtime;
+	err = bpf_map_update_elem(&targets, &pid, &d->cfg, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST: another CPU recognised it */) {
 		stat_inc(STAT_RECOGNISE_FULL);
 		return NULL;
 	}
 	if (!err) {
+		struct recognised_event *ev = &d->ev;
+
 		stat_inc(STAT_RECOGNISED);
-		ev.hdr.pid = pid;
-		ev.hdr.tid = tid;
-		ev.hdr.key = runtime;
-		ev.start_ns = BPF_CORE_READ(task, group_leader, start_time);
-		ev.recognised_ns = bpf_ktime_get_ns();
-		ev.cpu_ns = BPF_CORE_READ(task, se.sum_exec_runtime);
-		ev.file_id = f->id;
-		bpf_get_current_comm(ev.comm, sizeof(ev.comm));
-		event_send(&ev, sizeof(ev));
+		__builtin_memset(ev, 0, sizeof(*ev));
+		ev->hdr.type = EV_RECOGNISED;
+		ev->hdr.pid = pid;
+		ev->hdr.tid = tid;
+		ev->hdr.key = runtime;
+		ev->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+		ev->recognised_ns = bpf_ktime_get_ns();
+		ev->cpu_ns = BPF_CORE_READ(task, se.sum_exec_runtime);
+		ev->file_id = f->id;
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+		event_send(ev, sizeof(*ev));
 	}
 	return bpf_map_lookup_elem(&targets, &pid);
 }
@@ -162,7 +176,7 @@ static __always_inline const struct py_proc_cfg *recognise(__u32 pid, __u32 tid,
  * new config when recognised, else NULL.
  */
 static __always_inline const struct py_proc_cfg *
-discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, bool announce)
+discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 {
 	const struct py_proc_cfg *cfg;
 	const __u64 *next;
@@ -175,8 +189,8 @@ discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, bool announce)
 	next = bpf_map_lookup_elem(&probe, &pid);
 	if (next && *next == PYPROF_PROBE_NEVER)
 		return NULL;
-	cfg = recognise(pid, tid, ip, sp);
-	if (!cfg && announce)
+	cfg = recognise(pid, tid, ip, sp, nwords);
+	if (!cfg)
 		maybe_probe(pid, next);
 	return cfg;
 }

@@ -39,3 +39,4 @@ events_map_t events SEC(".maps");
 announced_map_t announced SEC(".maps");
 stats_map_t stats SEC(".maps");
 scratch_map_t scratch SEC(".maps");
+discover_scratch_map_t discover_scratch SEC(".maps");

@@ -248,6 +248,22 @@ typedef struct {
 } scratch_map_t;
 extern scratch_map_t scratch SEC(".maps");
 
+/* Per-CPU scratch for discovery (bpf/discover.bpf.h). */
+#define RECOGNISE_WORDS_MAX 32
+struct discover_scratch {
+	__u64 words[RECOGNISE_WORDS_MAX]; /* the top of a user stack */
+	struct py_proc_cfg cfg;
+	struct recognised_event ev;
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct discover_scratch);
+} discover_scratch_map_t;
+extern discover_scratch_map_t discover_scratch SEC(".maps");
+
 /* ---- Helpers over the shared maps ---- */
 
 /* Counts one event of kind idx (enum stat_idx). */

@@ -116,7 +116,8 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 		struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(prev);
 
 		cfg = discover_task(pid, tid, BPF_CORE_READ(ur, ip),
-				    BPF_CORE_READ(ur, sp), true);
+				    BPF_CORE_READ(ur, sp),
+				    RECOGNISE_SWITCH_WORDS);
 	}
 	if (!cfg)
 		return;

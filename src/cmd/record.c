@@ -289,9 +289,16 @@ static int attach_given(struct record *rec)
 /* launch__start's follow: the command's children are profiled too. */
 static void follow_command(pid_t pid, void *arg)
 {
-	if (session__follow(arg, pid))
+	struct record *rec = arg;
+	char path[PATH_MAX];
+
+	if (session__follow(rec->s, pid))
 		fail("cannot follow pid %d: its children will not be profiled",
 		     pid);
+	/* A command that is, or links, a CPython is recognised from its
+	 * first instruction in the interpreter, before pyprof-bpf looks. */
+	if (launch__resolve(rec->opt.cmd[0], path, sizeof(path)) == 0)
+		session__expect(rec->s, pid, path);
 }
 
 /*
@@ -405,7 +412,7 @@ static int record__open(struct record *rec)
 					EXIT_FAILURE_;
 	}
 	if (rec->opt.cmd &&
-	    launch__start(&rec->cmd, rec->opt.cmd, follow_command, rec->s))
+	    launch__start(&rec->cmd, rec->opt.cmd, follow_command, rec))
 		return rec->cmd.exited ? launch__exit_code(&rec->cmd) :
 					 EXIT_FAILURE_;
 	/* Sampling has begun: every target is in the sampler, and a launched

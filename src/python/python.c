@@ -602,21 +602,26 @@ static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
 	return -ENOENT;
 }
 
-int python__expect(pid_t pid, struct py_target *t)
+int python__expect(pid_t pid, const char *path, struct py_target *t)
 {
-	char exe[PATH_MAX], link[64], lib[PATH_MAX];
+	char exe[PATH_MAX], open_path[PATH_MAX + 64], lib[PATH_MAX];
 	const char *needed[64];
 	struct elf_file *f;
 	uint64_t v;
 	ssize_t n;
 	int rc = -ENOEXEC, k;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -ESRCH;
-	exe[n] = '\0';
-	f = elf_file__open(link);
+	if (path) {
+		snprintf(exe, sizeof(exe), "%s", path);
+		proc__root_path(pid, path, open_path, sizeof(open_path));
+	} else {
+		snprintf(open_path, sizeof(open_path), "/proc/%d/exe", pid);
+		n = readlink(open_path, exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return -ESRCH;
+		exe[n] = '\0';
+	}
+	f = elf_file__open(open_path);
 	if (!f)
 		return -ENOEXEC;
 	if (elf_file__sym(f, "_PyRuntime", &v, NULL) == 0) {

@@ -70,13 +70,14 @@ void python__clone(const struct py_target *from, pid_t pid,
 
 /*
  * What process pid, young, will run: the interpreter file its executable
- * is (a static interpreter) or links (libpython3.X.so, found as the
- * dynamic loader will find it), described into *t as python__attach would
- * once it is mapped, with _PyRuntime at its file address (runtime_addr ==
- * runtime_vaddr).  0, or -ENOEXEC (not Python), -EAGAIN (3.13+ whose
- * offsets only the process will tell), -errno.
+ * (path, as pid names it; NULL: the one it runs now) is (a static
+ * interpreter) or links (libpython3.X.so, found as the dynamic loader will
+ * find it), described into *t as python__attach would once it is mapped,
+ * with _PyRuntime at its file address (runtime_addr == runtime_vaddr).
+ * 0, or -ENOEXEC (not Python), -EAGAIN (3.13+ whose offsets only the
+ * process will tell), -errno.
  */
-int python__expect(pid_t pid, struct py_target *t);
+int python__expect(pid_t pid, const char *path, struct py_target *t);
 
 /* *to describes process pid, which runs the interpreter file of proto's
  * process with _PyRuntime at runtime_addr (the sampler recognised it);

@@ -519,7 +519,7 @@ void sampler__close(struct sampler *p)
 }
 
 int sampler__add_target(struct sampler *p, pid_t pid,
-			 const struct py_proc_cfg *cfg)
+			const struct py_proc_cfg *cfg)
 {
 	__u32 key = (__u32)pid;
 	struct py_proc_cfg c = *cfg;
@@ -552,6 +552,15 @@ int sampler__add_interp_file(struct sampler *p,
 		return -errno;
 	__atomic_add_fetch(&p->skel->bss->interp_files_n, 1, __ATOMIC_SEQ_CST);
 	return 0;
+}
+
+bool sampler__has_target(struct sampler *p, pid_t pid)
+{
+	struct py_proc_cfg cfg;
+	__u32 key = (__u32)pid;
+
+	return bpf_map__lookup_elem(p->skel->maps.targets, &key, sizeof(key),
+				    &cfg, sizeof(cfg), 0) == 0;
 }
 
 void sampler__remove_target(struct sampler *p, pid_t pid)
@@ -925,8 +934,7 @@ int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 	return 0;
 }
 
-int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
-		     uint32_t max)
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips, uint32_t max)
 {
 	__u64 v[KSTACK_MAX_DEPTH] = {};
 	__u32 k = (__u32)id;
@@ -943,7 +951,7 @@ int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
 }
 
 int sampler__py_frames(struct sampler *p, const struct sample_key *key,
-			const struct py_frame **frames)
+		       const struct py_frame **frames)
 {
 	*frames = p->frames;
 	if (!key->depth)

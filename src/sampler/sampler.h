@@ -77,6 +77,8 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 int sampler__add_interp_file(struct sampler *p,
 			     const struct interp_file_key *key,
 			     const struct interp_file *file);
+/* Whether pid is sampled (added, forked from a target, or recognised). */
+bool sampler__has_target(struct sampler *p, pid_t pid);
 /* Stops sampling pid. */
 void sampler__remove_target(struct sampler *p, pid_t pid);
 

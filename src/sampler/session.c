@@ -322,6 +322,11 @@ int session__follow(struct session *s, pid_t pid)
 	return sampler__follow(s->bpf, pid);
 }
 
+void session__expect(struct session *s, pid_t pid, const char *path)
+{
+	targets__expect(&s->ts, pid, path);
+}
+
 void session__follow_only(struct session *s, pid_t pid)
 {
 	hashmap__set(&s->ts.followed, (uint64_t)pid, 1);
@@ -329,8 +334,15 @@ void session__follow_only(struct session *s, pid_t pid)
 
 int session__poll(struct session *s, int timeout_ms)
 {
-	/* Followed processes not Python yet are looked at on time. */
-	return sampler__poll(s->bpf, targets__retry(&s->ts, timeout_ms));
+	int n;
+
+	/* Followed processes not Python yet are looked at on time; after
+	 * what the sampler said meanwhile (it may have recognised them). */
+	n = sampler__poll(s->bpf, 0);
+	if (n < 0)
+		return n;
+	timeout_ms = targets__retry(&s->ts, timeout_ms);
+	return n ? n : sampler__poll(s->bpf, timeout_ms);
 }
 
 void session__check(struct session *s)

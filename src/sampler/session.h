@@ -100,6 +100,10 @@ void session__close(struct session *s);
 /* Follows pid's future children (a launched command). 0 or -errno. */
 int session__follow(struct session *s, pid_t pid);
 
+/* pid (followed) is about to exec path: if it is a CPython, the sampler
+ * recognises it from its first instruction in the interpreter. */
+void session__expect(struct session *s, pid_t pid, const char *path);
+
 /* Waits up to timeout_ms for the sampler's events (new processes,
  * threads, code) and handles them.  The number handled or -errno. */
 int session__poll(struct session *s, int timeout_ms);

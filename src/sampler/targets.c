@@ -206,6 +206,10 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		goto nomem;
 	}
 	if (ts->bpf) {
+		/* Recognised by the sampler already, and told so on the ring
+		 * buffer, behind what is handled now: that says since when. */
+		t->await_recognised = !given &&
+				      sampler__has_target(ts->bpf, pid);
 		*rc = push_cfg(ts, t);
 		if (*rc) {
 			hashmap__del(&ts->by_pid, (uint64_t)pid);
@@ -217,7 +221,8 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		}
 		/* Found after the start: how long it waited. */
 		/* (starttime counts clock ticks: allow one) */
-		if (!given && proc__age(pid, &age) == 0 && age >= 0 &&
+		if (!given && !t->await_recognised &&
+		    proc__age(pid, &age) == 0 && age >= 0 &&
 		    age < clock__now() - ts->started_at + 0.011)
 			count_delay(ts, age,
 				    proc__run_ns(pid, &run_ns) == 0 ?
@@ -282,7 +287,17 @@ static void expect_file(struct targets *ts, pid_t pid)
 	if (ts->expected.len >= 4096)
 		hashmap__free(&ts->expected);
 	hashmap__set(&ts->expected, (uint64_t)pid, 1);
-	if (python__expect(pid, &proto) == 0) {
+	if (python__expect(pid, NULL, &proto) == 0) {
+		describe_file(ts, &proto);
+		python__detach(&proto);
+	}
+}
+
+void targets__expect(struct targets *ts, pid_t pid, const char *path)
+{
+	struct py_target proto;
+
+	if (python__expect(pid, path, &proto) == 0) {
 		describe_file(ts, &proto);
 		python__detach(&proto);
 	}
@@ -296,8 +311,17 @@ void targets__on_recognised(struct targets *ts,
 	const struct interp_proto *pr;
 	double delay;
 
-	if (t && !t->gone)
-		return; /* attached already */
+	if (t && !t->gone) {
+		/* Attached already; sampled since this. */
+		if (t->await_recognised && ev->recognised_ns > ev->start_ns &&
+		    (double)ev->start_ns / 1e9 >= ts->started_at)
+			count_delay(ts,
+				    (double)(ev->recognised_ns - ev->start_ns) /
+					    1e9,
+				    (double)ev->cpu_ns / 1e9);
+		t->await_recognised = false;
+		return;
+	}
 	if (t) {
 		/* The pid's previous program still has samples to collect:
 		 * after the drain. */

@@ -31,6 +31,8 @@ struct target {
 	bool execed;
 	bool drained; /* a drain ran after gone: nothing more to collect */
 	pid_t parent; /* the target it was forked from, 0 if none */
+	bool await_recognised; /* attached while the sampler's EV_RECOGNISED
+				  was on its way: its delay comes with it */
 	double cpu0, cpu1; /* CPU seconds at attach and last seen */
 
 	/* The collector's state for this process. */
@@ -113,6 +115,10 @@ int targets__start(struct targets *ts, struct sampler *bpf, char *err,
 
 /* The target of pid, gone or not; NULL if none. */
 struct target *targets__get(struct targets *ts, pid_t pid);
+
+/* pid is about to exec path: if that is, or links, a CPython, the sampler
+ * is told of its interpreter file now (python__expect). */
+void targets__expect(struct targets *ts, pid_t pid, const char *path);
 
 /* Sampler events (sampler_events): see src/sampler/sampler.h. */
 void targets__on_probe(struct targets *ts, pid_t pid);
