@@ -492,6 +492,8 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		if (!s.count)
 			return 0;
 	}
+	if (!s.t)
+		s.t = targets__adopt(c->ts, (pid_t)key->pid);
 	if (!s.t) {
 		lose(c, COLLECT_LOST_NO_TARGET, s.count);
 	} else if (key->depth && !frames) {
@@ -628,7 +630,8 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = COLLECT_LOST_NATIVE_OFF;
 		goto lost;
 	}
-	s.t = targets__get(c->ts, (pid_t)ev->key.pid);
+	s.t = targets__get(c->ts, (pid_t)ev->key.pid) ?:
+		      targets__adopt(c->ts, (pid_t)ev->key.pid);
 	if (!s.t) {
 		why = COLLECT_LOST_NO_TARGET;
 		goto lost;

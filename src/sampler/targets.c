@@ -375,8 +375,18 @@ void targets__on_recognised(struct targets *ts,
 			pid, t->comm, t->py.version_str, delay * 1e3);
 	return;
 fail:
-	/* Not kept: its samples would have no process to go to. */
+	/* Not kept: its samples would have no process to go to; and not
+	 * recognised again at its next sample. */
 	sampler__remove_target(ts->bpf, pid);
+	sampler__probe_later(ts->bpf, pid, 0);
+}
+
+struct target *targets__adopt(struct targets *ts, pid_t pid)
+{
+	if (!ts->bpf || !sampler__has_target(ts->bpf, pid))
+		return NULL;
+	targets__on_probe(ts, pid);
+	return targets__get(ts, pid);
 }
 
 /* pid is to be looked at again in retry_ns: by the sampler at its next

@@ -125,6 +125,13 @@ void targets__on_probe(struct targets *ts, pid_t pid);
 void targets__on_recognised(struct targets *ts,
 			    const struct recognised_event *ev);
 
+/*
+ * A process the sampler samples but userspace does not know (its
+ * EV_RECOGNISED was lost, the ring buffer being full): attached now, if it
+ * still runs.  Its target, or NULL.
+ */
+struct target *targets__adopt(struct targets *ts, pid_t pid);
+
 /* Followed processes due to be looked at again: looks at them; returns
  * the milliseconds until the next is due (at most max_ms). */
 int targets__retry(struct targets *ts, int max_ms);
