@@ -10,10 +10,10 @@
 
 struct proc_map {
 	uint64_t start, end, pgoff;
-	uint64_t dev; /* the kernel's encoding: major << 20 | minor */
 	uint64_t inode;
 	char perms[5];
 	char *path; /* "" for anonymous mappings */
+	uint64_t dev; /* the kernel's encoding: major << 20 | minor */
 };
 
 struct proc_maps {
