@@ -392,3 +392,43 @@ def test_no_runtime_frame_between_a_call_and_init(python, tmp_path):
         i = next(k for k, x in enumerate(f) if is_init(x))
         assert py_frame(f[i - 1])[0] in (
             "make_things", "<listcomp>", "make_things.<locals>.<listcomp>"), f
+
+
+DLOPENER = """\
+import ctypes, sys, time
+ctypes.CDLL(sys.argv[1])
+print("ready", flush=True)
+def spin_dl():
+    end = time.time() + 6
+    while time.time() < end: pass
+spin_dl()
+"""
+
+
+def test_a_libpython_loaded_but_not_run_is_not_the_interpreter(tmp_path):
+    """A process that loaded another libpython (executable, relocated) but
+    never started it runs its own interpreter: that one is profiled, not
+    the idle one (whose runtime has no interpreter)."""
+    runner, lib = "/usr/bin/python3.11", None
+    for v in ("3.12.1", "3.9.18", "3.13.0"):
+        cand = f"/root/.pyenv/versions/{v}/lib/libpython{v[:v.rindex('.')]}.so.1.0"
+        if os.path.exists(cand):
+            lib = cand
+            break
+    if not os.access(runner, os.X_OK) or not lib:
+        pytest.skip("needs /usr/bin/python3.11 and a pyenv libpython")
+    script = tmp_path / "dl.py"
+    script.write_text(DLOPENER)
+    d = subprocess.Popen([runner, str(script), lib], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert d.stdout.readline().strip() == "ready"
+        time.sleep(2.5)  # past start-up: an interpreter would exist
+        r = run_pyprof("-p", d.pid, "-F", 199, "-d", 1)
+    finally:
+        d.kill()
+        d.wait()
+    assert r.rc == 0, r.err
+    assert f"pid {d.pid}, CPython 3.11" in r.err, r.err
+    leaves = [py_frame(f[-1]) for f, _ in parse_folded(r.out)]
+    assert leaves and all(x and x[0] == "spin_dl" for x in leaves), r.out

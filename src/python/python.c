@@ -339,10 +339,40 @@ static int use_debug_offsets(struct py_target *t)
 	return 0;
 }
 
+/* A process older than this whose runtime has no interpreter does not run
+ * one (start-up takes milliseconds, tens on a loaded machine). */
+#define LIVE_SECS 2.0
+
+/*
+ * Whether pid runs the interpreter of file v, whose _PyRuntime is at
+ * runtime: it has one (its list of interpreters is not empty), or it is
+ * young enough to be starting it.  A process that loaded a libpython and
+ * never ran it (a plugin host, a 3.11 that dlopen'd 3.12's) is not that
+ * Python.
+ */
+static bool runs_interp(pid_t pid, const struct elf_verdict *v,
+			uint64_t runtime)
+{
+	const struct py_layout *l = py_layout__builtin(v->version);
+	struct rmem m;
+	uint64_t interp = 0;
+	double age;
+
+	if (!l)
+		return true; /* said later: no offsets */
+	rmem__init_pid(&m, pid);
+	if (rmem__read_u64(&m, runtime + l->walk.runtime_interp_head,
+			   &interp) == 0 &&
+	    interp)
+		return true;
+	return proc__age(pid, &age) != 0 || age < LIVE_SECS;
+}
+
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "",
 							 comm[64] = "?";
+	char idle[PATH_MAX + 64] = "";
 	struct proc_maps maps;
 	const struct py_layout *layout;
 	int rc, best_rc = -ENOEXEC;
@@ -402,6 +432,13 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 					 m->path);
 				rc = -ENOEXEC;
 			}
+			if (rc == 0 &&
+			    !runs_interp(pid, v, bias + v->runtime_vaddr)) {
+				snprintf(idle, sizeof(idle),
+					 "%s is loaded but runs no interpreter",
+					 m->path);
+				rc = -ENOEXEC;
+			}
 			if (rc == 0) {
 				t->version = v->version;
 				snprintf(t->version_str, sizeof(t->version_str),
@@ -426,7 +463,12 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 			break;
 	}
 	proc__maps_free(&maps);
-	if (best_rc == -ENOEXEC)
+	if (best_rc == -ENOEXEC && idle[0])
+		snprintf(err, errlen,
+			 "process %d (%s) is not a Python process: %s; give "
+			 "the pid of a CPython 3.8-3.14 process",
+			 pid, comm, idle);
+	else if (best_rc == -ENOEXEC)
 		snprintf(
 			err, errlen,
 			"process %d (%s) is not a Python process: no libpython is "
