@@ -170,13 +170,32 @@ recognise(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 }
 
 /*
- * A sample (or a switch-out) of process pid, which is not a target: if
- * discovery wants it and userspace has not decided against it, recognise
- * it, else announce it.  ip and sp are its user registers.  Returns its
- * new config when recognised, else NULL.
+ * A sample of a process not recognised yet: counted per process until
+ * userspace's verdict, which keeps the count as that many samples of a
+ * Python process (before it was recognised: its dynamic loader, or the
+ * start-up of the first process of a file not described yet), or throws
+ * it away.
+ */
+static __always_inline void park(__u32 pid)
+{
+	__u64 one = 1, *n = bpf_map_lookup_elem(&parked, &pid);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&parked, &pid, &one, BPF_NOEXIST);
+}
+
+/*
+ * A sample (park: true) or a switch-out of process pid, which is not a
+ * target: if discovery wants it and userspace has not decided against it,
+ * recognise it, else announce it (and park the sample).  ip and sp are its
+ * user registers, nwords how deep to look on its stack.  Returns its new
+ * config when recognised, else NULL.
  */
 static __always_inline const struct py_proc_cfg *
-discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
+discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords,
+	      bool sample)
 {
 	const struct py_proc_cfg *cfg;
 	const __u64 *next;
@@ -190,9 +209,12 @@ discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 	if (next && *next == PYPROF_PROBE_NEVER)
 		return NULL;
 	cfg = recognise(pid, tid, ip, sp, nwords);
-	if (!cfg)
-		maybe_probe(pid, next);
-	return cfg;
+	if (cfg)
+		return cfg;
+	maybe_probe(pid, next);
+	if (sample)
+		park(pid);
+	return NULL;
 }
 
 #endif /* PYPROF_DISCOVER_BPF_H */

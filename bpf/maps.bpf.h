@@ -101,6 +101,17 @@ typedef struct {
 } interp_files_map_t;
 extern interp_files_map_t interp_files SEC(".maps");
 
+/* Samples of processes under discovery not recognised yet, per process,
+ * until userspace's verdict takes them (bpf/discover.bpf.h).  LRU: the
+ * counts of processes that never were Python age out. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} parked_map_t;
+extern parked_map_t parked SEC(".maps");
+
 /*
  * Two buffers of counts and stack segments; see active_buf.  Preallocated:
  * the sampler runs in interrupt context, where an on-demand (NO_PREALLOC)

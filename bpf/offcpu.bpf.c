@@ -117,7 +117,7 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 
 		cfg = discover_task(pid, tid, BPF_CORE_READ(ur, ip),
 				    BPF_CORE_READ(ur, sp),
-				    RECOGNISE_SWITCH_WORDS);
+				    RECOGNISE_SWITCH_WORDS, false);
 	}
 	if (!cfg)
 		return;

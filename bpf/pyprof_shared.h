@@ -307,6 +307,9 @@ enum {
 					 bounds: not walked */
 	SAMPLE_F_NO_INTERP = 1 << 8, /* no interpreter yet: start-up */
 	SAMPLE_F_INTERP_GONE = 1 << 9, /* no interpreter any more: exit */
+	/* Userspace's: samples the sampler parked before it recognised the
+	 * process (the parked map), kept once userspace said Python. */
+	SAMPLE_F_UNRECOGNISED = 1 << 10,
 };
 
 /* Key of the counts map: one per distinct (thread, stack) pair. */

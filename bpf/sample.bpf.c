@@ -190,7 +190,7 @@ discover_sample(struct bpf_perf_event_data *ctx, __u32 pid, __u32 tid)
 		ip = BPF_CORE_READ(ur, ip);
 		sp = BPF_CORE_READ(ur, sp);
 	}
-	return discover_task(pid, tid, ip, sp, RECOGNISE_SAMPLE_WORDS);
+	return discover_task(pid, tid, ip, sp, RECOGNISE_SAMPLE_WORDS, true);
 }
 
 SEC("perf_event")

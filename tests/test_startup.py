@@ -324,6 +324,11 @@ def test_all_profiles_short_processes_from_their_start(tmp_path):
     try:
         p = start_pyprof("-a", "-F", 999, "-d", 8 + 2 * len(pys))
         time.sleep(2)
+        # Not Python, and busy while young: what the sampler took of it
+        # before the verdict is thrown away, never shown.
+        busy = subprocess.run(["sh", "-c", "i=0; while [ $i -lt 200000 ]; "
+                               "do i=$((i+1)); done; echo $$"],
+                              capture_output=True, text=True)
         runs = []
         for py in pys:
             for _ in range(2):
@@ -337,6 +342,7 @@ def test_all_profiles_short_processes_from_their_start(tmp_path):
             w.kill()
             w.wait()
     assert p.returncode == 0, err
+    assert not re.search(rf"^[^;]*-{busy.stdout.strip()};", out, re.M), out
     got = {}
     for f, c in parse_folded(out):
         m = re.search(r"-(\d+)$", f[0])

@@ -63,6 +63,26 @@ void collect__new_drain(struct collector *c)
 	hashmap__free(&c->tid_ids);
 }
 
+void collect__parked(struct collector *c)
+{
+	for (size_t i = 0; i < c->ts->n; i++) {
+		struct target *t = c->ts->v[i];
+		struct collect_sample s = {
+			.t = t,
+			.tid = (uint32_t)t->pid,
+			.flags = SAMPLE_F_UNRECOGNISED,
+			.count = t->parked,
+			.t_ns = c->drain_ns,
+		};
+
+		if (!t->parked)
+			continue;
+		t->parked = 0;
+		if (collect__add(c, &s) == 0)
+			c->parked_kept += s.count;
+	}
+}
+
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
 static int64_t process_frame(struct collector *c, struct target *t)
 {
@@ -330,6 +350,8 @@ static const char *no_python_marker(uint32_t flags)
 		return "[interpreter starting]";
 	if (flags & SAMPLE_F_INTERP_GONE)
 		return "[interpreter finished]";
+	if (flags & SAMPLE_F_UNRECOGNISED)
+		return "[not yet recognised]";
 	if (flags & SAMPLE_F_BAD_CONFIG)
 		return "[bad config]";
 	if (flags & SAMPLE_F_PARTIAL)

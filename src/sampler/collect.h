@@ -110,6 +110,8 @@ struct collector {
 	/* What the summary reports. */
 	uint64_t lost[COLLECT_LOST__MAX]; /* samples not added, by reason */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
+	uint64_t parked_kept; /* samples taken before their process was
+				 recognised, kept (collect__parked) */
 
 	/* --kernel, --native (src/native/merge.h, src/native/unwind.h, src/native/ksyms.h) */
 	struct ksyms *ksyms; /* NULL: no kernel frames */
@@ -182,5 +184,9 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg);
 
 /* Marks thread names stale; call before each drain. */
 void collect__new_drain(struct collector *c);
+
+/* Adds the samples the sampler took of each target before it recognised
+ * it (target.parked), under "[not yet recognised]".  At each drain. */
+void collect__parked(struct collector *c);
 
 #endif /* PYPROF_COLLECT_H */

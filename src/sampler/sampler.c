@@ -554,6 +554,17 @@ int sampler__add_interp_file(struct sampler *p,
 	return 0;
 }
 
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u64 n = 0;
+
+	if (bpf_map__lookup_and_delete_elem(p->skel->maps.parked, &key,
+					    sizeof(key), &n, sizeof(n), 0))
+		return 0;
+	return n;
+}
+
 bool sampler__has_target(struct sampler *p, pid_t pid)
 {
 	struct py_proc_cfg cfg;

@@ -77,6 +77,9 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 int sampler__add_interp_file(struct sampler *p,
 			     const struct interp_file_key *key,
 			     const struct interp_file *file);
+/* The samples the sampler took of pid while it was under discovery and
+ * not recognised (bpf/discover.bpf.h), forgotten there.  0 if none. */
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid);
 /* Whether pid is sampled (added, forked from a target, or recognised). */
 bool sampler__has_target(struct sampler *p, pid_t pid);
 /* Stops sampling pid. */

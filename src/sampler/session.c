@@ -371,6 +371,7 @@ int session__drain(struct session *s)
 
 	targets__drain_begin(&s->ts);
 	collect__new_drain(&s->coll);
+	collect__parked(&s->coll);
 	rc = sampler__drain(s->bpf, collect__sample, &s->coll);
 	targets__drained(&s->ts);
 	return rc;
@@ -389,8 +390,14 @@ double session__elapsed(const struct session *s)
 
 int session__stats(struct session *s, uint64_t *stats)
 {
+	int rc;
+
 	memset(stats, 0, STAT__MAX * sizeof(*stats));
-	return sampler__stats(s->bpf, stats);
+	rc = sampler__stats(s->bpf, stats);
+	/* Samples the sampler parked before it knew their process for
+	 * Python, kept since: taken too. */
+	stats[STAT_SAMPLES] += s->coll.parked_kept;
+	return rc;
 }
 
 uint64_t session__lost(const struct session *s, const uint64_t *stats)

@@ -231,6 +231,8 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		else
 			age = -1;
 		describe_file(ts, &t->py);
+		if (!given)
+			t->parked = sampler__take_parked(ts->bpf, pid);
 	}
 	hashmap__del(&ts->retry, (uint64_t)pid);
 	hashmap__del(&ts->expected, (uint64_t)pid);
@@ -365,6 +367,7 @@ void targets__on_recognised(struct targets *ts,
 		count_delay(ts, delay, (double)ev->cpu_ns / 1e9);
 	}
 	hashmap__del(&ts->retry, (uint64_t)pid);
+	t->parked = sampler__take_parked(ts->bpf, pid);
 	ts->v[ts->n++] = t;
 	ts->attached++;
 	ts->recognised++;
@@ -459,6 +462,7 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 	switch (rc) {
 	case -ESRCH:
 		hashmap__del(&ts->retry, (uint64_t)pid);
+		sampler__take_parked(ts->bpf, pid);
 		return;
 	case -EAGAIN:
 		expect_file(ts, pid);
@@ -489,6 +493,7 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 		break;
 	}
 	hashmap__del(&ts->retry, (uint64_t)pid);
+	sampler__take_parked(ts->bpf, pid); /* not Python: not samples */
 	sampler__probe_later(ts->bpf, pid, 0);
 }
 
@@ -567,9 +572,16 @@ void targets__check(struct targets *ts)
 void targets__drain_begin(struct targets *ts)
 {
 	ts->want_drain = false;
-	for (size_t i = 0; i < ts->n; i++)
-		if (ts->v[i]->gone)
-			ts->v[i]->drained = true;
+	for (size_t i = 0; i < ts->n; i++) {
+		struct target *t = ts->v[i];
+
+		if (!t->gone)
+			continue;
+		t->drained = true;
+		/* Parked after it was attached, before the sampler knew. */
+		if (!t->given && ts->bpf)
+			t->parked += sampler__take_parked(ts->bpf, t->pid);
+	}
 }
 
 static void fill_record(const struct target *t, struct target_record *r)

@@ -33,6 +33,8 @@ struct target {
 	pid_t parent; /* the target it was forked from, 0 if none */
 	bool await_recognised; /* attached while the sampler's EV_RECOGNISED
 				  was on its way: its delay comes with it */
+	uint64_t parked; /* samples taken before it was recognised, for the
+			    collector to add */
 	double cpu0, cpu1; /* CPU seconds at attach and last seen */
 
 	/* The collector's state for this process. */
