@@ -109,6 +109,21 @@ interp_at(struct task_struct *task, __u64 addr, __u64 *runtime)
 	return NULL;
 }
 
+/* Whether the current process's executable is known to run a CPython
+ * (interp_exes, or an interpreter file itself). */
+static __always_inline bool exe_known(struct task_struct *task)
+{
+	struct file *f = BPF_CORE_READ(task, mm, exe_file);
+	struct interp_file_key k;
+
+	if (!f)
+		return false;
+	k.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	k.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	return bpf_map_lookup_elem(&interp_exes, &k) ||
+	       bpf_map_lookup_elem(&interp_files, &k);
+}
+
 /*
  * Tries to recognise the current process (pid) from where its thread runs:
  * its user instruction pointer ip, else a return address among the first
@@ -125,8 +140,8 @@ recognise(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 	__u32 zero = 0;
 	long err;
 
-	if (!interp_files_n)
-		return NULL; /* none described yet: nothing to look up */
+	if (!interp_files_n || !exe_known(task))
+		return NULL; /* nothing it could be recognised by */
 	d = bpf_map_lookup_elem(&discover_scratch, &zero);
 	if (!d)
 		return NULL;

@@ -26,6 +26,7 @@ tstate_cache_map_t tstate_cache SEC(".maps");
 follow_map_t follow SEC(".maps");
 probe_map_t probe SEC(".maps");
 interp_files_map_t interp_files SEC(".maps");
+interp_exes_map_t interp_exes SEC(".maps");
 parked_map_t parked SEC(".maps");
 counts_map_t counts0 SEC(".maps");
 counts_map_t counts1 SEC(".maps");

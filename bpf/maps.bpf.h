@@ -101,6 +101,15 @@ typedef struct {
 } interp_files_map_t;
 extern interp_files_map_t interp_files SEC(".maps");
 
+/* Executables whose processes run a CPython (INTERP_EXES_MAX). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_EXES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, __u8);
+} interp_exes_map_t;
+extern interp_exes_map_t interp_exes SEC(".maps");
+
 /* Samples of processes under discovery not recognised yet, per process,
  * until userspace's verdict takes them (bpf/discover.bpf.h).  LRU: the
  * counts of processes that never were Python age out. */

@@ -67,18 +67,18 @@ struct py_walk_offsets {
 /*
  * The span of a PyCodeObject the walk reads for each frame's fingerprint
  * (py_code_fp below): len bytes from offset base, and where in that span
- * co_firstlineno (an int), co_filename, co_qualname (co_name before 3.11)
- * and co_linetable (co_lnotab before 3.10) are.  All four are fixed for
- * the object's life, unlike the counters and caches around them.
+ * co_filename, co_name and co_linetable (co_lnotab before 3.10) are.  All
+ * three are fixed for the object's life, unlike the counters and caches
+ * around them, and next to each other: one read of 24-32 bytes.
  */
 #define PY_CODE_FP_SPAN_MAX 128
 struct py_code_fp_span {
 	__u32 base;
 	__u32 len;
-	__u32 firstlineno;
 	__u32 filename;
 	__u32 name;
 	__u32 linetable;
+	__u32 pad;
 };
 
 /* A 64-bit mix (the splitmix64 finaliser), for the fingerprint and the
@@ -95,24 +95,22 @@ static inline __u64 pyprof_mix64(__u64 x)
 
 /*
  * What tells one code object from another that was freed and whose
- * address was reused: its first line, and the addresses of its file name,
- * name and line table objects (which it keeps alive).  During start-up
- * every module's <module> code object starts at line 1 and is freed once
- * the module ran, and the next module's lands at the same address: the
- * first line alone named one module's frames after another's file.
+ * address was reused: the addresses of its file name, name and line table
+ * objects, which it keeps alive.  During start-up every module's <module>
+ * code object starts at line 1 and is freed once the module ran, and the
+ * next module's lands at the same address: co_firstlineno, the
+ * fingerprint before, named one module's frames after another's file.
  * The sampler takes it when it samples the frame (the code object is
  * alive then: the frame holds it); userspace computes it again from what
  * it reads, later, and trusts the names only if both agree.  31 bits: bit
- * 31 of py_frame.fingerprint is PY_FRAME_F_ENTRY.
+ * 31 of py_frame.fingerprint is PY_FRAME_F_ENTRY.  One mix of the three,
+ * rotated apart (object addresses differ in their low bits): a few
+ * instructions a frame.
  */
-static inline __u32 py_code_fp(__u32 firstlineno, __u64 filename, __u64 name,
-			       __u64 linetable)
+static inline __u32 py_code_fp(__u64 filename, __u64 name, __u64 linetable)
 {
-	/* One mix of the four, rotated apart (object addresses differ in
-	 * their low bits): it costs the sampler a few instructions a frame. */
 	__u64 h = filename ^ (name << 21 | name >> 43) ^
-		  (linetable << 42 | linetable >> 22) ^
-		  ((__u64)firstlineno << 32 | firstlineno);
+		  (linetable << 42 | linetable >> 22);
 
 	return (__u32)pyprof_mix64(h) & 0x7fffffffu;
 }
@@ -214,6 +212,11 @@ enum pyprof_event_type {
  */
 #define INTERP_FILES_MAX 64
 #define INTERP_FILE_SEGS 4
+/* Executables known to run a CPython (the files above, and the small
+ * programs that link a libpython3.X.so): only their processes are looked
+ * up in their mappings, so that discovery costs other processes nothing
+ * more than a lookup. */
+#define INTERP_EXES_MAX 256
 
 /* Key of the interp_files map: the file as the kernel names it. */
 struct interp_file_key {

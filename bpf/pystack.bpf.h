@@ -73,15 +73,6 @@ static __always_inline __u64 code_u64(const struct walk *w, __u32 off)
 	return v;
 }
 
-static __always_inline __u32 code_u32(const struct walk *w, __u32 off)
-{
-	__u32 v;
-
-	__builtin_memcpy(&v, w->code + (off & (PY_CODE_FP_SPAN_MAX - 1)),
-			 sizeof(v));
-	return v;
-}
-
 /* The fingerprint (py_code_fp) of the code object at code, into *fp; false
  * if it cannot be read.  The span's offsets were checked by fp_span_ok. */
 static __always_inline bool code_fingerprint(struct walk *w,
@@ -95,8 +86,8 @@ static __always_inline bool code_fingerprint(struct walk *w,
 		len = PY_CODE_FP_SPAN_MAX;
 	if (bpf_probe_read_user(w->code, len, (const void *)(code + s->base)))
 		return false;
-	*fp = py_code_fp(code_u32(w, s->firstlineno), code_u64(w, s->filename),
-			 code_u64(w, s->name), code_u64(w, s->linetable));
+	*fp = py_code_fp(code_u64(w, s->filename), code_u64(w, s->name),
+			 code_u64(w, s->linetable));
 	return true;
 }
 
@@ -519,8 +510,8 @@ static __always_inline __u32 frame_read_len(const struct py_proc_cfg *cfg)
 static __always_inline bool fp_span_ok(const struct py_code_fp_span *s)
 {
 	return s->len >= 8 && s->len <= PY_CODE_FP_SPAN_MAX &&
-	       s->firstlineno <= s->len - 4 && s->filename <= s->len - 8 &&
-	       s->name <= s->len - 8 && s->linetable <= s->len - 8;
+	       s->filename <= s->len - 8 && s->name <= s->len - 8 &&
+	       s->linetable <= s->len - 8;
 }
 
 /*

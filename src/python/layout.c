@@ -1171,25 +1171,23 @@ int py_layout__diff(const struct py_layout *a, const struct py_layout *b,
  * sampler refuses as a bad config. */
 static void fp_span(const struct py_layout *l, struct py_code_fp_span *fp)
 {
-	uint32_t name = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
-							  l->code.name;
-	uint32_t lo = l->code.firstlineno, hi = l->code.firstlineno + 4;
-	const uint32_t ptrs[] = { l->code.filename, name, l->code.linetable };
+	const uint32_t f[] = { l->code.filename, l->code.name,
+			       l->code.linetable };
+	uint32_t lo = f[0], hi = f[0] + 8;
 
-	for (size_t i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) {
-		if (ptrs[i] < lo)
-			lo = ptrs[i];
-		if (ptrs[i] + 8 > hi)
-			hi = ptrs[i] + 8;
+	for (size_t i = 1; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i] < lo)
+			lo = f[i];
+		if (f[i] + 8 > hi)
+			hi = f[i] + 8;
 	}
 	memset(fp, 0, sizeof(*fp));
 	if (hi - lo > PY_CODE_FP_SPAN_MAX)
 		return;
 	fp->base = lo;
 	fp->len = hi - lo;
-	fp->firstlineno = l->code.firstlineno - lo;
 	fp->filename = l->code.filename - lo;
-	fp->name = name - lo;
+	fp->name = l->code.name - lo;
 	fp->linetable = l->code.linetable - lo;
 }
 

@@ -271,6 +271,24 @@ static void exec_segs(struct py_target *t, const struct proc_maps *maps,
 	}
 }
 
+/* The executable file of pid (or path, in pid's root, if not NULL) as the
+ * kernel names it, into t->exe_dev and t->exe_ino (0 if unknown). */
+static void exe_id(pid_t pid, const char *path, struct py_target *t)
+{
+	char p[PATH_MAX + 64];
+	struct stat st;
+
+	if (path)
+		proc__root_path(pid, path, p, sizeof(p));
+	else
+		snprintf(p, sizeof(p), "/proc/%d/exe", pid);
+	t->exe_dev = t->exe_ino = 0;
+	if (stat(p, &st) != 0)
+		return;
+	t->exe_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
+	t->exe_ino = st.st_ino;
+}
+
 /* Whether addr is in a writable mapping: _PyRuntime of a loaded
  * interpreter is in its .data or .bss. */
 static bool writable_at(const struct proc_maps *maps, uint64_t addr)
@@ -452,6 +470,7 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 						bias + v->code_type_vaddr :
 						0;
 				exec_segs(t, &maps, m, bias);
+				exe_id(pid, NULL, t);
 				goto found;
 			}
 			if (rc != -ENOEXEC)
@@ -668,6 +687,7 @@ int python__expect(pid_t pid, const char *path, struct py_target *t)
 		return -ENOEXEC;
 	if (elf_file__sym(f, "_PyRuntime", &v, NULL) == 0) {
 		rc = describe_file(pid, exe, t);
+		exe_id(pid, path, t);
 		goto out;
 	}
 	k = elf_file__dyn_strs(f, DT_NEEDED, needed, 64);
@@ -676,6 +696,8 @@ int python__expect(pid_t pid, const char *path, struct py_target *t)
 			continue;
 		if (find_library(pid, f, exe, needed[i], lib, sizeof(lib)) == 0)
 			rc = describe_file(pid, lib, t);
+		if (rc == 0)
+			exe_id(pid, path, t);
 		break;
 	}
 out:
@@ -748,9 +770,8 @@ static uint32_t name_offset(const struct py_layout *l)
 
 uint32_t python__code_fp(const struct py_layout *l, const uint8_t *buf)
 {
-	return py_code_fp(rmem__ld32(buf + l->code.firstlineno),
-			  rmem__ld64(buf + l->code.filename),
-			  rmem__ld64(buf + name_offset(l)),
+	return py_code_fp(rmem__ld64(buf + l->code.filename),
+			  rmem__ld64(buf + l->code.name),
 			  rmem__ld64(buf + l->code.linetable));
 }
 

@@ -29,6 +29,7 @@ struct py_target {
 	/* The interpreter file as the kernel names it, and its executable
 	 * mappings (what the sampler recognises its processes by). */
 	uint64_t file_dev, file_ino;
+	uint64_t exe_dev, exe_ino; /* its executable (a stub, or the same) */
 	uint32_t nsegs;
 	struct interp_file_seg segs[INTERP_FILE_SEGS];
 	struct py_layout layout;

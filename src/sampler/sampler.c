@@ -554,6 +554,17 @@ int sampler__add_interp_file(struct sampler *p,
 	return 0;
 }
 
+int sampler__add_interp_exe(struct sampler *p,
+			     const struct interp_file_key *key)
+{
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(p->skel->maps.interp_exes, key, sizeof(*key),
+				 &one, sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 uint64_t sampler__take_parked(struct sampler *p, pid_t pid)
 {
 	__u32 key = (__u32)pid;

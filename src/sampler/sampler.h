@@ -77,6 +77,10 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 int sampler__add_interp_file(struct sampler *p,
 			     const struct interp_file_key *key,
 			     const struct interp_file *file);
+/* Tells the sampler that processes of executable key run a CPython: only
+ * those it looks up in their mappings.  0 or -errno. */
+int sampler__add_interp_exe(struct sampler *p,
+			     const struct interp_file_key *key);
 /* The samples the sampler took of pid while it was under discovery and
  * not recognised (bpf/discover.bpf.h), forgotten there.  0 if none. */
 uint64_t sampler__take_parked(struct sampler *p, pid_t pid);

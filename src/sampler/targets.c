@@ -70,6 +70,20 @@ static int push_cfg(struct targets *ts, struct target *t)
 	return sampler__add_target(ts->bpf, t->pid, &cfg);
 }
 
+/* Tells the sampler that py's executable runs a CPython, once. */
+static void describe_exe(struct targets *ts, const struct py_target *py)
+{
+	struct interp_file_key key = { .dev = py->exe_dev, .ino = py->exe_ino };
+
+	if (!py->exe_ino || !ts->bpf || ts->nexes >= INTERP_EXES_MAX)
+		return;
+	for (uint32_t i = 0; i < ts->nexes; i++)
+		if (ts->exes[i].dev == key.dev && ts->exes[i].ino == key.ino)
+			return;
+	if (sampler__add_interp_exe(ts->bpf, &key) == 0)
+		ts->exes[ts->nexes++] = key;
+}
+
 /*
  * Describes t's interpreter file to the sampler, once per file, so that it
  * recognises the file's next processes itself (bpf/discover.bpf.h).  What
@@ -83,6 +97,7 @@ static void describe_file(struct targets *ts, const struct py_target *py)
 	struct interp_proto *pr = NULL;
 	struct interp_file f;
 
+	describe_exe(ts, py);
 	if (!py->file_ino || !py->nsegs)
 		return;
 	for (uint32_t i = 0; i < ts->nfiles && !pr; i++)

@@ -78,6 +78,8 @@ struct targets {
 	struct hashmap expected; /* young pids whose executable was read */
 	struct interp_proto files[INTERP_FILES_MAX];
 	uint32_t nfiles;
+	struct interp_file_key exes[INTERP_EXES_MAX]; /* described too */
+	uint32_t nexes;
 	/* Recognised by the sampler while the pid's previous program was
 	 * still being collected: handled after the drain. */
 	struct recognised_event later[16];
