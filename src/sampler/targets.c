@@ -245,6 +245,8 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 					    -1);
 		else
 			age = -1;
+		if (age < 0 || proc__run_ns(pid, &run_ns) != 0)
+			run_ns = 0;
 		describe_file(ts, &t->py);
 		if (!given)
 			t->parked = sampler__take_parked(ts->bpf, pid);
@@ -256,8 +258,9 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 	if (ts->verbose && ts->bpf && age >= 0)
 		fprintf(stderr,
 			"pyprof-bpf: profiling pid %d (%s, CPython %s), "
-			"%.0f ms after its start\n",
-			pid, t->comm, t->py.version_str, age * 1e3);
+			"%.0f ms after its start, having run %.1f ms\n",
+			pid, t->comm, t->py.version_str, age * 1e3,
+			(double)run_ns / 1e6);
 	else if (ts->verbose && ts->bpf)
 		fprintf(stderr,
 			"pyprof-bpf: profiling pid %d (%s, CPython %s)\n", pid,
@@ -389,8 +392,10 @@ void targets__on_recognised(struct targets *ts,
 	if (ts->verbose)
 		fprintf(stderr,
 			"pyprof-bpf: profiling pid %d (%s, CPython %s), "
-			"recognised by the sampler %.0f ms after its start\n",
-			pid, t->comm, t->py.version_str, delay * 1e3);
+			"recognised by the sampler %.0f ms after its start, "
+			"having run %.1f ms\n",
+			pid, t->comm, t->py.version_str, delay * 1e3,
+			(double)ev->cpu_ns / 1e6);
 	return;
 fail:
 	/* Not kept: its samples would have no process to go to; and not
