@@ -12,6 +12,12 @@
  * sampler knows from the first sample that lands in the interpreter's code.
  * Userspace still attaches the process (EV_RECOGNISED) to read its code
  * objects; what it has not described yet goes the old way.
+ *
+ * Only processes whose executable userspace knows runs a CPython
+ * (interp_exes) are looked up in their mappings: other processes pay one
+ * lookup.  The samples taken of a process before it is recognised are
+ * counted (parked) until userspace's verdict, which keeps them if it is
+ * Python.
  */
 #ifndef PYPROF_DISCOVER_BPF_H
 #define PYPROF_DISCOVER_BPF_H
