@@ -37,6 +37,8 @@ extern const volatile __u32 discover;
  */
 extern const volatile __u64 pidns_dev;
 extern const volatile __u64 pidns_ino;
+/* pyprof-bpf's own process: never discovered. */
+extern const volatile __u32 self_pid;
 /* NATIVE_MODE_*: kernel stacks (--kernel), user stacks (--native). */
 extern const volatile __u32 native_mode;
 /* --mode wall (bpf/offcpu.bpf.c), and --gil. */
@@ -48,6 +50,8 @@ extern const volatile __u32 timeline_enabled;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 extern __u32 active_buf;
+/* Entries userspace put in interp_files (0: skip looking). */
+extern __u32 interp_files_n;
 
 /* ---- Maps ---- */
 
@@ -91,6 +95,36 @@ typedef struct {
 	__type(value, __u64);
 } probe_map_t;
 extern probe_map_t probe SEC(".maps");
+
+/* Interpreter files a process under discovery is recognised by
+ * (bpf/discover.bpf.h); filled by userspace as it attaches processes. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_FILES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, struct interp_file);
+} interp_files_map_t;
+extern interp_files_map_t interp_files SEC(".maps");
+
+/* Executables whose processes run a CPython (INTERP_EXES_MAX). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_EXES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, __u8);
+} interp_exes_map_t;
+extern interp_exes_map_t interp_exes SEC(".maps");
+
+/* Samples of processes under discovery not recognised yet, per process,
+ * until userspace's verdict takes them (bpf/discover.bpf.h).  LRU: the
+ * counts of processes that never were Python age out. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} parked_map_t;
+extern parked_map_t parked SEC(".maps");
 
 /*
  * Two buffers of counts and stack segments; see active_buf.  Preallocated:
@@ -266,6 +300,8 @@ struct walk {
 	__u32 cyc_limit;
 	__u32 pad2;
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
+	/* The span of a code object its fingerprint is taken from. */
+	__u8 code[PY_CODE_FP_SPAN_MAX + 8];
 };
 
 typedef struct {
@@ -278,6 +314,22 @@ extern scratch_map_t scratch SEC(".maps");
 /* The same for the at_rest iterator (bpf/offcpu.bpf.c), which may sleep
  * mid-walk while the sampler runs on its CPU. */
 extern scratch_map_t rest_scratch SEC(".maps");
+
+/* Per-CPU scratch for discovery (bpf/discover.bpf.h). */
+#define RECOGNISE_WORDS_MAX 32
+struct discover_scratch {
+	__u64 words[RECOGNISE_WORDS_MAX]; /* the top of a user stack */
+	struct py_proc_cfg cfg;
+	struct recognised_event ev;
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct discover_scratch);
+} discover_scratch_map_t;
+extern discover_scratch_map_t discover_scratch SEC(".maps");
 
 /* ---- Helpers over the shared maps ---- */
 

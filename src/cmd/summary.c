@@ -112,7 +112,8 @@ static void print_targets(struct session *s, const struct run_end *end)
 	if (nproc == 1)
 		print_the_process(s, end, why);
 	else if (nproc == 0 && s->ts.unsupported_why[0])
-		/* A Python it cannot profile (-- python3.16): say which. */
+		/* A Python was found that cannot be profiled: say which, in
+		 * the words python__attach found for it. */
 		fprintf(stderr,
 			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
 			"%s\n",
@@ -141,9 +142,16 @@ static void print_discovery(const struct session *s, const uint64_t *st)
 	if (ts->attach_delays)
 		fprintf(stderr,
 			" (from process start to profiled: mean %.0f ms, "
-			"max %.0f ms)",
+			"max %.0f ms",
 			1000 * ts->attach_delay_sum / (double)ts->attach_delays,
 			1000 * ts->attach_delay_max);
+	if (ts->attach_cpus)
+		fprintf(stderr,
+			"; CPU time run before: mean %.1f ms, max %.1f ms",
+			1000 * ts->attach_cpu_sum / (double)ts->attach_cpus,
+			1000 * ts->attach_cpu_max);
+	if (ts->attach_delays)
+		fputc(')', stderr);
 	fprintf(stderr,
 		"; not Python %" PRIu64 ", unsupported Python %" PRIu64
 		", failed %" PRIu64 "\n",

@@ -77,6 +77,25 @@ void collect__fini(struct collector *c)
 	free(c->stack);
 }
 
+void collect__parked(struct collector *c)
+{
+	for (size_t i = 0; i < c->ts->n; i++) {
+		struct target *t = c->ts->v[i];
+		struct collect_sample s = {
+			.t = t,
+			.tid = (uint32_t)t->pid,
+			.flags = SAMPLE_F_UNRECOGNISED,
+			.count = t->parked,
+		};
+
+		if (!t->parked)
+			continue;
+		t->parked = 0;
+		if (collect__add(c, &s) == 0)
+			c->parked_kept += s.count;
+	}
+}
+
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
 static int64_t process_frame(struct collector *c, struct target *t)
 {
@@ -322,8 +341,7 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	uint32_t name, file;
 	int64_t id;
 
-	code = python__code(&t->py, pf->code,
-			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
+	code = python__code(&t->py, pf->code, pf->fingerprint);
 	if (!code)
 		return -ENOMEM;
 	if (!code->ok) {
@@ -352,8 +370,7 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
 		const struct py_code *code = python__code(
 			&t->py, seg->frames[i].code,
-			seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			true);
+			seg->frames[i].fingerprint);
 
 		/* The heatmap's source, while the process still runs. */
 		if (c->sources && code && code->ok)
@@ -409,8 +426,16 @@ static void push_marker(struct build *b, const char *text)
 static void push_python(struct build *b, struct target *t,
 			const struct py_frame *pf)
 {
-	if (!b->err)
-		push(b, python_frame(b->c, t, pf));
+	const struct py_code *code;
+
+	if (b->err)
+		return;
+	/* A frame of the runtime's (3.13's __init__ check) is left out:
+	 * the caller calls the class's __init__. */
+	code = python__code(&t->py, pf->code, pf->fingerprint);
+	if (code && code->ok && code->shim)
+		return;
+	push(b, python_frame(b->c, t, pf));
 }
 
 /* What stands where the root frames of a Python stack would be when the
@@ -435,6 +460,14 @@ static const char *no_python_marker(uint32_t flags)
 		return "[no Python thread state]";
 	if (flags & SAMPLE_F_NO_RUNTIME)
 		return "[interpreter not readable]";
+	/* Before Py_Initialize made the interpreter (the dynamic loader,
+	 * the runtime's own set-up), and after Py_Finalize removed it. */
+	if (flags & SAMPLE_F_NO_INTERP)
+		return "[interpreter starting]";
+	if (flags & SAMPLE_F_INTERP_GONE)
+		return "[interpreter finished]";
+	if (flags & SAMPLE_F_UNRECOGNISED)
+		return "[not yet recognised]";
 	if (flags & SAMPLE_F_BAD_CONFIG)
 		return "[bad config]";
 	if (flags & SAMPLE_F_PARTIAL)
@@ -850,6 +883,8 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		if (!s.count)
 			return 0;
 	}
+	if (!s.t)
+		s.t = targets__adopt(c->ts, (pid_t)key->pid);
 	if (!s.t) {
 		lose(c, COLLECT_LOST_NO_TARGET, s.count);
 	} else if (key->depth && !frames) {
@@ -1042,7 +1077,8 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = COLLECT_LOST_NATIVE_OFF;
 		goto lost;
 	}
-	s.t = targets__get(c->ts, (pid_t)ev->key.pid);
+	s.t = targets__get(c->ts, (pid_t)ev->key.pid) ?:
+		      targets__adopt(c->ts, (pid_t)ev->key.pid);
 	if (!s.t) {
 		why = COLLECT_LOST_NO_TARGET;
 		goto lost;

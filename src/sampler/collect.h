@@ -159,6 +159,8 @@ struct collector {
 	/* What the summary reports. */
 	uint64_t lost[COLLECT_LOST__MAX]; /* samples not added, by reason */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
+	uint64_t parked_kept; /* samples taken before their process was
+				 recognised, kept (collect__parked) */
 
 	/* --kernel, --native (src/native/merge.h, src/native/unwind.h, src/native/ksyms.h) */
 	struct ksyms *ksyms; /* NULL: no kernel frames */
@@ -259,5 +261,9 @@ void collect__retry_names(struct collector *c);
 /* sampler_events.timed: puts a sample or off-CPU span on the profile's
  * timeline (c->timeline).  arg is the collector. */
 void collect__on_timed(const struct timeline_rec *rec, void *arg);
+
+/* Adds the samples the sampler took of each target before it recognised
+ * it (target.parked), under "[not yet recognised]".  At each drain. */
+void collect__parked(struct collector *c);
 
 #endif /* PYPROF_COLLECT_H */

@@ -180,6 +180,11 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.fork)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
+	case EV_RECOGNISED:
+		if (len >= sizeof(struct recognised_event) &&
+		    p->events.recognised)
+			p->events.recognised(data, p->events.arg);
+		break;
 	case EV_NATIVE:
 		/* Even a short record: the callback counts it lost. */
 		if (p->events.native)
@@ -344,6 +349,8 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	skel->rodata->gil_enabled = o->gil;
 	skel->rodata->native_mode = o->native_mode;
 	skel->rodata->timeline_enabled = o->timeline;
+	/* pids as pyprof-bpf's namespace numbers them, as the sampler's */
+	skel->rodata->self_pid = (__u32)getpid();
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
 	bpf_program__set_autoload(skel->progs.on_waking, o->wall);
@@ -668,6 +675,51 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	if (p->wall && read_at_rest(p, pid))
 		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
 	return 0;
+}
+
+int sampler__add_interp_file(struct sampler *p,
+			     const struct interp_file_key *key,
+			     const struct interp_file *file)
+{
+	struct interp_file f = *file;
+
+	native__entry_markers(&f.cfg);
+	if (bpf_map__update_elem(p->skel->maps.interp_files, key, sizeof(*key),
+				 &f, sizeof(f), BPF_ANY))
+		return -errno;
+	__atomic_add_fetch(&p->skel->bss->interp_files_n, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int sampler__add_interp_exe(struct sampler *p,
+			     const struct interp_file_key *key)
+{
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(p->skel->maps.interp_exes, key, sizeof(*key),
+				 &one, sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u64 n = 0;
+
+	if (bpf_map__lookup_and_delete_elem(p->skel->maps.parked, &key,
+					    sizeof(key), &n, sizeof(n), 0))
+		return 0;
+	return n;
+}
+
+bool sampler__has_target(struct sampler *p, pid_t pid)
+{
+	struct py_proc_cfg cfg;
+	__u32 key = (__u32)pid;
+
+	return bpf_map__lookup_elem(p->skel->maps.targets, &key, sizeof(key),
+				    &cfg, sizeof(cfg), 0) == 0;
 }
 
 void sampler__remove_target(struct sampler *p, pid_t pid)

@@ -31,6 +31,9 @@ struct sampler_events {
 	/* A followed process forked child (already followed, and already a
 	 * target with the parent's config when the parent was one). */
 	void (*fork)(uint32_t child, uint32_t parent, void *arg);
+	/* The sampler recognised a process by an interpreter file described
+	 * with sampler__add_interp_file, and samples it already. */
+	void (*recognised)(const struct recognised_event *ev, void *arg);
 	/* --native: a sample with its user stack (len bytes, at least the
 	 * event header: the callback checks for the rest). */
 	void (*native)(const struct native_event *ev, size_t len, void *arg);
@@ -75,6 +78,24 @@ void sampler__close(struct sampler *p);
 /* Starts sampling pid's threads with config cfg. 0 or -errno. */
 int sampler__add_target(struct sampler *p, pid_t pid,
 			const struct py_proc_cfg *cfg);
+/*
+ * Describes an interpreter file to the sampler, which from then on
+ * recognises a process under discovery by its first sample in that file's
+ * code (bpf/discover.bpf.h) and samples it with file->cfg at once.
+ * 0 or -errno (-E2BIG: INTERP_FILES_MAX files already).
+ */
+int sampler__add_interp_file(struct sampler *p,
+			     const struct interp_file_key *key,
+			     const struct interp_file *file);
+/* Tells the sampler that processes of executable key run a CPython: only
+ * those it looks up in their mappings.  0 or -errno. */
+int sampler__add_interp_exe(struct sampler *p,
+			     const struct interp_file_key *key);
+/* The samples the sampler took of pid while it was under discovery and
+ * not recognised (bpf/discover.bpf.h), forgotten there.  0 if none. */
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid);
+/* Whether pid is sampled (added, forked from a target, or recognised). */
+bool sampler__has_target(struct sampler *p, pid_t pid);
 /* Stops sampling pid. */
 void sampler__remove_target(struct sampler *p, pid_t pid);
 

@@ -28,6 +28,7 @@ struct session *session__new(const struct session_opts *o)
 		return NULL;
 	s->opts = *o;
 	targets__init(&s->ts, o->verbose);
+	s->ts.retry_followed = o->children || o->launch;
 	return s;
 }
 
@@ -80,6 +81,11 @@ static void on_probe(uint32_t pid, void *arg)
 	targets__on_probe(&((struct session *)arg)->ts, (pid_t)pid);
 }
 
+static void on_recognised(const struct recognised_event *ev, void *arg)
+{
+	targets__on_recognised(&((struct session *)arg)->ts, ev);
+}
+
 static void on_fork(uint32_t child, uint32_t parent, void *arg)
 {
 	targets__on_fork(&((struct session *)arg)->ts, (pid_t)child,
@@ -124,6 +130,7 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	so->events.exec = on_exec;
 	so->events.probe = on_probe;
 	so->events.fork = on_fork;
+	so->events.recognised = on_recognised;
 	so->events.native = on_native;
 	so->events.timed = on_timed;
 	so->events.arg = s;
@@ -351,18 +358,36 @@ void session__close(struct session *s)
 
 int session__follow(struct session *s, pid_t pid)
 {
+	hashmap__set(&s->ts.followed, (uint64_t)pid, 1);
 	return sampler__follow(s->bpf, pid);
+}
+
+void session__expect(struct session *s, pid_t pid, const char *path)
+{
+	targets__expect(&s->ts, pid, path);
+}
+
+void session__follow_only(struct session *s, pid_t pid)
+{
+	hashmap__set(&s->ts.followed, (uint64_t)pid, 1);
 }
 
 int session__poll(struct session *s, int timeout_ms)
 {
 	int n;
 
+	/* Followed processes not Python yet are looked at on time; after
+	 * what the sampler said meanwhile (it may have recognised them). */
+	n = sampler__poll(s->bpf, 0);
+	if (n < 0)
+		return n;
+	timeout_ms = targets__retry(&s->ts, timeout_ms);
 	/* A short-lived thread must be named before it ends. */
 	if (collect__names_pending(&s->coll) &&
 	    timeout_ms > COLLECT_NAMES_RETRY_MS)
 		timeout_ms = COLLECT_NAMES_RETRY_MS;
-	n = sampler__poll(s->bpf, timeout_ms);
+	if (!n)
+		n = sampler__poll(s->bpf, timeout_ms);
 	collect__retry_names(&s->coll);
 	return n;
 }
@@ -393,6 +418,7 @@ int session__drain(struct session *s)
 
 	targets__drain_begin(&s->ts);
 	collect__new_drain(&s->coll);
+	collect__parked(&s->coll);
 	rc = sampler__drain(s->bpf, collect__sample, &s->coll);
 	/* The last drain: no later one for samples to wait for. */
 	if (s->stopped)
@@ -417,8 +443,14 @@ double session__elapsed(const struct session *s)
 
 int session__stats(struct session *s, uint64_t *stats)
 {
+	int rc;
+
 	memset(stats, 0, STAT__MAX * sizeof(*stats));
-	return sampler__stats(s->bpf, stats);
+	rc = sampler__stats(s->bpf, stats);
+	/* Samples the sampler parked before it knew their process for
+	 * Python, kept since: taken too. */
+	stats[STAT_SAMPLES] += s->coll.parked_kept;
+	return rc;
 }
 
 uint64_t session__lost(const struct session *s, const uint64_t *stats)

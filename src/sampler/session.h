@@ -88,6 +88,10 @@ void session__delete(struct session *s);
  */
 int session__attach(struct session *s, pid_t pid, char *err, size_t errlen);
 
+/* With children: pid, which is not Python itself (a shell), is followed for
+ * its Python descendants, present and future.  Before session__open. */
+void session__follow_only(struct session *s, pid_t pid);
+
 /*
  * Loads and attaches the sampler and starts sampling the attached
  * processes (with children, their descendants too).  0, or -errno with one
@@ -103,6 +107,10 @@ void session__close(struct session *s);
 
 /* Follows pid's future children (a launched command). 0 or -errno. */
 int session__follow(struct session *s, pid_t pid);
+
+/* pid (followed) is about to exec path: if it is a CPython, the sampler
+ * recognises it from its first instruction in the interpreter. */
+void session__expect(struct session *s, pid_t pid, const char *path);
 
 /* Waits up to timeout_ms for the sampler's events (new processes,
  * threads, code) and handles them; returns sooner while new threads wait
