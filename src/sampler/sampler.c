@@ -265,7 +265,9 @@ static struct sampler *sampler_alloc(const struct sampler_opts *o)
 	p->gil = o->gil;
 	p->timeline = o->timeline;
 	p->drain_kfd = -1;
-	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
+	/* One more than --max-depth: a stack may end in --async's task
+	 * pseudo-frame (SAMPLE_F_TASK). */
+	p->frames = calloc(o->max_depth + 1, sizeof(*p->frames));
 	if (!p->frames) {
 		free(p);
 		return NULL;
@@ -307,6 +309,7 @@ static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
 		{ skel->maps.off_stacks, o->wall ? OFF_STACKS_MAX : 1 },
 		{ skel->maps.rest_tstates, o->wall ? REST_TSTATES_MAX : 1 },
 		{ skel->maps.gil_cfgs, o->gil ? PYPROF_TARGETS_MAX : 1 },
+		{ skel->maps.async_cfgs, o->async ? PYPROF_TARGETS_MAX : 1 },
 		/* Native samples carry 17 KiB of stack each. */
 		{ skel->maps.events,
 		  o->native_mode & NATIVE_MODE_USER ? NATIVE_RINGBUF_SIZE : 0 },
@@ -347,6 +350,7 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	skel->rodata->gil_enabled = o->gil;
 	skel->rodata->native_mode = o->native_mode;
 	skel->rodata->timeline_enabled = o->timeline;
+	skel->rodata->async_enabled = o->async;
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
 	bpf_program__set_autoload(skel->progs.on_waking, o->wall);
@@ -679,6 +683,23 @@ void sampler__remove_target(struct sampler *p, pid_t pid)
 
 	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
 	bpf_map__delete_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.async_cfgs, &key, sizeof(key), 0);
+}
+
+int sampler__async_cfg(struct sampler *p, pid_t pid,
+		       const struct py_async_cfg *cfg)
+{
+	__u32 key = (__u32)pid;
+
+	if (!cfg) {
+		bpf_map__delete_elem(p->skel->maps.async_cfgs, &key,
+				     sizeof(key), 0);
+		return 0;
+	}
+	if (bpf_map__update_elem(p->skel->maps.async_cfgs, &key, sizeof(key),
+				 cfg, sizeof(*cfg), BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int sampler__follow(struct sampler *p, pid_t pid)
@@ -824,7 +845,7 @@ static bool resolve_stack(struct sampler *p, int stacks_fd,
 	uint32_t left = key->depth;
 	uint64_t k = key->stack_id;
 
-	if (key->depth > p->max_depth)
+	if (key->depth > p->max_depth + !!(key->flags & SAMPLE_F_TASK))
 		return false;
 	while (left > 0) {
 		const struct py_seg *s = get_seg(p, stacks_fd, key->pid, k);

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * asyncio's tasks in a CPython 3.14+ target (pytask.h).
+ *
+ * What the layout is, from CPython's own description of it:
+ *  - Modules/_asynciomodule.c (3.14): FutureObj_HEAD ends with
+ *    fut_awaited_by (a Future or Task, or a set of them when
+ *    fut_awaited_by_is_set), fut_is_task; TaskObj adds task_coro,
+ *    task_name (a str, or an int n that get_name() shows as "Task-n") and
+ *    task_node, its link in the list of pending tasks of the thread that
+ *    made it (_PyThreadStateImpl.asyncio_tasks_head; the interpreter's
+ *    asyncio_tasks_head once that thread has ended).  Their offsets are the
+ *    module's .AsyncioDebug section, struct _Py_AsyncioModuleDebugOffsets.
+ *  - Include/internal/pycore_frame.h: a coroutine suspended in an await
+ *    has gi_frame_state FRAME_SUSPENDED_YIELD_FROM (3.14: -1; 3.15: 2, or
+ *    FRAME_SUSPENDED_YIELD_FROM_LOCKED 3), and what it awaits is on top of
+ *    its frame's value stack, stackpointer[-1] (_PyFrame_StackPeek), as
+ *    Modules/_remote_debugging reads it.  A coroutine awaiting another
+ *    coroutine (same type) goes on down; anything else (a Future's
+ *    iterator, a Task) ends the chain.
+ */
+#include "python/pytask.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "python/pyobj.h"
+
+/* Py_TPFLAGS_* (Include/object.h), the same bits in 3.14 and 3.15. */
+#define TPF_LONG_SUBCLASS (1ull << 24)
+#define TPF_UNICODE_SUBCLASS (1ull << 28)
+
+/* enum _frameowner (pycore_interpframe_structs.h), 3.14 and 3.15. */
+#define FRAME_OWNED_BY_GENERATOR 1
+
+/* Sanity bounds on the sizes the sections report. */
+#define OBJ_MAX (64u << 10)
+#define STATE_MAX (8u << 20)
+/* The reads below are done in one go into buffers this large. */
+#define TASK_READ_MAX 1024
+#define GEN_READ_MAX 1024
+#define SET_READ_MAX 256
+/* Set table entries read per chunk (16 bytes each). */
+#define SET_CHUNK 256
+/* A plausible reference count (3.14+ default builds: the low 32 bits of
+ * the first word; a freed block has a free-list link there instead). */
+#define REFCNT_MAX (1ull << 30)
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Field [off, off + width) lies inside a struct of size bytes. */
+static bool inside(uint64_t off, uint64_t width, uint64_t size)
+{
+	return off < size && width <= size - off;
+}
+
+struct dbg_get {
+	const void *buf;
+	size_t len;
+	int err;
+	const char *what; /* the first member missing or out of range */
+};
+
+static uint64_t member(struct dbg_get *g, const char *sec, const char *mem)
+{
+	uint64_t v = 0;
+
+	if (!g->err && py_layout__debug_member(g->buf, g->len, sec, mem, &v)) {
+		g->err = -EINVAL;
+		g->what = mem;
+	}
+	return v;
+}
+
+int pytask__offsets(const struct py_layout *l, const void *dbg, size_t dbglen,
+		    const void *adbg, size_t adblen, struct pytask_offsets *o,
+		    char *err, size_t errlen)
+{
+	struct dbg_get g = { .buf = dbg, .len = dbglen };
+	uint64_t a[13];
+	uint64_t ts_size, gen_size, frame_size, set_size, need;
+
+	memset(o, 0, sizeof(*o));
+	if (l->version < PYVER(3, 14) || l->frame_kind != PY_FRAME_INTERP) {
+		seterr(err, errlen, "asyncio tasks are readable from 3.14 on");
+		return -ENOTSUP;
+	}
+	if (!adbg || adblen < PYTASK_ASYNC_DEBUG_SIZE) {
+		seterr(err, errlen, ".AsyncioDebug: %zu bytes, want %d", adblen,
+		       PYTASK_ASYNC_DEBUG_SIZE);
+		return -EINVAL;
+	}
+	memcpy(a, adbg, sizeof(a));
+	/* asyncio_task_object: size, name, awaited_by, is_task,
+	 * awaited_by_is_set, coro, node; asyncio_interpreter_state: size,
+	 * tasks_head; asyncio_thread_state: size, running_loop,
+	 * running_task, tasks_head. */
+	if (a[0] < 32 || a[0] > TASK_READ_MAX || !inside(a[1], 8, a[0]) ||
+	    !inside(a[2], 8, a[0]) || !inside(a[3], 1, a[0]) ||
+	    !inside(a[4], 1, a[0]) || !inside(a[5], 8, a[0]) ||
+	    !inside(a[6], 16, a[0]) || !a[7] || a[7] > STATE_MAX ||
+	    !inside(a[8], 16, a[7]) || !a[9] || a[9] > OBJ_MAX ||
+	    !inside(a[11], 8, a[9]) || !inside(a[12], 16, a[9])) {
+		seterr(err, errlen,
+		       ".AsyncioDebug: an offset lies outside its struct "
+		       "(task size %" PRIu64 ")",
+		       a[0]);
+		return -EINVAL;
+	}
+	o->task_size = (uint32_t)a[0];
+	o->task_name = (uint32_t)a[1];
+	o->task_awaited_by = (uint32_t)a[2];
+	o->task_is_task = (uint32_t)a[3];
+	o->task_awaited_by_is_set = (uint32_t)a[4];
+	o->task_coro = (uint32_t)a[5];
+	o->task_node = (uint32_t)a[6];
+	o->interp_tasks_head = (uint32_t)a[8];
+	o->ts_running_task = (uint32_t)a[11];
+	o->ts_tasks_head = (uint32_t)a[12];
+
+	ts_size = member(&g, "thread_state", "size");
+	o->ts_native_thread_id =
+		(uint32_t)member(&g, "thread_state", "native_thread_id");
+	gen_size = member(&g, "gen_object", "size");
+	o->gi_iframe = (uint32_t)member(&g, "gen_object", "gi_iframe");
+	o->gi_frame_state = (uint32_t)member(&g, "gen_object", "gi_frame_state");
+	frame_size = member(&g, "interpreter_frame", "size");
+	o->frame_stackpointer =
+		(uint32_t)member(&g, "interpreter_frame", "stackpointer");
+	set_size = member(&g, "set_object", "size");
+	o->set_used = (uint32_t)member(&g, "set_object", "used");
+	o->set_table = (uint32_t)member(&g, "set_object", "table");
+	o->set_mask = (uint32_t)member(&g, "set_object", "mask");
+	if (g.err) {
+		seterr(err, errlen, "_Py_DebugOffsets: no %s", g.what);
+		return g.err;
+	}
+	/* The frame's fields the chain reads, as one span from its start. */
+	need = o->frame_stackpointer + 8;
+	if (l->walk.frame_code + 8 > need)
+		need = l->walk.frame_code + 8;
+	if (l->walk.frame_instr + 8 > need)
+		need = l->walk.frame_instr + 8;
+	if (l->walk.frame_owner + 1 > need)
+		need = l->walk.frame_owner + 1;
+	if (!ts_size || ts_size > OBJ_MAX ||
+	    !inside(o->ts_native_thread_id, 8, ts_size) || !frame_size ||
+	    frame_size > OBJ_MAX || need > frame_size || !gen_size ||
+	    gen_size > OBJ_MAX || !inside(o->gi_frame_state, 1, gen_size) ||
+	    o->gi_iframe >= gen_size || o->gi_iframe + need > GEN_READ_MAX ||
+	    !set_size || set_size > SET_READ_MAX ||
+	    !inside(o->set_used, 8, set_size) ||
+	    !inside(o->set_table, 8, set_size) ||
+	    !inside(o->set_mask, 8, set_size)) {
+		seterr(err, errlen,
+		       "_Py_DebugOffsets: a generator, frame, set or thread "
+		       "state offset lies outside its struct");
+		return -EINVAL;
+	}
+	/* What the running-task fields are relative to: _PyThreadStateImpl
+	 * starts with its PyThreadState, whose size the debug offsets give. */
+	if (a[9] < ts_size) {
+		seterr(err, errlen,
+		       ".AsyncioDebug: thread state of %" PRIu64
+		       " bytes, smaller than PyThreadState's %" PRIu64,
+		       a[9], ts_size);
+		return -EINVAL;
+	}
+	o->gen_size = (uint32_t)gen_size;
+	o->frame_size = (uint32_t)frame_size;
+	o->set_size = (uint32_t)set_size;
+	o->stack_tag_bits = l->code_tag_bits;
+	switch (l->version) {
+	case PYVER(3, 14):
+		o->yield_from[0] = o->yield_from[1] = -1;
+		break;
+	case PYVER(3, 15):
+		o->yield_from[0] = 2;
+		o->yield_from[1] = 3;
+		break;
+	default:
+		seterr(err, errlen,
+		       "no PyFrameState values known for 3.%u: a coroutine's "
+		       "await cannot be told",
+		       l->version & 0xff);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+void pytask__cfg(const struct pytask_offsets *o, struct py_async_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->running_task = o->ts_running_task;
+	cfg->task_coro = o->task_coro;
+	cfg->gi_iframe = o->gi_iframe;
+}
+
+static uint64_t untag(const struct pytask_offsets *o, uint64_t v)
+{
+	return v & ~((1ull << (o->stack_tag_bits & 7)) - 1);
+}
+
+int pytask__read(const struct pytask_offsets *o, const struct py_layout *l,
+		 const struct rmem *m, uint64_t addr, struct pytask *t)
+{
+	uint8_t buf[TASK_READ_MAX] __attribute__((aligned(8)));
+	uint8_t is_task, is_set;
+	uint64_t type;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->addr = addr;
+	if (!addr || (addr & 7))
+		return -EFAULT;
+	err = rmem__read(m, addr, buf, o->task_size);
+	if (err)
+		return err;
+	type = rmem__ld64(buf + l->object.ob_type);
+	is_task = buf[o->task_is_task];
+	is_set = buf[o->task_awaited_by_is_set];
+	/* A freed object's first word links pymalloc's free list. */
+	if (!l->free_threaded &&
+	    ((rmem__ld64(buf) & 0xffffffffu) == 0 ||
+	     (rmem__ld64(buf) & 0xffffffffu) >= REFCNT_MAX))
+		return -ESTALE;
+	if (!type || (type & 7) || is_task > 1 || is_set > 1)
+		return -ESTALE;
+	t->is_task = is_task;
+	t->awaited_by = rmem__ld64(buf + o->task_awaited_by);
+	t->awaited_by_is_set = is_set;
+	if (is_task) {
+		t->name = rmem__ld64(buf + o->task_name);
+		t->coro = rmem__ld64(buf + o->task_coro);
+	}
+	if ((t->awaited_by & 7) || (t->coro & 7) || (t->name & 7))
+		return -ESTALE;
+	return 0;
+}
+
+/* tp_flags of obj's type. */
+static int obj_type_flags(const struct py_layout *l, const struct rmem *m,
+			  uint64_t obj, uint64_t *flags)
+{
+	uint64_t type;
+	int err = rmem__read_u64(m, obj + l->object.ob_type, &type);
+
+	return err ?: rmem__read_u64(m, type + l->obj.type_flags, flags);
+}
+
+int pytask__name(const struct py_layout *l, const struct rmem *m,
+		 const struct pytask *t, char *out, size_t outlen,
+		 bool *numbered)
+{
+	uint64_t flags, n;
+	int err;
+
+	*numbered = false;
+	if (!t->is_task || !t->name)
+		return -ESTALE;
+	err = obj_type_flags(l, m, t->name, &flags);
+	if (err)
+		return err;
+	if (flags & TPF_UNICODE_SUBCLASS)
+		return pyobj__read_str(l, m, t->name, out, outlen);
+	if (!(flags & TPF_LONG_SUBCLASS))
+		return -ESTALE;
+	err = pyobj__read_ulong(l, m, t->name, &n);
+	if (err)
+		return err;
+	*numbered = true;
+	err = snprintf(out, outlen, "Task-%" PRIu64, n);
+	return err < 0 ? -EINVAL : err;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Keeps the lowest max addresses of the set's entries in out. */
+static void keep_lowest(uint64_t *out, int max, int *n, uint64_t v)
+{
+	int hi = 0;
+
+	if (*n < max) {
+		out[(*n)++] = v;
+		return;
+	}
+	for (int i = 1; i < *n; i++)
+		if (out[i] > out[hi])
+			hi = i;
+	if (v < out[hi])
+		out[hi] = v;
+}
+
+int pytask__awaiters(const struct pytask_offsets *o, const struct py_layout *l,
+		     const struct rmem *m, const struct pytask *t,
+		     uint64_t *out, int max, int *total, bool *cut)
+{
+	uint8_t hdr[SET_READ_MAX] __attribute__((aligned(8)));
+	uint64_t ent[SET_CHUNK * 2];
+	uint64_t used, mask, table, slots;
+	int n = 0, found = 0, err;
+
+	*total = 0;
+	*cut = false;
+	if (!t->awaited_by || max <= 0)
+		return 0;
+	if (!t->awaited_by_is_set) {
+		out[0] = t->awaited_by;
+		*total = 1;
+		return 1;
+	}
+	/* A set: its header, then its table in chunks. */
+	(void)l;
+	err = rmem__read(m, t->awaited_by, hdr, o->set_size);
+	if (err)
+		return err;
+	used = rmem__ld64(hdr + o->set_used);
+	mask = rmem__ld64(hdr + o->set_mask);
+	table = rmem__ld64(hdr + o->set_table);
+	slots = mask + 1;
+	if (!table || (table & 7) || !slots || (slots & mask) || used > slots)
+		return -ESTALE;
+	if (slots > PYTASK_SET_SLOTS_MAX) {
+		slots = PYTASK_SET_SLOTS_MAX;
+		*cut = true;
+	}
+	for (uint64_t i = 0; i < slots; i += SET_CHUNK) {
+		uint64_t k = slots - i < SET_CHUNK ? slots - i : SET_CHUNK;
+
+		err = rmem__read(m, table + i * 16, ent, k * 16);
+		if (err)
+			return err;
+		for (uint64_t j = 0; j < k; j++) {
+			uint64_t key = ent[2 * j];
+			int64_t hash = (int64_t)ent[2 * j + 1];
+
+			/* Empty, or a dummy left by a discard (hash -1). */
+			if (!key || hash == -1)
+				continue;
+			found++;
+			keep_lowest(out, max, &n, key);
+		}
+	}
+	qsort(out, (size_t)n, sizeof(*out), cmp_u64);
+	*total = *cut ? (int)(used > INT32_MAX ? INT32_MAX : used) : found;
+	if (found > max)
+		*cut = true;
+	return n;
+}
+
+/* Whether a coroutine in state st is suspended, and suspended in an
+ * await (*yf). */
+static bool suspended(const struct pytask_offsets *o, int8_t st, bool *yf)
+{
+	*yf = st == o->yield_from[0] || st == o->yield_from[1];
+	if (o->yield_from[0] < 0) /* 3.14: SUSPENDED -2, YIELD_FROM -1 */
+		return st == -2 || st == -1;
+	/* 3.15: SUSPENDED 1, YIELD_FROM 2, YIELD_FROM_LOCKED 3 */
+	return st >= 1 && st <= 3;
+}
+
+int pytask__coro_frames(const struct pytask_offsets *o,
+			const struct py_layout *l, const struct rmem *m,
+			uint64_t coro, struct py_frame *out, int max,
+			bool *cut)
+{
+	uint8_t gen[GEN_READ_MAX] __attribute__((aligned(8)));
+	uint64_t seen[PYTASK_CORO_MAX];
+	uint64_t type = 0, code, instr, sp, next, ntype;
+	uint32_t need = o->gi_iframe + o->frame_stackpointer + 8, firstlineno;
+	const uint8_t *fr;
+	int n = 0, err;
+	int64_t lasti;
+	bool yf;
+
+	*cut = false;
+	if (l->walk.frame_code + 8 > need - o->gi_iframe)
+		need = o->gi_iframe + l->walk.frame_code + 8;
+	if (l->walk.frame_instr + 8 > need - o->gi_iframe)
+		need = o->gi_iframe + l->walk.frame_instr + 8;
+	if (l->walk.frame_owner + 1 > need - o->gi_iframe)
+		need = o->gi_iframe + l->walk.frame_owner + 1;
+	if (need < o->gi_frame_state + 1)
+		need = o->gi_frame_state + 1;
+	if (need > GEN_READ_MAX)
+		return -EINVAL;
+	for (int depth = 0; coro; depth++) {
+		if (depth >= PYTASK_CORO_MAX || n >= max) {
+			*cut = true;
+			break;
+		}
+		for (int i = 0; i < depth; i++)
+			if (seen[i] == coro) {
+				*cut = true; /* an await chain that loops */
+				return n;
+			}
+		seen[depth] = coro;
+		err = rmem__read(m, coro, gen, need);
+		if (err)
+			return n ? n : err;
+		if (!type)
+			type = rmem__ld64(gen + l->object.ob_type);
+		if (!suspended(o, (int8_t)gen[o->gi_frame_state], &yf))
+			break; /* not started, running or done */
+		fr = gen + o->gi_iframe;
+		if (fr[l->walk.frame_owner] != FRAME_OWNED_BY_GENERATOR)
+			return n ? n : -ESTALE;
+		code = untag(o, rmem__ld64(fr + l->walk.frame_code));
+		instr = rmem__ld64(fr + l->walk.frame_instr);
+		err = rmem__read(m, code + l->walk.code_firstlineno,
+				 &firstlineno, sizeof(firstlineno));
+		if (err)
+			return n ? n : err;
+		lasti = (int64_t)(instr - (code + l->walk.code_adaptive));
+		out[n].code = code;
+		out[n].lasti = lasti >= 0 && lasti < (1 << 24) ? (int32_t)lasti :
+								 -1;
+		out[n].firstlineno = firstlineno & PY_FRAME_LINENO_MASK;
+		n++;
+		if (!yf)
+			break;
+		sp = untag(o, rmem__ld64(fr + o->frame_stackpointer));
+		if (!sp || rmem__read_u64(m, sp - 8, &next))
+			break;
+		next = untag(o, next);
+		/* Another coroutine goes on down; a Future, a Task or any
+		 * other awaitable ends the chain. */
+		if (!next || rmem__read_u64(m, next + l->object.ob_type, &ntype) ||
+		    ntype != type)
+			break;
+		coro = next;
+	}
+	return n;
+}
+
+/* One list of pending tasks, from its head (a struct llist_node, whose
+ * first member is next).  1 to stop the whole walk, else 0. */
+static int walk_list(const struct pytask_offsets *o, const struct rmem *m,
+		     uint64_t head, struct pytask_seen *s,
+		     struct pytask_walk *w,
+		     int (*fn)(const struct pytask_seen *s, void *arg),
+		     void *arg)
+{
+	uint64_t node, saved, running = s->task;
+	size_t steps = 0, limit = 2;
+
+	if (rmem__read_u64(m, head, &node)) {
+		w->unreadable = true;
+		return 0;
+	}
+	saved = head;
+	while (node != head) {
+		if (!node || (node & 7)) {
+			w->unreadable = true;
+			return 0;
+		}
+		if (w->tasks >= w->max_tasks) {
+			w->cut = true;
+			return 1;
+		}
+		w->tasks++;
+		s->task = node - o->task_node;
+		s->running = running && s->task == running;
+		if (fn(s, arg))
+			return 1;
+		if (rmem__read_u64(m, node, &node)) {
+			w->unreadable = true;
+			return 0;
+		}
+		/* Brent: a list that loops without coming back to head. */
+		if (node == saved) {
+			w->loops = true;
+			return 0;
+		}
+		if (++steps >= limit) {
+			saved = node;
+			steps = 0;
+			limit *= 2;
+		}
+	}
+	return 0;
+}
+
+int pytask__foreach(const struct pytask_offsets *o, const struct py_layout *l,
+		    const struct rmem *m, uint64_t interp,
+		    struct pytask_walk *w,
+		    int (*fn)(const struct pytask_seen *s, void *arg),
+		    void *arg)
+{
+	uint64_t tstate, running, tid;
+	struct pytask_seen s;
+	size_t i;
+	int err;
+
+	w->tasks = 0;
+	w->cut = w->loops = w->unreadable = false;
+	err = rmem__read_u64(m, interp + l->walk.interp_threads_head, &tstate);
+	if (err)
+		return err;
+	for (i = 0; tstate && i < w->max_threads; i++) {
+		if (rmem__read_u64(m, tstate + o->ts_running_task, &running) ||
+		    rmem__read_u64(m, tstate + o->ts_native_thread_id, &tid)) {
+			w->unreadable = true;
+			break;
+		}
+		memset(&s, 0, sizeof(s));
+		s.tstate = tstate;
+		s.tid = tid <= INT32_MAX ? (uint32_t)tid : 0;
+		s.task = running; /* walk_list's: which one runs */
+		if (walk_list(o, m, tstate + o->ts_tasks_head, &s, w, fn, arg))
+			return 0;
+		if (rmem__read_u64(m, tstate + l->walk.tstate_next, &tstate)) {
+			w->unreadable = true;
+			break;
+		}
+	}
+	if (tstate && i >= w->max_threads)
+		w->loops = true;
+	memset(&s, 0, sizeof(s));
+	walk_list(o, m, interp + o->interp_tasks_head, &s, w, fn, arg);
+	return 0;
+}
