@@ -13,9 +13,11 @@
  *    module's .AsyncioDebug section, struct _Py_AsyncioModuleDebugOffsets.
  *  - Include/internal/pycore_frame.h: a coroutine suspended in an await
  *    has gi_frame_state FRAME_SUSPENDED_YIELD_FROM (3.14: -1; 3.15: 2, or
- *    FRAME_SUSPENDED_YIELD_FROM_LOCKED 3), and what it awaits is on top of
- *    its frame's value stack, stackpointer[-1] (_PyFrame_StackPeek), as
- *    Modules/_remote_debugging reads it.  A coroutine awaiting another
+ *    FRAME_SUSPENDED_YIELD_FROM_LOCKED 3), and what it awaits is on its
+ *    frame's value stack: stackpointer[-1] on 3.14 (_PyFrame_StackPeek, as
+ *    Modules/_remote_debugging reads it), stackpointer[-2] on 3.15, whose
+ *    _SEND_GEN_FRAME leaves a NULL above it (3.15.0a8; genobject.c reads
+ *    _PyFrame_StackPeek(&gen->gi_iframe, 2)).  A coroutine awaiting another
  *    coroutine (same type) goes on down; anything else (a Future's
  *    iterator, a Task) ends the chain.
  */
@@ -189,10 +191,12 @@ int pytask__offsets(const struct py_layout *l, const void *dbg, size_t dbglen,
 	switch (l->version) {
 	case PYVER(3, 14):
 		o->yield_from[0] = o->yield_from[1] = -1;
+		o->await_slot = 1;
 		break;
 	case PYVER(3, 15):
 		o->yield_from[0] = 2;
 		o->yield_from[1] = 3;
+		o->await_slot = 2;
 		break;
 	default:
 		seterr(err, errlen,
@@ -441,7 +445,7 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 		if (!yf)
 			break;
 		sp = untag(o, rmem__ld64(fr + o->frame_stackpointer));
-		if (!sp || rmem__read_u64(m, sp - 8, &next))
+		if (!sp || rmem__read_u64(m, sp - 8 * o->await_slot, &next))
 			break;
 		next = untag(o, next);
 		/* Another coroutine goes on down; a Future, a Task or any
@@ -489,7 +493,7 @@ static int walk_list(const struct pytask_offsets *o, const struct rmem *m,
 			return 0;
 		}
 		/* Brent: a list that loops without coming back to head. */
-		if (node == saved) {
+		if (node != head && node == saved) {
 			w->loops = true;
 			return 0;
 		}

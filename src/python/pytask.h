@@ -53,6 +53,9 @@ struct pytask_offsets {
 	/* PyFrameState values of a coroutine suspended in an await (3.14:
 	 * FRAME_SUSPENDED_YIELD_FROM -1; 3.15: 2, and 3 when locked). */
 	int8_t yield_from[2];
+	/* Where the awaited object is: stackpointer[-await_slot] (3.14: 1;
+	 * 3.15.0a8+: 2, _SEND_GEN_FRAME leaves a NULL above it). */
+	uint8_t await_slot;
 	uint8_t stack_tag_bits; /* _PyStackRef tag bits (Py_TAG_BITS) */
 };
 

@@ -458,9 +458,10 @@ static bool resolve(struct chain *ch, const struct aproc *ap, uint64_t task,
 	for (;;) {
 		int64_t f = -ESTALE;
 
+		/* A Future awaiting (not a Task) has no frame: f stays 0. */
 		if (!pytask__read(&ap->off, l, m, cur, &pt) &&
 		    (cur != task || (pt.is_task && pytask__fp(pt.coro) == fp)))
-			f = pt.is_task ? name_frame(ch, &pt) : 0;
+			f = pt.is_task ? name_frame(ch, &pt) : INT64_MAX;
 		if (f < 0 && f != -ENOMEM) {
 			if (cur == task) {
 				ch->n = 0;
@@ -470,7 +471,7 @@ static bool resolve(struct chain *ch, const struct aproc *ap, uint64_t task,
 			put_marker(ch, "[awaiter unreadable]");
 			break;
 		}
-		if (f)
+		if (f != INT64_MAX)
 			put(ch, f);
 		visited[steps++] = cur;
 		k = pytask__awaiters(&ap->off, l, m, &pt, a->awaiters,
