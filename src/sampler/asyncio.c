@@ -44,6 +44,10 @@
 #define PASS_CPU_SHARE 0.05
 /* Task entries cached per process; past it, the oldest drains' go. */
 #define TASKS_CACHED_MAX 65536
+/* Tasks read again (for awaiters that changed) per drain, at most: with
+ * many pending tasks the others keep what they were read as until a later
+ * drain.  A task's first read is not counted against it. */
+#define REREADS_PER_DRAIN 2000
 
 enum aproc_state {
 	AP_NEW,
@@ -77,9 +81,11 @@ struct asyncio {
 	bool wall, verbose;
 	struct hashmap procs; /* pid -> struct aproc * */
 	uint64_t gen; /* drains */
+	unsigned rereads; /* this drain */
 	bool said_old;
 	/* Wall mode passes. */
 	double last_tick, next_tick;
+	double pass_avg; /* a pass's time, moving average (s) */
 	double carry; /* sample-equivalents not yet given */
 	struct asyncio_stats st;
 	/* Scratch. */
@@ -386,6 +392,7 @@ struct chain {
 	struct target *t;
 	uint32_t n; /* frames in a->leaf */
 	int err; /* -ENOMEM */
+	bool multi, cycle, cut, set_cut; /* what the chain met */
 };
 
 static void put(struct chain *ch, int64_t id)
@@ -414,8 +421,11 @@ static int64_t name_frame(struct chain *ch, const struct pytask *pt)
 
 	if (rc < 0)
 		return rc;
-	/* asyncio's own numbering already reads "Task-n". */
-	snprintf(label, sizeof(label), "%s%s", numbered ? "" : "Task-", name);
+	/* asyncio's own names (an int n, or the str "Task-n" once
+	 * get_name() has made one of it) already read "Task-...". */
+	snprintf(label, sizeof(label), "%s%s",
+		 numbered || strncmp(name, "Task-", 5) == 0 ? "" : "Task-",
+		 name);
 	for (char *p = label; *p; p++)
 		if (*p == ';')
 			*p = ':';
@@ -481,7 +491,7 @@ static bool resolve(struct chain *ch, const struct aproc *ap, uint64_t task,
 			break;
 		}
 		if (cut)
-			a->st.awaiters_cut++;
+			ch->set_cut = true;
 		if (k == 0)
 			break;
 		/* One path: the awaiter at the lowest address, so that the
@@ -493,18 +503,18 @@ static bool resolve(struct chain *ch, const struct aproc *ap, uint64_t task,
 			snprintf(text, sizeof(text), "[+%d awaiter%s]",
 				 total - 1, total == 2 ? "" : "s");
 			put_marker(ch, text);
-			a->st.multi++;
+			ch->multi = true;
 		}
 		for (int i = 0; i < steps; i++)
 			if (visited[i] == pick) {
 				put_marker(ch, "[awaiter cycle]");
-				a->st.cycles++;
+				ch->cycle = true;
 				goto done;
 			}
 		if (steps >= ASYNC_CHAIN_MAX ||
 		    ch->n + PYTASK_CORO_MAX + 2 >= ASYNC_FRAMES_MAX) {
 			put_marker(ch, "[awaiter chain cut]");
-			a->st.chains_cut++;
+			ch->cut = true;
 			break;
 		}
 		if (!pytask__read(&ap->off, l, m, pick, &aw) && aw.is_task)
@@ -513,6 +523,19 @@ static bool resolve(struct chain *ch, const struct aproc *ap, uint64_t task,
 	}
 done:
 	return true;
+}
+
+/* What one read of a task met.  first: the task's first read (tasks are
+ * counted once; what went wrong, at each read). */
+static void count_task(struct asyncio *a, const struct chain *ch, bool ok,
+		       bool first)
+{
+	a->st.named += ok && first;
+	a->st.multi += ch->multi && first;
+	a->st.unreadable += !ok;
+	a->st.cycles += ch->cycle;
+	a->st.chains_cut += ch->cut;
+	a->st.awaiters_cut += ch->set_cut;
 }
 
 int asyncio__task_frames(struct asyncio *a, struct collector *c,
@@ -530,7 +553,8 @@ int asyncio__task_frames(struct asyncio *a, struct collector *c,
 		e = (struct task_ent *)(uintptr_t)v;
 	if (e && (e->addr != task || e->fp != fp))
 		e = NULL; /* another task's (a hash collision) */
-	if (!e || e->gen != a->gen) {
+	if (!e || (e->gen != a->gen && a->rereads < REREADS_PER_DRAIN)) {
+		a->rereads += e != NULL;
 		if (ap && ap->state == AP_READY) {
 			ok = resolve(&ch, ap, task, fp);
 		} else {
@@ -542,6 +566,7 @@ int asyncio__task_frames(struct asyncio *a, struct collector *c,
 		/* A task gone by now keeps what it was read as before. */
 		if (e && e->ok && !ok) {
 			e->gen = a->gen;
+			a->st.gone_kept++;
 		} else if (ap && (ap->tasks.len < TASKS_CACHED_MAX || e)) {
 			ne = malloc(sizeof(*ne) + ch.n * sizeof(*ne->ids));
 			if (!ne)
@@ -558,15 +583,12 @@ int asyncio__task_frames(struct asyncio *a, struct collector *c,
 				free(ne);
 				return -ENOMEM;
 			}
+			count_task(a, &ch, ok, !e);
 			free(e);
 			e = ne;
-			if (ok)
-				a->st.named++;
-			else
-				a->st.unreadable++;
 		} else {
 			/* Not kept (the cache is full): this once. */
-			a->st.unreadable += !ok;
+			count_task(a, &ch, ok, true);
 			n = ch.n < max ? ch.n : max;
 			for (uint32_t i = 0; i < n; i++)
 				out[i] = a->leaf[ch.n - 1 - i];
@@ -581,6 +603,7 @@ int asyncio__task_frames(struct asyncio *a, struct collector *c,
 void asyncio__new_drain(struct asyncio *a)
 {
 	a->gen++;
+	a->rereads = 0;
 	/* Entries not used for a few drains go: tasks end. */
 	for (size_t i = 0; i < a->procs.cap; i++) {
 		struct aproc *ap;
@@ -702,9 +725,12 @@ void asyncio__tick(struct asyncio *a, struct collector *c,
 	a->st.pass_secs += d;
 	if (d > a->st.pass_max)
 		a->st.pass_max = d;
-	/* Keep to PASS_CPU_SHARE of a CPU: a long pass spaces the next. */
-	a->st.period = d / PASS_CPU_SHARE > 1.0 / a->freq ?
-			       d / PASS_CPU_SHARE :
+	/* Keep to PASS_CPU_SHARE of a CPU: long passes space the next
+	 * ones (a moving average: one slow pass, the first reads of many
+	 * new tasks, is not the rule). */
+	a->pass_avg = a->st.passes == 1 ? d : 0.7 * a->pass_avg + 0.3 * d;
+	a->st.period = a->pass_avg / PASS_CPU_SHARE > 1.0 / a->freq ?
+			       a->pass_avg / PASS_CPU_SHARE :
 			       1.0 / a->freq;
 	if (a->st.period > 10.0)
 		a->st.period = 10.0;
@@ -732,13 +758,14 @@ void asyncio__print_summary(const struct asyncio *a, FILE *f, bool wall,
 	fputc('\n', f);
 	if (s->unreadable || s->cycles || s->chains_cut || s->awaiters_cut)
 		fprintf(f,
-			"pyprof-bpf: asyncio: tasks unreadable %" PRIu64
-			" (freed or reused before they were read), awaiter "
-			"cycles %" PRIu64 ", chains cut %" PRIu64
-			" (over %d tasks), awaiter sets read in part %" PRIu64
+			"pyprof-bpf: asyncio: reads of a task (once a drain) "
+			"that met: the task unreadable %" PRIu64
+			" (freed or reused first: \"[task unreadable]\"), "
+			"an awaiter cycle %" PRIu64 ", a chain over %d tasks "
+			"%" PRIu64 ", an awaited-by set over %d slots %" PRIu64
 			"\n",
-			s->unreadable, s->cycles, s->chains_cut,
-			ASYNC_CHAIN_MAX, s->awaiters_cut);
+			s->unreadable, s->cycles, ASYNC_CHAIN_MAX,
+			s->chains_cut, PYTASK_SET_SLOTS_MAX, s->awaiters_cut);
 	if (!wall || !s->ready)
 		return;
 	fprintf(f,

@@ -55,6 +55,7 @@ struct asyncio_stats {
 				ASYNC_FRAMES_MAX frames */
 	uint64_t awaiters_cut; /* awaited-by sets read only in part */
 	uint64_t multi; /* tasks with several awaiters (one path shown) */
+	uint64_t gone_kept; /* reads of a task gone, which kept an earlier */
 	/* Wall mode: the passes over the task lists. */
 	uint64_t passes;
 	double pass_secs, pass_max; /* time they took, in all and at most */

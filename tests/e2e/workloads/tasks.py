@@ -7,9 +7,9 @@
 #   sleep: a task "sleeper" spins for 50 ms of wall time, then awaits
 #          asyncio.sleep(0.05), for SECS seconds of wall time: half of
 #          its life it is waiting.
-#   cycle: like tree (SECS of CPU), but the parents' awaited-by fields are
-#          corrupted with ctypes: parent-0's points at itself, parent-1's
-#          and child-2's point at each other (a loop through a set).
+#   cycle: like tree (SECS of CPU), but awaited-by fields corrupted with
+#          ctypes: parent-0's points at itself; child-2's is a set
+#          {parent-2, child-1} and both of those point back at child-2.
 #   many:  100,000 pending tasks awaiting an Event, and one task "busy"
 #          burning CPU in burn(); SECS of CPU.
 #   ready: prints "ready" with the running loop, then runs "tree" until
@@ -104,16 +104,20 @@ async def cycle(clock):
     off = awaited_by_offset()
     parents = [asyncio.create_task(parent(i, clock), name=f"parent-{i}")
                for i in range(3)]
+    # gather() records this task as each parent's awaiter now: corrupt
+    # after it, so that the loops are what the profiler finds.
+    gathered = asyncio.gather(*parents)
     await asyncio.sleep(0.1)  # the children exist and are awaited
-    children = {t.get_name(): t for t in asyncio.all_tasks()}
-    # parent-0 awaited by itself
+    tasks = {t.get_name(): t for t in asyncio.all_tasks()}
+    # parent-0 awaited by itself alone.
     point_awaited_by(parents[0], parents[0], off)
-    # child-2 awaited by parent-2 (already) and by child-1: a set; and
-    # parent-2 awaited by child-2: a loop through the set.
-    asyncio.future_add_to_awaited_by(children["child-2"], children["child-1"])
-    point_awaited_by(parents[2], children["child-2"], off)
+    # child-2 awaited by a set {parent-2, child-1}, and both of them by
+    # child-2: whichever path is taken loops.
+    asyncio.future_add_to_awaited_by(tasks["child-2"], tasks["child-1"])
+    point_awaited_by(parents[2], tasks["child-2"], off)
+    point_awaited_by(tasks["child-1"], tasks["child-2"], off)
     print("corrupted", flush=True)
-    await asyncio.gather(*parents)
+    await gathered
     os._exit(0)  # the corrupted fields must not be cleaned up
 
 
