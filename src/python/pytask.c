@@ -221,28 +221,23 @@ static uint64_t untag(const struct pytask_offsets *o, uint64_t v)
 	return v & ~((1ull << (o->stack_tag_bits & 7)) - 1);
 }
 
-int pytask__read(const struct pytask_offsets *o, const struct py_layout *l,
-		 const struct rmem *m, uint64_t addr, struct pytask *t)
+/* Parses the task at t->addr from buf (o->task_size bytes of it). */
+static int parse_task(const struct pytask_offsets *o, const struct py_layout *l,
+		      const uint8_t *buf, struct pytask *t)
 {
-	uint8_t buf[TASK_READ_MAX] __attribute__((aligned(8)));
 	uint8_t is_task, is_set;
 	uint64_t type;
-	int err;
 
-	memset(t, 0, sizeof(*t));
-	t->addr = addr;
-	if (!addr || (addr & 7))
-		return -EFAULT;
-	err = rmem__read(m, addr, buf, o->task_size);
-	if (err)
-		return err;
 	type = rmem__ld64(buf + l->object.ob_type);
 	is_task = buf[o->task_is_task];
 	is_set = buf[o->task_awaited_by_is_set];
-	/* A freed object's first word links pymalloc's free list. */
+	/* A freed object's first word links pymalloc's free list; a live
+	 * one's is ob_refcnt (low 32 bits), ob_overflow (16, zero below
+	 * 2^32 references) and ob_flags (3.14+ default builds). */
 	if (!l->free_threaded &&
 	    ((rmem__ld64(buf) & 0xffffffffu) == 0 ||
-	     (rmem__ld64(buf) & 0xffffffffu) >= REFCNT_MAX))
+	     (rmem__ld64(buf) & 0xffffffffu) >= REFCNT_MAX ||
+	     ((rmem__ld64(buf) >> 32) & 0xffff)))
 		return -ESTALE;
 	if (!type || (type & 7) || is_task > 1 || is_set > 1)
 		return -ESTALE;
@@ -256,6 +251,20 @@ int pytask__read(const struct pytask_offsets *o, const struct py_layout *l,
 	if ((t->awaited_by & 7) || (t->coro & 7) || (t->name & 7))
 		return -ESTALE;
 	return 0;
+}
+
+int pytask__read(const struct pytask_offsets *o, const struct py_layout *l,
+		 const struct rmem *m, uint64_t addr, struct pytask *t)
+{
+	uint8_t buf[TASK_READ_MAX] __attribute__((aligned(8)));
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->addr = addr;
+	if (!addr || (addr & 7))
+		return -EFAULT;
+	err = rmem__read(m, addr, buf, o->task_size);
+	return err ? err : parse_task(o, l, buf, t);
 }
 
 /* tp_flags of obj's type. */
@@ -459,14 +468,16 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 }
 
 /* One list of pending tasks, from its head (a struct llist_node, whose
- * first member is next).  1 to stop the whole walk, else 0. */
-static int walk_list(const struct pytask_offsets *o, const struct rmem *m,
-		     uint64_t head, struct pytask_seen *s,
-		     struct pytask_walk *w,
+ * first member is next).  Each task is read whole, its node with it.  1
+ * to stop the whole walk, else 0. */
+static int walk_list(const struct pytask_offsets *o, const struct py_layout *l,
+		     const struct rmem *m, uint64_t head, uint64_t running,
+		     struct pytask_seen *s, struct pytask_walk *w,
 		     int (*fn)(const struct pytask_seen *s, void *arg),
 		     void *arg)
 {
-	uint64_t node, saved, running = s->task;
+	uint8_t buf[TASK_READ_MAX] __attribute__((aligned(8)));
+	uint64_t node, saved;
 	size_t steps = 0, limit = 2;
 
 	if (rmem__read_u64(m, head, &node)) {
@@ -484,14 +495,17 @@ static int walk_list(const struct pytask_offsets *o, const struct rmem *m,
 			return 1;
 		}
 		w->tasks++;
-		s->task = node - o->task_node;
-		s->running = running && s->task == running;
-		if (fn(s, arg))
-			return 1;
-		if (rmem__read_u64(m, node, &node)) {
+		memset(&s->t, 0, sizeof(s->t));
+		s->t.addr = node - o->task_node;
+		s->running = running && s->t.addr == running;
+		if (rmem__read(m, s->t.addr, buf, o->task_size)) {
 			w->unreadable = true;
 			return 0;
 		}
+		s->rc = parse_task(o, l, buf, &s->t);
+		if (fn(s, arg))
+			return 1;
+		node = rmem__ld64(buf + o->task_node);
 		/* Brent: a list that loops without coming back to head. */
 		if (node != head && node == saved) {
 			w->loops = true;
@@ -531,8 +545,8 @@ int pytask__foreach(const struct pytask_offsets *o, const struct py_layout *l,
 		memset(&s, 0, sizeof(s));
 		s.tstate = tstate;
 		s.tid = tid <= INT32_MAX ? (uint32_t)tid : 0;
-		s.task = running; /* walk_list's: which one runs */
-		if (walk_list(o, m, tstate + o->ts_tasks_head, &s, w, fn, arg))
+		if (walk_list(o, l, m, tstate + o->ts_tasks_head, running, &s, w,
+			      fn, arg))
 			return 0;
 		if (rmem__read_u64(m, tstate + l->walk.tstate_next, &tstate)) {
 			w->unreadable = true;
@@ -542,6 +556,6 @@ int pytask__foreach(const struct pytask_offsets *o, const struct py_layout *l,
 	if (tstate && i >= w->max_threads)
 		w->loops = true;
 	memset(&s, 0, sizeof(s));
-	walk_list(o, m, interp + o->interp_tasks_head, &s, w, fn, arg);
+	walk_list(o, l, m, interp + o->interp_tasks_head, 0, &s, w, fn, arg);
 	return 0;
 }

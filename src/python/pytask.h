@@ -129,7 +129,8 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 
 /* What the walk of the task lists found of one pending task. */
 struct pytask_seen {
-	uint64_t task;
+	struct pytask t; /* as read (rc 0), else t.addr only */
+	int rc; /* pytask__read's */
 	uint64_t tstate; /* the thread state whose list holds it, 0 for the
 			    interpreter's (of threads that have ended) */
 	uint32_t tid; /* its native thread id, 0 if unknown */
@@ -149,8 +150,9 @@ struct pytask_walk {
 /*
  * Calls fn for each pending task of the interpreter interp: each thread's
  * list (_PyThreadStateImpl.asyncio_tasks_head) and the interpreter's,
- * within w's limits.  fn returning non-zero stops the walk.  0 or -errno
- * (the interpreter unreadable).
+ * within w's limits, each task read (pytask__read) in the one read that
+ * also gives its link to the next.  fn returning non-zero stops the walk.
+ * 0 or -errno (the interpreter unreadable).
  */
 int pytask__foreach(const struct pytask_offsets *o, const struct py_layout *l,
 		    const struct rmem *m, uint64_t interp,

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "lib/profile.h"
@@ -650,16 +652,15 @@ static int on_task(const struct pytask_seen *s, void *arg)
 	const struct py_layout *l = &p->t->py.layout;
 	struct py_frame leaf[PYTASK_CORO_MAX];
 	struct collect_sample cs = { 0 };
-	struct pytask pt;
+	const struct pytask *pt = &s->t;
 	bool cut;
 	int n;
 
 	if (s->running)
 		return 0; /* its time is the sampler's */
-	if (pytask__read(&p->ap->off, l, &p->t->py.mem, s->task, &pt) ||
-	    !pt.is_task || !pt.coro)
+	if (s->rc || !pt->is_task || !pt->coro)
 		return 0; /* done meanwhile */
-	n = pytask__coro_frames(&p->ap->off, l, &p->t->py.mem, pt.coro,
+	n = pytask__coro_frames(&p->ap->off, l, &p->t->py.mem, pt->coro,
 				a->frames, PYTASK_CORO_MAX, &cut);
 	if (n < 0)
 		n = 0;
@@ -671,8 +672,8 @@ static int on_task(const struct pytask_seen *s, void *arg)
 	cs.count = p->weight;
 	cs.py = leaf;
 	cs.npy = (uint32_t)n;
-	cs.task = s->task;
-	cs.task_fp = pytask__fp(pt.coro);
+	cs.task = pt->addr;
+	cs.task_fp = pytask__fp(pt->coro);
 	cs.task_depth = n;
 	cs.task_waiting = true;
 	/* Counted either way: one that could not be added is counted
@@ -680,6 +681,16 @@ static int on_task(const struct pytask_seen *s, void *arg)
 	collect__add(p->c, &cs);
 	a->st.waiting += p->weight;
 	return 0;
+}
+
+/* This thread's CPU time, in seconds: what a pass costs (a wall clock
+ * would count the time a loaded machine ran others). */
+static double cpu_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 void asyncio__tick(struct asyncio *a, struct collector *c,
@@ -699,7 +710,7 @@ void asyncio__tick(struct asyncio *a, struct collector *c,
 	a->next_tick = now + a->st.period;
 	if (!weight)
 		return;
-	t0 = clock__now();
+	t0 = cpu_now();
 	for (size_t i = 0; i < ts->n; i++) {
 		struct target *t = ts->v[i];
 		struct aproc *ap = aproc_of(a, t->pid);
@@ -720,7 +731,7 @@ void asyncio__tick(struct asyncio *a, struct collector *c,
 		if (walk.tasks > a->st.tasks_max)
 			a->st.tasks_max = walk.tasks;
 	}
-	d = clock__now() - t0;
+	d = cpu_now() - t0;
 	a->st.passes++;
 	a->st.pass_secs += d;
 	if (d > a->st.pass_max)
@@ -772,7 +783,8 @@ void asyncio__print_summary(const struct asyncio *a, FILE *f, bool wall,
 		"pyprof-bpf: asyncio: waiting tasks %" PRIu64
 		" sample-equivalents of 1/%u s, read in %" PRIu64
 		" passes over the task lists (every %.1f ms at the end; "
-		"%.2f ms each, %.2f ms at most; up to %" PRIu64 " tasks)",
+		"%.2f ms of CPU each, %.2f ms at most; up to %" PRIu64
+		" tasks)",
 		s->waiting, freq, s->passes, s->period * 1000,
 		s->passes ? s->pass_secs * 1000 / (double)s->passes : 0.0,
 		s->pass_max * 1000, s->tasks_max);

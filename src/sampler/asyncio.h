@@ -58,7 +58,8 @@ struct asyncio_stats {
 	uint64_t gone_kept; /* reads of a task gone, which kept an earlier */
 	/* Wall mode: the passes over the task lists. */
 	uint64_t passes;
-	double pass_secs, pass_max; /* time they took, in all and at most */
+	double pass_secs, pass_max; /* CPU time they took, in all and at
+				       most */
 	double period; /* the period aimed at, in seconds */
 	uint64_t waiting; /* sample-equivalents added for waiting tasks */
 	uint64_t lists_cut; /* passes stopped at ASYNC_TASKS_MAX tasks */

@@ -10,8 +10,8 @@
 #   cycle: like tree (SECS of CPU), but awaited-by fields corrupted with
 #          ctypes: parent-0's points at itself; child-2's is a set
 #          {parent-2, child-1} and both of those point back at child-2.
-#   many:  100,000 pending tasks awaiting an Event, and one task "busy"
-#          burning CPU in burn(); SECS of CPU.
+#   many:  N (argv[3], default 100,000) pending tasks awaiting an Event,
+#          and one task "busy" burning CPU in burn(); SECS of CPU.
 #   ready: prints "ready" with the running loop, then runs "tree" until
 #          killed (for -p and the live view).
 import asyncio
@@ -133,7 +133,8 @@ async def busy(clock):
 
 async def many(clock):
     ev = asyncio.Event()
-    waiting = [asyncio.create_task(event_wait(ev)) for _ in range(100000)]
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else 100000
+    waiting = [asyncio.create_task(event_wait(ev)) for _ in range(n)]
     print("created", flush=True)
     await asyncio.create_task(busy(clock), name="busy")
     ev.set()
