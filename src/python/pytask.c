@@ -393,14 +393,33 @@ static bool suspended(const struct pytask_offsets *o, int8_t st, bool *yf)
 	return st >= 1 && st <= 3;
 }
 
+/* co_firstlineno of code, through the cache lines (code -> line + 1)
+ * when there is one. */
+static int first_line(const struct py_layout *l, const struct rmem *m,
+		      struct hashmap *lines, uint64_t code, uint32_t *line)
+{
+	uint64_t v;
+	int err;
+
+	if (lines && hashmap__get(lines, code, &v)) {
+		*line = (uint32_t)(v - 1);
+		return 0;
+	}
+	err = rmem__read(m, code + l->walk.code_firstlineno, line,
+			 sizeof(*line));
+	if (!err && lines)
+		hashmap__set(lines, code, (uint64_t)*line + 1);
+	return err;
+}
+
 int pytask__coro_frames(const struct pytask_offsets *o,
 			const struct py_layout *l, const struct rmem *m,
 			uint64_t coro, struct py_frame *out, int max,
-			bool *cut)
+			bool *cut, struct hashmap *lines)
 {
 	uint8_t gen[GEN_READ_MAX] __attribute__((aligned(8)));
 	uint64_t seen[PYTASK_CORO_MAX];
-	uint64_t type = 0, code, instr, sp, next, ntype;
+	uint64_t type = 0, code, instr, sp, next;
 	uint32_t need = o->gi_iframe + o->frame_stackpointer + 8, firstlineno;
 	const uint8_t *fr;
 	int n = 0, err;
@@ -429,11 +448,22 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 				return n;
 			}
 		seen[depth] = coro;
+		/* One read: what is awaited is read whole at once, its type
+		 * checked after; an object smaller than a coroutine may end
+		 * at an unmapped page: then its header alone says. */
 		err = rmem__read(m, coro, gen, need);
+		if (err && depth &&
+		    !rmem__read(m, coro, gen, l->object.ob_type + 8) &&
+		    rmem__ld64(gen + l->object.ob_type) != type)
+			break;
 		if (err)
 			return n ? n : err;
 		if (!type)
 			type = rmem__ld64(gen + l->object.ob_type);
+		/* Another coroutine goes on down; a Future, a Task or any
+		 * other awaitable ends the chain. */
+		if (rmem__ld64(gen + l->object.ob_type) != type)
+			break;
 		if (!suspended(o, (int8_t)gen[o->gi_frame_state], &yf))
 			break; /* not started, running or done */
 		fr = gen + o->gi_iframe;
@@ -441,8 +471,7 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 			return n ? n : -ESTALE;
 		code = untag(o, rmem__ld64(fr + l->walk.frame_code));
 		instr = rmem__ld64(fr + l->walk.frame_instr);
-		err = rmem__read(m, code + l->walk.code_firstlineno,
-				 &firstlineno, sizeof(firstlineno));
+		err = first_line(l, m, lines, code, &firstlineno);
 		if (err)
 			return n ? n : err;
 		lasti = (int64_t)(instr - (code + l->walk.code_adaptive));
@@ -456,13 +485,7 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 		sp = untag(o, rmem__ld64(fr + o->frame_stackpointer));
 		if (!sp || rmem__read_u64(m, sp - 8 * o->await_slot, &next))
 			break;
-		next = untag(o, next);
-		/* Another coroutine goes on down; a Future, a Task or any
-		 * other awaitable ends the chain. */
-		if (!next || rmem__read_u64(m, next + l->object.ob_type, &ntype) ||
-		    ntype != type)
-			break;
-		coro = next;
+		coro = untag(o, next);
 	}
 	return n;
 }

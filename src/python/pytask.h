@@ -23,6 +23,7 @@
 #include <linux/types.h>
 
 #include "bpf/pyprof_shared.h"
+#include "lib/hashmap.h"
 #include "python/layout.h"
 #include "python/rmem.h"
 
@@ -119,13 +120,15 @@ int pytask__awaiters(const struct pytask_offsets *o, const struct py_layout *l,
  * The frames of the coroutine coro and of the coroutines it awaits, each
  * suspended in the next, root (coro's own frame) first, at most max into
  * out as the sampler's frames are (code, lasti, firstlineno).  A chain
- * longer than max, or that loops, sets *cut.  The number of frames (0 for
- * a coroutine that has not started or has finished), or -errno.
+ * longer than max, or that loops, sets *cut.  lines (may be NULL) caches
+ * co_firstlineno by code address (value: line + 1) across calls.  The
+ * number of frames (0 for a coroutine that has not started or has
+ * finished), or -errno.
  */
 int pytask__coro_frames(const struct pytask_offsets *o,
 			const struct py_layout *l, const struct rmem *m,
 			uint64_t coro, struct py_frame *out, int max,
-			bool *cut);
+			bool *cut, struct hashmap *lines);
 
 /* What the walk of the task lists found of one pending task. */
 struct pytask_seen {

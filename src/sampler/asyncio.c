@@ -76,6 +76,8 @@ struct aproc {
 	double next_look, look_every;
 	struct pytask_offsets off;
 	struct hashmap tasks; /* task key -> struct task_ent * */
+	struct hashmap lines; /* code address -> co_firstlineno + 1, for a
+				 drain (a code object may be freed) */
 };
 
 struct asyncio {
@@ -123,6 +125,7 @@ static void aproc_free(struct aproc *ap)
 	if (!ap)
 		return;
 	tasks_free(&ap->tasks);
+	hashmap__free(&ap->lines);
 	free(ap);
 }
 
@@ -446,7 +449,8 @@ static void put_coro(struct chain *ch, const struct aproc *ap,
 	if (!pt->coro)
 		return;
 	n = pytask__coro_frames(&ap->off, &ch->t->py.layout, &ch->t->py.mem,
-				pt->coro, a->frames, PYTASK_CORO_MAX, &cut);
+				pt->coro, a->frames, PYTASK_CORO_MAX, &cut,
+				NULL);
 	for (int i = n; i-- > 0 && !ch->err;)
 		put(ch, collect__python_frame(ch->c, ch->t, &a->frames[i]));
 }
@@ -613,6 +617,7 @@ void asyncio__new_drain(struct asyncio *a)
 		if (!a->procs.keys[i])
 			continue;
 		ap = (struct aproc *)(uintptr_t)a->procs.vals[i];
+		hashmap__free(&ap->lines);
 		for (size_t j = 0; j < ap->tasks.cap; j++) {
 			struct task_ent *e;
 
@@ -661,7 +666,7 @@ static int on_task(const struct pytask_seen *s, void *arg)
 	if (s->rc || !pt->is_task || !pt->coro)
 		return 0; /* done meanwhile */
 	n = pytask__coro_frames(&p->ap->off, l, &p->t->py.mem, pt->coro,
-				a->frames, PYTASK_CORO_MAX, &cut);
+				a->frames, PYTASK_CORO_MAX, &cut, &p->ap->lines);
 	if (n < 0)
 		n = 0;
 	for (int i = 0; i < n; i++)

@@ -311,25 +311,25 @@ TEST(async_coroutine_chain)
 	mid = mk_coro(f, c2, 20, -1, inner);
 	outer = mk_coro(f, c1, 10, -1, mid);
 	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr,
-				      PYTASK_CORO_MAX, &cut),
+				      PYTASK_CORO_MAX, &cut, NULL),
 		  3);
 	CHECK(!cut);
 	CHECK(fr[0].code == c1 && fr[0].lasti == 10 && fr[0].firstlineno == 100);
 	CHECK(fr[1].code == c2 && fr[1].lasti == 20);
 	CHECK(fr[2].code == c3 && fr[2].lasti == 30 && fr[2].firstlineno == 300);
 	/* Room for two: cut, and said. */
-	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr, 2, &cut),
+	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr, 2, &cut, NULL),
 		  2);
 	CHECK(cut);
 	/* A coroutine suspended outside an await ends the chain; one not
 	 * started (FRAME_CREATED, -3) has no frame. */
 	put8(f, mid + f->o.gi_frame_state, (uint8_t)-2);
 	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr,
-				      PYTASK_CORO_MAX, &cut),
+				      PYTASK_CORO_MAX, &cut, NULL),
 		  2);
 	put8(f, outer + f->o.gi_frame_state, (uint8_t)-3);
 	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr,
-				      PYTASK_CORO_MAX, &cut),
+				      PYTASK_CORO_MAX, &cut, NULL),
 		  0);
 	/* An await chain that loops (inner awaits outer): cut at the
 	 * repeat, never walked on. */
@@ -341,14 +341,14 @@ TEST(async_coroutine_chain)
 	      outer | 1);
 	f->reads = 0;
 	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr,
-				      PYTASK_CORO_MAX, &cut),
+				      PYTASK_CORO_MAX, &cut, NULL),
 		  3);
 	CHECK(cut);
 	CHECK(f->reads < 32);
 	/* A frame its generator does not own is no coroutine's. */
 	put8(f, outer + f->o.gi_iframe + f->l.walk.frame_owner, 0);
 	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr,
-				      PYTASK_CORO_MAX, &cut),
+				      PYTASK_CORO_MAX, &cut, NULL),
 		  -ESTALE);
 	fake_free(f);
 }

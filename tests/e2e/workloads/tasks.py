@@ -55,9 +55,9 @@ async def parent(i, clock):
 
 
 async def tree(clock):
-    await asyncio.gather(*(asyncio.create_task(parent(i, clock),
-                                               name=f"parent-{i}")
-                           for i in range(3)))  # MAIN_LINE
+    parents = [asyncio.create_task(parent(i, clock), name=f"parent-{i}")
+               for i in range(3)]
+    await asyncio.gather(*parents)  # MAIN_LINE
 
 
 def spin(secs):
@@ -116,7 +116,7 @@ async def cycle(clock):
     asyncio.future_add_to_awaited_by(tasks["child-2"], tasks["child-1"])
     point_awaited_by(parents[2], tasks["child-2"], off)
     point_awaited_by(tasks["child-1"], tasks["child-2"], off)
-    print("corrupted", flush=True)
+    print("corrupted", file=sys.stderr, flush=True)
     await gathered
     os._exit(0)  # the corrupted fields must not be cleaned up
 
@@ -135,7 +135,7 @@ async def many(clock):
     ev = asyncio.Event()
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 100000
     waiting = [asyncio.create_task(event_wait(ev)) for _ in range(n)]
-    print("created", flush=True)
+    print("created", file=sys.stderr, flush=True)  # for scripts
     await asyncio.create_task(busy(clock), name="busy")
     ev.set()
     await asyncio.gather(*waiting)
