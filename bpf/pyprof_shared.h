@@ -375,7 +375,8 @@ enum stat_show {
 	  "--async: samples of a thread running an asyncio task",              \
 	  STAT_SHOW_VERBOSE)                                                   \
 	X(STAT_ASYNC_UNREAD, "async_unread",                                   \
-	  "--async: running task unreadable (no task frame)", STAT_SHOW_FAILED) \
+	  "--async: running task unreadable (no task frame)",                  \
+	  STAT_SHOW_FAILED)                                                    \
 	X(STAT_ASYNC_NOFRAME, "async_noframe",                                 \
 	  "--async: running task whose coroutine frame the walk did not meet", \
 	  STAT_SHOW_VERBOSE)
@@ -589,7 +590,8 @@ _Static_assert(sizeof(struct timeline_rec) == 16 + 32 + 8, "timeline_rec");
  * and the target's _Py_DebugOffsets, per process, in the async_cfgs map.
  */
 enum {
-	SAMPLE_F_TASK = 1 << 15, /* the root-most frame is a task pseudo-frame */
+	SAMPLE_F_TASK =
+		1 << 15, /* the root-most frame is a task pseudo-frame */
 };
 
 struct py_async_cfg {

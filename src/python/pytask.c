@@ -141,7 +141,8 @@ int pytask__offsets(const struct py_layout *l, const void *dbg, size_t dbglen,
 		(uint32_t)member(&g, "thread_state", "native_thread_id");
 	gen_size = member(&g, "gen_object", "size");
 	o->gi_iframe = (uint32_t)member(&g, "gen_object", "gi_iframe");
-	o->gi_frame_state = (uint32_t)member(&g, "gen_object", "gi_frame_state");
+	o->gi_frame_state =
+		(uint32_t)member(&g, "gen_object", "gi_frame_state");
 	frame_size = member(&g, "interpreter_frame", "size");
 	o->frame_stackpointer =
 		(uint32_t)member(&g, "interpreter_frame", "stackpointer");
@@ -414,8 +415,8 @@ static int first_line(const struct py_layout *l, const struct rmem *m,
 
 int pytask__coro_frames(const struct pytask_offsets *o,
 			const struct py_layout *l, const struct rmem *m,
-			uint64_t coro, struct py_frame *out, int max,
-			bool *cut, struct hashmap *lines)
+			uint64_t coro, struct py_frame *out, int max, bool *cut,
+			struct hashmap *lines)
 {
 	uint8_t gen[GEN_READ_MAX] __attribute__((aligned(8)));
 	uint64_t seen[PYTASK_CORO_MAX];
@@ -476,8 +477,8 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 			return n ? n : err;
 		lasti = (int64_t)(instr - (code + l->walk.code_adaptive));
 		out[n].code = code;
-		out[n].lasti = lasti >= 0 && lasti < (1 << 24) ? (int32_t)lasti :
-								 -1;
+		out[n].lasti =
+			lasti >= 0 && lasti < (1 << 24) ? (int32_t)lasti : -1;
 		out[n].firstlineno = firstlineno & PY_FRAME_LINENO_MASK;
 		n++;
 		if (!yf)
@@ -568,8 +569,8 @@ int pytask__foreach(const struct pytask_offsets *o, const struct py_layout *l,
 		memset(&s, 0, sizeof(s));
 		s.tstate = tstate;
 		s.tid = tid <= INT32_MAX ? (uint32_t)tid : 0;
-		if (walk_list(o, l, m, tstate + o->ts_tasks_head, running, &s, w,
-			      fn, arg))
+		if (walk_list(o, l, m, tstate + o->ts_tasks_head, running, &s,
+			      w, fn, arg))
 			return 0;
 		if (rmem__read_u64(m, tstate + l->walk.tstate_next, &tstate)) {
 			w->unreadable = true;

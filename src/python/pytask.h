@@ -127,8 +127,8 @@ int pytask__awaiters(const struct pytask_offsets *o, const struct py_layout *l,
  */
 int pytask__coro_frames(const struct pytask_offsets *o,
 			const struct py_layout *l, const struct rmem *m,
-			uint64_t coro, struct py_frame *out, int max,
-			bool *cut, struct hashmap *lines);
+			uint64_t coro, struct py_frame *out, int max, bool *cut,
+			struct hashmap *lines);
 
 /* What the walk of the task lists found of one pending task. */
 struct pytask_seen {

@@ -257,8 +257,8 @@ static int read_async_debug(const struct target *t, void *buf)
 
 /* Makes a 3.14+ target's tasks readable: its offsets, and the sampler's
  * config.  0, -ENOENT (not yet: _asyncio not loaded), other -errno. */
-static int setup(struct aproc *ap, const struct target *t,
-		 struct sampler *bpf, char *err, size_t errlen)
+static int setup(struct aproc *ap, const struct target *t, struct sampler *bpf,
+		 char *err, size_t errlen)
 {
 	uint8_t dbg[DBG_READ], adbg[PYTASK_ASYNC_DEBUG_SIZE];
 	struct py_async_cfg cfg;
@@ -323,8 +323,7 @@ static void look(struct asyncio *a, struct aproc *ap, const struct target *t,
 			err);
 }
 
-void asyncio__check(struct asyncio *a, struct targets *ts,
-		    struct sampler *bpf)
+void asyncio__check(struct asyncio *a, struct targets *ts, struct sampler *bpf)
 {
 	double now = clock__now();
 
@@ -666,7 +665,8 @@ static int on_task(const struct pytask_seen *s, void *arg)
 	if (s->rc || !pt->is_task || !pt->coro)
 		return 0; /* done meanwhile */
 	n = pytask__coro_frames(&p->ap->off, l, &p->t->py.mem, pt->coro,
-				a->frames, PYTASK_CORO_MAX, &cut, &p->ap->lines);
+				a->frames, PYTASK_CORO_MAX, &cut,
+				&p->ap->lines);
 	if (n < 0)
 		n = 0;
 	for (int i = 0; i < n; i++)
@@ -698,8 +698,7 @@ static double cpu_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-void asyncio__tick(struct asyncio *a, struct collector *c,
-		   struct targets *ts)
+void asyncio__tick(struct asyncio *a, struct collector *c, struct targets *ts)
 {
 	double now = clock__now(), t0, d, w;
 	struct pytask_walk walk;

@@ -81,8 +81,7 @@ void asyncio__free(struct asyncio *a);
  * module is loaded, then the sampler is given its config; a gone one is
  * forgotten.  Cheap when nothing is new; call it at each poll.
  */
-void asyncio__check(struct asyncio *a, struct targets *ts,
-		    struct sampler *bpf);
+void asyncio__check(struct asyncio *a, struct targets *ts, struct sampler *bpf);
 
 /*
  * The frames (profile frame ids, root first) that stand for task (fp:
@@ -104,8 +103,7 @@ double asyncio__tick_in(const struct asyncio *a);
 /* Wall mode: a pass, when due: each pending task that is not running is
  * added to the collector's profile, under its stack, weighing the time
  * since the last pass. */
-void asyncio__tick(struct asyncio *a, struct collector *c,
-		   struct targets *ts);
+void asyncio__tick(struct asyncio *a, struct collector *c, struct targets *ts);
 
 const struct asyncio_stats *asyncio__stats(const struct asyncio *a);
 /* The summary's lines (none when nothing happened to say). */

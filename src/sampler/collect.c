@@ -366,13 +366,14 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 				asyncio__task_frames(c->async, c, t,
 						     seg->frames[i].code,
 						     seg->frames[i].firstlineno,
-						     c->stack, ASYNC_FRAMES_MAX);
+						     c->stack,
+						     ASYNC_FRAMES_MAX);
 			continue;
 		}
-		code = python__code(
-			&t->py, seg->frames[i].code,
-			seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			true);
+		code = python__code(&t->py, seg->frames[i].code,
+				    seg->frames[i].firstlineno &
+					    PY_FRAME_LINENO_MASK,
+				    true);
 
 		/* The heatmap's source, while the process still runs. */
 		if (c->sources && code && code->ok)
@@ -554,7 +555,8 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 				push(b, nat->ids[sl->idx][j]);
 		} else if (sl->kind == MERGE_PYTHON) {
 			/* Slots number Python frames from the root. */
-			if (!task_pushed && split && sl->idx == s->npy - split) {
+			if (!task_pushed && split &&
+			    sl->idx == s->npy - split) {
 				push_task(b, s);
 				task_pushed = true;
 			}

@@ -416,7 +416,8 @@ static void draw_header(struct top *t)
 	top_model__sums(t->m, &sum, &sum_now);
 	if (th != TOP_ALL_THREADS)
 		cat(buf, sizeof(buf), ", %" PRIu64 " in this %s", sum,
-		    (size_t)th >= top_model__nthreads(t->m) ? "task" : "thread");
+		    (size_t)th >= top_model__nthreads(t->m) ? "task" :
+							      "thread");
 	if (th != TOP_ALL_THREADS && t->h.has_gil && t->h.thread_gil) {
 		uint32_t proc, thread;
 		double held, waiting;

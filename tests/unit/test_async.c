@@ -300,7 +300,8 @@ TEST(async_awaiters_single_and_set)
 TEST(async_coroutine_chain)
 {
 	struct fake *f = fake_new();
-	uint64_t c1 = mk_code(f, 100), c2 = mk_code(f, 200), c3 = mk_code(f, 300);
+	uint64_t c1 = mk_code(f, 100), c2 = mk_code(f, 200),
+		 c3 = mk_code(f, 300);
 	uint64_t fut = mk_task(f, 0, 0, false), inner, mid, outer;
 	struct py_frame fr[PYTASK_CORO_MAX];
 	bool cut;
@@ -314,11 +315,14 @@ TEST(async_coroutine_chain)
 				      PYTASK_CORO_MAX, &cut, NULL),
 		  3);
 	CHECK(!cut);
-	CHECK(fr[0].code == c1 && fr[0].lasti == 10 && fr[0].firstlineno == 100);
+	CHECK(fr[0].code == c1 && fr[0].lasti == 10 &&
+	      fr[0].firstlineno == 100);
 	CHECK(fr[1].code == c2 && fr[1].lasti == 20);
-	CHECK(fr[2].code == c3 && fr[2].lasti == 30 && fr[2].firstlineno == 300);
+	CHECK(fr[2].code == c3 && fr[2].lasti == 30 &&
+	      fr[2].firstlineno == 300);
 	/* Room for two: cut, and said. */
-	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr, 2, &cut, NULL),
+	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr, 2, &cut,
+				      NULL),
 		  2);
 	CHECK(cut);
 	/* A coroutine suspended outside an await ends the chain; one not
@@ -335,9 +339,10 @@ TEST(async_coroutine_chain)
 	 * repeat, never walked on. */
 	put8(f, outer + f->o.gi_frame_state, (uint8_t)-1);
 	put8(f, mid + f->o.gi_frame_state, (uint8_t)-1);
-	put64(f, rmem__ld64(f->mem + (inner + f->o.gi_iframe +
-				      f->o.frame_stackpointer - BASE)) -
-			 8,
+	put64(f,
+	      rmem__ld64(f->mem + (inner + f->o.gi_iframe +
+				   f->o.frame_stackpointer - BASE)) -
+		      8,
 	      outer | 1);
 	f->reads = 0;
 	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr,
@@ -517,8 +522,9 @@ static size_t read_runtime(const char *path, void *buf, size_t len)
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
 		    addr < sh.sh_addr || addr >= sh.sh_addr + sh.sh_size ||
-		    pread(fd, buf, len, (off_t)(sh.sh_offset + addr -
-						sh.sh_addr)) != (ssize_t)len)
+		    pread(fd, buf, len,
+			  (off_t)(sh.sh_offset + addr - sh.sh_addr)) !=
+			    (ssize_t)len)
 			continue;
 		got = len;
 	}
@@ -670,8 +676,7 @@ TEST(async_folded_task_frames_and_live_view_filter)
 	REQUIRE(p && m);
 	f = fmemopen((void *)tasks_folded, strlen(tasks_folded), "r");
 	REQUIRE(f);
-	REQUIRE(in_folded__read(p, NULL, f, "t.folded", err, sizeof(err)) ==
-		0);
+	REQUIRE(in_folded__read(p, NULL, f, "t.folded", err, sizeof(err)) == 0);
 	fclose(f);
 	/* Task frames come back as tasks, not as native frames. */
 	for (size_t i = 0; i < profile__nframes(p); i++) {
