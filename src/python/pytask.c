@@ -491,6 +491,194 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 	return n;
 }
 
+/* Bytes of a generator read to see its frame: through the frame fields
+ * the chain reads. */
+static uint32_t gen_need(const struct pytask_offsets *o,
+			 const struct py_layout *l)
+{
+	uint32_t need = o->frame_stackpointer + 8;
+
+	if (l->walk.frame_code + 8 > need)
+		need = l->walk.frame_code + 8;
+	if (l->walk.frame_instr + 8 > need)
+		need = l->walk.frame_instr + 8;
+	if (l->walk.frame_owner + 1u > need)
+		need = l->walk.frame_owner + 1;
+	need += o->gi_iframe;
+	if (need < o->gi_frame_state + 1)
+		need = o->gi_frame_state + 1;
+	return need;
+}
+
+void pytask__coro_frames_many(const struct pytask_offsets *o,
+			      const struct py_layout *l, const struct rmem *m,
+			      struct pytask_chain *c, size_t n, int max,
+			      struct hashmap *lines, struct pytask_batch *b)
+{
+	uint32_t need = gen_need(o, l);
+	size_t active = 0, k;
+	uint64_t v;
+
+	if (n > PYTASK_BATCH)
+		n = PYTASK_BATCH;
+	for (size_t i = 0; i < n; i++) {
+		b->st[i].cur = c[i].coro;
+		b->st[i].type = 0;
+		b->st[i].depth = 0;
+		b->st[i].done = !c[i].coro || need > sizeof(b->st[i].gen);
+		c[i].n = 0;
+		c[i].cut = false;
+		active += !b->st[i].done;
+	}
+	while (active) {
+		/* Each chain's next coroutine, read whole. */
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
+			typeof(b->st[0]) *s = &b->st[i];
+			bool loops = false;
+
+			s->fresh = false;
+			if (s->done)
+				continue;
+			for (int d = 0; d < s->depth && !loops; d++)
+				loops = s->seen[d] == s->cur;
+			if (loops || s->depth >= PYTASK_CORO_MAX ||
+			    c[i].n >= max) {
+				c[i].cut = true;
+				s->done = true;
+				active--;
+				continue;
+			}
+			s->seen[s->depth] = s->cur;
+			b->iov[k] =
+				(struct rmem_iov){ s->cur, s->gen, need, 0 };
+			b->idx[k++] = (uint16_t)i;
+		}
+		rmem__readv(m, b->iov, k);
+		for (size_t j = 0; j < k; j++) {
+			size_t i = b->idx[j];
+			typeof(b->st[0]) *s = &b->st[i];
+			const uint8_t *fr = s->gen + o->gi_iframe;
+			uint64_t type;
+			int64_t lasti;
+			bool yf, end = false;
+
+			if (b->iov[j].err && s->depth &&
+			    !rmem__read(m, s->cur, s->gen,
+					l->object.ob_type + 8) &&
+			    rmem__ld64(s->gen + l->object.ob_type) != s->type) {
+				end = true; /* a short object, no coroutine */
+			} else if (b->iov[j].err) {
+				if (!c[i].n)
+					c[i].n = b->iov[j].err;
+				end = true;
+			}
+			type = rmem__ld64(s->gen + l->object.ob_type);
+			if (!end && !s->depth)
+				s->type = type;
+			if (!end &&
+			    (type != s->type ||
+			     !suspended(o, (int8_t)s->gen[o->gi_frame_state],
+					&yf)))
+				end = true;
+			if (!end && fr[l->walk.frame_owner] !=
+					    FRAME_OWNED_BY_GENERATOR) {
+				if (!c[i].n)
+					c[i].n = -ESTALE;
+				end = true;
+			}
+			if (end) {
+				s->done = true;
+				active--;
+				continue;
+			}
+			c[i].frames[c[i].n].code =
+				untag(o, rmem__ld64(fr + l->walk.frame_code));
+			lasti = (int64_t)(rmem__ld64(fr + l->walk.frame_instr) -
+					  (c[i].frames[c[i].n].code +
+					   l->walk.code_adaptive));
+			c[i].frames[c[i].n].lasti =
+				lasti >= 0 && lasti < (1 << 24) ?
+					(int32_t)lasti :
+					-1;
+			c[i].frames[c[i].n].firstlineno = 0;
+			c[i].n++;
+			s->fresh = true;
+			s->slot = 0;
+			if (yf)
+				s->slot = untag(
+					o,
+					rmem__ld64(fr + o->frame_stackpointer));
+			if (s->slot)
+				s->slot -= 8 * o->await_slot;
+		}
+		/* Their first lines (from the cache, or read) and what each
+		 * awaits. */
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct py_frame *f;
+
+			if (!b->st[i].fresh)
+				continue;
+			f = &c[i].frames[c[i].n - 1];
+			if (lines && hashmap__get(lines, f->code, &v)) {
+				f->firstlineno = (uint32_t)(v - 1) &
+						 PY_FRAME_LINENO_MASK;
+				continue;
+			}
+			b->iov[k] = (struct rmem_iov){
+				f->code + l->walk.code_firstlineno,
+				&b->st[i].line, sizeof(b->st[i].line), 0
+			};
+			b->idx[k++] = (uint16_t)i;
+		}
+		rmem__readv(m, b->iov, k);
+		for (size_t j = 0; j < k; j++) {
+			size_t i = b->idx[j];
+			struct py_frame *f = &c[i].frames[c[i].n - 1];
+
+			if (b->iov[j].err) {
+				/* No line, no frame: the chain ends before. */
+				c[i].n--;
+				if (!b->st[i].done) {
+					b->st[i].done = true;
+					active--;
+				}
+				continue;
+			}
+			f->firstlineno = b->st[i].line & PY_FRAME_LINENO_MASK;
+			if (lines)
+				hashmap__set(lines, f->code,
+					     (uint64_t)b->st[i].line + 1);
+		}
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
+			typeof(b->st[0]) *s = &b->st[i];
+
+			if (s->done)
+				continue;
+			s->depth++;
+			if (!s->slot) {
+				s->done = true;
+				active--;
+				continue;
+			}
+			b->iov[k] = (struct rmem_iov){ s->slot, &s->cur, 8, 0 };
+			b->idx[k++] = (uint16_t)i;
+		}
+		rmem__readv(m, b->iov, k);
+		for (size_t j = 0; j < k; j++) {
+			typeof(b->st[0]) *s = &b->st[b->idx[j]];
+
+			s->cur = b->iov[j].err ? 0 : untag(o, s->cur);
+			if (!s->cur) {
+				s->done = true;
+				active--;
+			}
+		}
+	}
+}
+
 /* One list of pending tasks, from its head (a struct llist_node, whose
  * first member is next).  Each task is read whole, its node with it.  1
  * to stop the whole walk, else 0. */

@@ -130,6 +130,40 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 			uint64_t coro, struct py_frame *out, int max, bool *cut,
 			struct hashmap *lines);
 
+/*
+ * pytask__coro_frames for many coroutines at once (wall mode's passes):
+ * the same frames, read level by level, each level's reads of every chain
+ * in a few system calls (rmem__readv).  c[i].coro in, c[i].frames (room
+ * for max, root first), c[i].n (or -errno) and c[i].cut out; n at most
+ * PYTASK_BATCH.  b is scratch, kept by the caller.
+ */
+#define PYTASK_BATCH 256
+
+struct pytask_chain {
+	uint64_t coro;
+	struct py_frame *frames;
+	int n;
+	bool cut;
+};
+
+struct pytask_batch {
+	struct {
+		uint64_t cur, type, seen[PYTASK_CORO_MAX];
+		int depth;
+		bool done, fresh; /* fresh: a frame added at this level */
+		uint8_t gen[1024] __attribute__((aligned(8)));
+		uint32_t line;
+		uint64_t slot;
+	} st[PYTASK_BATCH];
+	struct rmem_iov iov[PYTASK_BATCH];
+	uint16_t idx[PYTASK_BATCH];
+};
+
+void pytask__coro_frames_many(const struct pytask_offsets *o,
+			      const struct py_layout *l, const struct rmem *m,
+			      struct pytask_chain *c, size_t n, int max,
+			      struct hashmap *lines, struct pytask_batch *b);
+
 /* What the walk of the task lists found of one pending task. */
 struct pytask_seen {
 	struct pytask t; /* as read (rc 0), else t.addr only */

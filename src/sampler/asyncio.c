@@ -80,6 +80,15 @@ struct aproc {
 				 drain (a code object may be freed) */
 };
 
+/* Wall mode's scratch: the pending tasks of a pass, a batch at a time,
+ * with their coroutine chains. */
+struct pass_scratch {
+	struct pytask_seen seen[PYTASK_BATCH];
+	struct pytask_chain chains[PYTASK_BATCH];
+	struct py_frame frames[PYTASK_BATCH][PYTASK_CORO_MAX];
+	struct pytask_batch batch;
+};
+
 struct asyncio {
 	unsigned freq;
 	bool wall, verbose;
@@ -93,6 +102,7 @@ struct asyncio {
 	double carry; /* sample-equivalents not yet given */
 	struct asyncio_stats st;
 	/* Scratch. */
+	struct pass_scratch *pass; /* wall mode's */
 	uint32_t leaf[ASYNC_FRAMES_MAX]; /* a chain being built, leaf first */
 	struct py_frame frames[PYTASK_CORO_MAX];
 	uint64_t awaiters[PYTASK_AWAITERS_MAX];
@@ -106,6 +116,10 @@ struct asyncio *asyncio__new(unsigned freq, bool wall, bool verbose)
 		return NULL;
 	a->freq = freq ? freq : 1;
 	a->wall = wall;
+	if (wall && !(a->pass = calloc(1, sizeof(*a->pass)))) {
+		free(a);
+		return NULL;
+	}
 	a->verbose = verbose;
 	a->last_tick = a->next_tick = clock__now();
 	a->st.period = 1.0 / a->freq;
@@ -137,6 +151,7 @@ void asyncio__free(struct asyncio *a)
 		if (a->procs.keys[i])
 			aproc_free((struct aproc *)(uintptr_t)a->procs.vals[i]);
 	hashmap__free(&a->procs);
+	free(a->pass);
 	free(a);
 }
 
@@ -647,44 +662,59 @@ struct pass {
 	struct target *t;
 	struct aproc *ap;
 	uint64_t weight;
+	size_t n; /* tasks in a->pass->seen */
 };
+
+/* The tasks gathered so far, their chains read in a batch, added to the
+ * profile each under its stack. */
+static void pass_flush(struct pass *p)
+{
+	struct pass_scratch *ps = p->a->pass;
+	struct py_frame leaf[PYTASK_CORO_MAX];
+
+	for (size_t i = 0; i < p->n; i++) {
+		ps->chains[i].coro = ps->seen[i].t.coro;
+		ps->chains[i].frames = ps->frames[i];
+	}
+	pytask__coro_frames_many(&p->ap->off, &p->t->py.layout, &p->t->py.mem,
+				 ps->chains, p->n, PYTASK_CORO_MAX,
+				 &p->ap->lines, &ps->batch);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pytask_seen *s = &ps->seen[i];
+		struct collect_sample cs = { 0 };
+		int n = ps->chains[i].n > 0 ? ps->chains[i].n : 0;
+
+		for (int j = 0; j < n; j++)
+			leaf[j] = ps->frames[i][n - 1 - j];
+		cs.t = p->t;
+		/* A task of a thread that has ended: the main thread. */
+		cs.tid = s->tid ? s->tid : (uint32_t)p->t->pid;
+		cs.count = p->weight;
+		cs.py = leaf;
+		cs.npy = (uint32_t)n;
+		cs.task = s->t.addr;
+		cs.task_fp = pytask__fp(s->t.coro);
+		cs.task_depth = n;
+		cs.task_waiting = true;
+		/* Counted either way: one that could not be added is
+		 * counted lost, and the summary's sums add up. */
+		collect__add(p->c, &cs);
+		p->a->st.waiting += p->weight;
+	}
+	p->n = 0;
+}
 
 static int on_task(const struct pytask_seen *s, void *arg)
 {
 	struct pass *p = arg;
-	struct asyncio *a = p->a;
-	const struct py_layout *l = &p->t->py.layout;
-	struct py_frame leaf[PYTASK_CORO_MAX];
-	struct collect_sample cs = { 0 };
-	const struct pytask *pt = &s->t;
-	bool cut;
-	int n;
 
 	if (s->running)
 		return 0; /* its time is the sampler's */
-	if (s->rc || !pt->is_task || !pt->coro)
+	if (s->rc || !s->t.is_task || !s->t.coro)
 		return 0; /* done meanwhile */
-	n = pytask__coro_frames(&p->ap->off, l, &p->t->py.mem, pt->coro,
-				a->frames, PYTASK_CORO_MAX, &cut,
-				&p->ap->lines);
-	if (n < 0)
-		n = 0;
-	for (int i = 0; i < n; i++)
-		leaf[i] = a->frames[n - 1 - i];
-	cs.t = p->t;
-	/* A task of a thread that has ended: the process's main thread. */
-	cs.tid = s->tid ? s->tid : (uint32_t)p->t->pid;
-	cs.count = p->weight;
-	cs.py = leaf;
-	cs.npy = (uint32_t)n;
-	cs.task = pt->addr;
-	cs.task_fp = pytask__fp(pt->coro);
-	cs.task_depth = n;
-	cs.task_waiting = true;
-	/* Counted either way: one that could not be added is counted
-	 * lost, and the summary's sums add up. */
-	collect__add(p->c, &cs);
-	a->st.waiting += p->weight;
+	p->a->pass->seen[p->n++] = *s;
+	if (p->n == PYTASK_BATCH)
+		pass_flush(p);
 	return 0;
 }
 
@@ -718,7 +748,7 @@ void asyncio__tick(struct asyncio *a, struct collector *c, struct targets *ts)
 	for (size_t i = 0; i < ts->n; i++) {
 		struct target *t = ts->v[i];
 		struct aproc *ap = aproc_of(a, t->pid);
-		struct pass p = { a, c, t, ap, weight };
+		struct pass p = { a, c, t, ap, weight, 0 };
 		uint64_t interp;
 
 		if (!ap || ap->state != AP_READY || ap->t != t || t->gone ||
@@ -730,6 +760,7 @@ void asyncio__tick(struct asyncio *a, struct collector *c, struct targets *ts)
 		if (pytask__foreach(&ap->off, &t->py.layout, &t->py.mem, interp,
 				    &walk, on_task, &p))
 			continue;
+		pass_flush(&p);
 		a->st.lists_cut += walk.cut;
 		a->st.lists_bad += walk.loops || walk.unreadable;
 		if (walk.tasks > a->st.tasks_max)

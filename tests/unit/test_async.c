@@ -709,3 +709,97 @@ TEST(async_folded_task_frames_and_live_view_filter)
 	top_model__free(m);
 	profile__free(p);
 }
+
+/* ------------------------------------------------ batched reading -- */
+
+TEST(async_coro_frames_many_match_one_by_one)
+{
+	struct fake *f = fake_new();
+	struct pytask_batch *b = calloc(1, sizeof(*b));
+	uint64_t c1 = mk_code(f, 100), c2 = mk_code(f, 200),
+		 c3 = mk_code(f, 300);
+	uint64_t fut = mk_task(f, 0, 0, false), coros[6], loop_a, loop_b;
+	struct py_frame one[PYTASK_CORO_MAX], many[6][PYTASK_CORO_MAX];
+	struct pytask_chain ch[6];
+	struct hashmap lines = { 0 };
+
+	REQUIRE(b);
+	/* Three levels down to a Future; one suspended outside an await;
+	 * one not started; an await chain that loops; one unreadable; one
+	 * awaiting a coroutine at an unreadable address. */
+	coros[0] = mk_coro(f, c1, 10, -1,
+			   mk_coro(f, c2, 20, -1, mk_coro(f, c3, 30, -1, fut)));
+	coros[1] = mk_coro(f, c2, 22, -2, 0);
+	coros[2] = mk_coro(f, c3, 0, -3, 0);
+	loop_a = mk_coro(f, c1, 12, -1, 0);
+	loop_b = mk_coro(f, c2, 24, -1, loop_a);
+	put64(f,
+	      rmem__ld64(f->mem + (loop_a + f->o.gi_iframe +
+				   f->o.frame_stackpointer - BASE)) -
+		      8,
+	      loop_b | 1);
+	coros[3] = loop_a;
+	coros[4] = 0x10;
+	coros[5] = mk_coro(f, c1, 14, -1, BASE + SIZE - 8);
+	for (int i = 0; i < 6; i++) {
+		ch[i].coro = coros[i];
+		ch[i].frames = many[i];
+	}
+	pytask__coro_frames_many(&f->o, &f->l, &f->m, ch, 6, PYTASK_CORO_MAX,
+				 &lines, b);
+	for (int i = 0; i < 6; i++) {
+		bool cut;
+		int n = pytask__coro_frames(&f->o, &f->l, &f->m, coros[i], one,
+					    PYTASK_CORO_MAX, &cut, NULL);
+
+		if (n != ch[i].n)
+			fprintf(stderr, "chain %d: one by one %d, batched %d\n",
+				i, n, ch[i].n);
+		CHECK_INT(ch[i].n, n);
+		CHECK_INT(ch[i].cut, cut);
+		for (int j = 0; j < n && j < ch[i].n; j++)
+			CHECK(memcmp(&one[j], &many[i][j], sizeof(one[j])) ==
+			      0);
+	}
+	CHECK_INT(ch[0].n, 3);
+	CHECK_INT(ch[2].n, 0);
+	CHECK(ch[3].cut);
+	CHECK_INT(ch[4].n, -EFAULT);
+	CHECK_INT(ch[5].n, 1);
+	/* First lines were cached: a second batch reads none of them. */
+	CHECK_INT(lines.len, 3);
+	hashmap__free(&lines);
+	free(b);
+	fake_free(f);
+}
+
+TEST(async_rmem_readv_faults_one_range_at_a_time)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *buf = calloc(4, (size_t)page), out[5][64];
+	struct rmem_iov v[5];
+	struct rmem m;
+
+	REQUIRE(buf);
+	memset(buf, 0xab, 64);
+	memset(buf + 2 * page, 0xcd, 64);
+	/* Our own memory; NULL and the first page fault, and the ranges
+	 * after each are read all the same. */
+	rmem__init_pid(&m, getpid());
+	v[0] = (struct rmem_iov){ (uintptr_t)buf, out[0], 64, 1 };
+	v[1] = (struct rmem_iov){ 0, out[1], 64, 1 };
+	v[2] = (struct rmem_iov){ (uintptr_t)buf + 2 * page, out[2], 64, 1 };
+	v[3] = (struct rmem_iov){ 8, out[3], 64, 1 };
+	v[4] = (struct rmem_iov){ (uintptr_t)buf, out[4], 64, 1 };
+	rmem__readv(&m, v, 5);
+	if (v[0].err == -EPERM)
+		SKIP("process_vm_readv on ourselves is not permitted here");
+	CHECK_INT(v[0].err, 0);
+	CHECK_INT(v[1].err, -EFAULT);
+	CHECK_INT(v[2].err, 0);
+	CHECK_INT(v[3].err, -EFAULT);
+	CHECK_INT(v[4].err, 0);
+	CHECK(out[0][0] == 0xab && out[0][63] == 0xab);
+	CHECK(out[2][0] == 0xcd && out[4][10] == 0xab);
+	free(buf);
+}
