@@ -13,6 +13,7 @@ const volatile __u32 max_threads_walk = PY_MAX_THREADS_WALK;
 const volatile __u32 discover;
 const volatile __u64 pidns_dev;
 const volatile __u64 pidns_ino;
+const volatile __u32 self_pid;
 const volatile __u32 native_mode;
 const volatile __u32 offcpu_enabled;
 const volatile __u32 gil_enabled;
@@ -21,11 +22,15 @@ const volatile __u32 async_enabled;
 
 __u32 active_buf;
 __u64 rest_gen;
+__u32 interp_files_n;
 
 targets_map_t targets SEC(".maps");
 tstate_cache_map_t tstate_cache SEC(".maps");
 follow_map_t follow SEC(".maps");
 probe_map_t probe SEC(".maps");
+interp_files_map_t interp_files SEC(".maps");
+interp_exes_map_t interp_exes SEC(".maps");
+parked_map_t parked SEC(".maps");
 counts_map_t counts0 SEC(".maps");
 counts_map_t counts1 SEC(".maps");
 stacks_map_t stacks0 SEC(".maps");
@@ -43,3 +48,4 @@ announced_map_t announced SEC(".maps");
 stats_map_t stats SEC(".maps");
 scratch_map_t scratch SEC(".maps");
 scratch_map_t rest_scratch SEC(".maps");
+discover_scratch_map_t discover_scratch SEC(".maps");

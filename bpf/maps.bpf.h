@@ -9,9 +9,11 @@
  * declarations, and the linker resolves the other files' extern ones to
  * those definitions.
  *
- * Sizes written as 1 are set by userspace with bpf_map__set_max_entries
- * before load (src/sampler/sampler.c), when the mode that uses the map is
- * on.
+ * Userspace sets the size of every map that depends on the run with
+ * bpf_map__set_max_entries before load (src/sampler/mapsize.c: from -F,
+ * the CPUs, --interval, --max-depth, the targets and the mode; one entry
+ * for a map the mode does not use): the sizes written here are only
+ * placeholders for those.
  */
 #ifndef PYPROF_MAPS_BPF_H
 #define PYPROF_MAPS_BPF_H
@@ -35,6 +37,8 @@ extern const volatile __u32 discover;
  */
 extern const volatile __u64 pidns_dev;
 extern const volatile __u64 pidns_ino;
+/* pyprof-bpf's own process: never discovered. */
+extern const volatile __u32 self_pid;
 /* NATIVE_MODE_*: kernel stacks (--kernel), user stacks (--native). */
 extern const volatile __u32 native_mode;
 /* --mode wall (bpf/offcpu.bpf.c), and --gil. */
@@ -48,6 +52,8 @@ extern const volatile __u32 async_enabled;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 extern __u32 active_buf;
+/* Entries userspace put in interp_files (0: skip looking). */
+extern __u32 interp_files_n;
 
 /* ---- Maps ---- */
 
@@ -92,12 +98,42 @@ typedef struct {
 } probe_map_t;
 extern probe_map_t probe SEC(".maps");
 
+/* Interpreter files a process under discovery is recognised by
+ * (bpf/discover.bpf.h); filled by userspace as it attaches processes. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_FILES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, struct interp_file);
+} interp_files_map_t;
+extern interp_files_map_t interp_files SEC(".maps");
+
+/* Executables whose processes run a CPython (INTERP_EXES_MAX). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_EXES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, __u8);
+} interp_exes_map_t;
+extern interp_exes_map_t interp_exes SEC(".maps");
+
+/* Samples of processes under discovery not recognised yet, per process,
+ * until userspace's verdict takes them (bpf/discover.bpf.h).  LRU: the
+ * counts of processes that never were Python age out. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} parked_map_t;
+extern parked_map_t parked SEC(".maps");
+
 /*
  * Two buffers of counts and stack segments; see active_buf.  Preallocated:
  * the sampler runs in interrupt context, where an on-demand (NO_PREALLOC)
  * hash map fails allocations until its per-CPU cache is refilled, and a
  * failed insert is a lost sample (seen on a fresh map's first stacks).
- * 16384 segments of 528 bytes: about 9 MiB per buffer.
+ * A segment takes about 600 bytes of kernel memory: sized per run.
  */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -283,6 +319,8 @@ struct walk {
 	__u32 task_fp;
 	__u32 pad2;
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
+	/* The span of a code object its fingerprint is taken from. */
+	__u8 code[PY_CODE_FP_SPAN_MAX + 8];
 };
 
 typedef struct {
@@ -295,6 +333,22 @@ extern scratch_map_t scratch SEC(".maps");
 /* The same for the at_rest iterator (bpf/offcpu.bpf.c), which may sleep
  * mid-walk while the sampler runs on its CPU. */
 extern scratch_map_t rest_scratch SEC(".maps");
+
+/* Per-CPU scratch for discovery (bpf/discover.bpf.h). */
+#define RECOGNISE_WORDS_MAX 32
+struct discover_scratch {
+	__u64 words[RECOGNISE_WORDS_MAX]; /* the top of a user stack */
+	struct py_proc_cfg cfg;
+	struct recognised_event ev;
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct discover_scratch);
+} discover_scratch_map_t;
+extern discover_scratch_map_t discover_scratch SEC(".maps");
 
 /* ---- Helpers over the shared maps ---- */
 

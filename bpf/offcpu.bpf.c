@@ -26,6 +26,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "discover.bpf.h"
 #include "gil.bpf.h"
 #include "pystack.bpf.h"
 #include "task.bpf.h"
@@ -151,6 +152,16 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 	if (!current_ids(&pid, &tid))
 		return;
 	cfg = bpf_map_lookup_elem(&targets, &pid);
+	/* A process under discovery that goes to sleep before a sample
+	 * saw it (a script that sleeps right after start-up): its sleep is
+	 * worth a look too. */
+	if (!cfg && discover) {
+		struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(prev);
+
+		cfg = discover_task(pid, tid, BPF_CORE_READ(ur, ip),
+				    BPF_CORE_READ(ur, sp),
+				    RECOGNISE_SWITCH_WORDS, false);
+	}
 	if (!cfg)
 		return;
 	w = scratch_get();
@@ -158,11 +169,14 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 		return; /* counted as err_scratch */
 	stat_inc(STAT_OFFCPU_SWITCHES);
 	/* A new thread often first leaves the CPU before it has bound its
-	 * thread state (waiting for the GIL), and next time from Python: a
-	 * "no thread state" verdict is not trusted here, the list is walked
-	 * again.  Only threads that never run Python pay that walk. */
+	 * thread state (waiting for the GIL), and next time from Python; a
+	 * process often goes to sleep right after its start-up: no verdict
+	 * of "no thread state" or "interpreter not readable" is trusted
+	 * here, the list is walked again, for the stack kept here stands
+	 * for the whole time off-CPU.  Only threads that never run Python
+	 * pay that walk. */
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
-	if (e && e->tstate == TSTATE_NONE)
+	if (e && e->tstate <= TSTATE_MISS_MAX)
 		e->checked_ns = 0;
 	if (!offcpu_key(w, prev, NULL, preempt, state, pid, tid, cfg, &rec.key))
 		return; /* counted as lost_stacks */

@@ -10,6 +10,7 @@
 
 #include "bpf/pyprof_shared.h"
 #include "cmd/args.h"
+#include "sampler/mapsize.h"
 
 const char options__usage[] =
 	"usage: pyprof-bpf -p PID[,PID...] [options]\n"
@@ -29,7 +30,9 @@ const char options__usage[] =
 	"  -- COMMAND [ARGS...]  run COMMAND, profile it and its descendants, stop\n"
 	"                        when it exits, and exit with its exit status\n"
 	"      --children        with -p: also profile the processes' descendants,\n"
-	"                        those running now and those started later\n"
+	"                        those running now and those started later; a\n"
+	"                        -p process that is not Python (a shell) is only\n"
+	"                        followed for them\n"
 	"      --merge-processes one root frame per command name (\"python3\")\n"
 	"                        instead of one per process (\"python3-4242\")\n"
 	"\n"
@@ -61,6 +64,9 @@ const char options__usage[] =
 	"                        get a \"[truncated]\" frame in place of the rest\n"
 	"      --interval SECS   how often samples are collected from the kernel\n"
 	"                        (default 1)\n"
+	"      --map-scale N     double the BPF maps sized from -F, --interval,\n"
+	"                        --max-depth and the processes N times (0-8,\n"
+	"                        default 0), when the summary says one was full\n"
 	"      --tid             name thread frames \"NAME (tid N)\" so threads of\n"
 	"                        one name stay apart\n"
 	"      --no-threads      leave out the thread frame (merge all threads)\n"
@@ -117,9 +123,12 @@ const char options__usage[] =
 	"  \"qualname (file:line)\" with the line being executed. Special frames:\n"
 	"  [truncated] deeper than --max-depth; [partial stack] a frame could not\n"
 	"  be read; [no Python thread state] a thread that runs no Python;\n"
-	"  [no Python frame] a Python thread between frames; [unknown] a code\n"
-	"  object that could not be read; [off-cpu: WHY] (wall mode) time off a\n"
-	"  CPU under the stack the thread left it with, or rests in.\n"
+	"  [no Python frame] a Python thread between frames; [interpreter\n"
+	"  starting] before the interpreter exists (a process found from its\n"
+	"  start); [not yet recognised] before pyprof-bpf knew the process runs\n"
+	"  Python; [unknown] a code object that could not be read (freed before\n"
+	"  it was named); [off-cpu: WHY] (wall mode) time off a CPU under the\n"
+	"  stack the thread left it with, or rests in.\n"
 	"\n"
 	"Examples:\n"
 	"  sudo pyprof-bpf -p 4242 -d 10 > app.folded && flamegraph.pl app.folded > app.svg\n"
@@ -160,6 +169,7 @@ enum {
 	OPT_FOCUS,
 	OPT_HIDE,
 	OPT_IGNORE,
+	OPT_MAP_SCALE,
 };
 
 static const struct option longopts[] = {
@@ -175,6 +185,7 @@ static const struct option longopts[] = {
 	{ "folded", no_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "map-scale", required_argument, NULL, OPT_MAP_SCALE },
 	{ "tid", no_argument, NULL, OPT_TID },
 	{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -346,6 +357,11 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_INTERVAL:
 		o->interval_set = true;
 		return args__seconds(a, arg, 0.05, 3600, &o->interval);
+	case OPT_MAP_SCALE:
+		if (args__uint(a, arg, 0, MAPSIZE_SCALE_MAX, &v))
+			return -EINVAL;
+		o->map_scale = (unsigned)v;
+		return 0;
 	case OPT_MODE:
 		return parse_mode(p, arg);
 	case OPT_IDLE:

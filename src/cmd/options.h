@@ -35,6 +35,7 @@ struct options {
 	double interval; /* --interval seconds between drains */
 	bool interval_set; /* --interval was given */
 	unsigned max_depth; /* --max-depth */
+	unsigned map_scale; /* --map-scale */
 	const char *output; /* -o FILE; NULL: stdout (also for -o -) */
 	const char *format; /* --format NAME; NULL: from -o's extension */
 	bool stream; /* --stream: a snapshot every --interval */

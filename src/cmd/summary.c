@@ -113,7 +113,8 @@ static void print_targets(struct session *s, const struct run_end *end)
 	if (nproc == 1)
 		print_the_process(s, end, why);
 	else if (nproc == 0 && s->ts.unsupported_why[0])
-		/* A Python it cannot profile (-- python3.16): say which. */
+		/* A Python was found that cannot be profiled: say which, in
+		 * the words python__attach found for it. */
 		fprintf(stderr,
 			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
 			"%s\n",
@@ -142,9 +143,16 @@ static void print_discovery(const struct session *s, const uint64_t *st)
 	if (ts->attach_delays)
 		fprintf(stderr,
 			" (from process start to profiled: mean %.0f ms, "
-			"max %.0f ms)",
+			"max %.0f ms",
 			1000 * ts->attach_delay_sum / (double)ts->attach_delays,
 			1000 * ts->attach_delay_max);
+	if (ts->attach_cpus)
+		fprintf(stderr,
+			"; CPU time run before: mean %.1f ms, max %.1f ms",
+			1000 * ts->attach_cpu_sum / (double)ts->attach_cpus,
+			1000 * ts->attach_cpu_max);
+	if (ts->attach_delays)
+		fputc(')', stderr);
 	fprintf(stderr,
 		"; not Python %" PRIu64 ", unsupported Python %" PRIu64
 		", failed %" PRIu64 "\n",
@@ -281,7 +289,7 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 /* -v: what the BPF programs cost, and every counter. */
 static void print_counters(struct session *s, const uint64_t *st)
 {
-	uint64_t run_ns = 0, runs = 0;
+	uint64_t run_ns = 0, runs = 0, maps;
 
 	if (sampler__switch_stats(s->bpf, &run_ns, &runs) == 0 && runs)
 		fprintf(stderr,
@@ -306,6 +314,12 @@ static void print_counters(struct session *s, const uint64_t *st)
 
 	stats__print_all(stderr, st, "pyprof-bpf:   ");
 	collect__print_stats(&s->coll, stderr);
+	/* The larger maps, then the total: kernel memory RSS omits. */
+	fprintf(stderr, "pyprof-bpf: BPF maps");
+	maps = sampler__maps_memory(s->bpf, stderr);
+	fprintf(stderr,
+		"; %.1f MiB of kernel memory in all (memlock: not in RSS)\n",
+		(double)maps / (1 << 20));
 }
 
 /* --gil on free-threaded builds: they have no GIL, so no shares to give
@@ -347,6 +361,7 @@ void summary__print(struct session *s, const struct run_end *end)
 	print_python_stacks(s, st);
 	if (o->gil)
 		print_no_gil(s);
+	sampler__print_full(s->bpf, st, stderr);
 	if (s->coll.offcpu)
 		offcpu__print_summary(s->coll.offcpu, stderr, o->wall,
 				      o->gil && s->ts.no_gil < s->ts.attached,

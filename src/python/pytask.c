@@ -394,23 +394,62 @@ static bool suspended(const struct pytask_offsets *o, int8_t st, bool *yf)
 	return st >= 1 && st <= 3;
 }
 
-/* co_firstlineno of code, through the cache lines (code -> line + 1)
- * when there is one. */
-static int first_line(const struct py_layout *l, const struct rmem *m,
-		      struct hashmap *lines, uint64_t code, uint32_t *line)
+/*
+ * Where a code object's fingerprint fields lie (py_code_fp: co_filename,
+ * co_name, co_linetable): [*lo, *lo + *len).  -EINVAL if they are further
+ * apart than PY_CODE_FP_SPAN_MAX.
+ */
+static int fp_span(const struct py_layout *l, uint32_t *lo, uint32_t *len)
 {
+	const uint32_t f[] = { l->code.filename, l->code.name,
+			       l->code.linetable };
+	uint32_t a = f[0], b = f[0] + 8;
+
+	for (size_t i = 1; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i] < a)
+			a = f[i];
+		if (f[i] + 8 > b)
+			b = f[i] + 8;
+	}
+	if (b - a > PY_CODE_FP_SPAN_MAX)
+		return -EINVAL;
+	*lo = a;
+	*len = b - a;
+	return 0;
+}
+
+/* The fingerprint of code from its span, read at code + lo into span. */
+static uint32_t span_fp(const struct py_layout *l, const uint8_t *span,
+			uint32_t lo)
+{
+	return py_code_fp(rmem__ld64(span + l->code.filename - lo),
+			  rmem__ld64(span + l->code.name - lo),
+			  rmem__ld64(span + l->code.linetable - lo));
+}
+
+/* The fingerprint of code (what the sampler records of its frames),
+ * through the cache fps (code -> fingerprint + 1) when there is one. */
+static int code_fp(const struct py_layout *l, const struct rmem *m,
+		   struct hashmap *fps, uint64_t code, uint32_t *fp)
+{
+	uint8_t span[PY_CODE_FP_SPAN_MAX] __attribute__((aligned(8)));
+	uint32_t lo, len;
 	uint64_t v;
 	int err;
 
-	if (lines && hashmap__get(lines, code, &v)) {
-		*line = (uint32_t)(v - 1);
+	if (fps && hashmap__get(fps, code, &v)) {
+		*fp = (uint32_t)(v - 1);
 		return 0;
 	}
-	err = rmem__read(m, code + l->walk.code_firstlineno, line,
-			 sizeof(*line));
-	if (!err && lines)
-		hashmap__set(lines, code, (uint64_t)*line + 1);
-	return err;
+	err = fp_span(l, &lo, &len);
+	if (!err)
+		err = rmem__read(m, code + lo, span, len);
+	if (err)
+		return err;
+	*fp = span_fp(l, span, lo);
+	if (fps)
+		hashmap__set(fps, code, (uint64_t)*fp + 1);
+	return 0;
 }
 
 int pytask__coro_frames(const struct pytask_offsets *o,
@@ -421,7 +460,7 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 	uint8_t gen[GEN_READ_MAX] __attribute__((aligned(8)));
 	uint64_t seen[PYTASK_CORO_MAX];
 	uint64_t type = 0, code, instr, sp, next;
-	uint32_t need = o->gi_iframe + o->frame_stackpointer + 8, firstlineno;
+	uint32_t need = o->gi_iframe + o->frame_stackpointer + 8, fp;
 	const uint8_t *fr;
 	int n = 0, err;
 	int64_t lasti;
@@ -472,14 +511,14 @@ int pytask__coro_frames(const struct pytask_offsets *o,
 			return n ? n : -ESTALE;
 		code = untag(o, rmem__ld64(fr + l->walk.frame_code));
 		instr = rmem__ld64(fr + l->walk.frame_instr);
-		err = first_line(l, m, lines, code, &firstlineno);
+		err = code_fp(l, m, lines, code, &fp);
 		if (err)
 			return n ? n : err;
 		lasti = (int64_t)(instr - (code + l->walk.code_adaptive));
 		out[n].code = code;
 		out[n].lasti =
 			lasti >= 0 && lasti < (1 << 24) ? (int32_t)lasti : -1;
-		out[n].firstlineno = firstlineno & PY_FRAME_LINENO_MASK;
+		out[n].fingerprint = fp;
 		n++;
 		if (!yf)
 			break;
@@ -515,7 +554,8 @@ void pytask__coro_frames_many(const struct pytask_offsets *o,
 			      struct pytask_chain *c, size_t n, int max,
 			      struct hashmap *lines, struct pytask_batch *b)
 {
-	uint32_t need = gen_need(o, l);
+	uint32_t need = gen_need(o, l), span_lo = 0, span_len = 0;
+	bool no_span = fp_span(l, &span_lo, &span_len) != 0;
 	size_t active = 0, k;
 	uint64_t v;
 
@@ -525,7 +565,8 @@ void pytask__coro_frames_many(const struct pytask_offsets *o,
 		b->st[i].cur = c[i].coro;
 		b->st[i].type = 0;
 		b->st[i].depth = 0;
-		b->st[i].done = !c[i].coro || need > sizeof(b->st[i].gen);
+		b->st[i].done = !c[i].coro || need > sizeof(b->st[i].gen) ||
+				no_span;
 		c[i].n = 0;
 		c[i].cut = false;
 		active += !b->st[i].done;
@@ -601,7 +642,7 @@ void pytask__coro_frames_many(const struct pytask_offsets *o,
 				lasti >= 0 && lasti < (1 << 24) ?
 					(int32_t)lasti :
 					-1;
-			c[i].frames[c[i].n].firstlineno = 0;
+			c[i].frames[c[i].n].fingerprint = 0;
 			c[i].n++;
 			s->fresh = true;
 			s->slot = 0;
@@ -622,14 +663,12 @@ void pytask__coro_frames_many(const struct pytask_offsets *o,
 				continue;
 			f = &c[i].frames[c[i].n - 1];
 			if (lines && hashmap__get(lines, f->code, &v)) {
-				f->firstlineno = (uint32_t)(v - 1) &
-						 PY_FRAME_LINENO_MASK;
+				f->fingerprint = (uint32_t)(v - 1);
 				continue;
 			}
-			b->iov[k] = (struct rmem_iov){
-				f->code + l->walk.code_firstlineno,
-				&b->st[i].line, sizeof(b->st[i].line), 0
-			};
+			b->iov[k] = (struct rmem_iov){ f->code + span_lo,
+						       b->st[i].span, span_len,
+						       0 };
 			b->idx[k++] = (uint16_t)i;
 		}
 		rmem__readv(m, b->iov, k);
@@ -646,10 +685,10 @@ void pytask__coro_frames_many(const struct pytask_offsets *o,
 				}
 				continue;
 			}
-			f->firstlineno = b->st[i].line & PY_FRAME_LINENO_MASK;
+			f->fingerprint = span_fp(l, b->st[i].span, span_lo);
 			if (lines)
 				hashmap__set(lines, f->code,
-					     (uint64_t)b->st[i].line + 1);
+					     (uint64_t)f->fingerprint + 1);
 		}
 		k = 0;
 		for (size_t i = 0; i < n; i++) {

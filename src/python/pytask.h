@@ -94,7 +94,7 @@ int pytask__read(const struct pytask_offsets *o, const struct py_layout *l,
 /* The fingerprint the sampler keeps of a task (SAMPLE_F_TASK). */
 static inline uint32_t pytask__fp(uint64_t coro)
 {
-	return PY_FRAME_F_TASK | ((uint32_t)(coro >> 4) & PY_FRAME_LINENO_MASK);
+	return PY_FRAME_F_TASK | ((uint32_t)(coro >> 4) & PY_FRAME_FP_MASK);
 }
 
 /*
@@ -119,9 +119,10 @@ int pytask__awaiters(const struct pytask_offsets *o, const struct py_layout *l,
 /*
  * The frames of the coroutine coro and of the coroutines it awaits, each
  * suspended in the next, root (coro's own frame) first, at most max into
- * out as the sampler's frames are (code, lasti, firstlineno).  A chain
+ * out as the sampler's frames are (code, lasti, fingerprint).  A chain
  * longer than max, or that loops, sets *cut.  lines (may be NULL) caches
- * co_firstlineno by code address (value: line + 1) across calls.  The
+ * the code objects' fingerprints by address (value: fingerprint + 1)
+ * across calls.  The
  * number of frames (0 for a coroutine that has not started or has
  * finished), or -errno.
  */
@@ -152,7 +153,7 @@ struct pytask_batch {
 		int depth;
 		bool done, fresh; /* fresh: a frame added at this level */
 		uint8_t gen[1024] __attribute__((aligned(8)));
-		uint32_t line;
+		uint8_t span[PY_CODE_FP_SPAN_MAX] __attribute__((aligned(8)));
 		uint64_t slot;
 	} st[PYTASK_BATCH];
 	struct rmem_iov iov[PYTASK_BATCH];

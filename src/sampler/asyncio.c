@@ -76,7 +76,7 @@ struct aproc {
 	double next_look, look_every;
 	struct pytask_offsets off;
 	struct hashmap tasks; /* task key -> struct task_ent * */
-	struct hashmap lines; /* code address -> co_firstlineno + 1, for a
+	struct hashmap lines; /* code address -> fingerprint + 1, for a
 				 drain (a code object may be freed) */
 };
 

@@ -34,6 +34,9 @@
 #define DEFER_IDS_MAX (1u << 20)
 /* How long a sample waits for its thread's name, at most (s). */
 #define DEFER_MAX 2.0
+/* Frame ids --native keeps for reuse (framecache): 4 and 16 MiB. */
+#define SYM_IDS_MAX (1u << 20)
+#define PY_IDS_MAX (1u << 22)
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -66,11 +69,32 @@ void collect__fini(struct collector *c)
 		free(c->deferred[i].ids);
 	free(c->deferred);
 	hashmap__free(&c->pending);
+	framecache__free(&c->sym_ids);
+	framecache__free(&c->py_ids);
 	free(c->nat);
 	hashmap__free(&c->timed_stacks);
 	hashmap__free(&c->nvcsw);
 	free(c->buf);
 	free(c->stack);
+}
+
+void collect__parked(struct collector *c)
+{
+	for (size_t i = 0; i < c->ts->n; i++) {
+		struct target *t = c->ts->v[i];
+		struct collect_sample s = {
+			.t = t,
+			.tid = (uint32_t)t->pid,
+			.flags = SAMPLE_F_UNRECOGNISED,
+			.count = t->parked,
+		};
+
+		if (!t->parked)
+			continue;
+		t->parked = 0;
+		if (collect__add(c, &s) == 0)
+			c->parked_kept += s.count;
+	}
 }
 
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
@@ -318,8 +342,7 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	uint32_t name, file;
 	int64_t id;
 
-	code = python__code(&t->py, pf->code,
-			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
+	code = python__code(&t->py, pf->code, pf->fingerprint);
 	if (!code)
 		return -ENOMEM;
 	if (!code->ok) {
@@ -361,19 +384,17 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 
 		/* --async: a task is named while it lives (and its first
 		 * stack is new), not only at the drain. */
-		if (seg->frames[i].firstlineno & PY_FRAME_F_TASK) {
+		if (seg->frames[i].fingerprint & PY_FRAME_F_TASK) {
 			if (c->async)
 				asyncio__task_frames(c->async, c, t,
 						     seg->frames[i].code,
-						     seg->frames[i].firstlineno,
+						     seg->frames[i].fingerprint,
 						     c->stack,
 						     ASYNC_FRAMES_MAX);
 			continue;
 		}
 		code = python__code(&t->py, seg->frames[i].code,
-				    seg->frames[i].firstlineno &
-					    PY_FRAME_LINENO_MASK,
-				    true);
+				    seg->frames[i].fingerprint);
 
 		/* The heatmap's source, while the process still runs. */
 		if (c->sources && code && code->ok)
@@ -429,8 +450,16 @@ static void push_marker(struct build *b, const char *text)
 static void push_python(struct build *b, struct target *t,
 			const struct py_frame *pf)
 {
-	if (!b->err)
-		push(b, python_frame(b->c, t, pf));
+	const struct py_code *code;
+
+	if (b->err)
+		return;
+	/* A frame of the runtime's (3.13's __init__ check) is left out:
+	 * the caller calls the class's __init__. */
+	code = python__code(&t->py, pf->code, pf->fingerprint);
+	if (code && code->ok && code->shim)
+		return;
+	push(b, python_frame(b->c, t, pf));
 }
 
 /* What stands where the root frames of a Python stack would be when the
@@ -455,6 +484,14 @@ static const char *no_python_marker(uint32_t flags)
 		return "[no Python thread state]";
 	if (flags & SAMPLE_F_NO_RUNTIME)
 		return "[interpreter not readable]";
+	/* Before Py_Initialize made the interpreter (the dynamic loader,
+	 * the runtime's own set-up), and after Py_Finalize removed it. */
+	if (flags & SAMPLE_F_NO_INTERP)
+		return "[interpreter starting]";
+	if (flags & SAMPLE_F_INTERP_GONE)
+		return "[interpreter finished]";
+	if (flags & SAMPLE_F_UNRECOGNISED)
+		return "[not yet recognised]";
 	if (flags & SAMPLE_F_BAD_CONFIG)
 		return "[bad config]";
 	if (flags & SAMPLE_F_PARTIAL)
@@ -475,10 +512,10 @@ static void split_task(struct collect_sample *s)
 	if (!(s->flags & SAMPLE_F_TASK) || !s->npy)
 		return;
 	f = &s->py[s->npy - 1];
-	if (!(f->firstlineno & PY_FRAME_F_TASK))
+	if (!(f->fingerprint & PY_FRAME_F_TASK))
 		return;
 	s->task = f->code;
-	s->task_fp = f->firstlineno;
+	s->task_fp = f->fingerprint;
 	s->task_depth = f->lasti;
 	s->npy--;
 }
@@ -553,6 +590,8 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 		if (sl->kind == MERGE_NATIVE) {
 			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
 				push(b, nat->ids[sl->idx][j]);
+		} else if (sl->kind == MERGE_PYTHON && nat->have_pyids) {
+			push(b, nat->pyids[sl->idx]);
 		} else if (sl->kind == MERGE_PYTHON) {
 			/* Slots number Python frames from the root. */
 			if (!task_pushed && split &&
@@ -941,6 +980,8 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		if (!s.count)
 			return 0;
 	}
+	if (!s.t)
+		s.t = targets__adopt(c->ts, (pid_t)key->pid);
 	if (frames)
 		split_task(&s);
 	nframes = s.npy;
@@ -974,6 +1015,8 @@ int collect__set_native(struct collector *c, struct unwinder *unw,
 		c->nat = calloc(1, sizeof(*c->nat));
 		if (!c->nat)
 			return -ENOMEM;
+		framecache__init(&c->sym_ids, SYM_IDS_MAX);
+		framecache__init(&c->py_ids, PY_IDS_MAX);
 	}
 	return 0;
 }
@@ -997,8 +1040,9 @@ static int native_frames(struct collector *c, pid_t pid)
 
 	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
-		uint32_t i = nn - 1 - k;
+		uint32_t i = nn - 1 - k, n;
 		struct unwind_sym sym;
+		const uint32_t *ids;
 		int64_t f;
 
 		nat->nids[i] = 0;
@@ -1011,6 +1055,12 @@ static int native_frames(struct collector *c, pid_t pid)
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
 		nat->unnamed += sym.unnamed;
+		ids = framecache__get(&c->sym_ids, sym.id, &n);
+		if (ids && n <= NATIVE_IDS_PER_FRAME) {
+			memcpy(nat->ids[i], ids, n * sizeof(*ids));
+			nat->nids[i] = n;
+			continue;
+		}
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);
@@ -1018,8 +1068,53 @@ static int native_frames(struct collector *c, pid_t pid)
 				return (int)f;
 			nat->ids[i][nat->nids[i]++] = (uint32_t)f;
 		}
+		/* Not kept when out of memory: named again next time. */
+		if (sym.id)
+			framecache__put(&c->sym_ids, sym.id, nat->ids[i],
+					nat->nids[i]);
 	}
 	return 0;
+}
+
+/*
+ * The profile ids of the Python frames py (npy, leaf first) into
+ * nat->pyids, root first: from the cache, else named and kept.  A stack
+ * with a frame whose code could not be read is not kept (it may be read
+ * later); its frames are named as the slots meet them.
+ */
+static void python_ids(struct collector *c, struct target *t, uint64_t stack,
+		       const struct py_frame *py, uint32_t npy)
+{
+	struct collect_native *nat = c->nat;
+	uint64_t key = hash64(hash64((uint64_t)t->pid) ^ stack) ^ npy;
+	uint64_t unknown = c->unknown_frames;
+	const uint32_t *ids;
+	uint32_t n;
+
+	nat->have_pyids = false;
+	if (!npy)
+		return;
+	if (c->ts->retired != c->py_ids_retired) {
+		framecache__clear(&c->py_ids);
+		c->py_ids_retired = c->ts->retired;
+	}
+	ids = framecache__get(&c->py_ids, key, &n);
+	if (ids && n == npy) {
+		memcpy(nat->pyids, ids, n * sizeof(*ids));
+		nat->have_pyids = true;
+		return;
+	}
+	for (uint32_t i = 0; i < npy; i++) {
+		int64_t f = python_frame(c, t, &py[npy - 1 - i]);
+
+		if (f < 0 || c->unknown_frames != unknown) {
+			c->unknown_frames = unknown; /* counted again later */
+			return;
+		}
+		nat->pyids[i] = (uint32_t)f;
+	}
+	nat->have_pyids = true;
+	framecache__put(&c->py_ids, key, nat->pyids, npy);
 }
 
 /*
@@ -1082,7 +1177,8 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = COLLECT_LOST_NATIVE_OFF;
 		goto lost;
 	}
-	s.t = targets__get(c->ts, (pid_t)ev->key.pid);
+	s.t = targets__get(c->ts, (pid_t)ev->key.pid) ?:
+		      targets__adopt(c->ts, (pid_t)ev->key.pid);
 	if (!s.t) {
 		why = COLLECT_LOST_NO_TARGET;
 		goto lost;
@@ -1108,6 +1204,7 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = lost_reason(rc);
 		goto lost;
 	}
+	python_ids(c, s.t, ev->key.stack_id, frames, s.npy);
 	s.tid = ev->key.tid;
 	s.flags = ev->key.flags;
 	/* The timeline: when, and the thread's voluntary switches. */

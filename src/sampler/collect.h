@@ -17,6 +17,7 @@
 
 #include "lib/hashmap.h"
 #include "lib/profile.h"
+#include "native/framecache.h"
 #include "native/ksyms.h"
 #include "native/merge.h"
 #include "native/unwind.h"
@@ -64,6 +65,11 @@ struct collect_native {
 	int merged; /* enum merge_result */
 	struct merge_slot slots[PY_MAX_DEPTH_CAP + NATIVE_FRAMES_MAX + 1];
 	uint32_t nslots; /* root first */
+
+	/* The Python frames' profile ids, root first, when known at once
+	 * (collector.py_ids); else each is named as the slots meet it. */
+	uint32_t pyids[PY_MAX_DEPTH_CAP];
+	bool have_pyids;
 
 	/* Scratch for building the above. */
 	struct py_frame py[PY_MAX_DEPTH_CAP]; /* root first */
@@ -163,6 +169,8 @@ struct collector {
 	/* What the summary reports. */
 	uint64_t lost[COLLECT_LOST__MAX]; /* samples not added, by reason */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
+	uint64_t parked_kept; /* samples taken before their process was
+				 recognised, kept (collect__parked) */
 
 	/* --kernel, --native (src/native/merge.h, src/native/unwind.h, src/native/ksyms.h) */
 	struct ksyms *ksyms; /* NULL: no kernel frames */
@@ -174,6 +182,12 @@ struct collector {
 	uint64_t native_lost; /* sent without their stack (ring full) */
 	uint64_t native_frames; /* native frames in added samples */
 	uint64_t native_unnamed; /* ... of them without a symbol */
+	/* --native: frame ids of symbolised addresses (by unwind_sym.id)
+	 * and of Python stacks (by process and stack key), reused by every
+	 * later sample (src/native/framecache.h); py_ids is cleared when a
+	 * target is retired (its pid may come back as another process). */
+	struct framecache sym_ids, py_ids;
+	uint64_t py_ids_retired; /* targets retired when last cleared */
 };
 
 /*
@@ -263,5 +277,9 @@ int64_t collect__marker(struct collector *c, const char *text);
 /* sampler_events.timed: puts a sample or off-CPU span on the profile's
  * timeline (c->timeline).  arg is the collector. */
 void collect__on_timed(const struct timeline_rec *rec, void *arg);
+
+/* Adds the samples the sampler took of each target before it recognised
+ * it (target.parked), under "[not yet recognised]".  At each drain. */
+void collect__parked(struct collector *c);
 
 #endif /* PYPROF_COLLECT_H */

@@ -2,6 +2,7 @@
 #include "sampler/sampler.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "native/merge.h"
+#include "sampler/mapsize.h"
 #include "sampler/offcpu.h"
 #include "pyprof.skel.h"
 
@@ -60,22 +62,8 @@ struct sampler {
 	double poll_until; /* sampler__poll's end (clock__now()), or 0 */
 	bool at_rest; /* wall mode, and the at_rest iterator loaded */
 	bool timeline; /* the timeline ring is read (issue 21) */
+	struct map_plan plan; /* the maps' sizes (mapsize.c) */
 };
-
-/* Wall mode's maps: threads off-CPU at once, and their stack segments. */
-#define OFFCPU_THREADS_MAX 65536
-#define OFF_STACKS_MAX 16384
-/* Wall mode: thread states indexed by a run of the at_rest iterator. */
-#define REST_TSTATES_MAX 16384
-
-/*
- * The timeline ring (issue 21) holds what arrives between two reads
- * (a tick, 100 ms): it is sized for half a second of samples on every
- * CPU at -F, 64 bytes each with the ring's header, within these bounds.
- */
-#define TIMELINE_RING_MIN (256u << 10)
-#define TIMELINE_RING_MAX (64u << 20)
-#define TIMELINE_RING_SECS 0.5
 
 static bool verbose_libbpf;
 
@@ -192,6 +180,11 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.fork)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
+	case EV_RECOGNISED:
+		if (len >= sizeof(struct recognised_event) &&
+		    p->events.recognised)
+			p->events.recognised(data, p->events.arg);
+		break;
 	case EV_NATIVE:
 		/* Even a short record: the callback counts it lost. */
 		if (p->events.native)
@@ -276,52 +269,62 @@ static struct sampler *sampler_alloc(const struct sampler_opts *o)
 }
 
 /*
- * The map sizes that depend on the options (the others are fixed in
- * bpf/maps.bpf.h).  A map a mode does not use keeps one entry, so that it
- * costs nothing.  0 or -errno.
+ * Sizes the maps whose size depends on the run (mapsize.c: -F, CPUs,
+ * --interval, --max-depth, the targets, the mode, --map-scale); the
+ * others keep bpf/maps.bpf.h's.  A map a mode does not use gets one
+ * entry, so that it costs nothing.  0 or -errno.
  */
-/* The timeline ring's size: a power of two, from TIMELINE_RING_MIN to
- * TIMELINE_RING_MAX; one page when no timeline is wanted. */
-static __u32 timeline_ring_size(const struct sampler_opts *o)
+static int size_maps(struct sampler *p, const struct sampler_opts *o)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	double want = (double)o->freq * (ncpus > 0 ? ncpus : 1) *
-		      (sizeof(struct timeline_rec) + 8) * TIMELINE_RING_SECS;
-	__u32 size = TIMELINE_RING_MIN;
-
-	if (!o->timeline)
-		return (__u32)sysconf(_SC_PAGESIZE);
-	while (size < want && size < TIMELINE_RING_MAX)
-		size <<= 1;
-	return size;
-}
-
-static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
-{
-	bool kernel = o->native_mode & NATIVE_MODE_KERNEL;
+	struct pyprof_bpf *skel = p->skel;
+	struct mapsize_in in = {
+		.freq = o->freq,
+		.interval = o->interval,
+		.max_depth = o->max_depth,
+		.ntargets = o->ntargets,
+		.open_ended = o->discover & PYPROF_DISCOVER_ALL,
+		.follow = o->discover & PYPROF_DISCOVER_FOLLOW,
+		.wall = o->wall,
+		.gil = o->gil,
+		.kernel = o->native_mode & NATIVE_MODE_KERNEL,
+		.native = o->native_mode & NATIVE_MODE_USER,
+		.timeline = o->timeline,
+		.async = o->async,
+		.scale = o->map_scale,
+	};
 	const struct {
 		struct bpf_map *map;
-		__u32 max_entries; /* 0: keep bpf/maps.bpf.h's */
-	} sizes[] = {
-		{ skel->maps.kstacks0, kernel ? NATIVE_KSTACKS_MAX : 1 },
-		{ skel->maps.kstacks1, kernel ? NATIVE_KSTACKS_MAX : 1 },
-		{ skel->maps.offcpu, o->wall ? OFFCPU_THREADS_MAX : 1 },
-		{ skel->maps.off_stacks, o->wall ? OFF_STACKS_MAX : 1 },
-		{ skel->maps.rest_tstates, o->wall ? REST_TSTATES_MAX : 1 },
-		{ skel->maps.gil_cfgs, o->gil ? PYPROF_TARGETS_MAX : 1 },
-		{ skel->maps.async_cfgs, o->async ? PYPROF_TARGETS_MAX : 1 },
-		/* Native samples carry 17 KiB of stack each. */
-		{ skel->maps.events,
-		  o->native_mode & NATIVE_MODE_USER ? NATIVE_RINGBUF_SIZE : 0 },
-		{ skel->maps.timeline, timeline_ring_size(o) },
+		enum map_id id;
+	} maps[] = {
+		{ skel->maps.targets, MAP_TARGETS },
+		{ skel->maps.gil_cfgs, MAP_GIL_CFGS },
+		{ skel->maps.tstate_cache, MAP_TSTATE_CACHE },
+		{ skel->maps.follow, MAP_FOLLOW },
+		{ skel->maps.probe, MAP_PROBE },
+		{ skel->maps.counts0, MAP_COUNTS },
+		{ skel->maps.counts1, MAP_COUNTS },
+		{ skel->maps.stacks0, MAP_STACKS },
+		{ skel->maps.stacks1, MAP_STACKS },
+		{ skel->maps.kstacks0, MAP_KSTACKS },
+		{ skel->maps.kstacks1, MAP_KSTACKS },
+		{ skel->maps.announced, MAP_ANNOUNCED },
+		{ skel->maps.offcpu, MAP_OFFCPU },
+		{ skel->maps.off_stacks, MAP_OFF_STACKS },
+		{ skel->maps.events, MAP_EVENTS },
+		{ skel->maps.rest_tstates, MAP_REST_TSTATES },
+		{ skel->maps.timeline, MAP_TIMELINE },
+		{ skel->maps.async_cfgs, MAP_ASYNC_CFGS },
 	};
-	int rc;
+	bool *cpus = NULL;
+	int rc, n;
 
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		if (!sizes[i].max_entries)
-			continue;
-		rc = bpf_map__set_max_entries(sizes[i].map,
-					      sizes[i].max_entries);
+	n = online_cpus(&cpus, &p->ncpus_possible);
+	free(cpus);
+	in.ncpus = n > 0 ? (unsigned)n : 1;
+	mapsize__plan(&in, &p->plan);
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		rc = bpf_map__set_max_entries(maps[i].map,
+					      p->plan.entries[maps[i].id]);
 		if (rc)
 			return rc;
 	}
@@ -351,13 +354,15 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	skel->rodata->native_mode = o->native_mode;
 	skel->rodata->timeline_enabled = o->timeline;
 	skel->rodata->async_enabled = o->async;
+	/* pids as pyprof-bpf's namespace numbers them, as the sampler's */
+	skel->rodata->self_pid = (__u32)getpid();
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
 	bpf_program__set_autoload(skel->progs.on_waking, o->wall);
 	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
 	bpf_program__set_autoload(skel->progs.at_rest, at_rest);
 	p->at_rest = at_rest;
-	rc = size_maps(skel, o);
+	rc = size_maps(p, o);
 	if (rc)
 		return open_fail(e, SAMPLER_EOTHER, rc,
 				 "cannot size the BPF maps: %s", strerror(-rc));
@@ -675,6 +680,51 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	if (p->wall && read_at_rest(p, pid))
 		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
 	return 0;
+}
+
+int sampler__add_interp_file(struct sampler *p,
+			     const struct interp_file_key *key,
+			     const struct interp_file *file)
+{
+	struct interp_file f = *file;
+
+	native__entry_markers(&f.cfg);
+	if (bpf_map__update_elem(p->skel->maps.interp_files, key, sizeof(*key),
+				 &f, sizeof(f), BPF_ANY))
+		return -errno;
+	__atomic_add_fetch(&p->skel->bss->interp_files_n, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int sampler__add_interp_exe(struct sampler *p,
+			    const struct interp_file_key *key)
+{
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(p->skel->maps.interp_exes, key, sizeof(*key),
+				 &one, sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u64 n = 0;
+
+	if (bpf_map__lookup_and_delete_elem(p->skel->maps.parked, &key,
+					    sizeof(key), &n, sizeof(n), 0))
+		return 0;
+	return n;
+}
+
+bool sampler__has_target(struct sampler *p, pid_t pid)
+{
+	struct py_proc_cfg cfg;
+	__u32 key = (__u32)pid;
+
+	return bpf_map__lookup_elem(p->skel->maps.targets, &key, sizeof(key),
+				    &cfg, sizeof(cfg), 0) == 0;
 }
 
 void sampler__remove_target(struct sampler *p, pid_t pid)
@@ -1150,6 +1200,50 @@ int sampler__py_frames(struct sampler *p, const struct sample_key *key,
 	    resolve_stack(p, bpf_map__fd(p->skel->maps.stacks1), key))
 		return (int)key->depth;
 	return -ENOENT;
+}
+
+int sampler__print_full(const struct sampler *p, const uint64_t *stats, FILE *f)
+{
+	return mapsize__print_full(&p->plan, stats, f);
+}
+
+/* The kernel memory of map fd, from its fdinfo (what the kernel charges
+ * for it: "memlock"), or 0. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+uint64_t sampler__maps_memory(const struct sampler *p, FILE *f)
+{
+	struct bpf_map *m;
+	uint64_t total = 0;
+	int n = 0;
+
+	bpf_object__for_each_map(m, p->skel->obj)
+	{
+		uint64_t b = map_memlock(bpf_map__fd(m));
+
+		total += b;
+		/* The ones worth naming: a sixteenth of a MiB or more. */
+		if (f && b >= (64u << 10))
+			fprintf(f, "%s %s %.2f MiB (%" PRIu32 ")",
+				n++ ? "," : ":", bpf_map__name(m),
+				(double)b / (1 << 20), bpf_map__max_entries(m));
+	}
+	return total;
 }
 
 int sampler__ncpus(const struct sampler *p)

@@ -160,12 +160,34 @@ static void await_by(struct fake *f, uint64_t task, uint64_t waiter,
 	put8(f, task + f->o.task_awaited_by_is_set, is_set);
 }
 
-/* A code object with co_firstlineno line. */
+/* The file name, name and line table pointers of mk_code(f, line). */
+static void code_ptrs(uint32_t line, uint64_t p[3])
+{
+	for (int i = 0; i < 3; i++)
+		p[i] = 0x7f0000000000ull + (uint64_t)line * 64 +
+		       (uint64_t)i * 16;
+}
+
+/* Its fingerprint (py_code_fp), as the sampler would record it. */
+static uint32_t code_fp_of(uint32_t line)
+{
+	uint64_t p[3];
+
+	code_ptrs(line, p);
+	return py_code_fp(p[0], p[1], p[2]);
+}
+
+/* A code object with co_firstlineno line, and a file name, name and line
+ * table told apart by line. */
 static uint64_t mk_code(struct fake *f, uint32_t line)
 {
-	uint64_t c = alloc(f, 512);
+	uint64_t c = alloc(f, 512), p[3];
 
+	code_ptrs(line, p);
 	memcpy(f->mem + (c - BASE) + f->l.walk.code_firstlineno, &line, 4);
+	memcpy(f->mem + (c - BASE) + f->l.code.filename, &p[0], 8);
+	memcpy(f->mem + (c - BASE) + f->l.code.name, &p[1], 8);
+	memcpy(f->mem + (c - BASE) + f->l.code.linetable, &p[2], 8);
 	return c;
 }
 
@@ -316,10 +338,10 @@ TEST(async_coroutine_chain)
 		  3);
 	CHECK(!cut);
 	CHECK(fr[0].code == c1 && fr[0].lasti == 10 &&
-	      fr[0].firstlineno == 100);
+	      fr[0].fingerprint == code_fp_of(100));
 	CHECK(fr[1].code == c2 && fr[1].lasti == 20);
 	CHECK(fr[2].code == c3 && fr[2].lasti == 30 &&
-	      fr[2].firstlineno == 300);
+	      fr[2].fingerprint == code_fp_of(300));
 	/* Room for two: cut, and said. */
 	CHECK_INT(pytask__coro_frames(&f->o, &f->l, &f->m, outer, fr, 2, &cut,
 				      NULL),
@@ -766,7 +788,7 @@ TEST(async_coro_frames_many_match_one_by_one)
 	CHECK(ch[3].cut);
 	CHECK_INT(ch[4].n, -EFAULT);
 	CHECK_INT(ch[5].n, 1);
-	/* First lines were cached: a second batch reads none of them. */
+	/* Fingerprints were cached: a second batch reads none of them. */
 	CHECK_INT(lines.len, 3);
 	hashmap__free(&lines);
 	free(b);
