@@ -630,8 +630,7 @@ static __always_inline void async_task(struct walk *w, struct task_struct *task,
 	}
 	w->task = t;
 	w->task_frame = coro ? coro + a->gi_iframe : 0;
-	w->task_fp = PY_FRAME_F_TASK |
-		     ((__u32)(coro >> 4) & PY_FRAME_FP_MASK);
+	w->task_fp = PY_FRAME_F_TASK | ((__u32)(coro >> 4) & PY_FRAME_FP_MASK);
 }
 
 /* Adds the task pseudo-frame at the root end of the stack just walked. */
