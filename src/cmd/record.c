@@ -199,6 +199,7 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 		.gil_only = o->gil_only,
 		.native = o->native,
 		.kernel = o->kernel,
+		.async = o->async,
 		.thread_ids = o->thread_ids,
 		.no_threads = o->no_threads,
 		.merge_processes = o->merge_processes,

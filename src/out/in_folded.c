@@ -178,6 +178,9 @@ static void split_frame(char *s, uint32_t depth, bool after_process,
 		f->kind = PF_PROCESS;
 	} else if (depth == 1 && after_process) {
 		f->kind = PF_THREAD;
+	} else if (len > 5 && strncmp(s, "Task-", 5) == 0) {
+		/* An asyncio task (--async): "Task-NAME". */
+		f->kind = PF_TASK;
 	}
 	f->name = s;
 	f->len = len;

@@ -51,6 +51,7 @@ struct session_opts {
 	bool gil_only; /* only samples holding the GIL */
 	bool native; /* native frames merged into the Python ones */
 	bool kernel; /* kernel frames */
+	bool async; /* asyncio task frames (coll.async) */
 	bool thread_ids; /* "name (tid N)" thread frames */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
