@@ -200,6 +200,12 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 	return add_stack(p, frames, n, count, &idx);
 }
 
+int profile__add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
+		       uint64_t count, size_t *idx)
+{
+	return add_stack(p, frames, n, count, idx);
+}
+
 int profile__add_at(struct profile *p, const uint32_t *frames, uint32_t n,
 		    uint64_t count, uint64_t t_ns)
 {

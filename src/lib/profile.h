@@ -45,6 +45,9 @@ const struct pframe *profile__frame_get(const struct profile *p, uint32_t id);
  * or -ENOSPC for a new stack past the cap on stacks. */
 int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 		 uint64_t count);
+/* Adds like profile__add(); *idx is the stack's index (profile__stack). */
+int profile__add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
+		       uint64_t count, size_t *idx);
 /* Caps the distinct stacks (none unless set): for tests of a profile that
  * cannot grow, or a smaller memory bound. */
 void profile__set_stacks_max(struct profile *p, size_t max);
