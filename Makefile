@@ -34,7 +34,8 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -I. -MMD -MP
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
-LDLIBS   := -lbpf -ldw -lelf -lz $(NCURSES_LIBS) -lm
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+LDLIBS   := -lbpf -ldw -lelf -lz $(NCURSES_LIBS) $(MHD_LIBS) -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Ivmlinux -Ibpf -Wno-unused-function
 
@@ -55,12 +56,12 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 	    pkg-config python3 python3-pytest procps util-linux \
-	    libncurses-dev tmux \
+	    libncurses-dev libmicrohttpd-dev tmux \
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
 	    python3-matplotlib austin linux-perf time \
 	    libclang-rt-14-dev
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
-# recommends it).
+# recommends it).  libmicrohttpd-dev: the HTTP listener of `serve`.
 # The output formats' consumers (tests/test_formats.py): go tool pprof,
 # callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
 # unless node already came with its own (NodeSource's nodejs bundles npm and
@@ -101,6 +102,11 @@ $(OUT)/%.o: src/%.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The live page is embedded with .incbin (src/serve/web.c): the object
+# depends on the files, which the compiler's -MMD cannot see.
+WEB_FILES := $(wildcard src/serve/web/*)
+$(OUT)/serve/web.o: $(WEB_FILES)
 
 $(OUT)/unit/%.o: tests/unit/%.c | $(OUT)/unit
 	$(call msg,CC,$@)

@@ -740,10 +740,19 @@ static int range_counts(struct window *w, const struct window_query *q,
 	} else {
 		double have = 0;
 
-		/* The newest intervals until they cover q->seconds. */
+		/* The newest intervals while they come nearer to covering
+		 * q->seconds (intervals are not all equally long). */
 		from = to;
-		while (from > 0 && have < q->seconds - 1e-6)
-			have += slot(w, --from)->info.duration;
+		while (from > 0) {
+			double d = slot(w, from - 1)->info.duration;
+
+			if (from < to && have + d / 2 > q->seconds)
+				break;
+			if (from == to && q->seconds <= 0)
+				break;
+			have += d;
+			from--;
+		}
 	}
 	for (unsigned i = from; i < to; i++) {
 		const struct wslot *s = slot(w, i);
