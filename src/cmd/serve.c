@@ -15,14 +15,12 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/args.h"
@@ -35,6 +33,7 @@
 #include "sampler/proc.h"
 #include "sampler/session.h"
 #include "serve/api.h"
+#include "serve/client.h"
 #include "serve/http.h"
 #include "serve/window.h"
 
@@ -296,55 +295,22 @@ static int parse(int argc, char **argv, struct serve_opts *o, char *err,
 	return 0;
 }
 
-/*
- * The token from --token-file: the file's first line.  0, or -EINVAL
- * after one line.
- */
+/* The token from --token-file.  0, or -EINVAL after one line. */
 static int read_token(struct serve *sv)
 {
-	const char *path = sv->o.token_file;
-	struct stat st;
-	ssize_t n;
-	int fd;
+	char err[PATH_MAX + 256];
+	bool loose;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st)) {
-		fail("cannot read the token file %s: %s: give a readable file "
-		     "with --token-file",
-		     path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (client__read_token(sv->o.token_file, sv->token, sizeof(sv->token),
+			       &loose, err, sizeof(err))) {
+		fail("%s", err);
 		return -EINVAL;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		fail("the token file %s is not a regular file: give a file "
-		     "that holds the token",
-		     path);
-		close(fd);
-		return -EINVAL;
-	}
-	n = read(fd, sv->token, TOKEN_MAX);
-	close(fd);
-	if (n < 0) {
-		fail("cannot read the token file %s: %s", path,
-		     strerror(errno));
-		return -EINVAL;
-	}
-	sv->token[n] = '\0';
-	sv->token[strcspn(sv->token, "\r\n")] = '\0';
-	{
-		char err[256];
-
-		if (!route__token_ok(sv->token, err, sizeof(err))) {
-			fail("%s: %s", path, err);
-			return -EINVAL;
-		}
-	}
-	if (st.st_mode & 0077)
+	if (loose)
 		fprintf(stderr,
 			WHO ": warning: the token file %s can be read by "
 			    "others than its owner: chmod 600 %s\n",
-			path, path);
+			sv->o.token_file, sv->o.token_file);
 	return 0;
 }
 

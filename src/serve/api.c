@@ -186,6 +186,7 @@ static int profile_reply(struct api *a, const struct request *rq,
 	 * with the names of any process on the host in them. */
 	rp->page = false;
 	rp->sandbox = f == OUT_SVG || f == OUT_HTML;
+	rp->seq = r.last_seq;
 	if (rq->route == ROUTE_PPROF)
 		rp->filename = "profile.pb.gz";
 	return 0;
@@ -334,8 +335,10 @@ int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
 	h.seq = h.total ? last : q.seq;
 	h.t = r.start + r.duration;
 	h.dur = r.duration;
-	h.taken = r.taken;
-	h.lost = r.lost;
+	/* The sampler counts every process: a filtered stream counts its
+	 * own samples. */
+	h.taken = q.pid || q.comm ? r.samples : r.taken;
+	h.lost = q.pid || q.comm ? 0 : r.lost;
 	h.procs = r.processes;
 	rc = stream__block(&h, r.prof, buf, len);
 	profile__free(r.prof);

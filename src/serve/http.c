@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -444,6 +445,12 @@ static enum MHD_Result send_reply(struct http *h, struct MHD_Connection *c,
 			 rp->filename);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
 					cd);
+	}
+	if (rp->seq) {
+		char seq[24];
+
+		snprintf(seq, sizeof(seq), "%" PRIu64, rp->seq);
+		MHD_add_response_header(r, "X-Pyprof-Seq", seq);
 	}
 	if (rp->status == MHD_HTTP_UNAUTHORIZED) {
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,

@@ -35,6 +35,7 @@ struct reply {
 	bool sandbox; /* a document that runs its own inline scripts (svg,
 			 html): in a sandbox, an origin of its own */
 	const char *filename; /* Content-Disposition: attachment, or NULL */
+	uint64_t seq; /* X-Pyprof-Seq: the last interval in it (0: none) */
 };
 
 struct http_handlers {
