@@ -122,6 +122,7 @@ struct serve {
 	struct serve_opts o;
 	struct session *s;
 	struct api api;
+	struct http_opts ho;
 	struct http *http;
 	struct launch cmd;
 	char token[TOKEN_MAX + 1];
@@ -434,23 +435,21 @@ static void serve__interval(struct serve *sv, double now)
 	http__wake(sv->http);
 }
 
-static int serve__listen(struct serve *sv)
+/*
+ * Where to listen, and with which token: usage errors, found before
+ * anything else is checked or loaded.  0 or EXIT_USAGE (told).
+ */
+static int serve__check_listen(struct serve *sv)
 {
-	struct http_opts ho = { HTTP_DEFAULTS };
-	struct http_handlers hh = {
-		.respond = api__respond,
-		.stream_next = api__stream_next,
-		.arg = &sv->api,
-		.limits = { .window_secs = sv->o.window, .default_secs = 30 },
-	};
 	char err[512];
 
-	if (http__parse_listen(sv->o.listen, &ho.addr, &ho.addrlen, err,
-			       sizeof(err))) {
+	if (http__parse_listen(sv->o.listen, &sv->ho.addr, &sv->ho.addrlen,
+			       err, sizeof(err))) {
 		fail("%s", err);
 		return EXIT_USAGE;
 	}
-	if (!sv->o.token_file && !http__loopback((struct sockaddr *)&ho.addr)) {
+	if (!sv->o.token_file &&
+	    !http__loopback((struct sockaddr *)&sv->ho.addr)) {
 		fail("refusing to listen on %s without a token: anyone who "
 		     "can reach it could read what every profiled process "
 		     "runs; give --token-file FILE, or listen on 127.0.0.1",
@@ -459,9 +458,22 @@ static int serve__listen(struct serve *sv)
 	}
 	if (sv->o.token_file && read_token(sv))
 		return EXIT_USAGE;
-	ho.token = sv->o.token_file ? sv->token : NULL;
-	ho.verbose = sv->o.verbose;
-	sv->http = http__start(&ho, &hh, err, sizeof(err));
+	sv->ho.token = sv->o.token_file ? sv->token : NULL;
+	sv->ho.verbose = sv->o.verbose;
+	return EXIT_OK;
+}
+
+static int serve__listen(struct serve *sv)
+{
+	struct http_handlers hh = {
+		.respond = api__respond,
+		.stream_next = api__stream_next,
+		.arg = &sv->api,
+		.limits = { .window_secs = sv->o.window, .default_secs = 30 },
+	};
+	char err[512];
+
+	sv->http = http__start(&sv->ho, &hh, err, sizeof(err));
 	if (!sv->http) {
 		fail("%s", err);
 		return EXIT_FAILURE_;
@@ -481,6 +493,9 @@ static int serve__open(struct serve *sv)
 	char err[PATH_MAX + 512], url[128];
 	int code, rc;
 
+	code = serve__check_listen(sv);
+	if (code)
+		return code;
 	if (checks__privileges(WHO))
 		return EXIT_PERM;
 	if (checks__btf(WHO))
@@ -637,6 +652,7 @@ int cmd_serve(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 	sv->bpf_stats_fd = -1;
+	sv->ho = (struct http_opts){ HTTP_DEFAULTS };
 	if (parse(argc, argv, &sv->o, err, sizeof(err))) {
 		fail("%s", err);
 		free(sv);

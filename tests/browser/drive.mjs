@@ -261,6 +261,7 @@ async function run() {
       console.log(JSON.stringify(res));
     } finally {
       await b.close();
+      process.stdin.destroy(); // nothing more to wait for
     }
     return;
   }
