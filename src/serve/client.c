@@ -23,15 +23,17 @@ int client__parse_url(const char *url, struct client_url *u, char *err,
 		      size_t errlen)
 {
 	const char *p, *host, *end, *port = NULL;
+	char shown[96];
 	size_t hlen;
 
 	memset(u, 0, sizeof(*u));
+	route__shown(url, shown, sizeof(shown));
 	if (strncasecmp(url, "https://", 8) == 0) {
 		snprintf(err, errlen,
-			 "%.200s: the agent speaks plain HTTP: reach it "
+			 "%s: the agent speaks plain HTTP: reach it "
 			 "through an SSH tunnel (ssh -L 6060:127.0.0.1:6060 "
 			 "HOST) or a TLS proxy, and give http://",
-			 url);
+			 shown);
 		return -EINVAL;
 	}
 	if (strncasecmp(url, "http://", 7) != 0)
@@ -59,9 +61,9 @@ int client__parse_url(const char *url, struct client_url *u, char *err,
 		p++;
 	if (*p) {
 		snprintf(err, errlen,
-			 "%.200s: give the agent's address only, "
+			 "%s: give the agent's address only, "
 			 "http://HOST:PORT (the view asks for /stream itself)",
-			 url);
+			 shown);
 		return -EINVAL;
 	}
 	if (!hlen || hlen >= sizeof(u->host) || memchr(host, '@', hlen) != NULL)
@@ -75,9 +77,9 @@ int client__parse_url(const char *url, struct client_url *u, char *err,
 	return 0;
 bad:
 	snprintf(err, errlen,
-		 "%.200s is not an agent's address: give http://HOST:PORT, "
+		 "%s is not an agent's address: give http://HOST:PORT, "
 		 "e.g. http://127.0.0.1:6060",
-		 url);
+		 shown);
 	return -EINVAL;
 }
 

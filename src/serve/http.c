@@ -144,10 +144,10 @@ int http__parse_listen(const char *s, struct sockaddr_storage *addr,
 	}
 bad:
 	snprintf(err, errlen,
-		 "--listen '%.80s': give PORT, ADDRESS:PORT or [IPV6]:PORT "
+		 "--listen '%s': give PORT, ADDRESS:PORT or [IPV6]:PORT "
 		 "with a numeric address, localhost or * (every address), "
 		 "and a port from 0 to 65535",
-		 s);
+		 route__shown(s, host, sizeof(host)));
 	return -EINVAL;
 }
 

@@ -45,12 +45,11 @@ const char *route__path(enum route_id r)
 	return "?";
 }
 
-/* A value for a message: printable, and cut short. */
-static const char *shown(const char *v, char *buf, size_t len)
+const char *route__shown(const char *v, char *buf, size_t len)
 {
 	size_t i = 0;
 
-	for (; v[i] && i + 4 < len && i < 40; i++)
+	for (; v[i] && i + 4 < len && i < 80; i++)
 		buf[i] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
 	if (v[i]) {
 		memcpy(buf + i, "...", 3);
@@ -59,6 +58,8 @@ static const char *shown(const char *v, char *buf, size_t len)
 	buf[i] = '\0';
 	return buf;
 }
+
+#define shown route__shown
 
 /* s as a whole number from 1 to max: decimal digits only. */
 static bool whole(const char *s, unsigned long long max,
@@ -86,7 +87,7 @@ static int bad(char *err, size_t errlen, const char *fmt, const char *a,
 static int parse_seconds(const struct route_limits *lim, const char *v,
 			 struct request *rq, char *err, size_t errlen)
 {
-	char buf[64], range[64];
+	char buf[96], range[64];
 	unsigned long long n;
 
 	if (strcmp(v, "all") == 0) {
@@ -107,13 +108,14 @@ static int parse_seconds(const struct route_limits *lim, const char *v,
 static int parse_comm(const char *v, struct request *rq, char *err,
 		      size_t errlen)
 {
-	char buf[64];
+	char buf[96];
 	size_t n = strlen(v);
+	bool printable = true;
 
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f)
-			n = SIZE_MAX;
-	if (n == 0 || n >= ROUTE_COMM_MAX)
+			printable = false;
+	if (!printable || n == 0 || n >= ROUTE_COMM_MAX)
 		return bad(err, errlen,
 			   "comm=%s: give a command name as /proc/PID/comm "
 			   "has it (1 to 15 printable characters%s)",
@@ -125,7 +127,7 @@ static int parse_comm(const char *v, struct request *rq, char *err,
 static int parse_format(const char *v, struct request *rq, char *err,
 			size_t errlen)
 {
-	char buf[64];
+	char buf[96];
 
 	for (int f = 0; f < OUT__MAX; f++) {
 		if (f == OUT_TRACE || strcmp(v, output__name(f)) != 0)
@@ -147,7 +149,7 @@ static int parse_arg(const struct route_limits *lim, unsigned params,
 		     unsigned *seen, struct request *rq, char *err,
 		     size_t errlen)
 {
-	char kbuf[64], vbuf[64];
+	char kbuf[96], vbuf[96];
 	unsigned long long n;
 	size_t p;
 
@@ -192,7 +194,7 @@ int route__parse(const struct route_limits *lim, const char *method,
 		 struct request *rq, char *err, size_t errlen)
 {
 	unsigned params = 0, seen = 0;
-	char buf[64];
+	char buf[96];
 	int asset, rc;
 
 	memset(rq, 0, sizeof(*rq));

@@ -94,6 +94,10 @@ bool route__host_ok(const char *host);
  * ASCII without spaces.  err says why not. */
 bool route__token_ok(const char *token, char *err, size_t errlen);
 
+/* v for a message: printable ASCII ('?' for the rest), at most 80
+ * characters then "...", into buf[len] (at least 8).  Returns buf. */
+const char *route__shown(const char *v, char *buf, size_t len);
+
 /* The path an endpoint is served at, for messages ("/metrics"). */
 const char *route__path(enum route_id r);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "out/folded.h"
+#include "serve/route.h"
 
 int stream__block(struct stream_head *h, const struct profile *p, char **buf,
 		  size_t *len)
@@ -86,7 +87,7 @@ static bool number(const char *s, size_t n, double *out)
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	v = strtod(buf, &end);
-	if (*end || !isfinite(v) || v < 0)
+	if (*end || !isfinite(v) || v < 0 || v >= 1e15)
 		return false;
 	*out = v;
 	return true;
@@ -116,11 +117,15 @@ int stream__parse_head(const char *line, struct stream_head *h, char *err,
 			n = len - i;
 		if (!whole(line + i, n, UINT32_MAX, &v) ||
 		    v != STREAM_VERSION) {
+			char field[24], shown[32];
+
+			snprintf(field, sizeof(field), "%.*s",
+				 (int)(n < 16 ? n : 16), line + i);
 			snprintf(err, errlen,
 				 "the agent speaks another stream version "
-				 "(%.*s, this view reads %d): use the same "
+				 "(%s, this view reads %d): use the same "
 				 "pyprof-bpf version on both sides",
-				 (int)(n < 16 ? n : 16), line + i,
+				 route__shown(field, shown, sizeof(shown)),
 				 STREAM_VERSION);
 			return -EINVAL;
 		}
@@ -180,11 +185,15 @@ int stream__parse_head(const char *line, struct stream_head *h, char *err,
 		}
 #undef KEY
 		if (!ok) {
+			char field[48], shown[64];
+
+			snprintf(field, sizeof(field), "%.*s",
+				 (int)(n < 40 ? n : 40), k);
 			snprintf(err, errlen,
-				 "the agent sent a bad stream header (%.*s): "
+				 "the agent sent a bad stream header (%s): "
 				 "use the same pyprof-bpf version on both "
 				 "sides",
-				 (int)(n < 40 ? n : 40), k);
+				 route__shown(field, shown, sizeof(shown)));
 			return -EINVAL;
 		}
 	}
