@@ -167,6 +167,18 @@ bench-tools: pyprof-bpf $(BENCH_OUT)/bench-floor
 bench: bench-tools
 	$(PYTHON) scripts/bench $(BENCH_ARGS)
 
+# `make install` also installs the agent's systemd unit (pyprof-bpf
+# serve, src/serve/pyprof-bpf.service) where systemd looks for local units.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+.PHONY: install install-serve-unit
+install: install-serve-unit
+install-serve-unit: src/serve/pyprof-bpf.service
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/pyprof-bpf.service
+	chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/pyprof-bpf.service
+
 include tests/fuzz/fuzz.mk
 
 clean:

@@ -134,7 +134,8 @@ def test_pprof_parameters(shape):
             ("seconds=1e3", 400, "seconds=1e3"),
             ("seconds=abc", 400, "seconds=abc"),
             ("seconds=", 400, "seconds= needs a value"),
-            ("seconds=5&seconds=6", 400, "given twice"),
+            ("seconds=5&seconds=6", 400, "given twice, with different values"),
+            ("seconds=5&seconds=5", 200, ""),
             ("pid=0", 400, "pid=0: give a process id"),
             ("pid=99999999999", 400, "pid=99999999999"),
             ("comm=" + "x" * 16, 400, "comm=xxxxxxxxxxxxxxxx"),
@@ -234,6 +235,23 @@ def test_command_exit_ends_agent(python):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 3, p.stderr
     assert os.path.exists(script)
+
+
+def test_sigterm_ends_launched_command(python):
+    script = os.path.join(ROOT, "tests", "e2e", "workloads", "shape.py")
+    with Agent("--window", 60, "--", python, script) as agent:
+        running = [p for p in os.listdir("/proc") if p.isdigit() and
+                       os.path.exists(f"/proc/{p}/cmdline") and
+                       script.encode() in open(f"/proc/{p}/cmdline", "rb").read()
+                       and int(p) != agent.proc.pid]
+        assert running, "the command is not running"
+        child = int(running[0])
+        wait_cpu(child, 1)
+        agent.wait_seq(agent.info()["seq"] + 1)
+        assert "hot" in folded_shares(agent.get("/profile?seconds=all").decode())
+    # The agent ended 0 (Agent checks it), and its command with it.
+    assert not os.path.exists(f"/proc/{child}") or \
+        open(f"/proc/{child}/stat").read().split()[2] == "Z"
 
 
 def test_unattachable_pid_is_a_warning(shape):

@@ -43,6 +43,8 @@
 #define DEFAULT_LISTEN "127.0.0.1:6060"
 #define DEFAULT_WINDOW 600
 #define TOKEN_MAX 4096
+/* After SIGTERM, how long a launched command may take to end. */
+#define STOP_GRACE_SECS 10.0
 
 #define fail(...) msg__fail(WHO, __VA_ARGS__)
 
@@ -443,8 +445,8 @@ static int serve__check_listen(struct serve *sv)
 {
 	char err[512];
 
-	if (http__parse_listen(sv->o.listen, &sv->ho.addr, &sv->ho.addrlen,
-			       err, sizeof(err))) {
+	if (http__parse_listen(sv->o.listen, &sv->ho.addr, &sv->ho.addrlen, err,
+			       sizeof(err))) {
 		fail("%s", err);
 		return EXIT_USAGE;
 	}
@@ -491,6 +493,7 @@ static int serve__open(struct serve *sv)
 	};
 	struct session_opts so;
 	char err[PATH_MAX + 512], url[128];
+	sigset_t block, old;
 	int code, rc;
 
 	code = serve__check_listen(sv);
@@ -524,8 +527,16 @@ static int serve__open(struct serve *sv)
 	sv->api.m.freq = sv->o.freq;
 	sv->api.m.interval = sv->o.interval;
 	sv->api.m.window_secs = sv->o.window;
-	/* The port first: a taken one fails before anything is loaded. */
+	/* The port first: a taken one fails before anything is loaded.  The
+	 * listener's thread starts with the stop signals blocked, so that
+	 * they go to the main loop, which ends the agent. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	code = serve__listen(sv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (code)
 		return code;
 	session_opts(&sv->o, &so);
@@ -638,12 +649,26 @@ static void serve__close(struct serve *sv, int code)
 		pthread_mutex_destroy(&sv->api.lock);
 }
 
+/* The agent was stopped: so is its command, with SIGTERM, then after
+ * STOP_GRACE_SECS with SIGKILL. */
+static void stop_command(struct launch *cmd)
+{
+	double end = clock__now() + STOP_GRACE_SECS;
+
+	launch__kill(cmd, SIGTERM);
+	while (!launch__reap(cmd) && clock__now() < end)
+		usleep(50000);
+	if (!cmd->exited) {
+		launch__kill(cmd, SIGKILL);
+		launch__wait(cmd);
+	}
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct serve *sv;
 	char err[PATH_MAX + 512];
-	sigset_t block, old;
 	int code;
 
 	sv = calloc(1, sizeof(*sv));
@@ -668,25 +693,14 @@ int cmd_serve(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* The listener's thread inherits a mask without them: the signals
-	 * go to the main loop, which ends the agent. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	code = serve__open(sv);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (code == EXIT_OK)
 		code = serve__loop(sv);
 	serve__close(sv, code);
-	if (code == EXIT_OK && sv->cmd.pid) {
-		if (!sv->cmd.exited) {
-			launch__kill(&sv->cmd, SIGTERM);
-			launch__wait(&sv->cmd);
-		}
+	if (sv->cmd.pid && !sv->cmd.exited)
+		stop_command(&sv->cmd);
+	if (code == EXIT_OK && sv->cmd.pid)
 		code = stop_signal ? EXIT_OK : launch__exit_code(&sv->cmd);
-	}
 	free(sv);
 	return code;
 }

@@ -144,9 +144,14 @@ static int parse_format(const char *v, struct request *rq, char *err,
 					     "");
 }
 
+/* The value each parameter was first given (NULL: not yet). */
+struct seen {
+	const char *value[sizeof(param_names) / sizeof(param_names[0])];
+};
+
 static int parse_arg(const struct route_limits *lim, unsigned params,
 		     const char *path, const struct route_arg *a,
-		     unsigned *seen, struct request *rq, char *err,
+		     struct seen *seen, struct request *rq, char *err,
 		     size_t errlen)
 {
 	char kbuf[96], vbuf[96];
@@ -163,10 +168,17 @@ static int parse_arg(const struct route_limits *lim, unsigned params,
 			 params ? " (see README.md, \"The agent\")" : "");
 		return 400;
 	}
-	if (*seen & (1u << p))
-		return bad(err, errlen, "%s= is given twice%s: give it once",
+	if (seen->value[p]) {
+		/* Parca adds seconds= once per delta profile type of a job:
+		 * a repeat of the same value is harmless. */
+		if (a->value && strcmp(seen->value[p], a->value) == 0)
+			return 200;
+		return bad(err, errlen,
+			   "%s= is given twice, with different values%s: give "
+			   "it once",
 			   param_names[p], "");
-	*seen |= 1u << p;
+	}
+	seen->value[p] = a->value ? a->value : "";
 	if (!a->value || !a->value[0])
 		return bad(err, errlen, "%s= needs a value%s", param_names[p],
 			   "");
@@ -193,7 +205,8 @@ int route__parse(const struct route_limits *lim, const char *method,
 		 const char *path, const struct route_arg *args, size_t nargs,
 		 struct request *rq, char *err, size_t errlen)
 {
-	unsigned params = 0, seen = 0;
+	struct seen seen = { .value = { NULL } };
+	unsigned params = 0;
 	char buf[96];
 	int asset, rc;
 

@@ -52,6 +52,7 @@ int stream__block(struct stream_head *h, const struct profile *p, char **buf,
 	}
 	if (blen)
 		memcpy(*buf + n, body, blen);
+	(*buf)[*len] = '\0'; /* for readers of it as a string */
 	free(body);
 	return 0;
 }

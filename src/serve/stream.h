@@ -45,7 +45,7 @@ struct stream_head {
 
 /*
  * Writes one block, h->bytes and h->samples taken from p, into a buffer
- * the caller frees (*buf, *len).  0 or -errno.
+ * the caller frees (*buf, *len bytes and a NUL).  0 or -errno.
  */
 int stream__block(struct stream_head *h, const struct profile *p, char **buf,
 		  size_t *len);

@@ -12,6 +12,8 @@
 //       the agent's live page (pyprof-bpf serve): prints a JSON line once
 //       OLD_FUNC shows and the controls were tried, then waits for a line
 //       "switched" on stdin and prints a second one once NEW_FUNC shows
+//   node drive.mjs hold URL SECONDS
+//       keeps the agent's live page open for SECONDS (scripts/bench-serve)
 //
 // Never downloads a browser: playwright-core only drives /usr/bin/chromium.
 import { chromium } from "playwright-core";
@@ -247,6 +249,19 @@ async function live(page, url, shots, oldFunc, newFunc, pid) {
 
 async function run() {
   const [mode, file, shots, search, zoomRe] = process.argv.slice(2);
+  if (mode === "hold") {
+    const b = await browser(new URL(file).origin);
+    try {
+      const page = await b.ctx.newPage();
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(file);
+      await page.waitForTimeout(Number(shots) * 1000);
+      console.log(JSON.stringify({ seq: await page.evaluate(() => document.body.dataset.seq) }));
+    } finally {
+      await b.close();
+    }
+    return;
+  }
   if (mode === "live") {
     const b = await browser(new URL(file).origin);
     try {

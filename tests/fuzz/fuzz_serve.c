@@ -51,12 +51,14 @@ static void fuzz_route(char **f, size_t n)
 			      sizeof(err));
 	switch (status) {
 	case 200:
-		if (!rq.route || (!rq.all && (rq.seconds < 1 || rq.seconds > 600)) ||
+		if (!rq.route ||
+		    (!rq.all && (rq.seconds < 1 || rq.seconds > 600)) ||
 		    rq.pid < 0 || strlen(rq.comm) >= ROUTE_COMM_MAX ||
 		    rq.format == OUT_TRACE || rq.format >= OUT__MAX)
 			abort();
 		for (const char *c = rq.comm; *c; c++)
-			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			if ((unsigned char)*c < 0x20 ||
+			    (unsigned char)*c >= 0x7f)
 				abort();
 		break;
 	case 400:
@@ -90,9 +92,10 @@ static void fuzz_stream_head(const char *line)
 	}
 	buf[strcspn(buf, "\n")] = '\0';
 	if (stream__parse_head(buf, &back, err, sizeof(err)) ||
-	    back.total != h.total || back.seq != h.seq || back.taken != h.taken ||
-	    back.lost != h.lost || back.procs != h.procs ||
-	    back.rate != h.rate || back.skipped != h.skipped || back.bytes != 0)
+	    back.total != h.total || back.seq != h.seq ||
+	    back.taken != h.taken || back.lost != h.lost ||
+	    back.procs != h.procs || back.rate != h.rate ||
+	    back.skipped != h.skipped || back.bytes != 0)
 		abort();
 	free(buf);
 	profile__free(p);

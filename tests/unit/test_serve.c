@@ -22,8 +22,11 @@ static int parse(const char *method, const char *path, const char *k1,
 {
 	struct route_arg a[2] = { { k1, v1 }, { k2, v2 } };
 
-	return route__parse(&lim, method, path, a, k2 ? 2 : k1 ? 1 : 0, rq,
-			    err, 512);
+	return route__parse(&lim, method, path, a,
+			    k2 ? 2 :
+			    k1 ? 1 :
+				 0,
+			    rq, err, 512);
 }
 
 TEST(serve_routes)
@@ -72,7 +75,12 @@ TEST(serve_routes)
 	CHECK_STR(err, "seconds= needs a value");
 	CHECK_INT(parse("GET", "/profile", "pid", "1", "pid", "2", &rq, err),
 		  400);
-	CHECK_STR(err, "pid= is given twice: give it once");
+	CHECK_STR(err, "pid= is given twice, with different values: give it "
+		       "once");
+	CHECK_INT(parse("GET", "/debug/pprof/profile", "seconds", "15",
+			"seconds", "15", &rq, err),
+		  200);
+	CHECK_INT(rq.seconds, 15);
 	CHECK_INT(parse("GET", "/metrics", "seconds", "1", NULL, NULL, &rq,
 			err),
 		  400);
@@ -148,8 +156,7 @@ TEST(serve_listen)
 				     sizeof(err)),
 		  0);
 	CHECK(http__loopback((struct sockaddr *)&ss));
-	CHECK_INT(http__parse_listen("[::]:1", &ss, &len, err, sizeof(err)),
-		  0);
+	CHECK_INT(http__parse_listen("[::]:1", &ss, &len, err, sizeof(err)), 0);
 	CHECK(!http__loopback((struct sockaddr *)&ss));
 	CHECK_INT(http__parse_listen("10.0.0.1:65536", &ss, &len, err,
 				     sizeof(err)),
@@ -159,15 +166,19 @@ TEST(serve_listen)
 		  -EINVAL);
 	CHECK_INT(http__parse_listen("127.0.0.1", &ss, &len, err, sizeof(err)),
 		  -EINVAL);
-	CHECK_INT(http__parse_listen("", &ss, &len, err, sizeof(err)),
-		  -EINVAL);
+	CHECK_INT(http__parse_listen("", &ss, &len, err, sizeof(err)), -EINVAL);
 }
 
 TEST(serve_stream_head)
 {
-	struct stream_head h = { .total = true, .seq = 41, .t = 1718000000.25,
-				 .dur = 41, .taken = 8120, .lost = 2,
-				 .procs = 3, .rate = 99 },
+	struct stream_head h = { .total = true,
+				 .seq = 41,
+				 .t = 1718000000.25,
+				 .dur = 41,
+				 .taken = 8120,
+				 .lost = 2,
+				 .procs = 3,
+				 .rate = 99 },
 			   back;
 	struct profile *p = profile__new();
 	uint32_t f;
