@@ -97,6 +97,12 @@ class Agent:
                     return int(line.split()[1])
         return None
 
+    def sanitized(self):
+        """Whether it is an ASan build (make SAN=1), whose RSS holds freed
+        memory in quarantine: no RSS bound can be checked then."""
+        with open(f"/proc/{self.proc.pid}/maps") as f:
+            return "libasan" in f.read()
+
     def stop(self, check=True):
         """SIGTERM: it ends cleanly, exit status 0."""
         if self.proc.poll() is None:

@@ -218,9 +218,11 @@ def test_metrics_and_sigterm(shape):
 
 
 def test_target_exit_keeps_serving(python):
-    with Workload(python, "shape.py", "2") as w:
+    with Workload(python, "shape.py") as w:
         with Agent("-p", w.pid, "--window", 60) as agent:
-            w.proc.wait(60)
+            wait_cpu(w.pid, 1)
+            agent.wait_seq(agent.info()["seq"] + 1)
+            w.stop()
             end = time.monotonic() + 60
             while "have exited" not in agent.stderr():
                 assert time.monotonic() < end, agent.stderr()

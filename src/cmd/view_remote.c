@@ -253,18 +253,23 @@ static int pump(struct remote *r)
 	return 0;
 }
 
-/* Waits for the first block and prints it as a table (stdout is not a
- * terminal).  An exit code. */
+/*
+ * Prints the table of everything since the agent started (stdout is not a
+ * terminal): the first block, or, while that holds no sample yet (an agent
+ * just started), the first one that does, or the tenth.  An exit code.
+ */
 static int snapshot(struct remote *r)
 {
 	char target[512];
 	struct top_header h;
-	int rc;
+	int rc, blocks = 0;
 
 	for (;;) {
 		rc = take_block(r);
-		if (rc > 0)
+		if (rc > 0 && (profile__total(r->cum) || ++blocks >= 10))
 			break;
+		if (rc > 0)
+			continue;
 		if (rc == 0) {
 			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 

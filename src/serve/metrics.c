@@ -113,8 +113,10 @@ int metrics__write(FILE *f, const struct metrics *m)
 		m->not_python, m->unsupported, m->failed);
 
 	head(f, "pyprof_bpf_ns_per_sample", "gauge",
-	     "Mean run time of the BPF sampler per sample since the start, in "
-	     "nanoseconds (NaN without kernel.bpf_stats_enabled).");
+	     "Mean run time of the BPF sampler per timer sample (every tick of "
+	     "every CPU; it walks a stack only on a profiled thread's) since "
+	     "the start, in nanoseconds; NaN without the kernel's BPF "
+	     "statistics.");
 	if (m->bpf_stats && m->bpf_runs)
 		fprintf(f, "pyprof_bpf_ns_per_sample %.1f\n",
 			(double)m->bpf_run_ns / (double)m->bpf_runs);
