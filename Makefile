@@ -72,7 +72,7 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 NPM_DIR  := tests/browser
 
 .PHONY: all deps npm-deps test unit unit-san clean bench bench-tools \
-	pyprof-bpf
+	bench-serve pyprof-bpf
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
@@ -166,6 +166,11 @@ bench-tools: pyprof-bpf $(BENCH_OUT)/bench-floor
 
 bench: bench-tools
 	$(PYTHON) scripts/bench $(BENCH_ARGS)
+
+# The agent's own cost (pyprof-bpf serve): section 6 of BENCHMARKS.md,
+# which `make bench` does not keep (run this after it).  Root, ~8 minutes.
+bench-serve: pyprof-bpf
+	$(PYTHON) scripts/bench-serve --update BENCHMARKS.md
 
 # `make install` also installs the agent's systemd unit (pyprof-bpf
 # serve, src/serve/pyprof-bpf.service) where systemd looks for local units.

@@ -430,3 +430,28 @@ def test_remote_view_errors(shape, tmp_path):
         assert r.rc == 1 and "answered 401" in r.err, r.err
         r = run_pyprof("view", agent.url, "--token-file", tok, "--rows", "1")
         assert r.rc == 0 and "hot (" in r.out or "OWN%" in r.out, r.out + r.err
+
+
+# ---- make install: the systemd unit ----
+
+def test_systemd_unit_installed(tmp_path):
+    r = subprocess.run(["make", "-s", "-C", ROOT, "install-serve-unit",
+                        f"DESTDIR={tmp_path}", "PREFIX=/usr/local"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    unit = tmp_path / "usr/local/lib/systemd/system/pyprof-bpf.service"
+    text = unit.read_text()
+    assert "ExecStart=/usr/local/bin/pyprof-bpf serve $PYPROF_BPF_SERVE_ARGS" in text
+    assert "KillSignal=SIGTERM" in text and "WantedBy=multi-user.target" in text
+    assert oct(unit.stat().st_mode & 0o777) == "0o644"
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("systemd-analyze is not installed: the unit was not verified")
+    # Verified against this build of the binary (the installed path need
+    # not exist here); only the manual page may be missing.
+    unit.write_text(text.replace("/usr/local/bin/pyprof-bpf", PYPROF))
+    r = subprocess.run([analyze, "verify", str(unit)], capture_output=True,
+                       text=True, timeout=120)
+    problems = [l for l in (r.stdout + r.stderr).splitlines()
+                if l.strip() and "man pyprof-bpf" not in l and "man:" not in l]
+    assert not problems, r.stdout + r.stderr
