@@ -424,10 +424,40 @@ static int cmp_count_desc(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
+/* A frame of kind labelled label in t: its id, or -ENOMEM. */
+static int64_t labelled(struct profile *t, enum pframe_kind kind,
+			const char *label)
+{
+	uint32_t name = profile__intern_str(t, label);
+
+	return name ? profile__frame(t, kind, name, 0, 0) : -ENOMEM;
+}
+
+/* label with every run of digits made one '*' ("Thread-12 (work)" is
+ * "Thread-* (work)"), into buf. */
+static void merge_digits(const char *label, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (const char *c = label; *c && o + 1 < len; c++) {
+		if (*c >= '0' && *c <= '9') {
+			while (c[1] >= '0' && c[1] <= '9')
+				c++;
+			buf[o++] = '*';
+		} else {
+			buf[o++] = *c;
+		}
+	}
+	buf[o] = '\0';
+}
+
 /*
  * The totals of the stacks no longer in the window, in a profile of their
- * own (counts = totals), their process frame merged ("comm-*") when that
- * process has no stack in the window.
+ * own (counts = totals), merged where names are numbered by the churn of
+ * processes and threads: the process frame loses its pid ("comm-*") when
+ * that process has no stack in the window, and the thread frame its
+ * numbers ("Thread-*", "tid-*"), so that the totals hold what ran, not
+ * every pid and thread that came and went.
  */
 static struct profile *old_totals(struct window *w, const uint8_t *live_root)
 {
@@ -440,11 +470,13 @@ static struct profile *old_totals(struct window *w, const uint8_t *live_root)
 		return NULL;
 	rc = xlat__init(&x, w->dict, t);
 	for (size_t i = 0; !rc && i < nst; i++) {
+		const struct pframe *root, *thread;
 		const uint32_t *fr;
-		const struct pframe *root;
+		char comm[256], label[300];
 		uint32_t n;
 		uint64_t unused;
-		int64_t len;
+		int64_t len, f;
+		pid_t pid;
 
 		if (w->c.sum[i] || !w->c.total[i])
 			continue;
@@ -455,25 +487,32 @@ static struct profile *old_totals(struct window *w, const uint8_t *live_root)
 			break;
 		}
 		root = n ? profile__frame_get(w->dict, fr[0]) : NULL;
-		if (root && root->kind == PF_PROCESS && !live_root[fr[0]]) {
-			char comm[256], label[300];
-			pid_t pid;
-			uint32_t name;
-			int64_t f;
-
+		if (!root || root->kind != PF_PROCESS)
+			goto add;
+		if (!live_root[fr[0]]) {
 			window__split_process(profile__string(w->dict,
 							      root->name),
 					      comm, sizeof(comm), &pid);
 			snprintf(label, sizeof(label), "%s-" MERGED_PID, comm);
-			name = profile__intern_str(t, label);
-			f = name ? profile__frame(t, PF_PROCESS, name, 0, 0) :
-				   -ENOMEM;
+			f = labelled(t, PF_PROCESS, label);
 			if (f < 0) {
 				rc = (int)f;
 				break;
 			}
 			w->buf[0] = (uint32_t)f;
 		}
+		thread = n > 1 ? profile__frame_get(w->dict, fr[1]) : NULL;
+		if (thread && thread->kind == PF_THREAD) {
+			merge_digits(profile__string(w->dict, thread->name),
+				     label, sizeof(label));
+			f = labelled(t, PF_THREAD, label);
+			if (f < 0) {
+				rc = (int)f;
+				break;
+			}
+			w->buf[1] = (uint32_t)f;
+		}
+add:
 		rc = profile__add(t, w->buf, (uint32_t)len, w->c.total[i]);
 	}
 	xlat__fini(&x);

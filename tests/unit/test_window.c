@@ -204,6 +204,29 @@ TEST(window_compaction_merges_gone_processes)
 	window__free(w);
 }
 
+TEST(window_merges_numbered_threads)
+{
+	struct window *w = new_window(2, 100);
+	struct window_result r;
+	struct window_query q = { .kind = WINDOW_ALL };
+	char line[160];
+
+	REQUIRE(w);
+	/* One process whose short threads are numbered as they come. */
+	for (int i = 0; i < 20; i++) {
+		snprintf(line, sizeof(line),
+			 "py-7;Thread-%d (work);work (x.py:3) 1\n"
+			 "py-7;MainThread;main (x.py:9) 1\n",
+			 i + 1);
+		CHECK_INT(push(w, line, i + 1), 0);
+	}
+	CHECK_STR(answer(w, &q, &r), "py-7;MainThread;main (x.py:9) 20\n"
+				     "py-7;Thread-* (work);work (x.py:3) 18\n"
+				     "py-7;Thread-19 (work);work (x.py:3) 1\n"
+				     "py-7;Thread-20 (work);work (x.py:3) 1\n");
+	window__free(w);
+}
+
 TEST(window_bounds)
 {
 	struct window_opts o = { .slots = 100,
