@@ -21,7 +21,8 @@
  *   than max_stacks, it is rebuilt (compaction): the stacks in the window
  *   stay exact; those only in the totals since the start lose their
  *   process's pid when that process has left the window ("python3-4242"
- *   becomes "python3", as --merge-processes writes it), and past max_stacks
+ *   becomes "python3-*") and the numbers of their thread's name
+ *   ("Thread-17 (work)" becomes "Thread-* (work)"), and past max_stacks
  *   the smallest of them are merged into one "[smaller stacks merged]"
  *   stack per process.  A new stack that finds the dictionary at twice
  *   max_stacks even so is counted under "[over the agent's stack limit]".
