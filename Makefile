@@ -2,9 +2,15 @@
 #
 #   make deps    install the Debian packages the build and the tests need
 #   make         build ./pyprof-bpf
+#   make demo    build, then profile a bundled workload: the live view on a
+#                terminal, else a flame graph and a report in build/demo/
+#                (scripts/demo; root)
 #   make test    run every test (unit, golden, end-to-end); root for e2e
+#   make install install the program (bin/), its manual page pyprof-bpf(8)
+#                and its bash completion under PREFIX (/usr/local), into
+#                DESTDIR if given; make uninstall removes them
 #   make bench   measure the overhead (scripts/bench): BENCHMARKS.md + PNG;
-#                root, about 15 minutes; BENCH_ARGS=--quick for a short run
+#                root, about 40 minutes; BENCH_ARGS=--quick for a short run
 #   make fuzz    build the libFuzzer targets (tests/fuzz) into build/fuzz and
 #                run each for FUZZ_TIME seconds (default 60)
 #   make SAN=1   build with ASan+UBSan into build-san (make test SAN=1 runs
@@ -51,17 +57,22 @@ OBJS      := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 LIB_OBJS  := $(filter-out $(OUT)/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/unit/%.o,$(UNIT_SRCS))
+# The BPF programs: each bpf/*.bpf.c is compiled alone, then all are
+# linked into one object (one set of maps, one skeleton).
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(OUT)/pyprof.skel.h
 
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 	    pkg-config python3 python3-pytest procps util-linux \
-	    libncurses-dev libmicrohttpd-dev tmux \
+	    libncurses-dev libmicrohttpd-dev tmux man-db \
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
 	    python3-matplotlib austin linux-perf time \
-	    libclang-rt-14-dev
+	    libclang-rt-14-dev debootstrap
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
 # recommends it).  libmicrohttpd-dev: the HTTP listener of `serve`.
+# man-db (and groff-base with it): tests/test_install.py renders the
+# manual page with man --warnings.  debootstrap: scripts/debian-root, below.
 # The output formats' consumers (tests/test_formats.py): go tool pprof,
 # callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
 # unless node already came with its own (NodeSource's nodejs bundles npm and
@@ -71,8 +82,8 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 # ignored tests/browser/node_modules; never a browser download.
 NPM_DIR  := tests/browser
 
-.PHONY: all deps npm-deps test unit unit-san clean bench bench-tools \
-	bench-serve pyprof-bpf
+.PHONY: all deps npm-deps debian-root test unit unit-san clean bench \
+	bench-tools bench-serve pyprof-bpf demo install uninstall
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
@@ -80,20 +91,35 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) $(DEB_NPM)
 	$(MAKE) npm-deps
+	$(MAKE) debian-root
+
+# Debian unstable's CPython 3.14 and 3.15 for the tests, in a root of their
+# own (.deps/debian-unstable, kept by `make clean`); see scripts/debian-root.
+# When it cannot be made, the tests of those interpreters SKIP with the
+# reason, and the rest of `make deps` stands.
+debian-root:
+	@scripts/debian-root || echo "make deps: warning: no Debian unstable root" \
+		"(see above): the tests of Debian's CPython 3.14 and 3.15 will SKIP" >&2
 
 npm-deps:
 	cd $(NPM_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
-$(OUT) $(OUT)/unit:
+$(OUT) $(OUT)/unit $(OUT)/bpf:
 	$(Q)mkdir -p $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/pyprof_shared.h $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUT)
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+# bpftool's static linker (libbpf's bpf_linker) resolves each file's
+# extern maps and tunables (bpf/maps.bpf.h) to their one definition.
+$(OUT)/pyprof.bpf.o: $(BPF_OBJS)
+	$(call msg,BPFLINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUT)/pyprof.skel.h: $(OUT)/pyprof.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name pyprof_bpf > $@
 
 # The loader includes the skeleton; everything else may too, cheaply.
 $(OBJS): | $(SKELS)
@@ -143,6 +169,37 @@ unit-san:
 
 test: all $(if $(filter 1,$(SAN)),,unit-san)
 	$(if $(filter 1,$(SAN)),$(SAN_ENV)) $(PYTHON) -m pytest -ra tests
+
+# A first run: everything built, then a workload of known shape profiled
+# (tests/e2e/workloads/demo.py under /usr/bin/python3).  DEMO_SECS=N runs
+# it N seconds (default 15 on a terminal, 5 off one).
+DEMO_DIR ?= $(OUT)/demo
+demo: all
+	$(Q)$(PYTHON) scripts/demo --out $(DEMO_DIR) --pyprof ./pyprof-bpf \
+		$(if $(DEMO_SECS),--seconds $(DEMO_SECS))
+
+# The program in bin/ (view, convert and diff need no root; recording
+# does, and says so), the manual page in section 8 as bpftrace's, the
+# completion where bash-completion looks for it by the command's name.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL     ?= install
+INSTALLED   := $(DESTDIR)$(BINDIR)/pyprof-bpf \
+	       $(DESTDIR)$(MANDIR)/man8/pyprof-bpf.8 \
+	       $(DESTDIR)$(BASHCOMPDIR)/pyprof-bpf
+
+install: $(OUT)/pyprof-bpf
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(OUT)/pyprof-bpf $(DESTDIR)$(BINDIR)/pyprof-bpf
+	$(INSTALL) -m 0644 src/pyprof-bpf.8 $(DESTDIR)$(MANDIR)/man8/pyprof-bpf.8
+	$(INSTALL) -m 0644 scripts/pyprof-bpf.bash \
+		$(DESTDIR)$(BASHCOMPDIR)/pyprof-bpf
+
+uninstall:
+	rm -f $(INSTALLED)
 
 # The benchmark's helper: an empty perf_event program, the floor its BPF
 # cost is compared with.  Never part of `all` or `test`.

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 """Shared helpers for the end-to-end tests: the interpreters to test, running
-workloads of known shape, running pyprof-bpf, and parsing folded output
-strictly."""
+workloads of known shape, running pyprof-bpf (and waiting until it says it
+is sampling), and parsing folded output and error lines strictly."""
 import os
 import re
+import select
 import signal
 import subprocess
 import time
@@ -14,8 +15,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYPROF = os.path.join(ROOT, "pyprof-bpf")
 WORKLOADS = os.path.join(ROOT, "tests", "e2e", "workloads")
 
-# Every CPython the project supports that this machine may have.  More can be
-# added with PYPROF_TEST_PYTHONS="/path/to/python3.14 ..." (e.g. a 3.14).
+# ---- The interpreters under test (issue 18) --------------------------------
+# Every CPython the project supports that this machine may have: pyenv builds,
+# Debian 12's own 3.11, and Debian unstable's 3.14 and 3.15 (stripped, non-PIE,
+# libpython linked in) from the root `make deps` makes (scripts/debian-root),
+# run with chroot through its launchers, which makes them the container case
+# too.  More can be added with PYPROF_TEST_PYTHONS="/path/to/python3.14t ...".
+DEPS = os.path.join(ROOT, ".deps")
+DEBIAN_ROOT = os.environ.get("PYPROF_DEBIAN_ROOT",
+                             os.path.join(DEPS, "debian-unstable"))
+DEBIAN_BIN = os.path.join(os.path.dirname(DEBIAN_ROOT), "bin")
+
 PYTHONS = [
     ("3.8", "/root/.pyenv/versions/3.8.18/bin/python3"),
     ("3.9", "/root/.pyenv/versions/3.9.18/bin/python3"),
@@ -24,19 +34,49 @@ PYTHONS = [
     ("3.12", "/root/.pyenv/versions/3.12.1/bin/python3"),
     ("3.13", "/root/.pyenv/versions/3.13.0/bin/python3"),
     ("debian-3.11", "/usr/bin/python3.11"),
+    ("debian-3.14", os.path.join(DEBIAN_BIN, "python3.14")),
+    ("debian-3.15", os.path.join(DEBIAN_BIN, "python3.15")),
 ]
 for extra in os.environ.get("PYPROF_TEST_PYTHONS", "").split():
     PYTHONS.append((os.path.basename(extra), extra))
+
+
+def missing_reason(path):
+    """Why interpreter path cannot be run here, or None if it can."""
+    debian = path.startswith(DEBIAN_BIN + os.sep)
+    if os.access(path, os.X_OK):
+        if debian and os.geteuid() != 0:
+            return f"{path} runs Debian's interpreter with chroot: root only"
+        return None
+    if not debian:
+        return f"{path} is not installed"
+    try:
+        with open(DEBIAN_ROOT + ".failed", encoding="utf-8") as f:
+            why = f.read().strip()
+        return f"the Debian unstable root could not be made: {why}"
+    except OSError:
+        return (f"no Debian unstable root at {DEBIAN_ROOT}: "
+                "`make deps` (scripts/debian-root) makes it, as root")
 
 
 def python_params():
     params = []
     for name, path in PYTHONS:
         marks = []
-        if not os.access(path, os.X_OK):
-            marks.append(pytest.mark.skip(reason=f"{path} is not installed"))
+        why = missing_reason(path)
+        if why:
+            marks.append(pytest.mark.skip(reason=why))
         params.append(pytest.param(path, id=name, marks=marks))
     return params
+# ---- end of the interpreters under test --------------------------------------
+
+
+def any_python():
+    """The first interpreter of PYTHONS that is installed; skips if none is."""
+    for _, path in PYTHONS:
+        if os.access(path, os.X_OK):
+            return path
+    pytest.skip("no CPython of tests/conftest.py's PYTHONS is installed")
 
 
 def needs_root():
@@ -44,6 +84,22 @@ def needs_root():
         pytest.skip("end-to-end tests need root (BPF and perf events)")
     if not os.path.exists(PYPROF):
         pytest.fail("./pyprof-bpf is not built: run make")
+
+
+@pytest.fixture
+def root():
+    """For tests that profile (pytestmark = usefixtures("root")): skips
+    without root, fails if ./pyprof-bpf is not built."""
+    needs_root()
+
+
+def one_line(err, prefix="pyprof-bpf: "):
+    """The one non-empty line of err, which must start with prefix: every
+    bad input gets exactly one line on stderr."""
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1, f"want one line on stderr, got:\n{err}"
+    assert lines[0].startswith(prefix), lines[0]
+    return lines[0]
 
 
 def marker_line(script, marker):
@@ -113,9 +169,94 @@ def run_pyprof(*args, timeout=60, stdin=None):
     return Run(p.returncode, p.stdout, p.stderr)
 
 
-def start_pyprof(*args):
-    return subprocess.Popen([PYPROF, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, encoding="utf-8")
+# The line pyprof-bpf prints on stderr once sampling has begun (README, "Run
+# summary"): its programs are attached, the targets are in its maps, a
+# launched command has been released.
+SAMPLING_LINE = re.compile(r"^pyprof-bpf: sampling .+ at \d+ Hz$", re.M)
+# How long pyprof-bpf may take to get there: a bound for a loaded machine
+# (loading the BPF programs takes about 0.2 s), not a measurement.
+SAMPLING_TIMEOUT = 60
+
+
+class Pyprof:
+    """pyprof-bpf running in the background (start_pyprof).  Its stderr so
+    far, including what came before the sampling line, is in communicate()'s
+    answer."""
+
+    def __init__(self, args):
+        self.proc = subprocess.Popen([PYPROF, *map(str, args)],
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.pid = self.proc.pid
+        self._err = b""
+        self._ended = None
+
+    def wait_sampling(self, timeout=SAMPLING_TIMEOUT):
+        """Returns once pyprof-bpf has said it is sampling; fails with its
+        stderr if it exits first or says nothing within timeout seconds.
+        Reads the pipe itself (os.read, not the file object) so that
+        communicate() goes on where this stopped."""
+        fd = self.proc.stderr.fileno()
+        end = time.monotonic() + timeout
+        while not SAMPLING_LINE.search(self._err.decode("utf-8", "replace")):
+            left = end - time.monotonic()
+            if left <= 0:
+                self.proc.kill()
+                _, err = self.communicate(timeout=30)
+                pytest.fail(f"pyprof-bpf did not say it was sampling within "
+                            f"{timeout} s; its stderr:\n{err}")
+            if not select.select([fd], [], [], left)[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                _, err = self.communicate(timeout=30)
+                pytest.fail(f"pyprof-bpf exited with {self.returncode} "
+                            f"before sampling began; its stderr:\n{err}")
+            self._err += chunk
+
+    def communicate(self, timeout=None):
+        """(stdout, stderr) as text once pyprof-bpf has exited."""
+        if self._ended is None:
+            out, err = self.proc.communicate(timeout=timeout)
+            self._ended = (out.decode("utf-8"),
+                           (self._err + err).decode("utf-8"))
+        return self._ended
+
+    @property
+    def returncode(self):
+        return self.proc.returncode
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def poll(self):
+        return self.proc.poll()
+
+    def wait(self, timeout=None):
+        return self.proc.wait(timeout=timeout)
+
+    @property
+    def stderr(self):
+        """The pipe itself, for tests that read on from where
+        wait_sampling() stopped (what came before is in communicate())."""
+        return self.proc.stderr
+
+    def kill(self):
+        self.proc.kill()
+
+
+def start_pyprof(*args, timeout=SAMPLING_TIMEOUT):
+    """Starts pyprof-bpf with args and returns (a Pyprof) once it says it is
+    sampling: what the test does next is seen by the profiler."""
+    p = Pyprof(args)
+    try:
+        p.wait_sampling(timeout)
+    except BaseException:
+        if p.poll() is None:
+            p.kill()
+            p.proc.wait()
+        raise
+    return p
 
 
 FOLDED_LINE = re.compile(r"^(?P<stack>[^\n]+) (?P<count>[1-9][0-9]*)$")

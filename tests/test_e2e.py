@@ -4,20 +4,16 @@ interpreter present and check exact frames, files, lines and proportions."""
 import os
 import re
 import signal
+import subprocess
 import time
 
 import pytest
 
-from conftest import (Workload, interrupt, marker_line, needs_root,
-                      parse_folded, py_frame, python_params, run_pyprof,
-                      start_pyprof)
+from conftest import (WORKLOADS as WORKLOADS_DIR, Workload, interrupt,
+                      marker_line, parse_folded, py_frame, python_params,
+                      run_pyprof, start_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
-
-
-@pytest.fixture
-def root():
-    needs_root()
 
 
 def pyframes(frames):
@@ -108,8 +104,8 @@ def test_max_depth_cut_is_visible(python):
 @pytest.mark.parametrize("python", python_params())
 def test_threads_named_and_late_threads_found(python):
     with Workload(python, "threads.py") as w:
+        # The late thread starts once pyprof-bpf samples: after its attach.
         p = start_pyprof("-p", w.pid, "-d", 3, "--tid")
-        time.sleep(1.0)
         w.send("go\n")
         assert w.readline().strip() == "late"
         out, err = p.communicate(timeout=30)
@@ -255,3 +251,89 @@ def test_generator_and_coroutine_frames(python):
     total = sum(c for _, c in stacks)
     assert ok == total, [pyframes(f) for f, _ in stacks]
     assert n_gen >= 0.1 * total and n_coro >= 0.1 * total, (n_gen, n_coro, total)
+
+
+def _shared_code_profile(python, freq=499, cpu=3.0, *extra):
+    """Profiles tests/e2e/workloads/shared.py; (run, {thread: (hot,
+    cold, other)}), every frame checked exact."""
+    from conftest import wait_cpu
+    hot_line = marker_line("shared.py", "HOT_LINE")
+    cold_line = marker_line("shared.py", "COLD_LINE")
+    call_hot = marker_line("shared.py", "CALL_HOT")
+    call_cold = marker_line("shared.py", "CALL_COLD")
+    with Workload(python, "shared.py") as w:
+        p = start_pyprof("-p", w.pid, "-F", freq, *extra)
+        wait_cpu(w.pid, cpu)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    counts = {}
+    for frames, count in parse_folded(out):
+        if frames[1] not in ("left", "right"):
+            continue
+        c = counts.setdefault(frames[1], [0, 0, 0])
+        py = [f for f in pyframes(frames) if f is not None]
+        if len(py) < 2:
+            c[2] += count
+        elif py[-1] == ("hot", w.path, hot_line):
+            assert py[-2] == ("work", w.path, call_hot), frames
+            c[0] += count
+        elif py[-1] == ("cold", w.path, cold_line):
+            assert py[-2] == ("work", w.path, call_cold), frames
+            c[1] += count
+        else:
+            c[2] += count
+    return err, counts
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_threads_running_the_same_code_have_exact_lines(python):
+    """Two threads in the same functions: exact lines in both, 75/25
+    within each (on a free-threaded build, through each thread's own
+    bytecode copy)."""
+    err, counts = _shared_code_profile(python)
+    assert set(counts) == {"left", "right"}, err
+    for name, (hot, cold, other) in counts.items():
+        total = hot + cold + other
+        assert total >= 100, (name, counts, err)
+        assert other <= 0.03 * total, (name, counts)
+        share = 100.0 * hot / (hot + cold)
+        assert 70.0 <= share <= 80.0, f"{name}: hot share {share:.1f}%, want 75 +- 5"
+
+
+def _free_threaded(python):
+    r = subprocess.run([python, "-c", "import sysconfig; print("
+                        "sysconfig.get_config_var('Py_GIL_DISABLED'))"],
+                       capture_output=True, text=True, timeout=30)
+    return r.stdout.strip() == "1"
+
+
+def free_threaded_params():
+    """The free-threaded interpreters of PYPROF_TEST_PYTHONS (none can be
+    installed here: Debian ships none)."""
+    pys = [p for p in os.environ.get("PYPROF_TEST_PYTHONS", "").split()
+           if os.access(p, os.X_OK) and _free_threaded(p)]
+    if not pys:
+        return [pytest.param(None, id="free-threaded", marks=pytest.mark.skip(
+            reason="no free-threaded CPython (3.13t, 3.14t, 3.15t) in "
+                   "PYPROF_TEST_PYTHONS: none could be installed here"))]
+    return [pytest.param(p, id=os.path.basename(p)) for p in pys]
+
+
+@pytest.mark.parametrize("python", free_threaded_params())
+def test_free_threaded_build(python):
+    """A free-threaded CPython: its version says 't', exact lines in two
+    threads running the same code at once, and --gil says in one line that
+    there is no GIL while wall mode still gives the off-CPU reasons."""
+    err, counts = _shared_code_profile(python)
+    assert re.search(r"CPython 3\.\d+\.\d+\S*t \(", err), err
+    for name, (hot, cold, other) in counts.items():
+        share = 100.0 * hot / (hot + cold)
+        assert 70.0 <= share <= 80.0, (name, share, err)
+    err, _ = _shared_code_profile(python, 199, 1.0, "--gil")
+    gil = [l for l in err.splitlines() if "GIL" in l]
+    assert len(gil) == 1 and "free-threaded" in gil[0] and "no GIL" in gil[0], err
+    r = run_pyprof("--mode", "wall", "-F", 199, "--", python,
+                   os.path.join(WORKLOADS_DIR, "wall.py"), "sleep", 1)
+    assert r.rc == 0, r.err
+    assert any(f[-1] == "[off-cpu: sleep]" for f, _ in parse_folded(r.out)), r.out

@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import (PYPROF, ROOT, PYTHONS, Workload, marker_line,
-                      needs_root, parse_folded, py_frame, run_pyprof)
+from conftest import (ROOT, Workload, any_python, marker_line, needs_root,
+                      one_line, parse_folded, py_frame, run_pyprof)
 
 GOLDEN = os.path.join(ROOT, "tests", "fixtures", "golden")
 BROWSER = os.path.join(ROOT, "tests", "browser")
@@ -219,7 +219,10 @@ def test_golden_trace_is_a_timeline():
     first = [e for e in xs if e["tid"] == main and e["name"] == "<module>"
              and e["ts"] == 0]
     assert first and abs(first[0]["dur"] - 13 * 1e6 / 99) < 0.1
-    assert doc["otherData"]["samples_in_timeline"] == BASIC_TOTAL
+    # Each sample has its time: at most 20 of each stack are timed in the
+    # fixture (tests/unit/fixture.c), 99 on threads' lanes.
+    assert doc["otherData"]["samples"] == BASIC_TOTAL
+    assert doc["otherData"]["samples_on_timeline"] == 99
 
 
 def test_golden_trace_loads_in_speedscope():
@@ -252,13 +255,6 @@ def convert(*args, stdin=None):
     return run_pyprof("convert", *args, stdin=stdin)
 
 
-def one_line(err):
-    lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1, f"want one line on stderr, got:\n{err}"
-    assert lines[0].startswith("pyprof-bpf convert: ")
-    return lines[0]
-
-
 def test_convert_help_teaches():
     r = convert("--help")
     assert r.rc == 0 and r.err == ""
@@ -278,6 +274,7 @@ def test_convert_help_teaches():
     (["a.folded", "-o", "x.svg", "--format", "png"], "unknown format 'png'"),
     (["a.folded", "-o", "x.trace.json"], "cannot become a trace"),
     (["a.folded", "-o", "x", "--format", "trace"], "cannot become a trace"),
+    (["a.folded", "-o", "x.gecko.json"], "cannot become a timeline"),
     (["a.folded", "-o", "x.svg", "-F", "0"], "-F '0' is out of range"),
     (["a.folded", "b.folded", "-o", "x.svg"], "unexpected argument 'b.folded'"),
     (["a.folded", "-o", "x.svg", "--bogus"], "unknown option '--bogus'"),
@@ -286,22 +283,22 @@ def test_convert_help_teaches():
 def test_convert_usage_errors(args, needle):
     r = convert(*args)
     assert r.rc == 2, r.err
-    assert needle in one_line(r.err)
+    assert needle in one_line(r.err, "pyprof-bpf convert: ")
     assert r.out == ""
 
 
 def test_convert_missing_input_and_bad_input(tmp_path):
     out = tmp_path / "x.svg"
     r = convert(tmp_path / "nope.folded", "-o", out)
-    assert r.rc == 2 and "cannot read" in one_line(r.err)
+    assert r.rc == 2 and "cannot read" in one_line(r.err, "pyprof-bpf convert: ")
     r = convert(tmp_path, "-o", out)
-    assert r.rc == 2 and "is a directory" in one_line(r.err)
+    assert r.rc == 2 and "is a directory" in one_line(r.err, "pyprof-bpf convert: ")
     bad = tmp_path / "bad.folded"
     bad.write_text("a;b 3\nno count here\n")
     out.write_text("keep me")
     r = convert(bad, "-o", out)
     assert r.rc == 1
-    assert f"{bad}:2:" in one_line(r.err)
+    assert f"{bad}:2:" in one_line(r.err, "pyprof-bpf convert: ")
     assert out.read_text() == "keep me"  # untouched
     assert sorted(os.listdir(tmp_path)) == ["bad.folded", "x.svg"]  # no temp file
 
@@ -347,19 +344,12 @@ def test_convert_frequency_gives_pprof_cpu_time(tmp_path):
 
 # --- a live capture, converted -------------------------------------------
 
-def first_python():
-    for name, path in PYTHONS:
-        if os.access(path, os.X_OK):
-            return path
-    pytest.skip("no CPython from tests/conftest.py is installed")
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """3 s of shape.py (hot() three times cold()) at 499 Hz, as folded, and
     converted to every format."""
     needs_root()
-    python = first_python()
+    python = any_python()
     d = tmp_path_factory.mktemp("live")
     folded = d / "shape.folded"
     with Workload(python, "shape.py") as w:
@@ -464,7 +454,7 @@ def test_live_html_report_offline(live):
 def test_live_trace(tmp_path):
     """-o FILE.trace.json on a live run: one track per thread."""
     needs_root()
-    python = first_python()
+    python = any_python()
     out = tmp_path / "threads.trace.json"
     with Workload(python, "shape.py") as w:
         r = run_pyprof("-p", w.pid, "-d", 2.5, "-F", 199, "--interval", 0.5,

@@ -5,7 +5,6 @@ stays small, the target is unharmed, and the affected stacks carry a marker
 and a counted reason in the summary."""
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -19,16 +18,25 @@ MAX_RSS_KB = 100 * 1024
 
 
 def run_measured(pid, seconds=1.0):
+    """Runs pyprof-bpf in a child of its own, so that wait4's ru_maxrss is
+    pyprof-bpf's peak alone."""
     pid_p = os.fork()
     if pid_p == 0:
-        out = os.open(f"/tmp/pyprof-hostile-{os.getpid()}.out",
-                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        err = os.open(f"/tmp/pyprof-hostile-{os.getpid()}.err",
-                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(out, 1)
-        os.dup2(err, 2)
-        os.execv(PYPROF, [PYPROF, "-p", str(pid), "-F", "499", "-d",
-                          str(seconds), "--folded"])
+        # The child is a copy of pytest: whatever happens here (a failed
+        # exec, an exception), it must never return into the test run.
+        try:
+            out = os.open(f"/tmp/pyprof-hostile-{os.getpid()}.out",
+                          os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            err = os.open(f"/tmp/pyprof-hostile-{os.getpid()}.err",
+                          os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(out, 1)
+            os.dup2(err, 2)
+            os.execv(PYPROF, [PYPROF, "-p", str(pid), "-F", "499", "-d",
+                              str(seconds), "--folded"])
+        except BaseException as e:
+            os.write(2, f"cannot run {PYPROF}: {e}\n".encode())
+        finally:
+            os._exit(127)
     _, status, usage = os.wait4(pid_p, 0)
     files = [f"/tmp/pyprof-hostile-{pid_p}.{x}" for x in ("out", "err")]
     texts = []

@@ -10,22 +10,14 @@ import subprocess
 
 import pytest
 
-from conftest import (PYPROF, PYTHONS, Workload, needs_root, parse_folded,
+from conftest import (PYPROF, Workload, any_python, needs_root, parse_folded,
                       py_frame, run_pyprof, start_pyprof, wait_cpu)
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 
 
-def any_python():
-    for _, path in PYTHONS:
-        if os.access(path, os.X_OK):
-            return path
-    pytest.skip("no CPython from tests/conftest.py PYTHONS is installed")
-
-
 def lines_of(err):
     return [l for l in err.splitlines() if l.strip()]
-
 
 
 @pytest.mark.parametrize("sig,name", [(signal.SIGTERM, "SIGTERM"),

@@ -13,8 +13,9 @@ import unicodedata
 
 import pytest
 
-from conftest import (PYPROF, PYTHONS, ROOT, Workload, marker_line,
-                      needs_root, parse_folded, py_frame, run_pyprof)
+from conftest import (PYPROF, ROOT, Workload, any_python, marker_line,
+                      needs_root, one_line, parse_folded, py_frame,
+                      run_pyprof)
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "top")
 APP = os.path.join(FIXTURES, "app.folded")
@@ -86,15 +87,15 @@ class Pane:
         self.tmux("resize-window", "-t", "t", "-x", str(width), "-y",
                   str(height))
 
-    def wait_for(self, pred, what, timeout=20):
+    def wait_for(self, pred, what, timeout=20, attrs=False):
         """Polls the screen until pred(lines) holds on a screen that stays
         the same for a moment (not one caught halfway through a redraw,
         or before tmux's own reflow of a resize is drawn over); fails
-        showing the screen."""
+        showing the screen.  attrs: lines with their escapes."""
         end = time.monotonic() + timeout
         last = None
         while True:
-            s = self.screen()
+            s = self.screen(attrs)
             if s == last and pred(s):
                 return s
             last = s
@@ -137,6 +138,50 @@ def table(lines):
         rows.append((float(m.group(1)), float(m.group(2)), m.group(3),
                      m.group(4), m.group(5).rstrip()))
     return rows
+
+
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def reverse_video(raw):
+    """(text, reversed) of each line of a screen captured with its escapes
+    (Pane.screen(attrs=True)): the text without escapes, and whether its
+    first character is drawn in reverse video.  tmux writes an attribute
+    only where it changes, so the state carries over from line to line."""
+    out, rev = [], False
+    for line in raw:
+        text, first, pos = "", None, 0
+        for m in [*SGR.finditer(line), None]:
+            chunk = line[pos:m.start() if m else len(line)]
+            if chunk and first is None:
+                first = rev
+            text += chunk
+            if m is None:
+                break
+            for code in (m.group(1) or "0").split(";"):
+                if code in ("", "0", "27"):
+                    rev = False
+                elif code == "7":
+                    rev = True
+            pos = m.end()
+        out.append((text, bool(first)))
+    return out
+
+
+def selected(raw):
+    """(screen line, text) of the table row drawn selected (in reverse
+    video), or (None, None)."""
+    lines = reverse_video(raw)
+    start = next((i for i, (t, _) in enumerate(lines) if TITLES.match(t)),
+                 None)
+    for i in range(start + 1 if start is not None else len(lines),
+                   len(lines)):
+        text, rev = lines[i]
+        if not ROW.match(text):
+            break
+        if rev:
+            return i, text
+    return None, None
 
 
 def labels(lines):
@@ -319,15 +364,19 @@ def test_view_call_tree_fold_and_open(pane):
     s = p.wait_for(lambda s: len(table(s)) > 1, "the tree open")
     assert tree_rows(s) == rows
 
-    # Down to fib, Right: the next level of the recursion shows.
+    # Down to fib, Right: the next level of the recursion shows.  Each
+    # Down is followed by the screen showing the selection one row lower.
+    at, text = selected(p.screen(attrs=True))
+    assert at is not None, "no row is selected"
     for _ in range(len(rows)):
-        sel = [l for l in p.screen(attrs=True) if "\x1b[7m" in l and
-               "fib" in l]
-        if sel:
+        if "fib" in text:
             break
         p.keys("Down")
-        time.sleep(0.1)
-    assert sel, "could not select fib"
+        was = at
+        at, text = selected(p.wait_for(
+            lambda s: selected(s)[0] == was + 1, f"the selection on line "
+            f"{was + 2}", attrs=True))
+    assert "fib" in text, "could not select fib"
     p.keys("Right")
     s = p.wait_for(lambda s: len(tree_rows(s)) == len(rows) + 1,
                    "fib open")
@@ -442,13 +491,6 @@ def test_view_not_a_terminal_prints_the_table():
     assert lines[4] == f"({len(expected(APP, by_line=True)) - 2} more)"
 
 
-def one_line(err):
-    lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1, f"want one line on stderr, got:\n{err}"
-    assert lines[0].startswith("pyprof-bpf view: ")
-    return lines[0]
-
-
 @pytest.mark.parametrize("args,code,needle", [
     ([], 2, "which file?"),
     (["--bogus", APP], 2, "unknown option '--bogus'"),
@@ -461,7 +503,7 @@ def one_line(err):
 def test_view_usage_and_file_errors(args, code, needle):
     r = run_pyprof("view", *args)
     assert r.rc == code, r.err
-    assert needle in one_line(r.err)
+    assert needle in one_line(r.err, "pyprof-bpf view: ")
     assert r.out == ""
 
 
@@ -471,13 +513,13 @@ def test_view_malformed_and_empty_files(tmp_path):
     r = run_pyprof("view", bad)
     assert r.rc == 1
     assert f"{bad}:2: the count \"three\" is not a whole number" in \
-        one_line(r.err)
+        one_line(r.err, "pyprof-bpf view: ")
     assert r.out == ""
     empty = tmp_path / "empty.folded"
     empty.write_text("", encoding="utf-8")
     r = run_pyprof("view", empty)
     assert r.rc == 1
-    assert "holds no samples" in one_line(r.err)
+    assert "holds no samples" in one_line(r.err, "pyprof-bpf view: ")
 
 
 def test_view_help():
@@ -488,13 +530,6 @@ def test_view_help():
         assert needle in r.out
 
 
-def first_python():
-    for _, path in PYTHONS:
-        if os.access(path, os.X_OK):
-            return path
-    pytest.skip("no Python interpreter of the PYTHONS list is installed")
-
-
 def hot_row(rows, path):
     return rows[0][4].startswith("hot (") and \
         rows[0][4].endswith(os.path.basename(path) + ")")
@@ -503,7 +538,7 @@ def hot_row(rows, path):
 def test_view_of_a_live_capture(pane, tmp_path):
     """Capture shape.py (75% hot, 25% cold) for 3 s, then browse it."""
     needs_root()
-    python = first_python()
+    python = any_python()
     out = tmp_path / "x.folded"
     with Workload(python, "shape.py") as w:
         r = run_pyprof("-p", w.pid, "-F", 999, "-d", 3, "-o", out)
@@ -542,7 +577,7 @@ def test_live_view_on_a_terminal(pane):
         pytest.skip("this pyprof-bpf has no live view yet: its --help does "
                     "not mention \"live view\" (main.c's loop does not call "
                     "top__open)")
-    python = first_python()
+    python = any_python()
     with Workload(python, "shape.py") as w:
         p = pane(120, 30)
         tty = os.path.join(p.dir, "stty")
@@ -580,7 +615,7 @@ def test_live_view_shows_gil_shares(pane):
     """--gil on a terminal: the header gives the GIL held and waiting shares
     of two CPU-bound threads that contend for it."""
     needs_root()
-    python = first_python()
+    python = any_python()
     script = os.path.join(ROOT, "tests", "e2e", "workloads", "wall.py")
     w = subprocess.Popen([python, script, "gil", "60"])
     try:
@@ -611,3 +646,24 @@ def test_live_view_shows_gil_shares(pane):
     finally:
         w.kill()
         w.wait()
+
+
+def test_make_demo_on_a_terminal(pane, tmp_path):
+    """`make demo` on a terminal: the live view on the bundled workload
+    with crunch(), its hot function, on top; q ends it early, the terminal
+    comes back, and the demo says where its flame graph is."""
+    needs_root()
+    p = pane(120, 30)
+    p.run(f"make --no-print-directory demo DEMO_DIR={tmp_path} "
+          f"DEMO_SECS=120; echo EXIT=$?")
+    p.wait_for(lambda s: table(s) and table(s)[0][4].startswith("crunch ("),
+               "crunch() on top of the live view", timeout=120)
+    assert p.alternate_on()
+    p.keys("q")
+    s = p.wait_for(lambda s: any(l.startswith("EXIT=") for l in s),
+                   "the demo to end", timeout=60)
+    assert "EXIT=0" in s, "\n".join(s)
+    assert not p.alternate_on()
+    assert any(l.startswith("demo: flame graph") for l in s), "\n".join(s)
+    assert (tmp_path / "demo.svg").exists() and \
+        (tmp_path / "demo.html").exists()

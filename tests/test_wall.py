@@ -8,17 +8,12 @@ import re
 
 import pytest
 
-from conftest import (WORKLOADS, Workload, marker_line, needs_root,
-                      parse_folded, py_frame, python_params, run_pyprof)
+from conftest import (WORKLOADS, Workload, marker_line, parse_folded,
+                      py_frame, python_params, run_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
 
 SCRIPT = os.path.join(WORKLOADS, "wall.py")
-
-
-@pytest.fixture
-def root():
-    needs_root()
 
 
 def by_thread(stacks):
@@ -182,21 +177,19 @@ def test_thread_asleep_at_the_end_is_counted(python):
 def test_threads_asleep_since_before_the_start_are_counted(python):
     """A process whose two threads sleep for the whole profile (one in
     time.sleep, one on a Lock) never leaves a CPU while profiled: its
-    threads are still accounted, for all of the time, with the reason read
-    from /proc and no stack (they were never seen leaving the CPU)."""
+    threads are still accounted, for all of the time, under the stacks
+    they rest in, read at the attach (tests/test_threads.py has more)."""
     with Workload(python, "wall.py", "idle", "60") as w:
         r = run_pyprof("--mode", "wall", "-p", w.pid, "-d", 1.5)
     assert r.rc == 0, r.err
     stacks = parse_folded(r.out)
-    tails = {}
-    for frames, count in stacks:
-        key = (frames[1] == "MainThread", tuple(frames[2:]))
-        tails[key] = tails.get(key, 0) + count
     all_ = total(stacks)
-    sleep = tails.get((True, ("[asleep since the start]",
-                              "[off-cpu: sleep]")), 0)
-    futex = tails.get((False, ("[asleep since the start]",
-                               "[off-cpu: futex]")), 0)
+    sleep = sum(c for f, c in stacks if f[1] == "MainThread"
+                and under([(f, c)], "[off-cpu: sleep]", "wait_here",
+                          marker_line("wall.py", "SLEEP_LINE")))
+    futex = sum(c for f, c in stacks if f[1] == "waiter"
+                and under([(f, c)], "[off-cpu: futex]", "blocked",
+                          marker_line("wall.py", "ACQUIRE_LINE")))
     # Both threads for the same time: half each, up to 1/HZ of rounding.
     assert sleep + futex == all_, r.out
     assert abs(sleep - futex) <= 2, r.out

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,4 +249,28 @@ int args__pids(struct args *a, const char *list, pid_t *pids, unsigned *n,
 			return 0;
 		s += len + 1;
 	}
+}
+
+int args__filter(struct args *a, const char **slot, const char *re)
+{
+	char msg[256];
+	regex_t r;
+	int rc;
+
+	if (*slot)
+		return args__fail(a,
+				  "%s given twice: join the expressions with "
+				  "'|', e.g. %s 'a|b'",
+				  a->opt, a->opt);
+	rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		regerror(rc, &r, msg, sizeof(msg));
+		return args__fail(a,
+				  "invalid %s '%s': %s: give a POSIX extended "
+				  "regular expression",
+				  a->opt, re, msg);
+	}
+	regfree(&r);
+	*slot = re;
+	return 0;
 }

@@ -10,13 +10,14 @@
 
 #include "bpf/pyprof_shared.h"
 #include "cmd/args.h"
+#include "sampler/mapsize.h"
 
 const char options__usage[] =
 	"usage: pyprof-bpf -p PID[,PID...] [options]\n"
 	"       pyprof-bpf -a [options]\n"
 	"       pyprof-bpf [options] -- COMMAND [ARGS...]\n"
 	"\n"
-	"Samples the Python stacks of running CPython (3.8 to 3.14) processes with\n"
+	"Samples the Python stacks of running CPython (3.8 to 3.15) processes with\n"
 	"eBPF, without stopping or instrumenting them, and writes folded stacks\n"
 	"(one line per distinct stack: frames root first, ';'-separated, a space\n"
 	"and the sample count) for flamegraph.pl, inferno or speedscope.\n"
@@ -29,35 +30,53 @@ const char options__usage[] =
 	"  -- COMMAND [ARGS...]  run COMMAND, profile it and its descendants, stop\n"
 	"                        when it exits, and exit with its exit status\n"
 	"      --children        with -p: also profile the processes' descendants,\n"
-	"                        those running now and those started later\n"
+	"                        those running now and those started later; a\n"
+	"                        -p process that is not Python (a shell) is only\n"
+	"                        followed for them\n"
 	"      --merge-processes one root frame per command name (\"python3\")\n"
 	"                        instead of one per process (\"python3-4242\")\n"
 	"\n"
 	"  -F, --frequency HZ    samples per second per CPU (default 99, max 10000)\n"
-	"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C, or\n"
-	"                        until the processes exit)\n"
-	"  -o, --output FILE     write the profile to FILE (written to a temporary\n"
-	"                        file and renamed when complete)\n"
+	"  -d, --duration SECS   stop after SECS seconds of sampling (default: until\n"
+	"                        Ctrl-C, or until the processes exit); with\n"
+	"                        -- COMMAND the profile is written after SECS and\n"
+	"                        pyprof-bpf then waits for COMMAND to exit, and\n"
+	"                        exits with its status\n"
+	"  -o, --output FILE     write the profile to FILE at the end, through a\n"
+	"                        temporary file named when complete (FILE is whole\n"
+	"                        or not there); \"-\" is stdout; a device, a FIFO\n"
+	"                        and /dev/stdout are written in place, and a FIFO\n"
+	"                        waits for its reader\n"
 	"  -f, --folded          write folded stacks to stdout (the default when no\n"
-	"                        -o is given and stdout is not a terminal)\n"
+	"                        -o is given and stdout is not a terminal); not\n"
+	"                        with -o FILE (--format folded -o FILE is that)\n"
 	"      --format NAME     the profile's format: folded, svg, speedscope,\n"
-	"                        pprof, callgrind, trace, html (default: from -o's\n"
-	"                        extension: .folded .txt .svg .speedscope.json\n"
-	"                        .pb.gz .callgrind .trace.json .html; else folded)\n"
+	"                        pprof, callgrind, trace, gecko, html, heatmap,\n"
+	"                        pstats (default: from -o's extension: .folded\n"
+	"                        .txt .svg .speedscope.json .pb.gz .callgrind\n"
+	"                        .trace.json .gecko.json .html .heatmap.html\n"
+	"                        .pstats .prof; else folded)\n"
 	"      --stream          write the whole profile so far every --interval\n"
-	"                        (to stdout, or to FILE, replaced each time)\n"
+	"                        (to stdout, or to FILE, replaced each time); a\n"
+	"                        snapshot that cannot be written ends the run\n"
 	"      --max-depth N     Python frames kept per stack (default 1024, max\n"
 	"                        8192); deeper stacks keep their leaf frames and\n"
 	"                        get a \"[truncated]\" frame in place of the rest\n"
 	"      --interval SECS   how often samples are collected from the kernel\n"
 	"                        (default 1)\n"
+	"      --map-scale N     double the BPF maps sized from -F, --interval,\n"
+	"                        --max-depth and the processes N times (0-8,\n"
+	"                        default 0), when the summary says one was full\n"
 	"      --tid             name thread frames \"NAME (tid N)\" so threads of\n"
 	"                        one name stay apart\n"
 	"      --no-threads      leave out the thread frame (merge all threads)\n"
 	"      --mode cpu|wall   cpu (default): where threads run on a CPU; wall:\n"
 	"                        every thread for all of its time, time off-CPU\n"
 	"                        ending in \"[off-cpu: futex]\", \"[off-cpu: sleep]\",\n"
-	"                        \"[off-cpu: io]\"... in samples of 1/HZ seconds\n"
+	"                        \"[off-cpu: io]\"... in samples of 1/HZ seconds;\n"
+	"                        threads asleep since before the start under the\n"
+	"                        stack they rest in (Linux 5.17: under \"[asleep\n"
+	"                        since the start]\" until they next run)\n"
 	"      --idle            the same as --mode wall\n"
 	"      --gil             GIL held / waiting shares per thread in the\n"
 	"                        summary (implies --mode wall unless --mode cpu\n"
@@ -68,14 +87,24 @@ const char options__usage[] =
 	"                        replaced by the Python frames it ran\n"
 	"      --kernel          kernel frames too, below the user frames, with\n"
 	"                        the \"_[k]\" suffix\n"
+	"      --timeline        record when each sample was taken even when the\n"
+	"                        format does not need it (trace, gecko and html\n"
+	"                        always do): speedscope then gets each thread's\n"
+	"                        samples in time order\n"
+	"      --focus REGEX     keep only the stacks with a frame that matches\n"
+	"      --ignore REGEX    drop the stacks with a frame that matches\n"
+	"      --hide REGEX      remove the frames that match from every stack,\n"
+	"                        e.g. --hide '/usr/lib/python3' (pprof's filters:\n"
+	"                        POSIX extended, on a frame as folded stacks show\n"
+	"                        it, \"name (file:line)\")\n"
 	"  -v, --verbose         show libbpf's and the verifier's messages\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
 	"\n"
 	"On a terminal (without --folded or -- COMMAND) it opens a live view: a\n"
 	"top-style table of the functions, refreshed every --interval; keys: q quit,\n"
-	"space pause, [ ] sort, t threads, l lines, \\ call tree, ? help. With -o\n"
-	"the profile is also written to FILE at the end.\n"
+	"space pause, [ ] sort, t threads, l lines, \\ call tree, / filter the\n"
+	"rows, ? help. With -o the profile is also written to FILE at the end.\n"
 	"\n"
 	"Commands:\n"
 	"  view FILE             browse a saved folded profile (see view --help)\n"
@@ -89,9 +118,12 @@ const char options__usage[] =
 	"  \"qualname (file:line)\" with the line being executed. Special frames:\n"
 	"  [truncated] deeper than --max-depth; [partial stack] a frame could not\n"
 	"  be read; [no Python thread state] a thread that runs no Python;\n"
-	"  [no Python frame] a Python thread between frames; [unknown] a code\n"
-	"  object that could not be read; [off-cpu: WHY] (wall mode) time off a\n"
-	"  CPU under the stack the thread left it with.\n"
+	"  [no Python frame] a Python thread between frames; [interpreter\n"
+	"  starting] before the interpreter exists (a process found from its\n"
+	"  start); [not yet recognised] before pyprof-bpf knew the process runs\n"
+	"  Python; [unknown] a code object that could not be read (freed before\n"
+	"  it was named); [off-cpu: WHY] (wall mode) time off a CPU under the\n"
+	"  stack the thread left it with, or rests in.\n"
 	"\n"
 	"Examples:\n"
 	"  sudo pyprof-bpf -p 4242 -d 10 > app.folded && flamegraph.pl app.folded > app.svg\n"
@@ -103,11 +135,13 @@ const char options__usage[] =
 	"BTF (/sys/kernel/btf/vmlinux). A run summary goes to stderr.\n"
 	"\n"
 	"Exit status: 0 done (also when the process exited or on Ctrl-C: what was\n"
-	"collected is written), 1 runtime failure, 2 bad usage, 3 insufficient\n"
-	"privileges, 4 kernel lacks BTF or a BPF feature, 5 no such process,\n"
-	"6 not a Python process, 7 unsupported Python version (with several -p\n"
-	"pids, 5-7 only when none can be profiled; the others are warnings).\n"
-	"With -- COMMAND: COMMAND's own exit status (128+N if killed by signal\n"
+	"collected is written), 1 runtime failure (also writing the output: a full\n"
+	"disk, /dev/full, Ctrl-C while a FIFO waits for its reader), 2 bad usage\n"
+	"or an -o path that cannot be written (found before profiling), 3\n"
+	"insufficient privileges, 4 kernel lacks BTF or a BPF feature, 5 no such\n"
+	"process, 6 not a Python process, 7 unsupported Python version (with\n"
+	"several -p pids, 5-7 only when none can be profiled; the others are\n"
+	"warnings).\n"	"With -- COMMAND: COMMAND's own exit status (128+N if killed by signal\n"
 	"N), 127 if it cannot be found, 126 if it cannot be run.\n";
 
 enum {
@@ -125,6 +159,11 @@ enum {
 	OPT_GIL_ONLY,
 	OPT_NATIVE,
 	OPT_KERNEL,
+	OPT_TIMELINE,
+	OPT_FOCUS,
+	OPT_HIDE,
+	OPT_IGNORE,
+	OPT_MAP_SCALE,
 };
 
 static const struct option longopts[] = {
@@ -140,6 +179,7 @@ static const struct option longopts[] = {
 	{ "folded", no_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "map-scale", required_argument, NULL, OPT_MAP_SCALE },
 	{ "tid", no_argument, NULL, OPT_TID },
 	{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -148,6 +188,10 @@ static const struct option longopts[] = {
 	{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "timeline", no_argument, NULL, OPT_TIMELINE },
+	{ "focus", required_argument, NULL, OPT_FOCUS },
+	{ "hide", required_argument, NULL, OPT_HIDE },
+	{ "ignore", required_argument, NULL, OPT_IGNORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -220,6 +264,8 @@ static bool *flag(struct options *o, int c)
 		return &o->native;
 	case OPT_KERNEL:
 		return &o->kernel;
+	case OPT_TIMELINE:
+		return &o->timeline;
 	case 'v':
 		return &o->verbose;
 	}
@@ -254,6 +300,14 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_FORMAT:
 		o->format = arg;
 		return 0;
+	case OPT_FOCUS:
+	case OPT_HIDE:
+	case OPT_IGNORE:
+		return args__filter(a,
+				    c == OPT_FOCUS ? &o->focus :
+				    c == OPT_HIDE  ? &o->hide :
+						     &o->ignore,
+				    arg);
 	case OPT_MAX_DEPTH:
 		if (args__uint(a, arg, 1, PY_MAX_DEPTH_CAP, &v))
 			return -EINVAL;
@@ -262,6 +316,11 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_INTERVAL:
 		o->interval_set = true;
 		return args__seconds(a, arg, 0.05, 3600, &o->interval);
+	case OPT_MAP_SCALE:
+		if (args__uint(a, arg, 0, MAPSIZE_SCALE_MAX, &v))
+			return -EINVAL;
+		o->map_scale = (unsigned)v;
+		return 0;
 	case OPT_MODE:
 		return parse_mode(p, arg);
 	case OPT_IDLE:
@@ -311,6 +370,17 @@ static int check_together(struct parser *p)
 	if ((o->npids > 0) + o->all + (o->cmd != NULL) > 1)
 		return args__fail(a, "-p, -a and \"-- COMMAND\" each say what "
 				     "to profile: give only one");
+	if (o->folded && o->output && strcmp(o->output, "-") != 0)
+		return args__fail(a,
+				  "--folded writes the profile to stdout and "
+				  "-o FILE to FILE: give one (--format "
+				  "folded -o FILE writes folded stacks to "
+				  "FILE)");
+	/* "-o -" is stdout, as in convert: what --folded says. */
+	if (o->output && strcmp(o->output, "-") == 0) {
+		o->output = NULL;
+		o->folded = true;
+	}
 	if (o->stream && !o->output && !o->folded)
 		return args__fail(a, "--stream needs somewhere to write: add "
 				     "--folded (stdout) or -o FILE");

@@ -45,52 +45,37 @@ static void on_signal(int sig)
 
 #define fail(...) msg__fail("pyprof-bpf", __VA_ARGS__)
 
-/* Where the profile goes: stdout, or a temporary file renamed at the end so
- * that FILE is either complete or untouched. */
-struct output {
-	FILE *f;
-	bool to_file;
-	struct out_file file;
-};
-
-static int output_open(struct output *o, const char *path)
+/*
+ * Whether the -o path can be written, found before profiling (exit 2
+ * otherwise).  Nothing is created: the file is written only at the end,
+ * through a temporary file that gets a name only once complete.
+ */
+static int output_check(const char *path)
 {
-	int rc;
+	int rc = out_file__check(path);
 
-	memset(o, 0, sizeof(*o));
-	if (!path) {
-		o->f = stdout;
-		return 0;
-	}
-	rc = out_file__open(&o->file, path);
 	if (rc == -EISDIR)
 		fail("cannot write %s: it is a directory: give a file name "
 		     "with -o, e.g. %s/profile.folded",
 		     path, path);
+	else if (rc == -EBADF)
+		fail("cannot write %s: it names a descriptor of pyprof-bpf "
+		     "that is not open for writing: open it (e.g. 3>FILE) or "
+		     "choose a file with -o",
+		     path);
 	else if (rc)
 		fail("cannot write %s: %s: choose a writable path with -o",
 		     path, strerror(-rc));
-	if (rc)
-		return rc;
-	o->f = o->file.f;
-	o->to_file = true;
-	return 0;
+	return rc;
 }
 
-/* 0, -errno, or -EALREADY when the failure was already told. */
-static int output_close(struct output *o, bool keep)
+/* "SIGINT", for "interrupted (SIGINT)". */
+static const char *signal_name(int sig)
 {
-	int rc;
-
-	if (!o->to_file)
-		return fflush(stdout) == 0 ? 0 : -errno;
-	rc = out_file__close(&o->file, keep);
-	if (rc && o->file.kept) {
-		fail("cannot rename %s to %s: %s; the profile is kept in %s",
-		     o->file.tmp, o->file.final, strerror(-rc), o->file.tmp);
-		return -EALREADY;
-	}
-	return rc;
+	return sig == SIGINT  ? "SIGINT" :
+	       sig == SIGTERM ? "SIGTERM" :
+	       sig == SIGHUP  ? "SIGHUP" :
+				"a signal";
 }
 
 /* Everything one run of the command holds. */
@@ -99,15 +84,17 @@ struct record {
 	enum out_format fmt;
 	bool live; /* the live view is the output */
 	struct session *s;
-	struct output out;
 	struct top *view;
 	struct launch cmd; /* -- COMMAND */
 	uint64_t view_samples; /* samples taken at the view's last update */
 	double next_drain;
 	double stop_asked; /* when the command was given its grace */
+	double opening; /* clock__now() when the session began to open */
 	bool over; /* the loop is done */
 	bool targets_gone; /* ... because what it profiled has exited */
-	bool pipe_closed; /* stdout's reader has gone */
+	bool pipe_closed; /* stdout's (or the -o pipe's) reader has gone */
+	bool stream_failed; /* a --stream snapshot could not be written */
+	bool told_no_reader; /* --stream to a FIFO without a reader: said */
 };
 
 /* The command line; prints --help and --version.  An exit code. */
@@ -137,9 +124,6 @@ static int record__parse(struct record *rec, int argc, char **argv)
 		fail("%s", err);
 		return EXIT_USAGE;
 	}
-	/* A timeline at 1 s steps says little: drain 10 times a second. */
-	if (rec->fmt == OUT_TRACE && !opt->interval_set)
-		opt->interval = 0.1;
 	return EXIT_OK;
 }
 
@@ -150,6 +134,8 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 	*so = (struct session_opts){
 		.freq = o->freq,
 		.max_depth = o->max_depth,
+		.interval = o->interval,
+		.map_scale = o->map_scale,
 		.verbose = o->verbose,
 		.all = o->all,
 		.children = o->children,
@@ -162,7 +148,11 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 		.thread_ids = o->thread_ids,
 		.no_threads = o->no_threads,
 		.merge_processes = o->merge_processes,
-		.timeline = rec->fmt == OUT_TRACE,
+		.timeline = o->timeline || output__timeline(rec->fmt),
+		.filter = { .focus = o->focus,
+			    .hide = o->hide,
+			    .ignore = o->ignore },
+		.sources = rec->fmt == OUT_HEATMAP,
 	};
 }
 
@@ -188,8 +178,9 @@ static int exit_for_attach(int rc)
 static int attach_given(struct record *rec)
 {
 	const struct options *opt = &rec->opt;
-	char err[PATH_MAX + 512];
+	char err[PATH_MAX + 512], comm[64];
 	int rc, code = EXIT_OK;
+	unsigned profiled = 0;
 
 	for (unsigned i = 0; i < opt->npids; i++) {
 		pid_t pid = opt->pids[i], tgid;
@@ -202,8 +193,21 @@ static int attach_given(struct record *rec)
 			pid = tgid;
 		}
 		rc = session__attach(rec->s, pid, err, sizeof(err));
-		if (!rc)
+		if (!rc) {
+			profiled++;
 			continue;
+		}
+		if (rc == -ENOEXEC && opt->children) {
+			/* A shell, a supervisor: what it starts is Python. */
+			proc__comm(pid, 0, comm, sizeof(comm));
+			fprintf(stderr,
+				"pyprof-bpf: pid %d (%s) is not a Python "
+				"process: profiling its Python descendants\n",
+				pid, comm);
+			session__follow_only(rec->s, pid);
+			profiled++;
+			continue;
+		}
 		if (opt->npids == 1) {
 			fail("%s", err);
 			return exit_for_attach(rc);
@@ -211,7 +215,7 @@ static int attach_given(struct record *rec)
 		fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n", pid, err);
 		code = exit_for_attach(rc);
 	}
-	if (opt->npids && rec->s->ts.n == 0) {
+	if (opt->npids && profiled == 0) {
 		fail("none of the %u processes can be profiled", opt->npids);
 		return code;
 	}
@@ -221,39 +225,102 @@ static int attach_given(struct record *rec)
 /* launch__start's follow: the command's children are profiled too. */
 static void follow_command(pid_t pid, void *arg)
 {
-	if (session__follow(arg, pid))
+	struct record *rec = arg;
+	char path[PATH_MAX];
+
+	if (session__follow(rec->s, pid))
 		fail("cannot follow pid %d: its children will not be profiled",
 		     pid);
+	/* A command that is, or links, a CPython is recognised from its
+	 * first instruction in the interpreter, before pyprof-bpf looks. */
+	if (launch__resolve(rec->opt.cmd[0], path, sizeof(path)) == 0)
+		session__expect(rec->s, pid, path);
+}
+
+/*
+ * Opens the -o file.  A FIFO without a reader: a snapshot (!wait) is
+ * skipped (-ENXIO); the profile waits for one, saying so, until a signal
+ * gives up.  0 or -errno; -EALREADY when the failure was told.
+ */
+static int output_open(struct record *rec, struct out_file *of, bool wait)
+{
+	const char *path = rec->opt.output;
+	int rc;
+
+	rc = out_file__open(of, path);
+	if (rc == -ENXIO && !wait)
+		return rc;
+	if (rc == -ENXIO) {
+		fprintf(stderr,
+			"pyprof-bpf: waiting for a reader of %s to write the "
+			"profile to (open it, e.g. cat %s; Ctrl-C gives up)\n",
+			path, path);
+		rc = out_file__open_flags(of, path, OUT_FILE_WAIT);
+	}
+	if (rc == -EINTR)
+		fail("interrupted (%s) while waiting for a reader of %s: the "
+		     "profile was not written",
+		     signal_name(stop_signal), path);
+	else if (rc)
+		fail("cannot write %s: %s", path, strerror(-rc));
+	return rc ? -EALREADY : 0;
+}
+
+/*
+ * Writes the profile to the -o file.  A device or pipe (/dev/stdout, a
+ * FIFO) written in place gets an empty line after each --stream
+ * snapshot, as stdout does.  0, -EPIPE when a pipe's reader has gone, or
+ * -EALREADY (told).
+ */
+static int output_write(struct record *rec, const struct out_meta *m,
+			bool snapshot)
+{
+	const char *path = rec->opt.output;
+	struct out_file of;
+	int rc, rc2;
+
+	rc = output_open(rec, &of, !snapshot);
+	if (rc)
+		return rc;
+	rc = output__write(rec->s->prof, rec->fmt, m, of.f);
+	if (!rc && snapshot && of.direct && fputc('\n', of.f) == EOF)
+		rc = -errno;
+	rc2 = out_file__close(&of, rc == 0);
+	rc = rc ?: rc2;
+	if (rc == -EPIPE && of.direct)
+		return -EPIPE;
+	if (rc && of.kept)
+		fail("cannot rename %s to %s: %s; the profile is kept in %s",
+		     of.tmp, path, strerror(-rc), of.tmp);
+	else if (rc)
+		fail("writing %s failed: %s", path,
+		     output__strerror(rec->fmt, rc));
+	return rc ? -EALREADY : 0;
 }
 
 /*
  * --stream: the whole profile so far, to stdout followed by an empty line,
- * or to the -o file, replaced whole (temporary file, then rename).
- * -EPIPE when stdout's reader has gone: there is no one left to stream to.
+ * or to the -o file, replaced whole.  0, -EPIPE when the reader has gone
+ * (no one is left to stream to), -ENXIO when a FIFO has no reader yet
+ * (skipped), or -EALREADY when writing failed (told).
  */
 static int stream_snapshot(struct record *rec, double elapsed)
 {
 	const struct options *opt = &rec->opt;
 	struct session_meta meta;
-	struct output snap;
 	int rc;
 
 	session__meta(rec->s, opt->cmd ? opt->cmd[0] : NULL, elapsed, &meta);
-	if (!opt->output) {
-		rc = output__write(rec->s->prof, rec->fmt, &meta.m, stdout);
-		if (!rc && (fputc('\n', stdout) == EOF || fflush(stdout)))
-			rc = -EIO;
-	} else {
-		rc = output_open(&snap, opt->output);
-		if (!rc) {
-			rc = output__write(rec->s->prof, rec->fmt, &meta.m,
-					   snap.f);
-			rc = output_close(&snap, rc == 0) ?: rc;
-		}
-	}
-	if (rc && rc != -EPIPE && rc != -EALREADY)
-		fail("writing a snapshot failed: %s",
+	if (opt->output)
+		return output_write(rec, &meta.m, true);
+	rc = output__write(rec->s->prof, rec->fmt, &meta.m, stdout);
+	if (!rc && (fputc('\n', stdout) == EOF || fflush(stdout)))
+		rc = -errno;
+	if (rc && rc != -EPIPE) {
+		fail("writing stdout failed: %s",
 		     output__strerror(rec->fmt, rc));
+		return -EALREADY;
+	}
 	return rc;
 }
 
@@ -321,6 +388,36 @@ static void update_view(struct record *rec)
 }
 
 /*
+ * The one line that says sampling has begun (README, "Run summary"):
+ * printed once, with every program attached and the targets in the maps
+ * (a launched command released), before the live view takes the terminal.
+ * Tests and scripts wait for it instead of sleeping.
+ */
+static void print_sampling(const struct record *rec)
+{
+	const struct options *o = &rec->opt;
+	size_t n = rec->s->ts.n;
+
+	if (o->all)
+		fprintf(stderr,
+			"pyprof-bpf: sampling every Python process at %u Hz\n",
+			o->freq);
+	else if (o->cmd)
+		fprintf(stderr,
+			"pyprof-bpf: sampling %s (pid %d) and its descendants "
+			"at %u Hz\n",
+			o->cmd[0], rec->cmd.pid, o->freq);
+	else
+		fprintf(stderr,
+			"pyprof-bpf: sampling %zu process%s%s at %u Hz\n", n,
+			n == 1 ? "" : "es",
+			!o->children ? "" :
+			n == 1	     ? " and its descendants" :
+				       " and their descendants",
+			o->freq);
+}
+
+/*
  * Opens the session, launches the command, opens the live view.  0, or
  * the exit code (told).
  */
@@ -329,6 +426,7 @@ static int record__open(struct record *rec)
 	char err[PATH_MAX + 512];
 	int rc;
 
+	rec->opening = clock__now();
 	rc = session__open(rec->s, err, sizeof(err));
 	if (rc) {
 		fail("%s", err);
@@ -337,11 +435,12 @@ static int record__open(struct record *rec)
 					EXIT_FAILURE_;
 	}
 	if (rec->opt.cmd &&
-	    launch__start(&rec->cmd, rec->opt.cmd, follow_command, rec->s))
+	    launch__start(&rec->cmd, rec->opt.cmd, follow_command, rec))
 		return rec->cmd.exited ? launch__exit_code(&rec->cmd) :
 					 EXIT_FAILURE_;
 	/* Sampling has begun: every target is in the sampler, and a launched
 	 * command has been let go. */
+	print_sampling(rec);
 	if (rec->live) {
 		rec->view = top__open(&(struct top_opts){ .live = true });
 		if (!rec->view) {
@@ -374,8 +473,11 @@ static bool record__stopping(struct record *rec, double now)
 	return now - rec->stop_asked >= STOP_GRACE_SECS;
 }
 
-/* A drain, and what follows each: the live view, a --stream snapshot.
- * 0 or -errno (told). */
+/*
+ * A drain, and what follows each: the live view, a --stream snapshot.
+ * 0 or -errno (told).  A snapshot that cannot be written ends the run:
+ * the next one would fail the same way.
+ */
 static int record__drain(struct record *rec, double now)
 {
 	int rc;
@@ -387,11 +489,22 @@ static int record__drain(struct record *rec, double now)
 	}
 	if (rec->view)
 		update_view(rec);
-	if (rec->opt.stream &&
-	    stream_snapshot(rec, now - rec->s->start) == -EPIPE) {
+	rc = rec->opt.stream ? stream_snapshot(rec, now - rec->s->start) : 0;
+	if (rc == -EPIPE) {
 		rec->pipe_closed = true;
 		rec->over = true;
 		return 0;
+	}
+	if (rc == -ENXIO && !rec->told_no_reader) {
+		rec->told_no_reader = true;
+		fprintf(stderr,
+			"pyprof-bpf: %s has no reader: snapshots are skipped "
+			"until one opens it\n",
+			rec->opt.output);
+	} else if (rc == -EALREADY) {
+		rec->stream_failed = true;
+		rec->over = true;
+		return rc;
 	}
 	if (now >= rec->next_drain)
 		rec->next_drain += rec->opt.interval;
@@ -443,30 +556,39 @@ static int record__loop(struct record *rec)
 }
 
 /* Writes the profile where it goes.  code, or EXIT_FAILURE_ (told). */
-static int write_profile(struct record *rec, int code)
+static int write_profile(struct record *rec, int code, double elapsed)
 {
 	const struct options *opt = &rec->opt;
 	struct session_meta meta;
 	int rc;
 
-	session__meta(rec->s, opt->cmd ? opt->cmd[0] : NULL,
-		      session__elapsed(rec->s), &meta);
-	rc = rec->pipe_closed ?
-		     -EPIPE :
-		     output__write(rec->s->prof, rec->fmt, &meta.m, rec->out.f);
-	if (rc == -EPIPE && !opt->output) {
+	if (rec->pipe_closed)
+		return code;
+	session__meta(rec->s, opt->cmd ? opt->cmd[0] : NULL, elapsed, &meta);
+	if (opt->output) {
+		rc = output_write(rec, &meta.m, false);
+		if (rc == -EPIPE)
+			rec->pipe_closed = true;
+		return rc && rc != -EPIPE ? EXIT_FAILURE_ : code;
+	}
+	rc = output__write(rec->s->prof, rec->fmt, &meta.m, stdout);
+	if (!rc && fflush(stdout))
+		rc = -errno;
+	if (rc == -EPIPE) {
 		rec->pipe_closed = true;
 	} else if (rc) {
-		fail("writing %s failed: %s",
-		     opt->output ? opt->output : "stdout",
+		fail("writing stdout failed: %s",
 		     output__strerror(rec->fmt, rc));
 		return EXIT_FAILURE_;
 	}
 	return code;
 }
 
-/* After the loop: the last samples, the summary, the profile.  code, or
- * the exit code of a failure (told). */
+/*
+ * After the loop: the last samples, the summary, the profile (what was
+ * collected is written whatever ended the run, unless --stream found that
+ * it cannot be).  code, or the exit code of a failure (told).
+ */
 static int record__finish(struct record *rec, int code)
 {
 	struct run_end end = { .targets_gone = rec->targets_gone };
@@ -475,45 +597,41 @@ static int record__finish(struct record *rec, int code)
 	/* Nothing may reach stderr while the view owns the terminal. */
 	top__close(rec->view);
 	rec->view = NULL;
+	/* Sampled until now; the last drain only collects. */
+	end.elapsed = session__elapsed(rec->s);
+	end.setup = rec->s->start - rec->opening;
 	session__stop(rec->s);
 	rc = session__drain(rec->s);
 	if (rc && !code) {
 		fail("collecting samples failed: %s", strerror(-rc));
 		code = EXIT_FAILURE_;
 	}
-	end.elapsed = session__elapsed(rec->s);
 	end.signal = stop_signal;
 	summary__print(rec->s, &end);
 	/* The live view was the output, unless a file was asked for. */
-	if (!rec->live || rec->opt.output)
-		code = write_profile(rec, code);
+	if ((!rec->live || rec->opt.output) && !rec->stream_failed)
+		code = write_profile(rec, code, end.elapsed);
 	return code;
 }
 
-/* Keeps the -o file if the run went well, and says so if stdout was cut
- * short.  code, or EXIT_FAILURE_ (told). */
-static int close_output(struct record *rec, int code)
+/* Whoever read the output (`| head`) chose to stop: not a failure, but
+ * said. */
+static void tell_pipe_closed(const struct record *rec)
 {
 	const char *path = rec->opt.output;
-	int rc;
 
-	rc = output_close(&rec->out, code == EXIT_OK);
-	if (rc == -EPIPE && !path) {
-		rec->pipe_closed = true;
-	} else if (rc == -EALREADY) { /* said */
-		code = EXIT_FAILURE_;
-	} else if (rc && code == EXIT_OK) {
-		fail("writing %s failed: %s", path ? path : "stdout",
-		     strerror(-rc));
-		code = EXIT_FAILURE_;
-	}
-	/* Whoever read stdout (`| head`) chose to stop: not a failure. */
-	if (rec->pipe_closed)
+	if (!rec->pipe_closed)
+		return;
+	if (path)
+		fprintf(stderr,
+			"pyprof-bpf: %s was closed by its reader (broken "
+			"pipe): the profile there is cut short\n",
+			path);
+	else
 		fprintf(stderr,
 			"pyprof-bpf: stdout was closed by its reader (broken "
 			"pipe): the profile there is cut short; use -o FILE "
 			"for all of it\n");
-	return code;
 }
 
 /* Waits for a launched command that is still running, unless the run was
@@ -573,7 +691,7 @@ static int record(struct record *rec)
 	/* On a terminal, the live view; folded stacks go where asked. A
 	 * launched command shares the terminal: no view over its output. */
 	rec->live = !rec->opt.folded && !rec->opt.cmd && isatty(STDOUT_FILENO);
-	if (output_open(&rec->out, rec->opt.output)) {
+	if (rec->opt.output && output_check(rec->opt.output)) {
 		code = EXIT_USAGE;
 		goto out_delete_session;
 	}
@@ -582,9 +700,9 @@ static int record(struct record *rec)
 		goto out_close_session;
 	code = record__loop(rec);
 	code = record__finish(rec, code);
+	tell_pipe_closed(rec);
 out_close_session:
 	session__close(rec->s);
-	code = close_output(rec, code);
 out_delete_session:
 	session__delete(rec->s);
 	return wait_command(rec, code);

@@ -13,6 +13,7 @@
 /* How a run ended. */
 struct run_end {
 	double elapsed; /* seconds sampled */
+	double setup; /* seconds loading the sampler, before those */
 	int signal; /* the SIGINT, SIGTERM or SIGHUP that stopped it, or 0 */
 	bool targets_gone; /* what it profiled had exited */
 };

@@ -17,6 +17,7 @@
 #include "cmd/args.h"
 #include "cmd/options.h"
 #include "cmd/view_remote.h"
+#include "lib/filter.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
 #include "out/in_folded.h"
@@ -35,6 +36,13 @@ static const char usage[] =
 	"  -t, --tree        start with the call tree (terminal only)\n"
 	"  -n, --rows N      plain text: only the N functions with the most own\n"
 	"                    samples (default: all)\n"
+	"      --focus REGEX keep only the stacks with a frame that matches\n"
+	"      --ignore REGEX drop the stacks with a frame that matches\n"
+	"      --hide REGEX  remove the frames that match from every stack\n"
+	"                    (pprof's filters: POSIX extended, on a frame as\n"
+	"                    folded stacks show it; percentages stay shares of\n"
+	"                    every sample, as in pprof)\n"
+	"  -h, --help        show this help\n"
 	"\n"
 	"With http://HOST:PORT instead of FILE, the live view of a running agent\n"
 	"(pyprof-bpf serve there), without root here; not on a terminal, the\n"
@@ -42,11 +50,10 @@ static const char usage[] =
 	"      --token-file F  the agent's token (when it was given one)\n"
 	"  -p, --pid PID       only this process\n"
 	"      --comm NAME     only processes of this command name (python3)\n"
-	"  -h, --help        show this help\n"
 	"\n"
 	"Keys: q quit, [ ] or Left Right sort column, Up Down move, t threads,\n"
 	"l per line / per function, \\ flat table / call tree (Left Right fold\n"
-	"and open), ? help.\n"
+	"and open), / show the rows holding a text (c: all again), ? help.\n"
 	"\n"
 	"Exit status: 0 done, 1 FILE cannot be read, is not folded stacks or\n"
 	"holds no samples, 2 bad usage.\n";
@@ -61,10 +68,11 @@ static void on_signal(int sig)
 #define fail(...) msg__fail("pyprof-bpf view", __VA_ARGS__)
 
 /* Parses argv; 0, 1 for --help, or -EINVAL with one line in err. */
-enum { OPT_TOKEN_FILE = 256, OPT_COMM };
+enum { OPT_TOKEN_FILE = 256, OPT_COMM, OPT_FOCUS, OPT_HIDE, OPT_IGNORE };
 
 static int parse(int argc, char **argv, struct view_remote_opts *r,
-		 const char **path, char *err, size_t errlen)
+		 struct filter_opts *fo, const char **path, char *err,
+		 size_t errlen)
 {
 	static const struct option longopts[] = {
 		{ "lines", no_argument, NULL, 'l' },
@@ -73,6 +81,9 @@ static int parse(int argc, char **argv, struct view_remote_opts *r,
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "focus", required_argument, NULL, OPT_FOCUS },
+		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -113,6 +124,16 @@ static int parse(int argc, char **argv, struct view_remote_opts *r,
 				return -EINVAL;
 			*rows = (long)v;
 			break;
+		case OPT_FOCUS:
+		case OPT_HIDE:
+		case OPT_IGNORE:
+			if (args__filter(&a,
+					 c == OPT_FOCUS ? &fo->focus :
+					 c == OPT_HIDE	? &fo->hide :
+							  &fo->ignore,
+					 optarg))
+				return -EINVAL;
+			break;
 		case 'h':
 			return 1;
 		}
@@ -134,6 +155,18 @@ static int parse(int argc, char **argv, struct view_remote_opts *r,
 		return args__fail(&a, "--token-file, --pid and --comm go with "
 				      "an agent's address (http://HOST:PORT), "
 				      "not a file");
+	if ((fo->focus || fo->hide || fo->ignore) &&
+	    (strncmp(*path, "http://", 7) == 0 ||
+	     strncmp(*path, "https://", 8) == 0))
+		return args__fail(&a, "--focus, --hide and --ignore go with a "
+				      "FILE, not an agent's address: press / "
+				      "in the live view to show matching rows");
+	if ((fo->focus || fo->hide || fo->ignore) &&
+	    (strncmp(*path, "http://", 7) == 0 ||
+	     strncmp(*path, "https://", 8) == 0))
+		return args__fail(&a, "--focus, --hide and --ignore go with a "
+				      "FILE, not an agent's address: press / "
+				      "in the live view to show matching rows");
 	return 0;
 }
 
@@ -183,6 +216,7 @@ static int browse(const struct top_opts *o, const struct profile *p,
 int cmd_view(int argc, char **argv)
 {
 	struct view_remote_opts r = { .top = { .live = false } };
+	struct filter_opts fo = {};
 	struct top_opts o;
 	struct top_header h = {};
 	const char *path = NULL;
@@ -191,7 +225,7 @@ int cmd_view(int argc, char **argv)
 	long rows;
 	int rc, code;
 
-	rc = parse(argc, argv, &r, &path, err, sizeof(err));
+	rc = parse(argc, argv, &r, &fo, &path, err, sizeof(err));
 	if (rc < 0) {
 		fail("%s", err);
 		return EXIT_USAGE;
@@ -221,6 +255,19 @@ int cmd_view(int argc, char **argv)
 	if (!profile__total(p)) {
 		fail("%s holds no samples: nothing to show (is it the "
 		     "output of a run that ended at once?)",
+		     path);
+		code = EXIT_FAILURE_;
+		goto out;
+	}
+	rc = filter__apply(&fo, &p);
+	if (rc) {
+		fail("filtering %s failed: %s", path, strerror(-rc));
+		code = EXIT_FAILURE_;
+		goto out;
+	}
+	if (!profile__total(p)) {
+		fail("no sample of %s is left after --focus, --ignore and "
+		     "--hide: loosen them",
 		     path);
 		code = EXIT_FAILURE_;
 		goto out;

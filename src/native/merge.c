@@ -28,7 +28,13 @@ void native__entry_markers(struct py_proc_cfg *cfg)
 
 bool native__is_eval(const char *sym)
 {
-	return sym && strcmp(sym, "_PyEval_EvalFrameDefault") == 0;
+	static const char eval[] = "_PyEval_EvalFrameDefault";
+
+	/* GCC's split-off parts keep the name with a suffix (.cold,
+	 * .part.N): .symtab names the bulk of Debian's PGO eval loop
+	 * _PyEval_EvalFrameDefault.cold. */
+	return sym && strncmp(sym, eval, sizeof(eval) - 1) == 0 &&
+	       (sym[sizeof(eval) - 1] == '\0' || sym[sizeof(eval) - 1] == '.');
 }
 
 static int put(struct merge_slot *out, uint32_t max, uint32_t *n,
@@ -53,7 +59,7 @@ static uint32_t group_end(const struct py_frame *py, uint32_t npy,
 		return start + 1;
 	/* A frame with F_ENTRY is the last of its activation: the frame
 	 * nearer the leaf was entered through a new eval-loop call. */
-	while (i < npy && !(py[i].firstlineno & PY_FRAME_F_ENTRY))
+	while (i < npy && !(py[i].fingerprint & PY_FRAME_F_ENTRY))
 		i++;
 	return i < npy ? i + 1 : npy;
 }

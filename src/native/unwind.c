@@ -10,16 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <time.h>
 
 #include "lib/hashmap.h"
+#include "native/cfi.h"
 #include "native/merge.h"
+#include "native/symidx.h"
 #include "sampler/proc.h"
 
-#define NREGS 17 /* x86-64 DWARF registers 0-16, 16 the return address */
-#define REG_SP 7
+#define NREGS CFI_NREGS
+#define REG_SP CFI_REG_SP
 /* A process's mappings are re-read at most this often (ns) when an
  * address falls outside them (a library loaded since, new JIT code). */
 #define REFRESH_NS (20ull * 1000 * 1000)
@@ -32,16 +36,51 @@
 #define PROCS_MAX 4096
 /* CPython 3.12+ -X perf trampolines restarted through, per sample. */
 #define TRAMPOLINES_MAX 256
+/* The vDSO image read from a target (x86-64's is 8 KiB). */
+#define VDSO_MAX (1u << 20)
+/* Parts of the eval loop found outside its symbol's range. */
+#define EVAL_PARTS_MAX 4
+/* Modules named in the summary as lacking symbols. */
+#define UNNAMED_MODS_MAX 4
 
 struct perfmap_ent {
 	uint64_t start, end;
 	char *name;
 };
 
+/* Where a module's file is opened from, or its image (the vDSO). */
+struct msrc {
+	char *open_path; /* a path that opens the mapped file */
+	void *image; /* the vDSO's bytes, or NULL */
+	size_t image_len;
+	char root[64]; /* "/proc/PID/root", for debug files in the
+			  target's root */
+};
+
+/* A module of one process's session. */
+struct umod {
+	uint64_t start, end; /* its span in the process */
+	Dwfl_Module *mod;
+	uint64_t bias; /* the main file's load bias */
+	uint64_t bid; /* the build-id's hash (or the path's, per pid) */
+	struct cfi_table *tab; /* shared by every process with this file */
+	struct sym_index *idx; /* its symbols and inlines, shared too */
+	Dwarf_CFI *eh, *dbg; /* .eh_frame, .debug_frame: NULL until asked */
+	int64_t eh_delta, dbg_delta; /* their bias minus the main bias */
+	bool eh_asked, dbg_asked, eval_asked;
+	uint32_t neval;
+	uint64_t eval[EVAL_PARTS_MAX][2]; /* split-off parts of the eval
+					     loop, [start, end) */
+	const char *path; /* as pyprof-bpf sees it ("[vdso]") */
+};
+
 struct uproc {
 	pid_t pid;
 	Dwfl *dwfl;
-	bool attached;
+	struct umod *mods; /* sorted by start */
+	size_t nmods;
+	struct msrc **srcs; /* the sources of the session's modules */
+	size_t nsrcs;
 	uint64_t maps_hash;
 	uint64_t refreshed_ns; /* when the mappings were last read */
 	struct perfmap_ent *pm; /* sorted by start */
@@ -54,14 +93,7 @@ struct uproc {
 	pid_t ns_pid;
 	/* The sample being unwound. */
 	const struct unwind_sample *cur;
-	uint64_t regs[NREGS];
-	uint64_t *pcs;
-	uint32_t max, n;
-	bool stale; /* an address outside every mapping and perf map entry */
-	bool first; /* the next frame_cb is the first of this unwind */
 	bool beyond; /* a read above the stack copy was refused */
-	bool ra_start; /* ... and its pc is a return address */
-	bool trampoline; /* stopped at a -X perf trampoline: restart */
 };
 
 /* A symbolised address, cached by (build-id, offset in the module). */
@@ -74,16 +106,15 @@ struct csym {
 struct unwinder {
 	struct hashmap procs; /* pid -> struct uproc * */
 	struct hashmap syms; /* hash -> struct csym * */
-	char *modname; /* scratch */
-	uint64_t samples, frames, sessions, ns;
+	struct hashmap tabs; /* build-id hash -> struct cfi_table * */
+	struct hashmap idxs; /* build-id hash -> struct sym_index * */
+	uint64_t samples, frames, sessions, ns, rows_computed;
 	uint64_t session_ns, sym_ns, syms_done; /* building sessions;
 						  symbolising cache misses */
-};
-
-static const Dwfl_Callbacks dwfl_cbs = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = NULL, /* the default: .debug dirs, /usr/lib/debug */
+	uint64_t unnamed; /* addresses without a symbol */
+	uint64_t sym_ids; /* the last unwind_sym.id given */
+	char unnamed_mods[UNNAMED_MODS_MAX][64];
+	uint32_t nunnamed_mods;
 };
 
 static uint64_t now_ns(void)
@@ -94,13 +125,22 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The costs in the summary are this thread's CPU time: wall time on a
+ * busy machine counts other processes' turns. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 struct unwinder *unwinder__new(void)
 {
-	struct unwinder *u = calloc(1, sizeof(*u));
-
-	/* Never fetch debug files over the network from a profiler. */
-	unsetenv("DEBUGINFOD_URLS");
-	return u;
+	/* DEBUGINFOD_URLS, when the user set it, is used: libdwfl fetches
+	 * a stripped file's debug file by build-id (libdebuginfod), once,
+	 * into its cache. */
+	return calloc(1, sizeof(struct unwinder));
 }
 
 static void perfmap_free(struct uproc *p)
@@ -112,12 +152,36 @@ static void perfmap_free(struct uproc *p)
 	p->npm = 0;
 }
 
+static void msrc_free(struct msrc *m)
+{
+	if (!m)
+		return;
+	free(m->open_path);
+	free(m->image);
+	free(m);
+}
+
+/* Ends p's session; the vDSO images after the Elf handles on them. */
+static void session_free(struct uproc *p)
+{
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	p->dwfl = NULL;
+	free(p->mods);
+	p->mods = NULL;
+	p->nmods = 0;
+	for (size_t i = 0; i < p->nsrcs; i++)
+		msrc_free(p->srcs[i]);
+	free(p->srcs);
+	p->srcs = NULL;
+	p->nsrcs = 0;
+}
+
 static void uproc_free(struct uproc *p)
 {
 	if (!p)
 		return;
-	if (p->dwfl)
-		dwfl_end(p->dwfl);
+	session_free(p);
 	perfmap_free(p);
 	if (p->pm_fd >= 0)
 		close(p->pm_fd);
@@ -148,6 +212,16 @@ void unwinder__free(struct unwinder *u)
 		if (u->procs.keys[i])
 			uproc_free((struct uproc *)(uintptr_t)u->procs.vals[i]);
 	hashmap__free(&u->procs);
+	for (size_t i = 0; i < u->tabs.cap; i++)
+		if (u->tabs.keys[i])
+			cfi_table__free(
+				(struct cfi_table *)(uintptr_t)u->tabs.vals[i]);
+	hashmap__free(&u->tabs);
+	for (size_t i = 0; i < u->idxs.cap; i++)
+		if (u->idxs.keys[i])
+			symidx__free(
+				(struct sym_index *)(uintptr_t)u->idxs.vals[i]);
+	hashmap__free(&u->idxs);
 	syms_clear(u);
 	free(u);
 }
@@ -162,65 +236,146 @@ void unwinder__forget(struct unwinder *u, pid_t pid)
 	hashmap__del(&u->procs, (uint64_t)pid);
 }
 
-/* --- the thread callbacks: one sample's registers and stack copy --- */
+/* --- opening a target's files --- */
 
-static bool cb_get_thread(Dwfl *dwfl __attribute__((unused)),
-			  pid_t tid __attribute__((unused)), void *arg,
-			  void **thread_argp)
+/*
+ * The ELF file of a module: the vDSO from the image read out of the
+ * target, any other file from the path that opens it (see open_path).
+ */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+		    Dwarf_Addr base, char **file_name, Elf **elfp)
 {
-	*thread_argp = arg;
-	return true;
+	struct msrc *m = *userdata;
+
+	if (!m)
+		return -1;
+	if (m->image) {
+		*elfp = elf_memory(m->image, m->image_len);
+		*file_name = NULL;
+		return -1;
+	}
+	(void)name;
+	return dwfl_linux_proc_find_elf(mod, userdata, m->open_path, base,
+					file_name, elfp);
 }
 
-static pid_t cb_next_thread(Dwfl *dwfl __attribute__((unused)), void *arg,
-			    void **thread_argp)
+/*
+ * The debug file of a stripped module: where libdwfl looks (beside the
+ * file, .debug/, /usr/lib/debug by .gnu_debuglink and by build-id, and
+ * debuginfod when DEBUGINFOD_URLS is set), then the same /usr/lib/debug
+ * places in the target's root (a container, a chroot).
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	struct uproc *p = arg;
+	struct msrc *m = *userdata;
+	const unsigned char *bits;
+	char path[4096 + 128];
+	GElf_Addr vaddr;
+	int fd, nb;
 
-	if (*thread_argp)
-		return 0;
-	*thread_argp = p;
-	return p->cur ? p->cur->tid : 0;
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base,
+					  file_name, debuglink_file,
+					  debuglink_crc, debuginfo_file_name);
+	if (fd >= 0 || !m || m->image)
+		return fd;
+	nb = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (nb > 1 && nb < 64) {
+		int len = snprintf(path, sizeof(path),
+				   "%s/usr/lib/debug/.build-id/%02x/", m->root,
+				   bits[0]);
+
+		for (int i = 1; i < nb; i++)
+			len += snprintf(path + len, sizeof(path) - (size_t)len,
+					"%02x", bits[i]);
+		snprintf(path + len, sizeof(path) - (size_t)len, ".debug");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*debuginfo_file_name = strdup(path);
+			return fd;
+		}
+	}
+	if (debuglink_file && modname[0] == '/') {
+		const char *slash = strrchr(modname, '/');
+
+		snprintf(path, sizeof(path), "%s/usr/lib/debug%.*s/%s", m->root,
+			 (int)(slash - modname), modname, debuglink_file);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*debuginfo_file_name = strdup(path);
+			return fd;
+		}
+	}
+	return -1;
 }
 
-/* Only the copied stack is readable: CFI needs nothing else. */
-static bool cb_memory_read(Dwfl *dwfl __attribute__((unused)), Dwarf_Addr addr,
-			   Dwarf_Word *result, void *arg)
-{
-	struct uproc *p = arg;
-	const struct unwind_sample *s = p->cur;
-	uint64_t sp;
+static char *debuginfo_path =
+	NULL; /* the default: .debug dirs, /usr/lib/debug */
 
-	if (!s)
-		return false;
-	sp = s->regs[REG_SP];
-	/* Above the copy: the unwind may end here for want of the rest,
-	 * which libdwfl does not tell from the stack's real end. */
-	if (addr >= sp && addr - sp + sizeof(*result) > s->stack_len)
-		p->beyond = true;
-	if (addr < sp || addr - sp > s->stack_len ||
-	    s->stack_len - (addr - sp) < sizeof(*result))
-		return false;
-	memcpy(result, s->stack + (addr - sp), sizeof(*result));
-	return true;
-}
-
-static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
-{
-	struct uproc *p = arg;
-
-	if (!dwfl_thread_state_registers(thread, 0, NREGS, p->regs))
-		return false;
-	dwfl_thread_state_register_pc(thread, p->regs[16]);
-	return true;
-}
-
-static const Dwfl_Thread_Callbacks thread_cbs = {
-	.next_thread = cb_next_thread,
-	.get_thread = cb_get_thread,
-	.memory_read = cb_memory_read,
-	.set_initial_registers = cb_set_initial_registers,
+static const Dwfl_Callbacks dwfl_cbs = {
+	.find_elf = find_elf,
+	.find_debuginfo = find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
 };
+
+/*
+ * A path that opens the file mapped at m: as the process sees it, under
+ * /proc/PID/root (a container); as pyprof-bpf sees it (maps shows a
+ * chroot's files by their path from pyprof-bpf's root); else the mapping
+ * itself (map_files: a file deleted or replaced since).  Each must be the
+ * mapped inode.
+ */
+static char *open_path(const struct uproc *p, const struct proc_map *m)
+{
+	char path[4096 + 80];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", p->root, m->path);
+	if (stat(path, &st) == 0 && st.st_ino == m->inode &&
+	    S_ISREG(st.st_mode))
+		return strdup(path);
+	if (stat(m->path, &st) == 0 && st.st_ino == m->inode &&
+	    S_ISREG(st.st_mode))
+		return strdup(m->path);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 (int)p->pid, m->start, m->end);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return strdup(path);
+	return NULL;
+}
+
+/* Reads the vDSO image at [start, end) out of the target. */
+static struct msrc *vdso_src(const struct uproc *p, uint64_t start,
+			     uint64_t end)
+{
+	struct msrc *m;
+	struct iovec local, remote;
+	ssize_t n;
+
+	if (end <= start || end - start > VDSO_MAX)
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->image_len = end - start;
+	m->image = malloc(m->image_len);
+	if (!m->image)
+		goto fail;
+	local.iov_base = m->image;
+	local.iov_len = m->image_len;
+	remote.iov_base = (void *)(uintptr_t)start;
+	remote.iov_len = m->image_len;
+	n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	if (n != (ssize_t)m->image_len ||
+	    memcmp(m->image, ELFMAG, SELFMAG) != 0)
+		goto fail;
+	return m;
+fail:
+	msrc_free(m);
+	return NULL;
+}
 
 /* --- sessions --- */
 
@@ -231,7 +386,7 @@ static uint64_t maps_hash(const struct proc_maps *m)
 	for (int i = 0; i < m->n; i++) {
 		const struct proc_map *pm = &m->v[i];
 
-		if (!pm->path[0] || pm->path[0] != '/')
+		if (pm->path[0] != '/' && strcmp(pm->path, "[vdso]") != 0)
 			continue;
 		h = hash64(h ^ pm->start) ^ hash64(pm->end + pm->inode);
 		h = hash_bytes(pm->path, strlen(pm->path), h);
@@ -239,39 +394,138 @@ static uint64_t maps_hash(const struct proc_maps *m)
 	return h ? h : 1;
 }
 
-static int open_module(Dwfl_Module *mod,
-		       void **userdata __attribute__((unused)),
-		       const char *name __attribute__((unused)),
-		       Dwarf_Addr start __attribute__((unused)),
-		       void *arg __attribute__((unused)))
+static int keep_src(struct uproc *p, struct msrc *m)
 {
-	Dwarf_Addr bias;
+	struct msrc **nv = realloc(p->srcs, (p->nsrcs + 1) * sizeof(*nv));
 
-	dwfl_module_getelf(mod, &bias);
+	if (!nv)
+		return -ENOMEM;
+	p->srcs = nv;
+	p->srcs[p->nsrcs++] = m;
+	return 0;
+}
+
+struct mods_arg {
+	struct unwinder *u;
+	struct uproc *p;
+	size_t cap;
+};
+
+static int cmp_umod(const void *a, const void *b)
+{
+	const struct umod *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The CFI table of a module file, shared by every process mapping it. */
+static struct cfi_table *table_of(struct unwinder *u, uint64_t bid)
+{
+	struct cfi_table *t;
+	uint64_t v;
+
+	if (hashmap__get(&u->tabs, bid, &v))
+		return (struct cfi_table *)(uintptr_t)v;
+	t = cfi_table__new();
+	if (t && hashmap__set(&u->tabs, bid, (uint64_t)(uintptr_t)t)) {
+		cfi_table__free(t);
+		t = NULL;
+	}
+	return t;
+}
+
+/* The symbol index of a module file, shared like its CFI table. */
+static struct sym_index *index_of(struct unwinder *u, uint64_t bid)
+{
+	struct sym_index *x;
+	uint64_t v;
+
+	if (hashmap__get(&u->idxs, bid, &v))
+		return (struct sym_index *)(uintptr_t)v;
+	x = symidx__new();
+	if (x && hashmap__set(&u->idxs, bid, (uint64_t)(uintptr_t)x)) {
+		symidx__free(x);
+		x = NULL;
+	}
+	return x;
+}
+
+/* Opens each module now, while the process (and /proc/PID/root) is
+ * there: its samples may be unwound after it exited.  Lists it. */
+static int add_module(Dwfl_Module *mod, void **userdata,
+		      const char *name __attribute__((unused)),
+		      Dwarf_Addr start, void *arg)
+{
+	struct mods_arg *a = arg;
+	struct uproc *p = a->p;
+	const unsigned char *bits;
+	Dwarf_Addr end, bias = 0;
+	GElf_Addr vaddr;
+	const char *path;
+	struct umod *um;
+	int nb;
+
+	(void)userdata;
+	if (!dwfl_module_getelf(mod, &bias))
+		return DWARF_CB_OK;
+	path = dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	if (p->nmods == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 32;
+		struct umod *nv = realloc(p->mods, ncap * sizeof(*nv));
+
+		if (!nv)
+			return DWARF_CB_ABORT;
+		p->mods = nv;
+		a->cap = ncap;
+	}
+	um = &p->mods[p->nmods];
+	memset(um, 0, sizeof(*um));
+	um->start = start;
+	um->end = end;
+	um->mod = mod;
+	um->bias = bias;
+	um->path = path ? path : "?";
+	nb = dwfl_module_build_id(mod, &bits, &vaddr);
+	um->bid = nb > 0 ? hash_bytes(bits, (size_t)nb, 0) :
+			   hash_bytes(um->path, strlen(um->path),
+				      hash64((uint64_t)p->pid));
+	if (!um->bid)
+		um->bid = 1;
+	um->tab = table_of(a->u, um->bid);
+	um->idx = index_of(a->u, um->bid);
+	if (!um->tab || !um->idx)
+		return DWARF_CB_ABORT;
+	p->nmods++;
 	return DWARF_CB_OK;
 }
 
 /*
  * Reports pid's file mappings to a new session, each file as one module
  * from its first mapping (file offset 0: where libdwfl puts its load
- * bias) to the end of its last, opened through /proc/PID/root.
+ * bias) to the end of its last, and the vDSO from its image in memory.
  */
 static int build_session(struct unwinder *u, struct uproc *p,
 			 const struct proc_maps *m)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cpu_ns();
+	struct mods_arg a = { .u = u, .p = p };
 	Dwfl *dwfl;
-	char name[4096 + 80];
+	int rc = 0;
 
+	session_free(p);
 	dwfl = dwfl_begin(&dwfl_cbs);
 	if (!dwfl)
 		return -ENOMEM;
+	p->dwfl = dwfl;
 	dwfl_report_begin(dwfl);
 	for (int i = 0; i < m->n;) {
 		const struct proc_map *first = &m->v[i];
 		uint64_t end = first->end;
 		int j = i + 1;
 		size_t len = strlen(first->path);
+		struct msrc *src = NULL;
+		Dwfl_Module *mod;
+		void **ud;
 
 		while (j < m->n && m->v[j].inode == first->inode &&
 		       strcmp(m->v[j].path, first->path) == 0) {
@@ -279,29 +533,46 @@ static int build_session(struct unwinder *u, struct uproc *p,
 			j++;
 		}
 		i = j;
-		if (first->path[0] != '/' || first->pgoff != 0 ||
-		    first->inode == 0 ||
-		    strncmp(first->path, "/dev/", 5) == 0 ||
-		    (len > 10 &&
-		     strcmp(first->path + len - 10, " (deleted)") == 0))
+		if (strcmp(first->path, "[vdso]") == 0) {
+			src = vdso_src(p, first->start, end);
+		} else if (first->path[0] != '/' || first->pgoff != 0 ||
+			   first->inode == 0 ||
+			   strncmp(first->path, "/dev/", 5) == 0 ||
+			   (len > 10 && strcmp(first->path + len - 10,
+					       " (deleted)") == 0)) {
 			continue;
-		snprintf(name, sizeof(name), "%s%s", p->root, first->path);
-		dwfl_report_module(dwfl, name, first->start, end);
+		} else {
+			src = calloc(1, sizeof(*src));
+			if (src && !(src->open_path = open_path(p, first))) {
+				msrc_free(src);
+				src = NULL;
+			}
+		}
+		if (!src)
+			continue;
+		snprintf(src->root, sizeof(src->root), "%s", p->root);
+		if (keep_src(p, src)) {
+			msrc_free(src);
+			rc = -ENOMEM;
+			break;
+		}
+		mod = dwfl_report_module(dwfl, first->path, first->start, end);
+		if (mod && dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL,
+					    NULL, NULL))
+			*ud = src;
 	}
-	if (dwfl_report_end(dwfl, NULL, NULL) != 0) {
-		dwfl_end(dwfl);
-		return -EINVAL;
+	if (dwfl_report_end(dwfl, NULL, NULL) != 0 && !rc)
+		rc = -EINVAL;
+	if (!rc && dwfl_getmodules(dwfl, add_module, &a, 0) != 0)
+		rc = -ENOMEM;
+	if (rc) {
+		session_free(p);
+		return rc;
 	}
-	/* Open every file now, while the process (and /proc/PID/root) is
-	 * there: its samples may be unwound after it exited. */
-	dwfl_getmodules(dwfl, open_module, NULL, 0);
-	if (p->dwfl)
-		dwfl_end(p->dwfl);
-	p->dwfl = dwfl;
-	p->attached = dwfl_attach_state(dwfl, NULL, p->pid, &thread_cbs, p);
+	qsort(p->mods, p->nmods, sizeof(*p->mods), cmp_umod);
 	u->sessions++;
-	u->session_ns += now_ns() - t0;
-	return p->attached ? 0 : -ENOEXEC;
+	u->session_ns += cpu_ns() - t0;
+	return p->nmods ? 0 : -ENOEXEC;
 }
 
 /* Re-reads pid's mappings; a new session if they changed. */
@@ -318,8 +589,7 @@ static int refresh(struct unwinder *u, struct uproc *p)
 	h = maps_hash(&m);
 	if (h != p->maps_hash || !p->dwfl) {
 		rc = build_session(u, p, &m);
-		if (!rc)
-			p->maps_hash = h;
+		p->maps_hash = rc ? 0 : h;
 	}
 	proc__maps_free(&m);
 	return rc;
@@ -356,12 +626,31 @@ static struct uproc *get_proc(struct unwinder *u, pid_t pid)
 	if (proc__ns_pid(pid, &p->ns_pid) || p->ns_pid <= 0)
 		p->ns_pid = pid;
 	perfmap_load(p); /* opened now, while /proc/PID/root is there */
-	if (refresh(u, p) ||
-	    hashmap__set(&u->procs, (uint64_t)pid, (uint64_t)(uintptr_t)p)) {
+	/* A session that could not be built is kept (with no module):
+	 * its samples are cut, and it is tried again after REFRESH_NS. */
+	refresh(u, p);
+	if (hashmap__set(&u->procs, (uint64_t)pid, (uint64_t)(uintptr_t)p)) {
 		uproc_free(p);
 		return NULL;
 	}
 	return p;
+}
+
+static struct umod *find_mod(struct uproc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmods;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->mods[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= p->mods[lo - 1].end)
+		return NULL;
+	return &p->mods[lo - 1];
 }
 
 /* --- /tmp/perf-PID.map: "START SIZE name" in hex, one per line --- */
@@ -477,118 +766,174 @@ static const char *perfmap_lookup(struct uproc *p, uint64_t addr)
 
 /* --- unwinding --- */
 
-static int frame_cb(Dwfl_Frame *state, void *arg)
+/* Only the copied stack is readable: CFI needs nothing else. */
+static bool read_stack(uint64_t addr, uint64_t *val, void *arg)
 {
 	struct uproc *p = arg;
-	Dwarf_Addr pc;
-	bool act;
-	const char *jit;
+	const struct unwind_sample *s = p->cur;
+	uint64_t sp = s->regs[REG_SP];
 
-	if (!dwfl_frame_pc(state, &pc, &act))
-		return DWARF_CB_ABORT;
-	if (p->first && p->ra_start)
-		act = false;
-	p->first = false;
-	if (!act && pc)
-		pc--;
-	if (p->n >= p->max)
-		return DWARF_CB_ABORT;
-	p->pcs[p->n++] = pc;
-	/* JIT code first: an anonymous mapping can sit in the span a
-	 * library reports as its own (between its segments). */
-	jit = perfmap_find(p, pc);
-	if (!jit && dwfl_addrmodule(p->dwfl, pc))
-		return DWARF_CB_OK;
-	if (!jit)
-		jit = perfmap_lookup(p, pc);
-	if (!jit) {
-		p->stale = true;
-		return DWARF_CB_ABORT;
+	if (addr < sp || addr - sp > s->stack_len ||
+	    s->stack_len - (addr - sp) < sizeof(*val)) {
+		/* Above the copy: the unwind may end here for want of the
+		 * rest of the stack. */
+		if (addr >= sp)
+			p->beyond = true;
+		return false;
 	}
-	/*
-	 * CPython 3.12+'s -X perf trampoline (Python/asm_trampoline.S,
-	 * x86-64): "sub $8,%rsp; call *%rcx; add $8,%rsp; ret", with no CFI
-	 * (it is copied to anonymous memory).  At its return address the
-	 * caller's return address is at sp+8 and the caller's sp is sp+16;
-	 * no other register is touched.  Restart from there.
-	 */
-	if (strncmp(jit, "py::", 4) == 0 && p->n > 1) {
-		Dwarf_Word v;
+	memcpy(val, s->stack + (addr - sp), sizeof(*val));
+	return true;
+}
 
-		for (unsigned r = 0; r < NREGS; r++)
-			if (dwfl_frame_reg(state, r, &v) == 0)
-				p->regs[r] = v;
-			else
-				p->regs[r] = 0;
-		p->trampoline = true;
+/* The row for pc in um: from the table, else from .eh_frame, else from
+ * .debug_frame (a debug file's, for code without .eh_frame). */
+static const struct cfi_row *row_for(struct unwinder *u, struct umod *um,
+				     uint64_t pc)
+{
+	const struct cfi_row *row;
+	Dwarf_Addr b;
+	bool computed;
+
+	if (!um->eh_asked) {
+		um->eh_asked = true;
+		um->eh = dwfl_module_eh_cfi(um->mod, &b);
+		um->eh_delta = (int64_t)(b - um->bias);
 	}
-	return DWARF_CB_ABORT;
+	row = cfi_table__row(um->tab, um->eh, um->eh_delta, pc - um->bias,
+			     &computed);
+	u->rows_computed += computed;
+	if (row)
+		return row;
+	if (!um->dbg_asked) {
+		um->dbg_asked = true;
+		um->dbg = dwfl_module_dwarf_cfi(um->mod, &b);
+		um->dbg_delta = (int64_t)(b - um->bias);
+	}
+	if (!um->dbg)
+		return NULL;
+	row = cfi_table__row(um->tab, um->dbg, um->dbg_delta, pc - um->bias,
+			     &computed);
+	u->rows_computed += computed;
+	return row;
+}
+
+enum walk_end {
+	WALK_DONE, /* the outermost frame */
+	WALK_CUT, /* stopped before it */
+	WALK_STALE, /* an address outside every module: maps may be old */
+};
+
+/*
+ * Walks s from its registers: the leaf's pc, then each caller's return
+ * address minus one.  Each step is a row of the frame's module's CFI
+ * (cfi.c).  CPython 3.12+'s -X perf trampolines (Python/asm_trampoline.S,
+ * x86-64: "sub $8,%rsp; call *%rcx; add $8,%rsp; ret", copied to
+ * anonymous memory, no CFI) are stepped through by hand: at the return
+ * address in one, the caller's return address is at sp+8 and its sp is
+ * sp+16; no other register is touched.
+ */
+static enum walk_end walk(struct unwinder *u, struct uproc *p,
+			  const struct unwind_sample *s, uint64_t *pcs,
+			  uint32_t max, uint32_t *n)
+{
+	uint64_t regs[NREGS];
+	uint32_t valid = (1u << NREGS) - 1, tramps = 0;
+	bool exact = true; /* the pc is not a return address */
+
+	memcpy(regs, s->regs, sizeof(regs));
+	*n = 0;
+	for (;;) {
+		uint64_t pc = regs[CFI_REG_RA], sp = regs[REG_SP], w;
+		const struct cfi_row *row;
+		const char *jit;
+		struct umod *um;
+		bool signal;
+
+		if (!pc)
+			return WALK_DONE;
+		if (!exact)
+			pc--;
+		if (*n >= max)
+			return WALK_CUT;
+		pcs[(*n)++] = pc;
+		/* JIT code first: an anonymous mapping can sit in the span
+		 * a library reports as its own (between its segments). */
+		jit = perfmap_find(p, pc);
+		um = jit ? NULL : find_mod(p, pc);
+		if (!um) {
+			if (!jit)
+				jit = perfmap_lookup(p, pc);
+			if (!jit)
+				return WALK_STALE;
+			if (strncmp(jit, "py::", 4) != 0 || *n == 1 ||
+			    ++tramps > TRAMPOLINES_MAX ||
+			    !read_stack(sp + 8, &w, p))
+				return WALK_CUT;
+			regs[REG_SP] = sp + 16;
+			regs[CFI_REG_RA] = w;
+			exact = false;
+			continue;
+		}
+		row = row_for(u, um, pc);
+		if (!row)
+			return WALK_CUT;
+		switch (cfi_row__step(row, regs, &valid, read_stack, p,
+				      &signal)) {
+		case CFI_STEP_END:
+			return WALK_DONE;
+		case CFI_STEP_FAIL:
+			return WALK_CUT;
+		case CFI_STEP_OK:
+			break;
+		}
+		/* The stack grows down: a caller's frame is above. */
+		if (regs[REG_SP] <= sp && !signal)
+			return WALK_CUT;
+		exact = signal;
+	}
 }
 
 int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s,
 		     uint64_t *pcs, uint32_t max, bool *cut)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cpu_ns();
+	enum walk_end how;
 	struct uproc *p;
-	bool retried = false;
-	int rc;
+	uint32_t n = 0;
 
 	*cut = true;
 	p = get_proc(u, s->pid);
-	if (!p || !p->attached)
+	if (!p)
 		return -ESRCH;
-again:
-	memcpy(p->regs, s->regs, sizeof(p->regs));
 	p->cur = s;
-	p->pcs = pcs;
-	p->max = max;
-	p->n = 0;
-	p->stale = false;
 	p->beyond = false;
-	p->ra_start = false;
-	for (int t = 0;; t++) {
-		Dwarf_Word w;
-		uint64_t sp;
-
-		p->trampoline = false;
-		p->first = true;
-		rc = dwfl_getthread_frames(p->dwfl, s->tid, frame_cb, p);
-		if (!p->trampoline || t == TRAMPOLINES_MAX)
-			break;
-		/* The trampoline's caller: return address at sp+8, its sp
-		 * at sp+16, every other register as the trampoline left it. */
-		sp = p->regs[REG_SP];
-		if (!cb_memory_read(NULL, sp + 8, &w, p)) {
-			rc = -1;
-			break;
-		}
-		p->regs[REG_SP] = sp + 16;
-		p->regs[16] = w;
-		p->ra_start = true;
-	}
-	/* An address outside every module, or an unwind that failed inside
-	 * one: the session may predate a mapping (a library being loaded is
-	 * first mapped whole from its start, its segments only after). */
-	if ((p->stale || rc != 0) && !retried &&
-	    now_ns() - p->refreshed_ns >= REFRESH_NS) {
-		retried = true;
-		if (refresh(u, p) == 0 && p->attached)
-			goto again;
+	how = walk(u, p, s, pcs, max, &n);
+	/* An address outside every module: the session may predate a
+	 * mapping (a library being loaded is first mapped whole from its
+	 * start, its segments only after). */
+	if (how == WALK_STALE && now_ns() - p->refreshed_ns >= REFRESH_NS &&
+	    refresh(u, p) == 0) {
+		p->beyond = false;
+		how = walk(u, p, s, pcs, max, &n);
 	}
 	p->cur = NULL;
-	*cut = rc != 0 || p->beyond;
+	*cut = how != WALK_DONE || p->beyond;
 	u->samples++;
-	u->frames += p->n;
-	u->ns += now_ns() - t0;
-	return (int)p->n;
+	u->frames += n;
+	u->ns += cpu_ns() - t0;
+	return (int)n;
 }
 
 /* --- symbolisation --- */
 
-/* Appends s to the csym's string block; the offset, or -1. */
-static long strs_add(char **strs, size_t *len, size_t *cap, const char *s)
+/* Appends s to the csym's string block; the offset, or -1.  A symbol
+ * version ("clock_gettime@@GLIBC_2.17", as debug files' .symtab has
+ * them) is dropped: one function, one frame. */
+static long strs_add(char **strs, size_t *len, size_t *cap, const char *s,
+		     bool sym)
 {
-	size_t n = strlen(s) + 1;
+	const char *at = sym && s[0] != '[' ? strchr(s, '@') : NULL;
+	size_t n = (at && at > s ? (size_t)(at - s) : strlen(s)) + 1;
 	long off = (long)*len;
 
 	if (n > 4096)
@@ -620,55 +965,240 @@ static const char *base_name(const char *path)
 }
 
 /*
- * Symbolises addr in mod: the ELF symbol (else "[file+0xoff]"), then the
- * functions DWARF says are inlined at addr, outermost first.
+ * The start of the function holding vaddr (the file's address), from the
+ * sorted table of .eh_frame_hdr (PT_GNU_EH_FRAME): what names a function
+ * of a stripped file, one frame for all its addresses.  Only the table
+ * encoding GNU ld, gold and lld write (datarel sdata4).
  */
-static struct csym *symbolise(Dwfl_Module *mod, uint64_t addr,
-			      const char *modpath, uint64_t start)
+static bool fde_start(Elf *elf, uint64_t vaddr, uint64_t *fstart,
+		      uint64_t *fnext)
+{
+	size_t nph;
+
+	if (!elf || elf_getphdrnum(elf, &nph) != 0)
+		return false;
+	for (size_t i = 0; i < nph; i++) {
+		const uint8_t *b;
+		Elf_Data *d;
+		GElf_Phdr ph;
+		uint32_t count;
+		int64_t rel;
+		size_t lo = 0, hi;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) ||
+		    ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+					 ELF_T_BYTE);
+		if (!d || d->d_size < 12)
+			return false;
+		b = d->d_buf;
+		/* version 1; eh_frame_ptr 4 bytes; count udata4; table
+		 * datarel|sdata4 */
+		if (b[0] != 1 || (b[1] & 0x0f) != 0x0b || b[2] != 0x03 ||
+		    b[3] != 0x3b)
+			return false;
+		memcpy(&count, b + 8, 4);
+		if (count == 0 || (d->d_size - 12) / 8 < count)
+			return false;
+		rel = (int64_t)(vaddr - ph.p_vaddr);
+		hi = count;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int32_t loc;
+
+			memcpy(&loc, b + 12 + mid * 8, 4);
+			if (loc <= rel)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			return false;
+		{
+			int32_t loc;
+
+			memcpy(&loc, b + 12 + (lo - 1) * 8, 4);
+			*fstart = ph.p_vaddr + (uint64_t)(int64_t)loc;
+			*fnext = UINT64_MAX;
+			if (lo < count) {
+				memcpy(&loc, b + 12 + lo * 8, 4);
+				*fnext = ph.p_vaddr + (uint64_t)(int64_t)loc;
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The file's bytes at vaddr (a loaded, file-backed segment), or NULL. */
+static const uint8_t *code_at(Elf *elf, uint64_t vaddr, size_t len)
+{
+	size_t nph;
+
+	if (!elf || elf_getphdrnum(elf, &nph) != 0)
+		return NULL;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		Elf_Data *d;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    vaddr < ph.p_vaddr || vaddr - ph.p_vaddr >= ph.p_filesz ||
+		    len > ph.p_filesz - (vaddr - ph.p_vaddr))
+			continue;
+		d = elf_getdata_rawchunk(
+			elf, (int64_t)(ph.p_offset + (vaddr - ph.p_vaddr)), len,
+			ELF_T_BYTE);
+		return d && d->d_size == len ? d->d_buf : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The parts of the eval loop outside the range its symbol names.  GCC
+ * splits a big function into its symbol's part and a ".cold" one (with
+ * PGO, as Debian builds python3.x, the bulk of _PyEval_EvalFrameDefault
+ * lands there), which only .symtab names: in a stripped file its frames
+ * would be unnamed and stay unmerged.  The symbol's part jumps into the
+ * other: each function (an .eh_frame_hdr entry) that two or more of its
+ * direct jumps land in is a part of it.  Computed once per module.
+ */
+static void find_eval_parts(struct umod *um)
+{
+	uint64_t cand[EVAL_PARTS_MAX * 4][3]; /* start, next, hits */
+	uint64_t lo = 0, size = 0;
+	const uint8_t *code;
+	GElf_Addr bias;
+	size_t ncand = 0;
+	Elf *elf;
+	int n;
+
+	um->eval_asked = true;
+	n = dwfl_module_getsymtab(um->mod);
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(
+			um->mod, i, &sym, &addr, NULL, NULL, NULL);
+
+		if (name && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+		    strcmp(name, "_PyEval_EvalFrameDefault") == 0) {
+			lo = addr - um->bias;
+			size = sym.st_size;
+			break;
+		}
+	}
+	elf = dwfl_module_getelf(um->mod, &bias);
+	if (!size || size > (1u << 20) || !(code = code_at(elf, lo, size)))
+		return;
+	for (uint64_t i = 0; i + 5 <= size; i++) {
+		uint64_t target, fs, fn;
+		int32_t rel;
+		size_t k;
+
+		if (code[i] == 0xe9) {
+			memcpy(&rel, code + i + 1, 4);
+			target = lo + i + 5 + (uint64_t)(int64_t)rel;
+		} else if (code[i] == 0x0f && i + 6 <= size &&
+			   (code[i + 1] & 0xf0) == 0x80) {
+			memcpy(&rel, code + i + 2, 4);
+			target = lo + i + 6 + (uint64_t)(int64_t)rel;
+		} else {
+			continue;
+		}
+		if ((target >= lo && target < lo + size) ||
+		    !fde_start(elf, target, &fs, &fn) ||
+		    (fs >= lo && fs < lo + size))
+			continue;
+		for (k = 0; k < ncand && cand[k][0] != fs; k++)
+			;
+		if (k == ncand) {
+			if (ncand == sizeof(cand) / sizeof(*cand))
+				continue;
+			cand[ncand][0] = fs;
+			cand[ncand][1] = fn;
+			cand[ncand++][2] = 0;
+		}
+		cand[k][2]++;
+	}
+	for (size_t k = 0; k < ncand && um->neval < EVAL_PARTS_MAX; k++)
+		if (cand[k][2] >= 2 && cand[k][1] != UINT64_MAX) {
+			um->eval[um->neval][0] = cand[k][0];
+			um->eval[um->neval++][1] = cand[k][1];
+		}
+}
+
+/* True if vaddr (the file's) is in a part of the eval loop its symbol
+ * does not cover. */
+static bool eval_part(struct umod *um, uint64_t vaddr)
+{
+	if (!um->eval_asked)
+		find_eval_parts(um);
+	for (uint32_t i = 0; i < um->neval; i++)
+		if (vaddr >= um->eval[i][0] && vaddr < um->eval[i][1])
+			return true;
+	return false;
+}
+
+/*
+ * Symbolises addr in um: the ELF symbol (.symtab, its debug file's, or
+ * .dynsym), else "[file+0xoff]" at the start of its function (from
+ * .eh_frame_hdr) or at addr; then the functions DWARF says are inlined at
+ * addr, outermost first.  Both from the file's index (symidx.c), built
+ * once: libdwfl is asked only what the index cannot decide.
+ */
+static struct csym *symbolise(struct umod *um, uint64_t addr, bool *unnamed)
 {
 	long offs[UNWIND_INLINE_MAX + 2];
 	const char *inl[UNWIND_INLINE_MAX];
 	char label[512];
 	size_t len = 0, cap = 0;
-	Dwarf_Die *scopes = NULL, *cu;
-	const char *name;
+	Dwarf_Die *cu;
+	const char *name = NULL;
 	struct csym *c;
 	Dwarf_Addr bias;
 	GElf_Off off;
 	GElf_Sym sym;
-	uint32_t n = 0, ninl = 0;
-	int ns;
+	uint32_t n = 0;
+	int ninl;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-	if (!name || !name[0]) {
+	if (symidx__func(um->idx, um->mod, um->bias, addr - um->bias, &name) ==
+	    SYMIDX_ASK)
+		name = dwfl_module_addrinfo(um->mod, addr, &off, &sym, NULL,
+					    NULL, NULL);
+	*unnamed = !name || !name[0];
+	if (*unnamed && eval_part(um, addr - um->bias)) {
+		name = "_PyEval_EvalFrameDefault";
+		*unnamed = false;
+	} else if (*unnamed) {
+		uint64_t fstart = addr - um->bias, fnext;
+
+		if (fde_start(dwfl_module_getelf(um->mod, &bias),
+			      addr - um->bias, &fstart, &fnext))
+			fstart += um->bias;
+		else
+			fstart = addr;
 		snprintf(label, sizeof(label), "[%s+0x%" PRIx64 "]",
-			 base_name(modpath), addr - start);
+			 base_name(um->path), fstart - um->start);
 		name = label;
 	}
-	offs[n++] = strs_add(&c->strs, &len, &cap, name);
+	offs[n++] = strs_add(&c->strs, &len, &cap, name, true);
 
 	/* The eval loop's frames are replaced by Python frames: its inlined
 	 * helpers would be thrown away, and it is where most samples of a
 	 * Python program land, each at another address. */
 	cu = native__is_eval(name) ? NULL :
-				     dwfl_module_addrdie(mod, addr, &bias);
-	ns = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
-	/* scopes[0] is the innermost: collect inlined callees inner first. */
-	for (int i = 0; i < ns && ninl < UNWIND_INLINE_MAX; i++) {
-		const char *in;
-
-		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
-			continue;
-		in = dwarf_diename(&scopes[i]);
-		inl[ninl++] = in ? in : "[inlined]";
-	}
-	for (uint32_t i = ninl; i-- > 0;)
-		offs[n++] = strs_add(&c->strs, &len, &cap, inl[i]);
-	free(scopes);
-	offs[n++] = strs_add(&c->strs, &len, &cap, modpath);
+				     dwfl_module_addrdie(um->mod, addr, &bias);
+	ninl = cu ? symidx__inlines(um->idx, cu, addr - bias, inl,
+				    UNWIND_INLINE_MAX, native__is_eval) :
+		    0;
+	/* inl[0] is the innermost: the outermost goes first. */
+	for (int i = ninl; i-- > 0;)
+		offs[n++] = strs_add(&c->strs, &len, &cap, inl[i], false);
+	offs[n++] = strs_add(&c->strs, &len, &cap, um->path, false);
 
 	for (uint32_t i = 0; i < n; i++)
 		if (offs[i] < 0) {
@@ -676,65 +1206,73 @@ static struct csym *symbolise(Dwfl_Module *mod, uint64_t addr,
 			return NULL;
 		}
 	c->sym.n = n - 1;
+	c->sym.unnamed = *unnamed;
 	for (uint32_t i = 0; i + 1 < n; i++)
 		c->sym.names[i] = c->strs + offs[i];
 	c->sym.module = c->strs + offs[n - 1];
 	return c;
 }
 
+/* Remembers a module with addresses left without a name, for the
+ * summary's hint. */
+static void note_unnamed(struct unwinder *u, const char *path)
+{
+	const char *b = base_name(path);
+
+	u->unnamed++;
+	for (uint32_t i = 0; i < u->nunnamed_mods; i++)
+		if (strcmp(u->unnamed_mods[i], b) == 0)
+			return;
+	if (u->nunnamed_mods < UNNAMED_MODS_MAX)
+		snprintf(u->unnamed_mods[u->nunnamed_mods++],
+			 sizeof(u->unnamed_mods[0]), "%s", b);
+}
+
 int unwinder__sym(struct unwinder *u, pid_t pid, uint64_t addr,
 		  struct unwind_sym *out)
 {
-	const unsigned char *bits;
-	const char *modname, *jit;
-	Dwarf_Addr start, end, vaddr;
-	Dwfl_Module *mod;
+	const char *jit;
+	struct umod *um;
 	struct uproc *p;
 	struct csym *c;
-	uint64_t key, v, bid, t0;
-	int nb;
+	uint64_t key, v, t0;
+	bool unnamed;
 
 	memset(out, 0, sizeof(*out));
 	p = get_proc(u, pid);
 	if (!p)
 		return -ESRCH;
 	jit = perfmap_find(p, addr);
-	mod = jit ? NULL : dwfl_addrmodule(p->dwfl, addr);
-	if (!mod) {
+	um = jit ? NULL : find_mod(p, addr);
+	if (!um) {
 		if (!jit)
 			jit = perfmap_lookup(p, addr);
 		out->names[0] = jit ? jit : "[unknown]";
 		out->n = 1;
+		out->unnamed = !jit;
 		return 0;
 	}
-	modname = dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL,
-				   NULL);
-	if (!modname)
-		modname = "?";
-	/* The module's path as the process sees it. */
-	if (strncmp(modname, p->root, strlen(p->root)) == 0)
-		modname += strlen(p->root);
-	nb = dwfl_module_build_id(mod, &bits, &vaddr);
-	bid = nb > 0 ? hash_bytes(bits, (size_t)nb, 0) :
-		       hash_bytes(modname, strlen(modname), (uint64_t)pid);
-	key = hash64(bid ^ hash64(addr - start));
+	key = hash64(um->bid ^ hash64(addr - um->start));
 	if (!key)
 		key = 1;
 	if (hashmap__get(&u->syms, key, &v)) {
 		c = (struct csym *)(uintptr_t)v;
-		if (c->bid == bid && c->rel == addr - start) {
+		if (c->bid == um->bid && c->rel == addr - um->start) {
 			*out = c->sym;
 			return 0;
 		}
 	}
-	t0 = now_ns();
-	c = symbolise(mod, addr, modname, start);
-	u->sym_ns += now_ns() - t0;
+	t0 = cpu_ns();
+	c = symbolise(um, addr, &unnamed);
+	u->sym_ns += cpu_ns() - t0;
 	u->syms_done++;
 	if (!c)
 		return -ENOMEM;
-	c->bid = bid;
-	c->rel = addr - start;
+	if (unnamed)
+		note_unnamed(u, um->path);
+	c->bid = um->bid;
+	c->rel = addr - um->start;
+	c->sym.id = ++u->sym_ids;
 	if (u->syms.len >= SYMS_MAX)
 		syms_clear(u);
 	if (hashmap__get(&u->syms, key, &v)) {
@@ -758,4 +1296,13 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *st)
 	st->session_ns = u->session_ns;
 	st->syms = u->syms_done;
 	st->sym_ns = u->sym_ns;
+	st->rows = u->rows_computed;
+	st->unnamed = u->unnamed;
+	st->unnamed_mods[0] = '\0';
+	for (uint32_t i = 0; i < u->nunnamed_mods; i++) {
+		size_t l = strlen(st->unnamed_mods);
+
+		snprintf(st->unnamed_mods + l, sizeof(st->unnamed_mods) - l,
+			 "%s%s", i ? ", " : "", u->unnamed_mods[i]);
+	}
 }

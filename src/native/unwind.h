@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * Native stacks without frame pointers: DWARF CFI unwinding (elfutils
- * libdwfl) of a sampled thread from its registers and a copy of the top
- * of its stack, and symbolisation (ELF symbols, DWARF inline frames, debug
- * files by .gnu_debuglink and build-id, /tmp/perf-PID.map for JIT code).
- * Files are opened through /proc/PID/root.  One libdwfl session per
- * process, rebuilt when an address falls outside its known mappings;
- * symbolised addresses cached per build-id, across processes.
+ * Native stacks without frame pointers: DWARF CFI unwinding of a sampled
+ * thread from its registers and a copy of the top of its stack, and
+ * symbolisation (ELF symbols, DWARF inline frames, debug files by
+ * .gnu_debuglink and build-id, in the target's root too, or from
+ * debuginfod when DEBUGINFOD_URLS is set; /tmp/perf-PID.map for JIT
+ * code).  Files are opened as the process sees them (/proc/PID/root), or
+ * through the mapping itself; the vDSO from its image in the process.
+ * One libdwfl session per process (modules, symbols), rebuilt when an
+ * address falls outside its known mappings.  The unwind steps themselves
+ * are CFI rows cached per file (cfi.c), shared across processes, and so
+ * are symbolised addresses.
  */
 #ifndef PYPROF_UNWIND_H
 #define PYPROF_UNWIND_H
@@ -31,8 +35,12 @@ struct unwind_sample {
 struct unwind_sym {
 	const char *names[UNWIND_INLINE_MAX + 1];
 	uint32_t n;
-	const char *module; /* the file's path as the process sees it, or
+	const char *module; /* the file's path as pyprof-bpf sees it, or
 			       NULL (anonymous memory) */
+	bool unnamed; /* no symbol: names[0] is "[file+0xoff]" or
+			 "[unknown]" */
+	uint64_t id; /* names this result for as long as the unwinder
+			lives (never reused), or 0 (JIT code, unknown) */
 };
 
 struct unwinder *unwinder__new(void);
@@ -59,6 +67,9 @@ struct unwind_stats {
 	uint64_t unwind_ns; /* unwinding, sessions excluded */
 	uint64_t sessions, session_ns; /* sessions built, and their cost */
 	uint64_t syms, sym_ns; /* addresses symbolised (cache misses) */
+	uint64_t rows; /* unwind rows computed by libdw (cache misses) */
+	uint64_t unnamed; /* addresses left without a symbol */
+	char unnamed_mods[256]; /* some of their files, ", "-separated */
 };
 void unwinder__stats(const struct unwinder *u, struct unwind_stats *st);
 

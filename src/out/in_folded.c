@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct reader {
 	FILE *f;
@@ -45,13 +47,14 @@ static long read_line(struct reader *r)
 	size_t len = 0;
 	int c;
 
+	errno = 0;
 	while ((c = getc(r->f)) != EOF && c != '\n') {
 		if (len + 1 >= IN_FOLDED_LINE_MAX)
 			return -E2BIG;
 		r->line[len++] = (char)c;
 	}
 	if (ferror(r->f))
-		return -EIO;
+		return errno ? -errno : -EIO;
 	if (c == EOF && len == 0)
 		return -1;
 	if (len && r->line[len - 1] == '\r')
@@ -334,17 +337,40 @@ out:
 int in_folded__read_path(struct profile *p, struct profile *p2,
 			 const char *path, char *err, size_t errlen)
 {
+	struct stat st;
 	FILE *f;
 	int rc;
 
-	if (strcmp(path, "-") == 0)
+	if (strcmp(path, "-") == 0) {
+		/* Closed (`<&-`): say so, not "Input/output error". */
+		if (fstat(STDIN_FILENO, &st) != 0) {
+			snprintf(err, errlen,
+				 "cannot read stdin: it is closed: pipe folded "
+				 "stacks in, or give a FILE");
+			return -EBADF;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen,
+				 "cannot read stdin: it is a directory: give "
+				 "a file of folded stacks");
+			return -EISDIR;
+		}
 		return in_folded__read(p, p2, stdin, "<stdin>", err, errlen);
+	}
 	f = fopen(path, "r");
 	if (!f) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot read %s: %s", path,
 			 strerror(errno));
 		return rc;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen,
+			 "cannot read %s: it is a directory: give a file of "
+			 "folded stacks",
+			 path);
+		fclose(f);
+		return -EISDIR;
 	}
 	rc = in_folded__read(p, p2, f, path, err, errlen);
 	fclose(f);

@@ -33,7 +33,8 @@
 int in_folded__read(struct profile *p, struct profile *p2, FILE *f,
 		    const char *name, char *err, size_t errlen);
 
-/* The same for a file path ("-" is stdin). */
+/* The same for a file path ("-" is stdin); also -errno when it cannot be
+ * opened, -EISDIR for a directory, -EBADF when stdin is closed. */
 int in_folded__read_path(struct profile *p, struct profile *p2,
 			 const char *path, char *err, size_t errlen);
 

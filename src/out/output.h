@@ -7,11 +7,14 @@
 #ifndef PYPROF_OUTPUT_H
 #define PYPROF_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "lib/profile.h"
+
+struct sources;
 
 enum out_format {
 	OUT_FOLDED, /* .folded .txt: flamegraph.pl, inferno, speedscope */
@@ -21,6 +24,9 @@ enum out_format {
 	OUT_CALLGRIND, /* .callgrind, callgrind.out.*: KCacheGrind */
 	OUT_TRACE, /* .trace.json: Chrome trace / Perfetto timeline */
 	OUT_HTML, /* .html: a self-contained report */
+	OUT_HEATMAP, /* .heatmap.html: the source, each line by its samples */
+	OUT_PSTATS, /* .pstats .prof: Python's pstats (marshal) */
+	OUT_GECKO, /* .gecko.json: the Firefox Profiler's (gecko) format */
 	OUT__MAX,
 };
 
@@ -37,7 +43,14 @@ struct out_meta {
 	double duration; /* seconds sampled */
 	uint64_t samples_taken; /* by the sampler (0: profile__total()) */
 	uint64_t samples_lost; /* taken but not in the profile */
+	/* The source files the heatmap shows (lib/sources.h); NULL: none
+	 * were read, and the heatmap says so. */
+	const struct sources *sources;
 };
+
+/* Whether format f shows when each sample was taken, so that a live run
+ * records it (trace, gecko, html). */
+bool output__timeline(enum out_format f);
 
 /* The name of a format ("svg"), as --format takes it. */
 const char *output__name(enum out_format f);
@@ -48,7 +61,8 @@ int output__parse_name(const char *name, enum out_format *f, char *err,
 
 /*
  * The format the extension of path names: .folded .txt .svg
- * .speedscope.json .pb.gz .callgrind callgrind.out.* .trace.json .html;
+ * .speedscope.json .pb.gz .callgrind callgrind.out.* .trace.json
+ * .gecko.json .heatmap.html .html .pstats .prof;
  * folded for a device or pipe without one (/dev/null, /dev/stdout).
  * -EINVAL with a line in err naming the known extensions and --format.
  */
@@ -57,8 +71,8 @@ int output__format_for_path(const char *path, enum out_format *f, char *err,
 
 /*
  * Writes p to out in format f.  0, or -errno: -EIO/-ENOSPC... when the
- * stream failed, -ENOMEM, -ENODATA for OUT_TRACE when p has no timeline
- * (profile__add_at() was never called, e.g. read from a folded file).
+ * stream failed, -ENOMEM, -ENODATA for OUT_TRACE and OUT_GECKO when p has
+ * no timeline (read from a folded file).
  * output__strerror() turns the error into words.
  */
 int output__write(const struct profile *p, enum out_format f,

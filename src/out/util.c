@@ -129,6 +129,34 @@ void out__xml_str(FILE *f, const char *s)
 	out__xml_str_cut(f, s, SIZE_MAX);
 }
 
+size_t out__xml_text(FILE *f, const char *s, size_t len)
+{
+	const char *end = s + len;
+	size_t bad = 0;
+
+	while (s < end) {
+		uint32_t cp;
+		size_t n;
+
+		if (*s == '\t') {
+			fputc('\t', f);
+			s++;
+			continue;
+		}
+		if (*s == '\0') {
+			cp = 0xfffd;
+			n = 1;
+		} else {
+			n = out__utf8_next(s, &cp);
+		}
+		if (cp == 0xfffd && n == 1)
+			bad++;
+		xml_char(f, s, n, cp);
+		s += n;
+	}
+	return bad;
+}
+
 void out__line_str(FILE *f, const char *s)
 {
 	while (*s) {
@@ -182,6 +210,41 @@ char *out__label(const struct profile *p, const struct pframe *fr)
 		n = asprintf(&s, "%s (%s)", name,
 			     fr->file ? profile__string(p, fr->file) : "?");
 	return n < 0 ? NULL : s;
+}
+
+int32_t *out__first_lines(const struct profile *p)
+{
+	size_t n = profile__nframes(p);
+	int32_t *first = malloc((n ? n : 1) * sizeof(*first));
+	struct hashmap low = {}; /* (name, file) -> lowest line + 1 */
+	int err = 0;
+
+	if (!first)
+		return NULL;
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct pframe *fr = profile__frame_get(p, (uint32_t)i);
+		uint64_t k = ((uint64_t)fr->name << 32 | fr->file) + 1, v;
+
+		first[i] = profile__first_line(p, (uint32_t)i);
+		if (fr->kind != PF_PYTHON || first[i] >= 0 || fr->line < 0)
+			continue;
+		if (!hashmap__get(&low, k, &v) || (uint64_t)fr->line + 1 < v)
+			err = hashmap__set(&low, k, (uint64_t)fr->line + 1);
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct pframe *fr = profile__frame_get(p, (uint32_t)i);
+		uint64_t k = ((uint64_t)fr->name << 32 | fr->file) + 1, v;
+
+		if (fr->kind == PF_PYTHON && first[i] < 0 &&
+		    hashmap__get(&low, k, &v))
+			first[i] = (int32_t)(v - 1);
+	}
+	hashmap__free(&low);
+	if (err) {
+		free(first);
+		return NULL;
+	}
+	return first;
 }
 
 uint32_t out__split(const struct profile *p, const uint32_t *frames, uint32_t n,

@@ -35,6 +35,12 @@ void out__xml_str(FILE *f, const char *s);
 /* The same, at most max characters, then "..". */
 void out__xml_str_cut(FILE *f, const char *s, size_t max);
 
+/* len bytes at s (followed by a NUL or a byte below 0x80, such as a line's
+ * '\n') as XML text, tabs kept: for file contents.  A NUL, a control
+ * character or a byte that is not UTF-8 becomes U+FFFD; returns how many
+ * bytes were not UTF-8 (NULs included). */
+size_t out__xml_text(FILE *f, const char *s, size_t len);
+
 /* s with control characters as '?' and invalid UTF-8 as U+FFFD, for the
  * line-based formats (callgrind). */
 void out__line_str(FILE *f, const char *s);
@@ -60,6 +66,16 @@ char *out__label(const struct profile *p, const struct pframe *fr);
  */
 uint32_t out__split(const struct profile *p, const uint32_t *frames, uint32_t n,
 		    uint32_t *proc, uint32_t *thread);
+
+/*
+ * The first line of each frame's function, by frame id, for the formats
+ * that name a function by where it starts (pstats, the heatmap): the one
+ * the collector recorded (co_firstlineno), else, for a Python frame, the
+ * lowest line a frame of the same name and file has (folded stacks do not
+ * carry first lines), else -1.  malloc'd, profile__nframes() entries;
+ * NULL on ENOMEM.
+ */
+int32_t *out__first_lines(const struct profile *p);
 
 /* The pid in a process label "comm-PID"; 0 if it has none. */
 uint32_t out__label_pid(const char *label);

@@ -28,6 +28,16 @@
  * statically_allocated:1 (3.12+).  Include/cpython/unicodeobject.h.
  */
 #define UNICODE_BITS .kind_shift = 2, .compact_bit = 5, .ascii_bit = 6
+/* Free-threaded 3.14+: interned is a whole byte, the bit fields follow. */
+#define UNICODE_BITS_FT .kind_shift = 8, .compact_bit = 11, .ascii_bit = 12
+
+/* Thread-local bytecode: free-threaded 3.14+ only. */
+#define NO_TLBC .frame_tlbc_index = NONE, .code_tlbc = NONE
+
+/* offsetof(struct py_layout, f); does not compile unless f is 4 bytes. */
+#define U32_AT(f)                        \
+	(offsetof(struct py_layout, f) + \
+	 0 * sizeof(char[sizeof(((struct py_layout *)0)->f) == 4 ? 1 : -1]))
 
 /* Owner values of frames that are not Python frames (enum _frameowner). */
 #define OWNER(v) (1u << (v))
@@ -56,6 +66,7 @@ static const struct py_layout builtin[] = {
 			.frame_owner = NONE,
 			.code_firstlineno = 40,
 			.code_adaptive = NONE,
+			NO_TLBC,
 		},
 		.frame_kind = PY_FRAME_OBJECT,
 		.code = {
@@ -113,6 +124,7 @@ static const struct py_layout builtin[] = {
 			.frame_owner = NONE,
 			.code_firstlineno = 40,
 			.code_adaptive = NONE,
+			NO_TLBC,
 		},
 		.frame_kind = PY_FRAME_OBJECT,
 		.code = {
@@ -171,6 +183,7 @@ static const struct py_layout builtin[] = {
 			.frame_owner = NONE,
 			.code_firstlineno = 40,
 			.code_adaptive = NONE,
+			NO_TLBC,
 		},
 		.frame_kind = PY_FRAME_OBJECT,
 		.lasti_units = 1,
@@ -237,6 +250,7 @@ static const struct py_layout builtin[] = {
 			.frame_owner = 69,
 			.code_firstlineno = 72,
 			.code_adaptive = 184,
+			NO_TLBC,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.code = {
@@ -299,6 +313,7 @@ static const struct py_layout builtin[] = {
 			.frame_owner = 70,
 			.code_firstlineno = 68,
 			.code_adaptive = 192,
+			NO_TLBC,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_CSTACK */
@@ -363,6 +378,7 @@ static const struct py_layout builtin[] = {
 			.frame_owner = 70,
 			.code_firstlineno = 68,
 			.code_adaptive = 200,
+			NO_TLBC,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_CSTACK */
@@ -455,6 +471,7 @@ static const struct py_layout builtin[] = {
 			.frame_owner = 74,
 			.code_firstlineno = 68,
 			.code_adaptive = 208,
+			NO_TLBC,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		/* FRAME_OWNED_BY_INTERPRETER, FRAME_OWNED_BY_CSTACK */
@@ -496,14 +513,343 @@ static const struct py_layout builtin[] = {
 			.values_prefix = 8,
 		},
 	},
+	{
+		/*
+		 * 3.15: the headers of 3.15.2 (pycore_debug_offsets.h,
+		 * pycore_interp_structs.h, pycore_interpframe_structs.h,
+		 * cpython/pystate.h, pycore_tstate.h), checked against Debian's
+		 * 3.15.2 build.
+		 *
+		 * _Py_DebugOffsets is 888 bytes, so interpreters.head is at
+		 * 936.  PyInterpreterState: next 7264, threads.head 7336,
+		 * imports.modules 7592 (the gc state shrank).  PyThreadState
+		 * gained holds_gil, gil_requested, base_frame,
+		 * last_profiled_frame(_seq) before thread_id, now at 176.
+		 *
+		 * Frames: enum _frameowner lost FRAME_OWNED_BY_CSTACK; the
+		 * eval loop's entry frame and every thread's base frame (a
+		 * sentinel embedded in _PyThreadStateImpl, the last of each
+		 * chain) are FRAME_OWNED_BY_INTERPRETER (3): skipped.  The
+		 * frame and code layouts are 3.14's.  PyHeapTypeObject grew
+		 * (ht_cached_keys 888).
+		 */
+		.version = PYVER(3, 15),
+		.name = "3.15",
+		.walk = {
+			.runtime_interp_head = 936,
+			.interp_next = 7264,
+			.interp_threads_head = 7336,
+			.tstate_next = 8,
+			.tstate_thread_id = 176,
+			.tstate_frame = 72,
+			.cframe_current_frame = NONE,
+			.frame_previous = 8,
+			.frame_code = 0,
+			.frame_instr = 56,
+			.frame_owner = 74,
+			.code_firstlineno = 68,
+			.code_adaptive = 208,
+			NO_TLBC,
+		},
+		.frame_kind = PY_FRAME_INTERP,
+		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_INTERPRETER */
+		.code_tag_bits = 2,
+		.code = {
+			.size = 144,
+			.name = 120,
+			.qualname = 128,
+			.filename = 112,
+			.linetable = 136,
+			.firstlineno = 68,
+			.linetable_kind = PY_LT_LOCATIONS,
+		},
+		.object = { .ob_type = 8 },
+		.bytes = { .ob_size = 16, .ob_sval = 32 },
+		.unicode = {
+			.length = 16,
+			.state = 32,
+			.ascii_size = 40,
+			.compact_size = 56,
+			.data_any = 56,
+			UNICODE_BITS,
+		},
+		.obj = {
+			.interp_modules = 7592,
+			.module_dict = 16,
+			.dict_keys = 32,
+			.dict_values = 40,
+			.type_flags = 168,
+			.type_dictoffset = 288,
+			.type_basicsize = 32,
+			.ht_cached_keys = 888,
+			.long_size = 16,
+			.long_digits = 24,
+			.long_tagged = 1,
+			.dict_keys_new = 1,
+			.managed_dict = PY_MD_313,
+			.values_prefix = 8,
+		},
+	},
+
+	/*
+	 * Free-threaded builds (Py_GIL_DISABLED, PEP 703): the same headers
+	 * with Py_GIL_DISABLED defined.  What changes (Include/object.h,
+	 * cpython/unicodeobject.h, pycore_object.h, pycore_code.h,
+	 * pycore_interpframe_structs.h):
+	 *  - PyObject is 32 bytes, not 16 (ob_tid, ob_flags, ob_mutex,
+	 *    ob_gc_bits, ob_ref_local, ob_ref_shared, then ob_type at 24), so
+	 *    every field of every object moves 16 bytes up;
+	 *  - 3.14+: PyASCIIObject.state.interned is a whole byte (it is read
+	 *    atomically), so kind, compact and ascii are bits 8, 11 and 12;
+	 *  - no GC pre-header: the managed dict is at obj - 1 word;
+	 *  - 3.14+: each thread may run its own copy of the bytecode
+	 *    (co_tlbc->entries[frame->tlbc_index]): an int32 tlbc_index
+	 *    before return_offset moves owner to 78;
+	 *  - no GIL.
+	 * Thread and interpreter states are not objects and keep their
+	 * layout but for the gc state.  Not yet checked against a real
+	 * free-threaded build: none could be installed where this was
+	 * written.  The target's _Py_DebugOffsets override all they carry.
+	 */
+	{
+		/* 3.13t: v3.13.0's headers (no tlbc, the 3.13 unicode state). */
+		.version = PYVER(3, 13),
+		.name = "3.13t",
+		.free_threaded = 1,
+		.walk = {
+			.runtime_interp_head = 632,
+			.interp_next = 7264,
+			.interp_threads_head = 7344,
+			.tstate_next = 8,
+			.tstate_thread_id = 152,
+			.tstate_frame = 72,
+			.cframe_current_frame = NONE,
+			.frame_previous = 8,
+			.frame_code = 0,
+			.frame_instr = 56,
+			.frame_owner = 70,
+			.code_firstlineno = 84,
+			.code_adaptive = 216,
+			NO_TLBC,
+		},
+		.frame_kind = PY_FRAME_INTERP,
+		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_CSTACK */
+		.code = {
+			.size = 160,
+			.name = 136,
+			.qualname = 144,
+			.filename = 128,
+			.linetable = 152,
+			.firstlineno = 84,
+			.linetable_kind = PY_LT_LOCATIONS,
+		},
+		.object = { .ob_type = 24 },
+		.bytes = { .ob_size = 32, .ob_sval = 48 },
+		.unicode = {
+			.length = 32,
+			.state = 48,
+			.ascii_size = 56,
+			.compact_size = 72,
+			.data_any = 72,
+			UNICODE_BITS,
+		},
+		.obj = {
+			.interp_modules = 7664,
+			.module_dict = 32,
+			.dict_keys = 48,
+			.dict_values = 56,
+			.type_flags = 184,
+			.type_dictoffset = 304,
+			.type_basicsize = 48,
+			.ht_cached_keys = 896,
+			.long_size = 32,
+			.long_digits = 40,
+			.long_tagged = 1,
+			.dict_keys_new = 1,
+			.managed_dict = PY_MD_313T,
+			.values_prefix = 8,
+		},
+	},
+	{
+		/* 3.14t: the headers of 3.14.10. */
+		.version = PYVER(3, 14),
+		.name = "3.14t",
+		.free_threaded = 1,
+		.walk = {
+			.runtime_interp_head = 808,
+			.interp_next = 7272,
+			.interp_threads_head = 7344,
+			.tstate_next = 8,
+			.tstate_thread_id = 152,
+			.tstate_frame = 72,
+			.cframe_current_frame = NONE,
+			.frame_previous = 8,
+			.frame_code = 0,
+			.frame_instr = 56,
+			.frame_owner = 78,
+			.code_firstlineno = 84,
+			.code_adaptive = 232,
+			.frame_tlbc_index = 72,
+			.code_tlbc = 224,
+		},
+		.frame_kind = PY_FRAME_INTERP,
+		/* FRAME_OWNED_BY_INTERPRETER, FRAME_OWNED_BY_CSTACK */
+		.owner_skip_mask = OWNER(3) | OWNER(4),
+		/* Py_TAG_BITS is 1 here (Py_TAG_DEFERRED); clearing 2 bits of
+		 * an object address is as right. */
+		.code_tag_bits = 2,
+		.code = {
+			.size = 160,
+			.name = 136,
+			.qualname = 144,
+			.filename = 128,
+			.linetable = 152,
+			.firstlineno = 84,
+			.linetable_kind = PY_LT_LOCATIONS,
+		},
+		.object = { .ob_type = 24 },
+		.bytes = { .ob_size = 32, .ob_sval = 48 },
+		.unicode = {
+			.length = 32,
+			.state = 48,
+			.ascii_size = 56,
+			.compact_size = 72,
+			.data_any = 72,
+			UNICODE_BITS_FT,
+		},
+		.obj = {
+			.interp_modules = 7712,
+			.module_dict = 32,
+			.dict_keys = 48,
+			.dict_values = 56,
+			.type_flags = 184,
+			.type_dictoffset = 304,
+			.type_basicsize = 48,
+			.ht_cached_keys = 896,
+			.long_size = 32,
+			.long_digits = 40,
+			.long_tagged = 1,
+			.dict_keys_new = 1,
+			.managed_dict = PY_MD_313T,
+			.values_prefix = 8,
+		},
+	},
+	{
+		/* 3.15t: the headers of 3.15.2. */
+		.version = PYVER(3, 15),
+		.name = "3.15t",
+		.free_threaded = 1,
+		.walk = {
+			.runtime_interp_head = 936,
+			.interp_next = 7264,
+			.interp_threads_head = 7336,
+			.tstate_next = 8,
+			.tstate_thread_id = 176,
+			.tstate_frame = 72,
+			.cframe_current_frame = NONE,
+			.frame_previous = 8,
+			.frame_code = 0,
+			.frame_instr = 56,
+			.frame_owner = 78,
+			.code_firstlineno = 84,
+			.code_adaptive = 232,
+			.frame_tlbc_index = 72,
+			.code_tlbc = 224,
+		},
+		.frame_kind = PY_FRAME_INTERP,
+		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_INTERPRETER */
+		.code_tag_bits = 2,
+		.code = {
+			.size = 160,
+			.name = 136,
+			.qualname = 144,
+			.filename = 128,
+			.linetable = 152,
+			.firstlineno = 84,
+			.linetable_kind = PY_LT_LOCATIONS,
+		},
+		.object = { .ob_type = 24 },
+		.bytes = { .ob_size = 32, .ob_sval = 48 },
+		.unicode = {
+			.length = 32,
+			.state = 48,
+			.ascii_size = 56,
+			.compact_size = 72,
+			.data_any = 72,
+			UNICODE_BITS_FT,
+		},
+		.obj = {
+			.interp_modules = 7592,
+			.module_dict = 32,
+			.dict_keys = 48,
+			.dict_values = 56,
+			.type_flags = 184,
+			.type_dictoffset = 304,
+			.type_basicsize = 48,
+			.ht_cached_keys = 904,
+			.long_size = 32,
+			.long_digits = 40,
+			.long_tagged = 1,
+			.dict_keys_new = 1,
+			.managed_dict = PY_MD_313T,
+			.values_prefix = 8,
+		},
+	},
 };
+
+/*
+ * What patch releases changed in a minor version's table row, from the
+ * first patch level that has it.  A target's own _Py_DebugOffsets overrides
+ * these too; they matter when it cannot be read, and they keep the
+ * cross-check quiet for a release pyprof-bpf knows.
+ */
+static const struct py_patch {
+	unsigned version, micro;
+	bool free_threaded;
+	size_t field; /* offsetof(struct py_layout, a uint32_t) */
+	uint32_t value;
+} patches[] = {
+	/*
+	 * 3.14.5 went back from the incremental to the generational
+	 * collector: struct _gc_runtime_state grew from 240 to 264 bytes
+	 * (pycore_interp_structs.h of 3.14.10 against v3.14.0), and what
+	 * follows it in PyInterpreterState moved 24 bytes up.  The default
+	 * build only: the free-threaded row is 3.14.10's already.
+	 */
+	{ PYVER(3, 14), 5, false, U32_AT(obj.interp_modules), 7688 },
+};
+
+static const struct py_layout *row(unsigned version, bool free_threaded)
+{
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (builtin[i].version == version &&
+		    builtin[i].free_threaded == free_threaded)
+			return &builtin[i];
+	return NULL;
+}
 
 const struct py_layout *py_layout__builtin(unsigned version)
 {
-	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
-		if (builtin[i].version == version)
-			return &builtin[i];
-	return NULL;
+	return row(version, false);
+}
+
+int py_layout__lookup(unsigned version, unsigned micro, bool free_threaded,
+		      struct py_layout *out)
+{
+	const struct py_layout *r = row(version, free_threaded);
+
+	if (!r)
+		return -ENOENT;
+	*out = *r;
+	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
+		const struct py_patch *p = &patches[i];
+
+		if (p->version == version && micro >= p->micro &&
+		    p->free_threaded == free_threaded)
+			memcpy((unsigned char *)out + p->field, &p->value,
+			       sizeof(p->value));
+	}
+	return 0;
 }
 
 /*
@@ -534,6 +880,7 @@ static const struct dbg_version {
 } dbg_versions[] = {
 	{ PYVER(3, 13), 584 },
 	{ PYVER(3, 14), 760 },
+	{ PYVER(3, 15), 888 },
 };
 
 #define NR_DBG_VERSIONS (sizeof(dbg_versions) / sizeof(dbg_versions[0]))
@@ -586,30 +933,30 @@ struct dbg_member {
 			  the offset; 0: a size or flexible array member,
 			  which may equal the struct size */
 	uint8_t group; /* DBG_TAKE: enum dbg_group */
+	bool ft_only; /* DBG_TAKE only in free-threaded builds (default
+			 builds write 0 there); a SKIP in others */
 };
 
-/* offsetof(struct py_layout, f); does not compile unless f is 4 bytes. */
-#define U32_AT(f)                        \
-	(offsetof(struct py_layout, f) + \
-	 0 * sizeof(char[sizeof(((struct py_layout *)0)->f) == 4 ? 1 : -1]))
-
 /* A members[] row: SKIP it, check a struct SIZE, or TAKE an offset. */
-#define ROW(sec, mem, v, u, max, at, w, g)                                     \
+#define ROW(sec, mem, v, u, max, at, w, g, ft)                                 \
 	{                                                                      \
 		.section = #sec, .name = #mem, .since = PYVER(3, v), .use = u, \
-		.size_max = max, .dst = at, .width = w, .group = g             \
+		.size_max = max, .dst = at, .width = w, .group = g,            \
+		.ft_only = ft                                                  \
 	}
-#define SKIP(sec, mem, v) ROW(sec, mem, v, DBG_SKIP, 0, 0, 0, G_NONE)
-#define SIZE(sec, v, max) ROW(sec, size, v, DBG_SIZE, max, 0, 0, G_NONE)
+#define SKIP(sec, mem, v) ROW(sec, mem, v, DBG_SKIP, 0, 0, 0, G_NONE, false)
+#define SIZE(sec, v, max) ROW(sec, size, v, DBG_SIZE, max, 0, 0, G_NONE, false)
 #define TAKE(sec, mem, v, field, width, group) \
-	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group)
+	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group, false)
+#define TAKE_FT(sec, mem, v, field, width, group) \
+	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group, true)
 #define STATE DBG_STATE_SIZE_MAX
 #define OBJ DBG_OBJ_SIZE_MAX
 
 /*
  * struct _Py_DebugOffsets: Include/internal/pycore_runtime.h at v3.13.0,
- * Include/internal/pycore_debug_offsets.h at v3.14.0 (the unit tests read
- * real 3.13.0 and 3.14.10 builds).
+ * Include/internal/pycore_debug_offsets.h at v3.14.0 and of 3.15.2 (the unit
+ * tests read real 3.13.0, 3.14.10 and 3.15.2 builds).
  * Columns: section, member, since (3.x), py_layout field, width, group.
  */
 static const struct dbg_member members[] = {
@@ -642,10 +989,21 @@ static const struct dbg_member members[] = {
 	TAKE(thread_state, next, 13, walk.tstate_next, 8, G_TSTATE),
 	SKIP(thread_state, interp, 13),
 	TAKE(thread_state, current_frame, 13, walk.tstate_frame, 8, G_TSTATE),
+	/* 3.15: every chain ends in this thread's sentinel frame. */
+	SKIP(thread_state, base_frame, 15),
+	SKIP(thread_state, last_profiled_frame, 15),
+	SKIP(thread_state, last_profiled_frame_seq, 15),
 	TAKE(thread_state, thread_id, 13, walk.tstate_thread_id, 8, G_TSTATE),
 	SKIP(thread_state, native_thread_id, 13),
 	SKIP(thread_state, datastack_chunk, 13),
 	SKIP(thread_state, status, 13),
+	SKIP(thread_state, holds_gil, 15),
+	SKIP(thread_state, gil_requested, 15),
+	SKIP(thread_state, current_exception, 15),
+	SKIP(thread_state, exc_state, 15),
+
+	/* No size: _PyErr_StackItem is not read. */
+	SKIP(err_stackitem, exc_value, 15),
 
 	SIZE(interpreter_frame, 13, OBJ),
 	TAKE(interpreter_frame, previous, 13, walk.frame_previous, 8, G_FRAME),
@@ -654,7 +1012,8 @@ static const struct dbg_member members[] = {
 	SKIP(interpreter_frame, localsplus, 13),
 	TAKE(interpreter_frame, owner, 13, walk.frame_owner, 1, G_FRAME),
 	SKIP(interpreter_frame, stackpointer, 14),
-	SKIP(interpreter_frame, tlbc_index, 14),
+	TAKE_FT(interpreter_frame, tlbc_index, 14, walk.frame_tlbc_index, 4,
+		G_FRAME),
 
 	SIZE(code_object, 13, OBJ),
 	TAKE(code_object, filename, 13, code.filename, 8, G_CODE),
@@ -666,7 +1025,7 @@ static const struct dbg_member members[] = {
 	SKIP(code_object, localsplusnames, 13),
 	SKIP(code_object, localspluskinds, 13),
 	TAKE(code_object, co_code_adaptive, 13, walk.code_adaptive, 0, G_NONE),
-	SKIP(code_object, co_tlbc, 14),
+	TAKE_FT(code_object, co_tlbc, 14, walk.code_tlbc, 8, G_NONE),
 
 	SIZE(pyobject, 13, OBJ),
 	TAKE(pyobject, ob_type, 13, object.ob_type, 8, G_NONE),
@@ -675,6 +1034,12 @@ static const struct dbg_member members[] = {
 	SKIP(type_object, tp_name, 13),
 	SKIP(type_object, tp_repr, 13),
 	TAKE(type_object, tp_flags, 13, obj.type_flags, 8, G_NONE),
+	TAKE(type_object, tp_basicsize, 15, obj.type_basicsize, 8, G_NONE),
+	TAKE(type_object, tp_dictoffset, 15, obj.type_dictoffset, 8, G_NONE),
+
+	SIZE(heap_type_object, 15, OBJ),
+	TAKE(heap_type_object, ht_cached_keys, 15, obj.ht_cached_keys, 8,
+	     G_NONE),
 
 	SKIP(tuple_object, size, 13),
 	SKIP(tuple_object, ob_item, 13),
@@ -710,9 +1075,15 @@ static const struct dbg_member members[] = {
 	/* A size, not an offset: compact ASCII data starts right after. */
 	TAKE(unicode_object, asciiobject_size, 13, unicode.ascii_size, 0,
 	     G_NONE),
+	/* A size too: non-ASCII compact data starts right after. */
+	TAKE(unicode_object, compactunicodeobject_size, 15,
+	     unicode.compact_size, 0, G_NONE),
 
 	SKIP(gc, size, 13),
 	SKIP(gc, collecting, 13),
+	SKIP(gc, frame, 15),
+	SKIP(gc, generation_stats_size, 15),
+	SKIP(gc, generation_stats, 15),
 
 	SKIP(gen_object, size, 14),
 	SKIP(gen_object, gi_name, 14),
@@ -744,10 +1115,17 @@ static int dbg_has(const struct dbg_member *m, unsigned version)
 	return version >= m->since;
 }
 
-/* A DBG_TAKE row of group g that the version has. */
-static int dbg_in_group(const struct dbg_member *m, unsigned version, int g)
+/* A DBG_TAKE row that the version and build (ft: free-threaded) have. */
+static int dbg_takes(const struct dbg_member *m, unsigned version, bool ft)
 {
-	return m->use == DBG_TAKE && m->group == g && dbg_has(m, version);
+	return m->use == DBG_TAKE && dbg_has(m, version) && (ft || !m->ft_only);
+}
+
+/* A DBG_TAKE row of group g that the version and build have. */
+static int dbg_in_group(const struct dbg_member *m, unsigned version, bool ft,
+			int g)
+{
+	return m->group == g && dbg_takes(m, version, ft);
 }
 
 /* sizeof(_Py_DebugOffsets) in a version, as members[] lays it out. */
@@ -814,7 +1192,7 @@ static int check_sizes(unsigned version, const uint64_t *val, char *err,
  * field it names is seen to lie inside its struct (the section's size,
  * which check_sizes has bounded).
  */
-static int take_offsets(unsigned version, const uint64_t *val,
+static int take_offsets(unsigned version, bool ft, const uint64_t *val,
 			struct py_layout *l, char *err, size_t errlen)
 {
 	const struct dbg_member *sz = NULL;
@@ -829,7 +1207,7 @@ static int take_offsets(unsigned version, const uint64_t *val,
 			continue;
 		if (m->use == DBG_SIZE)
 			sz = m;
-		if (m->use != DBG_TAKE)
+		if (!dbg_takes(m, version, ft))
 			continue;
 		if (!sz || strcmp(sz->section, m->section) != 0) {
 			seterr(err, errlen,
@@ -863,14 +1241,16 @@ static uint32_t taken(const struct py_layout *l, const struct dbg_member *m)
 }
 
 /* Where the group's last field ends. */
-static uint32_t group_end(const struct py_layout *l, unsigned version, int g)
+static uint32_t group_end(const struct py_layout *l, unsigned version, bool ft,
+			  int g)
 {
 	uint32_t end = 0;
 
 	for (size_t i = 0; i < NR_MEMBERS; i++) {
 		const struct dbg_member *m = &members[i];
 
-		if (dbg_in_group(m, version, g) && taken(l, m) + m->width > end)
+		if (dbg_in_group(m, version, ft, g) &&
+		    taken(l, m) + m->width > end)
 			end = taken(l, m) + m->width;
 	}
 	return end;
@@ -883,17 +1263,18 @@ static int overlap(uint32_t a, uint32_t wa, uint32_t b, uint32_t wb)
 }
 
 /* Two fields of group g overlap. */
-static int group_overlaps(const struct py_layout *l, unsigned version, int g)
+static int group_overlaps(const struct py_layout *l, unsigned version, bool ft,
+			  int g)
 {
 	for (size_t i = 0; i < NR_MEMBERS; i++) {
 		const struct dbg_member *a = &members[i];
 
-		if (!dbg_in_group(a, version, g))
+		if (!dbg_in_group(a, version, ft, g))
 			continue;
 		for (size_t j = i + 1; j < NR_MEMBERS; j++) {
 			const struct dbg_member *b = &members[j];
 
-			if (dbg_in_group(b, version, g) &&
+			if (dbg_in_group(b, version, ft, g) &&
 			    overlap(taken(l, a), a->width, taken(l, b),
 				    b->width))
 				return 1;
@@ -903,20 +1284,20 @@ static int group_overlaps(const struct py_layout *l, unsigned version, int g)
 }
 
 /* Each group's fields keep to its rule (dbg_groups[]). */
-static int check_groups(const struct py_layout *l, unsigned version, char *err,
-			size_t errlen)
+static int check_groups(const struct py_layout *l, unsigned version, bool ft,
+			char *err, size_t errlen)
 {
 	for (int g = 1; g < NR_GROUPS; g++) {
 		const struct dbg_group_rule *r = &dbg_groups[g];
 
-		if (r->span && group_end(l, version, g) > r->span) {
+		if (r->span && group_end(l, version, ft, g) > r->span) {
 			seterr(err, errlen,
 			       "debug offsets: %s fields lie beyond the %u bytes "
 			       "the sampler reads",
 			       r->what, r->span);
 			return -EINVAL;
 		}
-		if (r->disjoint && group_overlaps(l, version, g)) {
+		if (r->disjoint && group_overlaps(l, version, ft, g)) {
 			seterr(err, errlen, "debug offsets: %s fields overlap",
 			       r->what);
 			return -EINVAL;
@@ -930,7 +1311,7 @@ static int check_groups(const struct py_layout *l, unsigned version, char *err,
  * struct sizes are checked first, then each offset against its struct, then
  * the groups.
  */
-static int fill_from(const unsigned char *buf, unsigned version,
+static int fill_from(const unsigned char *buf, unsigned version, bool ft,
 		     struct py_layout *l, char *err, size_t errlen)
 {
 	uint64_t val[NR_MEMBERS];
@@ -938,22 +1319,27 @@ static int fill_from(const unsigned char *buf, unsigned version,
 
 	dbg_values(buf, version, val);
 	ret = check_sizes(version, val, err, errlen);
-	ret = ret ?: take_offsets(version, val, l, err, errlen);
-	ret = ret ?: check_groups(l, version, err, errlen);
+	ret = ret ?: take_offsets(version, ft, val, l, err, errlen);
+	ret = ret ?: check_groups(l, version, ft, err, errlen);
 	if (ret)
 		return ret;
 	/* co_firstlineno is read both by the walk and by the symboliser. */
 	l->walk.code_firstlineno = l->code.firstlineno;
 	l->walk.cframe_current_frame = NONE;
-	l->code.size = group_end(l, version, G_CODE);
+	l->code.size = group_end(l, version, ft, G_CODE);
+	/* PyUnicodeObject.data follows PyCompactUnicodeObject (3.12+). */
+	l->unicode.data_any = l->unicode.compact_size;
 	return 0;
 }
 
 /*
  * The dbg_versions[] row a header names, or NULL with the reason in err.
  * The layout is only promised stable within a minor series from the
- * release candidates on (the ABI freeze); alphas and betas may lay it out
- * differently (3.13's early alphas had no size members at all).
+ * release candidates on (the ABI freeze).  An alpha or beta is read as its
+ * minor's final layout all the same: the checks that follow (every struct
+ * size bounded, every offset inside its struct, the walk's fields apart)
+ * refuse one laid out otherwise, and one that passes them is described by
+ * its own offsets (3.13's early alphas had no size members at all: refused).
  */
 static const struct dbg_version *dbg_version(const struct dbg_head *h,
 					     char *err, size_t errlen)
@@ -961,8 +1347,7 @@ static const struct dbg_version *dbg_version(const struct dbg_head *h,
 	const struct dbg_version *dv = NULL;
 	/* PY_VERSION_HEX: major, minor, micro bytes; level, serial nibbles. */
 	unsigned major = (h->version >> 24) & 0xff,
-		 minor = (h->version >> 16) & 0xff,
-		 level = (h->version >> 4) & 0xf;
+		 minor = (h->version >> 16) & 0xff;
 
 	for (size_t i = 0; i < NR_DBG_VERSIONS && !(h->version >> 32); i++)
 		if (dbg_versions[i].version == PYVER(major, minor))
@@ -973,18 +1358,10 @@ static const struct dbg_version *dbg_version(const struct dbg_head *h,
 		       h->version);
 		return NULL;
 	}
-	if (level != 0xc && level != 0xf) {
+	if (h->free_threaded > 1) {
 		seterr(err, errlen,
-		       "debug offsets: pre-release python 0x%" PRIx64
-		       " (alpha/beta layouts are not supported)",
-		       h->version);
-		return NULL;
-	}
-	/* Same members, other values: needs built-in free-threaded rows. */
-	if (h->free_threaded) {
-		seterr(err, errlen,
-		       "free-threaded python builds are not supported "
-		       "(debug offsets free_threaded=%" PRIu64 ")",
+		       "debug offsets: free_threaded is %" PRIu64
+		       ", neither 0 nor 1",
 		       h->free_threaded);
 		return NULL;
 	}
@@ -1003,9 +1380,10 @@ int py_layout__from_debug_offsets(const void *buf, size_t len,
 				  size_t errlen)
 {
 	const struct dbg_version *dv;
-	const struct py_layout *base;
 	struct dbg_head h;
 	struct py_layout l;
+	unsigned micro;
+	bool ft, pre;
 	int ret;
 
 	if (err && errlen)
@@ -1035,16 +1413,29 @@ int py_layout__from_debug_offsets(const void *buf, size_t len,
 		       dv->version & 0xff, dv->size);
 		return -EINVAL;
 	}
-	base = py_layout__builtin(dv->version);
-	if (!base) {
-		seterr(err, errlen, "no built-in layout for 3.%u",
-		       dv->version & 0xff);
+	ft = h.free_threaded == 1;
+	micro = (h.version >> 8) & 0xff;
+	/* A pre-release is laid out like no patch release: the first's. */
+	pre = ((h.version >> 4) & 0xf) < 0xc;
+	if (py_layout__lookup(dv->version, pre ? 0 : micro, ft, &l)) {
+		seterr(err, errlen, "no built-in layout for 3.%u%s",
+		       dv->version & 0xff, ft ? "t (free-threaded)" : "");
 		return -EINVAL;
 	}
-	l = *base;
-	ret = fill_from(buf, dv->version, &l, err, errlen);
-	if (ret)
+	ret = fill_from(buf, dv->version, ft, &l, err, errlen);
+	if (ret) {
+		/* Say why an alpha or beta may be laid out otherwise. */
+		if (pre && err && errlen) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", err);
+			seterr(err, errlen,
+			       "%s (a pre-release, 0x%" PRIx64
+			       ", laid out unlike 3.%u's final release)",
+			       why, h.version, dv->version & 0xff);
+		}
 		return ret;
+	}
 	*out = l;
 	return 0;
 }
@@ -1064,6 +1455,7 @@ struct field {
 
 static const struct field fields[] = {
 	FLD(version),
+	FLD(free_threaded),
 	FLD(walk.runtime_interp_head),
 	FLD(walk.interp_next),
 	FLD(walk.interp_threads_head),
@@ -1077,6 +1469,8 @@ static const struct field fields[] = {
 	FLD(walk.frame_owner),
 	FLD(walk.code_firstlineno),
 	FLD(walk.code_adaptive),
+	FLD(walk.frame_tlbc_index),
+	FLD(walk.code_tlbc),
 	FLD(frame_kind),
 	FLD(lasti_units),
 	FLD(owner_skip_mask),
@@ -1165,6 +1559,32 @@ int py_layout__diff(const struct py_layout *a, const struct py_layout *b,
 	return n;
 }
 
+/* The span of a code object that holds the fields of its fingerprint
+ * (py_code_fp; python__code_fp reads the same ones).  A layout whose
+ * fields are further apart than the sampler reads gets len 0, which the
+ * sampler refuses as a bad config. */
+static void fp_span(const struct py_layout *l, struct py_code_fp_span *fp)
+{
+	const uint32_t f[] = { l->code.filename, l->code.name,
+			       l->code.linetable };
+	uint32_t lo = f[0], hi = f[0] + 8;
+
+	for (size_t i = 1; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i] < lo)
+			lo = f[i];
+		if (f[i] + 8 > hi)
+			hi = f[i] + 8;
+	}
+	memset(fp, 0, sizeof(*fp));
+	if (hi - lo > PY_CODE_FP_SPAN_MAX)
+		return;
+	fp->base = lo;
+	fp->len = hi - lo;
+	fp->filename = l->code.filename - lo;
+	fp->name = l->code.name - lo;
+	fp->linetable = l->code.linetable - lo;
+}
+
 void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 		       struct py_proc_cfg *cfg)
 {
@@ -1175,5 +1595,7 @@ void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 	cfg->lasti_units = l->lasti_units;
 	cfg->owner_skip_mask = l->owner_skip_mask;
 	cfg->code_tag_bits = l->code_tag_bits;
+	cfg->flags = l->free_threaded ? PY_CFG_FREE_THREADED : 0;
 	cfg->off = l->walk;
+	fp_span(l, &cfg->fp);
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * Where things are inside CPython's structs, per minor version.  Facts from
- * CPython's public headers (Include/cpython/ and Include/internal/) of each
- * release, checked against the DWARF of real builds; on 3.13+ the target's own
+ * Where things are inside CPython's structs, per minor version and build
+ * (default, or free-threaded: 3.13t+).  Facts from CPython's public headers
+ * (Include/cpython/ and Include/internal/) of each release, checked against
+ * the DWARF or the _Py_DebugOffsets of real builds; on 3.13+ the target's own
  * _Py_DebugOffsets (at the start of _PyRuntime) is authoritative and the table
- * is the cross-check.
+ * supplies what it does not carry, and a cross-check.
  */
 #ifndef PYPROF_PYTHON_LAYOUT_H
 #define PYPROF_PYTHON_LAYOUT_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +20,9 @@
 /* (major << 8) | minor */
 #define PYVER(maj, min) (((maj) << 8) | (min))
 #define PYVER_MIN PYVER(3, 8)
-#define PYVER_MAX PYVER(3, 14)
+#define PYVER_MAX PYVER(3, 15)
+/* The first version with free-threaded builds (PEP 703). */
+#define PYVER_FT_MIN PYVER(3, 13)
 
 /* Line table formats (src/python/linetable.c). */
 enum py_linetable_kind {
@@ -33,11 +37,13 @@ enum py_managed_dict_kind {
 	PY_MD_311, /* values at obj-32, dict at obj-24 */
 	PY_MD_312, /* tagged dict-or-values at obj-24 */
 	PY_MD_313, /* inline values at obj+tp_basicsize, dict at obj-24 */
+	PY_MD_313T, /* free-threaded 3.13+: as PY_MD_313, dict at obj-8 */
 };
 
 struct py_layout {
 	unsigned version; /* PYVER(3, x) */
-	const char *name; /* "3.11" */
+	const char *name; /* "3.11", "3.14t" */
+	__u8 free_threaded; /* a Py_GIL_DISABLED build: no GIL */
 
 	/* What the BPF walk needs (copied into struct py_proc_cfg). */
 	struct py_walk_offsets walk;
@@ -98,14 +104,25 @@ struct py_layout {
 	} obj;
 };
 
-/* The built-in table entry for a version, or NULL if it has none. */
+/* The built-in table entry for a version's default (GIL) build, as its
+ * first release has it, or NULL if it has none. */
 const struct py_layout *py_layout__builtin(unsigned version);
+
+/*
+ * The built-in layout of one release: version, micro (the patch level; 0
+ * when unknown), free-threaded or not, with the changes later patch
+ * releases made applied.  Returns 0, or -ENOENT when the table has no row.
+ */
+int py_layout__lookup(unsigned version, unsigned micro, bool free_threaded,
+		      struct py_layout *out);
 
 /*
  * Fills *out from a copy of the target's _Py_DebugOffsets (3.13+): buf holds
  * len bytes read from the start of _PyRuntime.  Fields the debug offsets do not
- * carry come from the built-in table for the same version.  Returns 0, or
- * -EINVAL with a reason in err when the cookie, version or sizes are wrong.
+ * carry come from the built-in table for the same version, build and patch
+ * level.  An alpha or beta of a known minor version is read as that minor's
+ * final layout and taken only if every check passes.  Returns 0, or -EINVAL
+ * with a reason in err when the cookie, version or sizes are wrong.
  */
 int py_layout__from_debug_offsets(const void *buf, size_t len,
 				  struct py_layout *out, char *err,

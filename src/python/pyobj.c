@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Py_TPFLAGS_* (Include/object.h); the same bits in 3.8 ... 3.14. */
+/* Py_TPFLAGS_* (Include/object.h); the same bits in 3.8 ... 3.15. */
 #define TPF_INLINE_VALUES (1ull << 2) /* 3.13+ */
 #define TPF_MANAGED_DICT (1ull << 4) /* 3.11+ */
 #define TPF_HEAPTYPE (1ull << 9)
@@ -454,7 +454,8 @@ int pyobj__read_ulong(const struct py_layout *l, const struct rmem *m,
  * DICT_KEYS_GENERAL or PyDictUnicodeEntry {me_key, me_value}[] for
  * DICT_KEYS_UNICODE and DICT_KEYS_SPLIT.  Split values live in PyDictValues,
  * whose values[] follow l->obj.values_prefix bytes (3.13+: capacity, size,
- * embedded, valid).  Py_GIL_DISABLED builds add dk_mutex: not supported.
+ * embedded, valid).  Free-threaded (Py_GIL_DISABLED) builds add a one-byte
+ * dk_mutex after dk_kind, in what was padding: the same offsets.
  *
  * A deleted entry has a NULL me_key and me_value (in a split table, a NULL
  * value): skipped.
@@ -894,11 +895,14 @@ int pyobj__getattr(const struct py_layout *l, const struct rmem *m,
 			}
 			break;
 		case PY_MD_313:
+		case PY_MD_313T:
 			/* 3.13+ Include/internal/pycore_object.h: with
 			 * Py_TPFLAGS_INLINE_VALUES, values at obj +
 			 * tp_basicsize, used while valid (as
 			 * _PyObject_TryGetInstanceAttribute does); else the
-			 * PyManagedDictPointer at obj - 3 words. */
+			 * PyManagedDictPointer at obj - 3 words, or - 1 word
+			 * in free-threaded builds (MANAGED_DICT_OFFSET: no GC
+			 * pre-header). */
 			if (flags & TPF_INLINE_VALUES) {
 				if (basicsize <= 0 ||
 				    basicsize > OBJ_SIZE_MAX || basicsize % 8)
@@ -909,7 +913,11 @@ int pyobj__getattr(const struct py_layout *l, const struct rmem *m,
 				if (err || used)
 					return err;
 			}
-			err = rmem__read_u64(m, obj - 24, &dict);
+			err = rmem__read_u64(
+				m,
+				obj - (l->obj.managed_dict == PY_MD_313T ? 8 :
+									   24),
+				&dict);
 			break;
 		default:
 			return -EINVAL;

@@ -26,6 +26,25 @@ struct names {
 	int err; /* first error of a thread we skipped */
 };
 
+/*
+ * Thread._native_id of the Thread at thread, into *id; 0 when it has none
+ * (None, or not set).  It is an int only if its type is the type of int
+ * key, the Thread's ident in _active.
+ */
+static void native_id(const struct names *c, uint64_t thread, uint64_t key,
+		      uint64_t *id)
+{
+	uint64_t v, vtype, ktype;
+
+	*id = 0;
+	if (pyobj__getattr(c->l, c->m, thread, "_native_id", &v) || !v ||
+	    rmem__read_u64(c->m, v + c->l->object.ob_type, &vtype) ||
+	    rmem__read_u64(c->m, key + c->l->object.ob_type, &ktype) ||
+	    vtype != ktype || pyobj__read_ulong(c->l, c->m, v, id) ||
+	    *id > INT32_MAX)
+		*id = 0;
+}
+
 static int name_cb(uint64_t key, uint64_t value, void *arg)
 {
 	struct names *c = arg;
@@ -52,6 +71,7 @@ static int name_cb(uint64_t key, uint64_t value, void *arg)
 		return 0;
 	}
 	t->thread_id = ident;
+	native_id(c, value, key, &t->native_id);
 	return ++c->n >= c->max;
 }
 

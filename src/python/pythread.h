@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * Python thread names: threading.Thread(name=...) as the target's
- * threading._active dict has them, keyed by thread id (pthread_self(), the
- * value of PyThreadState.thread_id).
+ * threading._active dict has them, with each thread's two ids: its ident
+ * (pthread_self(), the value of PyThreadState.thread_id) and its native id
+ * (the kernel's tid).
  */
 #ifndef PYPROF_PYTHREAD_H
 #define PYPROF_PYTHREAD_H
@@ -16,6 +17,11 @@
 
 struct pythread_name {
 	uint64_t thread_id; /* threading.get_ident() == PyThreadState.thread_id */
+	/* Thread._native_id, threading.get_native_id() of the thread: its
+	 * tid, set as it starts (3.8+ on Linux); 0 when it has none.  A
+	 * forked child's thread keeps its parent's until 3.13, whose
+	 * _after_fork sets it again. */
+	uint64_t native_id;
 	char name[PYTHREAD_NAME_MAX];
 };
 

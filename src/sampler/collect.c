@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/grow.h"
+#include "lib/filter.h"
+#include "lib/sources.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
@@ -19,8 +22,20 @@
 #define COLLECT_STACK_MAX                                                  \
 	(PY_MAX_DEPTH_CAP + 8 + NATIVE_FRAMES_MAX * NATIVE_IDS_PER_FRAME + \
 	 NATIVE_KSTACK_MAX)
-/* A burst of new threads re-reads names at most this often. */
-#define NAMES_MIN_PERIOD 0.05
+/* A burst of new threads re-reads names at most this often (s). */
+#define NAMES_MIN_PERIOD 0.02
+/* --native: names are read this often while a process's samples come. */
+#define NAMES_REFRESH_PERIOD 0.05
+/* How long a thread announced without a name is looked for (s): it is
+ * named as it starts, unless started by _thread (never named). */
+#define NAMES_PENDING_MAX 2.0
+/* Frame ids of the samples waiting for their thread's name: 4 MiB. */
+#define DEFER_IDS_MAX (1u << 20)
+/* How long a sample waits for its thread's name, at most (s). */
+#define DEFER_MAX 2.0
+/* Frame ids --native keeps for reuse (framecache): 4 and 16 MiB. */
+#define SYM_IDS_MAX (1u << 20)
+#define PY_IDS_MAX (1u << 22)
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -49,16 +64,29 @@ int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 
 void collect__fini(struct collector *c)
 {
+	for (size_t i = 0; i < c->ndeferred; i++)
+		free(c->deferred[i].ids);
+	free(c->deferred);
+	hashmap__free(&c->pending);
+	framecache__free(&c->sym_ids);
+	framecache__free(&c->py_ids);
 	free(c->nat);
-	hashmap__free(&c->tid_ids);
+	hashmap__free(&c->timed_stacks);
+	hashmap__free(&c->nvcsw);
 	free(c->buf);
 	free(c->stack);
 }
+
+static void add_deferred(struct collector *c, bool last);
 
 int collect__set_profile(struct collector *c, struct profile *prof)
 {
 	size_t n = 0, j = 0;
 	uint32_t *ids;
+
+	/* The samples waiting for their thread's name hold frame ids of the
+	 * old profile: they go into it, under a stand-in name if need be. */
+	add_deferred(c, true);
 
 	/* Every name is interned in prof first, so that a failure changes
 	 * nothing. */
@@ -92,16 +120,31 @@ int collect__set_profile(struct collector *c, struct profile *prof)
 				t->names.vals[k] = ids[j++];
 	}
 	free(ids);
+	/* Frame ids and stack indexes cached for the old profile. */
+	framecache__clear(&c->sym_ids);
+	framecache__clear(&c->py_ids);
+	hashmap__free(&c->timed_stacks);
 	c->prof = prof;
 	return 0;
 }
 
-void collect__new_drain(struct collector *c)
+void collect__parked(struct collector *c)
 {
-	c->drain_ns = (uint64_t)(clock__now() * 1e9);
-	for (size_t i = 0; i < c->ts->n; i++)
-		c->ts->v[i]->names_fresh = false;
-	hashmap__free(&c->tid_ids);
+	for (size_t i = 0; i < c->ts->n; i++) {
+		struct target *t = c->ts->v[i];
+		struct collect_sample s = {
+			.t = t,
+			.tid = (uint32_t)t->pid,
+			.flags = SAMPLE_F_UNRECOGNISED,
+			.count = t->parked,
+		};
+
+		if (!t->parked)
+			continue;
+		t->parked = 0;
+		if (collect__add(c, &s) == 0)
+			c->parked_kept += s.count;
+	}
 }
 
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
@@ -125,59 +168,100 @@ static int64_t process_frame(struct collector *c, struct target *t)
 	return f;
 }
 
-/* Re-reads threading._active into t->names, at most once per drain. */
-static void refresh_names(struct collector *c, struct target *t)
+/* ---- Thread names ---- */
+
+/*
+ * Which name a thread frame carries.  threading._active is read
+ * (src/python/pythread.c) while threads are alive: when the sampler
+ * announces a new thread, every COLLECT_NAMES_RETRY_MS while an announced
+ * thread is still unnamed, every NAMES_REFRESH_PERIOD while --native
+ * samples of the process come (their handling may lag), and at the first
+ * sample of the process in each drain (a thread may rename itself).  A
+ * name is kept by the thread's tid, which Thread._native_id gives: a tid is
+ * one thread's for as long as it lives.  Its ident (pthread_self()) and its
+ * thread state are not: glibc hands a finished thread's stack, and so its
+ * pthread_self(), to the next thread, and CPython reuses thread-state
+ * memory, so names kept by ident went to the wrong threads when threads
+ * came and went.  The ident only names a forked child's main thread, whose
+ * Thread keeps the parent's tid before 3.13.  A sample of a thread not
+ * named yet (it has not reached threading's bookkeeping) waits, up to
+ * DEFER_MAX, for a drain after its name is read (add_deferred) rather than
+ * carry a stand-in name now and its own name later.
+ */
+
+/* Re-reads threading._active of t into t->names (by tid) and t->idents
+ * (by ident, for the Threads whose native id is no thread of t). */
+static void read_names(struct collector *c, struct target *t)
 {
 	uint64_t interp;
 	int n;
 
-	if (t->names_fresh || t->gone)
-		return;
 	t->names_fresh = true;
 	t->names_read_at = clock__now();
-	if (python__interp(&t->py, &interp) || !interp)
+	if (t->gone || python__interp(&t->py, &interp) || !interp)
 		return;
 	n = pythread__names(&t->py.layout, &t->py.mem, interp, c->buf,
 			    NAMES_MAX);
+	if (n < 0)
+		return; /* the names read before stay */
+	hashmap__free(&t->idents);
 	for (int i = 0; i < n; i++) {
-		uint32_t id = profile__intern_str(c->prof, c->buf[i].name);
+		const struct pythread_name *pn = &c->buf[i];
+		uint32_t id = profile__intern_str(c->prof, pn->name);
 
-		if (id && c->buf[i].thread_id)
-			hashmap__set(&t->names, c->buf[i].thread_id, id);
+		if (!id)
+			continue;
+		if (pn->native_id &&
+		    proc__has_thread(t->pid, (pid_t)pn->native_id))
+			hashmap__set(&t->names, pn->native_id, id);
+		else if (pn->thread_id)
+			hashmap__set(&t->idents, pn->thread_id, id);
 	}
 }
 
-/* threading's name of thread tid, or NULL. */
-static const char *python_thread_name(struct collector *c, struct target *t,
-				      uint32_t tid)
+/* Whether t's names may be read again now: not read in the last
+ * NAMES_MIN_PERIOD s, so that a burst of new threads costs few reads. */
+static bool names_stale(const struct target *t)
+{
+	return clock__now() - t->names_read_at >= NAMES_MIN_PERIOD;
+}
+
+/* threading's name of thread tid (a string id), or 0. */
+static uint32_t python_thread_name(struct collector *c, struct target *t,
+				   uint32_t tid)
 {
 	uint64_t thread_id, id;
 
-	if (hashmap__get(&c->tid_ids, tid, &thread_id)) {
-		thread_id--;
-	} else {
-		if (sampler__thread_id(c->bpf, tid, &thread_id))
-			return NULL;
-		hashmap__set(&c->tid_ids, tid, thread_id + 1);
-	}
-	if (!hashmap__get(&t->names, thread_id, &id)) {
-		refresh_names(c, t);
-		if (!hashmap__get(&t->names, thread_id, &id))
-			return NULL;
-	}
-	return profile__string(c->prof, (uint32_t)id);
+	/* Once per drain: what renamed itself since is named anew. */
+	if (!t->names_fresh && names_stale(t))
+		read_names(c, t);
+	if (hashmap__get(&t->names, tid, &id))
+		return (uint32_t)id;
+	if ((pid_t)tid == t->pid && t->idents.len &&
+	    !sampler__thread_id(c->bpf, tid, &thread_id) &&
+	    hashmap__get(&t->idents, thread_id, &id))
+		return (uint32_t)id;
+	return 0;
 }
+
+/* thread_frame()'s answer when the sample is to wait for the name. */
+#define THREAD_FRAME_WAIT INT64_MAX
 
 /*
  * The thread frame of tid: threading's name when it has one, else
  * "MainThread" for the main thread, else the OS thread name when it differs
- * from the process's, else "tid-N".
+ * from the process's, else "tid-N".  With wait, a thread without
+ * threading's name gets no frame yet: THREAD_FRAME_WAIT.
  */
-static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid)
+static int64_t thread_frame(struct collector *c, struct target *t, uint32_t tid,
+			    bool wait)
 {
 	char label[PYTHREAD_NAME_MAX + 32], comm[64] = "";
-	const char *name = python_thread_name(c, t, tid);
+	uint32_t id = python_thread_name(c, t, tid);
+	const char *name = id ? profile__string(c->prof, id) : NULL;
 
+	if (!name && wait)
+		return THREAD_FRAME_WAIT;
 	if (!name && (pid_t)tid == t->pid) {
 		name = "MainThread";
 	} else if (!name) {
@@ -212,7 +296,7 @@ int collect__thread_frames(struct collector *c, uint32_t pid, uint32_t tid,
 	*thread = UINT32_MAX;
 	if (c->no_threads)
 		return 0;
-	f = thread_frame(c, t, tid);
+	f = thread_frame(c, t, tid, false);
 	if (f < 0)
 		return (int)f;
 	*thread = (uint32_t)f;
@@ -223,12 +307,15 @@ const char *collect__thread_name(struct collector *c, uint32_t pid,
 				 uint32_t tid, char *buf, size_t len)
 {
 	struct target *t = targets__get(c->ts, (pid_t)pid);
-	const char *name;
+	const char *name = NULL;
+	uint32_t id;
 
 	if (!t || c->no_threads)
 		return NULL;
-	name = python_thread_name(c, t, tid);
-	if (!name && tid == pid)
+	id = python_thread_name(c, t, tid);
+	if (id)
+		name = profile__string(c->prof, id);
+	else if (tid == pid)
 		name = "MainThread";
 	if (!name)
 		return NULL;
@@ -236,14 +323,76 @@ const char *collect__thread_name(struct collector *c, uint32_t pid,
 	return buf;
 }
 
+static uint64_t pending_key(uint32_t pid, uint32_t tid)
+{
+	return (uint64_t)pid << 32 | tid;
+}
+
+void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
+			    void *arg)
+{
+	struct collector *c = arg;
+	struct target *t = targets__get(c->ts, (pid_t)pid);
+	uint64_t id;
+
+	(void)thread_id; /* names are kept by tid: see read_names() */
+	if (!t || c->no_threads || hashmap__get(&t->names, tid, &id))
+		return;
+	/* Read names now, while a short-lived thread is still registered;
+	 * again later if it was not yet (collect__retry_names). */
+	if (names_stale(t))
+		read_names(c, t);
+	if (!hashmap__get(&t->names, tid, &id))
+		hashmap__set(&c->pending, pending_key(pid, tid),
+			     (uint64_t)(clock__now() * 1000) + 1);
+}
+
+bool collect__names_pending(const struct collector *c)
+{
+	return c->pending.len > 0;
+}
+
+void collect__retry_names(struct collector *c)
+{
+	struct hashmap keep = { 0 };
+	double now = clock__now();
+	uint64_t id;
+
+	if (!c->pending.len || now - c->names_retried_at < NAMES_MIN_PERIOD)
+		return;
+	c->names_retried_at = now;
+
+	for (size_t i = 0; i < c->pending.cap; i++) {
+		uint64_t k = c->pending.keys[i];
+		uint32_t pid = (uint32_t)(k >> 32), tid = (uint32_t)k;
+		double since = (double)(c->pending.vals[i] - 1) / 1000;
+		struct target *t;
+
+		if (!k)
+			continue;
+		t = targets__get(c->ts, (pid_t)pid);
+		/* Given up on: its process or itself is gone, or it never
+		 * registered with threading (a thread _thread started). */
+		if (!t || t->gone || now - since > NAMES_PENDING_MAX ||
+		    !proc__has_thread((pid_t)pid, (pid_t)tid))
+			continue;
+		if (!hashmap__get(&t->names, tid, &id) && names_stale(t))
+			read_names(c, t);
+		if (!hashmap__get(&t->names, tid, &id))
+			hashmap__set(&keep, k, c->pending.vals[i]);
+	}
+	hashmap__free(&c->pending);
+	c->pending = keep;
+}
+
 static int64_t python_frame(struct collector *c, struct target *t,
 			    const struct py_frame *pf)
 {
 	const struct py_code *code;
 	uint32_t name, file;
+	int64_t id;
 
-	code = python__code(&t->py, pf->code,
-			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
+	code = python__code(&t->py, pf->code, pf->fingerprint);
 	if (!code)
 		return -ENOMEM;
 	if (!code->ok) {
@@ -252,8 +401,14 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	}
 	name = profile__intern_str(c->prof, code->name);
 	file = profile__intern_str(c->prof, code->filename);
-	return profile__frame(c->prof, PF_PYTHON, name, file,
-			      python__line(&t->py, code, pf->lasti));
+	if (c->sources)
+		sources__read_pid(c->sources, t->pid, code->filename);
+	id = profile__frame(c->prof, PF_PYTHON, name, file,
+			    python__line(&t->py, code, pf->lasti));
+	if (id >= 0 && profile__set_first_line(c->prof, (uint32_t)id,
+					       (int32_t)code->firstlineno))
+		return -ENOMEM;
+	return id;
 }
 
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
@@ -263,25 +418,14 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++)
-		python__code(&t->py, seg->frames[i].code,
-			     seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			     true);
-}
+	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
+		const struct py_code *code =
+			python__code(&t->py, seg->frames[i].code,
+				     seg->frames[i].fingerprint);
 
-void collect__on_new_thread(uint32_t pid, uint32_t tid, uint64_t thread_id,
-			    void *arg)
-{
-	struct collector *c = arg;
-	struct target *t = targets__get(c->ts, (pid_t)pid);
-
-	if (!t || c->no_threads)
-		return;
-	hashmap__set(&c->tid_ids, tid, thread_id + 1);
-	/* Read names now, while a short-lived thread is still registered. */
-	if (clock__now() - t->names_read_at >= NAMES_MIN_PERIOD) {
-		t->names_fresh = false;
-		refresh_names(c, t);
+		/* The heatmap's source, while the process still runs. */
+		if (c->sources && code && code->ok)
+			sources__read_pid(c->sources, t->pid, code->filename);
 	}
 }
 
@@ -333,8 +477,16 @@ static void push_marker(struct build *b, const char *text)
 static void push_python(struct build *b, struct target *t,
 			const struct py_frame *pf)
 {
-	if (!b->err)
-		push(b, python_frame(b->c, t, pf));
+	const struct py_code *code;
+
+	if (b->err)
+		return;
+	/* A frame of the runtime's (3.13's __init__ check) is left out:
+	 * the caller calls the class's __init__. */
+	code = python__code(&t->py, pf->code, pf->fingerprint);
+	if (code && code->ok && code->shim)
+		return;
+	push(b, python_frame(b->c, t, pf));
 }
 
 /* What stands where the root frames of a Python stack would be when the
@@ -359,6 +511,16 @@ static const char *no_python_marker(uint32_t flags)
 		return "[no Python thread state]";
 	if (flags & SAMPLE_F_NO_RUNTIME)
 		return "[interpreter not readable]";
+	/* Before Py_Initialize made the interpreter (the dynamic loader,
+	 * the runtime's own set-up), and after Py_Finalize removed it. */
+	if (flags & SAMPLE_F_NO_INTERP)
+		return "[interpreter starting]";
+	if (flags & SAMPLE_F_INTERP_GONE)
+		return "[interpreter finished]";
+	if (flags & SAMPLE_F_UNRECOGNISED)
+		return "[not yet recognised]";
+	if (flags & SAMPLE_F_BAD_CONFIG)
+		return "[bad config]";
 	if (flags & SAMPLE_F_PARTIAL)
 		return "[unreadable frame]";
 	if (flags & SAMPLE_F_ASLEEP_AT_START)
@@ -379,9 +541,21 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 	for (uint32_t i = 0; i < nat->nslots; i++) {
 		const struct merge_slot *sl = &nat->slots[i];
 
+		/* An eval-loop frame with no Python frame to put in its
+		 * place (the interpreter not yet readable at start-up, no
+		 * thread state): it ran Python code that was not read, and
+		 * the marker says why, where those frames would be. */
+		if (sl->kind == MERGE_NATIVE && !s->npy && nat->eval[sl->idx]) {
+			if (!i || nat->slots[i - 1].kind != MERGE_NATIVE ||
+			    !nat->eval[nat->slots[i - 1].idx])
+				push_marker(b, no_python_marker(s->flags));
+			continue;
+		}
 		if (sl->kind == MERGE_NATIVE) {
 			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
 				push(b, nat->ids[sl->idx][j]);
+		} else if (sl->kind == MERGE_PYTHON && nat->have_pyids) {
+			push(b, nat->pyids[sl->idx]);
 		} else if (sl->kind == MERGE_PYTHON) {
 			/* Slots number Python frames from the root. */
 			push_python(b, s->t, &s->py[s->npy - 1 - sl->idx]);
@@ -410,30 +584,232 @@ static void push_kernel(struct build *b, const struct collect_sample *s)
 	}
 }
 
-/* Adds the built stack.  With the timeline, an event that alone could not
- * be stored leaves the samples in the profile: those are not lost. */
-static int add(struct collector *c, const struct build *b,
-	       const struct collect_sample *s)
-{
-	uint64_t before = profile__total(c->prof);
-	int rc;
+/* ---- issue 21: the filters and the timeline ---- */
 
-	if (!c->timeline)
-		return profile__add(c->prof, c->stack, b->n, s->count);
-	rc = profile__add_at(c->prof, c->stack, b->n, s->count, s->t_ns);
-	return rc && profile__total(c->prof) == before ? rc : 0;
+/* Whether thread tid left the CPU of its own accord since its last timed
+ * sample: its count of voluntary switches changed. */
+static bool slept_since(struct collector *c, uint32_t tid, uint32_t nvcsw)
+{
+	uint64_t k = (uint64_t)tid | 1ull << 32, prev;
+	bool known = hashmap__get(&c->nvcsw, k, &prev);
+
+	/* Bounded: forgetting a thread only costs one "it slept". */
+	if (!known && c->nvcsw.len >= (1u << 16))
+		hashmap__free(&c->nvcsw);
+	hashmap__set(&c->nvcsw, k, (uint64_t)nvcsw + 1);
+	return known && prev != (uint64_t)nvcsw + 1;
 }
 
-int collect__add(struct collector *c, const struct collect_sample *s)
+/* Puts the sample or span s, whose stack is idx, on the timeline. */
+static int add_timed(struct collector *c, const struct collect_sample *s,
+		     size_t idx)
+{
+	if (s->span_ns) {
+		c->timed_spans++;
+		return profile__time_span(c->prof, idx, s->tid, s->t_ns,
+					  s->t_ns + s->span_ns);
+	}
+	c->timed_samples++;
+	return profile__time_sample(c->prof, idx, s->tid, s->t_ns,
+				    slept_since(c, s->tid, s->nvcsw));
+}
+
+/* A timed sample or span the filter left out still takes its thread's
+ * lane, on the empty stack: the lanes show nothing there, and the box
+ * before it ends where it begins. */
+static void add_hidden(struct collector *c, const struct collect_sample *s)
+{
+	size_t idx;
+
+	if (profile__add_idx(c->prof, NULL, 0, 0, &idx) || add_timed(c, s, idx))
+		c->timed_lost++;
+}
+
+/* The filter's verdict on the built stack (hidden frames removed): true
+ * when it is kept. */
+static bool filter_keeps(struct collector *c, struct build *b)
+{
+	int rc;
+
+	if (!c->filter || b->err)
+		return true;
+	rc = filter__stack(c->filter, c->prof, c->stack, &b->n);
+	if (rc < 0)
+		b->err = rc;
+	return rc != 0;
+}
+
+/*
+ * Adds the built stack, and puts a timed sample on the timeline; *idx
+ * gets the stack.  A timeline that alone could not grow leaves the
+ * samples in the profile: those are not lost.
+ */
+static int add(struct collector *c, const struct build *b,
+	       const struct collect_sample *s, size_t *idx)
+{
+	int rc = profile__add_idx(c->prof, c->stack, b->n, s->count, idx);
+
+	if (!rc && s->timed && add_timed(c, s, *idx))
+		c->timed_lost++;
+	return rc;
+}
+
+/*
+ * The filter's verdict on the built stack, then the stack added: 0, 1 when
+ * the filter left the sample out (a timed one keeps its lane), or -errno.
+ */
+static int filter_and_add(struct collector *c, struct build *b,
+			  const struct collect_sample *s, size_t *idx)
+{
+	if (!filter_keeps(c, b)) {
+		c->filtered += s->count;
+		profile__add_filtered(c->prof, s->count);
+		if (s->timed)
+			add_hidden(c, s);
+		return 1;
+	}
+	return b->err ?: add(c, b, s, idx);
+}
+
+/* ---- end of issue 21 ---- */
+
+/* ---- Samples waiting for their thread's name ---- */
+
+/*
+ * Whether a sample of s->tid whose thread has no name yet may wait for it:
+ * a live thread that is not the main thread (which is "MainThread" when
+ * unnamed) and runs Python, or is young enough to be about to (a new
+ * thread's first samples come before its thread state), while the samples
+ * waiting stay within their bound.
+ */
+static bool may_wait(const struct collector *c, const struct collect_sample *s)
+{
+	double age;
+
+	if ((pid_t)s->tid == s->t->pid || (s->flags & SAMPLE_F_EXITING) ||
+	    c->deferred_ids >= DEFER_IDS_MAX || s->t->gone ||
+	    !proc__has_thread(s->t->pid, (pid_t)s->tid))
+		return false;
+	return !(s->flags & SAMPLE_F_NO_TSTATE) ||
+	       (proc__age((pid_t)s->tid, &age) == 0 && age < DEFER_MAX);
+}
+
+/* Keeps the built stack of s (its thread frame to come) until its thread
+ * is named.  0, or -ENOMEM (then it is added now, with a stand-in name). */
+static int defer(struct collector *c, const struct build *b,
+		 const struct collect_sample *s)
+{
+	struct collect_deferred *d;
+	uint32_t *ids;
+
+	if (grow__reserve((void **)&c->deferred, &c->deferred_cap,
+			  c->ndeferred + 1, sizeof(*c->deferred)))
+		return -ENOMEM;
+	ids = malloc(b->n * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	memcpy(ids, c->stack, b->n * sizeof(*ids));
+	d = &c->deferred[c->ndeferred++];
+	d->t = s->t;
+	d->tid = s->tid;
+	d->n = b->n;
+	d->ids = ids;
+	d->count = s->count;
+	d->timed = s->timed;
+	d->t_ns = s->t_ns;
+	d->span_ns = s->span_ns;
+	d->nvcsw = s->nvcsw;
+	d->since = clock__now();
+	c->deferred_ids += b->n;
+	return 0;
+}
+
+/*
+ * Adds the samples that waited for their thread's name: those whose thread
+ * is named now, and with last, or once their thread, its process or their
+ * time to wait is over, the others with a stand-in name.  The others wait
+ * on.
+ */
+static void add_deferred(struct collector *c, bool last)
+{
+	struct collect_deferred *v = c->deferred;
+	size_t n = c->ndeferred, kept = 0;
+	double now = clock__now();
+
+	c->deferred_ids = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct build b = { .c = c, .n = v[i].n };
+		struct collect_sample s = {
+			.t = v[i].t,
+			.tid = v[i].tid,
+			.count = v[i].count,
+			.timed = v[i].timed,
+			.t_ns = v[i].t_ns,
+			.span_ns = v[i].span_ns,
+			.nvcsw = v[i].nvcsw,
+		};
+		size_t idx;
+		int64_t f;
+		int rc;
+
+		/* Targets are retired only after a drain in which they were
+		 * gone, and this runs before: v[i].t is there. */
+		if (!last && !python_thread_name(c, s.t, s.tid) &&
+		    now - v[i].since < DEFER_MAX && !s.t->gone &&
+		    proc__has_thread(s.t->pid, (pid_t)s.tid)) {
+			c->deferred_ids += v[i].n;
+			v[kept++] = v[i];
+			continue;
+		}
+		memcpy(c->stack, v[i].ids, v[i].n * sizeof(*c->stack));
+		free(v[i].ids);
+		f = thread_frame(c, s.t, s.tid, false);
+		rc = f < 0 ? (int)f : 0;
+		if (!rc) {
+			c->stack[1] = (uint32_t)f;
+			rc = filter_and_add(c, &b, &s, &idx);
+		}
+		if (rc < 0)
+			lose(c, lost_reason(rc), s.count);
+	}
+	c->ndeferred = kept;
+}
+
+void collect__flush(struct collector *c)
+{
+	add_deferred(c, true);
+}
+
+void collect__new_drain(struct collector *c)
+{
+	for (size_t i = 0; i < c->ts->n; i++)
+		c->ts->v[i]->names_fresh = false;
+	/* Kernel stack ids are reused once their buffer is drained. */
+	hashmap__free(&c->timed_stacks);
+	/* The samples that waited for their thread's name, now that it has
+	 * been looked for again. */
+	add_deferred(c, false);
+}
+
+/* collect__add, with the stack's index in *idx; 1 when the filter left
+ * the sample out, 2 when it waits for its thread's name (no index yet). */
+static int add_sample(struct collector *c, const struct collect_sample *s,
+		      size_t *idx)
 {
 	const struct collect_native *nat = s->nat;
 	struct build b = { .c = c };
+	int64_t thread = 0;
+	bool deferred = false;
 	char leaf[48];
 	int rc;
 
 	push(&b, process_frame(c, s->t));
-	if (!c->no_threads)
-		push(&b, thread_frame(c, s->t, s->tid));
+	if (!c->no_threads) {
+		thread = thread_frame(c, s->t, s->tid,
+				      !s->no_wait && may_wait(c, s));
+		/* A stand-in until the name is known. */
+		push(&b, thread == THREAD_FRAME_WAIT ? 0 : thread);
+	}
 	if (nat && nat->merged == MERGE_MISMATCH)
 		push_marker(&b, "[unmerged]");
 	if (s->npy && root_marker(s->flags))
@@ -449,19 +825,46 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		push_kernel(&b, s);
 	if (s->flags & SAMPLE_F_OFFCPU)
 		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
-	rc = b.err ?: add(c, &b, s);
+	rc = b.err;
+	if (!rc && thread == THREAD_FRAME_WAIT) {
+		if (defer(c, &b, s) == 0) {
+			deferred = true; /* added at the next drain */
+			goto counted;
+		}
+		/* No room to wait: named now, without threading's name. */
+		thread = thread_frame(c, s->t, s->tid, false);
+		if (thread < 0)
+			rc = (int)thread;
+		else
+			c->stack[1] = (uint32_t)thread;
+	}
+	if (!rc)
+		rc = filter_and_add(c, &b, s, idx);
+	if (rc == 1)
+		return 1;
 	if (rc) {
 		lose(c, lost_reason(rc), s->count);
 		return rc;
 	}
+counted:
 	if (nat) {
 		c->native_samples++;
 		c->native_cut += nat->cut;
 		c->native_unmerged += nat->merged == MERGE_MISMATCH;
+		c->native_frames += nat->nframes;
+		c->native_unnamed += nat->unnamed;
 	}
 	if (s->native_lost)
 		c->native_lost += s->count;
-	return 0;
+	return deferred ? 2 : 0;
+}
+
+int collect__add(struct collector *c, const struct collect_sample *s)
+{
+	size_t idx;
+	int rc = add_sample(c, s, &idx);
+
+	return rc > 0 ? 0 : rc;
 }
 
 uint64_t collect__lost(const struct collector *c)
@@ -492,6 +895,19 @@ void collect__print_stats(const struct collector *c, FILE *f)
 		" unmerged, %" PRIu64 " sent without their stack)\n",
 		c->unknown_frames, c->native_samples, c->native_cut,
 		c->native_unmerged, c->native_lost);
+	if (c->timeline || c->filter)
+		fprintf(f,
+			"pyprof-bpf:   timeline: %" PRIu64 " samples, %" PRIu64
+			" off-CPU spans, %" PRIu64 " not placed, %.0f ns "
+			"each to place; filtered out %" PRIu64 " samples\n",
+			c->timed_samples, c->timed_spans, c->timed_lost,
+			c->timed_samples + c->timed_spans + c->timed_lost ?
+				(double)c->timed_ns /
+					(double)(c->timed_samples +
+						 c->timed_spans +
+						 c->timed_lost) :
+				0.0,
+			c->filtered);
 }
 
 /* ---- The two paths: counted samples, and --native records ---- */
@@ -506,7 +922,6 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		.tid = key->tid,
 		.flags = key->flags,
 		.count = count,
-		.t_ns = c->drain_ns,
 		.py = frames,
 		.npy = nframes,
 		.native_lost = key->ustack == NATIVE_USTACK_LOST,
@@ -519,6 +934,8 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		if (!s.count)
 			return 0;
 	}
+	if (!s.t)
+		s.t = targets__adopt(c->ts, (pid_t)key->pid);
 	if (!s.t) {
 		lose(c, COLLECT_LOST_NO_TARGET, s.count);
 	} else if (key->depth && !frames) {
@@ -549,6 +966,8 @@ int collect__set_native(struct collector *c, struct unwinder *unw,
 		c->nat = calloc(1, sizeof(*c->nat));
 		if (!c->nat)
 			return -ENOMEM;
+		framecache__init(&c->sym_ids, SYM_IDS_MAX);
+		framecache__init(&c->py_ids, PY_IDS_MAX);
 	}
 	return 0;
 }
@@ -570,9 +989,11 @@ static int native_frames(struct collector *c, pid_t pid)
 	struct collect_native *nat = c->nat;
 	uint32_t nn = nat->nframes;
 
+	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
-		uint32_t i = nn - 1 - k;
+		uint32_t i = nn - 1 - k, n;
 		struct unwind_sym sym;
+		const uint32_t *ids;
 		int64_t f;
 
 		nat->nids[i] = 0;
@@ -584,6 +1005,13 @@ static int native_frames(struct collector *c, pid_t pid)
 			sym.module = NULL;
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
+		nat->unnamed += sym.unnamed;
+		ids = framecache__get(&c->sym_ids, sym.id, &n);
+		if (ids && n <= NATIVE_IDS_PER_FRAME) {
+			memcpy(nat->ids[i], ids, n * sizeof(*ids));
+			nat->nids[i] = n;
+			continue;
+		}
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);
@@ -591,8 +1019,53 @@ static int native_frames(struct collector *c, pid_t pid)
 				return (int)f;
 			nat->ids[i][nat->nids[i]++] = (uint32_t)f;
 		}
+		/* Not kept when out of memory: named again next time. */
+		if (sym.id)
+			framecache__put(&c->sym_ids, sym.id, nat->ids[i],
+					nat->nids[i]);
 	}
 	return 0;
+}
+
+/*
+ * The profile ids of the Python frames py (npy, leaf first) into
+ * nat->pyids, root first: from the cache, else named and kept.  A stack
+ * with a frame whose code could not be read is not kept (it may be read
+ * later); its frames are named as the slots meet them.
+ */
+static void python_ids(struct collector *c, struct target *t, uint64_t stack,
+		       const struct py_frame *py, uint32_t npy)
+{
+	struct collect_native *nat = c->nat;
+	uint64_t key = hash64(hash64((uint64_t)t->pid) ^ stack) ^ npy;
+	uint64_t unknown = c->unknown_frames;
+	const uint32_t *ids;
+	uint32_t n;
+
+	nat->have_pyids = false;
+	if (!npy)
+		return;
+	if (c->ts->retired != c->py_ids_retired) {
+		framecache__clear(&c->py_ids);
+		c->py_ids_retired = c->ts->retired;
+	}
+	ids = framecache__get(&c->py_ids, key, &n);
+	if (ids && n == npy) {
+		memcpy(nat->pyids, ids, n * sizeof(*ids));
+		nat->have_pyids = true;
+		return;
+	}
+	for (uint32_t i = 0; i < npy; i++) {
+		int64_t f = python_frame(c, t, &py[npy - 1 - i]);
+
+		if (f < 0 || c->unknown_frames != unknown) {
+			c->unknown_frames = unknown; /* counted again later */
+			return;
+		}
+		nat->pyids[i] = (uint32_t)f;
+	}
+	nat->have_pyids = true;
+	framecache__put(&c->py_ids, key, nat->pyids, npy);
 }
 
 /*
@@ -610,7 +1083,7 @@ static int native_half(struct collector *c, struct target *t,
 		.pid = (pid_t)ev->key.pid,
 		.tid = (pid_t)ev->key.tid,
 		.regs = (const uint64_t *)ev->regs,
-		.stack = ev->stack,
+		.stack = (const uint8_t *)ev->stack,
 		.stack_len = ev->stack_len,
 	};
 	int rc;
@@ -655,11 +1128,18 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = COLLECT_LOST_NATIVE_OFF;
 		goto lost;
 	}
-	s.t = targets__get(c->ts, (pid_t)ev->key.pid);
+	s.t = targets__get(c->ts, (pid_t)ev->key.pid) ?:
+		      targets__adopt(c->ts, (pid_t)ev->key.pid);
 	if (!s.t) {
 		why = COLLECT_LOST_NO_TARGET;
 		goto lost;
 	}
+	/* Unwinding and symbolising may fall behind the sampler by more than
+	 * a short thread lives, and its announcement with them: names are
+	 * read again every NAMES_REFRESH_PERIOD while the samples come. */
+	if (!c->no_threads &&
+	    clock__now() - s.t->names_read_at >= NAMES_REFRESH_PERIOD)
+		read_names(c, s.t);
 	rc = sampler__py_frames(c->bpf, &ev->key, &frames);
 	if (rc < 0 || rc > PY_MAX_DEPTH_CAP) {
 		why = rc < 0 ? COLLECT_LOST_UNRESOLVED : COLLECT_LOST_TOO_DEEP;
@@ -672,9 +1152,13 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = lost_reason(rc);
 		goto lost;
 	}
+	python_ids(c, s.t, ev->key.stack_id, frames, s.npy);
 	s.tid = ev->key.tid;
 	s.flags = ev->key.flags;
-	s.t_ns = (uint64_t)(clock__now() * 1e9);
+	/* The timeline: when, and the thread's voluntary switches. */
+	s.timed = c->timeline && ev->hdr.key;
+	s.t_ns = ev->hdr.key;
+	s.nvcsw = ev->hdr.pad;
 	s.nat = c->nat;
 	s.kips = (const uint64_t *)ev->kips;
 	s.nkips = ev->nkips < NATIVE_KSTACK_MAX ? (int)ev->nkips :
@@ -684,3 +1168,107 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 lost:
 	lose(c, why, 1);
 }
+
+/* ---- issue 21: the timeline's samples and spans ---- */
+
+/*
+ * The stack of a timed key, built with no samples (the counts come with
+ * the drain), into *v: its index + 1, or 0 when the filter left it out.
+ * 0, or -errno when it cannot be built (process or segments gone).
+ */
+static int timed_stack(struct collector *c, const struct timeline_rec *r,
+		       uint64_t *v)
+{
+	uint64_t ips[NATIVE_KSTACK_MAX];
+	const struct py_frame *frames = NULL;
+	struct collect_sample s = {
+		.t = targets__get(c->ts, (pid_t)r->key.pid),
+		.tid = r->key.tid,
+		.flags = r->key.flags,
+		.native_lost = r->key.ustack == NATIVE_USTACK_LOST,
+		.kips = ips,
+		.no_wait = true, /* the timeline needs its index now */
+	};
+	size_t idx;
+	int n = 0, rc;
+
+	*v = 0;
+	if (s.t && r->key.depth)
+		n = sampler__py_frames(c->bpf, &r->key, &frames);
+	if (!s.t || n < 0 || n > PY_MAX_DEPTH_CAP)
+		return -ENOENT;
+	s.py = frames;
+	s.npy = (uint32_t)n;
+	if (c->ksyms && r->key.kstack != -1)
+		s.nkips = r->key.kstack < 0 ?
+				  -ENOENT :
+				  sampler__kstack_of(c->bpf, r->buf,
+						     r->key.kstack, ips,
+						     NATIVE_KSTACK_MAX);
+	rc = add_sample(c, &s, &idx);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		*v = (uint64_t)idx + 1;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_timed(struct collector *c, const struct timeline_rec *r);
+
+/* What placing a record costs is measured in place, for -v (two vDSO
+ * clock reads, tens of ns, included). */
+void collect__on_timed(const struct timeline_rec *r, void *arg)
+{
+	struct collector *c = arg;
+	uint64_t t0;
+
+	if (!c->timeline)
+		return;
+	t0 = now_ns();
+	on_timed(c, r);
+	c->timed_ns += now_ns() - t0;
+}
+
+static void on_timed(struct collector *c, const struct timeline_rec *r)
+{
+	struct collect_sample s = {
+		.tid = r->key.tid,
+		.timed = true,
+		.t_ns = r->t_ns,
+		.span_ns = r->dur_ns,
+		.nvcsw = r->nvcsw,
+	};
+	/* Kernel stack ids are per buffer. */
+	uint64_t h = hash_bytes(&r->key, sizeof(r->key),
+				r->key.kstack >= 0 ? r->buf + 1 : 0) |
+		     1;
+	uint64_t v;
+
+	/* What offcpu__samples drops from the profile stays off the
+	 * timeline. */
+	if (c->gil_only && !(r->key.flags & SAMPLE_F_GIL_HELD))
+		return;
+	if (!hashmap__get(&c->timed_stacks, h, &v)) {
+		if (timed_stack(c, r, &v)) {
+			c->timed_lost++;
+			return;
+		}
+		/* Not remembered on ENOMEM: the next one tries again. */
+		hashmap__set(&c->timed_stacks, h, v);
+	}
+	if (!v) {
+		add_hidden(c, &s); /* filtered out */
+		return;
+	}
+	if (add_timed(c, &s, (size_t)(v - 1)))
+		c->timed_lost++;
+}
+/* ---- end of issue 21 ---- */

@@ -17,6 +17,7 @@
 
 #include "lib/hashmap.h"
 #include "lib/profile.h"
+#include "native/framecache.h"
 #include "native/ksyms.h"
 #include "native/merge.h"
 #include "native/unwind.h"
@@ -59,10 +60,16 @@ struct collect_native {
 	uint32_t ids[NATIVE_FRAMES_MAX][NATIVE_IDS_PER_FRAME]; /* root first */
 	uint32_t nids[NATIVE_FRAMES_MAX];
 	uint32_t nframes; /* native frames unwound */
+	uint32_t unnamed; /* ... of them without a symbol */
 	bool cut; /* the unwind stopped before the root */
 	int merged; /* enum merge_result */
 	struct merge_slot slots[PY_MAX_DEPTH_CAP + NATIVE_FRAMES_MAX + 1];
 	uint32_t nslots; /* root first */
+
+	/* The Python frames' profile ids, root first, when known at once
+	 * (collector.py_ids); else each is named as the slots meet it. */
+	uint32_t pyids[PY_MAX_DEPTH_CAP];
+	bool have_pyids;
 
 	/* Scratch for building the above. */
 	struct py_frame py[PY_MAX_DEPTH_CAP]; /* root first */
@@ -80,13 +87,36 @@ struct collect_sample {
 	uint32_t tid;
 	uint32_t flags; /* SAMPLE_F_* */
 	uint64_t count; /* in samples */
-	uint64_t t_ns; /* when, for the timeline (trace format) */
+	/* The timeline (issue 21): timed, the sample at t_ns (on the
+	 * sampler's clock) with its thread's voluntary switches nvcsw; or
+	 * with span_ns, the off-CPU span from t_ns that long. */
+	bool timed;
+	uint64_t t_ns;
+	uint64_t span_ns;
+	uint32_t nvcsw;
+	/* Named at once, with a stand-in if its thread has no name yet,
+	 * instead of waiting for the name (a timed stack needs its index). */
+	bool no_wait;
 	const struct py_frame *py; /* leaf first, as the sampler gives them */
 	uint32_t npy;
 	const struct collect_native *nat; /* --native; NULL: none */
 	bool native_lost; /* --native, but sent without its user stack */
 	const uint64_t *kips; /* --kernel: return addresses, leaf first */
 	int nkips; /* < 0: the kernel stack was lost */
+};
+
+/* A sample that waits for its thread's name: its built stack, whose
+ * thread frame (ids[1]) is still to be filled. */
+struct collect_deferred {
+	struct target *t;
+	uint32_t tid;
+	uint32_t n; /* frame ids */
+	uint32_t *ids;
+	uint64_t count;
+	bool timed; /* collect_sample's timeline fields */
+	uint64_t t_ns, span_ns;
+	uint32_t nvcsw;
+	double since; /* clock__now() when it began to wait */
 };
 
 struct collector {
@@ -96,13 +126,32 @@ struct collector {
 	bool thread_ids; /* "name (tid N)" */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
-	bool timeline; /* record when samples were drained (trace format) */
-	uint64_t drain_ns; /* CLOCK_MONOTONIC time of this drain */
+	/* ---- issue 21: the timeline and the filters ---- */
+	bool timeline; /* time each sample (collect__on_timed) */
+	bool gil_only; /* --gil-only: untimed what offcpu__samples drops */
+	struct filter *filter; /* --focus/--hide/--ignore; NULL: none */
+	struct hashmap timed_stacks; /* this drain: timed key -> stack + 1
+					(0: not in the profile) */
+	struct hashmap nvcsw; /* tid -> its last nvcsw + 1 */
+	uint64_t filtered; /* samples the filter left out */
+	uint64_t timed_samples, timed_spans; /* on the timeline */
+	uint64_t timed_lost; /* not: stack or process gone, no memory */
+	uint64_t timed_ns; /* spent placing them (collect__on_timed) */
+	/* ---- end of issue 21 ---- */
 	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
 	 * plain cpu mode). */
 	struct offcpu *offcpu;
+	/* The heatmap: each source file read from its target the first time
+	 * a code object names it (NULL: not asked for). */
+	struct sources *sources;
 
-	struct hashmap tid_ids; /* tid -> thread_id + 1, this drain only */
+	/* Threads announced without a name yet: pid << 32 | tid -> ms when
+	 * announced + 1; looked for until named (collect__retry_names). */
+	struct hashmap pending;
+	double names_retried_at;
+	/* Samples waiting for their thread's name (collect__flush). */
+	struct collect_deferred *deferred;
+	size_t ndeferred, deferred_cap, deferred_ids;
 	struct pythread_name *buf;
 	uint32_t *stack; /* scratch: one stack's frame ids */
 	uint32_t stack_max; /* its size */
@@ -110,6 +159,8 @@ struct collector {
 	/* What the summary reports. */
 	uint64_t lost[COLLECT_LOST__MAX]; /* samples not added, by reason */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
+	uint64_t parked_kept; /* samples taken before their process was
+				 recognised, kept (collect__parked) */
 
 	/* --kernel, --native (src/native/merge.h, src/native/unwind.h, src/native/ksyms.h) */
 	struct ksyms *ksyms; /* NULL: no kernel frames */
@@ -119,13 +170,21 @@ struct collector {
 	uint64_t native_unmerged; /* eval frames and Python groups disagreed */
 	uint64_t native_cut; /* the unwind stopped before the root */
 	uint64_t native_lost; /* sent without their stack (ring full) */
+	uint64_t native_frames; /* native frames in added samples */
+	uint64_t native_unnamed; /* ... of them without a symbol */
+	/* --native: frame ids of symbolised addresses (by unwind_sym.id)
+	 * and of Python stacks (by process and stack key), reused by every
+	 * later sample (src/native/framecache.h); py_ids is cleared when a
+	 * target is retired (its pid may come back as another process). */
+	struct framecache sym_ids, py_ids;
+	uint64_t py_ids_retired; /* targets retired when last cleared */
 };
 
 /*
- * Thread names are keyed by thread_id (pthread_self()), not tid, in each
- * target: a name read once stays usable after the thread exits, and a new
- * thread that reuses an old one's tid and stack (glibc caches stacks, so
- * even its pthread_self() repeats) gets its own name at the next re-read.
+ * Thread names are kept by tid in each target (see src/sampler/collect.c,
+ * "Thread names"): a name read once stays usable after the thread exits,
+ * and a new thread that reuses an old one's stack (glibc caches stacks, so
+ * its pthread_self() repeats) is not taken for the old one.
  */
 int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 		  bool thread_ids, bool no_threads, bool merge_processes);
@@ -188,7 +247,31 @@ int collect__set_native(struct collector *c, struct unwinder *unw,
  * counts it lost.  arg is the collector. */
 void collect__on_native(const struct native_event *ev, size_t len, void *arg);
 
-/* Marks thread names stale; call before each drain. */
+/* Marks thread names stale and adds the samples whose thread's name they
+ * waited for (see may_wait in collect.c); call before each drain. */
 void collect__new_drain(struct collector *c);
+
+/* Adds the samples still waiting for their thread's name, with a stand-in
+ * name if it has none yet: after the last drain. */
+void collect__flush(struct collector *c);
+
+/*
+ * Threads the sampler announced that have no name yet are looked for again
+ * by collect__retry_names, at most every 20 ms, until named (or gone):
+ * call it every COLLECT_NAMES_RETRY_MS while collect__names_pending, and
+ * between events (which may take long to handle: --native), where it
+ * returns at once when it is not time yet.
+ */
+#define COLLECT_NAMES_RETRY_MS 25
+bool collect__names_pending(const struct collector *c);
+void collect__retry_names(struct collector *c);
+
+/* sampler_events.timed: puts a sample or off-CPU span on the profile's
+ * timeline (c->timeline).  arg is the collector. */
+void collect__on_timed(const struct timeline_rec *rec, void *arg);
+
+/* Adds the samples the sampler took of each target before it recognised
+ * it (target.parked), under "[not yet recognised]".  At each drain. */
+void collect__parked(struct collector *c);
 
 #endif /* PYPROF_COLLECT_H */

@@ -28,6 +28,7 @@ struct offcpu {
 	struct offcpu_thread *threads;
 	size_t nthreads, cap;
 	uint64_t on, off, held, waiting, dropped;
+	uint64_t off_all; /* off-CPU sample-equivalents, dropped ones too */
 };
 
 struct offcpu *offcpu__new(uint64_t period_ns, bool gil_only)
@@ -112,6 +113,8 @@ uint64_t offcpu__samples(struct offcpu *o, const struct sample_key *key,
 	}
 	if (!n)
 		return 0;
+	if (key->flags & SAMPLE_F_OFFCPU)
+		o->off_all += n;
 	if (o->gil_only && !(key->flags & SAMPLE_F_GIL_HELD)) {
 		o->dropped += n;
 		return 0;
@@ -222,6 +225,12 @@ size_t offcpu__threads(const struct offcpu *o,
 	return o->nthreads;
 }
 
+void offcpu__added(const struct offcpu *o, uint64_t *off, uint64_t *dropped)
+{
+	*off = o->off_all;
+	*dropped = o->dropped;
+}
+
 void offcpu__gil_shares(const struct offcpu *o, double *held,
 			double *waiting)
 {
@@ -296,8 +305,9 @@ void offcpu__print_summary(const struct offcpu *o, FILE *f, bool wall, bool gil,
  *  - 3.12+: per interpreter; interp->ceval.gil points to it
  *    (Include/internal/pycore_ceval_state.h; 3.14: pycore_interp_structs.h)
  *    and the main interpreter is _PyRuntime.interpreters.main, the pointer
- *    after interpreters.head.  ceval.gil: 384 (3.12), 16 (3.13, 3.14:
- *    ceval is the first member of struct _is there).
+ *    after interpreters.head.  ceval.gil: 384 (3.12), 16 (3.13 to 3.15:
+ *    ceval is the first member of struct _is there; the target's
+ *    _Py_DebugOffsets say so too, interpreter_state.ceval_gil).
  *  - struct _gil_runtime_state is the same on every version
  *    (Include/internal/pycore_gil.h): last_holder at 8, locked at 16,
  *    208 bytes with FORCE_SWITCHING (always defined).
@@ -305,6 +315,9 @@ void offcpu__print_summary(const struct offcpu *o, FILE *f, bool wall, bool gil,
 int offcpu__gil_cfg(const struct py_proc_cfg *cfg, struct py_gil_cfg *g)
 {
 	memset(g, 0, sizeof(*g));
+	/* Free-threaded builds have no GIL (PEP 703). */
+	if (cfg->flags & PY_CFG_FREE_THREADED)
+		return -ENOTSUP;
 	g->size = 208;
 	g->holder_off = 8;
 	g->locked_off = 16;
@@ -327,6 +340,7 @@ int offcpu__gil_cfg(const struct py_proc_cfg *cfg, struct py_gil_cfg *g)
 		break;
 	case 0x030d:
 	case 0x030e:
+	case 0x030f:
 		g->off = 16;
 		break;
 	default:

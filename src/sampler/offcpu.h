@@ -52,6 +52,14 @@ uint64_t offcpu__ns_to_samples(uint64_t ns, uint64_t period_ns,
 size_t offcpu__threads(const struct offcpu *o,
 		       const struct offcpu_thread **v);
 
+/*
+ * What off-CPU time added to the samples the timer took, for the summary
+ * to add up: off, the off-CPU sample-equivalents; dropped, the samples
+ * (on- or off-CPU) --gil-only left out.  Taken + off = written + lost +
+ * dropped.
+ */
+void offcpu__added(const struct offcpu *o, uint64_t *off, uint64_t *dropped);
+
 /* The shares (0 to 1) of all samples so far that held the GIL and that
  * waited for it; both 0 before any. */
 void offcpu__gil_shares(const struct offcpu *o, double *held,
@@ -71,12 +79,13 @@ void offcpu__print_summary(const struct offcpu *o, FILE *f, bool wall, bool gil,
 			   void *arg);
 
 /*
- * Wall mode: threads of pid already asleep in a system call when profiling
- * starts are not seen leaving the CPU, so they get a record in the offcpu
- * map (map_fd) now, with no stack (SAMPLE_F_ASLEEP_AT_START) and the reason
- * read from /proc/PID/task/TID/syscall.  The next time they leave the CPU
- * they get their real stack.  Returns the number of threads seeded or
- * -errno.
+ * Wall mode, when the at_rest iterator (bpf/offcpu.bpf.c) cannot run
+ * (Linux 5.17): threads of pid already asleep in a system call when
+ * profiling starts are not seen leaving the CPU, so they get a record in
+ * the offcpu map (map_fd) now, with no stack (SAMPLE_F_ASLEEP_AT_START) and
+ * the reason read from /proc/PID/task/TID/syscall.  The next time they
+ * leave the CPU they get their real stack.  Returns the number of threads
+ * seeded or -errno.
  */
 int offcpu__seed(int map_fd, pid_t pid);
 

@@ -21,6 +21,7 @@
 int proc__parse_map_line(const char *line, struct proc_map *m)
 {
 	unsigned long long start, end, pgoff, inode;
+	unsigned major, minor;
 	char perms[8], dev[32];
 	int pos = 0;
 	const char *path;
@@ -43,6 +44,9 @@ int proc__parse_map_line(const char *line, struct proc_map *m)
 	m->end = end;
 	m->pgoff = pgoff;
 	m->inode = inode;
+	m->dev = 0;
+	if (sscanf(dev, "%x:%x", &major, &minor) == 2)
+		m->dev = (uint64_t)major << 20 | minor;
 	memcpy(m->perms, perms, 4);
 	m->perms[4] = '\0';
 	return 0;
@@ -256,6 +260,22 @@ int proc__cpu_time(pid_t pid, double *secs)
 	return rc;
 }
 
+int proc__run_ns(pid_t pid, uint64_t *ns)
+{
+	char path[64], buf[128];
+	unsigned long long v;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	rc = read_small(path, buf, sizeof(buf));
+	if (rc < 0)
+		return rc;
+	if (sscanf(buf, "%llu", &v) != 1)
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
 int proc__age(pid_t pid, double *secs)
 {
 	long hz = sysconf(_SC_CLK_TCK);
@@ -320,6 +340,14 @@ static int read_pid_dir(const char *path, int max, pid_t **out)
 	return n;
 }
 
+bool proc__has_thread(pid_t pid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+	return access(path, F_OK) == 0;
+}
+
 int proc__tids(pid_t pid, pid_t **out)
 {
 	char path[64];
@@ -347,4 +375,119 @@ int proc__ppid(pid_t pid, pid_t *ppid)
 		return -EINVAL;
 	*ppid = v;
 	return 0;
+}
+
+/* PF_KTHREAD in /proc/PID/stat's flags (include/linux/sched.h). */
+#define PF_KTHREAD 0x00200000u
+
+enum proc_kind proc__kind(pid_t pid, pid_t *ppid)
+{
+	char path[64], buf[1024], state;
+	unsigned flags;
+	const char *p;
+	int parent;
+
+	*ppid = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return PROC_GONE;
+	/* state(3) ppid(4) pgrp session tty_nr tpgid flags(9) */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %u", &state, &parent,
+			 &flags) != 3)
+		return PROC_GONE;
+	*ppid = parent;
+	if (is_zombie(state))
+		return PROC_ZOMBIE;
+	if (flags & PF_KTHREAD)
+		return PROC_KTHREAD;
+	return PROC_LIVE;
+}
+
+/* The capabilities' names, by number (include/uapi/linux/capability.h). */
+static const char *const cap_names[] = {
+	"cap_chown",
+	"cap_dac_override",
+	"cap_dac_read_search",
+	"cap_fowner",
+	"cap_fsetid",
+	"cap_kill",
+	"cap_setgid",
+	"cap_setuid",
+	"cap_setpcap",
+	"cap_linux_immutable",
+	"cap_net_bind_service",
+	"cap_net_broadcast",
+	"cap_net_admin",
+	"cap_net_raw",
+	"cap_ipc_lock",
+	"cap_ipc_owner",
+	"cap_sys_module",
+	"cap_sys_rawio",
+	"cap_sys_chroot",
+	"cap_sys_ptrace",
+	"cap_sys_pacct",
+	"cap_sys_admin",
+	"cap_sys_boot",
+	"cap_sys_nice",
+	"cap_sys_resource",
+	"cap_sys_time",
+	"cap_sys_tty_config",
+	"cap_mknod",
+	"cap_lease",
+	"cap_audit_write",
+	"cap_audit_control",
+	"cap_setfcap",
+	"cap_mac_override",
+	"cap_mac_admin",
+	"cap_syslog",
+	"cap_wake_alarm",
+	"cap_block_suspend",
+	"cap_audit_read",
+	"cap_perfmon",
+	"cap_bpf",
+	"cap_checkpoint_restore",
+};
+
+/* The hex mask after key ("\nCapPrm:") in /proc/pid/status. */
+static int status_caps(pid_t pid, const char *key, uint64_t *caps)
+{
+	char path[64], buf[4096];
+	const char *p;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	p = strstr(buf, key);
+	if (!p || sscanf(p + strlen(key), " %" SCNx64, caps) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+int proc__caps_lacked(pid_t pid, char *buf, size_t len)
+{
+	uint64_t theirs, ours, lacked;
+	size_t used = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	if (status_caps(pid, "\nCapPrm:", &theirs) ||
+	    status_caps(getpid(), "\nCapEff:", &ours))
+		return 0;
+	lacked = theirs & ~ours;
+	for (unsigned i = 0; i < 64 && used < len; i++) {
+		if (!(lacked & (1ull << i)))
+			continue;
+		if (i < sizeof(cap_names) / sizeof(cap_names[0]))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 n ? " " : "", cap_names[i]);
+		else
+			used += (size_t)snprintf(buf + used, len - used,
+						 "%scapability %u",
+						 n ? " " : "", i);
+		n++;
+	}
+	return n;
 }

@@ -13,6 +13,7 @@ struct proc_map {
 	uint64_t inode;
 	char perms[5];
 	char *path; /* "" for anonymous mappings */
+	uint64_t dev; /* the kernel's encoding: major << 20 | minor */
 };
 
 struct proc_maps {
@@ -41,6 +42,8 @@ int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
 
 /* True if pid names a live (not zombie) process. */
 bool proc__alive(pid_t pid);
+/* True if tid is a thread of process pid that has not been reaped. */
+bool proc__has_thread(pid_t pid, pid_t tid);
 
 /* The comm of pid (tid 0) or of its thread tid. 0 or -errno. */
 int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len);
@@ -50,6 +53,10 @@ int proc__tgid(pid_t tid, pid_t *tgid);
 
 /* pid as its own PID namespace numbers it (the last NSpid). 0 or -errno. */
 int proc__ns_pid(pid_t pid, pid_t *ns_pid);
+
+/* The CPU time pid's main thread has run, in ns (/proc/PID/schedstat,
+ * exact where utime and stime count ticks). 0 or -errno. */
+int proc__run_ns(pid_t pid, uint64_t *ns);
 
 /* How long ago pid started, in seconds. 0 or -errno. */
 int proc__age(pid_t pid, double *secs);
@@ -74,5 +81,22 @@ int proc__pids(pid_t **out);
 
 /* The parent of pid. 0 or -errno. */
 int proc__ppid(pid_t pid, pid_t *ppid);
+
+/* What a pid is, to say why it has no memory to profile. */
+enum proc_kind {
+	PROC_GONE, /* no such process (or /proc/PID/stat unreadable) */
+	PROC_ZOMBIE, /* exited, not yet reaped by its parent (*ppid) */
+	PROC_KTHREAD, /* a kernel thread: no user memory at all */
+	PROC_LIVE,
+};
+enum proc_kind proc__kind(pid_t pid, pid_t *ppid);
+
+/*
+ * The capabilities pid holds (permitted) that this process lacks
+ * (effective), by name ("cap_sys_resource cap_bpf") in buf: a sign that
+ * pyprof-bpf runs confined (a container) where pid does not.  Their number
+ * (0: none, or unknown).
+ */
+int proc__caps_lacked(pid_t pid, char *buf, size_t len);
 
 #endif /* PYPROF_PROC_H */

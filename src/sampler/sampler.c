@@ -2,7 +2,7 @@
 #include "sampler/sampler.h"
 
 #include <errno.h>
-#include <stddef.h>
+#include <inttypes.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +17,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "native/merge.h"
+#include "sampler/mapsize.h"
 #include "sampler/offcpu.h"
 #include "pyprof.skel.h"
 
@@ -40,6 +42,7 @@ struct sampler {
 	struct bpf_link *exec_link;
 	struct bpf_link *fork_link; /* only when following children */
 	struct bpf_link *switch_link; /* only in wall mode */
+	struct bpf_link *waking_link; /* only in wall mode */
 	struct sampler_events events;
 	struct bpf_link **links;
 	int *pfds;
@@ -48,21 +51,25 @@ struct sampler {
 	unsigned buf; /* the buffer samples currently go to */
 	struct hashmap segs; /* segment key -> struct seg_entry * */
 	struct hashmap forgotten; /* pids whose segments go at the next drain */
+	/* Wall mode: pids with a thread at rest under a record worth reading
+	 * again (offcpu_reread), found by the last drain. */
+	struct hashmap reread;
 	struct py_frame *frames; /* drain scratch: max_depth frames */
 	unsigned max_depth;
 	int drain_kfd; /* kernel stacks of the buffer being drained, or -1 */
 	bool verbose;
 	bool wall, gil;
+	double poll_until; /* sampler__poll's end (clock__now()), or 0 */
+	bool at_rest; /* wall mode, and the at_rest iterator loaded */
+	bool timeline; /* the timeline ring is read (issue 21) */
+	struct map_plan plan; /* the maps' sizes (mapsize.c) */
 };
-
-/* Wall mode's maps: threads off-CPU at once, and their stack segments. */
-#define OFFCPU_THREADS_MAX 65536
-#define OFF_STACKS_MAX 16384
 
 static bool verbose_libbpf;
 
 static int seg_cache_put(struct sampler *p, uint32_t pid, uint64_t k,
 			 const struct py_seg *seg);
+static void seg_cache_clear(struct sampler *p);
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -173,12 +180,23 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.fork)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
+	case EV_RECOGNISED:
+		if (len >= sizeof(struct recognised_event) &&
+		    p->events.recognised)
+			p->events.recognised(data, p->events.arg);
+		break;
 	case EV_NATIVE:
 		/* Even a short record: the callback counts it lost. */
 		if (p->events.native)
 			p->events.native(data, len, p->events.arg);
 		break;
 	}
+	/* libbpf goes on for as long as records keep coming: a flood of
+	 * them (new stacks at -F 10000, a loaded machine) would keep the
+	 * caller from its duration and its signals.  Stop at the poll's
+	 * end; this record is consumed, the rest wait for the next poll. */
+	if (p->poll_until && clock__now() >= p->poll_until)
+		return -EAGAIN;
 	return 0;
 }
 
@@ -202,224 +220,368 @@ static int own_pidns(__u64 *dev, __u64 *ino)
 	return 0;
 }
 
-struct sampler *sampler__open(const struct sampler_opts *o, int *why,
-				char *err, size_t errlen)
+/*
+ * What went wrong in a step of sampler__open: a sampler_err, and one line
+ * saying what to do, into the caller's buffer.
+ */
+struct open_err {
+	int why;
+	char *msg;
+	size_t len;
+};
+
+/* Records why a step failed; returns rc, the step's -errno (never 0: a
+ * failure without an errno is -EINVAL). */
+static int __attribute__((format(printf, 4, 5)))
+open_fail(struct open_err *e, int why, int rc, const char *fmt, ...)
 {
-	struct sampler *p;
+	va_list ap;
+
+	e->why = why;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, e->len, fmt, ap);
+	va_end(ap);
+	return rc < 0 ? rc : -EINVAL;
+}
+
+/* The sampler's own memory, before any BPF; NULL when out of memory. */
+static struct sampler *sampler_alloc(const struct sampler_opts *o)
+{
+	struct sampler *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->verbose = o->verbose;
+	p->max_depth = o->max_depth;
+	p->events = o->events;
+	p->wall = o->wall;
+	p->gil = o->gil;
+	p->timeline = o->timeline;
+	p->drain_kfd = -1;
+	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
+	if (!p->frames) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Sizes the maps whose size depends on the run (mapsize.c: -F, CPUs,
+ * --interval, --max-depth, the targets, the mode, --map-scale); the
+ * others keep bpf/maps.bpf.h's.  A map a mode does not use gets one
+ * entry, so that it costs nothing.  0 or -errno.
+ */
+static int size_maps(struct sampler *p, const struct sampler_opts *o)
+{
+	struct pyprof_bpf *skel = p->skel;
+	struct mapsize_in in = {
+		.freq = o->freq,
+		.interval = o->interval,
+		.max_depth = o->max_depth,
+		.ntargets = o->ntargets,
+		.open_ended = o->discover & PYPROF_DISCOVER_ALL,
+		.follow = o->discover & PYPROF_DISCOVER_FOLLOW,
+		.wall = o->wall,
+		.gil = o->gil,
+		.kernel = o->native_mode & NATIVE_MODE_KERNEL,
+		.native = o->native_mode & NATIVE_MODE_USER,
+		.timeline = o->timeline,
+		.scale = o->map_scale,
+	};
+	const struct {
+		struct bpf_map *map;
+		enum map_id id;
+	} maps[] = {
+		{ skel->maps.targets, MAP_TARGETS },
+		{ skel->maps.gil_cfgs, MAP_GIL_CFGS },
+		{ skel->maps.tstate_cache, MAP_TSTATE_CACHE },
+		{ skel->maps.follow, MAP_FOLLOW },
+		{ skel->maps.probe, MAP_PROBE },
+		{ skel->maps.counts0, MAP_COUNTS },
+		{ skel->maps.counts1, MAP_COUNTS },
+		{ skel->maps.stacks0, MAP_STACKS },
+		{ skel->maps.stacks1, MAP_STACKS },
+		{ skel->maps.kstacks0, MAP_KSTACKS },
+		{ skel->maps.kstacks1, MAP_KSTACKS },
+		{ skel->maps.announced, MAP_ANNOUNCED },
+		{ skel->maps.offcpu, MAP_OFFCPU },
+		{ skel->maps.off_stacks, MAP_OFF_STACKS },
+		{ skel->maps.events, MAP_EVENTS },
+		{ skel->maps.rest_tstates, MAP_REST_TSTATES },
+		{ skel->maps.timeline, MAP_TIMELINE },
+	};
 	bool *cpus = NULL;
 	int rc, n;
+
+	n = online_cpus(&cpus, &p->ncpus_possible);
+	free(cpus);
+	in.ncpus = n > 0 ? (unsigned)n : 1;
+	mapsize__plan(&in, &p->plan);
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		rc = bpf_map__set_max_entries(maps[i].map,
+					      p->plan.entries[maps[i].id]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Opens the BPF object and sets what must be set before it is loaded: the
+ * tunables, which programs load (at_rest: the iterator of wall mode), the
+ * map sizes. */
+static int open_bpf(struct sampler *p, const struct sampler_opts *o,
+		    bool at_rest, struct open_err *e)
+{
+	struct pyprof_bpf *skel;
+	int rc;
+
+	skel = p->skel = pyprof_bpf__open();
+	if (!skel) {
+		rc = -errno;
+		return open_fail(e, SAMPLER_EOTHER, rc,
+				 "cannot open the BPF object: %s",
+				 strerror(-rc));
+	}
+	skel->rodata->max_depth = o->max_depth;
+	skel->rodata->discover = o->discover;
+	skel->rodata->offcpu_enabled = o->wall;
+	skel->rodata->gil_enabled = o->gil;
+	skel->rodata->native_mode = o->native_mode;
+	skel->rodata->timeline_enabled = o->timeline;
+	/* pids as pyprof-bpf's namespace numbers them, as the sampler's */
+	skel->rodata->self_pid = (__u32)getpid();
+	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
+	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
+	bpf_program__set_autoload(skel->progs.on_waking, o->wall);
+	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
+	bpf_program__set_autoload(skel->progs.at_rest, at_rest);
+	p->at_rest = at_rest;
+	rc = size_maps(p, o);
+	if (rc)
+		return open_fail(e, SAMPLER_EOTHER, rc,
+				 "cannot size the BPF maps: %s", strerror(-rc));
+	rc = own_pidns(&skel->rodata->pidns_dev, &skel->rodata->pidns_ino);
+	if (rc)
+		return open_fail(
+			e, SAMPLER_EOTHER, rc,
+			"cannot tell which PID namespace pyprof-bpf runs in: "
+			"%s (is /proc mounted?)",
+			strerror(-rc));
+	return 0;
+}
+
+/* Loads the programs into the kernel: what the kernel's refusal means. */
+static int load_bpf(struct sampler *p, struct open_err *e)
+{
+	int rc = pyprof_bpf__load(p->skel);
+
+	if (!rc)
+		return 0;
+	if (rc == -EPERM)
+		/* Privileges were checked before: this is a lockdown or a
+		 * security module saying no. */
+		return open_fail(
+			e, SAMPLER_EPERM, rc,
+			"the kernel refused to load the BPF program (%s): "
+			"check kernel lockdown (/sys/kernel/security/lockdown) "
+			"and security modules; rerun with -v for details",
+			strerror(-rc));
+	if (rc == -EACCES)
+		/* The verifier's verdict. */
+		return open_fail(
+			e, SAMPLER_EKERNEL, rc,
+			"the kernel's verifier rejected the BPF program (%s): "
+			"it needs Linux 5.17+; rerun with -v for the "
+			"verifier's log and report it",
+			strerror(-rc));
+	return open_fail(e, SAMPLER_EKERNEL, rc,
+			 "the kernel refused the BPF program (%s): it needs "
+			 "Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
+			 "the verifier's log",
+			 strerror(-rc));
+}
+
+/*
+ * Opens and loads the programs.  In wall mode without its at_rest iterator
+ * if the kernel refuses it (sleepable task iterators and
+ * bpf_copy_from_user_task are Linux 5.18+): threads asleep at the start are
+ * then counted without their stack (offcpu__seed).
+ */
+static int open_and_load(struct sampler *p, const struct sampler_opts *o,
+			 struct open_err *e)
+{
+	int rc = open_bpf(p, o, o->wall, e);
+
+	if (!rc)
+		rc = load_bpf(p, e);
+	if (!rc || !o->wall)
+		return rc;
+	pyprof_bpf__destroy(p->skel);
+	p->skel = NULL;
+	rc = open_bpf(p, o, false, e);
+	return rc ? rc : load_bpf(p, e);
+}
+
+/* The ring buffer the programs' events arrive on (on_event). */
+/* A timeline record (issue 21), for events.timed. */
+static int on_timed(void *ctx, void *data, size_t len)
+{
+	struct sampler *p = ctx;
+
+	if (len >= sizeof(struct timeline_rec) && p->events.timed)
+		p->events.timed(data, p->events.arg);
+	return 0;
+}
+
+static int open_ring(struct sampler *p, struct open_err *e)
+{
+	int rc;
+
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
+				 NULL);
+	if (!p->rb)
+		goto fail;
+	/* The same manager reads the timeline: one poll, one consume. */
+	if (p->timeline &&
+	    ring_buffer__add(p->rb, bpf_map__fd(p->skel->maps.timeline),
+			     on_timed, p))
+		goto fail;
+	return 0;
+fail:
+	rc = -errno;
+	return open_fail(e, SAMPLER_EOTHER, rc,
+			 "cannot set up the event ring buffer: %s",
+			 strerror(-rc));
+}
+
+/* Attaches prog to its tracepoint (named by its section) into *link. */
+static int attach_tp(struct bpf_program *prog, struct bpf_link **link,
+		     const char *tp, const char *hint, struct open_err *e)
+{
+	int rc;
+
+	*link = bpf_program__attach(prog);
+	if (*link)
+		return 0;
+	rc = -errno;
+	return open_fail(e, SAMPLER_EKERNEL, rc, "cannot attach to %s: %s%s",
+			 tp, strerror(-rc), hint);
+}
+
+/* The process lifecycle programs: exec always, fork when following
+ * processes, sched_switch in wall mode. */
+static int attach_tracepoints(struct sampler *p, const struct sampler_opts *o,
+			      struct open_err *e)
+{
+	int rc;
+
+	rc = attach_tp(p->skel->progs.on_exec, &p->exec_link,
+		       "sched_process_exec", "", e);
+	if (!rc && o->discover)
+		rc = attach_tp(p->skel->progs.on_fork, &p->fork_link,
+			       "sched_process_fork", "", e);
+	if (!rc && o->wall)
+		rc = attach_tp(p->skel->progs.on_switch, &p->switch_link,
+			       "sched_switch for --mode wall",
+			       "; use --mode cpu", e);
+	if (!rc && o->wall)
+		rc = attach_tp(p->skel->progs.on_waking, &p->waking_link,
+			       "sched_waking for --mode wall",
+			       "; use --mode cpu", e);
+	return rc;
+}
+
+/* A cpu-clock perf event on CPU c, with the sampler attached to it. */
+static int attach_cpu(struct sampler *p, int c, unsigned freq,
+		      struct open_err *e)
+{
+	int rc;
+
+	p->pfds[c] = perf_open(c, freq);
+	if (p->pfds[c] < 0) {
+		rc = -errno;
+		if (rc == -EACCES || rc == -EPERM)
+			return open_fail(
+				e, SAMPLER_EPERM, rc,
+				"cannot open a cpu-clock perf event on CPU %d: "
+				"%s: run as root or grant CAP_PERFMON",
+				c, strerror(-rc));
+		return open_fail(
+			e, SAMPLER_EKERNEL, rc,
+			"cannot open a cpu-clock perf event on CPU %d: %s", c,
+			strerror(-rc));
+	}
+	p->links[c] = bpf_program__attach_perf_event(p->skel->progs.sample,
+						     p->pfds[c]);
+	if (!p->links[c]) {
+		rc = -errno;
+		return open_fail(e, SAMPLER_EKERNEL, rc,
+				 "cannot attach the sampler to CPU %d: %s", c,
+				 strerror(-rc));
+	}
+	p->ncpus++;
+	return 0;
+}
+
+/* The sampler on every online CPU, at freq Hz. */
+static int attach_perf_events(struct sampler *p, unsigned freq,
+			      struct open_err *e)
+{
+	bool *cpus = NULL;
+	int rc = 0, n;
+
+	n = online_cpus(&cpus, &p->ncpus_possible);
+	if (n <= 0) {
+		free(cpus);
+		return open_fail(e, SAMPLER_EOTHER, n ? n : -ENODEV,
+				 "cannot read the online CPUs");
+	}
+	p->links = calloc(p->ncpus_possible, sizeof(*p->links));
+	p->pfds = calloc(p->ncpus_possible, sizeof(*p->pfds));
+	if (!p->links || !p->pfds) {
+		free(cpus);
+		return open_fail(e, SAMPLER_EOTHER, -ENOMEM, "out of memory");
+	}
+	for (int c = 0; c < p->ncpus_possible; c++)
+		p->pfds[c] = -1;
+	for (int c = 0; c < p->ncpus_possible && !rc; c++)
+		if (cpus[c])
+			rc = attach_cpu(p, c, freq, e);
+	free(cpus);
+	return rc;
+}
+
+/*
+ * Lifecycle: open and configure, load, the ring buffer, then attach.  On
+ * any failure sampler__close undoes what was done: it copes with a sampler
+ * built halfway.
+ */
+struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
+			      size_t errlen)
+{
+	struct open_err e = { .why = SAMPLER_EOTHER,
+			      .msg = err,
+			      .len = errlen };
+	struct sampler *p;
 
 	verbose_libbpf = o->verbose;
 	libbpf_set_print(libbpf_print);
 
-	p = calloc(1, sizeof(*p));
+	p = sampler_alloc(o);
 	if (!p) {
 		*why = SAMPLER_EOTHER;
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	p->verbose = o->verbose;
-	p->max_depth = o->max_depth;
-	p->events = o->events;
-	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
-	if (!p->frames) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "out of memory");
-		goto err_free;
+	if (open_and_load(p, o, &e) || open_ring(p, &e) ||
+	    attach_tracepoints(p, o, &e) ||
+	    attach_perf_events(p, o->freq, &e)) {
+		*why = e.why;
+		sampler__close(p);
+		return NULL;
 	}
-
-	p->skel = pyprof_bpf__open();
-	if (!p->skel) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot open the BPF object: %s",
-			 strerror(errno));
-		goto err_free;
-	}
-	p->skel->rodata->max_depth = o->max_depth;
-	p->skel->rodata->max_threads_walk = PY_MAX_THREADS_WALK;
-	p->skel->rodata->discover = o->discover;
-	/* Wall mode's programs and maps cost nothing in cpu mode: not
-	 * loaded, one entry each. */
-	p->wall = o->wall;
-	p->gil = o->gil;
-	p->skel->rodata->offcpu_enabled = o->wall;
-	p->skel->rodata->gil_enabled = o->gil;
-	bpf_program__set_autoload(p->skel->progs.on_switch, o->wall);
-	bpf_program__set_autoload(p->skel->progs.offcpu_flush, o->wall);
-	if (o->wall) {
-		bpf_map__set_max_entries(p->skel->maps.offcpu,
-					 OFFCPU_THREADS_MAX);
-		bpf_map__set_max_entries(p->skel->maps.off_stacks,
-					 OFF_STACKS_MAX);
-	}
-	p->skel->rodata->native_mode = o->native_mode;
-	p->drain_kfd = -1;
-	/* Kernel stack maps only with --kernel; native samples carry 17 KiB
-	 * of stack each, so the ring buffer grows with --native. */
-	rc = bpf_map__set_max_entries(
-		p->skel->maps.kstacks0,
-		o->native_mode & NATIVE_MODE_KERNEL ? NATIVE_KSTACKS_MAX : 1);
-	rc = rc	   ?:
-		     bpf_map__set_max_entries(
-			     p->skel->maps.kstacks1,
-			     o->native_mode & NATIVE_MODE_KERNEL ?
-				     NATIVE_KSTACKS_MAX :
-				     1);
-	if (!rc && o->native_mode & NATIVE_MODE_USER)
-		rc = bpf_map__set_max_entries(p->skel->maps.events,
-					      NATIVE_RINGBUF_SIZE);
-	if (rc) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot size the stack maps: %s",
-			 strerror(-rc));
-		goto err_destroy;
-	}
-	rc = own_pidns(&p->skel->rodata->pidns_dev, &p->skel->rodata->pidns_ino);
-	if (rc) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen,
-			 "cannot tell which PID namespace pyprof-bpf runs in: "
-			 "%s (is /proc mounted?)",
-			 strerror(-rc));
-		goto err_destroy;
-	}
-
-	rc = pyprof_bpf__load(p->skel);
-	if (rc) {
-		rc = -rc;
-		if (rc == EPERM) {
-			/* Privileges were checked before: this is a lockdown
-			 * or a security module saying no. */
-			*why = SAMPLER_EPERM;
-			snprintf(
-				err, errlen,
-				"the kernel refused to load the BPF program (%s): "
-				"check kernel lockdown (/sys/kernel/security/lockdown) "
-				"and security modules; rerun with -v for details",
-				strerror(rc));
-		} else if (rc == EACCES) {
-			/* The verifier's verdict. */
-			*why = SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"the kernel's verifier rejected the BPF program (%s): "
-				"it needs Linux 5.17+; rerun with -v for the "
-				"verifier's log and report it",
-				strerror(rc));
-		} else {
-			*why = SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"the kernel refused the BPF program (%s): it needs "
-				"Linux 5.17+ with BTF (bpf_loop); rerun with -v for "
-				"the verifier's log",
-				strerror(rc));
-		}
-		goto err_destroy;
-	}
-
-	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
-				 NULL);
-	if (!p->rb) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot set up the event ring buffer: %s",
-			 strerror(errno));
-		goto err_destroy;
-	}
-
-	p->exec_link = bpf_program__attach(p->skel->progs.on_exec);
-	if (!p->exec_link) {
-		*why = SAMPLER_EKERNEL;
-		snprintf(err, errlen, "cannot attach to sched_process_exec: %s",
-			 strerror(errno));
-		goto err_destroy;
-	}
-	if (o->discover) {
-		p->fork_link = bpf_program__attach(p->skel->progs.on_fork);
-		if (!p->fork_link) {
-			*why = SAMPLER_EKERNEL;
-			snprintf(err, errlen,
-				 "cannot attach to sched_process_fork: %s",
-				 strerror(errno));
-			goto err_destroy;
-		}
-	}
-
-	if (o->wall) {
-		p->switch_link = bpf_program__attach(p->skel->progs.on_switch);
-		if (!p->switch_link) {
-			*why = SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"cannot attach to sched_switch for --mode wall: "
-				"%s; use --mode cpu",
-				strerror(errno));
-			goto err_destroy;
-		}
-	}
-
-	n = online_cpus(&cpus, &p->ncpus_possible);
-	if (n <= 0) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot read the online CPUs");
-		goto err_destroy;
-	}
-	p->links = calloc(p->ncpus_possible, sizeof(*p->links));
-	p->pfds = malloc(p->ncpus_possible * sizeof(*p->pfds));
-	if (!p->links || !p->pfds) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "out of memory");
-		goto err_detach;
-	}
-	for (int c = 0; c < p->ncpus_possible; c++)
-		p->pfds[c] = -1;
-	for (int c = 0; c < p->ncpus_possible; c++) {
-		if (!cpus[c])
-			continue;
-		p->pfds[c] = perf_open(c, o->freq);
-		if (p->pfds[c] < 0) {
-			rc = errno;
-			*why = rc == EACCES || rc == EPERM ? SAMPLER_EPERM :
-							     SAMPLER_EKERNEL;
-			snprintf(
-				err, errlen,
-				"cannot open a cpu-clock perf event on CPU %d: %s%s",
-				c, strerror(rc),
-				*why == SAMPLER_EPERM ?
-					": run as root or grant CAP_PERFMON" :
-					"");
-			goto err_detach;
-		}
-		p->links[c] = bpf_program__attach_perf_event(
-			p->skel->progs.sample, p->pfds[c]);
-		if (!p->links[c]) {
-			rc = errno;
-			*why = SAMPLER_EKERNEL;
-			snprintf(err, errlen,
-				 "cannot attach the sampler to CPU %d: %s", c,
-				 strerror(rc));
-			goto err_detach;
-		}
-		p->ncpus++;
-	}
-	free(cpus);
 	return p;
-
-err_detach:
-	free(cpus);
-	sampler__close(p);
-	return NULL;
-err_destroy:
-	free(cpus);
-	bpf_link__destroy(p->switch_link);
-	bpf_link__destroy(p->fork_link);
-	bpf_link__destroy(p->exec_link);
-	ring_buffer__free(p->rb);
-	pyprof_bpf__destroy(p->skel);
-err_free:
-	free(p->frames);
-	free(p);
-	return NULL;
 }
 
 void sampler__close(struct sampler *p)
@@ -433,22 +595,65 @@ void sampler__close(struct sampler *p)
 	}
 	free(p->links);
 	free(p->pfds);
+	bpf_link__destroy(p->waking_link);
 	bpf_link__destroy(p->switch_link);
 	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
 	pyprof_bpf__destroy(p->skel);
-	for (size_t i = 0; i < p->segs.cap; i++)
-		if (p->segs.keys[i])
-			free((void *)(uintptr_t)p->segs.vals[i]);
-	hashmap__free(&p->segs);
+	seg_cache_clear(p);
 	hashmap__free(&p->forgotten);
+	hashmap__free(&p->reread);
 	free(p->frames);
 	free(p);
 }
 
+/*
+ * Wall mode: runs the at_rest iterator (bpf/offcpu.bpf.c) over the threads
+ * of pid, so that those at rest (asleep, or waiting for a CPU) without a
+ * record get one under the stack they rest in.  0 or -errno.
+ */
+static int read_at_rest(struct sampler *p, pid_t pid)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo;
+	struct bpf_link *link;
+	char buf[64];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (!p->at_rest)
+		return -EOPNOTSUPP;
+	/* A new index of thread states (bpf/maps.bpf.h, rest_tstates). */
+	p->skel->bss->rest_gen++;
+	memset(&linfo, 0, sizeof(linfo));
+	linfo.task.pid = (__u32)pid;
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	link = bpf_program__attach_iter(p->skel->progs.at_rest, &opts);
+	/* Linux before 6.1 cannot iterate over one process: over every task
+	 * then; the program keeps the targets' threads. */
+	if (!link && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP))
+		link = bpf_program__attach_iter(p->skel->progs.at_rest, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		rc = -errno;
+	} else {
+		/* The program writes nothing: read() runs it to the end. */
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			rc = -errno;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return rc;
+}
+
 int sampler__add_target(struct sampler *p, pid_t pid,
-			 const struct py_proc_cfg *cfg)
+			const struct py_proc_cfg *cfg)
 {
 	__u32 key = (__u32)pid;
 	struct py_proc_cfg c = *cfg;
@@ -463,10 +668,58 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), &c,
 				 sizeof(c), BPF_ANY))
 		return -errno;
-	/* Wall mode: threads asleep now would not be seen until they wake. */
-	if (p->wall)
+	/* Wall mode: threads asleep now would not be seen until they wake;
+	 * their stacks are read where they rest.  If the iterator cannot
+	 * run, they are counted from now all the same, without their stack
+	 * (the reason comes from /proc). */
+	if (p->wall && read_at_rest(p, pid))
 		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
 	return 0;
+}
+
+int sampler__add_interp_file(struct sampler *p,
+			     const struct interp_file_key *key,
+			     const struct interp_file *file)
+{
+	struct interp_file f = *file;
+
+	native__entry_markers(&f.cfg);
+	if (bpf_map__update_elem(p->skel->maps.interp_files, key, sizeof(*key),
+				 &f, sizeof(f), BPF_ANY))
+		return -errno;
+	__atomic_add_fetch(&p->skel->bss->interp_files_n, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int sampler__add_interp_exe(struct sampler *p,
+			     const struct interp_file_key *key)
+{
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(p->skel->maps.interp_exes, key, sizeof(*key),
+				 &one, sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u64 n = 0;
+
+	if (bpf_map__lookup_and_delete_elem(p->skel->maps.parked, &key,
+					    sizeof(key), &n, sizeof(n), 0))
+		return 0;
+	return n;
+}
+
+bool sampler__has_target(struct sampler *p, pid_t pid)
+{
+	struct py_proc_cfg cfg;
+	__u32 key = (__u32)pid;
+
+	return bpf_map__lookup_elem(p->skel->maps.targets, &key, sizeof(key),
+				    &cfg, sizeof(cfg), 0) == 0;
 }
 
 void sampler__remove_target(struct sampler *p, pid_t pid)
@@ -720,6 +973,10 @@ static int drain_count(const void *k, const void *v, void *arg)
 	memcpy(&count, v, sizeof(count));
 	if (!count)
 		return 0;
+	/* A thread at rest whose stack could not be read: again before the
+	 * next drain, if it still rests then. */
+	if (offcpu_reread(key->depth, key->flags))
+		hashmap__set(&d->p->reread, key->pid, 1);
 	if (key->depth && !resolve_stack(d->p, d->stacks_fd, key))
 		return d->fn(key, count, NULL, 0, d->arg);
 	return d->fn(key, count, d->p->frames, key->depth, d->arg);
@@ -732,8 +989,13 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 	int counts_fd, rc, rc2;
 
 	/* Threads still off-CPU: their time so far, into the buffer that
-	 * is drained now. */
+	 * is drained now; first the stacks of those the last drain found
+	 * resting without one. */
 	if (p->wall) {
+		for (size_t i = 0; i < p->reread.cap; i++)
+			if (p->reread.keys[i])
+				read_at_rest(p, (pid_t)p->reread.keys[i]);
+		hashmap__free(&p->reread);
 		rc = sampler__offcpu_flush(p);
 		if (rc)
 			return rc;
@@ -758,8 +1020,8 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 	/* Stack ids are only meaningful with this buffer's counts. */
 	if (bpf_map__max_entries(old ? p->skel->maps.kstacks1 :
 				       p->skel->maps.kstacks0) > 1)
-		take_all(p->drain_kfd, sizeof(__u32), 127 * sizeof(__u64), NULL,
-			 NULL);
+		take_all(p->drain_kfd, sizeof(__u32),
+			 KSTACK_MAX_DEPTH * sizeof(__u64), NULL, NULL);
 	p->drain_kfd = -1;
 	seg_cache_sweep(p);
 	return rc ? rc : rc2;
@@ -767,7 +1029,20 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 
 int sampler__poll(struct sampler *p, int timeout_ms)
 {
-	return ring_buffer__poll(p->rb, timeout_ms);
+	int rc;
+
+	p->poll_until = clock__now() + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
+	rc = ring_buffer__poll(p->rb, timeout_ms);
+	/* Records sent without a wake-up (--native's, the timeline's) and
+	 * those behind them (a ring that is not empty wakes no one) wait for
+	 * the next poll, not for a quarter of the ring to fill. */
+	if (rc >= 0) {
+		int m = ring_buffer__consume(p->rb);
+
+		rc = m < 0 ? m : rc + m;
+	}
+	p->poll_until = 0;
+	return rc;
 }
 
 int sampler__stats(struct sampler *p, uint64_t *stats)
@@ -829,6 +1104,22 @@ int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
 	return 0;
 }
 
+int sampler__waking_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*run_ns = *runs = 0;
+	if (!p->wall)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.on_waking),
+				   &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
 int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 {
 	struct tstate_entry e;
@@ -840,17 +1131,35 @@ int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 	return 0;
 }
 
-int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
-		     uint32_t max)
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips, uint32_t max)
 {
-	__u64 v[127] = {};
+	__u64 v[KSTACK_MAX_DEPTH] = {};
 	__u32 k = (__u32)id;
 	uint32_t n = 0;
 
 	if (p->drain_kfd < 0 || id < 0 ||
 	    bpf_map_lookup_elem(p->drain_kfd, &k, v))
 		return -ENOENT;
-	while (n < 127 && n < max && v[n]) {
+	while (n < KSTACK_MAX_DEPTH && n < max && v[n]) {
+		ips[n] = v[n];
+		n++;
+	}
+	return (int)n;
+}
+
+int sampler__kstack_of(struct sampler *p, uint32_t buf, int32_t id,
+		       uint64_t *ips, uint32_t max)
+{
+	__u64 v[KSTACK_MAX_DEPTH] = {};
+	struct bpf_map *m = buf ? p->skel->maps.kstacks1 :
+				  p->skel->maps.kstacks0;
+	__u32 k = (__u32)id;
+	uint32_t n = 0;
+
+	if (id < 0 || bpf_map__max_entries(m) <= 1 ||
+	    bpf_map_lookup_elem(bpf_map__fd(m), &k, v))
+		return -ENOENT;
+	while (n < KSTACK_MAX_DEPTH && n < max && v[n]) {
 		ips[n] = v[n];
 		n++;
 	}
@@ -858,7 +1167,7 @@ int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
 }
 
 int sampler__py_frames(struct sampler *p, const struct sample_key *key,
-			const struct py_frame **frames)
+		       const struct py_frame **frames)
 {
 	*frames = p->frames;
 	if (!key->depth)
@@ -869,6 +1178,50 @@ int sampler__py_frames(struct sampler *p, const struct sample_key *key,
 	    resolve_stack(p, bpf_map__fd(p->skel->maps.stacks1), key))
 		return (int)key->depth;
 	return -ENOENT;
+}
+
+int sampler__print_full(const struct sampler *p, const uint64_t *stats, FILE *f)
+{
+	return mapsize__print_full(&p->plan, stats, f);
+}
+
+/* The kernel memory of map fd, from its fdinfo (what the kernel charges
+ * for it: "memlock"), or 0. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+uint64_t sampler__maps_memory(const struct sampler *p, FILE *f)
+{
+	struct bpf_map *m;
+	uint64_t total = 0;
+	int n = 0;
+
+	bpf_object__for_each_map(m, p->skel->obj)
+	{
+		uint64_t b = map_memlock(bpf_map__fd(m));
+
+		total += b;
+		/* The ones worth naming: a sixteenth of a MiB or more. */
+		if (f && b >= (64u << 10))
+			fprintf(f, "%s %s %.2f MiB (%" PRIu32 ")",
+				n++ ? "," : ":", bpf_map__name(m),
+				(double)b / (1 << 20), bpf_map__max_entries(m));
+	}
+	return total;
 }
 
 int sampler__ncpus(const struct sampler *p)

@@ -9,9 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const stat_names[] = STAT_NAMES;
-_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == STAT__MAX,
-	       "STAT_NAMES");
+#include "sampler/stats.h"
 
 static const char *const status_codes[MS__MAX] = {
 	"200", "304", "400", "401", "404", "405", "413", "500", "503", "other",
@@ -133,7 +131,7 @@ int metrics__write(FILE *f, const struct metrics *m)
 		fprintf(f,
 			"pyprof_sampler_events_total{counter=\"%s\"} %" PRIu64
 			"\n",
-			stat_names[i], m->stats[i]);
+			stats__name(i), m->stats[i]);
 
 	dbl(f, "pyprof_window_seconds", "gauge",
 	    "Seconds the rolling window holds.", w->seconds);

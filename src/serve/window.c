@@ -233,7 +233,7 @@ static struct profile *dict__new(const struct window *w, size_t *over_id)
 		return NULL;
 	f = marker(d, MARK_OVER_LIMIT);
 	id = (uint32_t)f;
-	if (f < 0 || profile__add_stack(d, &id, 1, 0, over_id)) {
+	if (f < 0 || profile__add_idx(d, &id, 1, 0, over_id)) {
 		profile__free(d);
 		errno = ENOMEM;
 		return NULL;
@@ -340,8 +340,7 @@ static int intern_delta(struct window *w, const struct profile *delta,
 		}
 		if (!count)
 			continue;
-		rc = profile__add_stack(w->dict, w->buf, (uint32_t)len, 0,
-					&idx);
+		rc = profile__add_idx(w->dict, w->buf, (uint32_t)len, 0, &idx);
 		if (rc == -ENOSPC) {
 			idx = w->over_id;
 			w->over_limit += count;
@@ -582,7 +581,7 @@ static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 			len = len ? 2 : 1;
 			w->buf[len - 1] = (uint32_t)m;
 		}
-		rc = profile__add_stack(d, w->buf, (uint32_t)len, 0, &idx);
+		rc = profile__add_idx(d, w->buf, (uint32_t)len, 0, &idx);
 		if (!rc)
 			rc = counts__reserve(c, profile__nstacks(d));
 		if (!rc)
@@ -630,7 +629,7 @@ int window__compact(struct window *w)
 			rc = (int)len;
 			break;
 		}
-		rc = profile__add_stack(d, w->buf, (uint32_t)len, 0, &idx);
+		rc = profile__add_idx(d, w->buf, (uint32_t)len, 0, &idx);
 		if (!rc)
 			rc = counts__reserve(&c, profile__nstacks(d));
 		if (rc)

@@ -6,6 +6,7 @@
 //
 //   node drive.mjs svg FILE SHOTS_PREFIX SEARCH ZOOM_REGEX
 //   node drive.mjs html FILE SHOTS_PREFIX SEARCH ZOOM_REGEX
+//   node drive.mjs heatmap FILE SHOTS_PREFIX FRAME_REGEX
 //   node drive.mjs speedscope FILE SHOTS_PREFIX
 //   node drive.mjs schema FILE
 //   node drive.mjs live URL SHOTS_PREFIX OLD_FUNC NEW_FUNC PID
@@ -247,6 +248,67 @@ async function live(page, url, shots, oldFunc, newFunc, pid) {
   return res;
 }
 
+// The heatmap as a reader sees it: the index, the functions, each file's
+// status and sampled lines, the hottest line; then a flame graph box
+// followed to its line, and the colouring switched to total samples.
+async function heatmap(page, shots, frameRe, out) {
+  const rowsOf = (sel) => page.$$eval(sel, (rows) => rows.map((r) => Array.from(r.cells).map((c) => c.textContent)));
+  out.h1 = await page.locator("h1").textContent();
+  out.summary = await page.$$eval("#summary-table tr", (rows) => rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent]));
+  out.files = await rowsOf("#files-table tbody tr");
+  out.functions = await rowsOf("#functions-table tbody tr");
+  out.functionLinks = await page.$$eval("#functions-table tbody tr a", (as) => as.map((a) => a.getAttribute("href")));
+  out.sections = await page.$$eval("section.file", (secs) => secs.map((sec) => {
+    const rows = (sel) => Array.from(sec.querySelectorAll(sel)).filter((r) => r.cells[1].textContent || r.cells[2].textContent)
+      .map((r) => ({ id: r.id, line: r.cells[0].textContent, own: r.cells[1].textContent, total: r.cells[2].textContent, text: r.cells[3].textContent }));
+    return { id: sec.id, name: sec.querySelector("h3").textContent,
+      status: sec.querySelector("p.status").textContent,
+      lines: sec.querySelectorAll("table.src:not(.out) tbody tr").length,
+      rows: rows("table.src:not(.out) tbody tr"), outside: rows("table.out tbody tr") };
+  }));
+  // The hottest line by own samples, and the colour a reader sees on it.
+  out.hottest = await page.evaluate(() => {
+    let best = null, n = -1;
+    document.querySelectorAll("table.src:not(.out) tbody tr").forEach((r) => {
+      const v = +r.cells[1].textContent || 0;
+      if (v > n) { n = v; best = r; }
+    });
+    if (!best) return null;
+    return { id: best.id, own: n, text: best.cells[3].textContent, level: best.getAttribute("data-o"),
+      background: getComputedStyle(best.cells[3]).backgroundColor };
+  });
+  await page.screenshot({ path: `${shots}-top.png` });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  if (height < 16000) await page.screenshot({ path: `${shots}-page.png`, fullPage: true });
+
+  // A flame graph box: its link, then the line it leads to.
+  const box = await frameBox(page, frameRe);
+  out.flameSamples = await box.evaluate((r) => +r.parentNode.getAttribute("data-n"));
+  await box.scrollIntoViewIfNeeded();
+  await box.click();
+  out.goto = await page.locator("#hm-goto").textContent();
+  await page.locator("#hm-goto-link").click();
+  await page.waitForTimeout(200);
+  out.jump = await page.evaluate(() => {
+    const id = decodeURIComponent(location.hash.slice(1)), row = document.getElementById(id);
+    if (!row) return { hash: location.hash };
+    const r = row.getBoundingClientRect();
+    return { hash: location.hash, inView: r.top >= 0 && r.bottom <= window.innerHeight,
+      line: row.cells[0].textContent, own: row.cells[1].textContent, text: row.cells[3].textContent,
+      outline: getComputedStyle(row.cells[3]).outlineStyle };
+  });
+  await page.screenshot({ path: `${shots}-jump.png` });
+
+  // Colour by total samples.
+  await page.locator("input[name=hm-by][value=total]").check();
+  out.byTotal = await page.evaluate((id) => {
+    const row = document.getElementById(id);
+    return { body: document.body.className, level: row.getAttribute("data-t"),
+      background: getComputedStyle(row.cells[3]).backgroundColor };
+  }, out.hottest ? out.hottest.id : "");
+  await page.screenshot({ path: `${shots}-by-total.png` });
+}
+
 async function run() {
   const [mode, file, shots, search, zoomRe] = process.argv.slice(2);
   if (mode === "hold") {
@@ -316,6 +378,9 @@ async function run() {
       await page.screenshot({ path: `${shots}-page.png`, fullPage: true });
       await page.locator("#flame").scrollIntoViewIfNeeded();
       await flame(page, shots, search, zoomRe, out, true);
+    } else if (mode === "heatmap") {
+      await page.goto(pathToFileURL(path.resolve(file)).href);
+      await heatmap(page, shots, search, out);
     } else if (mode === "speedscope") {
       // speedscope's own way to open a local file (its CLI does this): a
       // script that hands the file over, named in the URL's hash.

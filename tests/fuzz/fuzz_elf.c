@@ -28,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64], vstr[32], err[512];
 	struct elf_file *f;
 	unsigned version;
+	bool ft;
 	uint8_t buf[64];
 
 	if (fd < 0) {
@@ -57,11 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A process that mapped this file at a few offsets. */
 		char lib[] = "/usr/lib/libpython3.11.so.1.0";
 		struct proc_map m[3] = {
-			{ 0x7f0000000000, 0x7f0000001000, 0, 1, "r--p", lib },
+			{ 0x7f0000000000, 0x7f0000001000, 0, 1, "r--p", lib,
+			  0 },
 			{ 0x7f0000001000, 0x7f0000010000, 0x1000, 1, "r-xp",
-			  lib },
+			  lib, 0 },
 			{ 0x7f0000010000, 0x7f0000020000, 0x10000, 1, "rw-p",
-			  lib },
+			  lib, 0 },
 		};
 		struct proc_maps maps = { m, 3 };
 		uint64_t bias;
@@ -71,14 +73,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	if (python__elf_version(f, "/usr/lib/libpython3.11.so.1.0", &version,
-				vstr, sizeof(vstr), err, sizeof(err)) == 0) {
+				vstr, sizeof(vstr), NULL, err,
+				sizeof(err)) == 0) {
 		if (version < PYVER_MIN || version > PYVER_MAX)
 			abort();
 	}
 	python__elf_version(f, "/usr/bin/python3", &version, vstr, sizeof(vstr),
-			    err, sizeof(err));
+			    &ft, err, sizeof(err));
 	python__elf_version(f, "/usr/lib/libpython3.13t.so.1.0", &version, vstr,
-			    sizeof(vstr), err, sizeof(err));
+			    sizeof(vstr), &ft, err, sizeof(err));
 	elf_file__close(f);
 	return 0;
 }

@@ -8,6 +8,8 @@
 static struct unit_test *head, **tail = &head;
 int unit_failures;
 int unit_skipped;
+/* The running test's first SKIP reason, and where it was given. */
+static char skip_reason[512];
 
 void unit__register(struct unit_test *t)
 {
@@ -27,29 +29,63 @@ void unit__fail(const char *file, int line, const char *fmt, ...)
 	unit_failures++;
 }
 
-void unit__skip(const char *fmt, ...)
+void unit__skip(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
-	printf("SKIP ");
+	if (unit_skipped++)
+		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	n = vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	unit_skipped = 1;
+	if (n >= 0 && (size_t)n < sizeof(skip_reason))
+		snprintf(skip_reason + n, sizeof(skip_reason) - (size_t)n,
+			 " (%s:%d)", file, line);
 }
 
-/* Returns 0 passed, 1 failed, 2 skipped. */
+const char *unit__debian_root(void)
+{
+	const char *r = getenv("PYPROF_DEBIAN_ROOT");
+
+	return r && *r ? r : ".deps/debian-unstable";
+}
+
+const char *unit__debian_python(const char *minor)
+{
+	static char buf[4][512];
+	static unsigned next;
+	char *out = buf[next++ % 4];
+	const char *root = unit__debian_root(), *slash = strrchr(root, '/');
+	int dir = slash ? (int)(slash - root) : 1;
+
+	snprintf(out, sizeof(buf[0]), "%.*s/bin/python%s", dir,
+		 slash ? root : ".", minor);
+	return out;
+}
+
+/*
+ * Returns 0 passed, 1 failed, 2 skipped.  A failure wins over a skip: the
+ * test is FAIL, and its SKIP reason goes to stderr beside the failures, so
+ * that no reader of stdout (tests/test_unit.py) can take it for a skip.
+ */
 static int run(struct unit_test *t)
 {
 	unit_failures = 0;
 	unit_skipped = 0;
+	skip_reason[0] = '\0';
 	t->fn();
 	if (unit_failures) {
+		if (unit_skipped)
+			fprintf(stderr,
+				"%s: it also asked to be skipped (%s), but a "
+				"failed check is a failure\n",
+				t->name, skip_reason);
 		printf("FAIL %s\n", t->name);
 		return 1;
 	}
 	if (unit_skipped) {
+		printf("SKIP %s\n", skip_reason);
 		printf("skipped %s\n", t->name);
 		return 2;
 	}

@@ -35,7 +35,7 @@ static struct py_frame pf(uint32_t flags)
 {
 	struct py_frame f = { .code = 0x1000,
 			      .lasti = 0,
-			      .firstlineno = 1 | flags };
+			      .fingerprint = 1 | flags };
 
 	return f;
 }
@@ -156,6 +156,17 @@ TEST(merge_entry_markers_by_version)
 	CHECK_INT(c.frame_is_entry, 0xffff);
 	CHECK_INT(c.entry_owner_mask, 1 << 3);
 	CHECK(native__is_eval("_PyEval_EvalFrameDefault"));
+	CHECK(!native__is_eval("_PyEval_EvalFrame"));
+	CHECK(!native__is_eval(NULL));
+}
+
+TEST(native_is_eval_split_parts)
+{
+	/* GCC's split-off parts keep the name and a suffix. */
+	CHECK(native__is_eval("_PyEval_EvalFrameDefault"));
+	CHECK(native__is_eval("_PyEval_EvalFrameDefault.cold"));
+	CHECK(native__is_eval("_PyEval_EvalFrameDefault.part.0"));
+	CHECK(!native__is_eval("_PyEval_EvalFrameDefaultX"));
 	CHECK(!native__is_eval("_PyEval_EvalFrame"));
 	CHECK(!native__is_eval(NULL));
 }

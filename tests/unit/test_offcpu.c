@@ -98,6 +98,20 @@ TEST(offcpu_gil_where)
 	CHECK_INT(g.where, PY_GIL_INTERP_PTR);
 	CHECK_INT(g.main_interp_off, 640);
 	CHECK_INT(g.off, 16);
+	/* 3.15: interpreters.main after interpreters.head (936), ceval.gil
+	 * at 16 (its _Py_DebugOffsets' interpreter_state.ceval_gil). */
+	cfg.version = 0x030f;
+	cfg.off.runtime_interp_head = 936;
+	CHECK_INT(offcpu__gil_cfg(&cfg, &g), 0);
+	CHECK_INT(g.where, PY_GIL_INTERP_PTR);
+	CHECK_INT(g.main_interp_off, 944);
+	CHECK_INT(g.off, 16);
+	/* A free-threaded build has none. */
+	cfg.flags = PY_CFG_FREE_THREADED;
+	CHECK_INT(offcpu__gil_cfg(&cfg, &g), -ENOTSUP);
+	cfg.flags = 0;
+	cfg.version = 0x0310;
+	CHECK_INT(offcpu__gil_cfg(&cfg, &g), -ENOTSUP);
 	cfg.version = 0x0307;
 	CHECK_INT(offcpu__gil_cfg(&cfg, &g), -ENOTSUP);
 }

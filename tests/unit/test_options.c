@@ -853,3 +853,30 @@ TEST(args_next)
 	}
 	getopt_reset();
 }
+
+TEST(options_dash_output_is_stdout)
+{
+	struct options o;
+	char err[256] = "";
+
+	/* As convert's: "-o -" is stdout, which is what --folded says. */
+	CHECK_INT(PARSE(&o, err, "-p", "1", "-o", "-", "--format", "svg"), 0);
+	CHECK(o.output == NULL);
+	CHECK(o.folded);
+	CHECK_INT(PARSE(&o, err, "-p", "1", "--stream", "-o", "-"), 0);
+	CHECK(o.output == NULL && o.folded && o.stream);
+	CHECK_INT(PARSE(&o, err, "-p", "1", "--folded", "-o", "-"), 0);
+}
+
+TEST(options_folded_with_an_output_file)
+{
+	struct options o;
+	char err[256] = "";
+
+	/* It was silently ignored. */
+	CHECK_INT(PARSE(&o, err, "-p", "1", "--folded", "-o", "x.folded"),
+		  -EINVAL);
+	CHECK_ERR(err, "--format folded -o FILE");
+	CHECK_INT(PARSE(&o, err, "-p", "1", "-o", "x.svg", "-f"), -EINVAL);
+	CHECK_ERR(err, "give one");
+}

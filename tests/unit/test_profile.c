@@ -5,16 +5,19 @@
  *
  * The *_hash_collision tests use inputs whose FNV-1a hashes (hash_bytes(),
  * with the seed profile.c uses) are equal, so the "probe with the next
- * derived key" path of the interning tables runs.  They were found offline
- * with a distinguished-point rho search over 64-bit inputs (about 5e9 hash
- * evaluations); each test first checks that its pair still collides.
+ * derived key" path of the interning tables runs.  The pairs are built at
+ * run time (collide.c), for the seeds and the struct layout of today: no
+ * pair can stop colliding.
  */
 #include "unit.h"
+
+#include "collide.h"
 
 #include "lib/hashmap.h"
 #include "lib/profile.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,13 +208,19 @@ TEST(profile_intern_100k)
 
 TEST(profile_intern_hash_collision)
 {
-	/* Two 11-byte strings with one FNV-1a hash (seed 0, as profile.c). */
-	static const char s1[] = "RaKr0-NzTbJ", s2[] = "cknImCRXK_L";
+	/* Two 11-byte strings with one hash, seed 0 as profile__intern(). */
+	char s1[12] = "xxxxxxxxxxx", s2[12], why[256];
 	struct profile *p;
 	uint32_t a, b;
 
-	if (hash_bytes(s1, strlen(s1), 0) != hash_bytes(s2, strlen(s2), 0))
-		SKIP("the collision pair does not collide (hash_bytes changed?)");
+	if (collide__build((uint8_t *)s1, (uint8_t *)s2, 11, 0, 11, 0, true,
+			   why, sizeof(why))) {
+		unit__fail(__FILE__, __LINE__, "%s", why);
+		return;
+	}
+	s2[11] = '\0';
+	REQUIRE(strlen(s1) == 11 && strlen(s2) == 11 && strcmp(s1, s2) != 0);
+	REQUIRE(hash_bytes(s1, 11, 0) == hash_bytes(s2, 11, 0));
 	for (int order = 0; order < 2; order++) {
 		p = profile__new();
 		REQUIRE(p);
@@ -312,24 +321,26 @@ TEST(profile_frame_many)
 
 TEST(profile_frame_hash_collision)
 {
-	/* Two frames (PF_PYTHON, line 7) whose 16 bytes have one FNV-1a hash
-	 * with seed 1, as profile__frame() uses; the string ids need not
-	 * exist for the frame table. */
-	struct pframe a = { .name = 3731660233u,
-			    .file = 1504037979u,
-			    .line = 7,
-			    .kind = PF_PYTHON };
-	struct pframe b = { .name = 2177343412u,
-			    .file = 157963674u,
-			    .line = 7,
-			    .kind = PF_PYTHON };
+	/* Two frames (PF_PYTHON, line 7) whose bytes have one hash with seed
+	 * 1, as profile__frame() uses: name and file chosen; the string ids
+	 * need not exist for the frame table. */
+	struct pframe a = { .line = 7, .kind = PF_PYTHON }, b;
+	size_t from = offsetof(struct pframe, name);
 	struct profile *p;
 	int64_t ia, ib;
 	const struct pframe *fr;
+	char why[256];
 
-	if (hash_bytes(&a, sizeof(a), 1) != hash_bytes(&b, sizeof(b), 1))
-		SKIP("the collision pair does not collide (hash_bytes or "
-		     "struct pframe changed?)");
+	REQUIRE(offsetof(struct pframe, file) == from + sizeof(a.name));
+	if (collide__build((uint8_t *)&a, (uint8_t *)&b, sizeof(a), from,
+			   from + sizeof(a.name) + sizeof(a.file), 1, false,
+			   why, sizeof(why))) {
+		unit__fail(__FILE__, __LINE__, "%s", why);
+		return;
+	}
+	REQUIRE(a.line == 7 && b.line == 7 && a.kind == PF_PYTHON &&
+		b.kind == PF_PYTHON);
+	REQUIRE(a.name != b.name || a.file != b.file);
 	p = profile__new();
 	REQUIRE(p);
 	ia = profile__frame(p, a.kind, a.name, a.file, a.line);
@@ -460,17 +471,21 @@ TEST(profile_stack_many)
 
 TEST(profile_stack_hash_collision)
 {
-	/* Two 2-frame stacks with one FNV-1a hash (seed 2 + n, as
-	 * profile__add() uses). */
-	static const uint32_t a[2] = { 1027813038u, 3519778040u },
-			      b[2] = { 2111306034u, 4006845707u };
+	/* Two 2-frame stacks with one hash, seed 2 + n as profile__add()
+	 * uses. */
+	uint32_t a[2] = { 0, 0 }, b[2];
 	struct profile *p;
 	const uint32_t *fr;
 	uint32_t n;
 	uint64_t count, ca = 0, cb = 0;
+	char why[256];
 
-	if (hash_bytes(a, sizeof(a), 4) != hash_bytes(b, sizeof(b), 4))
-		SKIP("the collision pair does not collide (hash_bytes changed?)");
+	if (collide__build((uint8_t *)a, (uint8_t *)b, sizeof(a), 0, sizeof(a),
+			   2 + 2, false, why, sizeof(why))) {
+		unit__fail(__FILE__, __LINE__, "%s", why);
+		return;
+	}
+	REQUIRE(a[0] != b[0] || a[1] != b[1]);
 	p = profile__new();
 	REQUIRE(p);
 	CHECK_INT(profile__add(p, a, 2, 3), 0);

@@ -3,9 +3,12 @@
  * Tests of src/python/pyobj.c and src/python/pythread.c.
  *
  * Pure tests build CPython objects, per version layout, in a buffer that a
- * fake struct rmem serves (counting reads, failing outside the buffer).
- * Live tests start real interpreters (pyenv builds and Debian's python3.11),
- * which print the addresses of known objects, and read them back.
+ * fake struct rmem serves (counting reads, failing outside the buffer); the
+ * free-threaded layouts (3.13t, 3.14t, 3.15t) are tested this way only, laid
+ * out as their headers say: no such interpreter could be installed here.
+ * Live tests start real interpreters (pyenv builds, Debian's python3.11, and
+ * Debian unstable's 3.14 and 3.15 from `make deps`), which print the
+ * addresses of known objects, and read them back.
  */
 #include "unit.h"
 
@@ -42,6 +45,7 @@ struct fake {
 	size_t limit; /* bytes readable from FAKE_BASE */
 	int reads;
 	const struct py_layout *l;
+	struct py_layout layout; /* what l points at */
 	uint64_t str_type, dict_type, long_type, bytes_type;
 };
 
@@ -97,7 +101,7 @@ static uint64_t mk_type(struct fake *f, uint64_t flags, int64_t basicsize,
 	return t;
 }
 
-static struct fake *fake_new(unsigned version)
+static struct fake *fake_new(unsigned version, bool free_threaded)
 {
 	struct fake *f = calloc(1, sizeof(*f));
 
@@ -105,9 +109,9 @@ static struct fake *fake_new(unsigned version)
 	f->limit = FAKE_SIZE;
 	f->m.read = fake_read;
 	f->m.ctx = f;
-	f->l = py_layout__builtin(version);
-	if (!f->l)
+	if (py_layout__lookup(version, 0, free_threaded, &f->layout))
 		return f; /* FOR_EACH_FAKE reports it */
+	f->l = &f->layout;
 	f->used = 4096; /* keep FAKE_BASE itself unused */
 	f->str_type = mk_type(f, F_STR, 0, 0);
 	f->dict_type = mk_type(f, F_DICT, 0, 0);
@@ -311,20 +315,30 @@ static uint64_t mk_str_dict(struct fake *f, const char *const *keys,
 	return mk_dict(f, mk_keys(f, 6, 1, e, n), 0);
 }
 
-static const unsigned versions[] = {
-	PYVER(3, 8),  PYVER(3, 9),  PYVER(3, 10), PYVER(3, 11),
-	PYVER(3, 12), PYVER(3, 13), PYVER(3, 14),
+/* Every layout: the default builds, then the free-threaded ones. */
+static const struct {
+	unsigned version;
+	bool ft;
+} versions[] = {
+	{ PYVER(3, 8), false },	 { PYVER(3, 9), false },
+	{ PYVER(3, 10), false }, { PYVER(3, 11), false },
+	{ PYVER(3, 12), false }, { PYVER(3, 13), false },
+	{ PYVER(3, 14), false }, { PYVER(3, 15), false },
+	{ PYVER(3, 13), true },	 { PYVER(3, 14), true },
+	{ PYVER(3, 15), true },
 };
 #define NVERSIONS (int)(sizeof(versions) / sizeof(versions[0]))
 
-#define FOR_EACH_FAKE(f)                                         \
-	for (int _v = 0; _v < NVERSIONS; _v++)                   \
-		for (struct fake *f = fake_new(versions[_v]); f; \
-		     fake_free(f), f = NULL)                     \
-			if (!f->l) {                             \
-				unit__fail(__FILE__, __LINE__,   \
-					   "no layout for 3.%u", \
-					   versions[_v] & 0xff); \
+#define FOR_EACH_FAKE(f)                                                      \
+	for (int _v = 0; _v < NVERSIONS; _v++)                                \
+		for (struct fake *f =                                         \
+			     fake_new(versions[_v].version, versions[_v].ft); \
+		     f; fake_free(f), f = NULL)                               \
+			if (!f->l) {                                          \
+				unit__fail(__FILE__, __LINE__,                \
+					   "no layout for 3.%u%s",            \
+					   versions[_v].version & 0xff,       \
+					   versions[_v].ft ? "t" : "");       \
 			} else
 
 /* ---------------------------------------------------------- str tests -- */
@@ -1002,19 +1016,26 @@ static uint64_t mk_instance(struct fake *f, const struct ent *e, int n,
 		else
 			put64(f, obj - 24, mk_values(f, e, n, n, 1) - 1);
 		break;
-	default:
-		type = mk_type(f, flags | F_MANAGED_DICT | F_INLINE_VALUES, 16,
-			       -1);
-		obj = fake_alloc(f, 32 + 16 + 8 + 8 * n) + 32;
-		memcpy(at(f, obj + 16), at(f, mk_values(f, e, n, n, 1)),
+	default: {
+		/* The object header: 16 bytes, 32 free-threaded; the managed
+		 * dict 3 words before the object, 1 free-threaded (no GC
+		 * pre-header: pycore_object.h MANAGED_DICT_OFFSET). */
+		uint64_t hdr = l->object.ob_type + 8,
+			 before = l->obj.managed_dict == PY_MD_313T ? 8 : 24;
+
+		type = mk_type(f, flags | F_MANAGED_DICT | F_INLINE_VALUES,
+			       (int64_t)hdr, -1);
+		obj = fake_alloc(f, 32 + hdr + 8 + 8 * n) + 32;
+		memcpy(at(f, obj + hdr), at(f, mk_values(f, e, n, n, 1)),
 		       8 + 8 * n);
 		if (with_dict) {
 			/* given up for a dict: invalid, and cleared */
-			((uint8_t *)at(f, obj + 16))[3] = 0;
-			memset(at(f, obj + 16 + 8), 0, 8 * n);
-			put64(f, obj - 24, d);
+			((uint8_t *)at(f, obj + hdr))[3] = 0;
+			memset(at(f, obj + hdr + 8), 0, 8 * n);
+			put64(f, obj - before, d);
 		}
 		break;
+	}
 	}
 	put64(f, obj, 1);
 	put64(f, obj + l->object.ob_type, type);
@@ -1196,15 +1217,20 @@ TEST(pythread_names_fake)
 		uint64_t dvals[2];
 		int n;
 
+		/* _native_id: a tid, a str (not an int: none), absent */
 		for (int i = 0; i < 3; i++) {
-			struct ent e[2] = {
+			struct ent e[3] = {
 				{ mk_str(f, "_target", 1), 0x1 },
 				{ mk_str(f, "_name", 1),
 				  mk_str(f, tnames[i], 1) },
+				{ mk_str(f, "_native_id", 1),
+				  i ? mk_str(f, "1234", 1) :
+				      mk_long(f, 4242, 0) },
 			};
 
 			act[i].key = mk_long(f, idents[i], 0);
-			act[i].value = mk_instance(f, e, 2, i == 2);
+			act[i].value =
+				mk_instance(f, e, i == 2 ? 2 : 3, i == 2);
 		}
 		dvals[0] = mk_str_dict(f, NULL, NULL, 0);
 		dvals[1] = mk_dict(f, mk_keys(f, 3, 0, act, 3), 0);
@@ -1222,6 +1248,7 @@ TEST(pythread_names_fake)
 		CHECK_INT(n, 3);
 		for (int i = 0; i < 3 && i < n; i++) {
 			CHECK(out[i].thread_id == idents[i]);
+			CHECK(out[i].native_id == (i ? 0 : 4242));
 			CHECK_STR(out[i].name, tnames[i]);
 		}
 		CHECK_INT(pythread__names(l, &f->m, interp, out, 2), 2);
@@ -1257,7 +1284,8 @@ TEST(pythread_names_fake)
  * (compact ASCII, latin-1, UCS-2, UCS-4, a str subclass); of a bytes, an
  * int, a dict and its value for "β"; of an instance, its attribute x, and
  * another instance whose __dict__ was replaced, and its attribute w; then
- * the idents of the main thread and of the threads "worker-α", "io pool".
+ * the idents of the main thread and of the threads "worker-α", "io pool",
+ * then their native ids.
  */
 static const char child_py[] =
 	"import ctypes, sys, threading\n"
@@ -1278,7 +1306,8 @@ static const char child_py[] =
 	"f.restype = ctypes.c_void_p\n"
 	"print(f(), *[id(x) for x in s], id(b), id(n), id(d), id(d['\\u03b2']),\n"
 	"      id(o), id(o.x), id(o2), id(o2.w), threading.get_ident(),\n"
-	"      ts[0].ident, ts[1].ident, flush=True)\n"
+	"      ts[0].ident, ts[1].ident, threading.get_native_id(),\n"
+	"      ts[0].native_id, ts[1].native_id, flush=True)\n"
 	"sys.stdin.read()\n";
 
 enum {
@@ -1299,6 +1328,9 @@ enum {
 	L_MAIN,
 	L_T1,
 	L_T2,
+	L_MAIN_TID,
+	L_T1_TID,
+	L_T2_TID,
 	L_N
 };
 
@@ -1383,11 +1415,13 @@ static int child_start(struct child *c, const char *python, char *why,
 	return 0;
 }
 
-/* The layout for python's version, or NULL with a SKIP reason. */
-static const struct py_layout *live_layout(unsigned version, const char *python,
-					   char *why, size_t whylen)
+/* The layout for python's version (micro: its patch level), or NULL with a
+ * SKIP reason. */
+static const struct py_layout *live_layout(unsigned version, unsigned micro,
+					   const char *python, char *why,
+					   size_t whylen)
 {
-	const struct py_layout *l;
+	static struct py_layout l;
 
 	if (geteuid() != 0) {
 		snprintf(why, whylen,
@@ -1398,13 +1432,14 @@ static const struct py_layout *live_layout(unsigned version, const char *python,
 		snprintf(why, whylen, "%s not installed", python);
 		return NULL;
 	}
-	l = py_layout__builtin(version);
-	if (!l)
+	if (py_layout__lookup(version, micro, false, &l)) {
 		snprintf(why, whylen, "no layout for 3.%u", version & 0xff);
-	return l;
+		return NULL;
+	}
+	return &l;
 }
 
-static void live_pyobj(unsigned version, const char *python)
+static void live_pyobj(unsigned version, unsigned micro, const char *python)
 {
 	static const char *const want[] = {
 		"plain ascii", "naïve café",   "日本語",
@@ -1418,7 +1453,7 @@ static void live_pyobj(unsigned version, const char *python)
 	size_t blen = 0;
 	uint64_t v;
 
-	l = live_layout(version, python, why, sizeof(why));
+	l = live_layout(version, micro, python, why, sizeof(why));
 	if (!l)
 		SKIP("%s", why);
 	if (child_start(&c, python, why, sizeof(why))) {
@@ -1455,7 +1490,7 @@ static void live_pyobj(unsigned version, const char *python)
 	child_stop(&c);
 }
 
-static void live_pythread(unsigned version, const char *python)
+static void live_pythread(unsigned version, unsigned micro, const char *python)
 {
 	static const char *const names[] = { "MainThread", "worker-α",
 					     "io pool" };
@@ -1466,7 +1501,7 @@ static void live_pythread(unsigned version, const char *python)
 	char why[256];
 	int n;
 
-	l = live_layout(version, python, why, sizeof(why));
+	l = live_layout(version, micro, python, why, sizeof(why));
 	if (!l)
 		SKIP("%s", why);
 	if (child_start(&c, python, why, sizeof(why))) {
@@ -1485,6 +1520,7 @@ static void live_pythread(unsigned version, const char *python)
 				continue;
 			found = 1;
 			CHECK_STR(out[j].name, names[i]);
+			CHECK(out[j].native_id == c.v[L_MAIN_TID + i]);
 		}
 		if (!found)
 			unit__fail(__FILE__, __LINE__,
@@ -1495,20 +1531,23 @@ static void live_pythread(unsigned version, const char *python)
 }
 
 #define PYENV "/root/.pyenv/versions/"
-#define LIVE(tag, maj, min, python)                     \
-	TEST(pyobj_live_##tag)                          \
-	{                                               \
-		live_pyobj(PYVER(maj, min), python);    \
-	}                                               \
-	TEST(pythread_names_##tag)                      \
-	{                                               \
-		live_pythread(PYVER(maj, min), python); \
+#define LIVE(tag, maj, min, micro, python)                     \
+	TEST(pyobj_live_##tag)                                 \
+	{                                                      \
+		live_pyobj(PYVER(maj, min), micro, python);    \
+	}                                                      \
+	TEST(pythread_names_##tag)                             \
+	{                                                      \
+		live_pythread(PYVER(maj, min), micro, python); \
 	}
 
-LIVE(3_8, 3, 8, PYENV "3.8.18/bin/python3")
-LIVE(3_9, 3, 9, PYENV "3.9.18/bin/python3")
-LIVE(3_10, 3, 10, PYENV "3.10.13/bin/python3")
-LIVE(3_11, 3, 11, PYENV "3.11.7/bin/python3")
-LIVE(3_12, 3, 12, PYENV "3.12.1/bin/python3")
-LIVE(3_13, 3, 13, PYENV "3.13.0/bin/python3")
-LIVE(3_11_debian, 3, 11, "/usr/bin/python3.11")
+LIVE(3_8, 3, 8, 18, PYENV "3.8.18/bin/python3")
+LIVE(3_9, 3, 9, 18, PYENV "3.9.18/bin/python3")
+LIVE(3_10, 3, 10, 13, PYENV "3.10.13/bin/python3")
+LIVE(3_11, 3, 11, 7, PYENV "3.11.7/bin/python3")
+LIVE(3_12, 3, 12, 1, PYENV "3.12.1/bin/python3")
+LIVE(3_13, 3, 13, 0, PYENV "3.13.0/bin/python3")
+LIVE(3_11_debian, 3, 11, 2, "/usr/bin/python3.11")
+/* Debian unstable's, through the launchers of scripts/debian-root. */
+LIVE(3_14_debian, 3, 14, 10, unit__debian_python("3.14"))
+LIVE(3_15_debian, 3, 15, 2, unit__debian_python("3.15"))

@@ -118,8 +118,8 @@ static void check_supported(const struct version_case *c)
 		SKIP("%s: %s", c->path, strerror(errno));
 	f = elf_file__open(c->path);
 	REQUIRE(f);
-	rc = python__elf_version(f, c->path, &version, vstr, sizeof(vstr), err,
-				 sizeof(err));
+	rc = python__elf_version(f, c->path, &version, vstr, sizeof(vstr), NULL,
+				 err, sizeof(err));
 	if (rc != 0)
 		unit__fail(__FILE__, __LINE__, "%s: rc %d: %s", c->path, rc,
 			   err);
@@ -161,7 +161,7 @@ static void check_refused(const char *path, const char *as, int want_rc,
 		return;
 	}
 	rc = python__elf_version(f, as ? as : path, &version, vstr,
-				 sizeof(vstr), err, sizeof(err));
+				 sizeof(vstr), NULL, err, sizeof(err));
 	elf_file__close(f);
 	if (rc != want_rc)
 		unit__fail(__FILE__, __LINE__,
@@ -283,8 +283,8 @@ TEST(python_detect_debian_static_exec)
 	f = elf_file__open(path);
 	REQUIRE(f);
 	CHECK(elf_file__is_exec(f));
-	rc = python__elf_version(f, path, &version, vstr, sizeof(vstr), err,
-				 sizeof(err));
+	rc = python__elf_version(f, path, &version, vstr, sizeof(vstr), NULL,
+				 err, sizeof(err));
 	if (rc != 0)
 		unit__fail(__FILE__, __LINE__, "rc %d: %s", rc, err);
 	CHECK_INT(version, PYVER(3, 11));
@@ -388,7 +388,8 @@ TEST(python_detect_name_only_hint)
 	REQUIRE(f);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		int rc = python__elf_version(f, names[i], &version, vstr,
-					     sizeof(vstr), err, sizeof(err));
+					     sizeof(vstr), NULL, err,
+					     sizeof(err));
 
 		if (rc != 0 || version != PYVER(3, 12) ||
 		    strcmp(vstr, "3.12.1"))
@@ -413,13 +414,151 @@ TEST(python_detect_name_disagrees)
 		check_refused(p1, NULL, -EINVAL, "3.9", "3.12");
 	else
 		unit__fail(__FILE__, __LINE__, "cannot copy %s", src312);
-	/* A 3.13 library named as the free-threaded build. */
+	/* A 3.13 default (GIL) library named as the free-threaded build:
+	 * its _Py_DebugOffsets say which it is, and disagree. */
 	if (copy_as(src313, dir, "libpython3.13t.so.1.0", p2, sizeof(p2)) == 0)
-		check_refused(p2, NULL, -ENOTSUP, "free-threaded", "3.13");
+		check_refused(p2, NULL, -EINVAL, "free-threaded",
+			      "default (GIL)");
 	else
 		unit__fail(__FILE__, __LINE__, "cannot copy %s", src313);
 	unlink(p1);
 	unlink(p2);
+	rmdir(dir);
+}
+
+/* ---- Debian unstable's 3.14 and 3.15, and copies of them altered ---- */
+
+/* The file offset of vaddr in path (a PT_LOAD's), or -1. */
+static long file_offset(const char *path, uint64_t vaddr)
+{
+	struct load loads[16];
+	int n = read_loads(path, loads, 16);
+
+	for (int i = 0; i < n; i++)
+		if (vaddr >= loads[i].vaddr &&
+		    vaddr < loads[i].vaddr + loads[i].filesz)
+			return (long)(vaddr - loads[i].vaddr + loads[i].offset);
+	return -1;
+}
+
+/* Writes len bytes of p at symbol sym + off in the file path. */
+static int patch_sym(const char *path, const char *sym, uint64_t off,
+		     const void *p, size_t len)
+{
+	struct elf_file *f = elf_file__open(path);
+	uint64_t vaddr;
+	long at;
+	int fd, ok;
+
+	if (!f)
+		return -1;
+	ok = elf_file__sym(f, sym, &vaddr, NULL) == 0;
+	elf_file__close(f);
+	at = ok ? file_offset(path, vaddr + off) : -1;
+	if (at < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = pwrite(fd, p, len, at) == (ssize_t)len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void check_debian(const char *minor, unsigned want, const char *vstr)
+{
+	char path[512], got[32] = "", err[512] = "";
+	unsigned version = 0;
+	struct elf_file *f;
+	bool ft = true;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/usr/bin/python%s", unit__debian_root(),
+		 minor);
+	if (access(path, R_OK) != 0)
+		SKIP("%s is not there: `make deps` makes Debian unstable's root "
+		     "(scripts/debian-root)",
+		     path);
+	f = elf_file__open(path);
+	REQUIRE(f);
+	CHECK(elf_file__is_exec(f));
+	rc = python__elf_version(f, path, &version, got, sizeof(got), &ft, err,
+				 sizeof(err));
+	if (rc != 0)
+		unit__fail(__FILE__, __LINE__, "rc %d: %s", rc, err);
+	CHECK_INT(version, want);
+	CHECK_STR(got, vstr);
+	CHECK(!ft);
+	elf_file__close(f);
+}
+
+/* Stripped, non-PIE, libpython linked in: version from Py_Version. */
+TEST(python_detect_debian_unstable_314)
+{
+	check_debian("3.14", PYVER(3, 14), "3.14.10");
+}
+
+TEST(python_detect_debian_unstable_315)
+{
+	check_debian("3.15", PYVER(3, 15), "3.15.2");
+}
+
+/*
+ * Versions and builds no interpreter here has, made from Debian's 3.15 by
+ * changing the bytes that say which it is: Py_Version for a 3.16, and the
+ * free_threaded member of _PyRuntime's _Py_DebugOffsets for a 3.15t.
+ */
+TEST(python_detect_newer_and_free_threaded)
+{
+	char src[512], dir[] = "/tmp/pyprof-unit-XXXXXX", p[PATH_MAX], vstr[32],
+		       err[512];
+	uint64_t hex = 0x031000f0, one = 1;
+	unsigned version;
+	struct elf_file *f;
+	bool ft;
+	int rc;
+
+	snprintf(src, sizeof(src), "%s/usr/bin/python3.15",
+		 unit__debian_root());
+	if (access(src, R_OK) != 0)
+		SKIP("%s is not there: `make deps` makes Debian unstable's root "
+		     "(scripts/debian-root)",
+		     src);
+	REQUIRE(mkdtemp(dir));
+
+	/* 3.16.0: one line naming the newest supported. */
+	REQUIRE(copy_as(src, dir, "python3.16", p, sizeof(p)) == 0);
+	REQUIRE(patch_sym(p, "Py_Version", 0, &hex, 8) == 0);
+	check_refused(p, NULL, -ENOTSUP, "newer than 3.15", "3.8 to 3.15");
+	unlink(p);
+
+	/* 3.15t: free-threaded, by its _Py_DebugOffsets; 't' in vstr. */
+	REQUIRE(copy_as(src, dir, "python3.15t", p, sizeof(p)) == 0);
+	REQUIRE(patch_sym(p, "_PyRuntime", 16, &one, 8) == 0);
+	f = elf_file__open(p);
+	REQUIRE(f);
+	ft = false;
+	rc = python__elf_version(f, p, &version, vstr, sizeof(vstr), &ft, err,
+				 sizeof(err));
+	elf_file__close(f);
+	CHECK_INT(rc, 0);
+	CHECK(ft);
+	CHECK_STR(vstr, "3.15.2t");
+	/* The same file named without the 't': the file says which. */
+	ft = false;
+	f = elf_file__open(p);
+	REQUIRE(f);
+	rc = python__elf_version(f, "/usr/bin/python3.15", &version, vstr,
+				 sizeof(vstr), &ft, err, sizeof(err));
+	elf_file__close(f);
+	CHECK_INT(rc, 0);
+	CHECK(ft);
+	unlink(p);
+
+	/* A default build named python3.15t: refused, not guessed. */
+	REQUIRE(copy_as(src, dir, "python3.15t", p, sizeof(p)) == 0);
+	check_refused(p, NULL, -EINVAL, "free-threaded", "default (GIL)");
+	unlink(p);
 	rmdir(dir);
 }
 

@@ -19,10 +19,14 @@
 #ifndef LIBPY313
 #define LIBPY313 "/root/.pyenv/versions/3.13.0/lib/libpython3.13.so.1.0"
 #endif
-/* Debian's 3.14 (statically linked; it exports _PyRuntime all the same). */
-#ifndef PY314
-#define PY314 "/work/sidroot/sid/usr/bin/python3.14"
-#endif
+
+/* Debian unstable's 3.14.10 and 3.15.2 (statically linked; they export
+ * _PyRuntime all the same), in the root scripts/debian-root makes. */
+static const char *debian_python(const char *minor, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/usr/bin/python%s", unit__debian_root(), minor);
+	return buf;
+}
 
 /*
  * Reads the initializer of _PyRuntime from a libpython's file: the symbol in
@@ -140,17 +144,18 @@ TEST(python_offsets_debug_offsets_313_file)
 TEST(python_offsets_debug_offsets_314_file)
 {
 	const struct py_layout *b = py_layout__builtin(PYVER(3, 14));
+	struct py_layout l, b10;
 	unsigned char blob[4096];
-	struct py_layout l;
-	char why[256], err[256], diff[256];
+	char path[512], why[256], err[256], diff[256];
 	size_t n;
 	int ret;
 
-	if (access(PY314, R_OK) != 0)
-		SKIP("%s is not installed (a CPython 3.14 with _PyRuntime in "
-		     ".dynsym)",
-		     PY314);
-	n = read_runtime_init(PY314, blob, sizeof(blob), why, sizeof(why));
+	debian_python("3.14", path, sizeof(path));
+	if (access(path, R_OK) != 0)
+		SKIP("%s is not there: `make deps` makes Debian unstable's root "
+		     "(scripts/debian-root)",
+		     path);
+	n = read_runtime_init(path, blob, sizeof(blob), why, sizeof(why));
 	if (n == 0)
 		fprintf(stderr, "%s\n", why);
 	REQUIRE(n > 0);
@@ -161,30 +166,89 @@ TEST(python_offsets_debug_offsets_314_file)
 		fprintf(stderr, "from_debug_offsets: %s\n", err);
 	REQUIRE(ret == 0);
 	CHECK_INT(l.version, PYVER(3, 14));
+	CHECK_INT(l.free_threaded, 0);
 	CHECK_INT(l.walk.runtime_interp_head, 808);
 	CHECK_INT(l.walk.interp_next, 7272);
 	CHECK_INT(l.walk.tstate_frame, 72);
 	CHECK_INT(l.walk.frame_owner, 74);
 	CHECK_INT(l.walk.code_adaptive, 208);
+	CHECK_INT(l.walk.frame_tlbc_index, PY_OFF_NONE);
+	CHECK_INT(l.walk.code_tlbc, PY_OFF_NONE);
 	CHECK_INT(l.code.size, 144);
 	/*
-	 * The one field where a later 3.14 parts from the built-in row (from
-	 * v3.14.0's headers): Debian's 3.14.10 reports a 264-byte GC state
-	 * (gc.size), not 240, and sys.modules 24 bytes further on.  The
-	 * target's value is the one used (python.c).
+	 * The table knows the patch releases: 3.14.5 went back to the
+	 * generational GC, and sys.modules moved 24 bytes up.  3.14.10 is
+	 * the table's 3.14 at patch level 10 exactly; v3.14.0's differs in
+	 * that one field.
 	 */
-	ret = py_layout__diff(b, &l, diff, sizeof(diff));
-	if (ret > 1 || (ret == 1 && !strstr(diff, "obj.interp_modules")))
+	REQUIRE(py_layout__lookup(PYVER(3, 14), 10, false, &b10) == 0);
+	ret = py_layout__diff(&b10, &l, diff, sizeof(diff));
+	if (ret)
 		fprintf(stderr,
-			"built-in 3.14 vs %s: %d differences, first %s\n",
-			PY314, ret, diff);
-	CHECK(ret == 0 ||
-	      (ret == 1 &&
-	       strcmp(diff, "obj.interp_modules: 7664 != 7688") == 0));
+			"table 3.14.10 vs %s: %d differences, first %s\n", path,
+			ret, diff);
+	CHECK_INT(ret, 0);
+	CHECK_INT(py_layout__diff(b, &l, diff, sizeof(diff)), 1);
+	CHECK_STR(diff, "obj.interp_modules: 7664 != 7688");
 	/* The whole 760 bytes are needed. */
 	CHECK_INT(py_layout__from_debug_offsets(blob, 759, &l, err,
 						sizeof(err)),
 		  -EINVAL);
+}
+
+TEST(python_offsets_debug_offsets_315_file)
+{
+	const struct py_layout *b = py_layout__builtin(PYVER(3, 15));
+	unsigned char blob[4096];
+	struct py_layout l;
+	char path[512], why[256], err[256], diff[256];
+	size_t n;
+	int ret;
+
+	debian_python("3.15", path, sizeof(path));
+	if (access(path, R_OK) != 0)
+		SKIP("%s is not there: `make deps` makes Debian unstable's root "
+		     "(scripts/debian-root)",
+		     path);
+	n = read_runtime_init(path, blob, sizeof(blob), why, sizeof(why));
+	if (n == 0)
+		fprintf(stderr, "%s\n", why);
+	REQUIRE(n > 0);
+	REQUIRE(b);
+
+	ret = py_layout__from_debug_offsets(blob, n, &l, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "from_debug_offsets: %s\n", err);
+	REQUIRE(ret == 0);
+	CHECK_STR(err, "");
+	ret = py_layout__diff(b, &l, diff, sizeof(diff));
+	if (ret)
+		fprintf(stderr,
+			"built-in 3.15 vs %s: %d differences, first %s\n", path,
+			ret, diff);
+	CHECK_INT(ret, 0);
+	/* A few by name, so a table and parser wrong alike still fail. */
+	CHECK_INT(l.version, PYVER(3, 15));
+	CHECK_INT(l.walk.runtime_interp_head, 936);
+	CHECK_INT(l.walk.interp_next, 7264);
+	CHECK_INT(l.walk.interp_threads_head, 7336);
+	CHECK_INT(l.walk.tstate_frame, 72);
+	CHECK_INT(l.walk.tstate_thread_id, 176);
+	CHECK_INT(l.walk.frame_owner, 74);
+	CHECK_INT(l.walk.frame_tlbc_index, PY_OFF_NONE);
+	CHECK_INT(l.obj.interp_modules, 7592);
+	/* New in 3.15's _Py_DebugOffsets, taken from there. */
+	CHECK_INT(l.obj.type_basicsize, 32);
+	CHECK_INT(l.obj.type_dictoffset, 288);
+	CHECK_INT(l.obj.ht_cached_keys, 888);
+	CHECK_INT(l.unicode.compact_size, 56);
+	CHECK_INT(l.unicode.data_any, 56);
+	CHECK_INT(l.owner_skip_mask, 1 << 3);
+	/* The whole 888 bytes are needed. */
+	CHECK_INT(py_layout__from_debug_offsets(blob, 887, &l, err,
+						sizeof(err)),
+		  -EINVAL);
+	CHECK(strstr(err, "truncated") != NULL);
 }
 
 struct put {
@@ -406,6 +470,288 @@ TEST(python_offsets_debug_offsets_313_synthetic)
 }
 
 /*
+ * 3.15's _Py_DebugOffsets, every member in declaration order (each a
+ * uint64_t after the 24-byte header), with the values of Debian's 3.15.2.
+ * D315_* name the indexes the tests change.
+ */
+static const uint64_t
+	vals315[] = {
+		346568, 912,  936, /* runtime_state */
+		226240, 7272, 7264, 7336, 7352, 7400, 7592, 7576, 7584,
+		16,	7736, 0,    7752, 7744, 7944, 0, /* interpreter_state */
+		888,	0,    8,    16,	  72,	80,   88,   96,	  176,
+		184,	256,  32,   36,	  40,	136,  288, /* thread_state */
+		0, /* err_stackitem */
+		88,	8,    0,    56,	  80,	74,   64,   0, /* interpreter_frame */
+		216,	112,  120,  128,  136,	68,   52,   96,	  104,
+		208,	0, /* code_object */
+		16,	8, /* pyobject */
+		424,	24,   88,   168,  32,	288, /* type_object */
+		944,	888, /* heap_type_object */
+		40,	32,   16, /* tuple_object */
+		40,	24,   16, /* list_object */
+		200,	24,   40,   32, /* set_object */
+		48,	32,   40, /* dict_object */
+		24,	16, /* float_object */
+		32,	16,   24, /* long_object */
+		40,	16,   32, /* bytes_object */
+		64,	32,   16,   40,	  56, /* unicode_object */
+		176,	112,  120,  1120, 104, /* gc */
+		160,	24,   72,   67, /* gen_object */
+		0,	8, /* llist_node */
+		24,	344,  8028, 0,	  4,	512, /* debugger_support */
+	};
+
+#define N315 (sizeof(vals315) / sizeof(vals315[0]))
+_Static_assert(24 + 8 * N315 == 888, "3.15's _Py_DebugOffsets is 888 bytes");
+
+enum {
+	D315_TSTATE_LPF_SEQ = 26, /* thread_state.last_profiled_frame_seq */
+	D315_FRAME_OWNER = 41,
+	D315_FRAME_TLBC = 43,
+	D315_CODE = 44, /* code_object.size, then its members */
+	D315_CO_TLBC = 54,
+	D315_PYOBJECT = 55,
+};
+
+/*
+ * The free-threaded 3.15t's, as its headers (3.15.2's, Py_GIL_DISABLED)
+ * lay it out: the default build's values but where the 32-byte object
+ * header, tlbc_index and co_tlbc move them.  {index, value}.
+ */
+static const struct put ft315[] = {
+	{ 14, 7736 }, /* interpreter_state.gil_runtime_state_enabled */
+	{ 18, 17252 }, /* .tlbc_generation */
+	{ 41, 78 }, /* interpreter_frame.owner */
+	{ 43, 72 }, /* .tlbc_index */
+	{ 44, 240 },   { 45, 128 }, { 46, 136 }, { 47, 144 }, { 48, 152 },
+	{ 49, 84 },    { 50, 68 },  { 51, 112 }, { 52, 120 }, { 53, 232 },
+	{ 54, 224 }, /* code_object: size ... co_tlbc */
+	{ 55, 32 },    { 56, 24 }, /* pyobject */
+	{ 57, 440 },   { 58, 40 },  { 59, 104 }, { 60, 184 }, { 61, 48 },
+	{ 62, 304 }, /* type_object */
+	{ 63, 968 },   { 64, 904 }, /* heap_type_object */
+	{ 75, 64 },    { 76, 48 },  { 77, 56 }, /* dict_object */
+	{ 80, 48 },    { 81, 32 },  { 82, 40 }, /* long_object */
+	{ 83, 56 },    { 84, 32 },  { 85, 48 }, /* bytes_object */
+	{ 86, 80 },    { 87, 48 },  { 88, 32 },	 { 89, 56 },  { 90, 72 },
+};
+
+#define BLOB315_LEN 888
+
+/* A 3.15 blob of version hex, free-threaded or not, from vals315[] (with
+ * ft315[] applied when free-threaded), skipping member index drop (~0u:
+ * none, the rest moving up as in a build that lacks it). */
+static void make315(unsigned char *buf, uint64_t hex, int ft, unsigned drop)
+{
+	uint64_t v[N315];
+	unsigned n = 0;
+
+	memcpy(v, vals315, sizeof(v));
+	for (size_t i = 0; ft && i < sizeof(ft315) / sizeof(ft315[0]); i++)
+		v[ft315[i].off] = ft315[i].val;
+	memset(buf, 0, BLOB315_LEN);
+	memcpy(buf, "xdebugpy", 8);
+	put64(buf, 8, hex);
+	put64(buf, 16, (uint64_t)ft);
+	for (unsigned i = 0; i < N315; i++)
+		if (i != drop)
+			put64(buf, 24 + 8 * n++, v[i]);
+}
+
+TEST(python_offsets_debug_offsets_315_synthetic)
+{
+	unsigned char blob[BLOB315_LEN];
+	struct py_layout l, b;
+	char err[256], diff[256];
+	int ret;
+
+	make315(blob, 0x030f02f0, 0, ~0u);
+	ret = py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+					    sizeof(err));
+	if (ret)
+		fprintf(stderr, "from_debug_offsets: %s\n", err);
+	REQUIRE(ret == 0);
+	REQUIRE(py_layout__lookup(PYVER(3, 15), 2, false, &b) == 0);
+	ret = py_layout__diff(&b, &l, diff, sizeof(diff));
+	if (ret)
+		fprintf(stderr, "built-in 3.15 vs blob: %s\n", diff);
+	CHECK_INT(ret, 0);
+	CHECK_STR(l.name, "3.15");
+	/* Default builds write 0 where free-threaded ones have tlbc: not
+	 * taken (it would overlap f_executable). */
+	CHECK_INT(l.walk.frame_tlbc_index, PY_OFF_NONE);
+	CHECK_INT(l.walk.code_tlbc, PY_OFF_NONE);
+}
+
+/*
+ * Free-threaded builds: no such interpreter could be installed here, so the
+ * free-threaded rows are checked against _Py_DebugOffsets laid out as their
+ * headers say (the unit tests of src/python/pyobj.c read objects laid out
+ * so, and tests/test_e2e.py takes a real one from PYPROF_TEST_PYTHONS).
+ */
+TEST(python_offsets_debug_offsets_free_threaded)
+{
+	unsigned char blob[BLOB315_LEN], b314[BLOB314_LEN];
+	struct py_layout l, b;
+	struct py_proc_cfg cfg;
+	char err[256], diff[256];
+	int ret;
+
+	make315(blob, 0x030f02f0, 1, ~0u);
+	ret = py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+					    sizeof(err));
+	if (ret)
+		fprintf(stderr, "from_debug_offsets: %s\n", err);
+	REQUIRE(ret == 0);
+	REQUIRE(py_layout__lookup(PYVER(3, 15), 2, true, &b) == 0);
+	ret = py_layout__diff(&b, &l, diff, sizeof(diff));
+	if (ret)
+		fprintf(stderr, "built-in 3.15t vs blob: %s\n", diff);
+	CHECK_INT(ret, 0);
+	CHECK_STR(l.name, "3.15t");
+	CHECK_INT(l.free_threaded, 1);
+	CHECK_INT(l.object.ob_type, 24);
+	CHECK_INT(l.walk.frame_owner, 78);
+	CHECK_INT(l.walk.frame_tlbc_index, 72);
+	CHECK_INT(l.walk.code_tlbc, 224);
+	CHECK_INT(l.walk.code_firstlineno, 84);
+	CHECK_INT(l.walk.code_adaptive, 232);
+	CHECK_INT(l.code.size, 160);
+	CHECK_INT(l.unicode.kind_shift, 8);
+	CHECK_INT(l.unicode.compact_bit, 11);
+	CHECK_INT(l.unicode.ascii_bit, 12);
+	CHECK_INT(l.unicode.data_any, 72);
+	CHECK_INT(l.obj.managed_dict, PY_MD_313T);
+	py_layout__to_cfg(&l, 1, &cfg);
+	CHECK_INT(cfg.flags, PY_CFG_FREE_THREADED);
+	CHECK_INT(cfg.off.frame_tlbc_index, 72);
+
+	/* tlbc_index must lie within what BPF reads of a frame, apart from
+	 * the other frame fields. */
+	put64(blob, 24 + 8 * D315_FRAME_TLBC, 56);
+	CHECK_INT(py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+						sizeof(err)),
+		  -EINVAL);
+	CHECK(strstr(err, "overlap") != NULL);
+	put64(blob, 24 + 8 * D315_FRAME_TLBC, 86);
+	CHECK_INT(py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+						sizeof(err)),
+		  -EINVAL);
+
+	/* 3.14t: the 3.14 blob with the free-threaded values. */
+	MAKE314(b314);
+	put64(b314, 16, 1); /* free_threaded */
+	put64(b314, 288, 78); /* interpreter_frame.owner */
+	put64(b314, 304, 72); /* .tlbc_index */
+	put64(b314, 312, 240); /* code_object.size */
+	put64(b314, 320, 128); /* .filename */
+	put64(b314, 328, 136); /* .name */
+	put64(b314, 336, 144); /* .qualname */
+	put64(b314, 344, 152); /* .linetable */
+	put64(b314, 352, 84); /* .firstlineno */
+	put64(b314, 384, 232); /* .co_code_adaptive */
+	put64(b314, 392, 224); /* .co_tlbc */
+	put64(b314, 400, 32); /* pyobject.size */
+	put64(b314, 408, 24); /* .ob_type */
+	put64(b314, 416, 432); /* type_object.size */
+	put64(b314, 440, 184); /* .tp_flags */
+	put64(b314, 528, 64); /* dict_object.size */
+	put64(b314, 536, 48); /* .ma_keys */
+	put64(b314, 544, 56); /* .ma_values */
+	put64(b314, 568, 48); /* long_object.size */
+	put64(b314, 576, 32); /* .lv_tag */
+	put64(b314, 584, 40); /* .ob_digit */
+	put64(b314, 592, 56); /* bytes_object.size */
+	put64(b314, 600, 32); /* .ob_size */
+	put64(b314, 608, 48); /* .ob_sval */
+	put64(b314, 616, 80); /* unicode_object.size */
+	put64(b314, 624, 48); /* .state */
+	put64(b314, 632, 32); /* .length */
+	put64(b314, 640, 56); /* .asciiobject_size */
+	put64(b314, 96, 7712); /* interpreter_state.imports_modules */
+	ret = py_layout__from_debug_offsets(b314, sizeof(b314), &l, err,
+					    sizeof(err));
+	if (ret)
+		fprintf(stderr, "from_debug_offsets: %s\n", err);
+	REQUIRE(ret == 0);
+	REQUIRE(py_layout__lookup(PYVER(3, 14), 0, true, &b) == 0);
+	ret = py_layout__diff(&b, &l, diff, sizeof(diff));
+	if (ret)
+		fprintf(stderr, "built-in 3.14t vs blob: %s\n", diff);
+	CHECK_INT(ret, 0);
+	CHECK_STR(l.name, "3.14t");
+	CHECK_INT(l.walk.frame_tlbc_index, 72);
+	CHECK_INT(l.owner_skip_mask, (1 << 3) | (1 << 4));
+	/* free_threaded is 0 or 1. */
+	put64(b314, 16, 2);
+	CHECK_INT(py_layout__from_debug_offsets(b314, sizeof(b314), &l, err,
+						sizeof(err)),
+		  -EINVAL);
+	CHECK(strstr(err, "free_threaded") != NULL);
+}
+
+/*
+ * Alphas and betas: read as their minor's final layout, taken when every
+ * check passes, refused with the reason when their layout is another.
+ */
+TEST(python_offsets_debug_offsets_prerelease)
+{
+	unsigned char blob[BLOB315_LEN];
+	struct py_layout l;
+	char err[512];
+	int ret;
+
+	/* 3.15.0b1 laid out as the final release: taken. */
+	make315(blob, 0x030f00b1, 0, ~0u);
+	ret = py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+					    sizeof(err));
+	CHECK_INT(ret, 0);
+	CHECK_INT(l.version, PYVER(3, 15));
+
+	/* With values of its own (a frame 8 bytes bigger): its own. */
+	put64(blob, 24 + 8 * D315_FRAME_OWNER, 82);
+	ret = py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+					    sizeof(err));
+	CHECK_INT(ret, 0);
+	CHECK_INT(l.walk.frame_owner, 82);
+
+	/* Before 3.15.0b4 there was no last_profiled_frame_seq: every
+	 * member after it sits 8 bytes lower, which the checks refuse,
+	 * saying it is a pre-release. */
+	make315(blob, 0x030f00b3, 0, D315_TSTATE_LPF_SEQ);
+	ret = py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+					    sizeof(err));
+	CHECK_INT(ret, -EINVAL);
+	CHECK(strstr(err, "pre-release") != NULL);
+	CHECK(strstr(err, "0x30f00b3") != NULL);
+	/* A final release laid out so is refused too. */
+	make315(blob, 0x030f00f0, 0, D315_TSTATE_LPF_SEQ);
+	ret = py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
+					    sizeof(err));
+	CHECK_INT(ret, -EINVAL);
+	CHECK(strstr(err, "pre-release") == NULL);
+}
+
+TEST(python_offsets_patch_releases)
+{
+	struct py_layout l;
+
+	/* 3.14.5 went back to the generational GC (240 -> 264 bytes). */
+	REQUIRE(py_layout__lookup(PYVER(3, 14), 4, false, &l) == 0);
+	CHECK_INT(l.obj.interp_modules, 7664);
+	REQUIRE(py_layout__lookup(PYVER(3, 14), 5, false, &l) == 0);
+	CHECK_INT(l.obj.interp_modules, 7688);
+	REQUIRE(py_layout__lookup(PYVER(3, 14), 10, false, &l) == 0);
+	CHECK_INT(l.obj.interp_modules, 7688);
+	/* Not the free-threaded row, which is 3.14.10's already. */
+	REQUIRE(py_layout__lookup(PYVER(3, 14), 10, true, &l) == 0);
+	CHECK_INT(l.obj.interp_modules, 7712);
+	CHECK_INT(py_layout__lookup(PYVER(3, 12), 0, true, &l), -ENOENT);
+	CHECK_INT(py_layout__lookup(PYVER(3, 16), 0, false, &l), -ENOENT);
+}
+
+/*
  * Applies one corruption to a good 3.14 blob and checks that it is refused
  * with -EINVAL, an error naming the problem, and *out left alone.
  */
@@ -450,13 +796,15 @@ TEST(python_offsets_debug_offsets_refuses_corrupt)
 	REFUSED("header only", NO_PUT, 0, 23, "truncated");
 	REFUSED("one byte short", NO_PUT, 0, BLOB314_LEN - 1, "truncated");
 	REFUSED("3.13 length for 3.14", NO_PUT, 0, BLOB313_LEN, "truncated");
-	REFUSED("free-threaded", 16, 1, BLOB314_LEN, "free-threaded");
+	REFUSED("free_threaded neither 0 nor 1", 16, 7, BLOB314_LEN,
+		"free_threaded");
 	REFUSED("3.12", 8, 0x030c00f0, BLOB314_LEN, "unsupported version");
-	REFUSED("3.15", 8, 0x030f00f0, BLOB314_LEN, "unsupported version");
+	REFUSED("3.16", 8, 0x031000f0, BLOB314_LEN, "unsupported version");
+	REFUSED("3.15 length for a 3.15", 8, 0x030f00f0, BLOB314_LEN,
+		"truncated");
 	REFUSED("python 4", 8, 0x040e00f0, BLOB314_LEN, "unsupported version");
 	REFUSED("garbage version", 8, 0xffffffff030e00f0ull, BLOB314_LEN,
 		"unsupported version");
-	REFUSED("beta", 8, 0x030e00b4, BLOB314_LEN, "pre-release");
 	REFUSED("huge offset", 208, 1ull << 40, BLOB314_LEN,
 		"thread_state.current_frame");
 	REFUSED("offset past struct", 216, 824, BLOB314_LEN,
@@ -547,6 +895,11 @@ TEST(python_offsets_every_accepted_version_has_rows)
 				   "layout.c reads 3.%u's _Py_DebugOffsets but "
 				   "has no built-in row for it",
 				   minor);
+		if (py_layout__lookup(v, 0, true, &l))
+			unit__fail(__FILE__, __LINE__,
+				   "layout.c reads 3.%u's _Py_DebugOffsets but "
+				   "has no free-threaded (3.%ut) row",
+				   minor, minor);
 		if (v < PYVER_MIN || v > PYVER_MAX)
 			unit__fail(__FILE__, __LINE__,
 				   "layout.c reads 3.%u's _Py_DebugOffsets but "
@@ -570,10 +923,10 @@ TEST(python_offsets_builtin_sanity)
 	unsigned prev_runtime = 0;
 
 	CHECK(py_layout__builtin(PYVER(3, 7)) == NULL);
-	CHECK(py_layout__builtin(PYVER(3, 15)) == NULL);
+	CHECK(py_layout__builtin(PYVER_MAX + 1) == NULL);
 	CHECK(py_layout__builtin(0) == NULL);
 
-	for (unsigned minor = 8; minor <= 14; minor++) {
+	for (unsigned minor = 8; minor <= (PYVER_MAX & 0xff); minor++) {
 		const struct py_layout *l = py_layout__builtin(PYVER(3, minor));
 		const struct py_walk_offsets *w;
 		char name[8];
@@ -622,14 +975,22 @@ TEST(python_offsets_builtin_sanity)
 		CHECK_INT(w->cframe_current_frame != PY_OFF_NONE,
 			  minor == 11 || minor == 12);
 		CHECK_INT(l->lasti_units, minor == 10);
-		CHECK_INT(l->code_tag_bits, minor == 14 ? 2 : 0);
+		CHECK_INT(l->code_tag_bits, minor >= 14 ? 2 : 0);
+		/* C-stack shims (3.12, 3.13), the interpreter's entry frames
+		 * and C stack (3.14), entry and base frames (3.15). */
 		CHECK_INT(l->owner_skip_mask, minor <= 11 ? 0 :
 					      minor <= 13 ? 0x08 :
-							    0x18);
+					      minor == 14 ? 0x18 :
+							    0x08);
+		CHECK_INT(l->free_threaded, 0);
+		CHECK_INT(w->frame_tlbc_index, PY_OFF_NONE);
+		CHECK_INT(w->code_tlbc, PY_OFF_NONE);
 		if (minor >= 13)
-			/* _Py_DebugOffsets (584, 760 bytes) comes first. */
-			CHECK(w->runtime_interp_head >=
-			      (minor == 13 ? 584u : 760u));
+			/* _Py_DebugOffsets (584, 760, 888 bytes) comes
+			 * first. */
+			CHECK(w->runtime_interp_head >= (minor == 13 ? 584u :
+							 minor == 14 ? 760u :
+								       888u));
 
 		/* code.size covers every code.* field. */
 		CHECK_INT(w->code_firstlineno, l->code.firstlineno);
@@ -669,6 +1030,86 @@ TEST(python_offsets_builtin_sanity)
 		CHECK_INT(l->obj.values_prefix, minor >= 13 ? 8 : 0);
 		CHECK(l->obj.interp_modules != PY_OFF_NONE);
 	}
+}
+
+/*
+ * The free-threaded rows: each is its default build's row with the object
+ * header 16 bytes longer (every object field 16 up), and the rest of what
+ * Py_GIL_DISABLED changes.
+ */
+TEST(python_offsets_builtin_free_threaded)
+{
+	for (unsigned v = PYVER_FT_MIN; v <= PYVER_MAX; v++) {
+		const struct py_layout *g = py_layout__builtin(v);
+		struct py_layout t;
+		char name[8];
+
+		if (py_layout__lookup(v, 0, true, &t)) {
+			unit__fail(__FILE__, __LINE__,
+				   "3.%u has no free-threaded row", v & 0xff);
+			continue;
+		}
+		REQUIRE(g);
+		snprintf(name, sizeof(name), "3.%ut", v & 0xff);
+		CHECK_STR(t.name, name);
+		CHECK_INT(t.free_threaded, 1);
+		CHECK_INT(t.version, v);
+		CHECK_INT(t.object.ob_type, g->object.ob_type + 16);
+		CHECK_INT(t.bytes.ob_size, g->bytes.ob_size + 16);
+		CHECK_INT(t.bytes.ob_sval, g->bytes.ob_sval + 16);
+		CHECK_INT(t.unicode.length, g->unicode.length + 16);
+		CHECK_INT(t.unicode.state, g->unicode.state + 16);
+		CHECK_INT(t.unicode.ascii_size, g->unicode.ascii_size + 16);
+		CHECK_INT(t.unicode.compact_size, g->unicode.compact_size + 16);
+		CHECK_INT(t.unicode.data_any, g->unicode.data_any + 16);
+		CHECK_INT(t.code.name, g->code.name + 16);
+		CHECK_INT(t.code.qualname, g->code.qualname + 16);
+		CHECK_INT(t.code.filename, g->code.filename + 16);
+		CHECK_INT(t.code.linetable, g->code.linetable + 16);
+		CHECK_INT(t.code.firstlineno, g->code.firstlineno + 16);
+		CHECK_INT(t.code.size, g->code.size + 16);
+		CHECK_INT(t.walk.code_firstlineno, t.code.firstlineno);
+		CHECK_INT(t.obj.module_dict, g->obj.module_dict + 16);
+		CHECK_INT(t.obj.dict_keys, g->obj.dict_keys + 16);
+		CHECK_INT(t.obj.dict_values, g->obj.dict_values + 16);
+		CHECK_INT(t.obj.type_flags, g->obj.type_flags + 16);
+		CHECK_INT(t.obj.type_basicsize, g->obj.type_basicsize + 16);
+		CHECK_INT(t.obj.type_dictoffset, g->obj.type_dictoffset + 16);
+		CHECK_INT(t.obj.ht_cached_keys, g->obj.ht_cached_keys + 16);
+		CHECK_INT(t.obj.long_size, g->obj.long_size + 16);
+		CHECK_INT(t.obj.long_digits, g->obj.long_digits + 16);
+		CHECK_INT(t.obj.managed_dict, PY_MD_313T);
+		/* Not objects: the same (the gc state aside). */
+		CHECK_INT(t.walk.runtime_interp_head,
+			  g->walk.runtime_interp_head);
+		CHECK_INT(t.walk.interp_threads_head,
+			  g->walk.interp_threads_head);
+		CHECK_INT(t.walk.tstate_thread_id, g->walk.tstate_thread_id);
+		CHECK_INT(t.walk.tstate_frame, g->walk.tstate_frame);
+		CHECK_INT(t.walk.frame_previous, g->walk.frame_previous);
+		CHECK_INT(t.walk.frame_instr, g->walk.frame_instr);
+		CHECK_INT(t.owner_skip_mask, g->owner_skip_mask);
+		/* 3.14+: thread-local bytecode, an int32 before owner. */
+		if (v >= PYVER(3, 14)) {
+			CHECK(fits_frame(t.walk.frame_tlbc_index, 4));
+			CHECK_INT(t.walk.frame_owner,
+				  t.walk.frame_tlbc_index + 6);
+			CHECK_INT(t.walk.code_tlbc, t.walk.code_adaptive - 8);
+			CHECK_INT(t.unicode.kind_shift, 8);
+			CHECK_INT(t.unicode.compact_bit, 11);
+			CHECK_INT(t.unicode.ascii_bit, 12);
+		} else {
+			CHECK_INT(t.walk.frame_tlbc_index, PY_OFF_NONE);
+			CHECK_INT(t.walk.code_tlbc, PY_OFF_NONE);
+			CHECK_INT(t.walk.frame_owner, g->walk.frame_owner);
+			CHECK_INT(t.walk.code_adaptive,
+				  g->walk.code_adaptive + 16);
+			CHECK_INT(t.unicode.kind_shift, 2);
+		}
+	}
+	CHECK_INT(py_layout__lookup(PYVER(3, 12), 0, true,
+				    &(struct py_layout){ 0 }),
+		  -ENOENT);
 }
 
 TEST(python_offsets_diff)
@@ -728,7 +1169,9 @@ TEST(python_offsets_to_cfg)
 	CHECK_INT(cfg.lasti_units, 0);
 	CHECK_INT(cfg.owner_skip_mask, 0x18);
 	CHECK_INT(cfg.code_tag_bits, 2);
-	CHECK_INT(cfg.pad, 0);
+	CHECK_INT(cfg.flags, 0);
+	/* Zeroed: native__entry_markers sets it. */
+	CHECK_INT(cfg.entry_owner_mask, 0);
 	CHECK(memcmp(&cfg.off, &b->walk, sizeof(cfg.off)) == 0);
 	CHECK_INT(cfg.off.frame_owner, 74);
 

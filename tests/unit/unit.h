@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * A tiny unit-test harness.  TEST(name) { ... } registers a test; CHECK*
- * record a failure with file:line and carry on, REQUIRE* stop the test.
+ * record a failure with file:line and carry on, REQUIRE* stop the test,
+ * SKIP(reason) stops it as skipped.  A test with a failed CHECK or REQUIRE
+ * has failed, whether it called SKIP before or after: a skip never hides a
+ * failure.
  * tests/unit/main.c runs them: `unit_tests --list`, `unit_tests NAME...`, or
  * all of them; the pytest wrapper (tests/test_unit.py) runs each by name.
  */
@@ -20,15 +23,24 @@ struct unit_test {
 void unit__register(struct unit_test *t);
 void unit__fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void unit__skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void unit__skip(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * Debian unstable's root with CPython 3.14 and 3.15 (scripts/debian-root):
+ * $PYPROF_DEBIAN_ROOT, else .deps/debian-unstable; and the launcher of its
+ * python<minor> ("3.15"), which runs it there with chroot.
+ */
+const char *unit__debian_root(void);
+const char *unit__debian_python(const char *minor);
 extern int unit_failures; /* failures in the running test */
 extern int unit_skipped; /* the running test called SKIP */
 
-/* Ends the test as skipped, with the reason (it never passes silently). */
-#define SKIP(...)                        \
-	do {                             \
-		unit__skip(__VA_ARGS__); \
-		return;                  \
+/* Ends the test (or the helper it is in) as skipped, with the reason: it
+ * never passes silently. */
+#define SKIP(...)                                            \
+	do {                                                 \
+		unit__skip(__FILE__, __LINE__, __VA_ARGS__); \
+		return;                                      \
 	} while (0)
 
 #define TEST(name)                                                          \

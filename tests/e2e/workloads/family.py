@@ -4,6 +4,8 @@
 #                            parent_work() in the parent, both for SECS
 #   family.py spawn SECS     the parent starts "python shape.py SECS" and waits
 #   family.py exit CODE SECS spin in parent_work() for SECS, then exit CODE
+# A spin lasts SECS of the process's CPU time, not of the clock: its share
+# of the samples is the same on a loaded machine.
 import os
 import subprocess
 import sys
@@ -11,9 +13,9 @@ import time
 
 
 def spin(seconds):
-    end = time.monotonic() + seconds
+    end = time.process_time() + seconds
     x = 0
-    while time.monotonic() < end:
+    while time.process_time() < end:
         for i in range(10000): x += i  # SPIN_LINE
     return x
 

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Tasks as pyprof-bpf numbers them: pids in pyprof-bpf's own PID namespace
+ * (pidns_ino, 0 in the host's), which is what its /proc, the targets map
+ * and the events speak.
+ */
+#ifndef PYPROF_TASK_BPF_H
+#define PYPROF_TASK_BPF_H
+
+#include "maps.bpf.h"
+
+#include <bpf/bpf_core_read.h>
+
+/* task_struct.flags: the task is exiting (include/linux/sched.h). */
+#define PF_EXITING 0x00000004
+
+/*
+ * The current task's tgid and pid as pyprof-bpf's /proc numbers them;
+ * false when that namespace does not number it (a task of an outer
+ * namespace, or of a nested one: bpf_get_ns_current_pid_tgid only
+ * answers for tasks of exactly that namespace).
+ */
+static __always_inline bool current_ids(__u32 *pid, __u32 *tid)
+{
+	struct bpf_pidns_info ns;
+	__u64 id;
+
+	if (!pidns_ino) {
+		id = bpf_get_current_pid_tgid();
+		*pid = id >> 32;
+		*tid = (__u32)id;
+		return true;
+	}
+	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+		return false;
+	*pid = ns.tgid;
+	*tid = ns.pid;
+	return true;
+}
+
+/* The number of pid p in pyprof-bpf's PID namespace; 0 if p is not
+ * visible there.  A pid has one number per namespace level, up to 32. */
+static __always_inline __u32 pid_nr_in_ns(struct pid *p)
+{
+	struct upid up;
+	__u32 lvl;
+
+	if (!p)
+		return 0;
+	lvl = BPF_CORE_READ(p, level);
+	for (__u32 i = 0; i < 32; i++) {
+		if (i > lvl)
+			break;
+		if (bpf_core_read(&up, sizeof(up), &p->numbers[i]))
+			return 0;
+		if (BPF_CORE_READ(up.ns, ns.inum) == pidns_ino)
+			return up.nr;
+	}
+	return 0;
+}
+
+/* The tgid of task t in pyprof-bpf's PID namespace; 0 if not visible. */
+static __always_inline __u32 task_tgid_in_ns(struct task_struct *t)
+{
+	if (!pidns_ino)
+		return BPF_CORE_READ(t, tgid);
+	return pid_nr_in_ns(BPF_CORE_READ(t, group_leader, thread_pid));
+}
+
+/* The pid (thread id) of task t in pyprof-bpf's PID namespace; 0 if not
+ * visible. */
+static __always_inline __u32 task_pid_in_ns(struct task_struct *t)
+{
+	if (!pidns_ino)
+		return BPF_CORE_READ(t, pid);
+	return pid_nr_in_ns(BPF_CORE_READ(t, thread_pid));
+}
+
+#endif /* PYPROF_TASK_BPF_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * One unwind step without libdwfl in the hot path: the DWARF CFI rows
+ * (how to find the caller's CFA, return address and callee-saved
+ * registers at a range of pcs) of one module file, computed once by libdw
+ * on a miss and kept in a sorted table, and applied to a register set.
+ * Rows are in the file's own address space (a pc minus the module's load
+ * bias), so processes sharing a file share its table.
+ */
+#ifndef PYPROF_CFI_H
+#define PYPROF_CFI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <elfutils/libdw.h>
+
+#define CFI_NREGS 17 /* x86-64 DWARF registers 0-16, 16 the return address */
+#define CFI_REG_SP 7
+#define CFI_REG_RA 16
+
+struct cfi_table;
+struct cfi_row;
+
+struct cfi_table *cfi_table__new(void);
+void cfi_table__free(struct cfi_table *t);
+
+/*
+ * The row covering rel (a pc minus the module's main load bias).  On a
+ * miss it is computed from cfi, whose addresses are a pc minus cfi_bias,
+ * and kept.  NULL if cfi has no row for rel (or cfi is NULL).
+ * *computed is set when libdw had to be asked.
+ */
+const struct cfi_row *cfi_table__row(struct cfi_table *t, Dwarf_CFI *cfi,
+				     int64_t cfi_delta, uint64_t rel,
+				     bool *computed);
+
+/* Reads 8 bytes at addr of the sampled thread's memory; false if out of
+ * reach.  arg is the caller's. */
+typedef bool (*cfi_read_fn)(uint64_t addr, uint64_t *val, void *arg);
+
+enum cfi_step {
+	CFI_STEP_OK, /* regs now hold the caller's registers */
+	CFI_STEP_END, /* the outermost frame: the return address is
+			 undefined */
+	CFI_STEP_FAIL, /* a rule that cannot be applied (an unknown
+			  register, an unreadable address, an unsupported
+			  expression) */
+};
+
+/*
+ * Applies row to regs (valid: a bit per register known): regs become the
+ * caller's, its pc (regs[16]) the return address.  *signal is set when
+ * the caller is an interrupted context (its pc exact, not a return
+ * address).
+ */
+enum cfi_step cfi_row__step(const struct cfi_row *row, uint64_t *regs,
+			    uint32_t *valid, cfi_read_fn read, void *arg,
+			    bool *signal);
+
+/* Rows kept, in total over the table. */
+uint64_t cfi_table__rows(const struct cfi_table *t);
+
+#endif /* PYPROF_CFI_H */
