@@ -220,39 +220,7 @@ struct parser {
 /* Adds the comma-separated pids of list to o->pids. */
 static int parse_pids(struct parser *p, const char *list)
 {
-	struct options *o = p->o;
-	const char *s = list;
-	char buf[32];
-
-	for (;;) {
-		size_t n = strcspn(s, ",");
-		unsigned long long v;
-		bool dup = false;
-
-		if (n == 0 || n >= sizeof(buf))
-			return args__fail(&p->a,
-					  "invalid pid list '%s': give pids "
-					  "as -p 1,2,3",
-					  list);
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		if (args__uint(&p->a, buf, 1, INT_MAX, &v))
-			return -EINVAL;
-		for (unsigned i = 0; i < o->npids; i++)
-			dup |= o->pids[i] == (pid_t)v;
-		if (!dup) {
-			if (o->npids == MAX_PIDS)
-				return args__fail(&p->a,
-						  "more than %d pids: use -a "
-						  "to profile every Python "
-						  "process",
-						  MAX_PIDS);
-			o->pids[o->npids++] = (pid_t)v;
-		}
-		if (!s[n])
-			return 0;
-		s += n + 1;
-	}
+	return args__pids(&p->a, list, p->o->pids, &p->o->npids, MAX_PIDS);
 }
 
 /* --mode and --idle: by ("--mode cpu", "--idle") asks for wall or not. */

@@ -78,6 +78,57 @@ void collect__fini(struct collector *c)
 	free(c->stack);
 }
 
+static void add_deferred(struct collector *c, bool last);
+
+int collect__set_profile(struct collector *c, struct profile *prof)
+{
+	size_t n = 0, j = 0;
+	uint32_t *ids;
+
+	/* The samples waiting for their thread's name hold frame ids of the
+	 * old profile: they go into it, under a stand-in name if need be. */
+	add_deferred(c, true);
+
+	/* Every name is interned in prof first, so that a failure changes
+	 * nothing. */
+	for (size_t i = 0; i < c->ts->n; i++)
+		n += c->ts->v[i]->names.len;
+	ids = malloc((n ? n : 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->ts->n; i++) {
+		const struct hashmap *h = &c->ts->v[i]->names;
+
+		for (size_t k = 0; k < h->cap; k++) {
+			if (!h->keys[k])
+				continue;
+			ids[j] = profile__intern_str(
+				prof,
+				profile__string(c->prof, (uint32_t)h->vals[k]));
+			if (!ids[j++]) {
+				free(ids);
+				return -ENOMEM;
+			}
+		}
+	}
+	j = 0;
+	for (size_t i = 0; i < c->ts->n; i++) {
+		struct target *t = c->ts->v[i];
+
+		t->process_frame = 0;
+		for (size_t k = 0; k < t->names.cap; k++)
+			if (t->names.keys[k])
+				t->names.vals[k] = ids[j++];
+	}
+	free(ids);
+	/* Frame ids and stack indexes cached for the old profile. */
+	framecache__clear(&c->sym_ids);
+	framecache__clear(&c->py_ids);
+	hashmap__free(&c->timed_stacks);
+	c->prof = prof;
+	return 0;
+}
+
 void collect__parked(struct collector *c)
 {
 	for (size_t i = 0; i < c->ts->n; i++) {

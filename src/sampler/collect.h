@@ -201,6 +201,14 @@ int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 void collect__fini(struct collector *c);
 
 /*
+ * Makes prof the profile samples are added to from now on, so that a
+ * caller can take each interval's samples away in their own profile (the
+ * agent, src/cmd/serve.c).  The ids the targets cache (process frame,
+ * thread names) are carried over to prof.  0 or -ENOMEM.
+ */
+int collect__set_profile(struct collector *c, struct profile *prof);
+
+/*
  * The stack builder both paths share: the process and thread frames, the
  * marker frames that say why a stack is incomplete, the Python frames (or
  * with s->nat the merged Python and native frames), the kernel frames and

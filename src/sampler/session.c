@@ -465,6 +465,20 @@ void session__stop(struct session *s)
 		sampler__remove_target(s->bpf, s->ts.v[i]->pid);
 }
 
+struct profile *session__swap_profile(struct session *s, struct profile *fresh)
+{
+	struct profile *old = s->prof;
+	int rc;
+
+	rc = collect__set_profile(&s->coll, fresh);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	s->prof = fresh;
+	return old;
+}
+
 double session__elapsed(const struct session *s)
 {
 	return clock__now() - s->start;

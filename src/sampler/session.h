@@ -134,6 +134,16 @@ int session__drain(struct session *s);
 /* Stops sampling every target: the next drain holds their last samples. */
 void session__stop(struct session *s);
 
+/*
+ * Hands the caller the profile so far (the samples since session__open or
+ * the last swap) and goes on in fresh, an empty profile the session now
+ * owns: an agent takes each interval's samples this way and keeps them as
+ * it likes.  The old profile, which the caller frees; NULL with errno set
+ * (ENOMEM) and nothing changed.
+ */
+struct profile *session__swap_profile(struct session *s,
+				      struct profile *fresh);
+
 /* Seconds since sampling began. */
 double session__elapsed(const struct session *s);
 /* The sampler's counters into stats[STAT__MAX]. 0 or -errno. */

@@ -977,7 +977,8 @@ int top_model__items(struct top_model *m, bool tree, enum top_sort sort,
 		if (push_item(&m->items, &m->items_cap, &k, &it))
 			return -ENOMEM;
 	}
-	qsort_r(m->items, k, sizeof(*m->items), cmp_items, &c);
+	if (k) /* m->items is NULL while nothing was pushed */
+		qsort_r(m->items, k, sizeof(*m->items), cmp_items, &c);
 	*items = m->items;
 	*n = k;
 	return 0;
