@@ -166,8 +166,11 @@ def test_hostile_100k_tasks_bounded(python):
     busy = sum(c for f, c in stacks
                if innermost(f) == "Task-busy" and is_burn(f[-1]))
     assert busy > 0, r.err
+    # Each pass names at most 10,000 (upto above); passes while the lists
+    # change (tasks being created, then finishing after ev.set()) meet
+    # different ones, so the profile may hold more than 10,000 in all.
     waiting = {innermost(f) for f, _ in stacks if f[-1] == "[task waiting]"}
-    assert 1000 <= len(waiting) <= 10001, len(waiting)
+    assert len(waiting) >= 1000, len(waiting)
 
 
 @pytest.mark.parametrize("python", older_pythons())
