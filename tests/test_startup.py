@@ -392,12 +392,22 @@ def test_no_runtime_frame_between_a_call_and_init(python, tmp_path):
         pf = py_frame(x)
         return pf and pf[0].endswith("__init__") and pf[1] == str(script)
 
-    inits = [f for f, _ in stacks if any(is_init(x) for x in f)]
-    assert len({f[0] for f in inits}) == 2, r.out  # parent and child
-    for f in inits:
+    inits = [(f, c) for f, c in stacks if any(is_init(x) for x in f)]
+    assert len({f[0] for f, _ in inits}) == 2, r.out  # parent and child
+    partial = 0
+    for f, c in inits:
         i = next(k for k, x in enumerate(f) if is_init(x))
+        if f[i - 1] == "[partial stack]":
+            # Seen in the forked child only, 2 samples in ~160: most likely
+            # a page it has not touched since the fork (the runtime's own
+            # code object for the shim frame, in libpython's data, whose
+            # page table entries fork does not copy); the sampler cannot
+            # fault it in, and says so rather than guess.
+            partial += c
+            continue
         assert py_frame(f[i - 1])[0] in (
             "make_things", "<listcomp>", "make_things.<locals>.<listcomp>"), f
+    assert partial <= 0.05 * sum(c for _, c in inits), r.out
 
 
 DLOPENER = """\

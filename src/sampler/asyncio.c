@@ -36,9 +36,11 @@
 #include "sampler/targets.h"
 
 /* A process whose _asyncio is not loaded yet is looked at again after
- * this long, doubling up to LOOK_MAX (s). */
+ * this long, doubling up to LOOK_MAX (s); and LOOK_SOON after it shows a
+ * stack not seen before (asyncio__new_stack): importing asyncio does. */
 #define LOOK_MIN 0.1
 #define LOOK_MAX 2.0
+#define LOOK_SOON 0.01
 /* Bytes of _Py_DebugOffsets read (3.15's is 888). */
 #define DBG_READ 1024
 /* The share of one CPU the passes over the task lists may take: a pass
@@ -336,6 +338,18 @@ static void look(struct asyncio *a, struct aproc *ap, const struct target *t,
 	if (a->verbose)
 		fprintf(stderr, "pyprof-bpf: --async: pid %d: %s\n", t->pid,
 			err);
+}
+
+void asyncio__new_stack(struct asyncio *a, pid_t pid)
+{
+	struct aproc *ap = aproc_of(a, pid);
+	double soon;
+
+	if (!ap || ap->state != AP_WAITING)
+		return;
+	soon = clock__now() + LOOK_SOON;
+	if (ap->next_look > soon)
+		ap->next_look = soon;
 }
 
 void asyncio__check(struct asyncio *a, struct targets *ts, struct sampler *bpf)

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <linux/types.h>
 
@@ -82,6 +83,16 @@ void asyncio__free(struct asyncio *a);
  * forgotten.  Cheap when nothing is new; call it at each poll.
  */
 void asyncio__check(struct asyncio *a, struct targets *ts, struct sampler *bpf);
+
+/*
+ * pid showed a stack the sampler had not seen: if its _asyncio is still
+ * awaited, it is looked for again within 10 ms (at the next
+ * asyncio__check) rather than at its backed-off time.  A program that
+ * imports asyncio runs new code, so its tasks are named from its first
+ * ones; a process in a steady state, which shows no new stacks, is looked
+ * at less and less often.
+ */
+void asyncio__new_stack(struct asyncio *a, pid_t pid);
 
 /*
  * The frames (profile frame ids, root first) that stand for task (fp:

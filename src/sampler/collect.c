@@ -430,6 +430,8 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 
 	if (!t)
 		return;
+	if (c->async)
+		asyncio__new_stack(c->async, t->pid);
 	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
 		const struct py_code *code;
 
