@@ -22,7 +22,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/grow.h"
 #include "lib/hashmap.h"
@@ -428,33 +427,7 @@ static void summary(FILE *f, const struct state *s)
 	for (size_t i = 0; i < s->files.n; i++)
 		shown += s->hf[i].src && s->hf[i].src->state == SOURCE_OK;
 	fputs("<table class=\"kv\" id=\"summary-table\">\n", f);
-	if (*out__meta_title(m)) {
-		fputs("<tr><th>Profiled</th><td>", f);
-		out__xml_str(f, out__meta_title(m));
-		fputs("</td></tr>\n", f);
-	}
-	if (m && m->python) {
-		fputs("<tr><th>Python</th><td>CPython ", f);
-		out__xml_str(f, m->python);
-		fputs("</td></tr>\n", f);
-	}
-	if (m && m->start_time > 0) {
-		time_t t = (time_t)m->start_time;
-		struct tm tm;
-		char buf[64];
-
-		if (gmtime_r(&t, &tm) &&
-		    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
-			fprintf(f, "<tr><th>Started</th><td>%s</td></tr>\n",
-				buf);
-	}
-	if (m && m->duration > 0)
-		fprintf(f, "<tr><th>Duration</th><td>%.1f s</td></tr>\n",
-			m->duration);
-	if (m && m->freq)
-		fprintf(f,
-			"<tr><th>Frequency</th><td>%u samples per second per CPU</td></tr>\n",
-			m->freq);
+	out__html_meta_rows(f, m);
 	fprintf(f,
 		"<tr><th>Samples</th><td>%" PRIu64
 		" in this profile</td></tr>\n"

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/hashmap.h"
 #include "out/output.h"
@@ -467,4 +468,35 @@ void out_tree__free(struct out_tree *t)
 	free(t->nodes);
 	free(t->child);
 	memset(t, 0, sizeof(*t));
+}
+
+void out__html_meta_rows(FILE *f, const struct out_meta *m)
+{
+	if (*out__meta_title(m)) {
+		fputs("<tr><th>Profiled</th><td>", f);
+		out__xml_str(f, out__meta_title(m));
+		fputs("</td></tr>\n", f);
+	}
+	if (m && m->python) {
+		fputs("<tr><th>Python</th><td>CPython ", f);
+		out__xml_str(f, m->python);
+		fputs("</td></tr>\n", f);
+	}
+	if (m && m->start_time > 0) {
+		time_t t = (time_t)m->start_time;
+		struct tm tm;
+		char buf[64];
+
+		if (gmtime_r(&t, &tm) &&
+		    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
+			fprintf(f, "<tr><th>Started</th><td>%s</td></tr>\n",
+				buf);
+	}
+	if (m && m->duration > 0)
+		fprintf(f, "<tr><th>Duration</th><td>%.1f s</td></tr>\n",
+			m->duration);
+	if (m && m->freq)
+		fprintf(f,
+			"<tr><th>Frequency</th><td>%u samples per second per CPU</td></tr>\n",
+			m->freq);
 }

@@ -85,6 +85,10 @@ int out__finish(FILE *f);
 
 /* A few things every writer prints from the metadata ("" when unknown). */
 const char *out__meta_title(const struct out_meta *m);
+/* The rows of an HTML report's summary table that m gives (what was
+ * profiled, the Python, when it started, how long, the frequency): those
+ * it has, as <tr><th>..</th><td>..</td></tr> lines. */
+void out__html_meta_rows(FILE *f, const struct out_meta *m);
 
 /*
  * Labels per frame id, made once and shared by the tree and the writers.
