@@ -245,18 +245,22 @@ spin_mapper()
 """
 
 
+def runner_and_other_libpython():
+    """Debian's python3.11, and a pyenv libpython of another version for
+    it to map; SKIP when either is missing."""
+    runner = "/usr/bin/python3.11"
+    for v in ("3.12.1", "3.9.18", "3.13.0"):
+        lib = f"/root/.pyenv/versions/{v}/lib/libpython{v[:v.rindex('.')]}.so.1.0"
+        if os.path.exists(lib) and os.access(runner, os.X_OK):
+            return runner, lib
+    pytest.skip("needs /usr/bin/python3.11 and a pyenv libpython")
+
+
 def test_all_skips_itself_and_read_only_libpython(tmp_path):
     """-a: pyprof-bpf (which maps each libpython it reads symbols from) is
     never a target, and a process that maps a libpython only to read it
     is profiled as the Python it runs, not as that libpython's."""
-    runner, lib = "/usr/bin/python3.11", None
-    for v in ("3.12.1", "3.9.18", "3.13.0"):
-        cand = f"/root/.pyenv/versions/{v}/lib/libpython{v[:v.rindex('.')]}.so.1.0"
-        if os.path.exists(cand):
-            lib = cand
-            break
-    if not os.access(runner, os.X_OK) or not lib:
-        pytest.skip("needs /usr/bin/python3.11 and a pyenv libpython")
+    runner, lib = runner_and_other_libpython()
     script = tmp_path / "mapper.py"
     script.write_text(MAPPER)
     m = subprocess.Popen([runner, str(script), lib], stdout=subprocess.PIPE,
@@ -425,14 +429,7 @@ def test_a_libpython_loaded_but_not_run_is_not_the_interpreter(tmp_path):
     """A process that loaded another libpython (executable, relocated) but
     never started it runs its own interpreter: that one is profiled, not
     the idle one (whose runtime has no interpreter)."""
-    runner, lib = "/usr/bin/python3.11", None
-    for v in ("3.12.1", "3.9.18", "3.13.0"):
-        cand = f"/root/.pyenv/versions/{v}/lib/libpython{v[:v.rindex('.')]}.so.1.0"
-        if os.path.exists(cand):
-            lib = cand
-            break
-    if not os.access(runner, os.X_OK) or not lib:
-        pytest.skip("needs /usr/bin/python3.11 and a pyenv libpython")
+    runner, lib = runner_and_other_libpython()
     script = tmp_path / "dl.py"
     script.write_text(DLOPENER)
     d = subprocess.Popen([runner, str(script), lib], stdout=subprocess.PIPE,
