@@ -316,6 +316,7 @@ int session__open(struct session *s, char *err, size_t errlen)
 	s->coll.bpf = s->bpf;
 	s->coll.timeline = o->timeline;
 	s->coll.gil_only = o->gil_only;
+	s->coll.only_tid = (uint32_t)o->only_tid;
 	if (o->timeline)
 		profile__set_timeline_origin(s->prof,
 					     (uint64_t)(clock__now() * 1e9));

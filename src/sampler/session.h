@@ -58,6 +58,8 @@ struct session_opts {
 	struct filter_opts filter; /* --focus, --hide, --ignore */
 	bool sources; /* each source file read as first named (the
 			 heatmap: coll.sources, lib/sources.h) */
+	pid_t only_tid; /* only this thread's samples (0: every thread's;
+			   the control socket's threads="current") */
 };
 
 struct session {
@@ -140,8 +142,7 @@ void session__stop(struct session *s);
  * it likes.  The old profile, which the caller frees; NULL with errno set
  * (ENOMEM) and nothing changed.
  */
-struct profile *session__swap_profile(struct session *s,
-				      struct profile *fresh);
+struct profile *session__swap_profile(struct session *s, struct profile *fresh);
 
 /* Seconds since sampling began. */
 double session__elapsed(const struct session *s);
