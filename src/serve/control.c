@@ -596,8 +596,9 @@ static int send_back(struct conn *cn, struct session *s, enum out_format fmt,
 	return rc;
 }
 
-/* "start": the run, from the caller's request to the profile written. */
-static void run(struct conn *cn, char *args)
+/* "start": the run, from the caller's request to the profile written.
+ * false when it was refused (told), and the connection goes on. */
+static bool run(struct conn *cn, char *args)
 {
 	struct control *c = cn->c;
 	char err[PATH_MAX + 512];
@@ -612,12 +613,12 @@ static void run(struct conn *cn, char *args)
 	if (parse_start(cn, args, &rq, err, sizeof(err)) ||
 	    check_request(cn, &rq, err, sizeof(err))) {
 		reply(cn, "error %s", err);
-		return;
+		return false;
 	}
 	s = open_run(c, &rq, err, sizeof(err));
 	if (!s) {
 		reply(cn, "error %s", err);
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&c->lock);
 	c->runs++;
@@ -658,6 +659,7 @@ static void run(struct conn *cn, char *args)
 	pthread_mutex_lock(&c->lock);
 	c->runs--;
 	pthread_mutex_unlock(&c->lock);
+	return true;
 }
 
 /* ---- Connections ---- */
@@ -669,8 +671,8 @@ static void *serve_conn(void *arg)
 	char line[CONTROL_LINE_MAX];
 	int rc;
 
-	/* Lines until "start" (which ends the connection when its run ends)
-	 * or a hang-up; each within CONTROL_HELLO_SECS. */
+	/* Lines until a run (the connection ends with it) or a hang-up;
+	 * each within CONTROL_HELLO_SECS. */
 	while (!stopping(c)) {
 		rc = read_line(cn, line, CONTROL_HELLO_SECS * 1000);
 		if (rc == -E2BIG)
@@ -682,8 +684,8 @@ static void *serve_conn(void *arg)
 			reply(cn, "ok pyprof-bpf %s", c->o.version);
 		} else if (!strncmp(line, "start", 5) &&
 			   (line[5] == ' ' || !line[5])) {
-			run(cn, line + 5);
-			break;
+			if (run(cn, line + 5))
+				break;
 		} else if (!strcmp(line, "stop")) {
 			reply(cn, "error profiling is not in progress: nothing "
 				  "to stop");
