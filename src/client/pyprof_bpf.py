@@ -156,8 +156,12 @@ def start(path=None, *, frequency=99, native=False, mode="cpu",
             words.append("name=" + os.path.basename(path).replace("\n", "_"))
             lines = _Lines(sock)
             try:
-                _request(sock, words, f.fileno())
-                _answer(lines)
+                try:
+                    _request(sock, words, f.fileno())
+                    _answer(lines)
+                except OSError as e:
+                    raise RuntimeError(f"the pyprof-bpf agent went away: "
+                                       f"{e.strerror or e}") from None
             except BaseException:
                 f.close()
                 f = None
