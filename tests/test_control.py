@@ -22,7 +22,7 @@ import time
 import pytest
 
 from conftest import (PYTHONS, ROOT, missing_reason, needs_root,
-                      parse_folded, py_frame, python_params)
+                      parse_folded, py_frame, python_params, run_pyprof)
 from serve_agent import Agent
 
 CLIENT = os.path.join(ROOT, "src", "client")
@@ -104,6 +104,35 @@ def marker(name):
             if line.rstrip().endswith("# " + name):
                 return n
     raise AssertionError(name)
+
+
+# ---- The agent's options ----
+
+@pytest.mark.parametrize("args, says", [
+    (["--socket-group", "no-such-group-x"], "--socket-group no-such-group-x: no such group"),
+    (["--no-socket", "--socket-group", "users"], "--socket-group goes with the control socket"),
+    (["--socket", ""], "--socket needs a path"),
+])
+def test_usage_errors(args, says):
+    r = run_pyprof("serve", *args)
+    assert r.rc == 2, r.err
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], r.err
+
+
+def test_socket_taken(agent):
+    """A second agent on the same --socket fails, and leaves the first's."""
+    r = run_pyprof("serve", "--listen", "127.0.0.1:0", "--socket",
+                   agent.sock, "-p", str(os.getpid()), timeout=120)
+    assert r.rc == 1, r.err
+    assert f"another agent answers on the control socket {agent.sock}" \
+        in r.err, r.err
+    assert stat_is_socket(agent.sock)
+
+
+def stat_is_socket(path):
+    import stat
+    return stat.S_ISSOCK(os.stat(path).st_mode)
 
 
 # ---- A region, on every interpreter ----

@@ -142,6 +142,7 @@ struct serve {
 	struct http_opts ho;
 	struct http *http;
 	struct control *control;
+	gid_t socket_gid; /* --socket-group's */
 	struct launch cmd;
 	char token[TOKEN_MAX + 1];
 	char what[64];
@@ -478,34 +479,6 @@ static void serve__interval(struct serve *sv, double now)
 	http__wake(sv->http);
 }
 
-/*
- * Where to listen, and with which token: usage errors, found before
- * anything else is checked or loaded.  0 or EXIT_USAGE (told).
- */
-static int serve__check_listen(struct serve *sv)
-{
-	char err[512];
-
-	if (http__parse_listen(sv->o.listen, &sv->ho.addr, &sv->ho.addrlen, err,
-			       sizeof(err))) {
-		fail("%s", err);
-		return EXIT_USAGE;
-	}
-	if (!sv->o.token_file &&
-	    !http__loopback((struct sockaddr *)&sv->ho.addr)) {
-		fail("refusing to listen on %s without a token: anyone who "
-		     "can reach it could read what every profiled process "
-		     "runs; give --token-file FILE, or listen on 127.0.0.1",
-		     sv->o.listen);
-		return EXIT_USAGE;
-	}
-	if (sv->o.token_file && read_token(sv))
-		return EXIT_USAGE;
-	sv->ho.token = sv->o.token_file ? sv->token : NULL;
-	sv->ho.verbose = sv->o.verbose;
-	return EXIT_OK;
-}
-
 /* --socket-group GROUP, a name or a number, into *gid.  0 or EXIT_USAGE
  * (told). */
 static int socket_group(const char *name, gid_t *gid)
@@ -532,6 +505,37 @@ static int socket_group(const char *name, gid_t *gid)
 }
 
 /*
+ * Where to listen, and with which token: usage errors, found before
+ * anything else is checked or loaded.  0 or EXIT_USAGE (told).
+ */
+static int serve__check_listen(struct serve *sv)
+{
+	char err[512];
+
+	if (http__parse_listen(sv->o.listen, &sv->ho.addr, &sv->ho.addrlen, err,
+			       sizeof(err))) {
+		fail("%s", err);
+		return EXIT_USAGE;
+	}
+	if (!sv->o.token_file &&
+	    !http__loopback((struct sockaddr *)&sv->ho.addr)) {
+		fail("refusing to listen on %s without a token: anyone who "
+		     "can reach it could read what every profiled process "
+		     "runs; give --token-file FILE, or listen on 127.0.0.1",
+		     sv->o.listen);
+		return EXIT_USAGE;
+	}
+	if (sv->o.token_file && read_token(sv))
+		return EXIT_USAGE;
+	if (sv->o.socket_group &&
+	    socket_group(sv->o.socket_group, &sv->socket_gid))
+		return EXIT_USAGE;
+	sv->ho.token = sv->o.token_file ? sv->token : NULL;
+	sv->ho.verbose = sv->o.verbose;
+	return EXIT_OK;
+}
+
+/*
  * The control socket.  One at the default path that cannot be made (another
  * agent has it, no /run) is a warning; one given with --socket is not.
  * 0 or the exit code (told).
@@ -548,16 +552,11 @@ static int serve__control(struct serve *sv)
 	};
 	char err[PATH_MAX + 256];
 	sigset_t block, old;
-	int code;
 
 	if (!sv->o.socket)
 		return EXIT_OK;
-	if (sv->o.socket_group) {
-		code = socket_group(sv->o.socket_group, &co.gid);
-		if (code)
-			return code;
-		co.group = true;
-	}
+	co.group = sv->o.socket_group != NULL;
+	co.gid = sv->socket_gid;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
