@@ -301,6 +301,28 @@ def test_unprivileged_user(agent):
                                 "the caller's own process or a descendant "
                                 f"running as uid {NOBODY}; only root may "
                                 "profile other processes"), line
+            # Kernel frames, high frequencies and more than 4 connections
+            # are root's.
+            code = ("import socket, sys\n"
+                    "s = socket.socket(socket.AF_UNIX)\n"
+                    "s.connect(sys.argv[1])\n"
+                    "f = s.makefile()\n"
+                    "for req in ('kernel=1', 'frequency=5000'):\n"
+                    "    s.sendall(b'start %s\\n' % req.encode())\n"
+                    "    print(f.readline().strip())\n"
+                    "more = [socket.socket(socket.AF_UNIX) for _ in range(4)]\n"
+                    "for m in more:\n"
+                    "    m.connect(sys.argv[1])\n"
+                    "print(more[-1].makefile().readline().strip())\n")
+            r = subprocess.run([*as_nobody, python, "-c", code, agent.sock],
+                               env=nobody_env(agent), capture_output=True,
+                               text=True, timeout=60)
+            assert r.stdout.splitlines() == [
+                "error permission denied: kernel frames are for root only",
+                "error permission denied: frequency 5000 is above 1000 Hz, "
+                "the most a caller other than root may ask for",
+                "error too many control clients at once: try again later",
+            ], (r.stdout, r.stderr)
         finally:
             other.kill()
             other.wait()

@@ -35,6 +35,23 @@ _lock = threading.Lock()
 _run = None  # (socket, path, reader) while profiling
 
 
+def _forget_in_child():
+    """A forked child is not profiling: its parent is (their socket is
+    one)."""
+    global _run, _lock
+    _lock = threading.Lock()
+    if _run is not None:
+        try:
+            _run[0].close()
+        except OSError:
+            pass
+        _run = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def _socket_path():
     return os.environ.get("PYPROF_BPF_SOCKET") or DEFAULT_SOCKET
 

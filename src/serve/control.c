@@ -45,6 +45,19 @@
  * maps are sized for a one-second interval). */
 #define RUN_DRAIN_SECS 1.0
 #define ANCESTRY_MAX 64
+/* Requests a connection may make before its run (pings, refused starts). */
+#define REQUESTS_MAX 8
+/* What a caller other than root may ask for: every CPU's sampler runs at
+ * the run's frequency, whoever it profiles. */
+#define USER_MAX_FREQ 1000
+/* Connections one uid other than root may hold at once, so that one user
+ * cannot take every slot. */
+#define PER_UID_MAX 4
+
+/* Linux 6.5: a pidfd of the peer, the very process that connected. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 struct control {
 	struct control_opts o;
@@ -58,6 +71,7 @@ struct control {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* clients fell to 0 */
 	unsigned clients; /* connections being served (lock) */
+	uid_t *uids; /* of each, [max_clients] (lock) */
 	unsigned runs; /* of them, sampling (lock) */
 	int stopping; /* __atomic */
 };
@@ -67,6 +81,8 @@ struct conn {
 	struct control *c;
 	int fd;
 	struct ucred cred;
+	int pidfd; /* the caller's (SO_PEERPIDFD, else pidfd_open), or -1 */
+	unsigned slot; /* in c->uids */
 	char buf[CONTROL_LINE_MAX];
 	size_t len; /* bytes in buf */
 	int passed; /* the descriptor passed with the request, or -1 */
@@ -88,6 +104,25 @@ enum run_end { END_STOP, END_HANGUP, END_EXIT, END_AGENT };
 static bool stopping(struct control *c)
 {
 	return __atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE);
+}
+
+static int pidfd_open_(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Whether the process of pidfd has exited (never, without a pidfd). */
+static bool exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return pidfd >= 0 && poll(&p, 1, 0) > 0;
 }
 
 /* ---- Lines in and out ---- */
@@ -263,7 +298,9 @@ bool control__may_profile(uid_t uid, pid_t caller, pid_t target, char *err,
 {
 	pid_t p = target;
 
-	if (uid == 0 || target == caller)
+	if (uid == 0)
+		return true;
+	if (target == caller && owned_by(target, uid))
 		return true;
 	for (int depth = 0; depth < ANCESTRY_MAX && p > 1; depth++) {
 		if (proc__ppid(p, &p))
@@ -407,6 +444,19 @@ static int check_request(struct conn *cn, const struct run_req *rq, char *err,
 	if (!control__may_profile(cn->cred.uid, cn->cred.pid, rq->pid, err,
 				  errlen))
 		return -EPERM;
+	if (cn->cred.uid != 0 && rq->kernel) {
+		snprintf(err, errlen,
+			 "permission denied: kernel frames are for "
+			 "root only");
+		return -EPERM;
+	}
+	if (cn->cred.uid != 0 && rq->freq > USER_MAX_FREQ) {
+		snprintf(err, errlen,
+			 "permission denied: frequency %u is above %u Hz, "
+			 "the most a caller other than root may ask for",
+			 rq->freq, USER_MAX_FREQ);
+		return -EPERM;
+	}
 	if (rq->tid && !proc__has_thread(rq->pid, rq->tid)) {
 		snprintf(err, errlen, "process %d has no thread %d", rq->pid,
 			 rq->tid);
@@ -475,17 +525,6 @@ static struct session *open_run(struct control *c, const struct run_req *rq,
 	return s;
 }
 
-static int pidfd_open_(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	(void)pid;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
 /* Samples until the run ends; why it ended. */
 static enum run_end sample(struct conn *cn, struct session *s)
 {
@@ -493,7 +532,7 @@ static enum run_end sample(struct conn *cn, struct session *s)
 	double next_drain = clock__now() + RUN_DRAIN_SECS;
 	/* The caller's exit ends its run, even if a child it forked still
 	 * holds the socket. */
-	int pidfd = pidfd_open_(cn->cred.pid);
+	int pidfd = cn->pidfd;
 	enum run_end why;
 
 	cn->take_fd = false;
@@ -544,8 +583,6 @@ static enum run_end sample(struct conn *cn, struct session *s)
 			reply(cn, "error profiling already in progress: send "
 				  "\"stop\" first");
 	}
-	if (pidfd >= 0)
-		close(pidfd);
 	return why;
 }
 
@@ -610,16 +647,33 @@ static bool run(struct conn *cn, char *args)
 	uint64_t total;
 	int rc = 0;
 
-	if (parse_start(cn, args, &rq, err, sizeof(err)) ||
-	    check_request(cn, &rq, err, sizeof(err))) {
+	int target = -1;
+
+	if (parse_start(cn, args, &rq, err, sizeof(err))) {
 		reply(cn, "error %s", err);
 		return false;
+	}
+	/* Pinned before it is checked: alive after the session attached
+	 * it, it is the process checked (a pid is not reused while its
+	 * process lives). */
+	if (rq.pid != cn->cred.pid)
+		target = pidfd_open_(rq.pid);
+	if (check_request(cn, &rq, err, sizeof(err))) {
+		reply(cn, "error %s", err);
+		goto out_refused;
 	}
 	s = open_run(c, &rq, err, sizeof(err));
 	if (!s) {
 		reply(cn, "error %s", err);
-		return false;
+		goto out_refused;
 	}
+	if (exited(cn->pidfd) || exited(target)) {
+		reply(cn, "error process %d exited", rq.pid);
+		session__delete(s);
+		goto out_refused;
+	}
+	if (target >= 0)
+		close(target);
 	pthread_mutex_lock(&c->lock);
 	c->runs++;
 	pthread_mutex_unlock(&c->lock);
@@ -660,6 +714,11 @@ static bool run(struct conn *cn, char *args)
 	c->runs--;
 	pthread_mutex_unlock(&c->lock);
 	return true;
+
+out_refused:
+	if (target >= 0)
+		close(target);
+	return false;
 }
 
 /* ---- Connections ---- */
@@ -669,11 +728,16 @@ static void *serve_conn(void *arg)
 	struct conn *cn = arg;
 	struct control *c = cn->c;
 	char line[CONTROL_LINE_MAX];
+	unsigned requests = 0;
 	int rc;
 
 	/* Lines until a run (the connection ends with it) or a hang-up;
-	 * each within CONTROL_HELLO_SECS. */
+	 * each within CONTROL_HELLO_SECS, at most REQUESTS_MAX. */
 	while (!stopping(c)) {
+		if (requests++ == REQUESTS_MAX) {
+			reply(cn, "error too many requests: connect again");
+			break;
+		}
 		rc = read_line(cn, line, CONTROL_HELLO_SECS * 1000);
 		if (rc == -E2BIG)
 			reply(cn, "error request longer than %d bytes",
@@ -702,12 +766,15 @@ static void *serve_conn(void *arg)
 	}
 	if (cn->passed >= 0)
 		close(cn->passed);
+	if (cn->pidfd >= 0)
+		close(cn->pidfd);
 	close(cn->fd);
-	free(cn);
 	pthread_mutex_lock(&c->lock);
+	c->uids[cn->slot] = (uid_t)-1;
 	if (--c->clients == 0)
 		pthread_cond_broadcast(&c->idle);
 	pthread_mutex_unlock(&c->lock);
+	free(cn);
 	return NULL;
 }
 
@@ -717,32 +784,64 @@ static void refuse(int fd, const char *line)
 	close(fd);
 }
 
+/* A slot in c->uids for uid (lock held), or -1 when there is none for it:
+ * every slot is taken, or uid (not root) holds PER_UID_MAX already. */
+static int take_slot(struct control *c, uid_t uid)
+{
+	unsigned mine = 0;
+	int free_slot = -1;
+
+	for (unsigned i = 0; i < c->o.max_clients; i++) {
+		if (c->uids[i] == (uid_t)-1) {
+			if (free_slot < 0)
+				free_slot = (int)i;
+		} else if (c->uids[i] == uid) {
+			mine++;
+		}
+	}
+	if (uid != 0 && mine >= PER_UID_MAX)
+		return -1;
+	if (free_slot >= 0) {
+		c->uids[free_slot] = uid;
+		c->clients++;
+	}
+	return free_slot;
+}
+
 static void admit(struct control *c, int fd)
 {
 	struct timeval tv = { .tv_sec = SEND_TIMEOUT_SECS };
 	socklen_t len = sizeof(struct ucred);
+	struct ucred cred;
 	pthread_attr_t attr;
 	pthread_t t;
 	struct conn *cn;
+	int slot;
 
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		close(fd);
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
-	if (c->clients >= c->o.max_clients) {
-		pthread_mutex_unlock(&c->lock);
+	slot = take_slot(c, cred.uid);
+	pthread_mutex_unlock(&c->lock);
+	if (slot < 0) {
 		refuse(fd, "error too many control clients at once: try again "
 			   "later\n");
 		return;
 	}
-	c->clients++;
-	pthread_mutex_unlock(&c->lock);
 	cn = calloc(1, sizeof(*cn));
 	if (!cn)
 		goto out_refuse;
 	cn->c = c;
 	cn->fd = fd;
+	cn->cred = cred;
+	cn->slot = (unsigned)slot;
 	cn->passed = -1;
 	cn->take_fd = true;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cn->cred, &len))
-		goto out_free;
+	len = sizeof(cn->pidfd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &cn->pidfd, &len))
+		cn->pidfd = pidfd_open_(cred.pid);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -754,10 +853,13 @@ static void admit(struct control *c, int fd)
 	return;
 
 out_free:
+	if (cn->pidfd >= 0)
+		close(cn->pidfd);
 	free(cn);
 out_refuse:
 	refuse(fd, "error the agent is out of resources: try again later\n");
 	pthread_mutex_lock(&c->lock);
+	c->uids[slot] = (uid_t)-1;
 	if (--c->clients == 0)
 		pthread_cond_broadcast(&c->idle);
 	pthread_mutex_unlock(&c->lock);
@@ -884,6 +986,16 @@ struct control *control__start(const struct control_opts *o, char *err,
 	c->o = *o;
 	if (!c->o.max_clients)
 		c->o.max_clients = CONTROL_MAX_CLIENTS;
+	c->fd = -1;
+	c->uids = malloc(c->o.max_clients * sizeof(*c->uids));
+	if (!c->uids) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (unsigned i = 0; i < c->o.max_clients; i++)
+		c->uids[i] = (uid_t)-1;
 	snprintf(c->path, sizeof(c->path), "%s", o->path);
 	c->wake[0] = c->wake[1] = -1;
 	pthread_mutex_init(&c->lock, NULL);
@@ -916,6 +1028,7 @@ out_free:
 		close(c->fd);
 	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->lock);
+	free(c->uids);
 	free(c);
 	errno = -rc;
 	return NULL;
@@ -958,6 +1071,7 @@ void control__stop(struct control *c)
 	}
 	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->lock);
+	free(c->uids);
 	free(c);
 }
 
