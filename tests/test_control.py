@@ -410,6 +410,33 @@ def test_hang_up_leaves_nothing(agent):
     assert "ended by hang-up" in agent.stderr()
 
 
+def test_agent_stop_writes_runs(tmp_path):
+    """SIGTERM: a run in progress gets its file written, the agent exits 0
+    and removes its socket."""
+    needs_root()
+    python = first_python()
+    sock = str(tmp_path / "stop.sock")
+    a = Agent("-p", os.getpid(), "--socket", sock)
+    out = tmp_path / "cut.folded"
+    p = subprocess.Popen([python, REGION, "hang", str(out)],
+                         env=dict(os.environ, PYTHONPATH=CLIENT,
+                                  PYPROF_BPF_SOCKET=sock),
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(p.stdout.readline()) == {"started": True}
+        time.sleep(1)
+        t0 = time.monotonic()
+        a.stop()
+        print(f"the agent stopped in {time.monotonic() - t0:.2f} s")
+    finally:
+        p.kill()
+        p.wait()
+        a.stop(check=False)
+    assert not os.path.exists(sock)
+    _, names, _ = functions(out)
+    assert "spin" in names, names
+
+
 def test_cycles_keep_rss_flat(agent, tmp_path):
     python = first_python()
     out = tmp_path / "cycle.folded"
