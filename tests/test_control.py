@@ -59,10 +59,13 @@ def agent():
     try:
         yield a
     finally:
-        a.stop(check=False)
-        sleeper.kill()
-        sleeper.wait()
-        shutil.rmtree(d, ignore_errors=True)
+        try:
+            # Exit status 0: under ASan (make SAN=1), no leak either.
+            a.stop()
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def client_env(agent, **extra):
@@ -348,14 +351,6 @@ def agent_state(agent):
             len(os.listdir(f"/proc/{pid}/task")))
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def wait_state(agent, want, timeout=20):
     end = time.monotonic() + timeout
     pid = agent.proc.pid
@@ -442,13 +437,16 @@ def test_cycles_keep_rss_flat(agent, tmp_path):
     out = tmp_path / "cycle.folded"
     run_region(python, agent, "cycles", 30, out)  # warm up
     base = agent_state(agent)
-    before = rss_kb(agent.proc.pid)
+    before = agent.rss_kb()
     t0 = time.monotonic()
     run_region(python, agent, "cycles", 200, out, timeout=600)
     secs = time.monotonic() - t0
-    after = rss_kb(agent.proc.pid)
+    after = agent.rss_kb()
     print(f"200 cycles in {secs:.1f} s: agent RSS {before} kB -> {after} kB")
     wait_state(agent, base)
+    if agent.sanitized():
+        pytest.skip("an ASan build (make SAN=1) keeps freed memory in "
+                    "quarantine: no RSS bound; its leak check runs at exit")
     assert after - before < 2048, (before, after)
 
 
