@@ -362,6 +362,19 @@ def wait_state(agent, want, timeout=20):
         time.sleep(0.1)
 
 
+def wait_metric(agent, name, want, timeout=20):
+    """Waits until /metrics (gathered each interval) says name is want."""
+    end = time.monotonic() + timeout
+    while True:
+        text = agent.get("/metrics").decode()
+        got = next(int(float(l.split()[1])) for l in text.splitlines()
+                   if l.startswith(name + " "))
+        if got == want:
+            return
+        assert time.monotonic() < end, (name, got, want)
+        time.sleep(0.2)
+
+
 def test_caller_killed_leaves_nothing(agent, tmp_path):
     base = agent_state(agent)
     out = tmp_path / "hang.folded"
@@ -372,10 +385,12 @@ def test_caller_killed_leaves_nothing(agent, tmp_path):
         assert json.loads(p.stdout.readline()) == {"started": True}
         during = agent_state(agent)
         assert during[0] > base[0] and during[1] > base[1], (base, during)
+        wait_metric(agent, "pyprof_control_runs", 1)
         time.sleep(0.5)
         p.kill()
         p.wait()
         wait_state(agent, base)
+        wait_metric(agent, "pyprof_control_runs", 0)
     finally:
         if p.poll() is None:
             p.kill()

@@ -435,6 +435,7 @@ static void gather(struct serve *sv, const uint64_t *stats)
 	window__stats(sv->api.w, &m->win);
 	if (sv->http)
 		http__stats(sv->http, &m->http);
+	control__runs(sv->control, &m->control_runs, &m->control_runs_total);
 }
 
 /*

@@ -73,6 +73,7 @@ struct control {
 	unsigned clients; /* connections being served (lock) */
 	uid_t *uids; /* of each, [max_clients] (lock) */
 	unsigned runs; /* of them, sampling (lock) */
+	uint64_t runs_total; /* since the start (lock) */
 	int stopping; /* __atomic */
 };
 
@@ -676,6 +677,7 @@ static bool run(struct conn *cn, char *args)
 		close(target);
 	pthread_mutex_lock(&c->lock);
 	c->runs++;
+	c->runs_total++;
 	pthread_mutex_unlock(&c->lock);
 	/* Sampling is on: the caller's start() returns now. */
 	if (reply(cn, "ok sampling pid %d at %u Hz", rq.pid, rq.freq))
@@ -1075,14 +1077,13 @@ void control__stop(struct control *c)
 	free(c);
 }
 
-unsigned control__runs(struct control *c)
+void control__runs(struct control *c, uint64_t *now, uint64_t *total)
 {
-	unsigned n;
-
+	*now = *total = 0;
 	if (!c)
-		return 0;
+		return;
 	pthread_mutex_lock(&c->lock);
-	n = c->runs;
+	*now = c->runs;
+	*total = c->runs_total;
 	pthread_mutex_unlock(&c->lock);
-	return n;
 }

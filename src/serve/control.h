@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CONTROL_DEFAULT_PATH "/run/pyprof-bpf.sock"
@@ -60,8 +61,9 @@ struct control *control__start(const struct control_opts *o, char *err,
 /* Stops listening and removes the socket; runs in progress end, each
  * writing what it had, for up to CONTROL_STOP_SECS.  NULL is fine. */
 void control__stop(struct control *c);
-/* Runs in progress (for /metrics and the tests). */
-unsigned control__runs(struct control *c);
+/* Runs in progress, and started since the start, for /metrics (0 for a
+ * NULL c). */
+void control__runs(struct control *c, uint64_t *now, uint64_t *total);
 
 /*
  * Whether a caller of uid, pid caller, may profile process target (pure
