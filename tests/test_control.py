@@ -32,7 +32,9 @@ SETPRIV = shutil.which("setpriv")
 NOBODY = 65534
 # A group that uid 65534 is not in, for the socket.
 SOCKET_GROUP = "users"
-FREQ = 99
+# The region's frequency: enough samples (~750) that chance alone keeps
+# the count well within 10% of CPU time x frequency.
+FREQ = 499
 
 
 def first_python():
@@ -143,7 +145,8 @@ def stat_is_socket(path):
 @pytest.mark.parametrize("python", python_params())
 def test_region_profiled(python, agent, tmp_path):
     out = tmp_path / "region.folded"
-    res = run_region(python, agent, "region", out)
+    res = run_region(python, agent, "region", out,
+                     env=client_env(agent, REGION_FREQ=str(FREQ)))
     assert res["running"] is True and res["running_after"] is False
     assert res["path"] == str(out)
     stacks, names, lines = functions(out)

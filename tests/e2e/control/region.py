@@ -21,6 +21,7 @@ import time
 import pyprof_bpf
 
 SECS = float(os.environ.get("REGION_SECS", "1.5"))
+FREQ = int(os.environ.get("REGION_FREQ", "99"))
 
 
 def spin(secs):
@@ -57,7 +58,7 @@ def main():
         before()
         t0 = time.monotonic()
         if what == "region":
-            pyprof_bpf.start(sys.argv[2])
+            pyprof_bpf.start(sys.argv[2], frequency=FREQ)
             out["start_secs"] = time.monotonic() - t0
             out["running"] = pyprof_bpf.running()
             c0 = time.thread_time()
