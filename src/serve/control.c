@@ -90,16 +90,6 @@ struct conn {
 	bool take_fd; /* a descriptor passed now is kept */
 };
 
-/* What "start" asks for. */
-struct run_req {
-	pid_t pid;
-	pid_t tid; /* 0: every thread */
-	bool children;
-	unsigned freq;
-	bool native, kernel, wall;
-	enum out_format fmt;
-};
-
 enum run_end { END_STOP, END_HANGUP, END_EXIT, END_AGENT };
 
 static bool stopping(struct control *c)
@@ -346,21 +336,16 @@ static int parse_bool(const char *s, bool *out)
 	return 0;
 }
 
-/*
- * "start" and its key=value words (after "start "); name= takes the rest
- * of the line.  0, or -EINVAL with the reason in err.
- */
-static int parse_start(struct conn *cn, char *args, struct run_req *rq,
-		       char *err, size_t errlen)
+int control__parse_start(char *args, pid_t caller, struct control_req *rq,
+			 char *err, size_t errlen)
 {
-	bool named = false;
 	unsigned long v;
 	char *save = NULL, *w;
 
-	*rq = (struct run_req){ .pid = cn->cred.pid,
-				.children = true,
-				.freq = DEFAULT_FREQ,
-				.fmt = OUT_FOLDED };
+	*rq = (struct control_req){ .pid = caller,
+				    .children = true,
+				    .freq = DEFAULT_FREQ,
+				    .fmt = OUT_FOLDED };
 	for (w = strtok_r(args, " ", &save); w;
 	     w = strtok_r(NULL, " ", &save)) {
 		char *val = strchr(w, '=');
@@ -378,12 +363,10 @@ static int parse_start(struct conn *cn, char *args, struct run_req *rq,
 				val[strlen(val)] = ' ';
 			if (output__format_for_path(val, &rq->fmt, err, errlen))
 				return -EINVAL;
-			named = true;
 			break;
 		} else if (!strcmp(w, "format")) {
 			if (output__parse_name(val, &rq->fmt, err, errlen))
 				return -EINVAL;
-			named = true;
 		} else if (!strcmp(w, "pid")) {
 			rc = parse_uint(val, 1, INT_MAX, &v);
 			rq->pid = (pid_t)v;
@@ -413,7 +396,6 @@ static int parse_start(struct conn *cn, char *args, struct run_req *rq,
 			return -EINVAL;
 		}
 	}
-	(void)named;
 	if (rq->tid)
 		rq->children = false;
 	return 0;
@@ -421,8 +403,8 @@ static int parse_start(struct conn *cn, char *args, struct run_req *rq,
 
 /* Whether the request names what its caller may profile.  0, or -errno
  * with one line in err. */
-static int check_request(struct conn *cn, const struct run_req *rq, char *err,
-			 size_t errlen)
+static int check_request(struct conn *cn, const struct control_req *rq,
+			 char *err, size_t errlen)
 {
 	pid_t tgid;
 
@@ -479,7 +461,7 @@ static int check_request(struct conn *cn, const struct run_req *rq, char *err,
 
 /* ---- A run ---- */
 
-static void session_opts(struct control *c, const struct run_req *rq,
+static void session_opts(struct control *c, const struct control_req *rq,
 			 struct session_opts *so)
 {
 	*so = (struct session_opts){
@@ -498,7 +480,7 @@ static void session_opts(struct control *c, const struct run_req *rq,
 }
 
 /* The session, sampling.  NULL with one line in err. */
-static struct session *open_run(struct control *c, const struct run_req *rq,
+static struct session *open_run(struct control *c, const struct control_req *rq,
 				char *err, size_t errlen)
 {
 	struct session_opts so;
@@ -642,7 +624,7 @@ static bool run(struct conn *cn, char *args)
 	char err[PATH_MAX + 512];
 	struct session_meta sm;
 	struct session *s;
-	struct run_req rq;
+	struct control_req rq;
 	enum run_end why;
 	double elapsed;
 	uint64_t total;
@@ -650,7 +632,7 @@ static bool run(struct conn *cn, char *args)
 
 	int target = -1;
 
-	if (parse_start(cn, args, &rq, err, sizeof(err))) {
+	if (control__parse_start(args, cn->cred.pid, &rq, err, sizeof(err))) {
 		reply(cn, "error %s", err);
 		return false;
 	}

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "out/output.h"
+
 #define CONTROL_DEFAULT_PATH "/run/pyprof-bpf.sock"
 #define CONTROL_LINE_MAX 4096
 #define CONTROL_HELLO_SECS 5
@@ -64,6 +66,24 @@ void control__stop(struct control *c);
 /* Runs in progress, and started since the start, for /metrics (0 for a
  * NULL c). */
 void control__runs(struct control *c, uint64_t *now, uint64_t *total);
+
+/* What "start" asks for. */
+struct control_req {
+	pid_t pid; /* the process (default: the caller) */
+	pid_t tid; /* only this thread (0: every thread) */
+	bool children; /* its descendants too (never with tid) */
+	unsigned freq; /* Hz */
+	bool native, kernel, wall;
+	enum out_format fmt; /* from name='s extension or format= */
+};
+
+/*
+ * Parses the words after "start" (KEY=VALUE ..., name= last: the rest of
+ * the line) of a caller of pid caller into *rq, writing into args.  0, or
+ * -EINVAL with one line in err.  Says nothing of who may ask for it.
+ */
+int control__parse_start(char *args, pid_t caller, struct control_req *rq,
+			 char *err, size_t errlen);
 
 /*
  * Whether a caller of uid, pid caller, may profile process target (pure
