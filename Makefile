@@ -199,7 +199,8 @@ install: $(OUT)/pyprof-bpf
 		$(DESTDIR)$(BASHCOMPDIR)/pyprof-bpf
 
 uninstall:
-	rm -f $(INSTALLED) $(CLIENT_INSTALLED)
+	rm -f $(INSTALLED) $(CLIENT_INSTALLED) \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/pyprof-bpf.service
 
 # The control socket's clients (issue 20): the pure-Python module, where
 # PYTHONPATH can point (README.md says where), and the C header.
