@@ -29,6 +29,8 @@ struct session *session__new(const struct session_opts *o)
 	s->opts = *o;
 	targets__init(&s->ts, o->verbose);
 	s->ts.retry_followed = o->children || o->launch;
+	s->ts.own_only = o->own_only;
+	s->ts.own_uid = o->own_uid;
 	return s;
 }
 

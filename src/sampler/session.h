@@ -58,6 +58,9 @@ struct session_opts {
 	struct filter_opts filter; /* --focus, --hide, --ignore */
 	bool sources; /* each source file read as first named (the
 			 heatmap: coll.sources, lib/sources.h) */
+	bool own_only; /* only processes that run as own_uid alone (the
+			  control socket's callers other than root) */
+	uid_t own_uid;
 	pid_t only_tid; /* only this thread's samples (0: every thread's;
 			   the control socket's threads="current") */
 };

@@ -256,34 +256,6 @@ static int read_line(struct conn *cn, char *line, int timeout_ms)
 
 /* ---- Who may profile what ---- */
 
-/* Whether every uid of process pid (real, effective, saved, fs) is uid. */
-static bool owned_by(pid_t pid, uid_t uid)
-{
-	char path[64], buf[4096];
-	unsigned long u[4];
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strstr(buf, "\nUid:");
-	if (!p ||
-	    sscanf(p + 5, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) != 4)
-		return false;
-	for (int i = 0; i < 4; i++)
-		if (u[i] != uid)
-			return false;
-	return true;
-}
-
 bool control__may_profile(uid_t uid, pid_t caller, pid_t target, char *err,
 			  size_t errlen)
 {
@@ -291,13 +263,13 @@ bool control__may_profile(uid_t uid, pid_t caller, pid_t target, char *err,
 
 	if (uid == 0)
 		return true;
-	if (target == caller && owned_by(target, uid))
+	if (target == caller && proc__owned_by(target, uid))
 		return true;
 	for (int depth = 0; depth < ANCESTRY_MAX && p > 1; depth++) {
 		if (proc__ppid(p, &p))
 			break;
 		if (p == caller) {
-			if (owned_by(target, uid))
+			if (proc__owned_by(target, uid))
 				return true;
 			break;
 		}
@@ -462,7 +434,7 @@ static int check_request(struct conn *cn, const struct control_req *rq,
 /* ---- A run ---- */
 
 static void session_opts(struct control *c, const struct control_req *rq,
-			 struct session_opts *so)
+			 uid_t uid, struct session_opts *so)
 {
 	*so = (struct session_opts){
 		.freq = rq->freq,
@@ -476,18 +448,22 @@ static void session_opts(struct control *c, const struct control_req *rq,
 		.timeline = output__timeline(rq->fmt),
 		.sources = rq->fmt == OUT_HEATMAP,
 		.only_tid = rq->tid,
+		/* A descendant that runs a setuid program is not the
+		 * caller's to see. */
+		.own_only = uid != 0,
+		.own_uid = uid,
 	};
 }
 
 /* The session, sampling.  NULL with one line in err. */
 static struct session *open_run(struct control *c, const struct control_req *rq,
-				char *err, size_t errlen)
+				uid_t uid, char *err, size_t errlen)
 {
 	struct session_opts so;
 	struct session *s;
 	int rc;
 
-	session_opts(c, rq, &so);
+	session_opts(c, rq, uid, &so);
 	s = session__new(&so);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -645,7 +621,7 @@ static bool run(struct conn *cn, char *args)
 		reply(cn, "error %s", err);
 		goto out_refused;
 	}
-	s = open_run(c, &rq, err, sizeof(err));
+	s = open_run(c, &rq, cn->cred.uid, err, sizeof(err));
 	if (!s) {
 		reply(cn, "error %s", err);
 		goto out_refused;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sampler/targets.h"
 #include "serve/control.h"
 #include "unit.h"
 
@@ -92,4 +93,24 @@ TEST(control_who_may_profile)
 	CHECK(control__may_profile(getuid(), getpid(), getpid(), err,
 				   sizeof(err)) ||
 	      getuid() != geteuid());
+}
+
+/* A run for a caller other than root profiles none of its descendants that
+ * runs as anyone else (a setuid program it started). */
+TEST(control_own_processes_only)
+{
+	struct targets ts;
+	char err[512];
+	int rc = 0;
+
+	if (getuid() == 65534)
+		SKIP("runs as uid 65534, the uid this test refuses");
+	targets__init(&ts, false);
+	ts.own_only = true;
+	ts.own_uid = 65534;
+	CHECK(targets__add(&ts, getpid(), true, &rc, err, sizeof(err)) == NULL);
+	CHECK_INT(rc, -EPERM);
+	CHECK(strstr(err, "does not run as uid 65534 alone") != NULL);
+	CHECK_INT(ts.n, 0);
+	targets__fini(&ts);
 }
