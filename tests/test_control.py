@@ -206,6 +206,20 @@ def test_only_the_calling_thread(agent, tmp_path):
     assert "region" in names and "other" not in names, names
 
 
+def test_in_a_pid_namespace(agent, tmp_path):
+    """A caller in a container (a pid namespace of its own): the agent
+    knows it from the socket, and its thread ids are translated."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        pytest.skip("no unshare (util-linux)")
+    out = tmp_path / "ns.folded"
+    res = run_region(first_python(), agent, "thread", out,
+                     prefix=[unshare, "--pid", "--fork", "--mount-proc"])
+    assert res["cpu"] > 1.0
+    _, names, _ = functions(out)
+    assert "region" in names and "other" not in names, names
+
+
 def test_every_format(agent, tmp_path):
     exts = [".folded", ".txt", ".svg", ".speedscope.json", ".pb.gz",
             ".callgrind", ".trace.json", ".gecko.json", ".html",

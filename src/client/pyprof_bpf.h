@@ -120,9 +120,9 @@ static inline const char *pyprof_bpf_start_with(const char *path,
 	strcpy(addr.sun_path, sock);
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	if ((size_t)snprintf(line, sizeof(line), "start pid=%d %s name=%s\n",
-			     (int)getpid(), options ? options : "",
-			     base) >= sizeof(line) ||
+	/* No pid: the agent knows this process from the socket. */
+	if ((size_t)snprintf(line, sizeof(line), "start %s name=%s\n",
+			     options ? options : "", base) >= sizeof(line) ||
 	    strchr(base, '\n'))
 		return pyprof_bpf__fail("bad file name %s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -166,7 +166,9 @@ def start(path=None, *, frequency=99, native=False, mode="cpu",
             except OSError as e:
                 raise RuntimeError(f"cannot open {path}: {e.strerror}") \
                     from None
-            words = ["start", f"pid={os.getpid()}", f"frequency={frequency}",
+            # No pid: the agent knows this process from the socket, in
+            # its own pid namespace (a container's pids are not its).
+            words = ["start", f"frequency={frequency}",
                      f"native={int(bool(native))}", f"mode={mode}"]
             if threads == "current":
                 words.append(f"tid={threading.get_native_id()}")

@@ -373,10 +373,29 @@ int control__parse_start(char *args, pid_t caller, struct control_req *rq,
 	return 0;
 }
 
-/* Whether the request names what its caller may profile.  0, or -errno
+/*
+ * The caller's thread whose id in the caller's own pid namespace (a
+ * container) is tid, by its id here; tid itself when there is none.
+ */
+static pid_t host_tid(pid_t pid, pid_t tid)
+{
+	pid_t *tids = NULL, found = tid, ns;
+	int n = proc__tids(pid, &tids);
+
+	for (int i = 0; i < n; i++)
+		if (proc__ns_pid(tids[i], &ns) == 0 && ns == tid) {
+			found = tids[i];
+			break;
+		}
+	free(tids);
+	return found;
+}
+
+/* Whether the request names what its caller may profile (a tid as the
+ * caller's pid namespace numbers it becomes its id here).  0, or -errno
  * with one line in err. */
-static int check_request(struct conn *cn, const struct control_req *rq,
-			 char *err, size_t errlen)
+static int check_request(struct conn *cn, struct control_req *rq, char *err,
+			 size_t errlen)
 {
 	pid_t tgid;
 
@@ -412,6 +431,9 @@ static int check_request(struct conn *cn, const struct control_req *rq,
 			 rq->freq, USER_MAX_FREQ);
 		return -EPERM;
 	}
+	if (rq->tid && rq->pid == cn->cred.pid &&
+	    !proc__has_thread(rq->pid, rq->tid))
+		rq->tid = host_tid(rq->pid, rq->tid);
 	if (rq->tid && !proc__has_thread(rq->pid, rq->tid)) {
 		snprintf(err, errlen, "process %d has no thread %d", rq->pid,
 			 rq->tid);
