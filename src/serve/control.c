@@ -626,9 +626,7 @@ static bool run(struct conn *cn, char *args)
 	enum run_end why;
 	double elapsed;
 	uint64_t total;
-	int rc = 0;
-
-	int target = -1;
+	int rc = 0, target = -1;
 
 	if (control__parse_start(args, cn->cred.pid, &rq, err, sizeof(err))) {
 		reply(cn, "error %s", err);
