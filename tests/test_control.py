@@ -206,6 +206,17 @@ def test_only_the_calling_thread(agent, tmp_path):
     assert "region" in names and "other" not in names, names
 
 
+def test_wall_mode(agent, tmp_path):
+    out = tmp_path / "wall.folded"
+    run_region(first_python(), agent, "wall", out)
+    stacks, names, _ = functions(out)
+    sleeping = sum(c for f, c in stacks if f[-1].startswith("[off-cpu"))
+    spinning = names.get("spin", 0)
+    # 0.6 s asleep and 0.3 s on a CPU at 199 Hz: both there, about 2:1.
+    assert sleeping > 60 and spinning > 30, stacks
+    assert 1.2 < sleeping / spinning < 3.5, (sleeping, spinning)
+
+
 def test_in_a_pid_namespace(agent, tmp_path):
     """A caller in a container (a pid namespace of its own): the agent
     knows it from the socket, and its thread ids are translated."""

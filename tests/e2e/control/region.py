@@ -10,6 +10,7 @@ itself with the pyprof_bpf client (src/client, on PYTHONPATH).
     region.py cycles N OUT      N start/stop cycles, then "done"
     region.py hang OUT          start, say "started", then spin until killed
     region.py thread OUT        threads="current": only the calling thread
+    region.py wall OUT          mode="wall": a sleep, then a spin
 
 Each prints one JSON line of what the test checks."""
 import json
@@ -104,6 +105,10 @@ def main():
         print(json.dumps({"started": True}), flush=True)
         while True:
             spin(0.1)
+    elif what == "wall":
+        with pyprof_bpf.profile(sys.argv[2], mode="wall", frequency=199):
+            time.sleep(0.6)
+            spin(0.3)
     elif what == "thread":
         t = threading.Thread(target=other)
         t.start()
