@@ -199,7 +199,21 @@ install: $(OUT)/pyprof-bpf
 		$(DESTDIR)$(BASHCOMPDIR)/pyprof-bpf
 
 uninstall:
-	rm -f $(INSTALLED)
+	rm -f $(INSTALLED) $(CLIENT_INSTALLED) \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/pyprof-bpf.service
+
+# The control socket's clients (issue 20): the pure-Python module, where
+# PYTHONPATH can point (README.md says where), and the C header.
+PYCLIENTDIR ?= $(PREFIX)/lib/pyprof-bpf/python
+INCLUDEDIR  ?= $(PREFIX)/include
+CLIENT_INSTALLED := $(DESTDIR)$(PYCLIENTDIR)/pyprof_bpf.py \
+		    $(DESTDIR)$(INCLUDEDIR)/pyprof_bpf.h
+.PHONY: install-client
+install: install-client
+install-client:
+	$(INSTALL) -d $(DESTDIR)$(PYCLIENTDIR) $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 0644 src/client/pyprof_bpf.py $(DESTDIR)$(PYCLIENTDIR)/pyprof_bpf.py
+	$(INSTALL) -m 0644 src/client/pyprof_bpf.h $(DESTDIR)$(INCLUDEDIR)/pyprof_bpf.h
 
 # The benchmark's helper: an empty perf_event program, the floor its BPF
 # cost is compared with.  Never part of `all` or `test`.

@@ -17,6 +17,8 @@ from conftest import PYPROF, ROOT, SAMPLING_LINE, needs_root, parse_folded
 
 MAN = os.path.join(ROOT, "src", "pyprof-bpf.8")
 COMPLETION = os.path.join(ROOT, "scripts", "pyprof-bpf.bash")
+PY_CLIENT = os.path.join(ROOT, "src", "client", "pyprof_bpf.py")
+C_CLIENT = os.path.join(ROOT, "src", "client", "pyprof_bpf.h")
 SUBCOMMANDS = ("view", "convert", "diff")
 
 
@@ -91,8 +93,12 @@ def test_install_and_uninstall(tmp_path, prefix):
         f"{p}/share/man/man8/pyprof-bpf.8": (MAN, 0o644),
         f"{p}/share/bash-completion/completions/pyprof-bpf":
             (COMPLETION, 0o644),
+        f"{p}/lib/pyprof-bpf/python/pyprof_bpf.py": (PY_CLIENT, 0o644),
+        f"{p}/include/pyprof_bpf.h": (C_CLIENT, 0o644),
     }
-    assert files_under(dest) == sorted(want)
+    # The agent's systemd unit, its paths filled in (test_serve.py).
+    unit = f"{p}/lib/systemd/system/pyprof-bpf.service"
+    assert files_under(dest) == sorted([*want, unit])
     for rel, (src, mode) in want.items():
         path = dest / rel
         assert stat.S_IMODE(path.stat().st_mode) == mode, rel

@@ -15,6 +15,7 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -34,6 +35,7 @@
 #include "sampler/session.h"
 #include "serve/api.h"
 #include "serve/client.h"
+#include "serve/control.h"
 #include "serve/http.h"
 #include "serve/window.h"
 
@@ -66,6 +68,10 @@ static const char usage[] =
 	"                        reads\n"
 	"  /metrics              Prometheus text\n"
 	"\n"
+	"and on a unix control socket, where programs start and stop profiling\n"
+	"of themselves (the Python module pyprof_bpf, the C header pyprof_bpf.h)\n"
+	"without root: a caller may profile itself and its descendants.\n"
+	"\n"
 	"What to profile (one of; default -a):\n"
 	"  -a, --all             every Python process on the host, present and\n"
 	"                        future\n"
@@ -78,6 +84,12 @@ static const char usage[] =
 	"); PORT\n"
 	"                        alone is on 127.0.0.1; port 0 lets the kernel\n"
 	"                        choose. Any address but loopback needs a token\n"
+	"      --socket PATH     the control socket (default\n"
+	"                        " CONTROL_DEFAULT_PATH "; clients look at\n"
+	"                        $PYPROF_BPF_SOCKET, else there)\n"
+	"      --socket-group GROUP  members of GROUP may use it (mode 0660);\n"
+	"                        without, root only (0600)\n"
+	"      --no-socket       no control socket\n"
 	"      --token-file FILE clients must send \"Authorization: Bearer TOKEN\"\n"
 	"                        (a browser: the token as the password); FILE\n"
 	"                        holds the token, 16 to 256 printable characters\n"
@@ -112,6 +124,9 @@ struct serve_opts {
 	char **cmd;
 	const char *listen;
 	const char *token_file;
+	const char *socket; /* NULL: none */
+	bool socket_given; /* --socket: failing to make it is fatal */
+	const char *socket_group;
 	unsigned window;
 	double interval;
 	unsigned freq, max_depth;
@@ -126,6 +141,8 @@ struct serve {
 	struct api api;
 	struct http_opts ho;
 	struct http *http;
+	struct control *control;
+	gid_t socket_gid; /* --socket-group's */
 	struct launch cmd;
 	char token[TOKEN_MAX + 1];
 	char what[64];
@@ -155,6 +172,9 @@ enum {
 	OPT_KERNEL,
 	OPT_NATIVE,
 	OPT_NO_BPF_STATS,
+	OPT_SOCKET,
+	OPT_SOCKET_GROUP,
+	OPT_NO_SOCKET,
 };
 
 static int parse_option(struct args *a, struct serve_opts *o, int c,
@@ -179,6 +199,21 @@ static int parse_option(struct args *a, struct serve_opts *o, int c,
 		if (!arg[0])
 			return args__fail(a, "%s needs a file name", a->opt);
 		o->token_file = arg;
+		return 0;
+	case OPT_SOCKET:
+		if (!arg[0])
+			return args__fail(a, "%s needs a path", a->opt);
+		o->socket = arg;
+		o->socket_given = true;
+		return 0;
+	case OPT_SOCKET_GROUP:
+		if (!arg[0])
+			return args__fail(a, "%s needs a group", a->opt);
+		o->socket_group = arg;
+		return 0;
+	case OPT_NO_SOCKET:
+		o->socket = NULL;
+		o->socket_given = false;
 		return 0;
 	case 'w':
 		if (args__uint(a, arg, 10, 86400, &v))
@@ -238,6 +273,9 @@ static int parse(int argc, char **argv, struct serve_opts *o, char *err,
 		{ "children", no_argument, NULL, OPT_CHILDREN },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+		{ "no-socket", no_argument, NULL, OPT_NO_SOCKET },
 		{ "window", required_argument, NULL, 'w' },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "frequency", required_argument, NULL, 'F' },
@@ -257,6 +295,7 @@ static int parse(int argc, char **argv, struct serve_opts *o, char *err,
 
 	memset(o, 0, sizeof(*o));
 	o->listen = DEFAULT_LISTEN;
+	o->socket = CONTROL_DEFAULT_PATH;
 	o->window = DEFAULT_WINDOW;
 	o->interval = 1.0;
 	o->freq = DEFAULT_FREQ;
@@ -290,6 +329,9 @@ static int parse(int argc, char **argv, struct serve_opts *o, char *err,
 	if (o->children && !o->npids)
 		return args__fail(&a, "--children goes with -p (-a and \"-- "
 				      "COMMAND\" already include children)");
+	if (o->socket_group && !o->socket)
+		return args__fail(&a, "--socket-group goes with the control "
+				      "socket, which --no-socket turns off");
 	if (o->window < 10 * o->interval)
 		return args__fail(&a,
 				  "--window %u is shorter than 10 intervals "
@@ -393,6 +435,7 @@ static void gather(struct serve *sv, const uint64_t *stats)
 	window__stats(sv->api.w, &m->win);
 	if (sv->http)
 		http__stats(sv->http, &m->http);
+	control__runs(sv->control, &m->control_runs, &m->control_runs_total);
 }
 
 /*
@@ -437,6 +480,31 @@ static void serve__interval(struct serve *sv, double now)
 	http__wake(sv->http);
 }
 
+/* --socket-group GROUP, a name or a number, into *gid.  0 or EXIT_USAGE
+ * (told). */
+static int socket_group(const char *name, gid_t *gid)
+{
+	struct group gr, *found = NULL;
+	unsigned long long v;
+	char buf[16384], *end;
+
+	errno = 0;
+	v = strtoull(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && !*end && !errno &&
+	    v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return EXIT_OK;
+	}
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &found) || !found) {
+		fail("--socket-group %s: no such group: give a group name or "
+		     "number (getent group)",
+		     name);
+		return EXIT_USAGE;
+	}
+	*gid = gr.gr_gid;
+	return EXIT_OK;
+}
+
 /*
  * Where to listen, and with which token: usage errors, found before
  * anything else is checked or loaded.  0 or EXIT_USAGE (told).
@@ -460,8 +528,50 @@ static int serve__check_listen(struct serve *sv)
 	}
 	if (sv->o.token_file && read_token(sv))
 		return EXIT_USAGE;
+	if (sv->o.socket_group &&
+	    socket_group(sv->o.socket_group, &sv->socket_gid))
+		return EXIT_USAGE;
 	sv->ho.token = sv->o.token_file ? sv->token : NULL;
 	sv->ho.verbose = sv->o.verbose;
+	return EXIT_OK;
+}
+
+/*
+ * The control socket.  One at the default path that cannot be made (another
+ * agent has it, no /run) is a warning; one given with --socket is not.
+ * 0 or the exit code (told).
+ */
+static int serve__control(struct serve *sv)
+{
+	struct control_opts co = {
+		.path = sv->o.socket,
+		.max_clients = CONTROL_MAX_CLIENTS,
+		.max_depth = sv->o.max_depth,
+		.thread_ids = sv->o.thread_ids,
+		.verbose = sv->o.verbose,
+		.version = PYPROF_VERSION,
+	};
+	char err[PATH_MAX + 256];
+	sigset_t block, old;
+
+	if (!sv->o.socket)
+		return EXIT_OK;
+	co.group = sv->o.socket_group != NULL;
+	co.gid = sv->socket_gid;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	sv->control = control__start(&co, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (sv->control)
+		return EXIT_OK;
+	if (sv->o.socket_given || sv->o.socket_group) {
+		fail("%s", err);
+		return EXIT_FAILURE_;
+	}
+	fprintf(stderr, WHO ": warning: %s; going on without it\n", err);
 	return EXIT_OK;
 }
 
@@ -562,6 +672,9 @@ static int serve__open(struct serve *sv)
 	    launch__start(&sv->cmd, sv->o.cmd, follow_command, sv->s))
 		return sv->cmd.exited ? launch__exit_code(&sv->cmd) :
 					EXIT_FAILURE_;
+	code = serve__control(sv);
+	if (code)
+		return code;
 	sv->last_push = sv->s->start;
 	sv->next_drain = sv->s->start + sv->o.interval;
 	pthread_mutex_lock(&sv->api.lock);
@@ -574,6 +687,10 @@ static int serve__open(struct serve *sv)
 	}
 	pthread_mutex_unlock(&sv->api.lock);
 	http__url(sv->http, url, sizeof(url));
+	if (sv->control)
+		fprintf(stderr, WHO ": control socket %s (%s)\n", sv->o.socket,
+			sv->o.socket_group ? "its group may use it" :
+					     "root only");
 	fprintf(stderr,
 		WHO ": listening on %s (%s, %u Hz, window %u s, interval %g "
 		    "s%s)\n",
@@ -623,6 +740,9 @@ static void serve__close(struct serve *sv, int code)
 	uint64_t stats[STAT__MAX];
 	struct window_stats ws;
 
+	/* Runs in progress write what they had. */
+	control__stop(sv->control);
+	sv->control = NULL;
 	if (sv->s && sv->s->bpf) {
 		/* The last samples, so that taken = kept + lost. */
 		session__stop(sv->s);

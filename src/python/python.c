@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,10 @@ struct elf_verdict {
 #define ELF_CACHE_SIZE 32
 static struct elf_verdict elf_cache[ELF_CACHE_SIZE];
 static unsigned elf_cache_next;
+/* The agent samples in more than one thread (a control socket run has a
+ * session of its own, src/serve/control.c): whoever holds a verdict of
+ * the cache holds this lock, from python__attach and python__expect. */
+static pthread_mutex_t elf_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Opens a file of pid's, as pid sees it; falls back to the mapping itself
  * (map_files) when the path no longer opens (deleted or replaced). */
@@ -629,7 +634,7 @@ static int take_layout(struct py_target *t, struct elf_verdict *v,
 	return rc;
 }
 
-int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
+static int attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], exe_link[64], comm[64] = "?";
 	struct attach_why w = { "", "" };
@@ -829,7 +834,17 @@ static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
 	return -ENOENT;
 }
 
-int python__expect(pid_t pid, const char *path, struct py_target *t)
+int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&elf_cache_lock);
+	rc = attach(pid, t, err, errlen);
+	pthread_mutex_unlock(&elf_cache_lock);
+	return rc;
+}
+
+static int expect(pid_t pid, const char *path, struct py_target *t)
 {
 	char exe[PATH_MAX], open_path[PATH_MAX + 64], lib[PATH_MAX];
 	const char *needed[64];
@@ -1095,4 +1110,14 @@ int python__interp(const struct py_target *t, uint64_t *interp)
 	return rmem__read_u64(
 		&t->mem, t->runtime_addr + t->layout.walk.runtime_interp_head,
 		interp);
+}
+
+int python__expect(pid_t pid, const char *path, struct py_target *t)
+{
+	int rc;
+
+	pthread_mutex_lock(&elf_cache_lock);
+	rc = expect(pid, path, t);
+	pthread_mutex_unlock(&elf_cache_lock);
+	return rc;
 }

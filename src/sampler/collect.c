@@ -899,6 +899,12 @@ static int add_sample(struct collector *c, const struct collect_sample *s,
 	char leaf[48];
 	int rc;
 
+	/* Not part of what was asked for: left out, not lost, and not in the
+	 * whole that percentages are of. */
+	if (c->only_tid && s->tid != c->only_tid) {
+		c->other_threads += s->count;
+		return 1;
+	}
 	push(&b, process_frame(c, s->t));
 	if (!c->no_threads) {
 		thread = thread_frame(c, s->t, s->tid,

@@ -142,6 +142,10 @@ struct collector {
 					(0: not in the profile) */
 	struct hashmap nvcsw; /* tid -> its last nvcsw + 1 */
 	uint64_t filtered; /* samples the filter left out */
+	/* The control socket's threads="current" (issue 20): only this
+	 * thread's samples (0: every thread's); the others are dropped. */
+	uint32_t only_tid;
+	uint64_t other_threads; /* samples dropped for only_tid */
 	uint64_t timed_samples, timed_spans; /* on the timeline */
 	uint64_t timed_lost; /* not: stack or process gone, no memory */
 	uint64_t timed_ns; /* spent placing them (collect__on_timed) */

@@ -129,6 +129,33 @@ bool proc__alive(pid_t pid)
 	return proc__live_cpu_time(pid, &secs) == 0;
 }
 
+bool proc__owned_by(pid_t pid, uid_t uid)
+{
+	char path[64], buf[4096];
+	unsigned long u[4];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strstr(buf, "\nUid:");
+	if (!p ||
+	    sscanf(p + 5, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) != 4)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (u[i] != uid)
+			return false;
+	return true;
+}
+
 int proc__comm(pid_t pid, pid_t tid, char *buf, size_t len)
 {
 	char path[64];

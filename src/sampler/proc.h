@@ -42,6 +42,9 @@ int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
 
 /* True if pid names a live (not zombie) process. */
 bool proc__alive(pid_t pid);
+/* True if every uid of process pid (real, effective, saved, fs) is uid:
+ * it runs as that user alone (not setuid, not changing users). */
+bool proc__owned_by(pid_t pid, uid_t uid);
 /* True if tid is a thread of process pid that has not been reaped. */
 bool proc__has_thread(pid_t pid, pid_t tid);
 

@@ -594,8 +594,12 @@ void sampler__close(struct sampler *p)
 	if (!p)
 		return;
 	for (int c = 0; p->links && p->pfds && c < p->ncpus_possible; c++) {
-		bpf_link__destroy(p->links[c]);
-		if (p->pfds[c] >= 0)
+		/* A perf link owns its event and closes it: closing it again
+		 * would close whatever another thread opened since (the
+		 * agent's control runs, src/serve/control.c). */
+		if (p->links[c])
+			bpf_link__destroy(p->links[c]);
+		else if (p->pfds[c] >= 0)
 			close(p->pfds[c]);
 	}
 	free(p->links);

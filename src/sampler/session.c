@@ -30,6 +30,8 @@ struct session *session__new(const struct session_opts *o)
 	s->opts = *o;
 	targets__init(&s->ts, o->verbose);
 	s->ts.retry_followed = o->children || o->launch;
+	s->ts.own_only = o->own_only;
+	s->ts.own_uid = o->own_uid;
 	return s;
 }
 
@@ -330,6 +332,7 @@ int session__open(struct session *s, char *err, size_t errlen)
 	s->coll.bpf = s->bpf;
 	s->coll.timeline = o->timeline;
 	s->coll.gil_only = o->gil_only;
+	s->coll.only_tid = (uint32_t)o->only_tid;
 	if (o->timeline)
 		profile__set_timeline_origin(s->prof,
 					     (uint64_t)(clock__now() * 1e9));

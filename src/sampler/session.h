@@ -59,6 +59,11 @@ struct session_opts {
 	struct filter_opts filter; /* --focus, --hide, --ignore */
 	bool sources; /* each source file read as first named (the
 			 heatmap: coll.sources, lib/sources.h) */
+	bool own_only; /* only processes that run as own_uid alone (the
+			  control socket's callers other than root) */
+	uid_t own_uid;
+	pid_t only_tid; /* only this thread's samples (0: every thread's;
+			   the control socket's threads="current") */
 };
 
 struct session {
@@ -141,8 +146,7 @@ void session__stop(struct session *s);
  * it likes.  The old profile, which the caller frees; NULL with errno set
  * (ENOMEM) and nothing changed.
  */
-struct profile *session__swap_profile(struct session *s,
-				      struct profile *fresh);
+struct profile *session__swap_profile(struct session *s, struct profile *fresh);
 
 /* Seconds since sampling began. */
 double session__elapsed(const struct session *s);

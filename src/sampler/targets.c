@@ -199,6 +199,14 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 			 TARGETS_MAX, pid);
 		return NULL;
 	}
+	if (ts->own_only && !proc__owned_by(pid, ts->own_uid)) {
+		*rc = -EPERM;
+		snprintf(err, errlen,
+			 "process %d does not run as uid %u alone: not "
+			 "profiled",
+			 pid, (unsigned)ts->own_uid);
+		return NULL;
+	}
 	if (grow_v(ts))
 		goto nomem;
 	t = calloc(1, sizeof(*t));
@@ -367,6 +375,8 @@ void targets__on_recognised(struct targets *ts,
 		return;
 	}
 	if (ev->file_id >= ts->nfiles || ts->n >= TARGETS_MAX || grow_v(ts))
+		goto fail;
+	if (ts->own_only && !proc__owned_by(pid, ts->own_uid))
 		goto fail;
 	pr = &ts->files[ev->file_id];
 	t = calloc(1, sizeof(*t));

@@ -78,6 +78,11 @@ struct targets {
 	 * rather than at their next sample: pid -> when (clock__now() ns). */
 	struct hashmap retry;
 	bool retry_followed; /* followed processes are retried so */
+	/* Only processes that run as this user alone (proc__owned_by): a
+	 * run of the control socket for a caller other than root, whose
+	 * descendants may exec a setuid program. */
+	bool own_only;
+	uid_t own_uid;
 	struct hashmap expected; /* young pids whose executable was read */
 	struct interp_proto files[INTERP_FILES_MAX];
 	uint32_t nfiles;

@@ -95,6 +95,12 @@ int metrics__write(FILE *f, const struct metrics *m)
 	    "Samples taken but not kept (full BPF maps, unresolvable stacks, "
 	    "processes gone).",
 	    m->lost);
+	u64(f, "pyprof_control_runs", "gauge",
+	    "Regions being profiled for programs (the control socket).",
+	    m->control_runs);
+	u64(f, "pyprof_control_runs_total", "counter",
+	    "Regions profiled for programs since the start.",
+	    m->control_runs_total);
 	u64(f, "pyprof_processes_profiled", "gauge",
 	    "Python processes being profiled now.", m->processes);
 	u64(f, "pyprof_processes_attached_total", "counter",

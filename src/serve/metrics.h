@@ -57,6 +57,9 @@ struct metrics {
 	double cpu; /* the agent's CPU seconds */
 	struct window_stats win;
 	struct http_stats http;
+	/* The control socket (src/serve/control.h): runs now, since the
+	 * start. */
+	uint64_t control_runs, control_runs_total;
 };
 
 /* Writes m in the text format. 0 or -EIO. */
