@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 # bash completion for pyprof-bpf: subcommands, options, --format and --mode
-# names, pids of Python processes for -p, files for -o and the
-# subcommands' inputs, a command after "--".
+# names, pids of Python processes for -p, files for -o, --token-file,
+# --socket and the subcommands' inputs, groups for serve's --socket-group,
+# a command after "--" (recording and serve).
 #
 # `make install` puts it in $(PREFIX)/share/bash-completion/completions/,
 # where bash-completion finds it; without that package, source it from
@@ -40,7 +41,7 @@ _pyprof_bpf_pids()
 _pyprof_bpf()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmd="" opts formats i
+	local cmd="" opts formats="" i
 	COMPREPLY=()
 
 	# --opt=value: bash splits it into "--opt" "=" "value"; readline
@@ -53,11 +54,11 @@ _pyprof_bpf()
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		view | convert | diff)
+		view | convert | diff | serve)
 			((i == 1)) && cmd=${COMP_WORDS[i]}
 			;;
 		--)
-			if [[ -z $cmd ]]; then
+			if [[ -z $cmd || $cmd == serve ]]; then
 				# -- COMMAND [ARGS...]: a command, then its files.
 				if ((i == COMP_CWORD - 1)); then
 					COMPREPLY=($(compgen -c -- "$cur"))
@@ -70,38 +71,55 @@ _pyprof_bpf()
 		esac
 	done
 
+	# The options each --help lists, and --format's names in its order.
 	case $cmd in
 	"")
 		opts="-p --pid -a --all --children --merge-processes
 		      -F --frequency -d --duration -o --output -f --folded
-		      --format --stream --max-depth --interval --tid
+		      --format --stream --max-depth --interval --map-scale --tid
 		      --no-threads --mode --idle --gil --gil-only --native
-		      --kernel --async -v --verbose -h --help -V --version --"
-		formats="folded svg speedscope pprof callgrind trace html
+		      --kernel --async --timeline --focus --ignore --hide
+		      -v --verbose -h --help -V --version --"
+		formats="folded svg speedscope pprof callgrind trace gecko html
 			 heatmap pstats"
 		;;
 	view)
-		opts="-l --lines -t --tree -n --rows -h --help"
+		opts="-l --lines -t --tree -n --rows --focus --ignore --hide
+		      --token-file -p --pid --comm -h --help"
 		;;
 	convert)
-		opts="-o --output --format -F --frequency --title -h --help"
+		opts="-o --output --format -F --frequency --title --focus
+		      --ignore --hide -h --help"
 		formats="folded svg speedscope pprof callgrind html heatmap
 			 pstats"
 		;;
 	diff)
-		opts="--fail-above --min-samples --focus --top -l --lines
-		      -o --output -h --help"
+		opts="--fail-above --min-samples --focus --ignore --hide --top
+		      -l --lines -o --output -h --help"
+		;;
+	serve)
+		opts="-a --all -p --pid --children -l --listen --socket
+		      --socket-group --no-socket --token-file -w --window
+		      --interval -F --frequency --max-depth --max-stacks --tid
+		      --mode --kernel --native --no-bpf-stats -v --verbose
+		      -h --help --"
 		;;
 	esac
 
 	# An option's value.
 	case $prev in
 	-p | --pid)
-		[[ -z $cmd ]] && _pyprof_bpf_pids "$cur" && return 0
+		# view's -p is a pid on the agent's host: nothing to offer.
+		[[ -z $cmd || $cmd == serve ]] && _pyprof_bpf_pids "$cur"
+		return 0
 		;;
-	-o | --output)
+	-o | --output | --token-file | --socket)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0
+		;;
+	--socket-group)
+		COMPREPLY=($(compgen -g -- "$cur"))
 		return 0
 		;;
 	--format)
@@ -109,7 +127,8 @@ _pyprof_bpf()
 		return 0
 		;;
 	--mode)
-		[[ -z $cmd ]] && COMPREPLY=($(compgen -W "cpu wall" -- "$cur"))
+		[[ -z $cmd || $cmd == serve ]] &&
+			COMPREPLY=($(compgen -W "cpu wall" -- "$cur"))
 		return 0
 		;;
 	-F | --frequency)
@@ -117,12 +136,21 @@ _pyprof_bpf()
 			COMPREPLY=($(compgen -W "99 999 4999" -- "$cur"))
 		return 0
 		;;
+	--map-scale)
+		COMPREPLY=($(compgen -W "0 1 2 3 4 5 6 7 8" -- "$cur"))
+		return 0
+		;;
 	--fail-above)
 		COMPREPLY=($(compgen -W "10% 5% 20% off" -- "$cur"))
 		return 0
 		;;
+	-l)
+		# serve's -l is --listen; view's and diff's are --lines.
+		[[ $cmd == serve ]] && return 0
+		;;
 	-d | --duration | --interval | --max-depth | -n | --rows | --title | \
-		--min-samples | --focus | --top)
+		--min-samples | --focus | --ignore | --hide | --top | --comm | \
+		--listen | -w | --window | --max-stacks)
 		return 0
 		;;
 	esac
@@ -131,8 +159,8 @@ _pyprof_bpf()
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	elif [[ -z $cmd ]]; then
 		((COMP_CWORD == 1)) &&
-			COMPREPLY=($(compgen -W "view convert diff" -- "$cur"))
-	else
+			COMPREPLY=($(compgen -W "view convert diff serve" -- "$cur"))
+	elif [[ $cmd != serve ]]; then
 		# view, convert, diff read folded files.
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))

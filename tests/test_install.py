@@ -19,7 +19,7 @@ MAN = os.path.join(ROOT, "src", "pyprof-bpf.8")
 COMPLETION = os.path.join(ROOT, "scripts", "pyprof-bpf.bash")
 PY_CLIENT = os.path.join(ROOT, "src", "client", "pyprof_bpf.py")
 C_CLIENT = os.path.join(ROOT, "src", "client", "pyprof_bpf.h")
-SUBCOMMANDS = ("view", "convert", "diff")
+SUBCOMMANDS = ("view", "convert", "diff", "serve")
 
 
 def make(*args, timeout=600):
@@ -214,8 +214,10 @@ def test_completion_subcommands_and_options():
         want = options_of(help_text(sub))
         assert want <= offered, \
             f"{sub or 'record'}: not offered: {sorted(want - offered)}"
-    assert set(complete("--f")) == {"--frequency", "--folded", "--format"}
+    assert set(complete("--f")) == {"--frequency", "--folded", "--format",
+                                    "--focus"}
     assert complete("diff", "--fo") == ["--focus"]
+    assert complete("serve", "--no-s") == ["--no-socket"]
 
 
 def test_completion_values():
@@ -227,7 +229,13 @@ def test_completion_values():
     assert complete("convert", "a.folded", "--format", "") == \
         formats_of("convert")
     assert complete("--mode", "") == ["cpu", "wall"]
+    assert complete("serve", "--mode", "") == ["cpu", "wall"]
     assert complete("-d", "") == []
+    # serve's -l is --listen (no list to offer); view's -p is a pid on the
+    # agent's host, not this one's.
+    assert complete("serve", "-l", "") == []
+    assert complete("view", "-p", "") == []
+    assert "root" in complete("serve", "--socket-group", "")
 
 
 def test_completion_pids_of_python_processes(tmp_path):
@@ -264,6 +272,14 @@ def test_completion_files_and_command(tmp_path):
         capture_output=True, text=True, timeout=30, env=env)
     assert r.stdout.splitlines() == ["app.folded", "app.folded"], r
     assert "python3" in complete("-F", "99", "--", "python")
+    assert "python3" in complete("serve", "--", "python")
+    r = subprocess.run(
+        ["bash", "--norc", "-c",
+         f"cd {tmp_path} && source {COMPLETION} && "
+         'COMP_WORDS=(pyprof-bpf view --token-file ap); COMP_CWORD=3; '
+         '_pyprof_bpf; echo "${COMPREPLY[@]}"'],
+        capture_output=True, text=True, timeout=30, env=env)
+    assert r.stdout.splitlines() == ["app.folded"], r
 
 
 def test_make_demo_off_a_terminal(tmp_path):
