@@ -116,6 +116,8 @@ const char options__usage[] =
 	"  convert IN -o OUT     turn folded stacks into another format (see\n"
 	"                        convert --help)\n"
 	"  diff BASE HEAD        compare profiles, fail on a regression (diff --help)\n"
+	"  serve                 the always-on agent: live page, pprof, metrics,\n"
+	"                        control socket (see serve --help)\n"
 	"\n"
 	"Output: python3-4242;MainThread;<module> (app.py:40);main (app.py:31) 37\n"
 	"  The first frame is the process (comm-PID), the second the thread (its\n"
