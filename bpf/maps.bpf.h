@@ -218,6 +218,7 @@ extern stats_map_t stats SEC(".maps");
 /* Per-CPU scratch for the walk (bpf/pystack.bpf.h): too big for the
  * 512-byte BPF stack. */
 #define WIN_MAX 4096
+#define WALK_FP_CODES 8
 struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */
 	__u64 hash; /* running hash of seg's frames */
@@ -247,7 +248,11 @@ struct walk {
 	__u32 cyc_steps;
 	__u64 cyc_frame;
 	__u32 cyc_limit;
-	__u32 pad2;
+	/* The code objects whose co_firstlineno this walk read, and the next
+	 * slot to fill: see code_firstlineno() in bpf/pystack.bpf.h. */
+	__u32 fp_next;
+	__u64 fp_code[WALK_FP_CODES];
+	__u32 fp_lineno[WALK_FP_CODES];
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
 };
 

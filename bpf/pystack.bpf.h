@@ -266,6 +266,50 @@ static __always_inline __s32 frame_lasti(struct task_struct *task,
 	return (__s32)lasti;
 }
 
+/*
+ * The co_firstlineno of the code object at code into *lineno (the
+ * fingerprint that tells userspace a reused address): 0, or a negative
+ * error if it cannot be read.
+ *
+ * A frame holds a reference to its code object, so no code object a frame
+ * of the stack refers to can be freed while the stack is read, as long as
+ * the thread does not run meanwhile: within one walk, one address is one
+ * code object.  Its fingerprint is then read once per walk, not once per
+ * frame: a recursive function's frames, or a decorator's wrapper at
+ * several depths, cost one read.  That holds for the thread the walk
+ * interrupted (task NULL: the sampler, or a thread switching out); a thread
+ * at rest (task) may wake on another CPU while it is read, so each of its
+ * frames reads its own.
+ */
+static __always_inline long code_firstlineno(struct walk *w,
+					     struct task_struct *task,
+					     const struct py_proc_cfg *cfg,
+					     __u64 code, __u32 *lineno)
+{
+	__u32 slot;
+
+	if (!task) {
+		for (__u32 k = 0; k < WALK_FP_CODES; k++) {
+			if (k < w->fp_next && w->fp_code[k] == code) {
+				*lineno = w->fp_lineno[k];
+				return 0;
+			}
+		}
+	}
+	if (read_user(task, lineno, sizeof(*lineno),
+		      code + cfg->off.code_firstlineno))
+		return -1;
+	/* The first WALK_FP_CODES distinct ones: the root-most frames the
+	 * walk has not reached yet are as likely to repeat as any. */
+	slot = w->fp_next;
+	if (slot < WALK_FP_CODES) {
+		w->fp_code[slot] = code;
+		w->fp_lineno[slot] = *lineno;
+		w->fp_next = slot + 1;
+	}
+	return 0;
+}
+
 /* One frame of the walk; returns 1 to stop. */
 static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 {
@@ -322,8 +366,7 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		return 1;
 	}
 	lasti = frame_lasti(c->task, w, cfg, base, code);
-	if (read_user(c->task, &firstlineno, sizeof(firstlineno),
-		      code + cfg->off.code_firstlineno)) {
+	if (code_firstlineno(w, c->task, cfg, code, &firstlineno)) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
@@ -640,6 +683,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->cyc_frame = w->frame;
 	w->cyc_steps = 0;
 	w->cyc_limit = 2;
+	w->fp_next = 0;
 	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
 	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
 		w->flags |= SAMPLE_F_TRUNCATED;
