@@ -10,7 +10,7 @@
 #                and its bash completion under PREFIX (/usr/local), into
 #                DESTDIR if given; make uninstall removes them
 #   make bench   measure the overhead (scripts/bench): BENCHMARKS.md + PNG;
-#                root, about 15 minutes; BENCH_ARGS=--quick for a short run
+#                root, about 40 minutes; BENCH_ARGS=--quick for a short run
 #   make fuzz    build the libFuzzer targets (tests/fuzz) into build/fuzz and
 #                run each for FUZZ_TIME seconds (default 60)
 #   make SAN=1   build with ASan+UBSan into build-san (make test SAN=1 runs

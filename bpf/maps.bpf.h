@@ -9,9 +9,11 @@
  * declarations, and the linker resolves the other files' extern ones to
  * those definitions.
  *
- * Sizes written as 1 are set by userspace with bpf_map__set_max_entries
- * before load (src/sampler/sampler.c), when the mode that uses the map is
- * on.
+ * Userspace sets the size of every map that depends on the run with
+ * bpf_map__set_max_entries before load (src/sampler/mapsize.c: from -F,
+ * the CPUs, --interval, --max-depth, the targets and the mode; one entry
+ * for a map the mode does not use): the sizes written here are only
+ * placeholders for those.
  */
 #ifndef PYPROF_MAPS_BPF_H
 #define PYPROF_MAPS_BPF_H
@@ -35,14 +37,21 @@ extern const volatile __u32 discover;
  */
 extern const volatile __u64 pidns_dev;
 extern const volatile __u64 pidns_ino;
+/* pyprof-bpf's own process: never discovered. */
+extern const volatile __u32 self_pid;
 /* NATIVE_MODE_*: kernel stacks (--kernel), user stacks (--native). */
 extern const volatile __u32 native_mode;
 /* --mode wall (bpf/offcpu.bpf.c), and --gil. */
 extern const volatile __u32 offcpu_enabled;
 extern const volatile __u32 gil_enabled;
+/* A timeline is wanted: each sample and off-CPU span is also sent, with
+ * its time, on the timeline ring buffer (issue 21). */
+extern const volatile __u32 timeline_enabled;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 extern __u32 active_buf;
+/* Entries userspace put in interp_files (0: skip looking). */
+extern __u32 interp_files_n;
 
 /* ---- Maps ---- */
 
@@ -87,12 +96,42 @@ typedef struct {
 } probe_map_t;
 extern probe_map_t probe SEC(".maps");
 
+/* Interpreter files a process under discovery is recognised by
+ * (bpf/discover.bpf.h); filled by userspace as it attaches processes. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_FILES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, struct interp_file);
+} interp_files_map_t;
+extern interp_files_map_t interp_files SEC(".maps");
+
+/* Executables whose processes run a CPython (INTERP_EXES_MAX). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, INTERP_EXES_MAX);
+	__type(key, struct interp_file_key);
+	__type(value, __u8);
+} interp_exes_map_t;
+extern interp_exes_map_t interp_exes SEC(".maps");
+
+/* Samples of processes under discovery not recognised yet, per process,
+ * until userspace's verdict takes them (bpf/discover.bpf.h).  LRU: the
+ * counts of processes that never were Python age out. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} parked_map_t;
+extern parked_map_t parked SEC(".maps");
+
 /*
  * Two buffers of counts and stack segments; see active_buf.  Preallocated:
  * the sampler runs in interrupt context, where an on-demand (NO_PREALLOC)
  * hash map fails allocations until its per-CPU cache is refilled, and a
  * failed insert is a lost sample (seen on a fresh map's first stacks).
- * 16384 segments of 528 bytes: about 9 MiB per buffer.
+ * A segment takes about 600 bytes of kernel memory: sized per run.
  */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -193,6 +232,18 @@ typedef struct {
 extern events_map_t events SEC(".maps");
 
 /*
+ * The timeline (struct timeline_rec), apart from the events so that a
+ * sample never waits for room behind a --native stack copy, and so that
+ * userspace reads it without being woken for each record.  Userspace
+ * sizes it (one page when no timeline is wanted).
+ */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} timeline_map_t;
+extern timeline_map_t timeline SEC(".maps");
+
+/*
  * Segments already announced on the ring buffer.  Each drain empties the
  * stacks map, so without this every segment would be announced again every
  * interval; with it, a steady workload sends no events at all.  Forgetting
@@ -248,12 +299,14 @@ struct walk {
 	__u32 cyc_steps;
 	__u64 cyc_frame;
 	__u32 cyc_limit;
-	/* The code objects whose co_firstlineno this walk read, and the next
-	 * slot to fill: see code_firstlineno() in bpf/pystack.bpf.h. */
+	/* The code objects whose fingerprint this walk read, and the next
+	 * slot to fill: see code_fingerprint() in bpf/pystack.bpf.h. */
 	__u32 fp_next;
 	__u64 fp_code[WALK_FP_CODES];
-	__u32 fp_lineno[WALK_FP_CODES];
+	__u32 fp_val[WALK_FP_CODES];
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
+	/* The span of a code object its fingerprint is taken from. */
+	__u8 code[PY_CODE_FP_SPAN_MAX + 8];
 };
 
 typedef struct {
@@ -266,6 +319,22 @@ extern scratch_map_t scratch SEC(".maps");
 /* The same for the at_rest iterator (bpf/offcpu.bpf.c), which may sleep
  * mid-walk while the sampler runs on its CPU. */
 extern scratch_map_t rest_scratch SEC(".maps");
+
+/* Per-CPU scratch for discovery (bpf/discover.bpf.h). */
+#define RECOGNISE_WORDS_MAX 32
+struct discover_scratch {
+	__u64 words[RECOGNISE_WORDS_MAX]; /* the top of a user stack */
+	struct py_proc_cfg cfg;
+	struct recognised_event ev;
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct discover_scratch);
+} discover_scratch_map_t;
+extern discover_scratch_map_t discover_scratch SEC(".maps");
 
 /* ---- Helpers over the shared maps ---- */
 
@@ -308,8 +377,9 @@ static __always_inline void event_send(void *ev, __u64 size)
 		stat_inc(STAT_EVENTS_LOST);
 }
 
-/* Adds value (1 for a sample) to key's count in buffer buf's counts map. */
-static __always_inline void count(struct sample_key *key, __u32 buf,
+/* Adds value (1 for a sample) to key's count in buffer buf's counts map.
+ * false when the map had no room (counted as lost_counts). */
+static __always_inline bool count(struct sample_key *key, __u32 buf,
 				  __u64 value)
 {
 	void *counts = counts_map(buf);
@@ -325,12 +395,49 @@ static __always_inline void count(struct sample_key *key, __u32 buf,
 		v = bpf_map_lookup_elem(counts, key);
 		if (!v) {
 			stat_inc(STAT_LOST_COUNTS);
-			return;
+			return false;
 		}
 		__sync_fetch_and_add(v, value);
 	}
 counted:
 	stat_inc(STAT_COUNTED);
+	return true;
+}
+
+/*
+ * The timeline (issue 21): a counted sample (dur_ns 0, at t_ns, with the
+ * thread's voluntary switch count nvcsw) or off-CPU span ([t_ns, t_ns +
+ * dur_ns)) of key in buffer buf, sent to userspace when a timeline is
+ * wanted.  Nobody is woken: userspace reads the ring at every tick (100
+ * ms) and drain.
+ */
+static __always_inline void timeline_send(const struct sample_key *key,
+					  __u32 buf, __u64 t_ns, __u64 dur_ns,
+					  __u32 nvcsw)
+{
+	struct timeline_rec *r;
+	__u32 idx = STAT_TIMELINE_NS;
+	__u64 t0, *ns;
+
+	if (!timeline_enabled)
+		return;
+	/* What this costs, measured in place (one more clock read): -v. */
+	t0 = bpf_ktime_get_ns();
+	r = bpf_ringbuf_reserve(&timeline, sizeof(*r), 0);
+	if (!r) {
+		stat_inc(STAT_TIMELINE_LOST);
+		return;
+	}
+	r->t_ns = t_ns;
+	r->dur_ns = dur_ns;
+	r->key = *key;
+	r->buf = buf;
+	r->nvcsw = nvcsw;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	stat_inc(STAT_TIMELINE_SENT);
+	ns = bpf_map_lookup_elem(&stats, &idx);
+	if (ns)
+		*ns += bpf_ktime_get_ns() - t0; /* per-CPU: no other writer */
 }
 
 #endif /* PYPROF_MAPS_BPF_H */

@@ -26,6 +26,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "discover.bpf.h"
 #include "gil.bpf.h"
 #include "pystack.bpf.h"
 #include "task.bpf.h"
@@ -151,6 +152,16 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 	if (!current_ids(&pid, &tid))
 		return;
 	cfg = bpf_map_lookup_elem(&targets, &pid);
+	/* A process under discovery that goes to sleep before a sample
+	 * saw it (a script that sleeps right after start-up): its sleep is
+	 * worth a look too. */
+	if (!cfg && discover) {
+		struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(prev);
+
+		cfg = discover_task(pid, tid, BPF_CORE_READ(ur, ip),
+				    BPF_CORE_READ(ur, sp),
+				    RECOGNISE_SWITCH_WORDS, false);
+	}
 	if (!cfg)
 		return;
 	w = scratch_get();
@@ -158,11 +169,14 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 		return; /* counted as err_scratch */
 	stat_inc(STAT_OFFCPU_SWITCHES);
 	/* A new thread often first leaves the CPU before it has bound its
-	 * thread state (waiting for the GIL), and next time from Python: a
-	 * "no thread state" verdict is not trusted here, the list is walked
-	 * again.  Only threads that never run Python pay that walk. */
+	 * thread state (waiting for the GIL), and next time from Python; a
+	 * process often goes to sleep right after its start-up: no verdict
+	 * of "no thread state" or "interpreter not readable" is trusted
+	 * here, the list is walked again, for the stack kept here stands
+	 * for the whole time off-CPU.  Only threads that never run Python
+	 * pay that walk. */
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
-	if (e && e->tstate == TSTATE_NONE)
+	if (e && e->tstate <= TSTATE_MISS_MAX)
 		e->checked_ns = 0;
 	if (!offcpu_key(w, prev, NULL, preempt, state, pid, tid, cfg, &rec.key))
 		return; /* counted as lost_stacks */
@@ -189,8 +203,8 @@ static __always_inline void offcpu_in(struct task_struct *next, __u64 now)
 	start = __sync_lock_test_and_set(&r->start_ns, 0);
 	key = r->key;
 	bpf_map_delete_elem(&offcpu, &tid);
-	if (start && now > start)
-		count(&key, active_buf & 1, now - start);
+	if (start && now > start && count(&key, active_buf & 1, now - start))
+		timeline_send(&key, active_buf & 1, start, now - start, 0);
 }
 
 SEC("tp_btf/sched_switch")
@@ -204,6 +218,47 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev,
 		return 0;
 	offcpu_out(prev, preempt, prev_state, now);
 	offcpu_in(next, now);
+	return 0;
+}
+
+/*
+ * A target thread off the CPU is woken (issue 21): what it waited for is
+ * over, and from now on it waits for a CPU.  The time so far is counted
+ * under the reason it left with, and the rest, until it is switched in, as
+ * preempted (runnable, waiting for a CPU): a sleep is then as long as the
+ * sleep was, on a busy machine too.  Not a wait for the GIL: that lasts
+ * until the thread runs and holds it (--gil's waiting share).
+ * sched_waking runs before the task is queued, so no CPU switches it in
+ * meanwhile; a flush may claim the time first (start_ns), as with
+ * offcpu_in.
+ */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(on_waking, struct task_struct *p)
+{
+	__u32 tid, mask = SAMPLE_WHY_MASK << SAMPLE_WHY_SHIFT;
+	struct sample_key key;
+	struct offcpu_rec *r;
+	__u64 now, start;
+
+	(void)ctx;
+	if (!offcpu_enabled)
+		return 0;
+	tid = task_pid_in_ns(p);
+	r = tid ? bpf_map_lookup_elem(&offcpu, &tid) : NULL;
+	if (!r || (r->key.flags & SAMPLE_F_GIL_WAIT) ||
+	    ((r->key.flags & mask) >> SAMPLE_WHY_SHIFT) == OFFCPU_PREEMPTED)
+		return 0;
+	now = bpf_ktime_get_ns();
+	start = r->start_ns;
+	if (!start || start >= now ||
+	    __sync_val_compare_and_swap(&r->start_ns, start, now) != start)
+		return 0;
+	key = r->key;
+	if (count(&key, active_buf & 1, now - start))
+		timeline_send(&key, active_buf & 1, start, now - start, 0);
+	/* Runnable: no longer waiting for the GIL; one held is still held. */
+	r->key.flags = (key.flags & ~mask & ~(__u32)SAMPLE_F_GIL_WAIT) |
+		       (__u32)OFFCPU_PREEMPTED << SAMPLE_WHY_SHIFT;
 	return 0;
 }
 
@@ -225,7 +280,10 @@ static long flush_one(struct bpf_map *map __attribute__((unused)),
 	if (__sync_val_compare_and_swap(&r->start_ns, start, c->now) != start)
 		return 0;
 	key = r->key;
-	count(&key, c->buf, c->now - start);
+	/* The timeline gets the span so far; the wake-up sends the rest,
+	 * and userspace joins the pieces. */
+	if (count(&key, c->buf, c->now - start))
+		timeline_send(&key, c->buf, start, c->now - start, 0);
 	return 0;
 }
 

@@ -28,8 +28,21 @@ int on_exec(void *ctx __attribute__((unused)))
 	if (!current_ids(&pid, &tid))
 		return 0;
 	bpf_map_delete_elem(&probe, &pid);
-	if (!bpf_map_lookup_elem(&targets, &pid))
+	/* Samples of the program it was are not the new one's. */
+	bpf_map_delete_elem(&parked, &pid);
+	if (!bpf_map_lookup_elem(&targets, &pid)) {
+		/* A followed process runs a new program (a shell's child
+		 * execs python): look at it now, not at its first sample,
+		 * which a script that sleeps at once may never give. */
+		if ((discover & PYPROF_DISCOVER_FOLLOW) &&
+		    bpf_map_lookup_elem(&follow, &pid)) {
+			ev.type = EV_PROBE;
+			ev.pid = pid;
+			stat_inc(STAT_PROBES);
+			event_send(&ev, sizeof(ev));
+		}
 		return 0;
+	}
 	bpf_map_delete_elem(&targets, &pid);
 	ev.pid = pid;
 	event_send(&ev, sizeof(ev));
@@ -62,6 +75,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	/* A new process: whatever was decided of an earlier one that had
 	 * its pid no longer holds. */
 	bpf_map_delete_elem(&probe, &cpid);
+	bpf_map_delete_elem(&parked, &cpid);
 	if (!bpf_map_lookup_elem(&follow, &ppid))
 		return 0;
 	if (bpf_map_update_elem(&follow, &cpid, &ppid, BPF_ANY))

@@ -69,6 +69,57 @@ struct py_walk_offsets {
 	__u32 code_tlbc; /* PyCodeObject.co_tlbc (a _PyCodeArray *) */
 };
 
+/*
+ * The span of a PyCodeObject the walk reads for each frame's fingerprint
+ * (py_code_fp below): len bytes from offset base, and where in that span
+ * co_filename, co_name and co_linetable (co_lnotab before 3.10) are.  All
+ * three are fixed for the object's life, unlike the counters and caches
+ * around them, and next to each other: one read of 24-32 bytes.
+ */
+#define PY_CODE_FP_SPAN_MAX 128
+struct py_code_fp_span {
+	__u32 base;
+	__u32 len;
+	__u32 filename;
+	__u32 name;
+	__u32 linetable;
+	__u32 pad;
+};
+
+/* A 64-bit mix (the splitmix64 finaliser), for the fingerprint and the
+ * sampler's stack hashes. */
+static inline __u64 pyprof_mix64(__u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+/*
+ * What tells one code object from another that was freed and whose
+ * address was reused: the addresses of its file name, name and line table
+ * objects, which it keeps alive.  During start-up every module's <module>
+ * code object starts at line 1 and is freed once the module ran, and the
+ * next module's lands at the same address: co_firstlineno, the
+ * fingerprint before, named one module's frames after another's file.
+ * The sampler takes it when it samples the frame (the code object is
+ * alive then: the frame holds it); userspace computes it again from what
+ * it reads, later, and trusts the names only if both agree.  31 bits: bit
+ * 31 of py_frame.fingerprint is PY_FRAME_F_ENTRY.  One mix of the three,
+ * rotated apart (object addresses differ in their low bits): a few
+ * instructions a frame.
+ */
+static inline __u32 py_code_fp(__u64 filename, __u64 name, __u64 linetable)
+{
+	__u64 h = filename ^ (name << 21 | name >> 43) ^
+		  (linetable << 42 | linetable >> 22);
+
+	return (__u32)pyprof_mix64(h) & 0x7fffffffu;
+}
+
 /* Per-process configuration: the value of the targets map. */
 struct py_proc_cfg {
 	__u64 runtime_addr; /* address of _PyRuntime in the target */
@@ -89,29 +140,31 @@ struct py_proc_cfg {
 	__u32 entry_owner_mask;
 	__u32 flags; /* PY_CFG_* */
 	__u32 pad; /* zero: keeps the size a multiple of 8, with no hole */
+	struct py_code_fp_span fp; /* what py_frame.fingerprint covers */
 };
 
 /* py_proc_cfg.flags */
 #define PY_CFG_FREE_THREADED 1 /* a Py_GIL_DISABLED build: there is no GIL */
 
 /*
- * Bit 31 of py_frame.firstlineno: the frame nearer the leaf than this one
+ * Bit 31 of py_frame.fingerprint: the frame nearer the leaf than this one
  * was entered through a C call of the eval loop (3.11's is_entry frame,
  * or the frame above a 3.12+ C-stack shim), so the two frames belong to
  * different _PyEval_EvalFrameDefault activations on the native stack.
- * Mask it off (PY_FRAME_LINENO_MASK) before using firstlineno as a line.
+ * Mask it off (PY_FRAME_FP_MASK) to get the fingerprint.
  * 3.8-3.10 never set it: there every frame is its own eval-loop call.
  */
 #define PY_FRAME_F_ENTRY 0x80000000u
-#define PY_FRAME_LINENO_MASK 0x7fffffffu
+#define PY_FRAME_FP_MASK 0x7fffffffu
 
 /* One Python frame as the sampler records it. */
 struct py_frame {
 	__u64 code; /* PyCodeObject address */
 	__s32 lasti; /* byte offset of the current instruction; <0 if
 			       the frame has not started */
-	__u32 firstlineno; /* co_firstlineno: tells a reused code address;
-			      bit 31 is PY_FRAME_F_ENTRY */
+	__u32 fingerprint; /* py_code_fp() of the code object when sampled:
+			      tells a reused code address; bit 31 is
+			      PY_FRAME_F_ENTRY */
 };
 
 /*
@@ -144,7 +197,13 @@ enum pyprof_event_type {
 	EV_FORK = 5, /* a target or followed process forked: pid is the
 			child, key the parent (both tgids) */
 	EV_NATIVE = 6, /* --native: a sample with its user stack, to unwind
-			  in userspace (struct native_event) */
+			  in userspace (struct native_event); hdr.key is
+			  when it was taken (bpf_ktime_get_ns) and hdr.pad
+			  the thread's voluntary switches (timeline_rec's
+			  nvcsw) */
+	EV_RECOGNISED = 7, /* the sampler recognised a process under discovery
+			      by an interpreter file userspace described, and
+			      samples it (struct recognised_event) */
 };
 
 /* Discovery modes (the `discover` tunable). */
@@ -154,12 +213,65 @@ enum pyprof_event_type {
 /* Value of the probe map: when a process may be probed again (ktime ns). */
 #define PYPROF_PROBE_NEVER (~0ull)
 
+/*
+ * Recognising a process in the sampler itself (-a, followed processes),
+ * from its first sample in a known interpreter, without waiting for
+ * userspace.  Userspace describes each interpreter file it has attached a
+ * process of (libpython3.X.so, or an executable holding _PyRuntime): the
+ * config any process of that file gets, with runtime_addr the file's own
+ * address of _PyRuntime, and where its executable segments come from in
+ * the file.  A sample of a process under discovery whose instruction
+ * pointer (or a return address at the top of its stack) lies in an
+ * executable mapping of such a file makes that process a target at once:
+ * the mapping's address gives the load bias.
+ */
+#define INTERP_FILES_MAX 64
+#define INTERP_FILE_SEGS 4
+/* Executables known to run a CPython (the files above, and the small
+ * programs that link a libpython3.X.so): only their processes are looked
+ * up in their mappings, so that discovery costs other processes nothing
+ * more than a lookup. */
+#define INTERP_EXES_MAX 256
+
+/* Key of the interp_files map: the file as the kernel names it. */
+struct interp_file_key {
+	__u64 dev; /* st_dev, the kernel's encoding: major << 20 | minor */
+	__u64 ino;
+};
+
+/* A mapping of file offset off (page-aligned) in [off, end) has the load
+ * bias start - off - delta, where delta = p_vaddr - p_offset of its
+ * segment, both page-aligned.  A segment in an ET_EXEC file has bias 0. */
+struct interp_file_seg {
+	__u64 off;
+	__u64 end;
+	__u64 delta;
+};
+
+struct interp_file {
+	struct py_proc_cfg cfg; /* runtime_addr: _PyRuntime's vaddr */
+	__u32 id; /* userspace's number for the file */
+	__u32 nsegs;
+	struct interp_file_seg segs[INTERP_FILE_SEGS];
+};
+
 struct pyprof_event_hdr {
 	__u32 type;
 	__u32 pid;
 	__u32 tid;
 	__u32 pad;
 	__u64 key;
+};
+
+/* EV_RECOGNISED: hdr.key is the runtime_addr the sampler computed. */
+struct recognised_event {
+	struct pyprof_event_hdr hdr;
+	__u64 start_ns; /* the process's start (task start_time, ktime) */
+	__u64 recognised_ns; /* ktime of the sample that recognised it */
+	__u64 cpu_ns; /* CPU time its thread had run until then */
+	__u32 file_id; /* interp_file.id */
+	__u32 pad;
+	__u64 comm[2]; /* the task's comm, NUL-padded */
 };
 
 /* EV_NEW_THREAD events are only the header. */
@@ -178,7 +290,18 @@ enum tstate_miss {
 	TSTATE_RUNTIME_BAD = 1, /* _PyRuntime's interpreter list unreadable
 				   or empty, or a thread list that loops */
 	TSTATE_LIST_BAD = 2, /* a link of the thread list unreadable */
-	TSTATE_MISS_MAX = TSTATE_LIST_BAD,
+	/*
+	 * _PyRuntime has no interpreter (its list head is NULL, or its page
+	 * was never touched): the interpreter does not exist yet, or no
+	 * more.  Which of the two: whether this thread was seen with a
+	 * thread state (INTERP_GONE) or not (NO_INTERP).  Never trusted
+	 * from the cache: a start-up sample must not stick to the samples
+	 * after it (a thread that goes to sleep right after start-up would
+	 * carry it for the whole sleep).
+	 */
+	TSTATE_NO_INTERP = 3,
+	TSTATE_INTERP_GONE = 4,
+	TSTATE_MISS_MAX = TSTATE_INTERP_GONE,
 };
 
 /* Value of the tstate_cache map (key: tid). */
@@ -200,6 +323,11 @@ enum {
 	SAMPLE_F_EXITING = 1 << 6, /* the thread is exiting: not walked */
 	SAMPLE_F_BAD_CONFIG = 1 << 7, /* the process's config is out of
 					 bounds: not walked */
+	SAMPLE_F_NO_INTERP = 1 << 8, /* no interpreter yet: start-up */
+	SAMPLE_F_INTERP_GONE = 1 << 9, /* no interpreter any more: exit */
+	/* Userspace's: samples the sampler parked before it recognised the
+	 * process (the parked map), kept once userspace said Python. */
+	SAMPLE_F_UNRECOGNISED = 1 << 10,
 };
 
 /* Key of the counts map: one per distinct (thread, stack) pair. */
@@ -296,6 +424,10 @@ enum stat_show {
 	  STAT_SHOW_UNRESOLVED)                                                \
 	X(STAT_ERR_RUNTIME, "err_runtime", "interpreter unreadable",           \
 	  STAT_SHOW_UNRESOLVED | STAT_SHOW_ZERO)                               \
+	X(STAT_NO_INTERP, "no_interp", "interpreter starting",                 \
+	  STAT_SHOW_UNRESOLVED)                                                \
+	X(STAT_INTERP_GONE, "interp_gone", "interpreter finished",             \
+	  STAT_SHOW_UNRESOLVED)                                                \
 	X(STAT_ERR_CONFIG, "err_config", "bad config",                         \
 	  STAT_SHOW_UNRESOLVED | STAT_SHOW_ZERO)                               \
 	X(STAT_EXITING, "exiting", "exiting",                                  \
@@ -326,6 +458,15 @@ enum stat_show {
 	  STAT_SHOW_FAILED)                                                    \
 	X(STAT_PROBES, "probes", "processes announced for discovery",          \
 	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_RECOGNISED, "recognised",                                       \
+	  "processes the sampler recognised by their interpreter file",        \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_RECOGNISE_TRIES, "recognise_tries",                             \
+	  "samples of processes under discovery looked up in their mappings",  \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_RECOGNISE_FULL, "recognise_full",                               \
+	  "processes recognised but not sampled (targets map full)",           \
+	  STAT_SHOW_FAILED)                                                    \
 	X(STAT_OTHER_PIDNS, "other_pidns",                                     \
 	  "samples of tasks pyprof-bpf's PID namespace does not number",       \
 	  STAT_SHOW_VERBOSE)                                                   \
@@ -356,7 +497,15 @@ enum stat_show {
 	X(STAT_NATIVE_SHORT, "native_short",                                   \
 	  "--native: under 12 KiB of stack copied", STAT_SHOW_OWN)             \
 	X(STAT_NATIVE_REGS, "native_regs",                                     \
-	  "--native: user registers unreadable", STAT_SHOW_FAILED)
+	  "--native: user registers unreadable", STAT_SHOW_FAILED)             \
+	X(STAT_TIMELINE_SENT, "timeline_sent",                                 \
+	  "timeline: samples and off-CPU spans sent with their time",          \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_TIMELINE_LOST, "timeline_lost",                                 \
+	  "timeline: samples not timed (ring buffer full)", STAT_SHOW_FAILED)  \
+	X(STAT_TIMELINE_NS, "timeline_ns",                                     \
+	  "timeline: ns spent sending records (measured in place)",            \
+	  STAT_SHOW_VERBOSE)
 
 #define PYPROF_STAT_ENUM(e, name, desc, show) e,
 enum stat_idx {
@@ -366,8 +515,16 @@ enum stat_idx {
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct py_walk_offsets) == 15 * 4, "py_walk_offsets");
-_Static_assert(sizeof(struct py_proc_cfg) == 8 + 4 + 4 * 4 + 15 * 4 + 4 * 4,
+_Static_assert(sizeof(struct py_code_fp_span) == 6 * 4, "py_code_fp_span");
+_Static_assert(sizeof(struct py_proc_cfg) ==
+		       8 + 4 + 4 * 4 + 15 * 4 + 4 * 4 + 6 * 4,
 	       "py_proc_cfg");
+_Static_assert(sizeof(struct interp_file_key) == 16, "interp_file_key");
+_Static_assert(sizeof(struct interp_file) ==
+		       sizeof(struct py_proc_cfg) + 8 + 24 * INTERP_FILE_SEGS,
+	       "interp_file");
+_Static_assert(sizeof(struct recognised_event) == 24 + 8 + 8 + 8 + 8 + 16,
+	       "recognised_event");
 _Static_assert(sizeof(struct native_event) == 24 + 32 + 8 * NATIVE_NREGS + 8 +
 						      8 * NATIVE_KSTACK_MAX +
 						      NATIVE_STACK_MAX,
@@ -517,5 +674,32 @@ _Static_assert(sizeof(struct offcpu_rec) == 8 + 32, "offcpu_rec");
 _Static_assert(sizeof(struct py_gil_cfg) == 32, "py_gil_cfg");
 #endif
 /* ---- end of issue 9 ---- */
+
+/*
+ * ---- The timeline: when each sample was taken (issue 21) ----
+ *
+ * When a timeline is wanted (the timeline_enabled tunable), every sample
+ * added to the counts map and every off-CPU span counted in wall mode is
+ * also sent on the timeline ring buffer with its time, so that userspace
+ * places it exactly.  The counts stay the profile: a record the ring
+ * could not take (STAT_TIMELINE_LOST) only leaves a gap in the timeline.
+ */
+struct timeline_rec {
+	__u64 t_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC): when the
+		       sample was taken, or when the span began */
+	__u64 dur_ns; /* an off-CPU span's length; 0 for a sample */
+	struct sample_key key; /* as counted */
+	__u32 buf; /* the buffer key was counted in: key.kstack is an id
+		      of that buffer's kernel stack map */
+	__u32 nvcsw; /* a sample: the thread's voluntary context switches
+			so far (task_struct.nvcsw, low 32 bits).  Two
+			samples of a thread with the same count had no
+			sleep between them: it ran, or waited for a CPU */
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct timeline_rec) == 16 + 32 + 8, "timeline_rec");
+#endif
+/* ---- end of issue 21 ---- */
 
 #endif /* PYPROF_SHARED_H */

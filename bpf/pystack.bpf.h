@@ -35,16 +35,7 @@
 #define NO_TSTATE_TTL_NS (20ull * 1000 * 1000)
 #define PAGE_MASK_ (~4095ull)
 
-/* A 64-bit mix (the splitmix64 finaliser). */
-static __always_inline __u64 mix64(__u64 x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
+#define mix64 pyprof_mix64
 
 /* Offsets in the config are checked here once per sample, so that the loads
  * below are in bounds whatever userspace (or a bug) put there. */
@@ -94,6 +85,63 @@ static __always_inline __s32 load_s32(const __u8 *win, __u32 base, __u32 off)
 static __always_inline __u8 load_u8(const __u8 *win, __u32 base, __u32 off)
 {
 	return win[(base & (WIN_MAX - 1)) + (off & (PY_FRAME_READ_MAX - 1))];
+}
+
+/* Loads from the code object span w->code (see code_fingerprint). */
+static __always_inline __u64 code_u64(const struct walk *w, __u32 off)
+{
+	__u64 v;
+
+	__builtin_memcpy(&v, w->code + (off & (PY_CODE_FP_SPAN_MAX - 1)),
+			 sizeof(v));
+	return v;
+}
+
+/*
+ * The fingerprint (py_code_fp) of the code object at code, into *fp; false
+ * if it cannot be read.  The span's offsets were checked by fp_span_ok.
+ *
+ * A frame holds a reference to its code object, so no code object a frame
+ * of the stack refers to can be freed while the stack is read, as long as
+ * the thread does not run meanwhile: within one walk, one address is one
+ * code object.  Its fingerprint is then read once per walk, not once per
+ * frame: a recursive function's frames, or a decorator's wrapper at
+ * several depths, cost one read.  That holds for the thread the walk
+ * interrupted (task NULL: the sampler, or a thread switching out); a thread
+ * at rest (task) may wake on another CPU while it is read, so each of its
+ * frames reads its own.
+ */
+static __always_inline bool code_fingerprint(struct walk *w,
+					     struct task_struct *task,
+					     const struct py_proc_cfg *cfg,
+					     __u64 code, __u32 *fp)
+{
+	const struct py_code_fp_span *s = &cfg->fp;
+	__u32 len = s->len, slot;
+
+	if (!task) {
+		for (__u32 k = 0; k < WALK_FP_CODES; k++) {
+			if (k < w->fp_next && w->fp_code[k] == code) {
+				*fp = w->fp_val[k];
+				return true;
+			}
+		}
+	}
+	if (len > PY_CODE_FP_SPAN_MAX)
+		len = PY_CODE_FP_SPAN_MAX;
+	if (read_user(task, w->code, len, code + s->base))
+		return false;
+	*fp = py_code_fp(code_u64(w, s->filename), code_u64(w, s->name),
+			 code_u64(w, s->linetable));
+	/* The first WALK_FP_CODES distinct ones: the root-most frames the
+	 * walk has not reached yet are as likely to repeat as any. */
+	slot = w->fp_next;
+	if (slot < WALK_FP_CODES) {
+		w->fp_code[slot] = code;
+		w->fp_val[slot] = *fp;
+		w->fp_next = slot + 1;
+	}
+	return true;
 }
 
 /*
@@ -266,50 +314,6 @@ static __always_inline __s32 frame_lasti(struct task_struct *task,
 	return (__s32)lasti;
 }
 
-/*
- * The co_firstlineno of the code object at code into *lineno (the
- * fingerprint that tells userspace a reused address): 0, or a negative
- * error if it cannot be read.
- *
- * A frame holds a reference to its code object, so no code object a frame
- * of the stack refers to can be freed while the stack is read, as long as
- * the thread does not run meanwhile: within one walk, one address is one
- * code object.  Its fingerprint is then read once per walk, not once per
- * frame: a recursive function's frames, or a decorator's wrapper at
- * several depths, cost one read.  That holds for the thread the walk
- * interrupted (task NULL: the sampler, or a thread switching out); a thread
- * at rest (task) may wake on another CPU while it is read, so each of its
- * frames reads its own.
- */
-static __always_inline long code_firstlineno(struct walk *w,
-					     struct task_struct *task,
-					     const struct py_proc_cfg *cfg,
-					     __u64 code, __u32 *lineno)
-{
-	__u32 slot;
-
-	if (!task) {
-		for (__u32 k = 0; k < WALK_FP_CODES; k++) {
-			if (k < w->fp_next && w->fp_code[k] == code) {
-				*lineno = w->fp_lineno[k];
-				return 0;
-			}
-		}
-	}
-	if (read_user(task, lineno, sizeof(*lineno),
-		      code + cfg->off.code_firstlineno))
-		return -1;
-	/* The first WALK_FP_CODES distinct ones: the root-most frames the
-	 * walk has not reached yet are as likely to repeat as any. */
-	slot = w->fp_next;
-	if (slot < WALK_FP_CODES) {
-		w->fp_code[slot] = code;
-		w->fp_lineno[slot] = *lineno;
-		w->fp_next = slot + 1;
-	}
-	return 0;
-}
-
 /* One frame of the walk; returns 1 to stop. */
 static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 {
@@ -318,7 +322,7 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	const struct py_proc_cfg *cfg = c->cfg;
 	struct py_frame *f;
 	__u64 code, next;
-	__u32 firstlineno = 0, len;
+	__u32 fp = 0, len;
 	__s32 lasti;
 	long base;
 
@@ -366,14 +370,13 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		return 1;
 	}
 	lasti = frame_lasti(c->task, w, cfg, base, code);
-	if (code_firstlineno(w, c->task, cfg, code, &firstlineno)) {
+	if (!code_fingerprint(w, c->task, cfg, code, &fp)) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
 
-	firstlineno &= PY_FRAME_LINENO_MASK;
 	if (w->entry_next)
-		firstlineno |= PY_FRAME_F_ENTRY;
+		fp |= PY_FRAME_F_ENTRY;
 	w->entry_next = 0;
 	/* 3.11: the first frame of an eval-loop activation has is_entry. */
 	if (cfg->frame_kind == PY_FRAME_INTERP &&
@@ -384,9 +387,8 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	f = &w->ev.seg.frames[w->depth % PY_SEG_FRAMES];
 	f->code = code;
 	f->lasti = lasti;
-	f->firstlineno = firstlineno;
-	w->hash = mix64(w->hash ^ code) +
-		  ((__u64)(__u32)lasti << 32 | firstlineno);
+	f->fingerprint = fp;
+	w->hash = mix64(w->hash ^ code) + ((__u64)(__u32)lasti << 32 | fp);
 	w->depth++;
 	w->frame = next;
 	if (w->depth % PY_SEG_FRAMES == 0 && flush_seg(w)) {
@@ -419,11 +421,13 @@ static __always_inline long tstate_next_interp(struct tsw_ctx *c)
 	if (c->interps >= PY_MAX_INTERPS)
 		return 1;
 	if (c->interps == 0) {
+		/* A fault here is _PyRuntime's page not touched yet: the
+		 * process has not started its interpreter. */
 		if (read_ptr(c->task,
 			     c->cfg->runtime_addr + o->runtime_interp_head,
 			     &c->interp) ||
 		    !c->interp) {
-			c->miss = TSTATE_RUNTIME_BAD;
+			c->miss = TSTATE_NO_INTERP;
 			return 1;
 		}
 	} else if (read_ptr(c->task, c->interp + o->interp_next, &c->interp)) {
@@ -489,6 +493,10 @@ static __always_inline __u32 tstate_miss_stat(__u64 miss)
 		return STAT_ERR_RUNTIME;
 	if (miss == TSTATE_LIST_BAD)
 		return STAT_ERR_TSTATE_LIST;
+	if (miss == TSTATE_NO_INTERP)
+		return STAT_NO_INTERP;
+	if (miss == TSTATE_INTERP_GONE)
+		return STAT_INTERP_GONE;
 	return STAT_NO_TSTATE;
 }
 
@@ -536,8 +544,9 @@ static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
 				*tstate = e->tstate;
 				return 0;
 			}
-		} else if (bpf_ktime_get_ns() - e->checked_ns <
-			   NO_TSTATE_TTL_NS) {
+		} else if (e->tstate < TSTATE_NO_INTERP &&
+			   bpf_ktime_get_ns() - e->checked_ns <
+				   NO_TSTATE_TTL_NS) {
 			return tstate_miss_stat(e->tstate);
 		}
 	}
@@ -551,6 +560,10 @@ static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
 		c.miss = TSTATE_RUNTIME_BAD;
 	}
 
+	/* No interpreter, after this thread ran Python: it is gone. */
+	if (c.miss == TSTATE_NO_INTERP && e && e->thread_id == c.want &&
+	    (e->tstate > TSTATE_MISS_MAX || e->tstate == TSTATE_INTERP_GONE))
+		c.miss = TSTATE_INTERP_GONE;
 	ne.tstate = c.found ?: c.miss;
 	ne.thread_id = c.want;
 	ne.checked_ns = bpf_ktime_get_ns();
@@ -613,6 +626,15 @@ static __always_inline __u32 frame_read_len(const struct py_proc_cfg *cfg)
 	return need;
 }
 
+/* Whether the fingerprint's offsets are inside its span, and the span
+ * inside the scratch room: checked once per sample. */
+static __always_inline bool fp_span_ok(const struct py_code_fp_span *s)
+{
+	return s->len >= 8 && s->len <= PY_CODE_FP_SPAN_MAX &&
+	       s->filename <= s->len - 8 && s->name <= s->len - 8 &&
+	       s->linetable <= s->len - 8;
+}
+
 /*
  * Walks a thread's Python stack into key (stack_id, depth, flags) and
  * stores its segments in the stacks map of buffer w->buf_idx: the current
@@ -636,15 +658,17 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->ev.hdr.tid = key->tid;
 
 	need = frame_read_len(cfg);
-	if (!need) {
+	if (!need || !fp_span_ok(&cfg->fp)) {
 		key->flags = SAMPLE_F_BAD_CONFIG;
 		return STAT_ERR_CONFIG;
 	}
 
 	reason = find_tstate(cfg, key->pid, key->tid, task, &tstate);
 	if (reason) {
-		key->flags = reason == STAT_NO_TSTATE ? SAMPLE_F_NO_TSTATE :
-							SAMPLE_F_NO_RUNTIME;
+		key->flags = reason == STAT_NO_TSTATE	? SAMPLE_F_NO_TSTATE :
+			     reason == STAT_NO_INTERP	? SAMPLE_F_NO_INTERP :
+			     reason == STAT_INTERP_GONE ? SAMPLE_F_INTERP_GONE :
+							  SAMPLE_F_NO_RUNTIME;
 		return reason;
 	}
 

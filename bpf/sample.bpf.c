@@ -18,31 +18,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "discover.bpf.h"
 #include "gil.bpf.h"
 #include "pystack.bpf.h"
 #include "task.bpf.h"
-
-/* Between two announcements of one process, until userspace answers. */
-#define PROBE_REPEAT_NS (50ull * 1000 * 1000)
-
-/* Asks userspace to look at process pid, at most every PROBE_REPEAT_NS. */
-static __always_inline void maybe_probe(__u32 pid)
-{
-	struct pyprof_event_hdr ev = { .type = EV_PROBE, .pid = pid };
-	__u64 now, *next;
-
-	if (!(discover & PYPROF_DISCOVER_ALL) &&
-	    !bpf_map_lookup_elem(&follow, &pid))
-		return;
-	now = bpf_ktime_get_ns();
-	next = bpf_map_lookup_elem(&probe, &pid);
-	if (next && now < *next)
-		return;
-	now += PROBE_REPEAT_NS;
-	bpf_map_update_elem(&probe, &pid, &now, BPF_ANY);
-	stat_inc(STAT_PROBES);
-	event_send(&ev, sizeof(ev));
-}
 
 /* The kernel stack of the sample, into key->kstack (-1 if none). */
 static __always_inline void kernel_stack(struct bpf_perf_event_data *ctx,
@@ -105,7 +84,8 @@ static __always_inline void kernel_stack(struct bpf_perf_event_data *ctx,
  * could not be reserved.
  */
 static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
-					  const struct sample_key *key)
+					  const struct sample_key *key,
+					  __u64 t_ns)
 {
 	struct native_event *ev;
 	struct pt_regs regs;
@@ -124,6 +104,13 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	ev->hdr.tid = key->tid;
 	ev->hdr.pad = 0;
 	ev->hdr.key = 0;
+	/* The timeline (issue 21): when, and the thread's voluntary
+	 * switches (see struct timeline_rec). */
+	if (timeline_enabled) {
+		ev->hdr.key = t_ns;
+		ev->hdr.pad =
+			(__u32)BPF_CORE_READ(bpf_get_current_task_btf(), nvcsw);
+	}
 	ev->key = *key;
 	/* In user mode when the interrupted instruction is a user one. */
 	if (ctx->regs.ip < USER_ADDR_END) {
@@ -189,6 +176,31 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	return true;
 }
 
+/*
+ * A sample of a process that is not a target: discovery (discover.bpf.h),
+ * from the interrupted thread's user registers.  Its config if it was
+ * recognised, else NULL.
+ */
+static __always_inline const struct py_proc_cfg *
+discover_sample(struct bpf_perf_event_data *ctx, __u32 pid, __u32 tid)
+{
+	struct pt_regs *ur;
+	__u64 ip, sp;
+
+	if (ctx->regs.ip < USER_ADDR_END) {
+		ip = ctx->regs.ip;
+		sp = ctx->regs.sp;
+		/* As in native_sample: no load through a chosen pointer. */
+		asm volatile("" ::: "memory");
+	} else {
+		ur = (struct pt_regs *)bpf_task_pt_regs(
+			bpf_get_current_task_btf());
+		ip = BPF_CORE_READ(ur, ip);
+		sp = BPF_CORE_READ(ur, sp);
+	}
+	return discover_task(pid, tid, ip, sp, RECOGNISE_SAMPLE_WORDS, true);
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -196,6 +208,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	struct sample_key key = {};
 	__u32 pid, tid, reason;
 	struct walk *w;
+	__u64 t_ns;
 
 	if (!current_ids(&pid, &tid)) {
 		/* Not numbered where pyprof-bpf runs: not a target. */
@@ -203,12 +216,14 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	cfg = bpf_map_lookup_elem(&targets, &pid);
-	if (!cfg) {
-		if (discover)
-			maybe_probe(pid);
+	if (!cfg && discover)
+		cfg = discover_sample(ctx, pid, tid);
+	if (!cfg)
 		return 0;
-	}
 	stat_inc(STAT_SAMPLES);
+	/* The timeline's time of the sample: the interrupt's, not the end
+	 * of the walk's. */
+	t_ns = timeline_enabled ? bpf_ktime_get_ns() : 0;
 
 	key.pid = pid;
 	key.tid = tid;
@@ -231,7 +246,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	stat_inc(reason);
 	key.flags |= gil_state(pid, tid, cfg, NULL);
 	if (native_mode & NATIVE_MODE_USER) {
-		if (native_sample(ctx, &key)) {
+		if (native_sample(ctx, &key, t_ns)) {
 			stat_inc(STAT_NATIVE_SENT);
 			return 0;
 		}
@@ -240,6 +255,9 @@ int sample(struct bpf_perf_event_data *ctx)
 	}
 	if (native_mode & NATIVE_MODE_KERNEL)
 		kernel_stack(ctx, w->buf_idx, &key);
-	count(&key, w->buf_idx, 1);
+	if (count(&key, w->buf_idx, 1) && timeline_enabled)
+		timeline_send(&key, w->buf_idx, t_ns, 0,
+			      (__u32)BPF_CORE_READ(bpf_get_current_task_btf(),
+						   nvcsw));
 	return 0;
 }

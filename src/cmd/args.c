@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,5 +210,29 @@ int args__percent(struct args *a, const char *s, double max, bool off,
 				  "from 0 to %.15g%s",
 				  a->opt, s, max, or_off);
 	*out = v;
+	return 0;
+}
+
+int args__filter(struct args *a, const char **slot, const char *re)
+{
+	char msg[256];
+	regex_t r;
+	int rc;
+
+	if (*slot)
+		return args__fail(a,
+				  "%s given twice: join the expressions with "
+				  "'|', e.g. %s 'a|b'",
+				  a->opt, a->opt);
+	rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		regerror(rc, &r, msg, sizeof(msg));
+		return args__fail(a,
+				  "invalid %s '%s': %s: give a POSIX extended "
+				  "regular expression",
+				  a->opt, re, msg);
+	}
+	regfree(&r);
+	*slot = re;
 	return 0;
 }

@@ -69,4 +69,12 @@ int args__freq(struct args *a, const char *s, unsigned *out);
 int args__percent(struct args *a, const char *s, double max, bool off,
 		  double *out);
 
+/*
+ * --focus, --hide or --ignore (a->opt) REGEX into *slot: a POSIX extended
+ * regular expression that compiles, given once.  0, or -EINVAL: "invalid
+ * --focus 'a(': ...", "--focus given twice: join the expressions with
+ * '|'".
+ */
+int args__filter(struct args *a, const char **slot, const char *re);
+
 #endif /* PYPROF_ARGS_H */

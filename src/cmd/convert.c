@@ -17,6 +17,7 @@
 
 #include "cmd/args.h"
 #include "cmd/options.h"
+#include "lib/filter.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
 #include "lib/sources.h"
@@ -41,6 +42,11 @@ static const char usage[] =
 	"                        pstats times are samples / HZ (99 if not given)\n"
 	"      --title TEXT      the title shown in svg, html, speedscope, pprof\n"
 	"                        and callgrind (default: the input's file name)\n"
+	"      --focus REGEX     keep only the stacks with a frame that matches\n"
+	"      --ignore REGEX    drop the stacks with a frame that matches\n"
+	"      --hide REGEX      remove the frames that match from every stack\n"
+	"                        (pprof's filters: POSIX extended, on a frame as\n"
+	"                        folded stacks show it, \"name (file:line)\")\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Formats, by the extension of FILE:\n"
@@ -57,7 +63,7 @@ static const char usage[] =
 	"  .pstats .prof           pstats              python3 -m pstats FILE,\n"
 	"                                              snakeviz, gprof2dot\n"
 	"  .trace.json             Chrome trace        only from a live run (-o FILE):\n"
-	"                                              folded files hold no times\n"
+	"  .gecko.json             Firefox Profiler    folded files hold no times\n"
 	"\n"
 	"Examples:\n"
 	"  pyprof-bpf convert app.folded -o app.svg\n"
@@ -80,9 +86,10 @@ struct convert_opts {
 	enum out_format format;
 	bool have_format;
 	unsigned freq;
+	struct filter_opts filter; /* --focus, --hide, --ignore */
 };
 
-enum { OPT_FORMAT = 256, OPT_TITLE };
+enum { OPT_FORMAT = 256, OPT_TITLE, OPT_FOCUS, OPT_HIDE, OPT_IGNORE };
 
 /* After the options: the one input, and the format of the output. */
 static int check_files(struct args *a, struct convert_opts *o)
@@ -109,12 +116,15 @@ static int check_files(struct args *a, struct convert_opts *o)
 	if (!o->have_format &&
 	    output__format_for_path(o->out, &o->format, a->err, a->errlen))
 		return -EINVAL;
-	if (o->format == OUT_TRACE)
-		return args__fail(a, "a folded file holds no sample times, so "
-				     "it cannot become a trace: record one "
-				     "live with pyprof-bpf -p PID -o "
-				     "FILE.trace.json, or choose another "
-				     "format");
+	if (o->format == OUT_TRACE || o->format == OUT_GECKO)
+		return args__fail(a,
+				  "a folded file holds no sample times, so it "
+				  "cannot become a %s: record one live with "
+				  "pyprof-bpf -p PID -o FILE%s, or choose "
+				  "another format",
+				  o->format == OUT_TRACE ? "trace" : "timeline",
+				  o->format == OUT_TRACE ? ".trace.json" :
+							   ".gecko.json");
 	return 0;
 }
 
@@ -127,6 +137,9 @@ static int parse(int argc, char **argv, struct convert_opts *o, char *err,
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "frequency", required_argument, NULL, 'F' },
 		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "focus", required_argument, NULL, OPT_FOCUS },
+		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -155,6 +168,16 @@ static int parse(int argc, char **argv, struct convert_opts *o, char *err,
 			break;
 		case OPT_TITLE:
 			o->title = optarg;
+			break;
+		case OPT_FOCUS:
+		case OPT_HIDE:
+		case OPT_IGNORE:
+			if (args__filter(&a,
+					 c == OPT_FOCUS ? &o->filter.focus :
+					 c == OPT_HIDE	? &o->filter.hide :
+							  &o->filter.ignore,
+					 optarg))
+				return -EINVAL;
 			break;
 		case 'h':
 			return 1;
@@ -322,6 +345,12 @@ int cmd_convert(int argc, char **argv)
 		fail("%s holds no samples: nothing to convert (is it the "
 		     "output of a run that ended at once?)",
 		     strcmp(o.in, "-") == 0 ? "stdin" : o.in);
+		profile__free(p);
+		return EXIT_FAILURE_;
+	}
+	rc = filter__apply(&o.filter, &p);
+	if (rc) {
+		fail("filtering %s failed: %s", o.in, strerror(-rc));
 		profile__free(p);
 		return EXIT_FAILURE_;
 	}

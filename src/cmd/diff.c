@@ -18,6 +18,7 @@
 #include "cmd/args.h"
 #include "cmd/options.h"
 #include "lib/diff.h"
+#include "lib/filter.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
 #include "out/file.h"
@@ -45,8 +46,13 @@ static const char usage[] =
 	"                      (default 10%; off: report only, exit 0)\n"
 	"  --min-samples N     judge only functions with N samples in BASE or\n"
 	"                      HEAD (default 50): tiny ones vary by chance\n"
-	"  --focus REGEX       only functions whose name, as the table shows it\n"
-	"                      (\"parse (app.py)\"), matches REGEX (POSIX extended)\n"
+	"  --focus REGEX       keep only the stacks with a frame that matches\n"
+	"  --ignore REGEX      drop the stacks with a frame that matches\n"
+	"  --hide REGEX        remove the frames that match from every stack\n"
+	"                      (pprof's filters, on both profiles: POSIX\n"
+	"                      extended, on a frame as folded stacks show it,\n"
+	"                      \"parse (app.py:12)\"; shares stay of every\n"
+	"                      sample, as in pprof)\n"
 	"  --top N             show the N functions that changed most (default\n"
 	"                      20; 0: no table); failing ones are always shown\n"
 	"  -l, --lines         per line (\"parse (app.py:12)\"), not per function\n"
@@ -83,12 +89,19 @@ struct diff_args {
 	const char *in[2]; /* BASE, HEAD */
 	const char *out; /* -o, or NULL */
 	enum out_format format; /* OUT_SVG or OUT_FOLDED */
-	const char *focus;
+	struct filter_opts filter; /* --focus, --hide, --ignore */
 	size_t top;
 	struct diff_opts d;
 };
 
-enum { OPT_FAIL_ABOVE = 256, OPT_MIN_SAMPLES, OPT_FOCUS, OPT_TOP };
+enum {
+	OPT_FAIL_ABOVE = 256,
+	OPT_MIN_SAMPLES,
+	OPT_FOCUS,
+	OPT_HIDE,
+	OPT_IGNORE,
+	OPT_TOP
+};
 
 /* One option c (args__next's) with its value arg: 0, or -EINVAL. */
 static int parse_option(struct args *a, int c, const char *arg,
@@ -105,8 +118,13 @@ static int parse_option(struct args *a, int c, const char *arg,
 		d->d.min_samples = v;
 		return 0;
 	case OPT_FOCUS:
-		d->focus = arg;
-		return 0;
+	case OPT_HIDE:
+	case OPT_IGNORE:
+		return args__filter(a,
+				    c == OPT_FOCUS ? &d->filter.focus :
+				    c == OPT_HIDE  ? &d->filter.hide :
+						     &d->filter.ignore,
+				    arg);
 	case OPT_TOP:
 		if (args__uint(a, arg, 0, INT_MAX, &v))
 			return -EINVAL;
@@ -139,6 +157,8 @@ static int parse(int argc, char **argv, struct diff_args *d, char *err,
 		{ "fail-above", required_argument, NULL, OPT_FAIL_ABOVE },
 		{ "min-samples", required_argument, NULL, OPT_MIN_SAMPLES },
 		{ "focus", required_argument, NULL, OPT_FOCUS },
+		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "lines", no_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
@@ -175,12 +195,14 @@ static int parse(int argc, char **argv, struct diff_args *d, char *err,
 	return 0;
 }
 
-/* Reads one profile.  0, or -1 after printing why. */
-static int read_profile(const char *path, struct profile **out)
+/* Reads one profile, through the filters.  0, or -1 after printing
+ * why. */
+static int read_profile(const char *path, const struct filter_opts *fo,
+			struct profile **out)
 {
 	struct profile *p = profile__new(), *second = profile__new();
 	char err[PATH_MAX + 256];
-	int rc = -1;
+	int rc = -1, filtered;
 
 	if (!p || !second) {
 		fail("out of memory");
@@ -201,6 +223,17 @@ static int read_profile(const char *path, struct profile **out)
 	if (!profile__total(p)) {
 		fail("%s holds no samples: nothing to compare (did the "
 		     "benchmark run under pyprof-bpf?)",
+		     path);
+		goto out;
+	}
+	filtered = filter__apply(fo, &p);
+	if (filtered) {
+		fail("filtering %s failed: %s", path, strerror(-filtered));
+		goto out;
+	}
+	if (!profile__total(p)) {
+		fail("no sample of %s is left after --focus, --ignore and "
+		     "--hide: loosen them",
 		     path);
 		goto out;
 	}
@@ -258,8 +291,6 @@ int cmd_diff(int argc, char **argv)
 	struct diff_args a;
 	struct diff *d = NULL;
 	char err[512];
-	regex_t re;
-	bool have_re = false;
 	int rc, code = EXIT_USAGE;
 
 	rc = parse(argc, argv, &a, err, sizeof(err));
@@ -273,19 +304,8 @@ int cmd_diff(int argc, char **argv)
 	}
 	/* Killed while writing -o, it leaves no temporary file. */
 	out_file__remove_on_signals();
-	if (a.focus) {
-		rc = regcomp(&re, a.focus, REG_EXTENDED | REG_NOSUB);
-		if (rc) {
-			char msg[256];
-
-			regerror(rc, &re, msg, sizeof(msg));
-			fail("invalid --focus '%s': %s", a.focus, msg);
-			return EXIT_USAGE;
-		}
-		have_re = true;
-		a.d.focus = &re;
-	}
-	if (read_profile(a.in[0], &in[0]) || read_profile(a.in[1], &in[1]))
+	if (read_profile(a.in[0], &a.filter, &in[0]) ||
+	    read_profile(a.in[1], &a.filter, &in[1]))
 		goto out;
 	if (diff__align(in[0], in[1], &al[0], &al[1])) {
 		fail("out of memory");
@@ -310,7 +330,5 @@ out:
 		profile__free(in[i]);
 		profile__free(al[i]);
 	}
-	if (have_re)
-		regfree(&re);
 	return code;
 }

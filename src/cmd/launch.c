@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +84,27 @@ int launch__start(struct launch *l, char **argv,
 	}
 	l->pid = pid;
 	return 0;
+}
+
+int launch__resolve(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		return access(out, X_OK) == 0 ? 0 : -errno;
+	}
+	/* execvp's default search path when PATH is unset. */
+	for (p = path ? path : "/bin:/usr/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		int w = snprintf(out, len, "%.*s%s%s", (int)n, p, n ? "/" : "",
+				 cmd);
+
+		p += n + (p[n] == ':');
+		if (w > 0 && (size_t)w < len && access(out, X_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
 }
 
 bool launch__reap(struct launch *l)

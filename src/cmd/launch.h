@@ -7,6 +7,7 @@
 #define PYPROF_LAUNCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct launch {
@@ -23,6 +24,10 @@ struct launch {
  */
 int launch__start(struct launch *l, char **argv,
 		  void (*follow)(pid_t pid, void *arg), void *arg);
+
+/* The file execvp would run for cmd (PATH searched when it has no '/'),
+ * into out.  0 or -errno. */
+int launch__resolve(const char *cmd, char *out, size_t len);
 
 /* Whether the command has exited; reaps it without waiting. */
 bool launch__reap(struct launch *l);

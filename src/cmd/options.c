@@ -10,6 +10,7 @@
 
 #include "bpf/pyprof_shared.h"
 #include "cmd/args.h"
+#include "sampler/mapsize.h"
 
 const char options__usage[] =
 	"usage: pyprof-bpf -p PID[,PID...] [options]\n"
@@ -29,7 +30,9 @@ const char options__usage[] =
 	"  -- COMMAND [ARGS...]  run COMMAND, profile it and its descendants, stop\n"
 	"                        when it exits, and exit with its exit status\n"
 	"      --children        with -p: also profile the processes' descendants,\n"
-	"                        those running now and those started later\n"
+	"                        those running now and those started later; a\n"
+	"                        -p process that is not Python (a shell) is only\n"
+	"                        followed for them\n"
 	"      --merge-processes one root frame per command name (\"python3\")\n"
 	"                        instead of one per process (\"python3-4242\")\n"
 	"\n"
@@ -48,10 +51,11 @@ const char options__usage[] =
 	"                        -o is given and stdout is not a terminal); not\n"
 	"                        with -o FILE (--format folded -o FILE is that)\n"
 	"      --format NAME     the profile's format: folded, svg, speedscope,\n"
-	"                        pprof, callgrind, trace, html, heatmap, pstats\n"
-	"                        (default: from -o's extension: .folded .txt .svg\n"
-	"                        .speedscope.json .pb.gz .callgrind .trace.json\n"
-	"                        .html .heatmap.html .pstats .prof; else folded)\n"
+	"                        pprof, callgrind, trace, gecko, html, heatmap,\n"
+	"                        pstats (default: from -o's extension: .folded\n"
+	"                        .txt .svg .speedscope.json .pb.gz .callgrind\n"
+	"                        .trace.json .gecko.json .html .heatmap.html\n"
+	"                        .pstats .prof; else folded)\n"
 	"      --stream          write the whole profile so far every --interval\n"
 	"                        (to stdout, or to FILE, replaced each time); a\n"
 	"                        snapshot that cannot be written ends the run\n"
@@ -60,6 +64,9 @@ const char options__usage[] =
 	"                        get a \"[truncated]\" frame in place of the rest\n"
 	"      --interval SECS   how often samples are collected from the kernel\n"
 	"                        (default 1)\n"
+	"      --map-scale N     double the BPF maps sized from -F, --interval,\n"
+	"                        --max-depth and the processes N times (0-8,\n"
+	"                        default 0), when the summary says one was full\n"
 	"      --tid             name thread frames \"NAME (tid N)\" so threads of\n"
 	"                        one name stay apart\n"
 	"      --no-threads      leave out the thread frame (merge all threads)\n"
@@ -80,14 +87,24 @@ const char options__usage[] =
 	"                        replaced by the Python frames it ran\n"
 	"      --kernel          kernel frames too, below the user frames, with\n"
 	"                        the \"_[k]\" suffix\n"
+	"      --timeline        record when each sample was taken even when the\n"
+	"                        format does not need it (trace, gecko and html\n"
+	"                        always do): speedscope then gets each thread's\n"
+	"                        samples in time order\n"
+	"      --focus REGEX     keep only the stacks with a frame that matches\n"
+	"      --ignore REGEX    drop the stacks with a frame that matches\n"
+	"      --hide REGEX      remove the frames that match from every stack,\n"
+	"                        e.g. --hide '/usr/lib/python3' (pprof's filters:\n"
+	"                        POSIX extended, on a frame as folded stacks show\n"
+	"                        it, \"name (file:line)\")\n"
 	"  -v, --verbose         show libbpf's and the verifier's messages\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
 	"\n"
 	"On a terminal (without --folded or -- COMMAND) it opens a live view: a\n"
 	"top-style table of the functions, refreshed every --interval; keys: q quit,\n"
-	"space pause, [ ] sort, t threads, l lines, \\ call tree, ? help. With -o\n"
-	"the profile is also written to FILE at the end.\n"
+	"space pause, [ ] sort, t threads, l lines, \\ call tree, / filter the\n"
+	"rows, ? help. With -o the profile is also written to FILE at the end.\n"
 	"\n"
 	"Commands:\n"
 	"  view FILE             browse a saved folded profile (see view --help)\n"
@@ -101,9 +118,12 @@ const char options__usage[] =
 	"  \"qualname (file:line)\" with the line being executed. Special frames:\n"
 	"  [truncated] deeper than --max-depth; [partial stack] a frame could not\n"
 	"  be read; [no Python thread state] a thread that runs no Python;\n"
-	"  [no Python frame] a Python thread between frames; [unknown] a code\n"
-	"  object that could not be read; [off-cpu: WHY] (wall mode) time off a\n"
-	"  CPU under the stack the thread left it with, or rests in.\n"
+	"  [no Python frame] a Python thread between frames; [interpreter\n"
+	"  starting] before the interpreter exists (a process found from its\n"
+	"  start); [not yet recognised] before pyprof-bpf knew the process runs\n"
+	"  Python; [unknown] a code object that could not be read (freed before\n"
+	"  it was named); [off-cpu: WHY] (wall mode) time off a CPU under the\n"
+	"  stack the thread left it with, or rests in.\n"
 	"\n"
 	"Examples:\n"
 	"  sudo pyprof-bpf -p 4242 -d 10 > app.folded && flamegraph.pl app.folded > app.svg\n"
@@ -139,6 +159,11 @@ enum {
 	OPT_GIL_ONLY,
 	OPT_NATIVE,
 	OPT_KERNEL,
+	OPT_TIMELINE,
+	OPT_FOCUS,
+	OPT_HIDE,
+	OPT_IGNORE,
+	OPT_MAP_SCALE,
 };
 
 static const struct option longopts[] = {
@@ -154,6 +179,7 @@ static const struct option longopts[] = {
 	{ "folded", no_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "map-scale", required_argument, NULL, OPT_MAP_SCALE },
 	{ "tid", no_argument, NULL, OPT_TID },
 	{ "no-threads", no_argument, NULL, OPT_NO_THREADS },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -162,6 +188,10 @@ static const struct option longopts[] = {
 	{ "gil-only", no_argument, NULL, OPT_GIL_ONLY },
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "timeline", no_argument, NULL, OPT_TIMELINE },
+	{ "focus", required_argument, NULL, OPT_FOCUS },
+	{ "hide", required_argument, NULL, OPT_HIDE },
+	{ "ignore", required_argument, NULL, OPT_IGNORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -266,6 +296,8 @@ static bool *flag(struct options *o, int c)
 		return &o->native;
 	case OPT_KERNEL:
 		return &o->kernel;
+	case OPT_TIMELINE:
+		return &o->timeline;
 	case 'v':
 		return &o->verbose;
 	}
@@ -300,6 +332,14 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_FORMAT:
 		o->format = arg;
 		return 0;
+	case OPT_FOCUS:
+	case OPT_HIDE:
+	case OPT_IGNORE:
+		return args__filter(a,
+				    c == OPT_FOCUS ? &o->focus :
+				    c == OPT_HIDE  ? &o->hide :
+						     &o->ignore,
+				    arg);
 	case OPT_MAX_DEPTH:
 		if (args__uint(a, arg, 1, PY_MAX_DEPTH_CAP, &v))
 			return -EINVAL;
@@ -308,6 +348,11 @@ static int parse_option(struct parser *p, int c, const char *arg)
 	case OPT_INTERVAL:
 		o->interval_set = true;
 		return args__seconds(a, arg, 0.05, 3600, &o->interval);
+	case OPT_MAP_SCALE:
+		if (args__uint(a, arg, 0, MAPSIZE_SCALE_MAX, &v))
+			return -EINVAL;
+		o->map_scale = (unsigned)v;
+		return 0;
 	case OPT_MODE:
 		return parse_mode(p, arg);
 	case OPT_IDLE:

@@ -35,6 +35,7 @@ struct options {
 	double interval; /* --interval seconds between drains */
 	bool interval_set; /* --interval was given */
 	unsigned max_depth; /* --max-depth */
+	unsigned map_scale; /* --map-scale */
 	const char *output; /* -o FILE; NULL: stdout (also for -o -) */
 	const char *format; /* --format NAME; NULL: from -o's extension */
 	bool stream; /* --stream: a snapshot every --interval */
@@ -47,6 +48,8 @@ struct options {
 	bool gil_only; /* --gil-only: only samples holding the GIL */
 	bool native; /* --native: merged native frames */
 	bool kernel; /* --kernel: kernel frames */
+	bool timeline; /* --timeline: each sample's time, whatever -o is */
+	const char *focus, *hide, *ignore; /* --focus/--hide/--ignore REGEX */
 	bool verbose; /* -v */
 	bool help;
 	bool version;

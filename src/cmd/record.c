@@ -178,9 +178,6 @@ static int record__parse(struct record *rec, int argc, char **argv)
 		fail("%s", err);
 		return EXIT_USAGE;
 	}
-	/* A timeline at 1 s steps says little: drain 10 times a second. */
-	if (rec->fmt == OUT_TRACE && !opt->interval_set)
-		opt->interval = 0.1;
 	return EXIT_OK;
 }
 
@@ -191,6 +188,8 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 	*so = (struct session_opts){
 		.freq = o->freq,
 		.max_depth = o->max_depth,
+		.interval = o->interval,
+		.map_scale = o->map_scale,
 		.verbose = o->verbose,
 		.all = o->all,
 		.children = o->children,
@@ -203,7 +202,10 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 		.thread_ids = o->thread_ids,
 		.no_threads = o->no_threads,
 		.merge_processes = o->merge_processes,
-		.timeline = rec->fmt == OUT_TRACE,
+		.timeline = o->timeline || output__timeline(rec->fmt),
+		.filter = { .focus = o->focus,
+			    .hide = o->hide,
+			    .ignore = o->ignore },
 		.sources = rec->fmt == OUT_HEATMAP,
 	};
 }
@@ -230,8 +232,9 @@ static int exit_for_attach(int rc)
 static int attach_given(struct record *rec)
 {
 	const struct options *opt = &rec->opt;
-	char err[PATH_MAX + 512];
+	char err[PATH_MAX + 512], comm[64];
 	int rc, code = EXIT_OK;
+	unsigned profiled = 0;
 
 	for (unsigned i = 0; i < opt->npids; i++) {
 		pid_t pid = opt->pids[i], tgid;
@@ -244,8 +247,21 @@ static int attach_given(struct record *rec)
 			pid = tgid;
 		}
 		rc = session__attach(rec->s, pid, err, sizeof(err));
-		if (!rc)
+		if (!rc) {
+			profiled++;
 			continue;
+		}
+		if (rc == -ENOEXEC && opt->children) {
+			/* A shell, a supervisor: what it starts is Python. */
+			proc__comm(pid, 0, comm, sizeof(comm));
+			fprintf(stderr,
+				"pyprof-bpf: pid %d (%s) is not a Python "
+				"process: profiling its Python descendants\n",
+				pid, comm);
+			session__follow_only(rec->s, pid);
+			profiled++;
+			continue;
+		}
 		if (opt->npids == 1) {
 			fail("%s", err);
 			return exit_for_attach(rc);
@@ -253,7 +269,7 @@ static int attach_given(struct record *rec)
 		fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n", pid, err);
 		code = exit_for_attach(rc);
 	}
-	if (opt->npids && rec->s->ts.n == 0) {
+	if (opt->npids && profiled == 0) {
 		fail("none of the %u processes can be profiled", opt->npids);
 		return code;
 	}
@@ -263,9 +279,16 @@ static int attach_given(struct record *rec)
 /* launch__start's follow: the command's children are profiled too. */
 static void follow_command(pid_t pid, void *arg)
 {
-	if (session__follow(arg, pid))
+	struct record *rec = arg;
+	char path[PATH_MAX];
+
+	if (session__follow(rec->s, pid))
 		fail("cannot follow pid %d: its children will not be profiled",
 		     pid);
+	/* A command that is, or links, a CPython is recognised from its
+	 * first instruction in the interpreter, before pyprof-bpf looks. */
+	if (launch__resolve(rec->opt.cmd[0], path, sizeof(path)) == 0)
+		session__expect(rec->s, pid, path);
 }
 
 /*
@@ -466,7 +489,7 @@ static int record__open(struct record *rec)
 					EXIT_FAILURE_;
 	}
 	if (rec->opt.cmd &&
-	    launch__start(&rec->cmd, rec->opt.cmd, follow_command, rec->s))
+	    launch__start(&rec->cmd, rec->opt.cmd, follow_command, rec))
 		return rec->cmd.exited ? launch__exit_code(&rec->cmd) :
 					 EXIT_FAILURE_;
 	/* Sampling has begun: every target is in the sampler, and a launched

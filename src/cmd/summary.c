@@ -112,7 +112,8 @@ static void print_targets(struct session *s, const struct run_end *end)
 	if (nproc == 1)
 		print_the_process(s, end, why);
 	else if (nproc == 0 && s->ts.unsupported_why[0])
-		/* A Python it cannot profile (-- python3.16): say which. */
+		/* A Python was found that cannot be profiled: say which, in
+		 * the words python__attach found for it. */
 		fprintf(stderr,
 			"pyprof-bpf: no Python process was profiled in %.1f s%s: "
 			"%s\n",
@@ -141,9 +142,16 @@ static void print_discovery(const struct session *s, const uint64_t *st)
 	if (ts->attach_delays)
 		fprintf(stderr,
 			" (from process start to profiled: mean %.0f ms, "
-			"max %.0f ms)",
+			"max %.0f ms",
 			1000 * ts->attach_delay_sum / (double)ts->attach_delays,
 			1000 * ts->attach_delay_max);
+	if (ts->attach_cpus)
+		fprintf(stderr,
+			"; CPU time run before: mean %.1f ms, max %.1f ms",
+			1000 * ts->attach_cpu_sum / (double)ts->attach_cpus,
+			1000 * ts->attach_cpu_max);
+	if (ts->attach_delays)
+		fputc(')', stderr);
 	fprintf(stderr,
 		"; not Python %" PRIu64 ", unsupported Python %" PRIu64
 		", failed %" PRIu64 "\n",
@@ -175,8 +183,11 @@ static void print_samples(const struct session *s, const uint64_t *st)
 			" + %" PRIu64 " off-CPU (sample-equivalents of 1/%u s "
 			"off a CPU)",
 			off, s->opts.freq);
-	fprintf(stderr, ", %" PRIu64 " written, %" PRIu64 " lost",
-		profile__total(s->prof), lost);
+	fprintf(stderr, ", %" PRIu64 " written", profile__total(s->prof));
+	if (c->filter)
+		fprintf(stderr, ", %" PRIu64 " left out by the filters",
+			c->filtered);
+	fprintf(stderr, ", %" PRIu64 " lost", lost);
 	/* Each cause by its description: the BPF side's (PYPROF_STATS in
 	 * bpf/pyprof_shared.h), then the collector's. */
 	if (lost) {
@@ -273,7 +284,7 @@ static void print_python_stacks(const struct session *s, const uint64_t *st)
 /* -v: what the BPF programs cost, and every counter. */
 static void print_counters(struct session *s, const uint64_t *st)
 {
-	uint64_t run_ns = 0, runs = 0;
+	uint64_t run_ns = 0, runs = 0, maps;
 
 	if (sampler__switch_stats(s->bpf, &run_ns, &runs) == 0 && runs)
 		fprintf(stderr,
@@ -282,6 +293,12 @@ static void print_counters(struct session *s, const uint64_t *st)
 			" target switch-outs (kernel.bpf_stats_enabled)\n",
 			runs, (double)run_ns / (double)runs / 1000.0,
 			st[STAT_OFFCPU_SWITCHES]);
+	run_ns = runs = 0;
+	if (sampler__waking_stats(s->bpf, &run_ns, &runs) == 0 && runs)
+		fprintf(stderr,
+			"pyprof-bpf: sched_waking program runs %" PRIu64
+			", %.3f us each on average (kernel.bpf_stats_enabled)\n",
+			runs, (double)run_ns / (double)runs / 1000.0);
 	run_ns = runs = 0;
 	if (sampler__prog_stats(s->bpf, &run_ns, &runs) == 0 && runs)
 		fprintf(stderr,
@@ -292,6 +309,12 @@ static void print_counters(struct session *s, const uint64_t *st)
 
 	stats__print_all(stderr, st, "pyprof-bpf:   ");
 	collect__print_stats(&s->coll, stderr);
+	/* The larger maps, then the total: kernel memory RSS omits. */
+	fprintf(stderr, "pyprof-bpf: BPF maps");
+	maps = sampler__maps_memory(s->bpf, stderr);
+	fprintf(stderr,
+		"; %.1f MiB of kernel memory in all (memlock: not in RSS)\n",
+		(double)maps / (1 << 20));
 }
 
 /* --gil on free-threaded builds: they have no GIL, so no shares to give
@@ -333,6 +356,7 @@ void summary__print(struct session *s, const struct run_end *end)
 	print_python_stacks(s, st);
 	if (o->gil)
 		print_no_gil(s);
+	sampler__print_full(s->bpf, st, stderr);
 	if (s->coll.offcpu)
 		offcpu__print_summary(s->coll.offcpu, stderr, o->wall,
 				      o->gil && s->ts.no_gil < s->ts.attached,

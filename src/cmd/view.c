@@ -16,6 +16,7 @@
 
 #include "cmd/args.h"
 #include "cmd/options.h"
+#include "lib/filter.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
 #include "out/in_folded.h"
@@ -34,11 +35,17 @@ static const char usage[] =
 	"  -t, --tree        start with the call tree (terminal only)\n"
 	"  -n, --rows N      plain text: only the N functions with the most own\n"
 	"                    samples (default: all)\n"
+	"      --focus REGEX keep only the stacks with a frame that matches\n"
+	"      --ignore REGEX drop the stacks with a frame that matches\n"
+	"      --hide REGEX  remove the frames that match from every stack\n"
+	"                    (pprof's filters: POSIX extended, on a frame as\n"
+	"                    folded stacks show it; percentages stay shares of\n"
+	"                    every sample, as in pprof)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Keys: q quit, [ ] or Left Right sort column, Up Down move, t threads,\n"
 	"l per line / per function, \\ flat table / call tree (Left Right fold\n"
-	"and open), ? help.\n"
+	"and open), / show the rows holding a text (c: all again), ? help.\n"
 	"\n"
 	"Exit status: 0 done, 1 FILE cannot be read, is not folded stacks or\n"
 	"holds no samples, 2 bad usage.\n";
@@ -53,13 +60,19 @@ static void on_signal(int sig)
 #define fail(...) msg__fail("pyprof-bpf view", __VA_ARGS__)
 
 /* Parses argv; 0, 1 for --help, or -EINVAL with one line in err. */
+enum { OPT_FOCUS = 256, OPT_HIDE, OPT_IGNORE };
+
 static int parse(int argc, char **argv, struct top_opts *o, long *rows,
-		 const char **path, char *err, size_t errlen)
+		 struct filter_opts *fo, const char **path, char *err,
+		 size_t errlen)
 {
 	static const struct option longopts[] = {
 		{ "lines", no_argument, NULL, 'l' },
 		{ "tree", no_argument, NULL, 't' },
 		{ "rows", required_argument, NULL, 'n' },
+		{ "focus", required_argument, NULL, OPT_FOCUS },
+		{ "hide", required_argument, NULL, OPT_HIDE },
+		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -81,6 +94,16 @@ static int parse(int argc, char **argv, struct top_opts *o, long *rows,
 			if (args__uint(&a, optarg, 1, INT_MAX, &v))
 				return -EINVAL;
 			*rows = (long)v;
+			break;
+		case OPT_FOCUS:
+		case OPT_HIDE:
+		case OPT_IGNORE:
+			if (args__filter(&a,
+					 c == OPT_FOCUS ? &fo->focus :
+					 c == OPT_HIDE	? &fo->hide :
+							  &fo->ignore,
+					 optarg))
+				return -EINVAL;
 			break;
 		case 'h':
 			return 1;
@@ -146,6 +169,7 @@ static int browse(const struct top_opts *o, const struct profile *p,
 int cmd_view(int argc, char **argv)
 {
 	struct top_opts o = { .live = false };
+	struct filter_opts fo = {};
 	struct top_header h = {};
 	const char *path = NULL;
 	char err[PATH_MAX + 256];
@@ -153,7 +177,7 @@ int cmd_view(int argc, char **argv)
 	long rows = 0;
 	int rc, code;
 
-	rc = parse(argc, argv, &o, &rows, &path, err, sizeof(err));
+	rc = parse(argc, argv, &o, &rows, &fo, &path, err, sizeof(err));
 	if (rc < 0) {
 		fail("%s", err);
 		return EXIT_USAGE;
@@ -176,6 +200,19 @@ int cmd_view(int argc, char **argv)
 	if (!profile__total(p)) {
 		fail("%s holds no samples: nothing to show (is it the "
 		     "output of a run that ended at once?)",
+		     path);
+		code = EXIT_FAILURE_;
+		goto out;
+	}
+	rc = filter__apply(&fo, &p);
+	if (rc) {
+		fail("filtering %s failed: %s", path, strerror(-rc));
+		code = EXIT_FAILURE_;
+		goto out;
+	}
+	if (!profile__total(p)) {
+		fail("no sample of %s is left after --focus, --ignore and "
+		     "--hide: loosen them",
 		     path);
 		code = EXIT_FAILURE_;
 		goto out;

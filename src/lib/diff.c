@@ -205,8 +205,11 @@ struct diff *diff__new(const struct profile *base, const struct profile *head,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	d->samples[0] = profile__total(base);
-	d->samples[1] = profile__total(head);
+	/* Shares of every sample, those a filter (--focus, --ignore) left
+	 * out too, as in pprof: a function's share then means the same
+	 * with and without a filter. */
+	d->samples[0] = profile__total(base) + profile__filtered(base);
+	d->samples[1] = profile__total(head) + profile__filtered(head);
 	d->fail_above = o->fail_above;
 	d->min_samples = o->min_samples;
 	err = functions(base, o->by_line, &fb, &nb);
@@ -528,6 +531,8 @@ int diff__align(const struct profile *base, const struct profile *head,
 		profile__free(a[1]);
 		return err;
 	}
+	profile__add_filtered(a[0], profile__filtered(base));
+	profile__add_filtered(a[1], profile__filtered(head));
 	*abase = a[0];
 	*ahead = a[1];
 	return 0;

@@ -36,10 +36,13 @@ struct profile {
 
 	uint64_t total;
 
+	uint64_t filtered; /* samples a filter left out */
+
 	struct ptime_event *events;
 	size_t nevents, events_cap, events_max;
-	uint64_t origin_ns, last_t_ns;
-	uint64_t dropped_events, dropped_samples, first_drop_ns;
+	struct hashmap lane_last; /* tid | 1 << 32 -> its last event + 1 */
+	uint64_t origin_ns;
+	uint64_t dropped_samples, dropped_spans, first_drop_ns;
 };
 
 struct profile *profile__new(void)
@@ -72,6 +75,7 @@ void profile__free(struct profile *p)
 	free(p->stacks);
 	hashmap__free(&p->stack_index);
 	free(p->events);
+	hashmap__free(&p->lane_last);
 	free(p);
 }
 
@@ -225,44 +229,129 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 	return add_stack(p, frames, n, count, &idx);
 }
 
-int profile__add_at(struct profile *p, const uint32_t *frames, uint32_t n,
-		    uint64_t count, uint64_t t_ns)
+int profile__add_idx(struct profile *p, const uint32_t *frames, uint32_t n,
+		     uint64_t count, size_t *idx)
+{
+	return add_stack(p, frames, n, count, idx);
+}
+
+void profile__add_filtered(struct profile *p, uint64_t count)
+{
+	p->filtered += count;
+}
+
+uint64_t profile__filtered(const struct profile *p)
+{
+	return p->filtered;
+}
+
+/* ---- The timeline ---- */
+
+/* Thread tid's last event, or NULL. */
+static struct ptime_event *lane_last(struct profile *p, uint32_t tid)
+{
+	uint64_t v;
+
+	if (!hashmap__get(&p->lane_last, (uint64_t)tid | 1ull << 32, &v) ||
+	    v - 1 >= p->nevents)
+		return NULL;
+	return &p->events[v - 1];
+}
+
+/* A new event for thread tid, or NULL past the cap (counted) or on
+ * ENOMEM (*err). */
+static struct ptime_event *new_event(struct profile *p, size_t stack,
+				     uint32_t tid, uint64_t t_ns, bool span,
+				     int *err)
 {
 	struct ptime_event *e;
-	size_t idx;
-	int err;
 
-	err = add_stack(p, frames, n, count, &idx);
-	if (err)
-		return err;
-	if (!count)
-		return 0;
-	if (t_ns < p->last_t_ns)
-		t_ns = p->last_t_ns;
-	p->last_t_ns = t_ns;
-	/* The same stack again in the same drain: one event. */
-	if (p->nevents) {
-		e = &p->events[p->nevents - 1];
-		if (e->stack == idx && e->t_ns == t_ns) {
-			e->count += count;
-			return 0;
-		}
-	}
-	if (p->nevents >= p->events_max || idx > UINT32_MAX) {
-		if (!p->dropped_events)
+	if (p->nevents >= p->events_max) {
+		if (!p->dropped_samples && !p->dropped_spans)
 			p->first_drop_ns = t_ns;
-		p->dropped_events++;
-		p->dropped_samples += count;
-		return 0;
+		if (span)
+			p->dropped_spans++;
+		else
+			p->dropped_samples++;
+		return NULL;
 	}
 	if (grow__reserve((void **)&p->events, &p->events_cap, p->nevents + 1,
-			  sizeof(*e)))
-		return -ENOMEM;
+			  sizeof(*e)) ||
+	    hashmap__set(&p->lane_last, (uint64_t)tid | 1ull << 32,
+			 p->nevents + 1)) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	e = &p->events[p->nevents++];
-	e->stack = (uint32_t)idx;
-	e->reserved = 0;
-	e->t_ns = t_ns;
-	e->count = count;
+	memset(e, 0, sizeof(*e));
+	e->stack = (uint32_t)stack;
+	e->tid = tid;
+	e->start_ns = e->last_ns = t_ns;
+	return e;
+}
+
+/* Once the cap is reached the timeline stops: no event grows either, so
+ * that what it shows ends at one time for every thread. */
+static bool timeline_full(const struct profile *p)
+{
+	return p->dropped_samples || p->dropped_spans;
+}
+
+int profile__time_sample(struct profile *p, size_t stack, uint32_t tid,
+			 uint64_t t_ns, bool slept)
+{
+	struct ptime_event *e;
+	int err = 0;
+
+	if (stack >= p->nstacks)
+		return -EINVAL;
+	e = timeline_full(p) ? NULL : lane_last(p, tid);
+	if (e && !slept && !(e->flags & PTIME_SPAN) && e->stack == stack &&
+	    t_ns >= e->last_ns) {
+		e->last_ns = t_ns;
+		if (e->samples < UINT32_MAX)
+			e->samples++;
+		return 0;
+	}
+	if (timeline_full(p)) {
+		p->dropped_samples++;
+		return 0;
+	}
+	e = new_event(p, stack, tid, t_ns, false, &err);
+	if (!e)
+		return err;
+	e->samples = 1;
+	e->flags = slept ? PTIME_SLEPT : 0;
+	return 0;
+}
+
+int profile__time_span(struct profile *p, size_t stack, uint32_t tid,
+		       uint64_t start_ns, uint64_t end_ns)
+{
+	struct ptime_event *e;
+	int err = 0;
+
+	if (stack >= p->nstacks)
+		return -EINVAL;
+	if (end_ns < start_ns)
+		end_ns = start_ns;
+	e = timeline_full(p) ? NULL : lane_last(p, tid);
+	/* The pieces of one span (sent at each drain while the thread is
+	 * away, and when it comes back) are one event again. */
+	if (e && (e->flags & PTIME_SPAN) && e->stack == stack &&
+	    e->last_ns == start_ns) {
+		e->last_ns = end_ns;
+		return 0;
+	}
+	if (timeline_full(p)) {
+		p->dropped_spans++;
+		return 0;
+	}
+	e = new_event(p, stack, tid, start_ns, true, &err);
+	if (!e)
+		return err;
+	e->last_ns = end_ns;
+	e->flags = PTIME_SPAN;
 	return 0;
 }
 
@@ -296,11 +385,11 @@ const struct ptime_event *profile__event(const struct profile *p, size_t i)
 	return i < p->nevents ? &p->events[i] : NULL;
 }
 
-void profile__timeline_dropped(const struct profile *p, uint64_t *events,
-			       uint64_t *samples, uint64_t *first_t_ns)
+void profile__timeline_dropped(const struct profile *p, uint64_t *samples,
+			       uint64_t *spans, uint64_t *first_t_ns)
 {
-	*events = p->dropped_events;
 	*samples = p->dropped_samples;
+	*spans = p->dropped_spans;
 	*first_t_ns = p->first_drop_ns;
 }
 
@@ -312,6 +401,11 @@ size_t profile__nframes(const struct profile *p)
 size_t profile__nstacks(const struct profile *p)
 {
 	return p->nstacks;
+}
+
+uint32_t profile__stack_depth(const struct profile *p, size_t i)
+{
+	return i < p->nstacks ? p->stacks[i].n : 0;
 }
 
 void profile__stack(const struct profile *p, size_t i, const uint32_t **frames,

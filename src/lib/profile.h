@@ -6,6 +6,7 @@
 #ifndef PYPROF_PROFILE_H
 #define PYPROF_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,46 +61,81 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 void profile__set_stacks_max(struct profile *p, size_t max);
 
 size_t profile__nstacks(const struct profile *p);
+/* The number of frames of stack i (0 for the empty stack, or none). */
+uint32_t profile__stack_depth(const struct profile *p, size_t i);
 void profile__stack(const struct profile *p, size_t i, const uint32_t **frames,
 		    uint32_t *n, uint64_t *count);
 uint64_t profile__total(const struct profile *p);
 size_t profile__nframes(const struct profile *p);
 
+/* Adds like profile__add(); *idx gets the stack's index. */
+int profile__add_idx(struct profile *p, const uint32_t *frames, uint32_t n,
+		     uint64_t count, size_t *idx);
+
 /*
- * The timeline: when samples were collected.  Samples are counted in BPF
- * and drained every interval, so a time is that of the drain that brought
- * the samples in (their resolution is the drain interval), on any one
- * monotonic clock in nanoseconds (the collector's CLOCK_MONOTONIC).
- *
- * profile__add_at() adds like profile__add() and also records the event
- * (stack, time, count).  Events are kept in the order added, with times
- * that never go backwards (an earlier time is clamped to the latest one);
- * at most a cap of them (PROFILE_TIMELINE_MAX unless set): past it the
- * samples still count in the profile, only their events are dropped and
- * counted.  0 or -ENOMEM.
+ * Samples a filter (--focus, --ignore: lib/filter.h) left out of the
+ * profile: not in its total, but part of the whole that percentages are
+ * of, as in pprof.
  */
-#define PROFILE_TIMELINE_MAX (1u << 20) /* 24 bytes each: 24 MiB */
+void profile__add_filtered(struct profile *p, uint64_t count);
+uint64_t profile__filtered(const struct profile *p);
+
+/*
+ * The timeline (issue 21): what each thread ran, and when.  A timed
+ * sample says that a thread ran a stack at a time; an off-CPU span (wall
+ * mode) that it was away from the CPU, under a stack, from one time to
+ * another.  Times are on one monotonic clock in nanoseconds (the
+ * sampler's: CLOCK_MONOTONIC).  The stacks are the profile's (their
+ * counts come from profile__add, not from here).
+ *
+ * Consecutive samples of a thread with one stack, with no sleep between
+ * them, are kept as one event (a run), and so are spans of one stack that
+ * continue each other: memory follows how often what a thread runs
+ * changes, not the sampling rate.  Events are kept in the order they come
+ * (a thread's in time order, as the sampler sends them; writers sort them
+ * all the same).  At most a cap of them (PROFILE_TIMELINE_MAX unless set):
+ * at the cap the timeline stops; later samples and spans still count in
+ * the profile, and profile__timeline_dropped() says how many the timeline
+ * lacks and from when.
+ */
+#define PROFILE_TIMELINE_MAX (1u << 21) /* 32 bytes each: 64 MiB at most */
+
+enum ptime_flags {
+	PTIME_SPAN = 1 << 0, /* an off-CPU span from start_ns to last_ns */
+	PTIME_SLEPT = 1 << 1, /* the thread left the CPU of its own accord
+				 since the event before this one: that one
+				 ends one period after its last sample */
+};
 
 struct ptime_event {
 	uint32_t stack; /* index for profile__stack() */
-	uint32_t reserved;
-	uint64_t t_ns;
-	uint64_t count;
+	uint32_t tid; /* the thread */
+	uint64_t start_ns; /* its first sample, or when the span began */
+	uint64_t last_ns; /* its last sample, or when the span ended */
+	uint32_t samples; /* samples in the run; 0 for a span */
+	uint32_t flags; /* enum ptime_flags */
 };
 
-int profile__add_at(struct profile *p, const uint32_t *frames, uint32_t n,
-		    uint64_t count, uint64_t t_ns);
-/* When sampling began (the start of the first drain's interval), on the
- * clock of profile__add_at(); 0 if never set. */
+/*
+ * Thread tid ran stack at t_ns; slept: it left the CPU of its own accord
+ * since its previous sample.  0, -EINVAL for no such stack, or -ENOMEM.
+ */
+int profile__time_sample(struct profile *p, size_t stack, uint32_t tid,
+			 uint64_t t_ns, bool slept);
+/* Thread tid was off the CPU under stack from start_ns to end_ns. */
+int profile__time_span(struct profile *p, size_t stack, uint32_t tid,
+		       uint64_t start_ns, uint64_t end_ns);
+/* When sampling began, on the timeline's clock: it also says that the
+ * profile has a timeline (one that may be empty).  0 if never set. */
 void profile__set_timeline_origin(struct profile *p, uint64_t t_ns);
 uint64_t profile__timeline_origin(const struct profile *p);
 /* Changes the cap on events (for tests, or a smaller memory bound). */
 void profile__set_timeline_max(struct profile *p, size_t max);
 size_t profile__nevents(const struct profile *p);
 const struct ptime_event *profile__event(const struct profile *p, size_t i);
-/* Events not recorded because of the cap, the samples they held, and the
+/* What the timeline lacks because of the cap: samples and spans, and the
  * time of the first one dropped (0: none). */
-void profile__timeline_dropped(const struct profile *p, uint64_t *events,
-			       uint64_t *samples, uint64_t *first_t_ns);
+void profile__timeline_dropped(const struct profile *p, uint64_t *samples,
+			       uint64_t *spans, uint64_t *first_t_ns);
 
 #endif /* PYPROF_PROFILE_H */

@@ -165,3 +165,57 @@ int elf_file__bias(struct elf_file *f, const struct proc_maps *maps,
 	}
 	return -ENOENT;
 }
+
+int elf_file__exec_segs(struct elf_file *f, struct elf_seg *segs, int max)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < f->nphdr && n < max; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(f->elf, (int)i, &ph) ||
+		    ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		segs[n].offset = ph.p_offset;
+		segs[n].filesz = ph.p_filesz;
+		segs[n].vaddr = ph.p_vaddr;
+		n++;
+	}
+	return n;
+}
+
+int elf_file__dyn_strs(struct elf_file *f, int64_t tag, const char **out,
+		       int max)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int n = 0;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC ||
+		    sh.sh_entsize == 0)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && n < max;
+		     i++) {
+			GElf_Dyn d;
+			const char *s;
+
+			if (!gelf_getdyn(data, (int)i, &d))
+				break;
+			if (d.d_tag == DT_NULL)
+				break;
+			if (d.d_tag != tag)
+				continue;
+			s = elf_strptr(f->elf, sh.sh_link, d.d_un.d_val);
+			if (s)
+				out[n++] = s;
+		}
+		break;
+	}
+	return n;
+}

@@ -34,4 +34,20 @@ bool elf_file__is_exec(const struct elf_file *f);
 int elf_file__bias(struct elf_file *f, const struct proc_maps *maps,
 		   const char *path, uint64_t *bias);
 
+/* A loadable segment: where it is in the file, and where it wants to be. */
+struct elf_seg {
+	uint64_t offset, filesz, vaddr;
+};
+
+/* The executable PT_LOAD segments, into segs[max].  Their count. */
+int elf_file__exec_segs(struct elf_file *f, struct elf_seg *segs, int max);
+
+/*
+ * The strings of the dynamic section's entries of kind tag (DT_NEEDED,
+ * DT_RUNPATH, DT_RPATH), in order, into out[max]; valid while f is open.
+ * Their count.
+ */
+int elf_file__dyn_strs(struct elf_file *f, int64_t tag, const char **out,
+		       int max);
+
 #endif /* PYPROF_ELF_SYM_H */

@@ -59,7 +59,7 @@ static uint32_t group_end(const struct py_frame *py, uint32_t npy,
 		return start + 1;
 	/* A frame with F_ENTRY is the last of its activation: the frame
 	 * nearer the leaf was entered through a new eval-loop call. */
-	while (i < npy && !(py[i].firstlineno & PY_FRAME_F_ENTRY))
+	while (i < npy && !(py[i].fingerprint & PY_FRAME_F_ENTRY))
 		i++;
 	return i < npy ? i + 1 : npy;
 }

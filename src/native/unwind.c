@@ -19,6 +19,7 @@
 #include "lib/hashmap.h"
 #include "native/cfi.h"
 #include "native/merge.h"
+#include "native/symidx.h"
 #include "sampler/proc.h"
 
 #define NREGS CFI_NREGS
@@ -63,6 +64,7 @@ struct umod {
 	uint64_t bias; /* the main file's load bias */
 	uint64_t bid; /* the build-id's hash (or the path's, per pid) */
 	struct cfi_table *tab; /* shared by every process with this file */
+	struct sym_index *idx; /* its symbols and inlines, shared too */
 	Dwarf_CFI *eh, *dbg; /* .eh_frame, .debug_frame: NULL until asked */
 	int64_t eh_delta, dbg_delta; /* their bias minus the main bias */
 	bool eh_asked, dbg_asked, eval_asked;
@@ -105,10 +107,12 @@ struct unwinder {
 	struct hashmap procs; /* pid -> struct uproc * */
 	struct hashmap syms; /* hash -> struct csym * */
 	struct hashmap tabs; /* build-id hash -> struct cfi_table * */
+	struct hashmap idxs; /* build-id hash -> struct sym_index * */
 	uint64_t samples, frames, sessions, ns, rows_computed;
 	uint64_t session_ns, sym_ns, syms_done; /* building sessions;
 						  symbolising cache misses */
 	uint64_t unnamed; /* addresses without a symbol */
+	uint64_t sym_ids; /* the last unwind_sym.id given */
 	char unnamed_mods[UNNAMED_MODS_MAX][64];
 	uint32_t nunnamed_mods;
 };
@@ -213,6 +217,11 @@ void unwinder__free(struct unwinder *u)
 			cfi_table__free(
 				(struct cfi_table *)(uintptr_t)u->tabs.vals[i]);
 	hashmap__free(&u->tabs);
+	for (size_t i = 0; i < u->idxs.cap; i++)
+		if (u->idxs.keys[i])
+			symidx__free(
+				(struct sym_index *)(uintptr_t)u->idxs.vals[i]);
+	hashmap__free(&u->idxs);
 	syms_clear(u);
 	free(u);
 }
@@ -425,6 +434,22 @@ static struct cfi_table *table_of(struct unwinder *u, uint64_t bid)
 	return t;
 }
 
+/* The symbol index of a module file, shared like its CFI table. */
+static struct sym_index *index_of(struct unwinder *u, uint64_t bid)
+{
+	struct sym_index *x;
+	uint64_t v;
+
+	if (hashmap__get(&u->idxs, bid, &v))
+		return (struct sym_index *)(uintptr_t)v;
+	x = symidx__new();
+	if (x && hashmap__set(&u->idxs, bid, (uint64_t)(uintptr_t)x)) {
+		symidx__free(x);
+		x = NULL;
+	}
+	return x;
+}
+
 /* Opens each module now, while the process (and /proc/PID/root) is
  * there: its samples may be unwound after it exited.  Lists it. */
 static int add_module(Dwfl_Module *mod, void **userdata,
@@ -467,7 +492,8 @@ static int add_module(Dwfl_Module *mod, void **userdata,
 	if (!um->bid)
 		um->bid = 1;
 	um->tab = table_of(a->u, um->bid);
-	if (!um->tab)
+	um->idx = index_of(a->u, um->bid);
+	if (!um->tab || !um->idx)
 		return DWARF_CB_ABORT;
 	p->nmods++;
 	return DWARF_CB_OK;
@@ -1118,7 +1144,8 @@ static bool eval_part(struct umod *um, uint64_t vaddr)
  * Symbolises addr in um: the ELF symbol (.symtab, its debug file's, or
  * .dynsym), else "[file+0xoff]" at the start of its function (from
  * .eh_frame_hdr) or at addr; then the functions DWARF says are inlined at
- * addr, outermost first.
+ * addr, outermost first.  Both from the file's index (symidx.c), built
+ * once: libdwfl is asked only what the index cannot decide.
  */
 static struct csym *symbolise(struct umod *um, uint64_t addr, bool *unnamed)
 {
@@ -1126,20 +1153,22 @@ static struct csym *symbolise(struct umod *um, uint64_t addr, bool *unnamed)
 	const char *inl[UNWIND_INLINE_MAX];
 	char label[512];
 	size_t len = 0, cap = 0;
-	Dwarf_Die *scopes = NULL, *cu;
-	const char *name;
+	Dwarf_Die *cu;
+	const char *name = NULL;
 	struct csym *c;
 	Dwarf_Addr bias;
 	GElf_Off off;
 	GElf_Sym sym;
-	uint32_t n = 0, ninl = 0;
-	int ns;
+	uint32_t n = 0;
+	int ninl;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	name = dwfl_module_addrinfo(um->mod, addr, &off, &sym, NULL, NULL,
-				    NULL);
+	if (symidx__func(um->idx, um->mod, um->bias, addr - um->bias, &name) ==
+	    SYMIDX_ASK)
+		name = dwfl_module_addrinfo(um->mod, addr, &off, &sym, NULL,
+					    NULL, NULL);
 	*unnamed = !name || !name[0];
 	if (*unnamed && eval_part(um, addr - um->bias)) {
 		name = "_PyEval_EvalFrameDefault";
@@ -1163,19 +1192,12 @@ static struct csym *symbolise(struct umod *um, uint64_t addr, bool *unnamed)
 	 * Python program land, each at another address. */
 	cu = native__is_eval(name) ? NULL :
 				     dwfl_module_addrdie(um->mod, addr, &bias);
-	ns = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
-	/* scopes[0] is the innermost: collect inlined callees inner first. */
-	for (int i = 0; i < ns && ninl < UNWIND_INLINE_MAX; i++) {
-		const char *in;
-
-		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
-			continue;
-		in = dwarf_diename(&scopes[i]);
-		inl[ninl++] = in ? in : "[inlined]";
-	}
-	for (uint32_t i = ninl; i-- > 0;)
+	ninl = cu ? symidx__inlines(um->idx, cu, addr - bias, inl,
+				    UNWIND_INLINE_MAX, native__is_eval) :
+		    0;
+	/* inl[0] is the innermost: the outermost goes first. */
+	for (int i = ninl; i-- > 0;)
 		offs[n++] = strs_add(&c->strs, &len, &cap, inl[i], false);
-	free(scopes);
 	offs[n++] = strs_add(&c->strs, &len, &cap, um->path, false);
 
 	for (uint32_t i = 0; i < n; i++)
@@ -1250,6 +1272,7 @@ int unwinder__sym(struct unwinder *u, pid_t pid, uint64_t addr,
 		note_unnamed(u, um->path);
 	c->bid = um->bid;
 	c->rel = addr - um->start;
+	c->sym.id = ++u->sym_ids;
 	if (u->syms.len >= SYMS_MAX)
 		syms_clear(u);
 	if (hashmap__get(&u->syms, key, &v)) {

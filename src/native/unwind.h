@@ -39,6 +39,8 @@ struct unwind_sym {
 			       NULL (anonymous memory) */
 	bool unnamed; /* no symbol: names[0] is "[file+0xoff]" or
 			 "[unknown]" */
+	uint64_t id; /* names this result for as long as the unwinder
+			lives (never reused), or 0 (JIT code, unknown) */
 };
 
 struct unwinder *unwinder__new(void);

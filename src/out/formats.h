@@ -32,9 +32,14 @@ int out_callgrind__write(const struct profile *p, const struct out_meta *m,
 int out_trace__write(const struct profile *p, const struct out_meta *m,
 		     FILE *f);
 int out_html__write(const struct profile *p, const struct out_meta *m, FILE *f);
+/* The HTML report's timeline section (or a note that p has none). */
+int out_html__timeline(const struct profile *p, const struct out_meta *m,
+		       FILE *f);
 int out_heatmap__write(const struct profile *p, const struct out_meta *m,
 		       FILE *f);
 int out_pstats__write(const struct profile *p, const struct out_meta *m,
 		      FILE *f);
+int out_gecko__write(const struct profile *p, const struct out_meta *m,
+		     FILE *f);
 
 #endif /* PYPROF_OUT_FORMATS_H */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * A self-contained HTML report: a summary of the run, the threads, the
- * top functions (own and total samples), the hottest lines, and the
- * interactive flame graph (src/out/svg.c's, inline).  Everything is in the one
+ * A self-contained HTML report: a summary of the run, the threads, their
+ * timeline (src/out/html_timeline.c), the top functions (own and total
+ * samples), the hottest lines, and the interactive flame graph
+ * (src/out/svg.c's, inline).  Everything is in the one
  * file: no script, style or font is fetched, so it opens offline and can be
  * mailed or attached to a ticket.
  */
@@ -371,6 +372,10 @@ int out_html__write(const struct profile *p, const struct out_meta *m, FILE *f)
 	summary(f, p, m, total, fns.n);
 	fputs("<h2 id=\"threads\">Threads</h2>\n", f);
 	err = threads(f, p, total);
+	if (err)
+		goto out;
+	fputs("<h2 id=\"timeline-title\">Timeline</h2>\n", f);
+	err = out_html__timeline(p, m, f);
 	if (err)
 		goto out;
 	fputs("<h2 id=\"functions\">Top functions</h2>\n", f);

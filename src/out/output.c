@@ -20,6 +20,7 @@ static const char *const names[OUT__MAX] = {
 	[OUT_HTML] = "html",
 	[OUT_HEATMAP] = "heatmap",
 	[OUT_PSTATS] = "pstats",
+	[OUT_GECKO] = "gecko",
 };
 
 /* Longest suffixes first: ".speedscope.json" before any ".json". */
@@ -30,6 +31,7 @@ static const struct {
 	{ ".speedscope.json", OUT_SPEEDSCOPE },
 	{ ".heatmap.html", OUT_HEATMAP },
 	{ ".trace.json", OUT_TRACE },
+	{ ".gecko.json", OUT_GECKO },
 	{ ".callgrind", OUT_CALLGRIND },
 	{ ".folded", OUT_FOLDED },
 	{ ".pb.gz", OUT_PPROF },
@@ -40,11 +42,18 @@ static const struct {
 	{ ".svg", OUT_SVG },
 };
 
-#define FORMAT_NAMES \
-	"folded, svg, speedscope, pprof, callgrind, trace, html, heatmap, pstats"
-#define EXTENSIONS                                                       \
-	".folded, .txt, .svg, .speedscope.json, .pb.gz, .callgrind (or " \
-	"callgrind.out.*), .trace.json, .html, .heatmap.html, .pstats, .prof"
+#define FORMAT_NAMES                                                      \
+	"folded, svg, speedscope, pprof, callgrind, trace, gecko, html, " \
+	"heatmap, pstats"
+#define EXTENSIONS                                                           \
+	".folded, .txt, .svg, .speedscope.json, .pb.gz, .callgrind (or "     \
+	"callgrind.out.*), .trace.json, .gecko.json, .html, .heatmap.html, " \
+	".pstats, .prof"
+
+bool output__timeline(enum out_format f)
+{
+	return f == OUT_TRACE || f == OUT_GECKO || f == OUT_HTML;
+}
 
 const char *output__name(enum out_format f)
 {
@@ -124,6 +133,8 @@ int output__write(const struct profile *p, enum out_format f,
 		return out_heatmap__write(p, m, out);
 	case OUT_PSTATS:
 		return out_pstats__write(p, m, out);
+	case OUT_GECKO:
+		return out_gecko__write(p, m, out);
 	case OUT__MAX:
 		break;
 	}
@@ -136,6 +147,10 @@ const char *output__strerror(enum out_format f, int rc)
 		return "the trace format needs the time of every sample, which "
 		       "a live run records and a folded file does not hold: "
 		       "profile with -o FILE.trace.json instead";
+	if (f == OUT_GECKO && rc == -ENODATA)
+		return "the gecko format needs the time of every sample, which "
+		       "a live run records and a folded file does not hold: "
+		       "profile with -o FILE.gecko.json instead";
 	if (rc == -EINVAL)
 		return "unknown output format";
 	return strerror(-rc);

@@ -7,6 +7,7 @@
 #ifndef PYPROF_OUTPUT_H
 #define PYPROF_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ enum out_format {
 	OUT_HTML, /* .html: a self-contained report */
 	OUT_HEATMAP, /* .heatmap.html: the source, each line by its samples */
 	OUT_PSTATS, /* .pstats .prof: Python's pstats (marshal) */
+	OUT_GECKO, /* .gecko.json: the Firefox Profiler's (gecko) format */
 	OUT__MAX,
 };
 
@@ -46,6 +48,10 @@ struct out_meta {
 	const struct sources *sources;
 };
 
+/* Whether format f shows when each sample was taken, so that a live run
+ * records it (trace, gecko, html). */
+bool output__timeline(enum out_format f);
+
 /* The name of a format ("svg"), as --format takes it. */
 const char *output__name(enum out_format f);
 
@@ -56,7 +62,7 @@ int output__parse_name(const char *name, enum out_format *f, char *err,
 /*
  * The format the extension of path names: .folded .txt .svg
  * .speedscope.json .pb.gz .callgrind callgrind.out.* .trace.json
- * .heatmap.html .html .pstats .prof;
+ * .gecko.json .heatmap.html .html .pstats .prof;
  * folded for a device or pipe without one (/dev/null, /dev/stdout).
  * -EINVAL with a line in err naming the known extensions and --format.
  */
@@ -65,8 +71,8 @@ int output__format_for_path(const char *path, enum out_format *f, char *err,
 
 /*
  * Writes p to out in format f.  0, or -errno: -EIO/-ENOSPC... when the
- * stream failed, -ENOMEM, -ENODATA for OUT_TRACE when p has no timeline
- * (profile__add_at() was never called, e.g. read from a folded file).
+ * stream failed, -ENOMEM, -ENODATA for OUT_TRACE and OUT_GECKO when p has
+ * no timeline (read from a folded file).
  * output__strerror() turns the error into words.
  */
 int output__write(const struct profile *p, enum out_format f,

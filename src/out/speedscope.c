@@ -5,6 +5,12 @@
  * first; frames shared between them with their file and line; weights are
  * sample counts (unit "none").  The process and thread frames name the
  * profile instead of appearing in its stacks.
+ *
+ * A profile with a timeline (a live run with --timeline, issue 21) is
+ * written as one "evented" profile per thread instead: each function's
+ * boxes (src/out/lanes.h) as it opened and closed, in nanoseconds, so that
+ * speedscope's Time Order view is the timeline, and its other views weigh
+ * time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +18,7 @@
 #include <string.h>
 
 #include "out/formats.h"
+#include "out/lanes.h"
 #include "out/util.h"
 
 #define PYPROF_EXPORTER "pyprof-bpf"
@@ -271,6 +278,132 @@ static void write_profile(FILE *f, struct ctx *c, const struct layout *l,
 	fputs("]}", f);
 }
 
+/* ---- issue 21: the timeline as evented profiles ---- */
+
+/* Lane i's boxes as open and close events; frames numbered by index. */
+static int write_events(FILE *f, const struct profile *p, const struct lanes *l,
+			size_t i, const uint32_t *index)
+{
+	struct lane_box *b;
+	size_t n, nopen = 0;
+	uint64_t *ends = NULL;
+	uint32_t *frames = NULL;
+	bool first = true;
+	int err = lanes__boxes(l, p, i, &b, &n);
+
+	if (err)
+		return err;
+	ends = malloc((n ? n : 1) * sizeof(*ends));
+	frames = malloc((n ? n : 1) * sizeof(*frames));
+	if (!ends || !frames) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Boxes nest: close what ended before each opens, innermost first. */
+	for (size_t k = 0; k <= n; k++) {
+		while (nopen && (k == n || ends[nopen - 1] <= b[k].start)) {
+			nopen--;
+			fprintf(f,
+				"%s{\"type\":\"C\",\"frame\":%" PRIu32
+				",\"at\":%" PRIu64 "}",
+				first ? "" : ",", frames[nopen],
+				ends[nopen] - l->t0);
+			first = false;
+		}
+		if (k == n)
+			break;
+		frames[nopen] = index[b[k].frame];
+		ends[nopen++] = b[k].end;
+		fprintf(f,
+			"%s{\"type\":\"O\",\"frame\":%" PRIu32
+			",\"at\":%" PRIu64 "}",
+			first ? "" : ",", index[b[k].frame],
+			b[k].start - l->t0);
+		first = false;
+	}
+out:
+	free(ends);
+	free(frames);
+	free(b);
+	return err;
+}
+
+static int write_evented(const struct profile *p, const struct out_meta *m,
+			 FILE *f)
+{
+	size_t nframes = profile__nframes(p), nidx = 0;
+	uint32_t *index = NULL, *order = NULL;
+	struct lanes l;
+	char buf[32];
+	int err = lanes__build(&l, p, m ? m->freq : 0);
+
+	if (err)
+		return err;
+	index = malloc((nframes ? nframes : 1) * sizeof(*index));
+	order = malloc((nframes ? nframes : 1) * sizeof(*order));
+	if (!index || !order) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memset(index, 0xff, (nframes ? nframes : 1) * sizeof(*index));
+	for (size_t i = 0; i < l.nev; i++) {
+		const uint32_t *fr;
+		uint32_t n;
+		uint64_t count;
+
+		profile__stack(p, l.ev[i].stack, &fr, &n, &count);
+		for (uint32_t j = l.first_of[l.ev[i].stack]; j < n; j++)
+			if (index[fr[j]] == UINT32_MAX) {
+				order[nidx] = fr[j];
+				index[fr[j]] = (uint32_t)nidx++;
+			}
+	}
+	fputs("{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\n",
+	      f);
+	fputs("\"exporter\":\"" PYPROF_EXPORTER "\",\n\"name\":", f);
+	out__json_str(f, *out__meta_title(m) ? out__meta_title(m) :
+					       "pyprof-bpf profile");
+	fputs(",\n\"activeProfileIndex\":0,\n\"shared\":{\"frames\":[\n", f);
+	for (size_t i = 0; i < nidx; i++) {
+		write_frame(f, p, order[i]);
+		fputs(i + 1 < nidx ? ",\n" : "\n", f);
+	}
+	fputs("]},\n\"profiles\":[\n", f);
+	for (size_t i = 0; i < l.nlanes && !err; i++) {
+		const struct lane *ln = &l.lane[i];
+		char *name = NULL;
+
+		if (asprintf(&name, "%s (%s)",
+			     lanes__thread_name(&l, p, i, buf, sizeof(buf)),
+			     ln->proc == UINT32_MAX ?
+				     "all processes" :
+				     out__name(p, profile__frame_get(
+							  p, ln->proc))) < 0) {
+			err = -ENOMEM;
+			break;
+		}
+		fputs("{\"type\":\"evented\",\"name\":", f);
+		out__json_str(f, name);
+		free(name);
+		fprintf(f,
+			",\"unit\":\"nanoseconds\",\"startValue\":0,"
+			"\"endValue\":%" PRIu64 ",\n\"events\":[",
+			l.t1 - l.t0);
+		err = write_events(f, p, &l, i, index);
+		fputs(i + 1 < l.nlanes ? "]},\n" : "]}\n", f);
+	}
+	fputs("]}\n", f);
+out:
+	free(index);
+	free(order);
+	lanes__free(&l);
+	if (err)
+		return err;
+	return out__finish(f);
+}
+
+/* ---- end of issue 21 ---- */
+
 int out_speedscope__write(const struct profile *p, const struct out_meta *m,
 			  FILE *f)
 {
@@ -279,6 +412,8 @@ int out_speedscope__write(const struct profile *p, const struct out_meta *m,
 	struct layout l;
 	int err;
 
+	if (profile__nevents(p))
+		return write_evented(p, m, f);
 	err = out_labels__init(&labels, p);
 	if (err)
 		return err;

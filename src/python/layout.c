@@ -1559,6 +1559,32 @@ int py_layout__diff(const struct py_layout *a, const struct py_layout *b,
 	return n;
 }
 
+/* The span of a code object that holds the fields of its fingerprint
+ * (py_code_fp; python__code_fp reads the same ones).  A layout whose
+ * fields are further apart than the sampler reads gets len 0, which the
+ * sampler refuses as a bad config. */
+static void fp_span(const struct py_layout *l, struct py_code_fp_span *fp)
+{
+	const uint32_t f[] = { l->code.filename, l->code.name,
+			       l->code.linetable };
+	uint32_t lo = f[0], hi = f[0] + 8;
+
+	for (size_t i = 1; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i] < lo)
+			lo = f[i];
+		if (f[i] + 8 > hi)
+			hi = f[i] + 8;
+	}
+	memset(fp, 0, sizeof(*fp));
+	if (hi - lo > PY_CODE_FP_SPAN_MAX)
+		return;
+	fp->base = lo;
+	fp->len = hi - lo;
+	fp->filename = l->code.filename - lo;
+	fp->name = l->code.name - lo;
+	fp->linetable = l->code.linetable - lo;
+}
+
 void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 		       struct py_proc_cfg *cfg)
 {
@@ -1571,4 +1597,5 @@ void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 	cfg->code_tag_bits = l->code_tag_bits;
 	cfg->flags = l->free_threaded ? PY_CFG_FREE_THREADED : 0;
 	cfg->off = l->walk;
+	fp_span(l, &cfg->fp);
 }

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "python/linetable.h"
@@ -219,6 +221,7 @@ struct elf_verdict {
 	char vstr[32];
 	char why[256];
 	uint64_t runtime_vaddr;
+	uint64_t code_type_vaddr; /* PyCode_Type, 0 if not exported */
 };
 
 #define ELF_CACHE_SIZE 32
@@ -265,12 +268,15 @@ static struct elf_verdict *target_file(pid_t pid, const struct proc_map *m)
 	v->rc = python__elf_version(f, m->path, &v->version, v->vstr,
 				    sizeof(v->vstr), &v->ft, v->why,
 				    sizeof(v->why));
-	if (v->rc == 0 && elf_file__sym(f, "_PyRuntime", &v->runtime_vaddr,
-					NULL) != 0) {
+	if (v->rc == 0 &&
+	    elf_file__sym(f, "_PyRuntime", &v->runtime_vaddr, NULL) != 0) {
 		snprintf(v->why, sizeof(v->why),
 			 "%s: cannot place _PyRuntime in memory", m->path);
 		v->rc = -EINVAL;
 	}
+	if (v->rc == 0 &&
+	    elf_file__sym(f, "PyCode_Type", &v->code_type_vaddr, NULL) != 0)
+		v->code_type_vaddr = 0;
 	return v;
 }
 
@@ -281,6 +287,76 @@ static bool is_candidate(const struct proc_map *m, const char *exe)
 	if (m->path[0] != '/' || m->pgoff != 0)
 		return false;
 	return strncmp(b, "libpython", 9) == 0 || strcmp(m->path, exe) == 0;
+}
+
+/*
+ * Whether the process runs the file of mapping m rather than only reading
+ * it: one of the file's mappings is executable.  pyprof-bpf itself maps
+ * every libpython it looks at, to read its symbols (so do debuggers and
+ * indexers); and while the dynamic loader loads libpython, it is mapped
+ * whole, read-only, for a moment before its segments are.
+ */
+static bool runs_file(const struct proc_maps *maps, const struct proc_map *m)
+{
+	for (int i = 0; i < maps->n; i++)
+		if (maps->v[i].perms[2] == 'x' &&
+		    maps->v[i].inode == m->inode &&
+		    strcmp(maps->v[i].path, m->path) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Where the executable mappings of m's file come from in it, in the form
+ * the sampler recognises a process by (struct interp_file_seg): for a
+ * mapping of file offset off, the load bias is start - off - delta.
+ */
+static void exec_segs(struct py_target *t, const struct proc_maps *maps,
+		      const struct proc_map *m, uint64_t bias)
+{
+	t->file_dev = m->dev;
+	t->file_ino = m->inode;
+	t->nsegs = 0;
+	for (int i = 0; i < maps->n && t->nsegs < INTERP_FILE_SEGS; i++) {
+		const struct proc_map *x = &maps->v[i];
+		struct interp_file_seg *sg = &t->segs[t->nsegs];
+
+		if (x->perms[2] != 'x' || x->inode != m->inode ||
+		    strcmp(x->path, m->path) != 0)
+			continue;
+		sg->off = x->pgoff;
+		sg->end = x->pgoff + (x->end - x->start);
+		sg->delta = x->start - x->pgoff - bias;
+		t->nsegs++;
+	}
+}
+
+/* The executable file of pid (or path, in pid's root, if not NULL) as the
+ * kernel names it, into t->exe_dev and t->exe_ino (0 if unknown). */
+static void exe_id(pid_t pid, const char *path, struct py_target *t)
+{
+	char p[PATH_MAX + 64];
+	struct stat st;
+
+	if (path)
+		proc__root_path(pid, path, p, sizeof(p));
+	else
+		snprintf(p, sizeof(p), "/proc/%d/exe", pid);
+	t->exe_dev = t->exe_ino = 0;
+	if (stat(p, &st) != 0)
+		return;
+	t->exe_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
+	t->exe_ino = st.st_ino;
+}
+
+/* Whether addr is in a writable mapping: _PyRuntime of a loaded
+ * interpreter is in its .data or .bss. */
+static bool writable_at(const struct proc_maps *maps, uint64_t addr)
+{
+	for (int i = 0; i < maps->n; i++)
+		if (addr >= maps->v[i].start && addr < maps->v[i].end)
+			return maps->v[i].perms[1] == 'w';
+	return false;
 }
 
 /*
@@ -441,10 +517,40 @@ static int no_memory(pid_t pid, int rc, char *err, size_t errlen)
 	}
 }
 
+/* A process older than this whose runtime has no interpreter does not run
+ * one (start-up takes milliseconds, tens on a loaded machine). */
+#define LIVE_SECS 2.0
+
+/*
+ * Whether pid runs the interpreter of file v, whose _PyRuntime is at
+ * runtime: it has one (its list of interpreters is not empty), or it is
+ * young enough to be starting it.  A process that loaded a libpython and
+ * never ran it (a plugin host, a 3.11 that dlopen'd 3.12's) is not that
+ * Python.
+ */
+static bool runs_interp(pid_t pid, const struct elf_verdict *v,
+			uint64_t runtime)
+{
+	const struct py_layout *l = py_layout__builtin(v->version);
+	struct rmem m;
+	uint64_t interp = 0;
+	double age;
+
+	if (!l)
+		return true; /* said later: no offsets */
+	rmem__init_pid(&m, pid);
+	if (rmem__read_u64(&m, runtime + l->walk.runtime_interp_head,
+			   &interp) == 0 &&
+	    interp)
+		return true;
+	return proc__age(pid, &age) != 0 || age < LIVE_SECS;
+}
+
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "",
 							 comm[64] = "?";
+	char idle[PATH_MAX + 64] = "";
 	struct proc_maps maps;
 	struct elf_verdict *found = NULL;
 	int rc, best_rc = -ENOEXEC;
@@ -470,7 +576,8 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 			struct elf_verdict *v;
 			uint64_t bias;
 
-			if (!is_candidate(m, exe) || lib != (pass == 0))
+			if (!is_candidate(m, exe) || lib != (pass == 0) ||
+			    !runs_file(&maps, m))
 				continue;
 			v = target_file(pid, m);
 			if (!v)
@@ -485,6 +592,21 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 					m->path);
 				rc = -EINVAL;
 			}
+			if (rc == 0 &&
+			    !writable_at(&maps, bias + v->runtime_vaddr)) {
+				snprintf(why, sizeof(why),
+					 "%s is mapped but its _PyRuntime is "
+					 "not in writable memory",
+					 m->path);
+				rc = -ENOEXEC;
+			}
+			if (rc == 0 &&
+			    !runs_interp(pid, v, bias + v->runtime_vaddr)) {
+				snprintf(idle, sizeof(idle),
+					 "%s is loaded but runs no interpreter",
+					 m->path);
+				rc = -ENOEXEC;
+			}
 			if (rc == 0) {
 				t->version = v->version;
 				snprintf(t->version_str, sizeof(t->version_str),
@@ -493,6 +615,13 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 					 m->path);
 				t->runtime_addr = bias + v->runtime_vaddr;
 				found = v;
+				t->runtime_vaddr = v->runtime_vaddr;
+				t->code_type =
+					v->code_type_vaddr ?
+						bias + v->code_type_vaddr :
+						0;
+				exec_segs(t, &maps, m, bias);
+				exe_id(pid, NULL, t);
 				goto found;
 			}
 			if (rc != -ENOEXEC)
@@ -504,7 +633,12 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 			break;
 	}
 	proc__maps_free(&maps);
-	if (best_rc == -ENOEXEC)
+	if (best_rc == -ENOEXEC && idle[0])
+		snprintf(err, errlen,
+			 "process %d (%s) is not a Python process: %s; give "
+			 "the pid of a CPython 3.8-3.14 process",
+			 pid, comm, idle);
+	else if (best_rc == -ENOEXEC)
 		snprintf(
 			err, errlen,
 			"process %d (%s) is not a Python process: no libpython is "
@@ -542,6 +676,192 @@ found:
 	return 0;
 }
 
+/*
+ * Describes the interpreter file path (as process pid names it) into *t,
+ * as python__attach would for a process that had it mapped, with a load
+ * bias of 0: runtime_addr is _PyRuntime's vaddr.  0 or -errno.
+ */
+static int describe_file(pid_t pid, const char *path, struct py_target *t)
+{
+	char root_path[PATH_MAX + 64];
+	struct elf_seg segs[INTERP_FILE_SEGS];
+	struct proc_map m = { .path = (char *)path };
+	const struct elf_verdict *v;
+	const struct py_layout *layout;
+	struct py_layout dl;
+	uint8_t buf[2048];
+	struct stat st;
+	char why[256];
+	int n;
+
+	proc__root_path(pid, path, root_path, sizeof(root_path));
+	if (stat(root_path, &st) != 0)
+		return -errno;
+	m.inode = st.st_ino;
+	v = target_file(pid, &m);
+	if (!v)
+		return -ENOENT;
+	if (v->rc)
+		return v->rc;
+	layout = py_layout__builtin(v->version);
+	if (!layout)
+		return -ENOTSUP;
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	rmem__init_pid(&t->mem, pid);
+	t->version = v->version;
+	snprintf(t->version_str, sizeof(t->version_str), "%s", v->vstr);
+	snprintf(t->elf_path, sizeof(t->elf_path), "%s", path);
+	t->runtime_addr = t->runtime_vaddr = v->runtime_vaddr;
+	t->code_type = v->code_type_vaddr;
+	t->layout = *layout;
+	/* 3.13+: _Py_DebugOffsets is _PyRuntime's initial value, in the
+	 * file's .data; anything less certain and the process is looked at
+	 * once it runs. */
+	if (t->version >= PYVER(3, 13)) {
+		if (elf_file__read(v->f, v->runtime_vaddr, buf, sizeof(buf)) ||
+		    py_layout__from_debug_offsets(buf, sizeof(buf), &dl, why,
+						  sizeof(why)) ||
+		    dl.version != t->version)
+			return -EAGAIN;
+		t->layout = dl;
+		t->debug_offsets = true;
+	}
+	t->file_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
+	t->file_ino = st.st_ino;
+	n = elf_file__exec_segs(v->f, segs, INTERP_FILE_SEGS);
+	for (int i = 0; i < n; i++) {
+		uint64_t off = segs[i].offset & ~4095ull;
+
+		t->segs[i].off = off;
+		t->segs[i].end = (segs[i].offset + segs[i].filesz + 4095) &
+				 ~4095ull;
+		t->segs[i].delta = elf_file__is_exec(v->f) ?
+					   0 :
+					   (segs[i].vaddr & ~4095ull) - off;
+	}
+	t->nsegs = (uint32_t)n;
+	return n ? 0 : -ENOEXEC;
+}
+
+/* Whether path (in pid's root) is a file. */
+static bool file_in(pid_t pid, const char *path)
+{
+	char root_path[PATH_MAX + 64];
+	struct stat st;
+
+	proc__root_path(pid, path, root_path, sizeof(root_path));
+	return stat(root_path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Where the dynamic loader of pid will find library name, as it searches
+ * (ld.so(8)): DT_RPATH when there is no DT_RUNPATH, LD_LIBRARY_PATH,
+ * DT_RUNPATH, then the default directories (its cache is not read: a
+ * library only it knows is found once it is mapped).  0 or -ENOENT.
+ */
+static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
+			const char *name, char *out, size_t len)
+{
+	static const char *const defaults =
+		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:"
+		"/usr/lib64:/lib:/usr/lib:/usr/local/lib";
+	char env[8192] = "", origin[PATH_MAX], envpath[64], *ldlp = NULL;
+	const char *rpath = NULL, *runpath = NULL, *lists[4];
+	const char *slash = strrchr(exe_path, '/');
+	size_t n;
+	FILE *f;
+
+	snprintf(origin, sizeof(origin), "%.*s",
+		 slash ? (int)(slash - exe_path) : 0, exe_path);
+	if (elf_file__dyn_strs(exe, DT_RUNPATH, &runpath, 1) != 1)
+		elf_file__dyn_strs(exe, DT_RPATH, &rpath, 1);
+	snprintf(envpath, sizeof(envpath), "/proc/%d/environ", pid);
+	f = fopen(envpath, "re");
+	if (f) {
+		n = fread(env, 1, sizeof(env) - 1, f);
+		fclose(f);
+		env[n] = '\0';
+		for (char *e = env; e < env + n; e += strlen(e) + 1)
+			if (strncmp(e, "LD_LIBRARY_PATH=", 16) == 0)
+				ldlp = e + 16;
+	}
+	lists[0] = rpath;
+	lists[1] = ldlp;
+	lists[2] = runpath;
+	lists[3] = defaults;
+	for (int l = 0; l < 4; l++) {
+		const char *p = lists[l];
+
+		while (p && *p) {
+			size_t dl = strcspn(p, ":");
+			char dir[PATH_MAX];
+			int w;
+
+			if (dl >= 7 && strncmp(p, "$ORIGIN", 7) == 0)
+				w = snprintf(dir, sizeof(dir), "%s%.*s", origin,
+					     (int)(dl - 7), p + 7);
+			else if (dl >= 9 && strncmp(p, "${ORIGIN}", 9) == 0)
+				w = snprintf(dir, sizeof(dir), "%s%.*s", origin,
+					     (int)(dl - 9), p + 9);
+			else
+				w = snprintf(dir, sizeof(dir), "%.*s", (int)dl,
+					     p);
+			p += dl + (p[dl] == ':');
+			if (w <= 0 || (size_t)w >= sizeof(dir))
+				continue;
+			w = snprintf(out, len, "%s/%s", dir, name);
+			if (w <= 0 || (size_t)w >= len)
+				continue;
+			if (file_in(pid, out))
+				return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int python__expect(pid_t pid, const char *path, struct py_target *t)
+{
+	char exe[PATH_MAX], open_path[PATH_MAX + 64], lib[PATH_MAX];
+	const char *needed[64];
+	struct elf_file *f;
+	uint64_t v;
+	ssize_t n;
+	int rc = -ENOEXEC, k;
+
+	if (path) {
+		snprintf(exe, sizeof(exe), "%s", path);
+		proc__root_path(pid, path, open_path, sizeof(open_path));
+	} else {
+		snprintf(open_path, sizeof(open_path), "/proc/%d/exe", pid);
+		n = readlink(open_path, exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return -ESRCH;
+		exe[n] = '\0';
+	}
+	f = elf_file__open(open_path);
+	if (!f)
+		return -ENOEXEC;
+	if (elf_file__sym(f, "_PyRuntime", &v, NULL) == 0) {
+		rc = describe_file(pid, exe, t);
+		exe_id(pid, path, t);
+		goto out;
+	}
+	k = elf_file__dyn_strs(f, DT_NEEDED, needed, 64);
+	for (int i = 0; i < k; i++) {
+		if (strncmp(needed[i], "libpython3", 10) != 0)
+			continue;
+		if (find_library(pid, f, exe, needed[i], lib, sizeof(lib)) == 0)
+			rc = describe_file(pid, lib, t);
+		if (rc == 0)
+			exe_id(pid, path, t);
+		break;
+	}
+out:
+	elf_file__close(f);
+	return rc;
+}
+
 static void code_free(struct py_code *c)
 {
 	if (!c)
@@ -577,6 +897,18 @@ void python__clone(const struct py_target *from, pid_t pid,
 	rmem__init_pid(&to->mem, from->pid);
 }
 
+void python__from_file(const struct py_target *proto, pid_t pid,
+		       uint64_t runtime_addr, struct py_target *to)
+{
+	uint64_t delta = runtime_addr - proto->runtime_addr;
+
+	python__clone(proto, pid, to);
+	rmem__init_pid(&to->mem, pid);
+	to->runtime_addr = runtime_addr;
+	if (to->code_type)
+		to->code_type += delta;
+}
+
 static char *read_str_at(const struct py_target *t, uint64_t addr)
 {
 	char buf[PYOBJ_STR_MAX * 4 + 1];
@@ -586,92 +918,150 @@ static char *read_str_at(const struct py_target *t, uint64_t addr)
 	return strdup(buf);
 }
 
+/* The offset of the name the profile shows: co_qualname from 3.11. */
+static uint32_t name_offset(const struct py_layout *l)
+{
+	return l->code.qualname != PY_OFF_NONE ? l->code.qualname :
+						 l->code.name;
+}
+
+uint32_t python__code_fp(const struct py_layout *l, const uint8_t *buf)
+{
+	return py_code_fp(rmem__ld64(buf + l->code.filename),
+			  rmem__ld64(buf + l->code.name),
+			  rmem__ld64(buf + l->code.linetable));
+}
+
+/*
+ * Whether the object read into buf is a live code object.  A freed one
+ * keeps most of its bytes (and so its fingerprint) until its memory is
+ * used again, while the strings it held are freed at once: its name read
+ * then is another object's bytes (3.12 once showed "\ufffd (functools.py)").
+ * What freeing writes is the first word or two: pymalloc's free list
+ * pointer over ob_refcnt, glibc's over ob_refcnt and ob_type.  A live
+ * object's reference count fits in 32 bits, immortal ones included (3.12+;
+ * 3.14 keeps flags above it, and ob_overflow, 0 here, below them).
+ */
+static bool code_alive(const struct py_target *t, const uint8_t *buf)
+{
+	uint64_t refcnt = rmem__ld64(buf);
+
+	if (t->version >= PYVER(3, 14)) {
+		if ((uint32_t)refcnt == 0 || ((refcnt >> 32) & 0xffff) != 0)
+			return false;
+	} else if (refcnt == 0 || refcnt > 0xffffffffull) {
+		return false;
+	}
+	return !t->code_type ||
+	       rmem__ld64(buf + t->layout.object.ob_type) == t->code_type;
+}
+
 /* Reads code object addr into c; c->ok says whether it could. */
 static void read_code(struct py_target *t, struct py_code *c)
 {
 	const struct py_layout *l = &t->layout;
 	uint8_t buf[CODE_READ_MAX];
-	uint32_t size = l->code.size, name_off;
+	uint32_t size = l->code.size;
 
 	if (size > sizeof(buf) || l->code.firstlineno > size - 4 ||
 	    l->code.filename > size - 8 || l->code.name > size - 8 ||
 	    l->code.linetable > size - 8 ||
-	    (l->code.qualname != PY_OFF_NONE && l->code.qualname > size - 8))
+	    (l->code.qualname != PY_OFF_NONE && l->code.qualname > size - 8) ||
+	    l->object.ob_type > size - 8)
 		return;
-	if (rmem__read(&t->mem, c->addr, buf, size) != 0)
+	if (rmem__read(&t->mem, c->addr, buf, size) != 0) {
 		return;
-	if (rmem__ld32(buf + l->code.firstlineno) != c->firstlineno) {
-		/* Freed and reused since the sample: not the code we saw. */
+	}
+	if (!code_alive(t, buf) || python__code_fp(l, buf) != c->fp) {
+		/* Freed, or freed and reused, since the sample: not the code
+		 * that was sampled, which is gone for good. */
+		c->stale = true;
 		t->code_stale++;
 		return;
 	}
-	name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
-						     l->code.name;
-	c->name_ptr = rmem__ld64(buf + name_off);
+	c->firstlineno = rmem__ld32(buf + l->code.firstlineno);
+	c->name_ptr = rmem__ld64(buf + name_offset(l));
 	c->file_ptr = rmem__ld64(buf + l->code.filename);
 	c->name = read_str_at(t, c->name_ptr);
 	c->filename = read_str_at(t, c->file_ptr);
-	if (!c->name || !c->filename)
+	if (!c->name || !c->filename) {
 		return;
+	}
 	if (pyobj__read_bytes(l, &t->mem, rmem__ld64(buf + l->code.linetable),
 			      PYOBJ_BYTES_MAX, &c->linetable,
 			      &c->linetable_len) != 0) {
 		c->linetable = NULL;
 		c->linetable_len = 0;
 	}
+	/* Still the same live object after its strings were read (it may
+	 * have been freed meanwhile, and they with it).  A process that
+	 * exited since cannot tell: what was read while it ran stands. */
+	if (rmem__read(&t->mem, c->addr, buf, size) == 0 &&
+	    (!code_alive(t, buf) || python__code_fp(l, buf) != c->fp)) {
+		c->stale = true;
+		t->code_stale++;
+		return;
+	}
+	/*
+	 * 3.13+ push a frame of the runtime's own code object
+	 * _Py_InitCleanup (Python/specialize.c) between a call of a class
+	 * and its Python __init__, to check what __init__ returned: its
+	 * name and its file name are both the one string "__init__".  No
+	 * Python code runs in it (issue 16: "__init__ (__init__)").
+	 */
+	c->shim = t->version >= PYVER(3, 13) && c->name_ptr == c->file_ptr &&
+		  strcmp(c->name, "__init__") == 0;
 	c->ok = true;
 }
 
 /*
- * Whether cached code object c still is the one at its address: the same
- * co_firstlineno alone does not tell (every module's <module> starts at
- * line 1, and module code objects are freed after import), so its name
- * and file name must be the same objects too.  A target that cannot be
- * read any more (it exited) keeps what was cached.
+ * The cache key of code object addr with fingerprint fp: both, for a
+ * profile may hold samples of an object and of another at the same
+ * address, and each must keep its name.  Code objects are 8-aligned user
+ * addresses (below 2^47): 44 bits for the address, 20 for the
+ * fingerprint; entries whose full address and fingerprint differ from
+ * the ones asked for are replaced.
  */
-static bool code_still_there(struct py_target *t, const struct py_code *c)
+static uint64_t code_key(uint64_t addr, uint32_t fp)
 {
-	const struct py_layout *l = &t->layout;
-	uint8_t buf[CODE_READ_MAX];
-	uint32_t name_off = l->code.qualname != PY_OFF_NONE ? l->code.qualname :
-							      l->code.name;
-
-	if (rmem__read(&t->mem, c->addr, buf, l->code.size) != 0)
-		return true;
-	return rmem__ld32(buf + l->code.firstlineno) == c->firstlineno &&
-	       rmem__ld64(buf + name_off) == c->name_ptr &&
-	       rmem__ld64(buf + l->code.filename) == c->file_ptr;
+	return ((addr >> 3) & ((1ull << 44) - 1)) | (uint64_t)fp << 44 |
+	       1ull << 63;
 }
 
 const struct py_code *python__code(struct py_target *t, uint64_t addr,
-				   uint32_t firstlineno, bool recheck)
+				   uint32_t fp)
 {
 	struct py_code *c;
-	uint64_t v;
+	uint64_t v, key;
 
-	if (hashmap__get(&t->codes, addr, &v)) {
+	fp &= PY_FRAME_FP_MASK;
+	key = code_key(addr, fp);
+	if (hashmap__get(&t->codes, key, &v)) {
 		c = (struct py_code *)(uintptr_t)v;
-		if (c->firstlineno == firstlineno && c->ok &&
-		    (!recheck || code_still_there(t, c)))
+		/* Read, or known to be gone: either stands.  A read that
+		 * failed is tried again. */
+		if (c->addr == addr && c->fp == fp && (c->ok || c->stale))
 			return c;
-		hashmap__del(&t->codes, addr);
+		hashmap__del(&t->codes, key);
 		code_free(c);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->addr = addr;
-	c->firstlineno = firstlineno;
+	c->fp = fp;
 	read_code(t, c);
 	if (!c->ok) {
 		t->code_errors++;
 		free(c->name);
 		free(c->filename);
+		free(c->linetable);
 		c->name = c->filename = NULL;
+		c->linetable = NULL;
 	}
 	if (t->codes.len >= CODE_CACHE_MAX)
 		code_cache_clear(t);
-	if (hashmap__set(&t->codes, addr, (uint64_t)(uintptr_t)c)) {
+	if (hashmap__set(&t->codes, key, (uint64_t)(uintptr_t)c)) {
 		code_free(c);
 		return NULL;
 	}

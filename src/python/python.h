@@ -24,18 +24,29 @@ struct py_target {
 	char elf_path[PATH_MAX]; /* the file holding _PyRuntime, as the target
 				    names it */
 	uint64_t runtime_addr;
+	uint64_t runtime_vaddr; /* _PyRuntime's address in the file */
+	uint64_t code_type; /* PyCode_Type's address, 0 if unknown */
+	/* The interpreter file as the kernel names it, and its executable
+	 * mappings (what the sampler recognises its processes by). */
+	uint64_t file_dev, file_ino;
+	uint64_t exe_dev, exe_ino; /* its executable (a stub, or the same) */
+	uint32_t nsegs;
+	struct interp_file_seg segs[INTERP_FILE_SEGS];
 	struct py_layout layout;
 	bool debug_offsets; /* layout taken from the target's _Py_DebugOffsets */
 	struct rmem mem;
-	struct hashmap codes; /* code address -> struct py_code * */
+	struct hashmap codes; /* (code address, fingerprint) -> py_code * */
 	uint64_t code_errors; /* code objects that could not be read */
 	uint64_t code_stale; /* code address reused before we read it */
 };
 
 struct py_code {
 	uint64_t addr;
-	uint32_t firstlineno;
+	uint32_t fp; /* the fingerprint sampled (py_code_fp) */
+	uint32_t firstlineno; /* co_firstlineno, as read */
 	bool ok;
+	bool stale; /* the object sampled is gone: never readable again */
+	bool shim; /* the runtime's own, not Python code: not shown */
 	char *name; /* co_qualname (3.11+) or co_name, UTF-8 */
 	char *filename; /* co_filename, UTF-8 */
 	uint64_t name_ptr, file_ptr; /* the str objects they were read from */
@@ -59,6 +70,23 @@ void python__clone(const struct py_target *from, pid_t pid,
 		   struct py_target *to);
 
 /*
+ * What process pid, young, will run: the interpreter file its executable
+ * (path, as pid names it; NULL: the one it runs now) is (a static
+ * interpreter) or links (libpython3.X.so, found as the dynamic loader will
+ * find it), described into *t as python__attach would once it is mapped,
+ * with _PyRuntime at its file address (runtime_addr == runtime_vaddr).
+ * 0, or -ENOEXEC (not Python), -EAGAIN (3.13+ whose offsets only the
+ * process will tell), -errno.
+ */
+int python__expect(pid_t pid, const char *path, struct py_target *t);
+
+/* *to describes process pid, which runs the interpreter file of proto's
+ * process with _PyRuntime at runtime_addr (the sampler recognised it);
+ * its code cache starts empty. */
+void python__from_file(const struct py_target *proto, pid_t pid,
+		       uint64_t runtime_addr, struct py_target *to);
+
+/*
  * The version of the interpreter in ELF file f (named path, used only as a
  * cross-check): Py_Version on 3.11+, else the API symbols each release added;
  * on 3.13+ also whether it is a free-threaded build (its _Py_DebugOffsets'
@@ -73,15 +101,19 @@ int python__elf_version(struct elf_file *f, const char *path, unsigned *version,
 			size_t errlen);
 
 /*
- * The code object at addr, read from the target and cached.  firstlineno is
- * what the sampler saw; a cached entry that disagrees is re-read (the
- * address was reused).  With recheck (a stack seen for the first time, read
- * while the target still runs it) a cached entry is also re-read if the
- * object's name or file name objects changed.  Never NULL unless out of
- * memory; ->ok says whether the object could be read.
+ * The code object at addr that had fingerprint fp (py_code_fp; bit 31, the
+ * entry flag, is ignored) when sampled, read from the target and cached.
+ * A code object that is no longer alive, or whose fingerprint differs (the
+ * address was reused), is not that object: ->ok is false, as when it
+ * could not be read, and the caller shows "[unknown]", never another
+ * object's name.  Never NULL unless out of memory.
  */
 const struct py_code *python__code(struct py_target *t, uint64_t addr,
-				   uint32_t firstlineno, bool recheck);
+				   uint32_t fp);
+
+/* The fingerprint (py_code_fp) of the code object whose first
+ * layout.code.size bytes are in buf. */
+uint32_t python__code_fp(const struct py_layout *l, const uint8_t *buf);
 
 /* The line of byte offset lasti in code c, or -1 if it has none (3.11+
  * module code starts with a RESUME on line 0, a real line). */

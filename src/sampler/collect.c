@@ -10,6 +10,7 @@
 
 #include "lib/clock.h"
 #include "lib/grow.h"
+#include "lib/filter.h"
 #include "lib/sources.h"
 #include "python/pythread.h"
 #include "sampler/offcpu.h"
@@ -32,6 +33,9 @@
 #define DEFER_IDS_MAX (1u << 20)
 /* How long a sample waits for its thread's name, at most (s). */
 #define DEFER_MAX 2.0
+/* Frame ids --native keeps for reuse (framecache): 4 and 16 MiB. */
+#define SYM_IDS_MAX (1u << 20)
+#define PY_IDS_MAX (1u << 22)
 
 static int64_t marker(struct collector *c, const char *text)
 {
@@ -64,9 +68,32 @@ void collect__fini(struct collector *c)
 		free(c->deferred[i].ids);
 	free(c->deferred);
 	hashmap__free(&c->pending);
+	framecache__free(&c->sym_ids);
+	framecache__free(&c->py_ids);
 	free(c->nat);
+	hashmap__free(&c->timed_stacks);
+	hashmap__free(&c->nvcsw);
 	free(c->buf);
 	free(c->stack);
+}
+
+void collect__parked(struct collector *c)
+{
+	for (size_t i = 0; i < c->ts->n; i++) {
+		struct target *t = c->ts->v[i];
+		struct collect_sample s = {
+			.t = t,
+			.tid = (uint32_t)t->pid,
+			.flags = SAMPLE_F_UNRECOGNISED,
+			.count = t->parked,
+		};
+
+		if (!t->parked)
+			continue;
+		t->parked = 0;
+		if (collect__add(c, &s) == 0)
+			c->parked_kept += s.count;
+	}
 }
 
 /* The root frame of t: "comm-PID", or "comm" with --merge-processes. */
@@ -314,8 +341,7 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	uint32_t name, file;
 	int64_t id;
 
-	code = python__code(&t->py, pf->code,
-			    pf->firstlineno & PY_FRAME_LINENO_MASK, false);
+	code = python__code(&t->py, pf->code, pf->fingerprint);
 	if (!code)
 		return -ENOMEM;
 	if (!code->ok) {
@@ -344,8 +370,7 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
 		const struct py_code *code = python__code(
 			&t->py, seg->frames[i].code,
-			seg->frames[i].firstlineno & PY_FRAME_LINENO_MASK,
-			true);
+			seg->frames[i].fingerprint);
 
 		/* The heatmap's source, while the process still runs. */
 		if (c->sources && code && code->ok)
@@ -401,8 +426,16 @@ static void push_marker(struct build *b, const char *text)
 static void push_python(struct build *b, struct target *t,
 			const struct py_frame *pf)
 {
-	if (!b->err)
-		push(b, python_frame(b->c, t, pf));
+	const struct py_code *code;
+
+	if (b->err)
+		return;
+	/* A frame of the runtime's (3.13's __init__ check) is left out:
+	 * the caller calls the class's __init__. */
+	code = python__code(&t->py, pf->code, pf->fingerprint);
+	if (code && code->ok && code->shim)
+		return;
+	push(b, python_frame(b->c, t, pf));
 }
 
 /* What stands where the root frames of a Python stack would be when the
@@ -427,6 +460,14 @@ static const char *no_python_marker(uint32_t flags)
 		return "[no Python thread state]";
 	if (flags & SAMPLE_F_NO_RUNTIME)
 		return "[interpreter not readable]";
+	/* Before Py_Initialize made the interpreter (the dynamic loader,
+	 * the runtime's own set-up), and after Py_Finalize removed it. */
+	if (flags & SAMPLE_F_NO_INTERP)
+		return "[interpreter starting]";
+	if (flags & SAMPLE_F_INTERP_GONE)
+		return "[interpreter finished]";
+	if (flags & SAMPLE_F_UNRECOGNISED)
+		return "[not yet recognised]";
 	if (flags & SAMPLE_F_BAD_CONFIG)
 		return "[bad config]";
 	if (flags & SAMPLE_F_PARTIAL)
@@ -462,6 +503,8 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 		if (sl->kind == MERGE_NATIVE) {
 			for (uint32_t j = 0; j < nat->nids[sl->idx]; j++)
 				push(b, nat->ids[sl->idx][j]);
+		} else if (sl->kind == MERGE_PYTHON && nat->have_pyids) {
+			push(b, nat->pyids[sl->idx]);
 		} else if (sl->kind == MERGE_PYTHON) {
 			/* Slots number Python frames from the root. */
 			push_python(b, s->t, &s->py[s->npy - 1 - sl->idx]);
@@ -490,19 +533,94 @@ static void push_kernel(struct build *b, const struct collect_sample *s)
 	}
 }
 
-/* Adds the built stack.  With the timeline, an event that alone could not
- * be stored leaves the samples in the profile: those are not lost. */
-static int add(struct collector *c, const struct build *b,
-	       const struct collect_sample *s)
+/* ---- issue 21: the filters and the timeline ---- */
+
+/* Whether thread tid left the CPU of its own accord since its last timed
+ * sample: its count of voluntary switches changed. */
+static bool slept_since(struct collector *c, uint32_t tid, uint32_t nvcsw)
 {
-	uint64_t before = profile__total(c->prof);
+	uint64_t k = (uint64_t)tid | 1ull << 32, prev;
+	bool known = hashmap__get(&c->nvcsw, k, &prev);
+
+	/* Bounded: forgetting a thread only costs one "it slept". */
+	if (!known && c->nvcsw.len >= (1u << 16))
+		hashmap__free(&c->nvcsw);
+	hashmap__set(&c->nvcsw, k, (uint64_t)nvcsw + 1);
+	return known && prev != (uint64_t)nvcsw + 1;
+}
+
+/* Puts the sample or span s, whose stack is idx, on the timeline. */
+static int add_timed(struct collector *c, const struct collect_sample *s,
+		     size_t idx)
+{
+	if (s->span_ns) {
+		c->timed_spans++;
+		return profile__time_span(c->prof, idx, s->tid, s->t_ns,
+					  s->t_ns + s->span_ns);
+	}
+	c->timed_samples++;
+	return profile__time_sample(c->prof, idx, s->tid, s->t_ns,
+				    slept_since(c, s->tid, s->nvcsw));
+}
+
+/* A timed sample or span the filter left out still takes its thread's
+ * lane, on the empty stack: the lanes show nothing there, and the box
+ * before it ends where it begins. */
+static void add_hidden(struct collector *c, const struct collect_sample *s)
+{
+	size_t idx;
+
+	if (profile__add_idx(c->prof, NULL, 0, 0, &idx) || add_timed(c, s, idx))
+		c->timed_lost++;
+}
+
+/* The filter's verdict on the built stack (hidden frames removed): true
+ * when it is kept. */
+static bool filter_keeps(struct collector *c, struct build *b)
+{
 	int rc;
 
-	if (!c->timeline)
-		return profile__add(c->prof, c->stack, b->n, s->count);
-	rc = profile__add_at(c->prof, c->stack, b->n, s->count, s->t_ns);
-	return rc && profile__total(c->prof) == before ? rc : 0;
+	if (!c->filter || b->err)
+		return true;
+	rc = filter__stack(c->filter, c->prof, c->stack, &b->n);
+	if (rc < 0)
+		b->err = rc;
+	return rc != 0;
 }
+
+/*
+ * Adds the built stack, and puts a timed sample on the timeline; *idx
+ * gets the stack.  A timeline that alone could not grow leaves the
+ * samples in the profile: those are not lost.
+ */
+static int add(struct collector *c, const struct build *b,
+	       const struct collect_sample *s, size_t *idx)
+{
+	int rc = profile__add_idx(c->prof, c->stack, b->n, s->count, idx);
+
+	if (!rc && s->timed && add_timed(c, s, *idx))
+		c->timed_lost++;
+	return rc;
+}
+
+/*
+ * The filter's verdict on the built stack, then the stack added: 0, 1 when
+ * the filter left the sample out (a timed one keeps its lane), or -errno.
+ */
+static int filter_and_add(struct collector *c, struct build *b,
+			  const struct collect_sample *s, size_t *idx)
+{
+	if (!filter_keeps(c, b)) {
+		c->filtered += s->count;
+		profile__add_filtered(c->prof, s->count);
+		if (s->timed)
+			add_hidden(c, s);
+		return 1;
+	}
+	return b->err ?: add(c, b, s, idx);
+}
+
+/* ---- end of issue 21 ---- */
 
 /* ---- Samples waiting for their thread's name ---- */
 
@@ -546,7 +664,10 @@ static int defer(struct collector *c, const struct build *b,
 	d->n = b->n;
 	d->ids = ids;
 	d->count = s->count;
+	d->timed = s->timed;
 	d->t_ns = s->t_ns;
+	d->span_ns = s->span_ns;
+	d->nvcsw = s->nvcsw;
 	d->since = clock__now();
 	c->deferred_ids += b->n;
 	return 0;
@@ -571,8 +692,12 @@ static void add_deferred(struct collector *c, bool last)
 			.t = v[i].t,
 			.tid = v[i].tid,
 			.count = v[i].count,
+			.timed = v[i].timed,
 			.t_ns = v[i].t_ns,
+			.span_ns = v[i].span_ns,
+			.nvcsw = v[i].nvcsw,
 		};
+		size_t idx;
 		int64_t f;
 		int rc;
 
@@ -591,9 +716,9 @@ static void add_deferred(struct collector *c, bool last)
 		rc = f < 0 ? (int)f : 0;
 		if (!rc) {
 			c->stack[1] = (uint32_t)f;
-			rc = add(c, &b, &s);
+			rc = filter_and_add(c, &b, &s, &idx);
 		}
-		if (rc)
+		if (rc < 0)
 			lose(c, lost_reason(rc), s.count);
 	}
 	c->ndeferred = kept;
@@ -606,25 +731,31 @@ void collect__flush(struct collector *c)
 
 void collect__new_drain(struct collector *c)
 {
-	c->drain_ns = (uint64_t)(clock__now() * 1e9);
 	for (size_t i = 0; i < c->ts->n; i++)
 		c->ts->v[i]->names_fresh = false;
+	/* Kernel stack ids are reused once their buffer is drained. */
+	hashmap__free(&c->timed_stacks);
 	/* The samples that waited for their thread's name, now that it has
 	 * been looked for again. */
 	add_deferred(c, false);
 }
 
-int collect__add(struct collector *c, const struct collect_sample *s)
+/* collect__add, with the stack's index in *idx; 1 when the filter left
+ * the sample out, 2 when it waits for its thread's name (no index yet). */
+static int add_sample(struct collector *c, const struct collect_sample *s,
+		      size_t *idx)
 {
 	const struct collect_native *nat = s->nat;
 	struct build b = { .c = c };
 	int64_t thread = 0;
+	bool deferred = false;
 	char leaf[48];
 	int rc;
 
 	push(&b, process_frame(c, s->t));
 	if (!c->no_threads) {
-		thread = thread_frame(c, s->t, s->tid, may_wait(c, s));
+		thread = thread_frame(c, s->t, s->tid,
+				      !s->no_wait && may_wait(c, s));
 		/* A stand-in until the name is known. */
 		push(&b, thread == THREAD_FRAME_WAIT ? 0 : thread);
 	}
@@ -645,8 +776,10 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
 	rc = b.err;
 	if (!rc && thread == THREAD_FRAME_WAIT) {
-		if (defer(c, &b, s) == 0)
-			goto counted; /* added at the next drain */
+		if (defer(c, &b, s) == 0) {
+			deferred = true; /* added at the next drain */
+			goto counted;
+		}
 		/* No room to wait: named now, without threading's name. */
 		thread = thread_frame(c, s->t, s->tid, false);
 		if (thread < 0)
@@ -655,7 +788,9 @@ int collect__add(struct collector *c, const struct collect_sample *s)
 			c->stack[1] = (uint32_t)thread;
 	}
 	if (!rc)
-		rc = add(c, &b, s);
+		rc = filter_and_add(c, &b, s, idx);
+	if (rc == 1)
+		return 1;
 	if (rc) {
 		lose(c, lost_reason(rc), s->count);
 		return rc;
@@ -670,7 +805,15 @@ counted:
 	}
 	if (s->native_lost)
 		c->native_lost += s->count;
-	return 0;
+	return deferred ? 2 : 0;
+}
+
+int collect__add(struct collector *c, const struct collect_sample *s)
+{
+	size_t idx;
+	int rc = add_sample(c, s, &idx);
+
+	return rc > 0 ? 0 : rc;
 }
 
 uint64_t collect__lost(const struct collector *c)
@@ -701,6 +844,19 @@ void collect__print_stats(const struct collector *c, FILE *f)
 		" unmerged, %" PRIu64 " sent without their stack)\n",
 		c->unknown_frames, c->native_samples, c->native_cut,
 		c->native_unmerged, c->native_lost);
+	if (c->timeline || c->filter)
+		fprintf(f,
+			"pyprof-bpf:   timeline: %" PRIu64 " samples, %" PRIu64
+			" off-CPU spans, %" PRIu64 " not placed, %.0f ns "
+			"each to place; filtered out %" PRIu64 " samples\n",
+			c->timed_samples, c->timed_spans, c->timed_lost,
+			c->timed_samples + c->timed_spans + c->timed_lost ?
+				(double)c->timed_ns /
+					(double)(c->timed_samples +
+						 c->timed_spans +
+						 c->timed_lost) :
+				0.0,
+			c->filtered);
 }
 
 /* ---- The two paths: counted samples, and --native records ---- */
@@ -715,7 +871,6 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		.tid = key->tid,
 		.flags = key->flags,
 		.count = count,
-		.t_ns = c->drain_ns,
 		.py = frames,
 		.npy = nframes,
 		.native_lost = key->ustack == NATIVE_USTACK_LOST,
@@ -728,6 +883,8 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 		if (!s.count)
 			return 0;
 	}
+	if (!s.t)
+		s.t = targets__adopt(c->ts, (pid_t)key->pid);
 	if (!s.t) {
 		lose(c, COLLECT_LOST_NO_TARGET, s.count);
 	} else if (key->depth && !frames) {
@@ -758,6 +915,8 @@ int collect__set_native(struct collector *c, struct unwinder *unw,
 		c->nat = calloc(1, sizeof(*c->nat));
 		if (!c->nat)
 			return -ENOMEM;
+		framecache__init(&c->sym_ids, SYM_IDS_MAX);
+		framecache__init(&c->py_ids, PY_IDS_MAX);
 	}
 	return 0;
 }
@@ -781,8 +940,9 @@ static int native_frames(struct collector *c, pid_t pid)
 
 	nat->unnamed = 0;
 	for (uint32_t k = 0; k < nn; k++) {
-		uint32_t i = nn - 1 - k;
+		uint32_t i = nn - 1 - k, n;
 		struct unwind_sym sym;
+		const uint32_t *ids;
 		int64_t f;
 
 		nat->nids[i] = 0;
@@ -795,6 +955,12 @@ static int native_frames(struct collector *c, pid_t pid)
 		}
 		nat->eval[i] = native__is_eval(sym.names[0]);
 		nat->unnamed += sym.unnamed;
+		ids = framecache__get(&c->sym_ids, sym.id, &n);
+		if (ids && n <= NATIVE_IDS_PER_FRAME) {
+			memcpy(nat->ids[i], ids, n * sizeof(*ids));
+			nat->nids[i] = n;
+			continue;
+		}
 		for (uint32_t j = 0; j < sym.n && j < NATIVE_IDS_PER_FRAME;
 		     j++) {
 			f = native_frame(c, sym.names[j], sym.module);
@@ -802,8 +968,53 @@ static int native_frames(struct collector *c, pid_t pid)
 				return (int)f;
 			nat->ids[i][nat->nids[i]++] = (uint32_t)f;
 		}
+		/* Not kept when out of memory: named again next time. */
+		if (sym.id)
+			framecache__put(&c->sym_ids, sym.id, nat->ids[i],
+					nat->nids[i]);
 	}
 	return 0;
+}
+
+/*
+ * The profile ids of the Python frames py (npy, leaf first) into
+ * nat->pyids, root first: from the cache, else named and kept.  A stack
+ * with a frame whose code could not be read is not kept (it may be read
+ * later); its frames are named as the slots meet them.
+ */
+static void python_ids(struct collector *c, struct target *t, uint64_t stack,
+		       const struct py_frame *py, uint32_t npy)
+{
+	struct collect_native *nat = c->nat;
+	uint64_t key = hash64(hash64((uint64_t)t->pid) ^ stack) ^ npy;
+	uint64_t unknown = c->unknown_frames;
+	const uint32_t *ids;
+	uint32_t n;
+
+	nat->have_pyids = false;
+	if (!npy)
+		return;
+	if (c->ts->retired != c->py_ids_retired) {
+		framecache__clear(&c->py_ids);
+		c->py_ids_retired = c->ts->retired;
+	}
+	ids = framecache__get(&c->py_ids, key, &n);
+	if (ids && n == npy) {
+		memcpy(nat->pyids, ids, n * sizeof(*ids));
+		nat->have_pyids = true;
+		return;
+	}
+	for (uint32_t i = 0; i < npy; i++) {
+		int64_t f = python_frame(c, t, &py[npy - 1 - i]);
+
+		if (f < 0 || c->unknown_frames != unknown) {
+			c->unknown_frames = unknown; /* counted again later */
+			return;
+		}
+		nat->pyids[i] = (uint32_t)f;
+	}
+	nat->have_pyids = true;
+	framecache__put(&c->py_ids, key, nat->pyids, npy);
 }
 
 /*
@@ -866,7 +1077,8 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = COLLECT_LOST_NATIVE_OFF;
 		goto lost;
 	}
-	s.t = targets__get(c->ts, (pid_t)ev->key.pid);
+	s.t = targets__get(c->ts, (pid_t)ev->key.pid) ?:
+		      targets__adopt(c->ts, (pid_t)ev->key.pid);
 	if (!s.t) {
 		why = COLLECT_LOST_NO_TARGET;
 		goto lost;
@@ -889,9 +1101,13 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 		why = lost_reason(rc);
 		goto lost;
 	}
+	python_ids(c, s.t, ev->key.stack_id, frames, s.npy);
 	s.tid = ev->key.tid;
 	s.flags = ev->key.flags;
-	s.t_ns = (uint64_t)(clock__now() * 1e9);
+	/* The timeline: when, and the thread's voluntary switches. */
+	s.timed = c->timeline && ev->hdr.key;
+	s.t_ns = ev->hdr.key;
+	s.nvcsw = ev->hdr.pad;
 	s.nat = c->nat;
 	s.kips = (const uint64_t *)ev->kips;
 	s.nkips = ev->nkips < NATIVE_KSTACK_MAX ? (int)ev->nkips :
@@ -901,3 +1117,107 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 lost:
 	lose(c, why, 1);
 }
+
+/* ---- issue 21: the timeline's samples and spans ---- */
+
+/*
+ * The stack of a timed key, built with no samples (the counts come with
+ * the drain), into *v: its index + 1, or 0 when the filter left it out.
+ * 0, or -errno when it cannot be built (process or segments gone).
+ */
+static int timed_stack(struct collector *c, const struct timeline_rec *r,
+		       uint64_t *v)
+{
+	uint64_t ips[NATIVE_KSTACK_MAX];
+	const struct py_frame *frames = NULL;
+	struct collect_sample s = {
+		.t = targets__get(c->ts, (pid_t)r->key.pid),
+		.tid = r->key.tid,
+		.flags = r->key.flags,
+		.native_lost = r->key.ustack == NATIVE_USTACK_LOST,
+		.kips = ips,
+		.no_wait = true, /* the timeline needs its index now */
+	};
+	size_t idx;
+	int n = 0, rc;
+
+	*v = 0;
+	if (s.t && r->key.depth)
+		n = sampler__py_frames(c->bpf, &r->key, &frames);
+	if (!s.t || n < 0 || n > PY_MAX_DEPTH_CAP)
+		return -ENOENT;
+	s.py = frames;
+	s.npy = (uint32_t)n;
+	if (c->ksyms && r->key.kstack != -1)
+		s.nkips = r->key.kstack < 0 ?
+				  -ENOENT :
+				  sampler__kstack_of(c->bpf, r->buf,
+						     r->key.kstack, ips,
+						     NATIVE_KSTACK_MAX);
+	rc = add_sample(c, &s, &idx);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		*v = (uint64_t)idx + 1;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_timed(struct collector *c, const struct timeline_rec *r);
+
+/* What placing a record costs is measured in place, for -v (two vDSO
+ * clock reads, tens of ns, included). */
+void collect__on_timed(const struct timeline_rec *r, void *arg)
+{
+	struct collector *c = arg;
+	uint64_t t0;
+
+	if (!c->timeline)
+		return;
+	t0 = now_ns();
+	on_timed(c, r);
+	c->timed_ns += now_ns() - t0;
+}
+
+static void on_timed(struct collector *c, const struct timeline_rec *r)
+{
+	struct collect_sample s = {
+		.tid = r->key.tid,
+		.timed = true,
+		.t_ns = r->t_ns,
+		.span_ns = r->dur_ns,
+		.nvcsw = r->nvcsw,
+	};
+	/* Kernel stack ids are per buffer. */
+	uint64_t h = hash_bytes(&r->key, sizeof(r->key),
+				r->key.kstack >= 0 ? r->buf + 1 : 0) |
+		     1;
+	uint64_t v;
+
+	/* What offcpu__samples drops from the profile stays off the
+	 * timeline. */
+	if (c->gil_only && !(r->key.flags & SAMPLE_F_GIL_HELD))
+		return;
+	if (!hashmap__get(&c->timed_stacks, h, &v)) {
+		if (timed_stack(c, r, &v)) {
+			c->timed_lost++;
+			return;
+		}
+		/* Not remembered on ENOMEM: the next one tries again. */
+		hashmap__set(&c->timed_stacks, h, v);
+	}
+	if (!v) {
+		add_hidden(c, &s); /* filtered out */
+		return;
+	}
+	if (add_timed(c, &s, (size_t)(v - 1)))
+		c->timed_lost++;
+}
+/* ---- end of issue 21 ---- */

@@ -17,6 +17,7 @@
 
 #include "lib/hashmap.h"
 #include "lib/profile.h"
+#include "native/framecache.h"
 #include "native/ksyms.h"
 #include "native/merge.h"
 #include "native/unwind.h"
@@ -65,6 +66,11 @@ struct collect_native {
 	struct merge_slot slots[PY_MAX_DEPTH_CAP + NATIVE_FRAMES_MAX + 1];
 	uint32_t nslots; /* root first */
 
+	/* The Python frames' profile ids, root first, when known at once
+	 * (collector.py_ids); else each is named as the slots meet it. */
+	uint32_t pyids[PY_MAX_DEPTH_CAP];
+	bool have_pyids;
+
 	/* Scratch for building the above. */
 	struct py_frame py[PY_MAX_DEPTH_CAP]; /* root first */
 	uint64_t pcs[NATIVE_FRAMES_MAX]; /* leaf first */
@@ -81,7 +87,16 @@ struct collect_sample {
 	uint32_t tid;
 	uint32_t flags; /* SAMPLE_F_* */
 	uint64_t count; /* in samples */
-	uint64_t t_ns; /* when, for the timeline (trace format) */
+	/* The timeline (issue 21): timed, the sample at t_ns (on the
+	 * sampler's clock) with its thread's voluntary switches nvcsw; or
+	 * with span_ns, the off-CPU span from t_ns that long. */
+	bool timed;
+	uint64_t t_ns;
+	uint64_t span_ns;
+	uint32_t nvcsw;
+	/* Named at once, with a stand-in if its thread has no name yet,
+	 * instead of waiting for the name (a timed stack needs its index). */
+	bool no_wait;
 	const struct py_frame *py; /* leaf first, as the sampler gives them */
 	uint32_t npy;
 	const struct collect_native *nat; /* --native; NULL: none */
@@ -98,7 +113,9 @@ struct collect_deferred {
 	uint32_t n; /* frame ids */
 	uint32_t *ids;
 	uint64_t count;
-	uint64_t t_ns;
+	bool timed; /* collect_sample's timeline fields */
+	uint64_t t_ns, span_ns;
+	uint32_t nvcsw;
 	double since; /* clock__now() when it began to wait */
 };
 
@@ -109,8 +126,18 @@ struct collector {
 	bool thread_ids; /* "name (tid N)" */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
-	bool timeline; /* record when samples were drained (trace format) */
-	uint64_t drain_ns; /* CLOCK_MONOTONIC time of this drain */
+	/* ---- issue 21: the timeline and the filters ---- */
+	bool timeline; /* time each sample (collect__on_timed) */
+	bool gil_only; /* --gil-only: untimed what offcpu__samples drops */
+	struct filter *filter; /* --focus/--hide/--ignore; NULL: none */
+	struct hashmap timed_stacks; /* this drain: timed key -> stack + 1
+					(0: not in the profile) */
+	struct hashmap nvcsw; /* tid -> its last nvcsw + 1 */
+	uint64_t filtered; /* samples the filter left out */
+	uint64_t timed_samples, timed_spans; /* on the timeline */
+	uint64_t timed_lost; /* not: stack or process gone, no memory */
+	uint64_t timed_ns; /* spent placing them (collect__on_timed) */
+	/* ---- end of issue 21 ---- */
 	/* Wall mode / --gil: off-CPU ns into samples, GIL shares (NULL in
 	 * plain cpu mode). */
 	struct offcpu *offcpu;
@@ -132,6 +159,8 @@ struct collector {
 	/* What the summary reports. */
 	uint64_t lost[COLLECT_LOST__MAX]; /* samples not added, by reason */
 	uint64_t unknown_frames; /* frames whose code object was unreadable */
+	uint64_t parked_kept; /* samples taken before their process was
+				 recognised, kept (collect__parked) */
 
 	/* --kernel, --native (src/native/merge.h, src/native/unwind.h, src/native/ksyms.h) */
 	struct ksyms *ksyms; /* NULL: no kernel frames */
@@ -143,6 +172,12 @@ struct collector {
 	uint64_t native_lost; /* sent without their stack (ring full) */
 	uint64_t native_frames; /* native frames in added samples */
 	uint64_t native_unnamed; /* ... of them without a symbol */
+	/* --native: frame ids of symbolised addresses (by unwind_sym.id)
+	 * and of Python stacks (by process and stack key), reused by every
+	 * later sample (src/native/framecache.h); py_ids is cleared when a
+	 * target is retired (its pid may come back as another process). */
+	struct framecache sym_ids, py_ids;
+	uint64_t py_ids_retired; /* targets retired when last cleared */
 };
 
 /*
@@ -222,5 +257,13 @@ void collect__flush(struct collector *c);
 #define COLLECT_NAMES_RETRY_MS 25
 bool collect__names_pending(const struct collector *c);
 void collect__retry_names(struct collector *c);
+
+/* sampler_events.timed: puts a sample or off-CPU span on the profile's
+ * timeline (c->timeline).  arg is the collector. */
+void collect__on_timed(const struct timeline_rec *rec, void *arg);
+
+/* Adds the samples the sampler took of each target before it recognised
+ * it (target.parked), under "[not yet recognised]".  At each drain. */
+void collect__parked(struct collector *c);
 
 #endif /* PYPROF_COLLECT_H */

@@ -21,6 +21,7 @@
 int proc__parse_map_line(const char *line, struct proc_map *m)
 {
 	unsigned long long start, end, pgoff, inode;
+	unsigned major, minor;
 	char perms[8], dev[32];
 	int pos = 0;
 	const char *path;
@@ -43,6 +44,9 @@ int proc__parse_map_line(const char *line, struct proc_map *m)
 	m->end = end;
 	m->pgoff = pgoff;
 	m->inode = inode;
+	m->dev = 0;
+	if (sscanf(dev, "%x:%x", &major, &minor) == 2)
+		m->dev = (uint64_t)major << 20 | minor;
 	memcpy(m->perms, perms, 4);
 	m->perms[4] = '\0';
 	return 0;
@@ -254,6 +258,22 @@ int proc__cpu_time(pid_t pid, double *secs)
 	if (!rc)
 		*secs = sf.cpu;
 	return rc;
+}
+
+int proc__run_ns(pid_t pid, uint64_t *ns)
+{
+	char path[64], buf[128];
+	unsigned long long v;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	rc = read_small(path, buf, sizeof(buf));
+	if (rc < 0)
+		return rc;
+	if (sscanf(buf, "%llu", &v) != 1)
+		return -EINVAL;
+	*ns = v;
+	return 0;
 }
 
 int proc__age(pid_t pid, double *secs)

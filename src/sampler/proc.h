@@ -13,6 +13,7 @@ struct proc_map {
 	uint64_t inode;
 	char perms[5];
 	char *path; /* "" for anonymous mappings */
+	uint64_t dev; /* the kernel's encoding: major << 20 | minor */
 };
 
 struct proc_maps {
@@ -52,6 +53,10 @@ int proc__tgid(pid_t tid, pid_t *tgid);
 
 /* pid as its own PID namespace numbers it (the last NSpid). 0 or -errno. */
 int proc__ns_pid(pid_t pid, pid_t *ns_pid);
+
+/* The CPU time pid's main thread has run, in ns (/proc/PID/schedstat,
+ * exact where utime and stime count ticks). 0 or -errno. */
+int proc__run_ns(pid_t pid, uint64_t *ns);
 
 /* How long ago pid started, in seconds. 0 or -errno. */
 int proc__age(pid_t pid, double *secs);

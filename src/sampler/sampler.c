@@ -2,6 +2,7 @@
 #include "sampler/sampler.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "native/merge.h"
+#include "sampler/mapsize.h"
 #include "sampler/offcpu.h"
 #include "pyprof.skel.h"
 
@@ -40,6 +42,7 @@ struct sampler {
 	struct bpf_link *exec_link;
 	struct bpf_link *fork_link; /* only when following children */
 	struct bpf_link *switch_link; /* only in wall mode */
+	struct bpf_link *waking_link; /* only in wall mode */
 	struct sampler_events events;
 	struct bpf_link **links;
 	int *pfds;
@@ -58,13 +61,9 @@ struct sampler {
 	bool wall, gil;
 	double poll_until; /* sampler__poll's end (clock__now()), or 0 */
 	bool at_rest; /* wall mode, and the at_rest iterator loaded */
+	bool timeline; /* the timeline ring is read (issue 21) */
+	struct map_plan plan; /* the maps' sizes (mapsize.c) */
 };
-
-/* Wall mode's maps: threads off-CPU at once, and their stack segments. */
-#define OFFCPU_THREADS_MAX 65536
-#define OFF_STACKS_MAX 16384
-/* Wall mode: thread states indexed by a run of the at_rest iterator. */
-#define REST_TSTATES_MAX 16384
 
 static bool verbose_libbpf;
 
@@ -181,6 +180,11 @@ static int on_event(void *ctx, void *data, size_t len)
 		if (p->events.fork)
 			p->events.fork(h->pid, (uint32_t)h->key, p->events.arg);
 		break;
+	case EV_RECOGNISED:
+		if (len >= sizeof(struct recognised_event) &&
+		    p->events.recognised)
+			p->events.recognised(data, p->events.arg);
+		break;
 	case EV_NATIVE:
 		/* Even a short record: the callback counts it lost. */
 		if (p->events.native)
@@ -252,6 +256,7 @@ static struct sampler *sampler_alloc(const struct sampler_opts *o)
 	p->events = o->events;
 	p->wall = o->wall;
 	p->gil = o->gil;
+	p->timeline = o->timeline;
 	p->drain_kfd = -1;
 	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
 	if (!p->frames) {
@@ -262,34 +267,60 @@ static struct sampler *sampler_alloc(const struct sampler_opts *o)
 }
 
 /*
- * The map sizes that depend on the options (the others are fixed in
- * bpf/maps.bpf.h).  A map a mode does not use keeps one entry, so that it
- * costs nothing.  0 or -errno.
+ * Sizes the maps whose size depends on the run (mapsize.c: -F, CPUs,
+ * --interval, --max-depth, the targets, the mode, --map-scale); the
+ * others keep bpf/maps.bpf.h's.  A map a mode does not use gets one
+ * entry, so that it costs nothing.  0 or -errno.
  */
-static int size_maps(struct pyprof_bpf *skel, const struct sampler_opts *o)
+static int size_maps(struct sampler *p, const struct sampler_opts *o)
 {
-	bool kernel = o->native_mode & NATIVE_MODE_KERNEL;
+	struct pyprof_bpf *skel = p->skel;
+	struct mapsize_in in = {
+		.freq = o->freq,
+		.interval = o->interval,
+		.max_depth = o->max_depth,
+		.ntargets = o->ntargets,
+		.open_ended = o->discover & PYPROF_DISCOVER_ALL,
+		.follow = o->discover & PYPROF_DISCOVER_FOLLOW,
+		.wall = o->wall,
+		.gil = o->gil,
+		.kernel = o->native_mode & NATIVE_MODE_KERNEL,
+		.native = o->native_mode & NATIVE_MODE_USER,
+		.timeline = o->timeline,
+		.scale = o->map_scale,
+	};
 	const struct {
 		struct bpf_map *map;
-		__u32 max_entries; /* 0: keep bpf/maps.bpf.h's */
-	} sizes[] = {
-		{ skel->maps.kstacks0, kernel ? NATIVE_KSTACKS_MAX : 1 },
-		{ skel->maps.kstacks1, kernel ? NATIVE_KSTACKS_MAX : 1 },
-		{ skel->maps.offcpu, o->wall ? OFFCPU_THREADS_MAX : 1 },
-		{ skel->maps.off_stacks, o->wall ? OFF_STACKS_MAX : 1 },
-		{ skel->maps.rest_tstates, o->wall ? REST_TSTATES_MAX : 1 },
-		{ skel->maps.gil_cfgs, o->gil ? PYPROF_TARGETS_MAX : 1 },
-		/* Native samples carry 17 KiB of stack each. */
-		{ skel->maps.events,
-		  o->native_mode & NATIVE_MODE_USER ? NATIVE_RINGBUF_SIZE : 0 },
+		enum map_id id;
+	} maps[] = {
+		{ skel->maps.targets, MAP_TARGETS },
+		{ skel->maps.gil_cfgs, MAP_GIL_CFGS },
+		{ skel->maps.tstate_cache, MAP_TSTATE_CACHE },
+		{ skel->maps.follow, MAP_FOLLOW },
+		{ skel->maps.probe, MAP_PROBE },
+		{ skel->maps.counts0, MAP_COUNTS },
+		{ skel->maps.counts1, MAP_COUNTS },
+		{ skel->maps.stacks0, MAP_STACKS },
+		{ skel->maps.stacks1, MAP_STACKS },
+		{ skel->maps.kstacks0, MAP_KSTACKS },
+		{ skel->maps.kstacks1, MAP_KSTACKS },
+		{ skel->maps.announced, MAP_ANNOUNCED },
+		{ skel->maps.offcpu, MAP_OFFCPU },
+		{ skel->maps.off_stacks, MAP_OFF_STACKS },
+		{ skel->maps.events, MAP_EVENTS },
+		{ skel->maps.rest_tstates, MAP_REST_TSTATES },
+		{ skel->maps.timeline, MAP_TIMELINE },
 	};
-	int rc;
+	bool *cpus = NULL;
+	int rc, n;
 
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		if (!sizes[i].max_entries)
-			continue;
-		rc = bpf_map__set_max_entries(sizes[i].map,
-					      sizes[i].max_entries);
+	n = online_cpus(&cpus, &p->ncpus_possible);
+	free(cpus);
+	in.ncpus = n > 0 ? (unsigned)n : 1;
+	mapsize__plan(&in, &p->plan);
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		rc = bpf_map__set_max_entries(maps[i].map,
+					      p->plan.entries[maps[i].id]);
 		if (rc)
 			return rc;
 	}
@@ -317,12 +348,16 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	skel->rodata->offcpu_enabled = o->wall;
 	skel->rodata->gil_enabled = o->gil;
 	skel->rodata->native_mode = o->native_mode;
+	skel->rodata->timeline_enabled = o->timeline;
+	/* pids as pyprof-bpf's namespace numbers them, as the sampler's */
+	skel->rodata->self_pid = (__u32)getpid();
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
 	bpf_program__set_autoload(skel->progs.on_switch, o->wall);
+	bpf_program__set_autoload(skel->progs.on_waking, o->wall);
 	bpf_program__set_autoload(skel->progs.offcpu_flush, o->wall);
 	bpf_program__set_autoload(skel->progs.at_rest, at_rest);
 	p->at_rest = at_rest;
-	rc = size_maps(skel, o);
+	rc = size_maps(p, o);
 	if (rc)
 		return open_fail(e, SAMPLER_EOTHER, rc,
 				 "cannot size the BPF maps: %s", strerror(-rc));
@@ -389,14 +424,31 @@ static int open_and_load(struct sampler *p, const struct sampler_opts *o,
 }
 
 /* The ring buffer the programs' events arrive on (on_event). */
+/* A timeline record (issue 21), for events.timed. */
+static int on_timed(void *ctx, void *data, size_t len)
+{
+	struct sampler *p = ctx;
+
+	if (len >= sizeof(struct timeline_rec) && p->events.timed)
+		p->events.timed(data, p->events.arg);
+	return 0;
+}
+
 static int open_ring(struct sampler *p, struct open_err *e)
 {
 	int rc;
 
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_event, p,
 				 NULL);
-	if (p->rb)
-		return 0;
+	if (!p->rb)
+		goto fail;
+	/* The same manager reads the timeline: one poll, one consume. */
+	if (p->timeline &&
+	    ring_buffer__add(p->rb, bpf_map__fd(p->skel->maps.timeline),
+			     on_timed, p))
+		goto fail;
+	return 0;
+fail:
 	rc = -errno;
 	return open_fail(e, SAMPLER_EOTHER, rc,
 			 "cannot set up the event ring buffer: %s",
@@ -432,6 +484,10 @@ static int attach_tracepoints(struct sampler *p, const struct sampler_opts *o,
 	if (!rc && o->wall)
 		rc = attach_tp(p->skel->progs.on_switch, &p->switch_link,
 			       "sched_switch for --mode wall",
+			       "; use --mode cpu", e);
+	if (!rc && o->wall)
+		rc = attach_tp(p->skel->progs.on_waking, &p->waking_link,
+			       "sched_waking for --mode wall",
 			       "; use --mode cpu", e);
 	return rc;
 }
@@ -539,6 +595,7 @@ void sampler__close(struct sampler *p)
 	}
 	free(p->links);
 	free(p->pfds);
+	bpf_link__destroy(p->waking_link);
 	bpf_link__destroy(p->switch_link);
 	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
@@ -596,7 +653,7 @@ static int read_at_rest(struct sampler *p, pid_t pid)
 }
 
 int sampler__add_target(struct sampler *p, pid_t pid,
-			 const struct py_proc_cfg *cfg)
+			const struct py_proc_cfg *cfg)
 {
 	__u32 key = (__u32)pid;
 	struct py_proc_cfg c = *cfg;
@@ -618,6 +675,51 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	if (p->wall && read_at_rest(p, pid))
 		offcpu__seed(bpf_map__fd(p->skel->maps.offcpu), pid);
 	return 0;
+}
+
+int sampler__add_interp_file(struct sampler *p,
+			     const struct interp_file_key *key,
+			     const struct interp_file *file)
+{
+	struct interp_file f = *file;
+
+	native__entry_markers(&f.cfg);
+	if (bpf_map__update_elem(p->skel->maps.interp_files, key, sizeof(*key),
+				 &f, sizeof(f), BPF_ANY))
+		return -errno;
+	__atomic_add_fetch(&p->skel->bss->interp_files_n, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int sampler__add_interp_exe(struct sampler *p,
+			     const struct interp_file_key *key)
+{
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(p->skel->maps.interp_exes, key, sizeof(*key),
+				 &one, sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u64 n = 0;
+
+	if (bpf_map__lookup_and_delete_elem(p->skel->maps.parked, &key,
+					    sizeof(key), &n, sizeof(n), 0))
+		return 0;
+	return n;
+}
+
+bool sampler__has_target(struct sampler *p, pid_t pid)
+{
+	struct py_proc_cfg cfg;
+	__u32 key = (__u32)pid;
+
+	return bpf_map__lookup_elem(p->skel->maps.targets, &key, sizeof(key),
+				    &cfg, sizeof(cfg), 0) == 0;
 }
 
 void sampler__remove_target(struct sampler *p, pid_t pid)
@@ -931,11 +1033,14 @@ int sampler__poll(struct sampler *p, int timeout_ms)
 
 	p->poll_until = clock__now() + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
 	rc = ring_buffer__poll(p->rb, timeout_ms);
-	/* Records sent without a wake-up (--native's) and those behind them
-	 * (a ring that is not empty wakes no one) wait for the next poll, not
-	 * for a quarter of the ring to fill. */
-	if (rc == 0)
-		rc = ring_buffer__consume(p->rb);
+	/* Records sent without a wake-up (--native's, the timeline's) and
+	 * those behind them (a ring that is not empty wakes no one) wait for
+	 * the next poll, not for a quarter of the ring to fill. */
+	if (rc >= 0) {
+		int m = ring_buffer__consume(p->rb);
+
+		rc = m < 0 ? m : rc + m;
+	}
 	p->poll_until = 0;
 	return rc;
 }
@@ -999,6 +1104,22 @@ int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
 	return 0;
 }
 
+int sampler__waking_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*run_ns = *runs = 0;
+	if (!p->wall)
+		return -ENOENT;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.on_waking),
+				   &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
 int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 {
 	struct tstate_entry e;
@@ -1010,8 +1131,7 @@ int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id)
 	return 0;
 }
 
-int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
-		     uint32_t max)
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips, uint32_t max)
 {
 	__u64 v[KSTACK_MAX_DEPTH] = {};
 	__u32 k = (__u32)id;
@@ -1027,8 +1147,27 @@ int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
 	return (int)n;
 }
 
+int sampler__kstack_of(struct sampler *p, uint32_t buf, int32_t id,
+		       uint64_t *ips, uint32_t max)
+{
+	__u64 v[KSTACK_MAX_DEPTH] = {};
+	struct bpf_map *m = buf ? p->skel->maps.kstacks1 :
+				  p->skel->maps.kstacks0;
+	__u32 k = (__u32)id;
+	uint32_t n = 0;
+
+	if (id < 0 || bpf_map__max_entries(m) <= 1 ||
+	    bpf_map_lookup_elem(bpf_map__fd(m), &k, v))
+		return -ENOENT;
+	while (n < KSTACK_MAX_DEPTH && n < max && v[n]) {
+		ips[n] = v[n];
+		n++;
+	}
+	return (int)n;
+}
+
 int sampler__py_frames(struct sampler *p, const struct sample_key *key,
-			const struct py_frame **frames)
+		       const struct py_frame **frames)
 {
 	*frames = p->frames;
 	if (!key->depth)
@@ -1039,6 +1178,50 @@ int sampler__py_frames(struct sampler *p, const struct sample_key *key,
 	    resolve_stack(p, bpf_map__fd(p->skel->maps.stacks1), key))
 		return (int)key->depth;
 	return -ENOENT;
+}
+
+int sampler__print_full(const struct sampler *p, const uint64_t *stats, FILE *f)
+{
+	return mapsize__print_full(&p->plan, stats, f);
+}
+
+/* The kernel memory of map fd, from its fdinfo (what the kernel charges
+ * for it: "memlock"), or 0. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+uint64_t sampler__maps_memory(const struct sampler *p, FILE *f)
+{
+	struct bpf_map *m;
+	uint64_t total = 0;
+	int n = 0;
+
+	bpf_object__for_each_map(m, p->skel->obj)
+	{
+		uint64_t b = map_memlock(bpf_map__fd(m));
+
+		total += b;
+		/* The ones worth naming: a sixteenth of a MiB or more. */
+		if (f && b >= (64u << 10))
+			fprintf(f, "%s %s %.2f MiB (%" PRIu32 ")",
+				n++ ? "," : ":", bpf_map__name(m),
+				(double)b / (1 << 20), bpf_map__max_entries(m));
+	}
+	return total;
 }
 
 int sampler__ncpus(const struct sampler *p)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <linux/types.h>
@@ -30,9 +31,16 @@ struct sampler_events {
 	/* A followed process forked child (already followed, and already a
 	 * target with the parent's config when the parent was one). */
 	void (*fork)(uint32_t child, uint32_t parent, void *arg);
+	/* The sampler recognised a process by an interpreter file described
+	 * with sampler__add_interp_file, and samples it already. */
+	void (*recognised)(const struct recognised_event *ev, void *arg);
 	/* --native: a sample with its user stack (len bytes, at least the
 	 * event header: the callback checks for the rest). */
 	void (*native)(const struct native_event *ev, size_t len, void *arg);
+	/* The timeline (sampler_opts.timeline): a counted sample or off-CPU
+	 * span with its time.  Its stack resolves with sampler__py_frames
+	 * and sampler__kstack_of until the drain of rec->buf ends. */
+	void (*timed)(const struct timeline_rec *rec, void *arg);
 	void *arg;
 };
 
@@ -44,6 +52,11 @@ struct sampler_opts {
 	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.c) */
 	bool gil; /* --gil: GIL state in the sample flags */
 	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
+	bool timeline; /* send each sample's time (events.timed) */
+	/* What the maps are sized from (src/sampler/mapsize.h). */
+	double interval; /* seconds between drains (0: 1) */
+	unsigned ntargets; /* processes attached before the start */
+	unsigned map_scale; /* --map-scale: sized maps x 2^map_scale */
 	struct sampler_events events;
 };
 
@@ -58,13 +71,31 @@ enum sampler_err {
  * Opens, loads and attaches the sampler.  On failure returns NULL, sets *why
  * to a sampler_err, and writes one line saying what to do into err.
  */
-struct sampler *sampler__open(const struct sampler_opts *o, int *why,
-				char *err, size_t errlen);
+struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
+			      size_t errlen);
 void sampler__close(struct sampler *p);
 
 /* Starts sampling pid's threads with config cfg. 0 or -errno. */
 int sampler__add_target(struct sampler *p, pid_t pid,
-			 const struct py_proc_cfg *cfg);
+			const struct py_proc_cfg *cfg);
+/*
+ * Describes an interpreter file to the sampler, which from then on
+ * recognises a process under discovery by its first sample in that file's
+ * code (bpf/discover.bpf.h) and samples it with file->cfg at once.
+ * 0 or -errno (-E2BIG: INTERP_FILES_MAX files already).
+ */
+int sampler__add_interp_file(struct sampler *p,
+			     const struct interp_file_key *key,
+			     const struct interp_file *file);
+/* Tells the sampler that processes of executable key run a CPython: only
+ * those it looks up in their mappings.  0 or -errno. */
+int sampler__add_interp_exe(struct sampler *p,
+			     const struct interp_file_key *key);
+/* The samples the sampler took of pid while it was under discovery and
+ * not recognised (bpf/discover.bpf.h), forgotten there.  0 if none. */
+uint64_t sampler__take_parked(struct sampler *p, pid_t pid);
+/* Whether pid is sampled (added, forked from a target, or recognised). */
+bool sampler__has_target(struct sampler *p, pid_t pid);
 /* Stops sampling pid. */
 void sampler__remove_target(struct sampler *p, pid_t pid);
 
@@ -84,8 +115,8 @@ void sampler__probe_later(struct sampler *p, pid_t pid, uint64_t retry_ns);
  * frames is NULL (the sample is counted as lost by the caller).
  */
 typedef int (*sampler_sample_fn)(const struct sample_key *key, uint64_t count,
-				  const struct py_frame *frames,
-				  uint32_t nframes, void *arg);
+				 const struct py_frame *frames,
+				 uint32_t nframes, void *arg);
 
 /*
  * Switches the sampler to the other buffer, then hands every sample of the
@@ -119,15 +150,23 @@ int sampler__thread_id(struct sampler *p, uint32_t tid, uint64_t *thread_id);
 int sampler__offcpu_flush(struct sampler *p);
 
 /* The kernel's statistics of the sched_switch program (wall mode). */
-int sampler__switch_stats(struct sampler *p, uint64_t *run_ns,
-			   uint64_t *runs);
+int sampler__switch_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs);
+/* The same of the sched_waking program (wall mode). */
+int sampler__waking_stats(struct sampler *p, uint64_t *run_ns, uint64_t *runs);
 
 /*
  * During sampler__drain: the kernel return addresses of kernel stack id
  * (key->kstack), leaf first, into ips[max].  The count, or -ENOENT.
  */
-int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
-		     uint32_t max);
+int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips, uint32_t max);
+
+/*
+ * The timeline: the kernel return addresses of kernel stack id of buffer
+ * buf (timeline_rec.buf), leaf first, into ips[max].  Valid until that
+ * buffer's drain ends.  The count, or -ENOENT.
+ */
+int sampler__kstack_of(struct sampler *p, uint32_t buf, int32_t id,
+		       uint64_t *ips, uint32_t max);
 
 /*
  * The Python frames (leaf first) of a sample key, from the segments seen
@@ -135,7 +174,22 @@ int sampler__kstack(struct sampler *p, int32_t id, uint64_t *ips,
  * count (key->depth), or -ENOENT when a segment is missing.
  */
 int sampler__py_frames(struct sampler *p, const struct sample_key *key,
-			const struct py_frame **frames);
+		       const struct py_frame **frames);
+
+/*
+ * One line on f for each BPF map that filled during the run (stats are
+ * sampler__stats'): which, its size, what was lost and the option that
+ * raises it.  The number of lines.
+ */
+int sampler__print_full(const struct sampler *p, const uint64_t *stats,
+			FILE *f);
+
+/*
+ * The kernel memory the BPF maps hold, in bytes (their memlock, which RSS
+ * does not show); with f, the larger maps are listed on it as
+ * ": name 1.23 MiB (entries), ...".
+ */
+uint64_t sampler__maps_memory(const struct sampler *p, FILE *f);
 
 /* Online CPUs sampled. */
 int sampler__ncpus(const struct sampler *p);

@@ -28,6 +28,7 @@ struct session *session__new(const struct session_opts *o)
 		return NULL;
 	s->opts = *o;
 	targets__init(&s->ts, o->verbose);
+	s->ts.retry_followed = o->children || o->launch;
 	return s;
 }
 
@@ -80,6 +81,11 @@ static void on_probe(uint32_t pid, void *arg)
 	targets__on_probe(&((struct session *)arg)->ts, (pid_t)pid);
 }
 
+static void on_recognised(const struct recognised_event *ev, void *arg)
+{
+	targets__on_recognised(&((struct session *)arg)->ts, ev);
+}
+
 static void on_fork(uint32_t child, uint32_t parent, void *arg)
 {
 	targets__on_fork(&((struct session *)arg)->ts, (pid_t)child,
@@ -92,6 +98,11 @@ static void on_native(const struct native_event *ev, size_t len, void *arg)
 	collect__retry_names(&((struct session *)arg)->coll);
 }
 
+static void on_timed(const struct timeline_rec *rec, void *arg)
+{
+	collect__on_timed(rec, &((struct session *)arg)->coll);
+}
+
 static void sampler_opts(struct session *s, struct sampler_opts *so)
 {
 	const struct session_opts *o = &s->opts;
@@ -99,9 +110,13 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	memset(so, 0, sizeof(*so));
 	so->freq = o->freq;
 	so->max_depth = o->max_depth;
+	so->interval = o->interval;
+	so->ntargets = (unsigned)s->ts.n;
+	so->map_scale = o->map_scale;
 	so->verbose = o->verbose;
 	so->wall = o->wall;
 	so->gil = o->gil;
+	so->timeline = o->timeline;
 	if (o->kernel)
 		so->native_mode |= NATIVE_MODE_KERNEL;
 	if (o->native)
@@ -115,7 +130,9 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	so->events.exec = on_exec;
 	so->events.probe = on_probe;
 	so->events.fork = on_fork;
+	so->events.recognised = on_recognised;
 	so->events.native = on_native;
+	so->events.timed = on_timed;
 	so->events.arg = s;
 }
 
@@ -222,8 +239,18 @@ static int open_extras(struct session *s, char *err, size_t errlen)
 			goto out_free_offcpu;
 		}
 	}
+	if (filter__wanted(&o->filter)) {
+		s->coll.filter = filter__new(&o->filter, err, errlen);
+		if (!s->coll.filter) {
+			rc = -errno;
+			goto out_free_sources;
+		}
+	}
 	return 0;
 
+out_free_sources:
+	sources__free(s->coll.sources);
+	s->coll.sources = NULL;
 out_free_offcpu:
 	offcpu__free(s->coll.offcpu);
 	s->coll.offcpu = NULL;
@@ -238,6 +265,8 @@ out_free_ksyms:
 
 static void close_extras(struct session *s)
 {
+	filter__free(s->coll.filter);
+	s->coll.filter = NULL;
 	sources__free(s->coll.sources);
 	s->coll.sources = NULL;
 	offcpu__free(s->coll.offcpu);
@@ -286,6 +315,7 @@ int session__open(struct session *s, char *err, size_t errlen)
 	}
 	s->coll.bpf = s->bpf;
 	s->coll.timeline = o->timeline;
+	s->coll.gil_only = o->gil_only;
 	if (o->timeline)
 		profile__set_timeline_origin(s->prof,
 					     (uint64_t)(clock__now() * 1e9));
@@ -328,18 +358,36 @@ void session__close(struct session *s)
 
 int session__follow(struct session *s, pid_t pid)
 {
+	hashmap__set(&s->ts.followed, (uint64_t)pid, 1);
 	return sampler__follow(s->bpf, pid);
+}
+
+void session__expect(struct session *s, pid_t pid, const char *path)
+{
+	targets__expect(&s->ts, pid, path);
+}
+
+void session__follow_only(struct session *s, pid_t pid)
+{
+	hashmap__set(&s->ts.followed, (uint64_t)pid, 1);
 }
 
 int session__poll(struct session *s, int timeout_ms)
 {
 	int n;
 
+	/* Followed processes not Python yet are looked at on time; after
+	 * what the sampler said meanwhile (it may have recognised them). */
+	n = sampler__poll(s->bpf, 0);
+	if (n < 0)
+		return n;
+	timeout_ms = targets__retry(&s->ts, timeout_ms);
 	/* A short-lived thread must be named before it ends. */
 	if (collect__names_pending(&s->coll) &&
 	    timeout_ms > COLLECT_NAMES_RETRY_MS)
 		timeout_ms = COLLECT_NAMES_RETRY_MS;
-	n = sampler__poll(s->bpf, timeout_ms);
+	if (!n)
+		n = sampler__poll(s->bpf, timeout_ms);
 	collect__retry_names(&s->coll);
 	return n;
 }
@@ -370,6 +418,7 @@ int session__drain(struct session *s)
 
 	targets__drain_begin(&s->ts);
 	collect__new_drain(&s->coll);
+	collect__parked(&s->coll);
 	rc = sampler__drain(s->bpf, collect__sample, &s->coll);
 	/* The last drain: no later one for samples to wait for. */
 	if (s->stopped)
@@ -394,8 +443,14 @@ double session__elapsed(const struct session *s)
 
 int session__stats(struct session *s, uint64_t *stats)
 {
+	int rc;
+
 	memset(stats, 0, STAT__MAX * sizeof(*stats));
-	return sampler__stats(s->bpf, stats);
+	rc = sampler__stats(s->bpf, stats);
+	/* Samples the sampler parked before it knew their process for
+	 * Python, kept since: taken too. */
+	stats[STAT_SAMPLES] += s->coll.parked_kept;
+	return rc;
 }
 
 uint64_t session__lost(const struct session *s, const uint64_t *stats)

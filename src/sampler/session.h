@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/filter.h"
 #include "lib/profile.h"
 #include "native/ksyms.h"
 #include "native/unwind.h"
@@ -37,6 +38,9 @@
 struct session_opts {
 	unsigned freq; /* samples per second per CPU */
 	unsigned max_depth; /* Python frames per stack */
+	double interval; /* seconds between drains, what the BPF maps are
+			    sized for (0: 1) */
+	unsigned map_scale; /* the sized BPF maps x 2^map_scale */
 	bool verbose; /* libbpf's debug output, per-process messages */
 	bool all; /* every Python process on the host, present and future */
 	bool children; /* the attached processes' descendants too */
@@ -50,7 +54,8 @@ struct session_opts {
 	bool thread_ids; /* "name (tid N)" thread frames */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
-	bool timeline; /* when samples were taken (the trace format) */
+	bool timeline; /* when each sample was taken (the timeline) */
+	struct filter_opts filter; /* --focus, --hide, --ignore */
 	bool sources; /* each source file read as first named (the
 			 heatmap: coll.sources, lib/sources.h) */
 };
@@ -83,6 +88,10 @@ void session__delete(struct session *s);
  */
 int session__attach(struct session *s, pid_t pid, char *err, size_t errlen);
 
+/* With children: pid, which is not Python itself (a shell), is followed for
+ * its Python descendants, present and future.  Before session__open. */
+void session__follow_only(struct session *s, pid_t pid);
+
 /*
  * Loads and attaches the sampler and starts sampling the attached
  * processes (with children, their descendants too).  0, or -errno with one
@@ -98,6 +107,10 @@ void session__close(struct session *s);
 
 /* Follows pid's future children (a launched command). 0 or -errno. */
 int session__follow(struct session *s, pid_t pid);
+
+/* pid (followed) is about to exec path: if it is a CPython, the sampler
+ * recognises it from its first instruction in the interpreter. */
+void session__expect(struct session *s, pid_t pid, const char *path);
 
 /* Waits up to timeout_ms for the sampler's events (new processes,
  * threads, code) and handles them; returns sooner while new threads wait

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/clock.h"
 #include "sampler/proc.h"
@@ -15,6 +16,13 @@
  */
 #define YOUNG_SECS 2.0
 #define RETRY_YOUNG_NS (20ull * 1000 * 1000)
+/*
+ * A followed process (a launched command's, --children) that is not Python
+ * yet is looked at again this often by userspace itself, not at its next
+ * sample: a script that sleeps right after its start-up has no next sample,
+ * and was then never found.
+ */
+#define RETRY_FOLLOWED_NS (10ull * 1000 * 1000)
 /* A pid whose previous process is still being collected: wait that long. */
 #define RETRY_BUSY_NS (20ull * 1000 * 1000)
 
@@ -36,9 +44,13 @@ void targets__fini(struct targets *ts)
 {
 	for (size_t i = 0; i < ts->n; i++)
 		free_target(ts->v[i]);
+	for (uint32_t i = 0; i < ts->nfiles; i++)
+		python__detach(&ts->files[i].py);
 	free(ts->v);
 	hashmap__free(&ts->by_pid);
 	hashmap__free(&ts->followed);
+	hashmap__free(&ts->retry);
+	hashmap__free(&ts->expected);
 	memset(ts, 0, sizeof(*ts));
 }
 
@@ -57,6 +69,74 @@ static int push_cfg(struct targets *ts, struct target *t)
 
 	py_layout__to_cfg(&t->py.layout, t->py.runtime_addr, &cfg);
 	return sampler__add_target(ts->bpf, t->pid, &cfg);
+}
+
+/* Tells the sampler that py's executable runs a CPython, once. */
+static void describe_exe(struct targets *ts, const struct py_target *py)
+{
+	struct interp_file_key key = { .dev = py->exe_dev, .ino = py->exe_ino };
+
+	if (!py->exe_ino || !ts->bpf || ts->nexes >= INTERP_EXES_MAX)
+		return;
+	for (uint32_t i = 0; i < ts->nexes; i++)
+		if (ts->exes[i].dev == key.dev && ts->exes[i].ino == key.ino)
+			return;
+	if (sampler__add_interp_exe(ts->bpf, &key) == 0)
+		ts->exes[ts->nexes++] = key;
+}
+
+/*
+ * Describes t's interpreter file to the sampler, once per file, so that it
+ * recognises the file's next processes itself (bpf/discover.bpf.h).  What
+ * a process of a file needs that another's does not is only where
+ * _PyRuntime is, which the sampler computes.
+ */
+static void describe_file(struct targets *ts, const struct py_target *py)
+{
+	struct interp_file_key key = { .dev = py->file_dev,
+				       .ino = py->file_ino };
+	struct interp_proto *pr = NULL;
+	struct interp_file f;
+
+	describe_exe(ts, py);
+	if (!py->file_ino || !py->nsegs)
+		return;
+	for (uint32_t i = 0; i < ts->nfiles && !pr; i++)
+		if (ts->files[i].py.file_dev == key.dev &&
+		    ts->files[i].py.file_ino == key.ino)
+			pr = &ts->files[i];
+	if (!pr) {
+		if (ts->nfiles >= INTERP_FILES_MAX)
+			return;
+		pr = &ts->files[ts->nfiles++];
+		python__clone(py, py->pid, &pr->py);
+		pr->described = false;
+	}
+	if (pr->described || !ts->bpf)
+		return;
+	memset(&f, 0, sizeof(f));
+	py_layout__to_cfg(&pr->py.layout, pr->py.runtime_vaddr, &f.cfg);
+	f.id = (uint32_t)(pr - ts->files);
+	f.nsegs = pr->py.nsegs;
+	memcpy(f.segs, pr->py.segs, sizeof(f.segs));
+	if (sampler__add_interp_file(ts->bpf, &key, &f) == 0)
+		pr->described = true;
+}
+
+/* A process found after the start, delay seconds after it started, having
+ * run cpu seconds (< 0: unknown) unprofiled. */
+static void count_delay(struct targets *ts, double delay, double cpu)
+{
+	ts->attach_delay_sum += delay;
+	if (delay > ts->attach_delay_max)
+		ts->attach_delay_max = delay;
+	ts->attach_delays++;
+	if (cpu < 0)
+		return;
+	ts->attach_cpu_sum += cpu;
+	if (cpu > ts->attach_cpu_max)
+		ts->attach_cpu_max = cpu;
+	ts->attach_cpus++;
 }
 
 /* Room for one more in ts->v.  0 or -ENOMEM. */
@@ -108,7 +188,8 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 {
 	struct target *t;
 	pid_t ns_pid;
-	double age;
+	double age = -1;
+	uint64_t run_ns;
 
 	if (ts->n >= TARGETS_MAX) {
 		*rc = -ENOSPC;
@@ -141,6 +222,10 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		goto nomem;
 	}
 	if (ts->bpf) {
+		/* Recognised by the sampler already, and told so on the ring
+		 * buffer, behind what is handled now: that says since when. */
+		t->await_recognised = !given &&
+				      sampler__has_target(ts->bpf, pid);
 		*rc = push_cfg(ts, t);
 		if (*rc) {
 			hashmap__del(&ts->by_pid, (uint64_t)pid);
@@ -155,14 +240,23 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		t->cpu1 = t->cpu0;
 		/* Found after the start: how long it waited. */
 		/* (starttime counts clock ticks: allow one) */
-		if (!given && proc__age(pid, &age) == 0 && age >= 0 &&
-		    age < clock__now() - ts->started_at + 0.011) {
-			ts->attach_delay_sum += age;
-			if (age > ts->attach_delay_max)
-				ts->attach_delay_max = age;
-			ts->attach_delays++;
-		}
+		if (!given && !t->await_recognised &&
+		    proc__age(pid, &age) == 0 && age >= 0 &&
+		    age < clock__now() - ts->started_at + 0.011)
+			count_delay(ts, age,
+				    proc__run_ns(pid, &run_ns) == 0 ?
+					    (double)run_ns / 1e9 :
+					    -1);
+		else
+			age = -1;
+		if (age < 0 || proc__run_ns(pid, &run_ns) != 0)
+			run_ns = 0;
+		describe_file(ts, &t->py);
+		if (!given)
+			t->parked = sampler__take_parked(ts->bpf, pid);
 	}
+	hashmap__del(&ts->retry, (uint64_t)pid);
+	hashmap__del(&ts->expected, (uint64_t)pid);
 	ts->v[ts->n++] = t;
 	ts->attached++;
 	if (t->py.layout.free_threaded && !ts->no_gil++) {
@@ -170,7 +264,13 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		snprintf(ts->no_gil_version, sizeof(ts->no_gil_version), "%s",
 			 t->py.version_str);
 	}
-	if (ts->verbose && ts->bpf)
+	if (ts->verbose && ts->bpf && age >= 0)
+		fprintf(stderr,
+			"pyprof-bpf: profiling pid %d (%s, CPython %s), "
+			"%.0f ms after its start, having run %.1f ms\n",
+			pid, t->comm, t->py.version_str, age * 1e3,
+			(double)run_ns / 1e6);
+	else if (ts->verbose && ts->bpf)
 		fprintf(stderr,
 			"pyprof-bpf: profiling pid %d (%s, CPython %s)\n", pid,
 			t->comm, t->py.version_str);
@@ -203,8 +303,174 @@ int targets__start(struct targets *ts, struct sampler *bpf, char *err,
 		 * before. */
 		if (t->cpu0 >= 0 && proc__cpu_time(t->pid, &t->cpu0) == 0)
 			t->cpu1 = t->cpu0;
+		describe_file(ts, &ts->v[i]->py);
 	}
 	return 0;
+}
+
+/*
+ * pid, young, is not Python yet: if its executable is, or links, an
+ * interpreter file the sampler does not know, describe it now, so that
+ * the sampler recognises pid by its first sample in it rather than
+ * waiting for userspace to see it mapped.  Once per process.
+ */
+static void expect_file(struct targets *ts, pid_t pid)
+{
+	struct py_target proto;
+
+	if (hashmap__get(&ts->expected, (uint64_t)pid, NULL))
+		return;
+	if (ts->expected.len >= 4096)
+		hashmap__free(&ts->expected);
+	hashmap__set(&ts->expected, (uint64_t)pid, 1);
+	if (python__expect(pid, NULL, &proto) == 0) {
+		describe_file(ts, &proto);
+		python__detach(&proto);
+	}
+}
+
+void targets__expect(struct targets *ts, pid_t pid, const char *path)
+{
+	struct py_target proto;
+
+	if (python__expect(pid, path, &proto) == 0) {
+		describe_file(ts, &proto);
+		python__detach(&proto);
+	}
+}
+
+void targets__on_recognised(struct targets *ts,
+			    const struct recognised_event *ev)
+{
+	pid_t pid = (pid_t)ev->hdr.pid, ns_pid;
+	struct target *t = targets__get(ts, pid);
+	const struct interp_proto *pr;
+	double delay;
+
+	if (t && !t->gone) {
+		/* Attached already; sampled since this. */
+		if (t->await_recognised && ev->recognised_ns > ev->start_ns &&
+		    (double)ev->start_ns / 1e9 >= ts->started_at)
+			count_delay(ts,
+				    (double)(ev->recognised_ns - ev->start_ns) /
+					    1e9,
+				    (double)ev->cpu_ns / 1e9);
+		t->await_recognised = false;
+		return;
+	}
+	if (t) {
+		/* The pid's previous program still has samples to collect:
+		 * after the drain. */
+		if (ts->nlater < sizeof(ts->later) / sizeof(ts->later[0]))
+			ts->later[ts->nlater++] = *ev;
+		ts->want_drain = true;
+		return;
+	}
+	if (ev->file_id >= ts->nfiles || ts->n >= TARGETS_MAX || grow_v(ts))
+		goto fail;
+	pr = &ts->files[ev->file_id];
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto fail;
+	python__from_file(&pr->py, pid, ev->hdr.key, &t->py);
+	t->pid = pid;
+	if (proc__ns_pid(pid, &ns_pid) == 0 && ns_pid != pid)
+		t->ns_pid = ns_pid;
+	memcpy(t->comm, ev->comm, sizeof(t->comm) - 1);
+	t->cpu0 = t->cpu1 = -1;
+	proc__cpu_time(pid, &t->cpu0);
+	t->cpu1 = t->cpu0;
+	if (hashmap__set(&ts->by_pid, (uint64_t)pid, (uintptr_t)t)) {
+		free_target(t);
+		goto fail;
+	}
+	/* Gone already (it ran briefly): its samples are kept all the
+	 * same, under what could still be read of it. */
+	if (!proc__alive(pid)) {
+		t->gone = true;
+		ts->want_drain = true;
+	} else {
+		push_cfg(ts, t); /* the same config; and --gil's, wall's */
+	}
+	/* Started after the start (the sampler's clock is CLOCK_MONOTONIC,
+	 * as clock__now()'s): how long until it was sampled. */
+	delay = -1;
+	if (ev->recognised_ns > ev->start_ns &&
+	    (double)ev->start_ns / 1e9 >= ts->started_at) {
+		delay = (double)(ev->recognised_ns - ev->start_ns) / 1e9;
+		count_delay(ts, delay, (double)ev->cpu_ns / 1e9);
+	}
+	hashmap__del(&ts->retry, (uint64_t)pid);
+	t->parked = sampler__take_parked(ts->bpf, pid);
+	ts->v[ts->n++] = t;
+	ts->attached++;
+	ts->recognised++;
+	if (ts->verbose)
+		fprintf(stderr,
+			"pyprof-bpf: profiling pid %d (%s, CPython %s), "
+			"recognised by the sampler %.0f ms after its start, "
+			"having run %.1f ms\n",
+			pid, t->comm, t->py.version_str, delay * 1e3,
+			(double)ev->cpu_ns / 1e6);
+	return;
+fail:
+	/* Not kept: its samples would have no process to go to; and not
+	 * recognised again at its next sample. */
+	sampler__remove_target(ts->bpf, pid);
+	sampler__probe_later(ts->bpf, pid, 0);
+}
+
+struct target *targets__adopt(struct targets *ts, pid_t pid)
+{
+	if (!ts->bpf || !sampler__has_target(ts->bpf, pid))
+		return NULL;
+	targets__on_probe(ts, pid);
+	return targets__get(ts, pid);
+}
+
+/* pid is to be looked at again in retry_ns: by the sampler at its next
+ * sample, and, if followed, by userspace on a timer. */
+static void retry_later(struct targets *ts, pid_t pid, uint64_t retry_ns)
+{
+	sampler__probe_later(ts->bpf, pid, retry_ns);
+	if (ts->retry_followed &&
+	    hashmap__get(&ts->followed, (uint64_t)pid, NULL))
+		hashmap__set(&ts->retry, (uint64_t)pid,
+			     (uint64_t)(clock__now() * 1e9) +
+				     RETRY_FOLLOWED_NS);
+}
+
+int targets__retry(struct targets *ts, int max_ms)
+{
+	uint64_t now = (uint64_t)(clock__now() * 1e9), next = UINT64_MAX;
+	pid_t due[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ts->retry.cap; i++) {
+		uint64_t when = ts->retry.vals[i];
+
+		if (!ts->retry.keys[i])
+			continue;
+		if (when <= now && n < sizeof(due) / sizeof(due[0]))
+			due[n++] = (pid_t)ts->retry.keys[i];
+		else if (when < next)
+			next = when;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hashmap__del(&ts->retry, (uint64_t)due[i]);
+		targets__on_probe(ts, due[i]);
+		/* Looked at again soon, if still not Python. */
+		if (hashmap__get(&ts->retry, (uint64_t)due[i], NULL))
+			next = now + RETRY_FOLLOWED_NS;
+	}
+	if (next == UINT64_MAX)
+		return max_ms;
+	now = (uint64_t)(clock__now() * 1e9);
+	if (next <= now)
+		return 0;
+	return (next - now) / 1000000 < (uint64_t)max_ms ?
+		       (int)((next - now) / 1000000) + 1 :
+		       max_ms;
 }
 
 void targets__on_probe(struct targets *ts, pid_t pid)
@@ -219,27 +485,38 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 	if (t) {
 		/* The pid's previous program still has samples to collect. */
 		ts->want_drain = true;
-		sampler__probe_later(ts->bpf, pid, RETRY_BUSY_NS);
+		retry_later(ts, pid, RETRY_BUSY_NS);
+		return;
+	}
+	if (pid == getpid()) {
+		/* Never profile yourself. */
+		sampler__probe_later(ts->bpf, pid, 0);
 		return;
 	}
 	if (targets__add(ts, pid, false, &rc, err, sizeof(err)))
 		return;
 	switch (rc) {
 	case -ESRCH:
+		hashmap__del(&ts->retry, (uint64_t)pid);
+		sampler__take_parked(ts->bpf, pid);
 		return;
 	case -EAGAIN:
-		sampler__probe_later(ts->bpf, pid, RETRY_YOUNG_NS);
+		expect_file(ts, pid);
+		retry_later(ts, pid, RETRY_YOUNG_NS);
 		return;
 	case -ENOEXEC:
 		if (proc__age(pid, &age) == 0 && age < YOUNG_SECS) {
-			sampler__probe_later(ts->bpf, pid, RETRY_YOUNG_NS);
+			expect_file(ts, pid);
+			retry_later(ts, pid, RETRY_YOUNG_NS);
 			return;
 		}
 		ts->not_python++;
 		break;
 	case -ENOTSUP:
 	case -EINVAL:
-		if (!ts->unsupported++)
+		ts->unsupported++;
+		/* What the summary says when nothing could be profiled. */
+		if (!ts->unsupported_why[0])
 			snprintf(ts->unsupported_why,
 				 sizeof(ts->unsupported_why), "%s", err);
 		if (ts->verbose)
@@ -251,6 +528,8 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 		fprintf(stderr, "pyprof-bpf: skipping pid %d: %s\n", pid, err);
 		break;
 	}
+	hashmap__del(&ts->retry, (uint64_t)pid);
+	sampler__take_parked(ts->bpf, pid); /* not Python: not samples */
 	sampler__probe_later(ts->bpf, pid, 0);
 }
 
@@ -329,9 +608,16 @@ void targets__check(struct targets *ts)
 void targets__drain_begin(struct targets *ts)
 {
 	ts->want_drain = false;
-	for (size_t i = 0; i < ts->n; i++)
-		if (ts->v[i]->gone)
-			ts->v[i]->drained = true;
+	for (size_t i = 0; i < ts->n; i++) {
+		struct target *t = ts->v[i];
+
+		if (!t->gone)
+			continue;
+		t->drained = true;
+		/* Parked after it was attached, before the sampler knew. */
+		if (!t->given && ts->bpf)
+			t->parked += sampler__take_parked(ts->bpf, t->pid);
+	}
 }
 
 static void fill_record(const struct target *t, struct target_record *r)
@@ -406,6 +692,18 @@ void targets__drained(struct targets *ts)
 		free_target(t);
 	}
 	ts->n = j;
+	/* Recognised meanwhile under a pid whose previous program may now
+	 * be retired (else it waits for the next drain again). */
+	if (ts->nlater) {
+		struct recognised_event
+			later[sizeof(ts->later) / sizeof(ts->later[0])];
+		uint32_t n = ts->nlater;
+
+		memcpy(later, ts->later, n * sizeof(later[0]));
+		ts->nlater = 0;
+		for (uint32_t i = 0; i < n; i++)
+			targets__on_recognised(ts, &later[i]);
+	}
 }
 
 size_t targets__live(const struct targets *ts, bool given_only)

@@ -31,6 +31,10 @@ struct target {
 	bool execed;
 	bool drained; /* a drain ran after gone: nothing more to collect */
 	pid_t parent; /* the target it was forked from, 0 if none */
+	bool await_recognised; /* attached while the sampler's EV_RECOGNISED
+				  was on its way: its delay comes with it */
+	uint64_t parked; /* samples taken before it was recognised, for the
+			    collector to add */
 	double cpu0, cpu1; /* CPU seconds at attach and last seen */
 
 	/* The collector's state for this process. */
@@ -54,6 +58,13 @@ struct target_record {
 	bool given, execed, gone;
 };
 
+/* An interpreter file the sampler recognises processes by: a process of
+ * it, whose description any other process of the file shares. */
+struct interp_proto {
+	struct py_target py; /* its code cache and memory are not used */
+	bool described; /* handed to the sampler */
+};
+
 struct targets {
 	struct sampler *bpf; /* NULL until targets__start */
 	struct hashmap by_pid; /* pid -> struct target * */
@@ -63,11 +74,25 @@ struct targets {
 	bool verbose;
 	bool want_drain; /* a target went away: drain soon */
 	double started_at; /* clock__now() at targets__start */
+	/* Followed processes not Python yet, looked at again on a timer
+	 * rather than at their next sample: pid -> when (clock__now() ns). */
+	struct hashmap retry;
+	bool retry_followed; /* followed processes are retried so */
+	struct hashmap expected; /* young pids whose executable was read */
+	struct interp_proto files[INTERP_FILES_MAX];
+	uint32_t nfiles;
+	struct interp_file_key exes[INTERP_EXES_MAX]; /* described too */
+	uint32_t nexes;
+	/* Recognised by the sampler while the pid's previous program was
+	 * still being collected: handled after the drain. */
+	struct recognised_event later[16];
+	uint32_t nlater;
 
 	/* For the summary. */
 	struct target_record records[TARGETS_SUMMARY_MAX];
 	size_t nrecords;
 	uint64_t attached, retired, not_python, unsupported, failed;
+	uint64_t recognised; /* of attached: by the sampler (EV_RECOGNISED) */
 	/* Why the first unsupported Python was not profiled (a launched
 	 * python3.16: the summary says so). */
 	char unsupported_why[512];
@@ -76,9 +101,14 @@ struct targets {
 	pid_t no_gil_pid;
 	char no_gil_version[32];
 	double retired_cpu;
-	/* Discovery latency: from a process's exec (or start) to its attach. */
+	/* Discovery latency: from a process's start to its first profiled
+	 * sample, and the CPU time it ran before it (what the profile lacks:
+	 * unlike the wall time, it does not grow with how busy the machine
+	 * is). */
 	double attach_delay_sum, attach_delay_max;
 	uint64_t attach_delays;
+	double attach_cpu_sum, attach_cpu_max;
+	uint64_t attach_cpus;
 };
 
 void targets__init(struct targets *ts, bool verbose);
@@ -99,8 +129,25 @@ int targets__start(struct targets *ts, struct sampler *bpf, char *err,
 /* The target of pid, gone or not; NULL if none. */
 struct target *targets__get(struct targets *ts, pid_t pid);
 
+/* pid is about to exec path: if that is, or links, a CPython, the sampler
+ * is told of its interpreter file now (python__expect). */
+void targets__expect(struct targets *ts, pid_t pid, const char *path);
+
 /* Sampler events (sampler_events): see src/sampler/sampler.h. */
 void targets__on_probe(struct targets *ts, pid_t pid);
+void targets__on_recognised(struct targets *ts,
+			    const struct recognised_event *ev);
+
+/*
+ * A process the sampler samples but userspace does not know (its
+ * EV_RECOGNISED was lost, the ring buffer being full): attached now, if it
+ * still runs.  Its target, or NULL.
+ */
+struct target *targets__adopt(struct targets *ts, pid_t pid);
+
+/* Followed processes due to be looked at again: looks at them; returns
+ * the milliseconds until the next is due (at most max_ms). */
+int targets__retry(struct targets *ts, int max_ms);
 void targets__on_fork(struct targets *ts, pid_t child, pid_t parent);
 void targets__on_exec(struct targets *ts, pid_t pid);
 

@@ -76,6 +76,10 @@ struct top {
 	uint64_t base_total, base_lost, base_prof; /* at the last reset */
 
 	bool paused, tree, by_now, help;
+	/* `/`: the pattern being typed (issue 21) */
+	bool typing;
+	char input[128];
+	size_t ninput;
 	enum top_sort sort;
 	uint32_t sel_id; /* the selected item's id */
 	size_t sel, scroll; /* its position, the first row shown */
@@ -424,6 +428,9 @@ static void draw_header(struct top *t)
 			    ", GIL held %.0f%% waiting %.0f%% in it",
 			    held * 100.0, waiting * 100.0);
 	}
+	if (top_model__left_out(t->m))
+		cat(buf, sizeof(buf), ", %" PRIu64 " left out by the filters",
+		    top_model__left_out(t->m));
 	if (t->h.status[0])
 		cat(buf, sizeof(buf), "  %s", t->h.status);
 	line_at(1);
@@ -450,6 +457,9 @@ static void draw_header(struct top *t)
 		    t->by_now ? "now" : "since start");
 	if (t->tree && top_model__tree_full(t->m))
 		cat(buf, sizeof(buf), " | tree cut at %u nodes", TOP_NODES_MAX);
+	if (top_model__match(t->m))
+		cat(buf, sizeof(buf), " | /%s (c: clear)",
+		    top_model__match(t->m));
 	line_at(2);
 	put_text(t, buf, COLS);
 }
@@ -576,12 +586,22 @@ static void draw_footer(struct top *t)
 {
 	char buf[TEXT_MAX] = "";
 
+	if (t->typing) {
+		cat(buf, sizeof(buf),
+		    "/%.*s_   Enter: show the rows that hold it, "
+		    "Esc: cancel",
+		    (int)t->ninput, t->input);
+		line_at(LINES - 1);
+		put_text(t, buf, COLS - 1);
+		return;
+	}
+
 	/* The most useful first: a narrow terminal cuts the end. */
 	cat(buf, sizeof(buf), "q:quit ?:help ");
 	if (t->o.live)
 		cat(buf, sizeof(buf), "space:%s ",
 		    t->paused ? "resume" : "pause");
-	cat(buf, sizeof(buf), "[]:sort %st:thread l:%s \\:%s",
+	cat(buf, sizeof(buf), "[]:sort %st:thread l:%s \\:%s /:filter",
 	    t->tree ? "<>:fold " : "",
 	    top_model__by_line(t->m) ? "functions" : "lines",
 	    t->tree ? "flat" : "tree");
@@ -608,6 +628,8 @@ static const char *const help_lines[] = {
 	"l            per line / per function",
 	"\\            flat table / call tree",
 	"n            percentages: now (decaying) / since start",
+	"/            show only the rows whose name or file holds a",
+	"             text (any case); c: all rows again",
 	"r            reset the totals (live)",
 	"?            this help; any key closes it",
 	"",
@@ -909,6 +931,40 @@ static void do_reset(struct top *t)
 	t->base_prof = t->p ? profile__total(t->p) : 0;
 }
 
+/* `/`: a key while the pattern is typed.  Enter shows the rows that
+ * hold it, Esc leaves them as they were (issue 21). */
+static void on_typing(struct top *t, int ch)
+{
+	switch (ch) {
+	case 27: /* Esc */
+		t->typing = false;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		t->typing = false;
+		t->input[t->ninput] = '\0';
+		if (top_model__set_match(t->m, t->input) == 0) {
+			t->sel = t->scroll = 0;
+			t->sel_id = UINT32_MAX;
+		}
+		break;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		/* A whole UTF-8 character. */
+		while (t->ninput > 0 &&
+		       ((unsigned char)t->input[--t->ninput] & 0xc0) == 0x80)
+			;
+		break;
+	default:
+		if (ch >= 0x20 && ch < 0x100 && ch != 0x7f &&
+		    t->ninput + 1 < sizeof(t->input))
+			t->input[t->ninput++] = (char)ch;
+		break;
+	}
+}
+
 /* Acts on one key; returns a top_action for the caller, or -1 to go on. */
 static int on_key(struct top *t, int ch)
 {
@@ -918,7 +974,25 @@ static int on_key(struct top *t, int ch)
 		t->help = false;
 		return -1;
 	}
+	if (t->typing && ch != KEY_RESIZE) {
+		on_typing(t, ch);
+		return -1;
+	}
 	switch (ch) {
+	case '/': {
+		const char *now = top_model__match(t->m);
+
+		t->typing = true;
+		t->ninput = now ? strlen(now) : 0;
+		if (t->ninput >= sizeof(t->input))
+			t->ninput = sizeof(t->input) - 1;
+		memcpy(t->input, now ? now : "", t->ninput);
+		break;
+	}
+	case 'c':
+		if (top_model__set_match(t->m, NULL) == 0)
+			t->sel_id = UINT32_MAX;
+		break;
 	case 'q':
 	case 'Q':
 		return TOP_QUIT;
@@ -1101,6 +1175,9 @@ int top__snapshot(FILE *f, const struct profile *p, const struct top_header *h,
 		fprintf(f, " %u Hz, %" PRIu64 " samples in the last interval,",
 			h->rate_hz, h->samples);
 	fprintf(f, " %" PRIu64 " samples", samples);
+	if (top_model__left_out(m))
+		fprintf(f, " (and %" PRIu64 " left out by the filters)",
+			top_model__left_out(m));
 	if (h->rate_hz || h->lost)
 		fprintf(f, ", %" PRIu64 " lost", h->lost);
 	if (nthreads)

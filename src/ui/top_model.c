@@ -86,6 +86,13 @@ struct top_model {
 	double sum_now;
 	bool sums_dirty;
 
+	/* issue 21: the `/` pattern, and samples the filters left out */
+	char *match;
+	uint8_t *keep; /* tree: node matches or leads to a match */
+	size_t keep_cap;
+	uint64_t out_seen, out_base;
+	double out_now;
+
 	uint64_t gen;
 	struct top_item *items, *stack, *tmp;
 	size_t items_cap, stack_cap, tmp_cap;
@@ -158,6 +165,8 @@ void top_model__free(struct top_model *m)
 	free(m->items);
 	free(m->stack);
 	free(m->tmp);
+	free(m->match);
+	free(m->keep);
 	free(m);
 }
 
@@ -279,6 +288,11 @@ int top_model__update(struct top_model *m, const struct profile *p, double keep)
 		s->now = s->now * keep + (double)(count - s->seen);
 		s->seen = count;
 	}
+	if (profile__filtered(p) < m->out_seen)
+		m->out_seen = m->out_base = 0;
+	m->out_now = m->out_now * keep +
+		     (double)(profile__filtered(p) - m->out_seen);
+	m->out_seen = profile__filtered(p);
 	mark_dirty(m);
 	return 0;
 }
@@ -289,7 +303,14 @@ void top_model__reset(struct top_model *m)
 		m->ss[i].base = m->ss[i].seen;
 		m->ss[i].now = 0;
 	}
+	m->out_base = m->out_seen;
+	m->out_now = 0;
 	mark_dirty(m);
+}
+
+uint64_t top_model__left_out(const struct top_model *m)
+{
+	return m->out_seen - m->out_base;
 }
 
 void top_model__set_by_line(struct top_model *m, bool by_line)
@@ -341,7 +362,7 @@ bool top_model__thread_frames(const struct top_model *m, size_t i,
 		return false;
 	*proc = m->threads[i].proc;
 	*thread = m->threads[i].thread == TOP_NO_FRAME ? UINT32_MAX :
-							  m->threads[i].thread;
+							 m->threads[i].thread;
 	return true;
 }
 
@@ -382,6 +403,11 @@ void top_model__sums(struct top_model *m, uint64_t *total, double *now)
 				continue;
 			m->sum += m->ss[i].seen - m->ss[i].base;
 			m->sum_now += m->ss[i].now;
+		}
+		/* Left out by a filter: part of the whole, of no thread. */
+		if (m->filter == TOP_ALL_THREADS) {
+			m->sum += m->out_seen - m->out_base;
+			m->sum_now += m->out_now;
 		}
 		m->sums_dirty = false;
 	}
@@ -699,6 +725,72 @@ static bool auto_open(const struct top_item *it, uint64_t sum, double sum_now,
 	       (double)it->total * 100.0 >= TOP_AUTO_OPEN_PCT * (double)sum;
 }
 
+/* ---- issue 21: `/` shows the rows whose label holds a pattern ---- */
+
+int top_model__set_match(struct top_model *m, const char *pattern)
+{
+	char *p = pattern && *pattern ? strdup(pattern) : NULL;
+
+	if (pattern && *pattern && !p)
+		return -ENOMEM;
+	free(m->match);
+	m->match = p;
+	return 0;
+}
+
+const char *top_model__match(const struct top_model *m)
+{
+	return m->match;
+}
+
+/* Whether the item's label holds the pattern (true without one). */
+static bool item_matches(const struct top_model *m, const struct top_item *it)
+{
+	char buf[1024];
+
+	if (!m->match)
+		return true;
+	top_model__label(m, it, buf, sizeof(buf), NULL);
+	return strcasestr(buf, m->match) != NULL;
+}
+
+/* keep[node]: the node matches, or one below it does. */
+static int mark_matches(struct top_model *m, struct agg *a)
+{
+	if (grow__reserve((void **)&m->keep, &m->keep_cap, a->nnodes + 1, 1))
+		return -ENOMEM;
+	memset(m->keep, 0, a->nnodes + 1);
+	for (uint32_t x = 0; x < a->nnodes; x++) {
+		struct top_item it;
+
+		if (x == ROOT || m->keep[x])
+			continue;
+		node_item(a, x, &it);
+		if (!item_matches(m, &it))
+			continue;
+		for (uint32_t y = x; y != ROOT && y != NONE && !m->keep[y];
+		     y = a->nodes[y].parent)
+			m->keep[y] = 1;
+	}
+	return 0;
+}
+
+/* Drops from the k children at m->tmp[start..] those the pattern does
+ * not keep; their number. */
+static long kept_children(struct top_model *m, size_t start, long k)
+{
+	long n = 0;
+
+	if (!m->match || k <= 0)
+		return k;
+	for (long j = 0; j < k; j++)
+		if (m->keep[m->tmp[start + (size_t)j].id])
+			m->tmp[start + (size_t)n++] = m->tmp[start + (size_t)j];
+	return n;
+}
+
+/* ---- end of issue 21 ---- */
+
 static int tree_items(struct top_model *m, struct agg *a, struct sort_ctx *c,
 		      size_t *nitems)
 {
@@ -708,7 +800,9 @@ static int tree_items(struct top_model *m, struct agg *a, struct sort_ctx *c,
 	long k;
 
 	top_model__sums(m, &sum, &sum_now);
-	k = children(m, a, ROOT, 0, c);
+	if (m->match && mark_matches(m, a))
+		return -ENOMEM;
+	k = kept_children(m, 0, children(m, a, ROOT, 0, c));
 	if (k < 0)
 		return -ENOMEM;
 	/* Depth first without recursion: children go on the stack last
@@ -720,14 +814,16 @@ static int tree_items(struct top_model *m, struct agg *a, struct sort_ctx *c,
 		struct top_item it = m->stack[--nstack];
 		struct node *nd = &a->nodes[it.id];
 
-		k = children(m, a, it.id, 0, c);
+		k = kept_children(m, 0, children(m, a, it.id, 0, c));
 		if (k < 0)
 			return -ENOMEM;
 		it.has_children = k > 0;
+		/* With a pattern, the way to each match is open. */
 		it.open = it.has_children &&
 			  (nd->open == OPEN_YES ||
 			   (nd->open == OPEN_AUTO &&
-			    auto_open(&it, sum, sum_now, c->by_now)));
+			    (m->match ||
+			     auto_open(&it, sum, sum_now, c->by_now))));
 		nd->shown_open = it.open;
 		if (push_item(&m->items, &m->items_cap, &n, &it))
 			return -ENOMEM;
@@ -776,7 +872,8 @@ int top_model__items(struct top_model *m, bool tree, enum top_sort sort,
 			.total_now = row->total_now,
 		};
 
-		if (!row->total && row->total_now <= 0)
+		if ((!row->total && row->total_now <= 0) ||
+		    !item_matches(m, &it))
 			continue;
 		if (push_item(&m->items, &m->items_cap, &k, &it))
 			return -ENOMEM;

@@ -107,6 +107,21 @@ void top_model__sums(struct top_model *m, uint64_t *total, double *now);
 int top_model__items(struct top_model *m, bool tree, enum top_sort sort,
 		     bool by_now, const struct top_item **items, size_t *n);
 
+/*
+ * The rows shown: only those whose label (top_model__label) holds
+ * pattern, case-insensitive, as CPython's own sampler's live view filters
+ * (`/`); in the tree, the matching nodes and the nodes on the way to them
+ * (opened).  NULL or "" shows every row.  0 or -ENOMEM.
+ */
+int top_model__set_match(struct top_model *m, const char *pattern);
+/* The pattern set, or NULL. */
+const char *top_model__match(const struct top_model *m);
+
+/* Samples the profile's filters (--focus, --ignore) left out since the
+ * reset: percentages with all threads shown are of these and the rest,
+ * as in pprof. */
+uint64_t top_model__left_out(const struct top_model *m);
+
 /* Tree node: open (1), close (0) or toggle (-1). */
 void top_model__open(struct top_model *m, uint32_t node, int open);
 /* Its parent, or TOP_NO_FRAME at the top level. */

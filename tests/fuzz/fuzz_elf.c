@@ -58,11 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A process that mapped this file at a few offsets. */
 		char lib[] = "/usr/lib/libpython3.11.so.1.0";
 		struct proc_map m[3] = {
-			{ 0x7f0000000000, 0x7f0000001000, 0, 1, "r--p", lib },
+			{ 0x7f0000000000, 0x7f0000001000, 0, 1, "r--p", lib,
+			  0 },
 			{ 0x7f0000001000, 0x7f0000010000, 0x1000, 1, "r-xp",
-			  lib },
+			  lib, 0 },
 			{ 0x7f0000010000, 0x7f0000020000, 0x10000, 1, "rw-p",
-			  lib },
+			  lib, 0 },
 		};
 		struct proc_maps maps = { m, 3 };
 		uint64_t bias;

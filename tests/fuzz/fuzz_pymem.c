@@ -11,7 +11,7 @@
  *	[1]      what to read (enum op, b % OP_COUNT)
  *	[2..9]   the object's address (LE)
  *	[10..13] lasti, an instruction byte offset (LE, signed)
- *	[14]     bit 0: give python__code a firstlineno that disagrees with
+ *	[14]     bit 0: give python__code a fingerprint that disagrees with
  *	         the object (the reused-address path)
  */
 #include <stdint.h>
@@ -46,18 +46,19 @@ static void fuzz_code(struct fuzz_mem *fm, const struct py_layout *l,
 {
 	static struct py_target t;
 	const struct py_code *c;
-	uint32_t first = 0;
-	uint8_t b[4];
+	uint32_t fp = 0;
+	uint8_t b[512];
 
 	memset(&t, 0, sizeof(t));
 	t.version = l->version;
 	t.layout = *l;
 	t.mem = fm->m;
-	if (rmem__read(&fm->m, addr + l->code.firstlineno, b, 4) == 0)
-		memcpy(&first, b, 4);
+	if (l->code.size <= sizeof(b) &&
+	    rmem__read(&fm->m, addr, b, l->code.size) == 0)
+		fp = python__code_fp(l, b);
 	if (flags & 1)
-		first++;
-	c = python__code(&t, addr, first, false);
+		fp++;
+	c = python__code(&t, addr, fp);
 	if (c) {
 		if (c->ok && (!c->name || !c->filename))
 			abort(); /* ok promises both */
@@ -67,11 +68,9 @@ static void fuzz_code(struct fuzz_mem *fm, const struct py_layout *l,
 			python__line(&t, c, off);
 		python__line(&t, c, INT32_MAX);
 	}
-	/* Again: the cached entry, re-checked against memory, then a
-	 * different fingerprint. */
-	python__code(&t, addr, first, false);
-	python__code(&t, addr, first, true);
-	python__code(&t, addr, first ^ 1, true);
+	/* Again: the cached entry, then a different fingerprint. */
+	python__code(&t, addr, fp);
+	python__code(&t, addr, fp ^ 1);
 	python__detach(&t);
 }
 

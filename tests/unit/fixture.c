@@ -88,17 +88,49 @@ static uint32_t F(struct profile *p, enum pframe_kind kind, const char *name,
 	return id < 0 ? UINT32_MAX : (uint32_t)id;
 }
 
-/* Adds a stack: with a timeline, at drain `drain` (UNIT_T0 + drain s). */
-#define ADD(p, drain, count, ...)                                            \
-	do {                                                                 \
-		const uint32_t _fr[] = { __VA_ARGS__ };                      \
-		uint32_t _n = sizeof(_fr) / sizeof(_fr[0]);                  \
-		CHECK_INT(timeline ?                                         \
-				  profile__add_at(                           \
-					  p, _fr, _n, count,                 \
-					  UNIT_T0 + (drain)*1000000000ull) : \
-				  profile__add(p, _fr, _n, count),           \
-			  0);                                                \
+/*
+ * The timeline of the basic profile: each thread's samples one period
+ * (1/99 s) apart from the start of second `drain`, at most 20 per stack
+ * (the 2^32 one too), one after another on the thread's own clock.
+ */
+struct timeline_state {
+	uint32_t thread_frame[4];
+	uint64_t at[4];
+};
+
+static void timed(struct profile *p, struct timeline_state *ts, size_t idx,
+		  uint32_t thread, int drain, uint64_t count)
+{
+	const uint64_t period = 1000000000ull / 99;
+	uint64_t from = UNIT_T0 + (uint64_t)(drain - 1) * 1000000000ull;
+
+	for (int i = 0; i < 4; i++) {
+		if (ts->thread_frame[i] != thread)
+			continue;
+		/* A thread that waits for the next second slept. */
+		bool slept = ts->at[i] < from;
+
+		if (slept)
+			ts->at[i] = from;
+		for (uint64_t k = 0; k < count && k < 20; k++) {
+			CHECK_INT(profile__time_sample(p, idx,
+						       4242 + (uint32_t)i,
+						       ts->at[i], slept && !k),
+				  0);
+			ts->at[i] += period;
+		}
+	}
+}
+
+/* Adds a stack: with a timeline, its samples in second `drain`. */
+#define ADD(p, drain, count, ...)                                         \
+	do {                                                              \
+		const uint32_t _fr[] = { __VA_ARGS__ };                   \
+		uint32_t _n = sizeof(_fr) / sizeof(_fr[0]);               \
+		size_t _idx;                                              \
+		CHECK_INT(profile__add_idx(p, _fr, _n, count, &_idx), 0); \
+		if (timeline)                                             \
+			timed(p, &ts, _idx, _fr[1], drain, count);        \
 	} while (0)
 
 static struct profile *basic(bool timeline)
@@ -106,6 +138,8 @@ static struct profile *basic(bool timeline)
 	struct profile *p = profile__new();
 	uint32_t P, TM, TW, TW2, TE, A, B, C, D, E, Fm, M, NPF, G1, G2, N, X;
 	static const uint32_t none[1] = { 0 };
+	struct timeline_state ts = {};
+	size_t idx;
 
 	if (!p)
 		return NULL;
@@ -132,6 +166,10 @@ static struct profile *basic(bool timeline)
 	G2 = F(p, PF_PYTHON, "g:h", "z.py", 9);
 	N = F(p, PF_PYTHON, "nofile", NULL, 2); /* no file: "?" */
 	X = F(p, PF_PYTHON, "x", "semi;colon.py", 1);
+	ts.thread_frame[0] = TM;
+	ts.thread_frame[1] = TW;
+	ts.thread_frame[2] = TW2;
+	ts.thread_frame[3] = TE;
 
 	ADD(p, 1, 10, P, TM, A, B);
 	ADD(p, 1, 3, P, TM, A, C);
@@ -148,10 +186,26 @@ static struct profile *basic(bool timeline)
 	ADD(p, 3, 9, P, TE, NPF);
 	ADD(p, 4, 4294967296ull, P, TM, A);
 	ADD(p, 4, 0, P, TM, E); /* a stack with no samples: not written */
-	if (timeline) /* an empty stack: not written */
-		profile__add_at(p, none, 0, 5, UNIT_T0 + 4000000000ull);
-	else
-		profile__add(p, none, 0, 5);
+	CHECK_INT(profile__add_idx(p, none, 0, 5, &idx), 0);
+	if (timeline) {
+		/* The empty stack (what a filter left out): on MainThread's
+		 * lane, after a sleep, showing nothing. */
+		CHECK_INT(profile__time_sample(p, idx, 4242,
+					       UNIT_T0 + 3500000000ull, true),
+			  0);
+		/* worker;1, after its last sample: a 0.25 s span off the
+		 * CPU, then a sample after a sleep; a gap, one sample. */
+		CHECK_INT(profile__add_idx(p, (const uint32_t[]){ P, TW, X }, 3,
+					   0, &idx),
+			  0);
+		CHECK_INT(profile__time_span(p, idx, 4243,
+					     UNIT_T0 + 3300000000ull,
+					     UNIT_T0 + 3550000000ull),
+			  0);
+		CHECK_INT(profile__time_sample(p, idx, 4243,
+					       UNIT_T0 + 3600000000ull, true),
+			  0);
+	}
 	return p;
 }
 

@@ -29,9 +29,12 @@ void unit__report_diff(const char *got, size_t glen, const char *want,
 struct profile *unit__basic_profile(void);
 
 /*
- * The same stacks and counts added with profile__add_at() over four drains
- * one second apart (UNIT_T0 + 1 s ... + 4 s), the timeline's origin at
- * UNIT_T0: what the trace writer is tested with.
+ * The same stacks and counts, with a timeline from UNIT_T0 (its origin):
+ * each thread (MainThread tid 4242, worker;1 4243, worker:1 4244, the
+ * unnamed one 4245) samples its stacks one 99 Hz period apart, at most 20
+ * of each, from the start of second 1, 2, 3 or 4 (after a sleep); then on
+ * worker;1 an off-CPU span from 3.3 s to 3.55 s and a sample at 3.6 s
+ * after a sleep.  What the timeline writers are tested with.
  */
 #define UNIT_T0 1000000000000ull
 struct profile *unit__basic_timeline(void);

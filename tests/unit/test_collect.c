@@ -51,8 +51,8 @@ static bool setup(struct fixture *f)
 	f->t.pid = PID;
 	strcpy(f->t.comm, "unit");
 	f->t.py.mem.read = no_read;
-	f->py[0] = (struct py_frame){ .code = 0x2000, .firstlineno = 20 };
-	f->py[1] = (struct py_frame){ .code = 0x1000, .firstlineno = 10 };
+	f->py[0] = (struct py_frame){ .code = 0x2000, .fingerprint = 20 };
+	f->py[1] = (struct py_frame){ .code = 0x1000, .fingerprint = 10 };
 	return f->prof && f->nat &&
 	       hashmap__set(&f->ts.by_pid, PID, (uintptr_t)&f->t) == 0 &&
 	       collect__init(&f->c, f->prof, &f->ts, false, true, false) == 0;

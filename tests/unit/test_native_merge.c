@@ -35,7 +35,7 @@ static struct py_frame pf(uint32_t flags)
 {
 	struct py_frame f = { .code = 0x1000,
 			      .lasti = 0,
-			      .firstlineno = 1 | flags };
+			      .fingerprint = 1 | flags };
 
 	return f;
 }

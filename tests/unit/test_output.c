@@ -41,7 +41,7 @@ TEST(output_unknown_name_lists_the_names)
 	CHECK_INT(output__parse_name("SVG", &f, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "unknown format 'SVG'") != NULL);
 	CHECK(strstr(err, "folded, svg, speedscope, pprof, callgrind, trace, "
-			  "html, heatmap, pstats") != NULL);
+			  "gecko, html, heatmap, pstats") != NULL);
 	CHECK_INT(output__parse_name("heatmap", &f, err, sizeof(err)), 0);
 	CHECK_INT(f, OUT_HEATMAP);
 	CHECK_INT(output__parse_name("pstats", &f, err, sizeof(err)), 0);
@@ -65,6 +65,7 @@ TEST(output_format_for_path)
 		{ "callgrind.out.4242", OUT_CALLGRIND },
 		{ "out/callgrind.out", OUT_CALLGRIND },
 		{ "run.trace.json", OUT_TRACE },
+		{ "run.gecko.json", OUT_GECKO },
 		{ "report.html", OUT_HTML },
 		{ "app.heatmap.html", OUT_HEATMAP },
 		{ "APP.Heatmap.HTML", OUT_HEATMAP },
@@ -116,6 +117,16 @@ TEST(output_trace_needs_a_timeline)
 	CHECK_INT(rc, -ENODATA);
 	CHECK(strstr(output__strerror(OUT_TRACE, rc), "time") != NULL);
 	CHECK(strstr(output__strerror(OUT_TRACE, rc), ".trace.json") != NULL);
+	free(got);
+	got = unit__write(p, OUT_GECKO, unit__basic_meta(), &len, &rc);
+	CHECK_INT(rc, -ENODATA);
+	CHECK(strstr(output__strerror(OUT_GECKO, rc), ".gecko.json") != NULL);
+	/* The formats a live run times its samples for. */
+	CHECK(output__timeline(OUT_TRACE) && output__timeline(OUT_GECKO) &&
+	      output__timeline(OUT_HTML));
+	CHECK(!output__timeline(OUT_FOLDED) && !output__timeline(OUT_SVG) &&
+	      !output__timeline(OUT_SPEEDSCOPE) &&
+	      !output__timeline(OUT_HEATMAP));
 	CHECK_STR(output__strerror(OUT_SVG, -ENOSPC), strerror(ENOSPC));
 	free(got);
 	profile__free(p);
@@ -135,7 +146,7 @@ TEST(output_empty_profile_every_format)
 		char *got = unit__write(p, (enum out_format)f, NULL, &len, &rc);
 
 		REQUIRE(got);
-		if (f == OUT_TRACE) {
+		if (f == OUT_TRACE || f == OUT_GECKO) {
 			CHECK_INT(rc, -ENODATA);
 		} else if (rc != 0) {
 			unit__fail(__FILE__, __LINE__, "%s: rc %d",
