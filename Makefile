@@ -40,7 +40,8 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -I. -MMD -MP
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
-LDLIBS   := -lbpf -ldw -lelf -lz $(NCURSES_LIBS) -lm
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+LDLIBS   := -lbpf -ldw -lelf -lz $(NCURSES_LIBS) $(MHD_LIBS) -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Ivmlinux -Ibpf -Wno-unused-function
 
@@ -64,14 +65,14 @@ SKELS     := $(OUT)/pyprof.skel.h
 
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 	    pkg-config python3 python3-pytest procps util-linux \
-	    libncurses-dev tmux man-db \
+	    libncurses-dev libmicrohttpd-dev tmux man-db \
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
 	    python3-matplotlib austin linux-perf time \
 	    libclang-rt-14-dev debootstrap
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
-# recommends it).  man-db (and groff-base with it): tests/test_install.py
-# renders the manual page with man --warnings.  debootstrap:
-# scripts/debian-root, below.
+# recommends it).  libmicrohttpd-dev: the HTTP listener of `serve`.
+# man-db (and groff-base with it): tests/test_install.py renders the
+# manual page with man --warnings.  debootstrap: scripts/debian-root, below.
 # The output formats' consumers (tests/test_formats.py): go tool pprof,
 # callgrind_annotate, headless Chromium driven from node.  Debian's npm too,
 # unless node already came with its own (NodeSource's nodejs bundles npm and
@@ -82,7 +83,7 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 NPM_DIR  := tests/browser
 
 .PHONY: all deps npm-deps debian-root test unit unit-san clean bench \
-	bench-tools pyprof-bpf demo install uninstall
+	bench-tools bench-serve pyprof-bpf demo install uninstall
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
@@ -127,6 +128,11 @@ $(OUT)/%.o: src/%.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The live page is embedded with .incbin (src/serve/web.c): the object
+# depends on the files, which the compiler's -MMD cannot see.
+WEB_FILES := $(wildcard src/serve/web/*)
+$(OUT)/serve/web.o: $(WEB_FILES)
 
 $(OUT)/unit/%.o: tests/unit/%.c | $(OUT)/unit
 	$(call msg,CC,$@)
@@ -230,6 +236,23 @@ bench-tools: pyprof-bpf $(BENCH_OUT)/bench-floor $(BENCH_OUT)/bpfcost-read
 
 bench: bench-tools
 	$(PYTHON) scripts/bench $(BENCH_ARGS)
+
+# The agent's own cost (pyprof-bpf serve): section 6 of BENCHMARKS.md,
+# which `make bench` does not keep (run this after it).  Root, ~8 minutes.
+bench-serve: pyprof-bpf
+	$(PYTHON) scripts/bench-serve --update BENCHMARKS.md
+
+# `make install` also installs the agent's systemd unit (pyprof-bpf
+# serve, src/serve/pyprof-bpf.service) where systemd looks for local units.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+.PHONY: install install-serve-unit
+install: install-serve-unit
+install-serve-unit: src/serve/pyprof-bpf.service
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/pyprof-bpf.service
+	chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/pyprof-bpf.service
 
 include tests/fuzz/fuzz.mk
 

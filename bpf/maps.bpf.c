@@ -18,6 +18,7 @@ const volatile __u32 native_mode;
 const volatile __u32 offcpu_enabled;
 const volatile __u32 gil_enabled;
 const volatile __u32 timeline_enabled;
+const volatile __u32 async_enabled;
 
 __u32 active_buf;
 __u64 rest_gen;
@@ -39,6 +40,7 @@ kstacks_map_t kstacks1 SEC(".maps");
 off_stacks_map_t off_stacks SEC(".maps");
 offcpu_map_t offcpu SEC(".maps");
 gil_cfgs_map_t gil_cfgs SEC(".maps");
+async_cfgs_map_t async_cfgs SEC(".maps");
 rest_tstates_map_t rest_tstates SEC(".maps");
 events_map_t events SEC(".maps");
 timeline_map_t timeline SEC(".maps");

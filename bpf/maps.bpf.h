@@ -47,6 +47,8 @@ extern const volatile __u32 gil_enabled;
 /* A timeline is wanted: each sample and off-CPU span is also sent, with
  * its time, on the timeline ring buffer (issue 21). */
 extern const volatile __u32 timeline_enabled;
+/* --async: task pseudo-frames (issue 23; see SAMPLE_F_TASK). */
+extern const volatile __u32 async_enabled;
 
 /* Which buffer (0 or 1) samples go to; userspace flips it to drain. */
 extern __u32 active_buf;
@@ -224,6 +226,16 @@ typedef struct {
 } gil_cfgs_map_t;
 extern gil_cfgs_map_t gil_cfgs SEC(".maps");
 
+/* Where each target keeps its asyncio state (--async, issue 23); filled
+ * once its _asyncio module is loaded.  One entry unless --async sizes it. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32); /* tgid */
+	__type(value, struct py_async_cfg);
+} async_cfgs_map_t;
+extern async_cfgs_map_t async_cfgs SEC(".maps");
+
 /* Events to userspace (struct pyprof_event_hdr and what follows it). */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -299,6 +311,13 @@ struct walk {
 	__u32 cyc_steps;
 	__u64 cyc_frame;
 	__u32 cyc_limit;
+	/* --async (issue 23): the running task, where its coroutine's frame
+	 * is, the fingerprint, and how many frames from the leaf are the
+	 * task's (0 until that frame is met). */
+	__u32 task_depth;
+	__u64 task;
+	__u64 task_frame;
+	__u32 task_fp;
 	/* The code objects whose fingerprint this walk read, and the next
 	 * slot to fill: see code_fingerprint() in bpf/pystack.bpf.h. */
 	__u32 fp_next;

@@ -107,8 +107,9 @@ static inline __u64 pyprof_mix64(__u64 x)
  * fingerprint before, named one module's frames after another's file.
  * The sampler takes it when it samples the frame (the code object is
  * alive then: the frame holds it); userspace computes it again from what
- * it reads, later, and trusts the names only if both agree.  31 bits: bit
- * 31 of py_frame.fingerprint is PY_FRAME_F_ENTRY.  One mix of the three,
+ * it reads, later, and trusts the names only if both agree.  30 bits: bit
+ * 31 of py_frame.fingerprint is PY_FRAME_F_ENTRY, bit 30 PY_FRAME_F_TASK.
+ * One mix of the three,
  * rotated apart (object addresses differ in their low bits): a few
  * instructions a frame.
  */
@@ -117,7 +118,7 @@ static inline __u32 py_code_fp(__u64 filename, __u64 name, __u64 linetable)
 	__u64 h = filename ^ (name << 21 | name >> 43) ^
 		  (linetable << 42 | linetable >> 22);
 
-	return (__u32)pyprof_mix64(h) & 0x7fffffffu;
+	return (__u32)pyprof_mix64(h) & 0x3fffffffu; /* PY_FRAME_FP_MASK */
 }
 
 /* Per-process configuration: the value of the targets map. */
@@ -155,7 +156,10 @@ struct py_proc_cfg {
  * 3.8-3.10 never set it: there every frame is its own eval-loop call.
  */
 #define PY_FRAME_F_ENTRY 0x80000000u
-#define PY_FRAME_FP_MASK 0x7fffffffu
+/* Bit 30: not a Python frame but --async's task pseudo-frame (issue 23,
+ * see SAMPLE_F_TASK).  A real frame's fingerprint keeps 30 bits. */
+#define PY_FRAME_F_TASK 0x40000000u
+#define PY_FRAME_FP_MASK 0x3fffffffu
 
 /* One Python frame as the sampler records it. */
 struct py_frame {
@@ -505,6 +509,15 @@ enum stat_show {
 	  "timeline: samples not timed (ring buffer full)", STAT_SHOW_FAILED)  \
 	X(STAT_TIMELINE_NS, "timeline_ns",                                     \
 	  "timeline: ns spent sending records (measured in place)",            \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_ASYNC_TASKS, "async_tasks",                                     \
+	  "--async: samples of a thread running an asyncio task",              \
+	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_ASYNC_UNREAD, "async_unread",                                   \
+	  "--async: running task unreadable (no task frame)",                  \
+	  STAT_SHOW_FAILED)                                                    \
+	X(STAT_ASYNC_NOFRAME, "async_noframe",                                 \
+	  "--async: running task whose coroutine frame the walk did not meet", \
 	  STAT_SHOW_VERBOSE)
 
 #define PYPROF_STAT_ENUM(e, name, desc, show) e,
@@ -701,5 +714,43 @@ struct timeline_rec {
 _Static_assert(sizeof(struct timeline_rec) == 16 + 32 + 8, "timeline_rec");
 #endif
 /* ---- end of issue 21 ---- */
+
+/*
+ * ---- asyncio tasks (--async, CPython 3.14+): issue 23 ----
+ *
+ * With --async the walk also reads the thread's running asyncio task
+ * (_PyThreadStateImpl.asyncio_running_task) and the address of its
+ * coroutine's frame (task_coro + gi_iframe), and notes how many frames
+ * from the leaf belong to the task: those up to and including that frame.
+ * The stack then gets one more frame at its root end, which is no Python
+ * frame but says which task (SAMPLE_F_TASK in the key's flags):
+ *   code = the task object's address,
+ *   lasti = frames from the leaf that are the task's (-1: its coroutine's
+ *           frame was not met: the task is stepping, or the stack is cut
+ *           before it),
+ *   fingerprint = PY_FRAME_F_TASK | the task's coroutine address >> 4
+ *           (its low 30 bits): a fingerprint that tells a task apart from
+ *           a later one at the same address.
+ * So the task is part of the stack's identity, and its segments carry it
+ * to userspace (src/sampler/asyncio.c), which names the task and its
+ * awaiters.  Offsets come from the _asyncio module's .AsyncioDebug section
+ * and the target's _Py_DebugOffsets, per process, in the async_cfgs map.
+ */
+enum {
+	SAMPLE_F_TASK =
+		1 << 15, /* the root-most frame is a task pseudo-frame */
+};
+
+struct py_async_cfg {
+	__u32 running_task; /* _PyThreadStateImpl.asyncio_running_task */
+	__u32 task_coro; /* TaskObj.task_coro */
+	__u32 gi_iframe; /* PyGenObject.gi_iframe: the coroutine's frame */
+	__u32 pad;
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct py_async_cfg) == 16, "py_async_cfg");
+#endif
+/* ---- end of issue 23 ---- */
 
 #endif /* PYPROF_SHARED_H */

@@ -375,6 +375,10 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		return 1;
 	}
 
+	/* --async (issue 23): the running task's coroutine frame; it and
+	 * the frames nearer the leaf are the task's. */
+	if (async_enabled && w->frame == w->task_frame)
+		w->task_depth = w->depth + 1;
 	if (w->entry_next)
 		fp |= PY_FRAME_F_ENTRY;
 	w->entry_next = 0;
@@ -626,6 +630,57 @@ static __always_inline __u32 frame_read_len(const struct py_proc_cfg *cfg)
 	return need;
 }
 
+/* ---- --async (issue 23): the running task (see SAMPLE_F_TASK) ---- */
+
+/* Reads the thread's running asyncio task, and where its coroutine's frame
+ * is, into w (w->task 0: none).  Off the walk's path without --async. */
+static __always_inline void async_task(struct walk *w, struct task_struct *task,
+				       __u32 pid, __u64 tstate)
+{
+	const struct py_async_cfg *a;
+	__u64 t, coro;
+
+	w->task = 0;
+	w->task_frame = 0;
+	w->task_depth = 0;
+	a = bpf_map_lookup_elem(&async_cfgs, &pid);
+	if (!a)
+		return; /* not 3.14+, or its _asyncio not loaded yet */
+	if (read_ptr(task, tstate + a->running_task, &t)) {
+		stat_inc(STAT_ASYNC_UNREAD);
+		return;
+	}
+	if (!t)
+		return;
+	if (read_ptr(task, t + a->task_coro, &coro)) {
+		stat_inc(STAT_ASYNC_UNREAD);
+		return;
+	}
+	w->task = t;
+	w->task_frame = coro ? coro + a->gi_iframe : 0;
+	w->task_fp = PY_FRAME_F_TASK | ((__u32)(coro >> 4) & PY_FRAME_FP_MASK);
+}
+
+/* Adds the task pseudo-frame at the root end of the stack just walked. */
+static __always_inline void async_push(struct walk *w)
+{
+	struct py_frame *f = &w->ev.seg.frames[w->depth % PY_SEG_FRAMES];
+
+	stat_inc(STAT_ASYNC_TASKS);
+	if (!w->task_depth)
+		stat_inc(STAT_ASYNC_NOFRAME);
+	f->code = w->task;
+	f->lasti = w->task_depth ? (__s32)w->task_depth : -1;
+	f->fingerprint = w->task_fp;
+	w->hash = mix64(w->hash ^ f->code) +
+		  ((__u64)(__u32)f->lasti << 32 | f->fingerprint);
+	w->depth++;
+	w->flags |= SAMPLE_F_TASK;
+	if (w->depth % PY_SEG_FRAMES == 0 && flush_seg(w))
+		w->lost = 1;
+}
+/* ---- end of issue 23 ---- */
+
 /* Whether the fingerprint's offsets are inside its span, and the span
  * inside the scratch room: checked once per sample. */
 static __always_inline bool fp_span_ok(const struct py_code_fp_span *s)
@@ -682,6 +737,8 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return STAT_NO_FRAME;
 	}
 
+	if (async_enabled)
+		async_task(w, task, key->pid, tstate);
 	w->hash = 0;
 	w->prev_key = 0;
 	/* The first segment's key covers the pid: code addresses mean
@@ -711,6 +768,9 @@ static __always_inline __u32 py_stack(struct walk *w,
 	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
 	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
 		w->flags |= SAMPLE_F_TRUNCATED;
+	/* A stack with no frame keeps depth 0: wall mode reads it again. */
+	if (async_enabled && w->task && w->depth && !w->lost)
+		async_push(w);
 	if (!w->lost && w->depth % PY_SEG_FRAMES && flush_seg(w))
 		w->lost = 1;
 	if (w->lost) {

@@ -76,7 +76,7 @@ _pyprof_bpf()
 		      -F --frequency -d --duration -o --output -f --folded
 		      --format --stream --max-depth --interval --tid
 		      --no-threads --mode --idle --gil --gil-only --native
-		      --kernel -v --verbose -h --help -V --version --"
+		      --kernel --async -v --verbose -h --help -V --version --"
 		formats="folded svg speedscope pprof callgrind trace html
 			 heatmap pstats"
 		;;

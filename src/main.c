@@ -16,6 +16,7 @@ static const struct {
 	{ "view", cmd_view },
 	{ "convert", cmd_convert },
 	{ "diff", cmd_diff },
+	{ "serve", cmd_serve },
 };
 
 int main(int argc, char **argv)

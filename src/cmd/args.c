@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -211,6 +212,43 @@ int args__percent(struct args *a, const char *s, double max, bool off,
 				  a->opt, s, max, or_off);
 	*out = v;
 	return 0;
+}
+
+int args__pids(struct args *a, const char *list, pid_t *pids, unsigned *n,
+	       unsigned max)
+{
+	const char *s = list;
+	char buf[32];
+
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		unsigned long long v;
+		bool dup = false;
+
+		if (len == 0 || len >= sizeof(buf))
+			return args__fail(a,
+					  "invalid pid list '%s': give pids "
+					  "as %s 1,2,3",
+					  list, a->opt);
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (args__uint(a, buf, 1, INT_MAX, &v))
+			return -EINVAL;
+		for (unsigned i = 0; i < *n; i++)
+			dup |= pids[i] == (pid_t)v;
+		if (!dup) {
+			if (*n == max)
+				return args__fail(a,
+						  "more than %u pids: use -a "
+						  "to profile every Python "
+						  "process",
+						  max);
+			pids[(*n)++] = (pid_t)v;
+		}
+		if (!s[len])
+			return 0;
+		s += len + 1;
+	}
 }
 
 int args__filter(struct args *a, const char **slot, const char *re)

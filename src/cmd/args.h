@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct args {
 	int argc;
@@ -53,6 +54,14 @@ int args__fail(struct args *a, const char *fmt, ...)
  */
 int args__uint(struct args *a, const char *s, unsigned long long min,
 	       unsigned long long max, unsigned long long *out);
+
+/*
+ * Adds the comma-separated pids of list ("1,2,3") to pids[*n], at most max
+ * of them, leaving out repeats.  0, or -EINVAL: an empty or overlong item,
+ * a pid that is not a whole number from 1 to INT_MAX, more than max.
+ */
+int args__pids(struct args *a, const char *list, pid_t *pids, unsigned *n,
+	       unsigned max);
 
 /* s as seconds from min to max (strtod: "2.5", "1e3"; not nan or inf).
  * 0, or -EINVAL as args__uint. */

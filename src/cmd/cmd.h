@@ -13,6 +13,8 @@ int cmd_record(int argc, char **argv);
 int cmd_view(int argc, char **argv);
 /* `pyprof-bpf convert IN -o OUT`: folded stacks into another format. */
 int cmd_convert(int argc, char **argv);
+/* `pyprof-bpf serve`: the always-on agent, answering over HTTP. */
+int cmd_serve(int argc, char **argv);
 /* `pyprof-bpf diff BASE HEAD`: 0 no regression, 1 a regression, 2 bad
  * usage or input. */
 int cmd_diff(int argc, char **argv);

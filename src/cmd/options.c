@@ -87,6 +87,11 @@ const char options__usage[] =
 	"                        replaced by the Python frames it ran\n"
 	"      --kernel          kernel frames too, below the user frames, with\n"
 	"                        the \"_[k]\" suffix\n"
+	"      --async           asyncio task frames (CPython 3.14+): \"Task-NAME\"\n"
+	"                        between the event loop's frames and the task's\n"
+	"                        coroutine, under the tasks awaiting it; in wall\n"
+	"                        mode also the tasks not running, under their\n"
+	"                        suspended coroutines and \"[task waiting]\"\n"
 	"      --timeline        record when each sample was taken even when the\n"
 	"                        format does not need it (trace, gecko and html\n"
 	"                        always do): speedscope then gets each thread's\n"
@@ -160,6 +165,7 @@ enum {
 	OPT_NATIVE,
 	OPT_KERNEL,
 	OPT_TIMELINE,
+	OPT_ASYNC,
 	OPT_FOCUS,
 	OPT_HIDE,
 	OPT_IGNORE,
@@ -189,6 +195,7 @@ static const struct option longopts[] = {
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "timeline", no_argument, NULL, OPT_TIMELINE },
+	{ "async", no_argument, NULL, OPT_ASYNC },
 	{ "focus", required_argument, NULL, OPT_FOCUS },
 	{ "hide", required_argument, NULL, OPT_HIDE },
 	{ "ignore", required_argument, NULL, OPT_IGNORE },
@@ -213,39 +220,7 @@ struct parser {
 /* Adds the comma-separated pids of list to o->pids. */
 static int parse_pids(struct parser *p, const char *list)
 {
-	struct options *o = p->o;
-	const char *s = list;
-	char buf[32];
-
-	for (;;) {
-		size_t n = strcspn(s, ",");
-		unsigned long long v;
-		bool dup = false;
-
-		if (n == 0 || n >= sizeof(buf))
-			return args__fail(&p->a,
-					  "invalid pid list '%s': give pids "
-					  "as -p 1,2,3",
-					  list);
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		if (args__uint(&p->a, buf, 1, INT_MAX, &v))
-			return -EINVAL;
-		for (unsigned i = 0; i < o->npids; i++)
-			dup |= o->pids[i] == (pid_t)v;
-		if (!dup) {
-			if (o->npids == MAX_PIDS)
-				return args__fail(&p->a,
-						  "more than %d pids: use -a "
-						  "to profile every Python "
-						  "process",
-						  MAX_PIDS);
-			o->pids[o->npids++] = (pid_t)v;
-		}
-		if (!s[n])
-			return 0;
-		s += n + 1;
-	}
+	return args__pids(&p->a, list, p->o->pids, &p->o->npids, MAX_PIDS);
 }
 
 /* --mode and --idle: by ("--mode cpu", "--idle") asks for wall or not. */
@@ -298,6 +273,8 @@ static bool *flag(struct options *o, int c)
 		return &o->kernel;
 	case OPT_TIMELINE:
 		return &o->timeline;
+	case OPT_ASYNC:
+		return &o->async;
 	case 'v':
 		return &o->verbose;
 	}

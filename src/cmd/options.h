@@ -49,6 +49,7 @@ struct options {
 	bool native; /* --native: merged native frames */
 	bool kernel; /* --kernel: kernel frames */
 	bool timeline; /* --timeline: each sample's time, whatever -o is */
+	bool async; /* --async: asyncio task frames (3.14+) */
 	const char *focus, *hide, *ignore; /* --focus/--hide/--ignore REGEX */
 	bool verbose; /* -v */
 	bool help;

@@ -9,15 +9,13 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "cmd/launch.h"
 #include "cmd/options.h"
@@ -38,13 +36,6 @@
 /* After Ctrl-C, how long a launched command may take to finish. */
 #define STOP_GRACE_SECS 3.0
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
@@ -53,51 +44,6 @@ static void on_signal(int sig)
 }
 
 #define fail(...) msg__fail("pyprof-bpf", __VA_ARGS__)
-
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-/* Says which capabilities are missing. 0 when all are there. */
-static int check_privileges(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2] = {};
-	char missing[128] = "";
-	bool admin;
-
-	if (syscall(SYS_capget, &hdr, d) != 0)
-		return 0; /* cannot tell: let the kernel decide */
-	/* Before Linux 5.8, CAP_SYS_ADMIN stood for CAP_BPF and CAP_PERFMON. */
-	admin = has_cap(d, CAP_SYS_ADMIN);
-	if (!admin && !has_cap(d, CAP_BPF))
-		strcat(missing, " CAP_BPF");
-	if (!admin && !has_cap(d, CAP_PERFMON))
-		strcat(missing, " CAP_PERFMON");
-	if (!has_cap(d, CAP_SYS_PTRACE))
-		strcat(missing, " CAP_SYS_PTRACE");
-	if (!missing[0])
-		return 0;
-	fail("insufficient privileges (missing%s): run it as root (sudo "
-	     "pyprof-bpf ...) or grant CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE",
-	     missing);
-	return -EPERM;
-}
-
-static int check_btf(void)
-{
-	struct stat st;
-
-	if (stat("/sys/kernel/btf/vmlinux", &st) == 0)
-		return 0;
-	fail("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): "
-	     "pyprof-bpf needs Linux 5.17+ built with CONFIG_DEBUG_INFO_BTF=y "
-	     "(most distributions' kernels are)");
-	return -ENOTSUP;
-}
 
 /*
  * Whether the -o path can be written, found before profiling (exit 2
@@ -199,6 +145,7 @@ static void session_opts(const struct record *rec, struct session_opts *so)
 		.gil_only = o->gil_only,
 		.native = o->native,
 		.kernel = o->kernel,
+		.async = o->async,
 		.thread_ids = o->thread_ids,
 		.no_threads = o->no_threads,
 		.merge_processes = o->merge_processes,
@@ -729,9 +676,9 @@ static int record(struct record *rec)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (check_privileges())
+	if (checks__privileges("pyprof-bpf"))
 		return EXIT_PERM;
-	if (check_btf())
+	if (checks__btf("pyprof-bpf"))
 		return EXIT_KERNEL;
 	session_opts(rec, &so);
 	rec->s = session__new(&so);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cmd/summary.h"
+#include "sampler/asyncio.h"
 #include "sampler/offcpu.h"
 
 /* "; interrupted (SIGINT)", or "". */
@@ -183,6 +184,10 @@ static void print_samples(const struct session *s, const uint64_t *st)
 			" + %" PRIu64 " off-CPU (sample-equivalents of 1/%u s "
 			"off a CPU)",
 			off, s->opts.freq);
+	/* --async in wall mode: the tasks that were not running. */
+	if (s->opts.wall && c->async)
+		fprintf(stderr, " + %" PRIu64 " task-waiting",
+			asyncio__stats(c->async)->waiting);
 	fprintf(stderr, ", %" PRIu64 " written", profile__total(s->prof));
 	if (c->filter)
 		fprintf(stderr, ", %" PRIu64 " left out by the filters",
@@ -362,6 +367,8 @@ void summary__print(struct session *s, const struct run_end *end)
 				      o->gil && s->ts.no_gil < s->ts.attached,
 				      TARGETS_SUMMARY_MAX, thread_name,
 				      &s->coll);
+	if (s->coll.async)
+		asyncio__print_summary(s->coll.async, stderr, o->wall, o->freq);
 	if (o->verbose)
 		print_counters(s, st);
 }

@@ -16,6 +16,7 @@
 
 #include "cmd/args.h"
 #include "cmd/options.h"
+#include "cmd/view_remote.h"
 #include "lib/filter.h"
 #include "lib/msg.h"
 #include "lib/profile.h"
@@ -23,7 +24,7 @@
 #include "ui/top.h"
 
 static const char usage[] =
-	"usage: pyprof-bpf view [options] FILE\n"
+	"usage: pyprof-bpf view [options] FILE | http://HOST:PORT\n"
 	"\n"
 	"Opens a saved profile in the live view's table, to browse without a\n"
 	"running target. FILE holds folded stacks, as pyprof-bpf -o writes them\n"
@@ -43,6 +44,13 @@ static const char usage[] =
 	"                    every sample, as in pprof)\n"
 	"  -h, --help        show this help\n"
 	"\n"
+	"With http://HOST:PORT instead of FILE, the live view of a running agent\n"
+	"(pyprof-bpf serve there), without root here; not on a terminal, the\n"
+	"table of everything since the agent started:\n"
+	"      --token-file F  the agent's token (when it was given one)\n"
+	"  -p, --pid PID       only this process\n"
+	"      --comm NAME     only processes of this command name (python3)\n"
+	"\n"
 	"Keys: q quit, [ ] or Left Right sort column, Up Down move, t threads,\n"
 	"l per line / per function, \\ flat table / call tree (Left Right fold\n"
 	"and open), / show the rows holding a text (c: all again), ? help.\n"
@@ -60,9 +68,9 @@ static void on_signal(int sig)
 #define fail(...) msg__fail("pyprof-bpf view", __VA_ARGS__)
 
 /* Parses argv; 0, 1 for --help, or -EINVAL with one line in err. */
-enum { OPT_FOCUS = 256, OPT_HIDE, OPT_IGNORE };
+enum { OPT_TOKEN_FILE = 256, OPT_COMM, OPT_FOCUS, OPT_HIDE, OPT_IGNORE };
 
-static int parse(int argc, char **argv, struct top_opts *o, long *rows,
+static int parse(int argc, char **argv, struct view_remote_opts *r,
 		 struct filter_opts *fo, const char **path, char *err,
 		 size_t errlen)
 {
@@ -70,20 +78,41 @@ static int parse(int argc, char **argv, struct top_opts *o, long *rows,
 		{ "lines", no_argument, NULL, 'l' },
 		{ "tree", no_argument, NULL, 't' },
 		{ "rows", required_argument, NULL, 'n' },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, OPT_COMM },
 		{ "focus", required_argument, NULL, OPT_FOCUS },
 		{ "hide", required_argument, NULL, OPT_HIDE },
 		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	struct top_opts *o = &r->top;
+	long *rows = &r->rows;
 	unsigned long long v;
 	struct args a;
 	int c;
 
-	args__init(&a, argc, argv, ":ltn:h", longopts, "view --help", err,
+	args__init(&a, argc, argv, ":ltn:p:h", longopts, "view --help", err,
 		   errlen);
 	while ((c = args__next(&a)) > 0) {
 		switch (c) {
+		case OPT_TOKEN_FILE:
+			r->token_file = optarg;
+			break;
+		case 'p':
+			if (args__uint(&a, optarg, 1, INT_MAX, &v))
+				return -EINVAL;
+			r->pid = (pid_t)v;
+			break;
+		case OPT_COMM:
+			if (!optarg[0] || strlen(optarg) > 15)
+				return args__fail(&a,
+						  "--comm '%s': give a command "
+						  "name of 1 to 15 characters",
+						  optarg);
+			r->comm = optarg;
+			break;
 		case 'l':
 			o->by_line = true;
 			break;
@@ -120,6 +149,24 @@ static int parse(int argc, char **argv, struct top_opts *o, long *rows,
 				  "FILE",
 				  argv[optind + 1]);
 	*path = argv[optind];
+	if ((r->token_file || r->pid || r->comm) &&
+	    strncmp(*path, "http://", 7) != 0 &&
+	    strncmp(*path, "https://", 8) != 0)
+		return args__fail(&a, "--token-file, --pid and --comm go with "
+				      "an agent's address (http://HOST:PORT), "
+				      "not a file");
+	if ((fo->focus || fo->hide || fo->ignore) &&
+	    (strncmp(*path, "http://", 7) == 0 ||
+	     strncmp(*path, "https://", 8) == 0))
+		return args__fail(&a, "--focus, --hide and --ignore go with a "
+				      "FILE, not an agent's address: press / "
+				      "in the live view to show matching rows");
+	if ((fo->focus || fo->hide || fo->ignore) &&
+	    (strncmp(*path, "http://", 7) == 0 ||
+	     strncmp(*path, "https://", 8) == 0))
+		return args__fail(&a, "--focus, --hide and --ignore go with a "
+				      "FILE, not an agent's address: press / "
+				      "in the live view to show matching rows");
 	return 0;
 }
 
@@ -168,16 +215,17 @@ static int browse(const struct top_opts *o, const struct profile *p,
 
 int cmd_view(int argc, char **argv)
 {
-	struct top_opts o = { .live = false };
+	struct view_remote_opts r = { .top = { .live = false } };
 	struct filter_opts fo = {};
+	struct top_opts o;
 	struct top_header h = {};
 	const char *path = NULL;
 	char err[PATH_MAX + 256];
 	struct profile *p;
-	long rows = 0;
+	long rows;
 	int rc, code;
 
-	rc = parse(argc, argv, &o, &rows, &fo, &path, err, sizeof(err));
+	rc = parse(argc, argv, &r, &fo, &path, err, sizeof(err));
 	if (rc < 0) {
 		fail("%s", err);
 		return EXIT_USAGE;
@@ -186,6 +234,13 @@ int cmd_view(int argc, char **argv)
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}
+	if (strncmp(path, "http://", 7) == 0 ||
+	    strncmp(path, "https://", 8) == 0) {
+		r.url = path;
+		return view__remote(&r);
+	}
+	o = r.top;
+	rows = r.rows;
 	p = profile__new();
 	if (!p) {
 		fail("out of memory");

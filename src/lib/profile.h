@@ -17,6 +17,7 @@ enum pframe_kind {
 	PF_MARKER, /* "[truncated]", "[no Python frame]", ... */
 	PF_NATIVE, /* a native function: name = symbol, file = object path */
 	PF_KERNEL, /* a kernel function: name = symbol */
+	PF_TASK, /* an asyncio task: name = "Task-NAME" (--async) */
 };
 
 struct pframe {

@@ -287,6 +287,58 @@ struct eval {
 	void *arg;
 };
 
+/* DWARF's binary operator at applied as b op a, into *r; false for an
+ * operator CFI expressions do not use. */
+static bool binary_op(uint8_t at, uint64_t b, uint64_t a, uint64_t *r)
+{
+	switch (at) {
+	case DW_OP_plus:
+		*r = b + a;
+		return true;
+	case DW_OP_minus:
+		*r = b - a;
+		return true;
+	case DW_OP_mul:
+		*r = b * a;
+		return true;
+	case DW_OP_and:
+		*r = b & a;
+		return true;
+	case DW_OP_or:
+		*r = b | a;
+		return true;
+	case DW_OP_xor:
+		*r = b ^ a;
+		return true;
+	case DW_OP_shl:
+		*r = a < 64 ? b << a : 0;
+		return true;
+	case DW_OP_shr:
+		*r = a < 64 ? b >> a : 0;
+		return true;
+	case DW_OP_ge:
+		*r = (int64_t)b >= (int64_t)a;
+		return true;
+	case DW_OP_gt:
+		*r = (int64_t)b > (int64_t)a;
+		return true;
+	case DW_OP_le:
+		*r = (int64_t)b <= (int64_t)a;
+		return true;
+	case DW_OP_lt:
+		*r = (int64_t)b < (int64_t)a;
+		return true;
+	case DW_OP_eq:
+		*r = b == a;
+		return true;
+	case DW_OP_ne:
+		*r = b != a;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Evaluates a DWARF expression of the forms CFI uses (register plus
  * offset, constants, arithmetic, comparisons, dereferences: the PLT's
@@ -392,52 +444,9 @@ static bool eval_expr(const struct eval *e, const Dwarf_Op *ops, size_t nops,
 			/* The binary operators: b op a. */
 			POP(a);
 			POP(b);
-			switch (at) {
-			case DW_OP_plus:
-				PUSH(b + a);
-				break;
-			case DW_OP_minus:
-				PUSH(b - a);
-				break;
-			case DW_OP_mul:
-				PUSH(b * a);
-				break;
-			case DW_OP_and:
-				PUSH(b & a);
-				break;
-			case DW_OP_or:
-				PUSH(b | a);
-				break;
-			case DW_OP_xor:
-				PUSH(b ^ a);
-				break;
-			case DW_OP_shl:
-				PUSH(a < 64 ? b << a : 0);
-				break;
-			case DW_OP_shr:
-				PUSH(a < 64 ? b >> a : 0);
-				break;
-			case DW_OP_ge:
-				PUSH((int64_t)b >= (int64_t)a);
-				break;
-			case DW_OP_gt:
-				PUSH((int64_t)b > (int64_t)a);
-				break;
-			case DW_OP_le:
-				PUSH((int64_t)b <= (int64_t)a);
-				break;
-			case DW_OP_lt:
-				PUSH((int64_t)b < (int64_t)a);
-				break;
-			case DW_OP_eq:
-				PUSH(b == a);
-				break;
-			case DW_OP_ne:
-				PUSH(b != a);
-				break;
-			default:
+			if (!binary_op(at, b, a, &b))
 				return false;
-			}
+			PUSH(b);
 		}
 	}
 #undef PUSH

@@ -167,6 +167,9 @@ static void put_location(FILE *f, const struct profile *p,
 		 * frames of the form "name (where)", and the Firefox
 		 * Profiler shows where. */
 		n = asprintf(&s, "%s (in pyprof-bpf)", name);
+	else if (fr->kind == PF_TASK)
+		/* An asyncio task (--async), kept the same way. */
+		n = asprintf(&s, "%s (in asyncio)", name);
 	else
 		n = asprintf(&s, "%s", name);
 	out__json_str(f, n < 0 || !s ? name : s);

@@ -157,6 +157,18 @@ struct parsed {
 	int32_t line;
 };
 
+/* Whether s ends in ":LINE)", as a Python frame with its line does. */
+static bool has_line(const char *s, size_t len)
+{
+	size_t i = len;
+
+	if (!i || s[--i] != ')')
+		return false;
+	while (i > 0 && isdigit((unsigned char)s[i - 1]))
+		i--;
+	return i > 0 && i < len - 1 && s[i - 1] == ':';
+}
+
 /* Splits the frame text s (modified in place) into its parts. */
 static void split_frame(char *s, uint32_t depth, bool after_process,
 			struct parsed *f)
@@ -166,7 +178,11 @@ static void split_frame(char *s, uint32_t depth, bool after_process,
 
 	f->kind = PF_NATIVE;
 	f->line = -1;
-	if (python_frame(s, len, &file, &f->line)) {
+	if (depth == 1 && after_process && !has_line(s, len)) {
+		/* A thread: threading's default names, "Thread-3 (work)",
+		 * look like a Python frame without a line. */
+		f->kind = PF_THREAD;
+	} else if (python_frame(s, len, &file, &f->line)) {
 		f->kind = PF_PYTHON;
 		len = strlen(s);
 	} else if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
@@ -178,6 +194,9 @@ static void split_frame(char *s, uint32_t depth, bool after_process,
 		f->kind = PF_PROCESS;
 	} else if (depth == 1 && after_process) {
 		f->kind = PF_THREAD;
+	} else if (len > 5 && strncmp(s, "Task-", 5) == 0) {
+		/* An asyncio task (--async): "Task-NAME". */
+		f->kind = PF_TASK;
 	}
 	f->name = s;
 	f->len = len;

@@ -200,6 +200,11 @@ static void colour(const struct pframe *fr, const char *name, int *r, int *g,
 		*g = 150 + (int)(40 * v2);
 		*b = 30 + (int)(30 * v3);
 		break;
+	case PF_TASK: /* asyncio tasks: green, apart from all the rest */
+		*r = 90 + (int)(40 * v1);
+		*g = 190 + (int)(40 * v2);
+		*b = 90 + (int)(40 * v3);
+		break;
 	case PF_PROCESS:
 	case PF_THREAD:
 		*r = 175 + (int)(25 * v1);

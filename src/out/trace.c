@@ -40,6 +40,8 @@ static const char *kind_name(const struct pframe *fr)
 		return "process";
 	case PF_THREAD:
 		return "thread";
+	case PF_TASK:
+		return "task";
 	default:
 		return "marker";
 	}

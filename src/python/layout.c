@@ -1440,6 +1440,34 @@ int py_layout__from_debug_offsets(const void *buf, size_t len,
 	return 0;
 }
 
+int py_layout__debug_member(const void *buf, size_t len, const char *section,
+			    const char *member, uint64_t *val)
+{
+	const struct dbg_version *dv;
+	uint64_t vals[NR_MEMBERS];
+	struct dbg_head h;
+
+	if (!buf || len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, buf, sizeof(h));
+	if (memcmp(h.cookie, "xdebugpy", 8) != 0)
+		return -EINVAL;
+	dv = dbg_version(&h, NULL, 0);
+	if (!dv || len < dv->size)
+		return -EINVAL;
+	dbg_values(buf, dv->version, vals);
+	for (size_t i = 0; i < NR_MEMBERS; i++) {
+		if (strcmp(members[i].section, section) != 0 ||
+		    strcmp(members[i].name, member) != 0)
+			continue;
+		if (!dbg_has(&members[i], dv->version))
+			return -ENOENT;
+		*val = vals[i];
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* The fields py_layout__diff compares: all of them but the name. */
 struct field {
 	const char *name;

@@ -129,6 +129,16 @@ int py_layout__from_debug_offsets(const void *buf, size_t len,
 				  size_t errlen);
 
 /*
+ * One member of a copy of the target's _Py_DebugOffsets (buf, len bytes
+ * from the start of _PyRuntime; 3.13+), by section and member name as
+ * CPython's pycore_debug_offsets.h has them ("gen_object", "gi_iframe"),
+ * unchecked: the caller bounds it.  0, -ENOENT when that version has no
+ * such member, -EINVAL when buf is no _Py_DebugOffsets.
+ */
+int py_layout__debug_member(const void *buf, size_t len, const char *section,
+			    const char *member, uint64_t *val);
+
+/*
  * Compares the fields two layouts share; writes the first difference as
  * "field: a != b" into diff and returns the number of differences.
  */

@@ -546,14 +546,96 @@ static bool runs_interp(pid_t pid, const struct elf_verdict *v,
 	return proc__age(pid, &age) != 0 || age < LIVE_SECS;
 }
 
+/* Why nothing of a process was found to be a CPython. */
+struct attach_why {
+	char why[PATH_MAX + 256]; /* the last file's reason */
+	char idle[PATH_MAX + 64]; /* a libpython loaded, no interpreter run */
+};
+
+/*
+ * Whether mapping m of pid's maps is its running interpreter: then
+ * describes it into t, *found its file's verdict, and returns 0; else
+ * -ENOEXEC (not this one: look on) or another -errno (what it is cannot
+ * be profiled), the reason in w.
+ */
+static int try_mapping(pid_t pid, const struct proc_maps *maps,
+		       const struct proc_map *m, struct py_target *t,
+		       struct attach_why *w, struct elf_verdict **found)
+{
+	struct elf_verdict *v = target_file(pid, m);
+	uint64_t bias;
+	int rc;
+
+	if (!v)
+		return -ENOEXEC;
+	rc = v->rc;
+	snprintf(w->why, sizeof(w->why), "%s", v->why);
+	if (rc)
+		return rc;
+	if (elf_file__bias(v->f, maps, m->path, &bias)) {
+		snprintf(w->why, sizeof(w->why),
+			 "%s: cannot place _PyRuntime in memory", m->path);
+		return -EINVAL;
+	}
+	if (!writable_at(maps, bias + v->runtime_vaddr)) {
+		snprintf(w->why, sizeof(w->why),
+			 "%s is mapped but its _PyRuntime is not in writable "
+			 "memory",
+			 m->path);
+		return -ENOEXEC;
+	}
+	if (!runs_interp(pid, v, bias + v->runtime_vaddr)) {
+		snprintf(w->idle, sizeof(w->idle),
+			 "%s is loaded but runs no interpreter", m->path);
+		return -ENOEXEC;
+	}
+	t->version = v->version;
+	snprintf(t->version_str, sizeof(t->version_str), "%s", v->vstr);
+	snprintf(t->elf_path, sizeof(t->elf_path), "%s", m->path);
+	t->runtime_addr = bias + v->runtime_vaddr;
+	t->runtime_vaddr = v->runtime_vaddr;
+	t->code_type = v->code_type_vaddr ? bias + v->code_type_vaddr : 0;
+	exec_segs(t, maps, m, bias);
+	exe_id(pid, NULL, t);
+	*found = v;
+	return 0;
+}
+
+/* The layout of the interpreter t runs (file verdict v): the built-in
+ * table, then its own _Py_DebugOffsets (3.13+).  0 or -errno, err set. */
+static int take_layout(struct py_target *t, struct elf_verdict *v,
+		       const char *comm, char *err, size_t errlen)
+{
+	char why[PATH_MAX + 256] = "";
+	int rc;
+
+	if (py_layout__lookup(t->version, micro_of(t->version_str), v->ft,
+			      &t->layout)) {
+		snprintf(err, errlen,
+			 "process %d (%s) runs Python %s, which this "
+			 "build has no offsets for",
+			 t->pid, comm, t->version_str);
+		return -ENOTSUP;
+	}
+	rc = use_debug_offsets(t, v, why, sizeof(why));
+	if (rc == -EAGAIN)
+		snprintf(err, errlen,
+			 "process %d (%s): libpython is still being loaded",
+			 t->pid, comm);
+	else if (rc)
+		snprintf(err, errlen, "process %d (%s): %s", t->pid, comm, why);
+	if (rc)
+		python__detach(t);
+	return rc;
+}
+
 int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 {
-	char exe[PATH_MAX], exe_link[64], why[PATH_MAX + 256] = "",
-							 comm[64] = "?";
-	char idle[PATH_MAX + 64] = "";
+	char exe[PATH_MAX], exe_link[64], comm[64] = "?";
+	struct attach_why w = { "", "" };
 	struct proc_maps maps;
 	struct elf_verdict *found = NULL;
-	int rc, best_rc = -ENOEXEC;
+	int rc = -ENOEXEC;
 	ssize_t n;
 
 	memset(t, 0, sizeof(*t));
@@ -567,78 +649,30 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	n = readlink(exe_link, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 
-	/* libpython first: with a shared libpython the executable is a stub. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < maps.n; i++) {
+	/* libpython first: with a shared libpython the executable is a stub.
+	 * The first file that is a CPython but cannot be profiled ends the
+	 * search with its reason. */
+	rc = -ENOEXEC;
+	for (int pass = 0; pass < 2 && rc == -ENOEXEC; pass++) {
+		for (int i = 0; i < maps.n && rc == -ENOEXEC; i++) {
 			const struct proc_map *m = &maps.v[i];
 			bool lib = strncmp(base_name(m->path), "libpython",
 					   9) == 0;
-			struct elf_verdict *v;
-			uint64_t bias;
 
-			if (!is_candidate(m, exe) || lib != (pass == 0) ||
-			    !runs_file(&maps, m))
-				continue;
-			v = target_file(pid, m);
-			if (!v)
-				continue;
-			rc = v->rc;
-			snprintf(why, sizeof(why), "%s", v->why);
-			if (rc == 0 &&
-			    elf_file__bias(v->f, &maps, m->path, &bias)) {
-				snprintf(
-					why, sizeof(why),
-					"%s: cannot place _PyRuntime in memory",
-					m->path);
-				rc = -EINVAL;
-			}
-			if (rc == 0 &&
-			    !writable_at(&maps, bias + v->runtime_vaddr)) {
-				snprintf(why, sizeof(why),
-					 "%s is mapped but its _PyRuntime is "
-					 "not in writable memory",
-					 m->path);
-				rc = -ENOEXEC;
-			}
-			if (rc == 0 &&
-			    !runs_interp(pid, v, bias + v->runtime_vaddr)) {
-				snprintf(idle, sizeof(idle),
-					 "%s is loaded but runs no interpreter",
-					 m->path);
-				rc = -ENOEXEC;
-			}
-			if (rc == 0) {
-				t->version = v->version;
-				snprintf(t->version_str, sizeof(t->version_str),
-					 "%s", v->vstr);
-				snprintf(t->elf_path, sizeof(t->elf_path), "%s",
-					 m->path);
-				t->runtime_addr = bias + v->runtime_vaddr;
-				found = v;
-				t->runtime_vaddr = v->runtime_vaddr;
-				t->code_type =
-					v->code_type_vaddr ?
-						bias + v->code_type_vaddr :
-						0;
-				exec_segs(t, &maps, m, bias);
-				exe_id(pid, NULL, t);
-				goto found;
-			}
-			if (rc != -ENOEXEC)
-				best_rc = rc;
-			if (rc != -ENOEXEC)
-				break;
+			if (is_candidate(m, exe) && lib == (pass == 0) &&
+			    runs_file(&maps, m))
+				rc = try_mapping(pid, &maps, m, t, &w, &found);
 		}
-		if (best_rc != -ENOEXEC)
-			break;
 	}
 	proc__maps_free(&maps);
-	if (best_rc == -ENOEXEC && idle[0])
+	if (rc == 0)
+		return take_layout(t, found, comm, err, errlen);
+	if (rc == -ENOEXEC && w.idle[0])
 		snprintf(err, errlen,
 			 "process %d (%s) is not a Python process: %s; give "
-			 "the pid of a CPython 3.8-3.14 process",
-			 pid, comm, idle);
-	else if (best_rc == -ENOEXEC)
+			 "the pid of a CPython 3.%u-3.%u process",
+			 pid, comm, w.idle, PYVER_MIN & 0xff, PYVER_MAX & 0xff);
+	else if (rc == -ENOEXEC)
 		snprintf(
 			err, errlen,
 			"process %d (%s) is not a Python process: no libpython is "
@@ -647,33 +681,8 @@ int python__attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 			pid, comm, exe[0] ? exe : "its executable",
 			PYVER_MIN & 0xff, PYVER_MAX & 0xff);
 	else
-		snprintf(err, errlen, "process %d (%s): %s", pid, comm, why);
-	return best_rc;
-
-found:
-	proc__maps_free(&maps);
-	if (py_layout__lookup(t->version, micro_of(t->version_str), found->ft,
-			      &t->layout)) {
-		snprintf(err, errlen,
-			 "process %d (%s) runs Python %s, which this "
-			 "build has no offsets for",
-			 pid, comm, t->version_str);
-		return -ENOTSUP;
-	}
-	rc = use_debug_offsets(t, found, why, sizeof(why));
-	if (rc == -EAGAIN) {
-		snprintf(err, errlen,
-			 "process %d (%s): libpython is still being loaded",
-			 pid, comm);
-		python__detach(t);
-		return -EAGAIN;
-	}
-	if (rc) {
-		snprintf(err, errlen, "process %d (%s): %s", pid, comm, why);
-		python__detach(t);
-		return rc;
-	}
-	return 0;
+		snprintf(err, errlen, "process %d (%s): %s", pid, comm, w.why);
+	return rc;
 }
 
 /*

@@ -64,4 +64,20 @@ static inline uint16_t rmem__ld16(const void *p)
 /* Reads a pointer-sized (8-byte, little-endian) value. */
 int rmem__read_u64(const struct rmem *m, uint64_t addr, uint64_t *out);
 
+/* One read of a batch (rmem__readv): err is its outcome, 0 or -errno. */
+struct rmem_iov {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	int err;
+};
+
+/*
+ * Reads n ranges, each all-or-nothing as rmem__read, in as few system
+ * calls as it can (process_vm_readv takes many ranges at once; a range
+ * that faults ends a call, and the next call starts after it): for many
+ * small reads, where one call's cost is mostly its own, not the bytes'.
+ */
+void rmem__readv(const struct rmem *m, struct rmem_iov *v, size_t n);
+
 #endif /* PYPROF_RMEM_H */

@@ -13,6 +13,7 @@
 #include "lib/filter.h"
 #include "lib/sources.h"
 #include "python/pythread.h"
+#include "sampler/asyncio.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
 
@@ -21,7 +22,7 @@
  * native frames with their inlined callees, kernel frames. */
 #define COLLECT_STACK_MAX                                                  \
 	(PY_MAX_DEPTH_CAP + 8 + NATIVE_FRAMES_MAX * NATIVE_IDS_PER_FRAME + \
-	 NATIVE_KSTACK_MAX)
+	 NATIVE_KSTACK_MAX + ASYNC_FRAMES_MAX + 1)
 /* A burst of new threads re-reads names at most this often (s). */
 #define NAMES_MIN_PERIOD 0.02
 /* --native: names are read this often while a process's samples come. */
@@ -75,6 +76,57 @@ void collect__fini(struct collector *c)
 	hashmap__free(&c->nvcsw);
 	free(c->buf);
 	free(c->stack);
+}
+
+static void add_deferred(struct collector *c, bool last);
+
+int collect__set_profile(struct collector *c, struct profile *prof)
+{
+	size_t n = 0, j = 0;
+	uint32_t *ids;
+
+	/* The samples waiting for their thread's name hold frame ids of the
+	 * old profile: they go into it, under a stand-in name if need be. */
+	add_deferred(c, true);
+
+	/* Every name is interned in prof first, so that a failure changes
+	 * nothing. */
+	for (size_t i = 0; i < c->ts->n; i++)
+		n += c->ts->v[i]->names.len;
+	ids = malloc((n ? n : 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->ts->n; i++) {
+		const struct hashmap *h = &c->ts->v[i]->names;
+
+		for (size_t k = 0; k < h->cap; k++) {
+			if (!h->keys[k])
+				continue;
+			ids[j] = profile__intern_str(
+				prof,
+				profile__string(c->prof, (uint32_t)h->vals[k]));
+			if (!ids[j++]) {
+				free(ids);
+				return -ENOMEM;
+			}
+		}
+	}
+	j = 0;
+	for (size_t i = 0; i < c->ts->n; i++) {
+		struct target *t = c->ts->v[i];
+
+		t->process_frame = 0;
+		for (size_t k = 0; k < t->names.cap; k++)
+			if (t->names.keys[k])
+				t->names.vals[k] = ids[j++];
+	}
+	free(ids);
+	/* Frame ids and stack indexes cached for the old profile. */
+	framecache__clear(&c->sym_ids);
+	framecache__clear(&c->py_ids);
+	hashmap__free(&c->timed_stacks);
+	c->prof = prof;
+	return 0;
 }
 
 void collect__parked(struct collector *c)
@@ -360,6 +412,17 @@ static int64_t python_frame(struct collector *c, struct target *t,
 	return id;
 }
 
+int64_t collect__python_frame(struct collector *c, struct target *t,
+			      const struct py_frame *pf)
+{
+	return python_frame(c, t, pf);
+}
+
+int64_t collect__marker(struct collector *c, const char *text)
+{
+	return marker(c, text);
+}
+
 void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 {
 	struct collector *c = arg;
@@ -368,9 +431,21 @@ void collect__on_new_seg(uint32_t pid, const struct py_seg *seg, void *arg)
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < seg->nframes && i < PY_SEG_FRAMES; i++) {
-		const struct py_code *code = python__code(
-			&t->py, seg->frames[i].code,
-			seg->frames[i].fingerprint);
+		const struct py_code *code;
+
+		/* --async: a task is named while it lives (and its first
+		 * stack is new), not only at the drain. */
+		if (seg->frames[i].fingerprint & PY_FRAME_F_TASK) {
+			if (c->async)
+				asyncio__task_frames(c->async, c, t,
+						     seg->frames[i].code,
+						     seg->frames[i].fingerprint,
+						     c->stack,
+						     ASYNC_FRAMES_MAX);
+			continue;
+		}
+		code = python__code(&t->py, seg->frames[i].code,
+				    seg->frames[i].fingerprint);
 
 		/* The heatmap's source, while the process still runs. */
 		if (c->sources && code && code->ok)
@@ -477,14 +552,77 @@ static const char *no_python_marker(uint32_t flags)
 	return "[no Python frame]";
 }
 
-/* The Python frames, or with --native the merged frames, root first. */
+/* ---- issue 23: asyncio tasks (--async) ---- */
+
+/* Takes the task pseudo-frame (SAMPLE_F_TASK) off the root end of s's
+ * frames, into s->task. */
+static void split_task(struct collect_sample *s)
+{
+	const struct py_frame *f;
+
+	if (!(s->flags & SAMPLE_F_TASK) || !s->npy)
+		return;
+	f = &s->py[s->npy - 1];
+	if (!(f->fingerprint & PY_FRAME_F_TASK))
+		return;
+	s->task = f->code;
+	s->task_fp = f->fingerprint;
+	s->task_depth = f->lasti;
+	s->npy--;
+}
+
+/* How many of s's Python frames, from the leaf, are its task's. */
+static uint32_t task_split(const struct collect_sample *s)
+{
+	if (s->task_depth >= 0)
+		return (uint32_t)s->task_depth < s->npy ?
+			       (uint32_t)s->task_depth :
+			       s->npy;
+	/* Its coroutine's frame was not met: the stack was cut before it
+	 * (all of them are the task's), or the task was between two steps
+	 * of its coroutine (none is). */
+	return root_marker(s->flags) ? s->npy : 0;
+}
+
+/* The task frames of s: its awaiters, then `Task-NAME`. */
+static void push_task(struct build *b, const struct collect_sample *s)
+{
+	struct collector *c = b->c;
+	int n;
+
+	if (b->err || !c->async)
+		return;
+	if (b->n + ASYNC_FRAMES_MAX > c->stack_max) {
+		b->err = -E2BIG;
+		return;
+	}
+	n = asyncio__task_frames(c->async, c, s->t, s->task, s->task_fp,
+				 c->stack + b->n, ASYNC_FRAMES_MAX);
+	if (n < 0)
+		b->err = n;
+	else
+		b->n += (uint32_t)n;
+}
+/* ---- end of issue 23 ---- */
+
+/* The Python frames, or with --native the merged frames, root first; an
+ * asyncio task's frames go right above its coroutine's frames. */
 static void push_frames(struct build *b, const struct collect_sample *s)
 {
 	const struct collect_native *nat = s->nat;
+	uint32_t split = s->task ? task_split(s) : 0;
+	bool task_pushed = !s->task;
 
 	if (!nat) {
-		for (uint32_t i = s->npy; i-- > 0;)
+		for (uint32_t i = s->npy; i-- > 0;) {
+			if (!task_pushed && i + 1 == split) {
+				push_task(b, s);
+				task_pushed = true;
+			}
 			push_python(b, s->t, &s->py[i]);
+		}
+		if (!task_pushed)
+			push_task(b, s);
 		return;
 	}
 	for (uint32_t i = 0; i < nat->nslots; i++) {
@@ -507,11 +645,18 @@ static void push_frames(struct build *b, const struct collect_sample *s)
 			push(b, nat->pyids[sl->idx]);
 		} else if (sl->kind == MERGE_PYTHON) {
 			/* Slots number Python frames from the root. */
+			if (!task_pushed && split &&
+			    sl->idx == s->npy - split) {
+				push_task(b, s);
+				task_pushed = true;
+			}
 			push_python(b, s->t, &s->py[s->npy - 1 - sl->idx]);
 		} else {
 			push_marker(b, "[native stack truncated]");
 		}
 	}
+	if (!task_pushed)
+		push_task(b, s);
 }
 
 /* The kernel frames, root first, or the marker of a kernel stack lost. */
@@ -766,7 +911,7 @@ static int add_sample(struct collector *c, const struct collect_sample *s,
 	push_frames(&b, s);
 	/* Native frames say what a thread without Python frames runs; the
 	 * marker says why it has none when nothing else would. */
-	if (!s->npy && !(nat && nat->nframes))
+	if (!s->npy && !(nat && nat->nframes) && !s->task_waiting)
 		push_marker(&b, no_python_marker(s->flags));
 	if (s->native_lost)
 		push_marker(&b, "[native stack lost]");
@@ -774,6 +919,9 @@ static int add_sample(struct collector *c, const struct collect_sample *s,
 		push_kernel(&b, s);
 	if (s->flags & SAMPLE_F_OFFCPU)
 		push_marker(&b, offcpu__leaf(s->flags, leaf, sizeof(leaf)));
+	/* --async, wall mode: a task that was not running. */
+	if (s->task_waiting)
+		push_marker(&b, "[task waiting]");
 	rc = b.err;
 	if (!rc && thread == THREAD_FRAME_WAIT) {
 		if (defer(c, &b, s) == 0) {
@@ -885,6 +1033,9 @@ int collect__sample(const struct sample_key *key, uint64_t count,
 	}
 	if (!s.t)
 		s.t = targets__adopt(c->ts, (pid_t)key->pid);
+	if (frames)
+		split_task(&s);
+	nframes = s.npy;
 	if (!s.t) {
 		lose(c, COLLECT_LOST_NO_TARGET, s.count);
 	} else if (key->depth && !frames) {
@@ -1090,12 +1241,15 @@ void collect__on_native(const struct native_event *ev, size_t len, void *arg)
 	    clock__now() - s.t->names_read_at >= NAMES_REFRESH_PERIOD)
 		read_names(c, s.t);
 	rc = sampler__py_frames(c->bpf, &ev->key, &frames);
-	if (rc < 0 || rc > PY_MAX_DEPTH_CAP) {
+	/* One more: --async's task pseudo-frame, taken off below. */
+	if (rc < 0 || rc > PY_MAX_DEPTH_CAP + 1) {
 		why = rc < 0 ? COLLECT_LOST_UNRESOLVED : COLLECT_LOST_TOO_DEEP;
 		goto lost;
 	}
 	s.py = frames;
 	s.npy = (uint32_t)rc;
+	s.flags = ev->key.flags;
+	split_task(&s);
 	rc = native_half(c, s.t, ev, len, frames, s.npy);
 	if (rc) {
 		why = lost_reason(rc);
@@ -1144,10 +1298,11 @@ static int timed_stack(struct collector *c, const struct timeline_rec *r,
 	*v = 0;
 	if (s.t && r->key.depth)
 		n = sampler__py_frames(c->bpf, &r->key, &frames);
-	if (!s.t || n < 0 || n > PY_MAX_DEPTH_CAP)
+	if (!s.t || n < 0 || n > PY_MAX_DEPTH_CAP + 1)
 		return -ENOENT;
 	s.py = frames;
 	s.npy = (uint32_t)n;
+	split_task(&s);
 	if (c->ksyms && r->key.kstack != -1)
 		s.nkips = r->key.kstack < 0 ?
 				  -ENOENT :

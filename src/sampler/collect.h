@@ -99,6 +99,14 @@ struct collect_sample {
 	bool no_wait;
 	const struct py_frame *py; /* leaf first, as the sampler gives them */
 	uint32_t npy;
+	/* --async (issue 23): the asyncio task the sample is of (0: none),
+	 * its fingerprint (pytask__fp), and how many of py's frames, from
+	 * the leaf, are the task's (-1: its coroutine's frame was not on the
+	 * stack); task_waiting: a task that was not running (wall mode). */
+	uint64_t task;
+	uint32_t task_fp;
+	int32_t task_depth;
+	bool task_waiting;
 	const struct collect_native *nat; /* --native; NULL: none */
 	bool native_lost; /* --native, but sent without its user stack */
 	const uint64_t *kips; /* --kernel: return addresses, leaf first */
@@ -144,6 +152,8 @@ struct collector {
 	/* The heatmap: each source file read from its target the first time
 	 * a code object names it (NULL: not asked for). */
 	struct sources *sources;
+	/* --async: asyncio tasks (NULL: not asked for). */
+	struct asyncio *async;
 
 	/* Threads announced without a name yet: pid << 32 | tid -> ms when
 	 * announced + 1; looked for until named (collect__retry_names). */
@@ -189,6 +199,14 @@ struct collector {
 int collect__init(struct collector *c, struct profile *prof, struct targets *ts,
 		  bool thread_ids, bool no_threads, bool merge_processes);
 void collect__fini(struct collector *c);
+
+/*
+ * Makes prof the profile samples are added to from now on, so that a
+ * caller can take each interval's samples away in their own profile (the
+ * agent, src/cmd/serve.c).  The ids the targets cache (process frame,
+ * thread names) are carried over to prof.  0 or -ENOMEM.
+ */
+int collect__set_profile(struct collector *c, struct profile *prof);
 
 /*
  * The stack builder both paths share: the process and thread frames, the
@@ -257,6 +275,12 @@ void collect__flush(struct collector *c);
 #define COLLECT_NAMES_RETRY_MS 25
 bool collect__names_pending(const struct collector *c);
 void collect__retry_names(struct collector *c);
+
+/* --async: a profile frame for Python frame pf of t, and a marker frame
+ * ("[task unreadable]"); a frame id or -ENOMEM. */
+int64_t collect__python_frame(struct collector *c, struct target *t,
+			      const struct py_frame *pf);
+int64_t collect__marker(struct collector *c, const char *text);
 
 /* sampler_events.timed: puts a sample or off-CPU span on the profile's
  * timeline (c->timeline).  arg is the collector. */

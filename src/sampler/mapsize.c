@@ -131,6 +131,7 @@ void mapsize__plan(const struct mapsize_in *in, struct map_plan *pl)
 		open ? PYPROF_TARGETS_MAX :
 		       (uint32_t)clamp(nt, 16, PYPROF_TARGETS_MAX);
 	pl->entries[MAP_GIL_CFGS] = in->gil ? pl->entries[MAP_TARGETS] : 1;
+	pl->entries[MAP_ASYNC_CFGS] = in->async ? pl->entries[MAP_TARGETS] : 1;
 	pl->entries[MAP_TSTATE_CACHE] =
 		scaled(open ? TSTATE_ALL :
 			      clamp(nt * TSTATE_PER_TARGET, TSTATE_MIN,
@@ -200,6 +201,7 @@ static const char *const names[MAP__N] = {
 	[MAP_EVENTS] = "events",
 	[MAP_REST_TSTATES] = "rest_tstates",
 	[MAP_TIMELINE] = "timeline",
+	[MAP_ASYNC_CFGS] = "async_cfgs",
 };
 
 const char *mapsize__name(enum map_id m)

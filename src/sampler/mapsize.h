@@ -36,6 +36,7 @@ enum map_id {
 	MAP_EVENTS, /* bytes, a power of two */
 	MAP_REST_TSTATES, /* wall mode: the at_rest iterator's index */
 	MAP_TIMELINE, /* bytes, a power of two (issue 21) */
+	MAP_ASYNC_CFGS, /* --async (issue 23) */
 	MAP__N,
 };
 
@@ -50,6 +51,7 @@ struct mapsize_in {
 	bool follow; /* --children, -- COMMAND: their descendants may */
 	bool wall, gil, kernel, native;
 	bool timeline; /* each sample's time is sent (issue 21) */
+	bool async; /* --async: the targets' asyncio offsets (issue 23) */
 	unsigned scale; /* --map-scale */
 };
 

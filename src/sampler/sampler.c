@@ -258,7 +258,9 @@ static struct sampler *sampler_alloc(const struct sampler_opts *o)
 	p->gil = o->gil;
 	p->timeline = o->timeline;
 	p->drain_kfd = -1;
-	p->frames = calloc(o->max_depth ? o->max_depth : 1, sizeof(*p->frames));
+	/* One more than --max-depth: a stack may end in --async's task
+	 * pseudo-frame (SAMPLE_F_TASK). */
+	p->frames = calloc(o->max_depth + 1, sizeof(*p->frames));
 	if (!p->frames) {
 		free(p);
 		return NULL;
@@ -287,6 +289,7 @@ static int size_maps(struct sampler *p, const struct sampler_opts *o)
 		.kernel = o->native_mode & NATIVE_MODE_KERNEL,
 		.native = o->native_mode & NATIVE_MODE_USER,
 		.timeline = o->timeline,
+		.async = o->async,
 		.scale = o->map_scale,
 	};
 	const struct {
@@ -310,6 +313,7 @@ static int size_maps(struct sampler *p, const struct sampler_opts *o)
 		{ skel->maps.events, MAP_EVENTS },
 		{ skel->maps.rest_tstates, MAP_REST_TSTATES },
 		{ skel->maps.timeline, MAP_TIMELINE },
+		{ skel->maps.async_cfgs, MAP_ASYNC_CFGS },
 	};
 	bool *cpus = NULL;
 	int rc, n;
@@ -349,6 +353,7 @@ static int open_bpf(struct sampler *p, const struct sampler_opts *o,
 	skel->rodata->gil_enabled = o->gil;
 	skel->rodata->native_mode = o->native_mode;
 	skel->rodata->timeline_enabled = o->timeline;
+	skel->rodata->async_enabled = o->async;
 	/* pids as pyprof-bpf's namespace numbers them, as the sampler's */
 	skel->rodata->self_pid = (__u32)getpid();
 	/* Wall mode's programs cost nothing in cpu mode: not loaded. */
@@ -692,7 +697,7 @@ int sampler__add_interp_file(struct sampler *p,
 }
 
 int sampler__add_interp_exe(struct sampler *p,
-			     const struct interp_file_key *key)
+			    const struct interp_file_key *key)
 {
 	__u8 one = 1;
 
@@ -728,6 +733,23 @@ void sampler__remove_target(struct sampler *p, pid_t pid)
 
 	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
 	bpf_map__delete_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), 0);
+	bpf_map__delete_elem(p->skel->maps.async_cfgs, &key, sizeof(key), 0);
+}
+
+int sampler__async_cfg(struct sampler *p, pid_t pid,
+		       const struct py_async_cfg *cfg)
+{
+	__u32 key = (__u32)pid;
+
+	if (!cfg) {
+		bpf_map__delete_elem(p->skel->maps.async_cfgs, &key,
+				     sizeof(key), 0);
+		return 0;
+	}
+	if (bpf_map__update_elem(p->skel->maps.async_cfgs, &key, sizeof(key),
+				 cfg, sizeof(*cfg), BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int sampler__follow(struct sampler *p, pid_t pid)
@@ -873,7 +895,7 @@ static bool resolve_stack(struct sampler *p, int stacks_fd,
 	uint32_t left = key->depth;
 	uint64_t k = key->stack_id;
 
-	if (key->depth > p->max_depth)
+	if (key->depth > p->max_depth + !!(key->flags & SAMPLE_F_TASK))
 		return false;
 	while (left > 0) {
 		const struct py_seg *s = get_seg(p, stacks_fd, key->pid, k);

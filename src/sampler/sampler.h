@@ -51,6 +51,7 @@ struct sampler_opts {
 	unsigned discover; /* PYPROF_DISCOVER_* */
 	bool wall; /* --mode wall: also count time off-CPU (offcpu.bpf.c) */
 	bool gil; /* --gil: GIL state in the sample flags */
+	bool async; /* --async: task pseudo-frames (SAMPLE_F_TASK) */
 	unsigned native_mode; /* NATIVE_MODE_* (--kernel, --native) */
 	bool timeline; /* send each sample's time (events.timed) */
 	/* What the maps are sized from (src/sampler/mapsize.h). */
@@ -98,6 +99,10 @@ uint64_t sampler__take_parked(struct sampler *p, pid_t pid);
 bool sampler__has_target(struct sampler *p, pid_t pid);
 /* Stops sampling pid. */
 void sampler__remove_target(struct sampler *p, pid_t pid);
+/* --async: where pid keeps its asyncio state (NULL: forget it).  0 or
+ * -errno. */
+int sampler__async_cfg(struct sampler *p, pid_t pid,
+		       const struct py_async_cfg *cfg);
 
 /* Follows pid's future children (PYPROF_DISCOVER_FOLLOW). 0 or -errno. */
 int sampler__follow(struct sampler *p, pid_t pid);

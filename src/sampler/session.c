@@ -14,6 +14,7 @@
 #include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "lib/sources.h"
+#include "sampler/asyncio.h"
 #include "sampler/offcpu.h"
 #include "sampler/proc.h"
 #include "sampler/session.h"
@@ -116,6 +117,7 @@ static void sampler_opts(struct session *s, struct sampler_opts *so)
 	so->verbose = o->verbose;
 	so->wall = o->wall;
 	so->gil = o->gil;
+	so->async = o->async;
 	so->timeline = o->timeline;
 	if (o->kernel)
 		so->native_mode |= NATIVE_MODE_KERNEL;
@@ -232,11 +234,18 @@ static int open_extras(struct session *s, char *err, size_t errlen)
 			goto out_free_unwinder;
 		}
 	}
+	if (o->async) {
+		s->coll.async = asyncio__new(o->freq, o->wall, o->verbose);
+		if (!s->coll.async) {
+			rc = out_of_memory(err, errlen);
+			goto out_free_offcpu;
+		}
+	}
 	if (o->sources) {
 		s->coll.sources = sources__new();
 		if (!s->coll.sources) {
 			rc = out_of_memory(err, errlen);
-			goto out_free_offcpu;
+			goto out_free_async;
 		}
 	}
 	if (filter__wanted(&o->filter)) {
@@ -251,6 +260,9 @@ static int open_extras(struct session *s, char *err, size_t errlen)
 out_free_sources:
 	sources__free(s->coll.sources);
 	s->coll.sources = NULL;
+out_free_async:
+	asyncio__free(s->coll.async);
+	s->coll.async = NULL;
 out_free_offcpu:
 	offcpu__free(s->coll.offcpu);
 	s->coll.offcpu = NULL;
@@ -269,6 +281,8 @@ static void close_extras(struct session *s)
 	s->coll.filter = NULL;
 	sources__free(s->coll.sources);
 	s->coll.sources = NULL;
+	asyncio__free(s->coll.async);
+	s->coll.async = NULL;
 	offcpu__free(s->coll.offcpu);
 	s->coll.offcpu = NULL;
 	unwinder__free(s->unw);
@@ -325,6 +339,8 @@ int session__open(struct session *s, char *err, size_t errlen)
 		goto out_close_sampler;
 	if (o->children)
 		follow_descendants(s);
+	if (s->coll.async)
+		asyncio__check(s->coll.async, &s->ts, s->bpf);
 	s->start = clock__now();
 	return 0;
 
@@ -386,9 +402,20 @@ int session__poll(struct session *s, int timeout_ms)
 	if (collect__names_pending(&s->coll) &&
 	    timeout_ms > COLLECT_NAMES_RETRY_MS)
 		timeout_ms = COLLECT_NAMES_RETRY_MS;
+	/* --async in wall mode: the passes over the task lists. */
+	if (s->coll.async) {
+		double in = asyncio__tick_in(s->coll.async);
+
+		if (in * 1000 < timeout_ms)
+			timeout_ms = in > 0 ? (int)(in * 1000) : 0;
+	}
 	if (!n)
 		n = sampler__poll(s->bpf, timeout_ms);
 	collect__retry_names(&s->coll);
+	if (s->coll.async) {
+		asyncio__check(s->coll.async, &s->ts, s->bpf);
+		asyncio__tick(s->coll.async, &s->coll, &s->ts);
+	}
 	return n;
 }
 
@@ -418,6 +445,8 @@ int session__drain(struct session *s)
 
 	targets__drain_begin(&s->ts);
 	collect__new_drain(&s->coll);
+	if (s->coll.async)
+		asyncio__new_drain(s->coll.async);
 	collect__parked(&s->coll);
 	rc = sampler__drain(s->bpf, collect__sample, &s->coll);
 	/* The last drain: no later one for samples to wait for. */
@@ -434,6 +463,20 @@ void session__stop(struct session *s)
 	s->stopped = true;
 	for (size_t i = 0; i < s->ts.n; i++)
 		sampler__remove_target(s->bpf, s->ts.v[i]->pid);
+}
+
+struct profile *session__swap_profile(struct session *s, struct profile *fresh)
+{
+	struct profile *old = s->prof;
+	int rc;
+
+	rc = collect__set_profile(&s->coll, fresh);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	s->prof = fresh;
+	return old;
 }
 
 double session__elapsed(const struct session *s)

@@ -51,6 +51,7 @@ struct session_opts {
 	bool gil_only; /* only samples holding the GIL */
 	bool native; /* native frames merged into the Python ones */
 	bool kernel; /* kernel frames */
+	bool async; /* asyncio task frames (coll.async) */
 	bool thread_ids; /* "name (tid N)" thread frames */
 	bool no_threads; /* no thread frame */
 	bool merge_processes; /* root frame "comm", not "comm-PID" */
@@ -132,6 +133,16 @@ bool session__targets_gone(const struct session *s);
 int session__drain(struct session *s);
 /* Stops sampling every target: the next drain holds their last samples. */
 void session__stop(struct session *s);
+
+/*
+ * Hands the caller the profile so far (the samples since session__open or
+ * the last swap) and goes on in fresh, an empty profile the session now
+ * owns: an agent takes each interval's samples this way and keeps them as
+ * it likes.  The old profile, which the caller frees; NULL with errno set
+ * (ENOMEM) and nothing changed.
+ */
+struct profile *session__swap_profile(struct session *s,
+				      struct profile *fresh);
 
 /* Seconds since sampling began. */
 double session__elapsed(const struct session *s);

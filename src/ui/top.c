@@ -415,7 +415,9 @@ static void draw_header(struct top *t)
 		cat(buf, sizeof(buf), "samples %" PRIu64, shown_total(t));
 	top_model__sums(t->m, &sum, &sum_now);
 	if (th != TOP_ALL_THREADS)
-		cat(buf, sizeof(buf), ", %" PRIu64 " in this thread", sum);
+		cat(buf, sizeof(buf), ", %" PRIu64 " in this %s", sum,
+		    (size_t)th >= top_model__nthreads(t->m) ? "task" :
+							      "thread");
 	if (th != TOP_ALL_THREADS && t->h.has_gil && t->h.thread_gil) {
 		uint32_t proc, thread;
 		double held, waiting;
@@ -445,9 +447,16 @@ static void draw_header(struct top *t)
 	} else {
 		char name[256];
 
+		size_t nth = top_model__nthreads(t->m);
+
 		top_model__thread_label(t->m, (size_t)th, name, sizeof(name));
-		cat(buf, sizeof(buf), "thread %s (%d of %zu)", name, th + 1,
-		    top_model__nthreads(t->m));
+		/* --async: past the threads come the tasks. */
+		if ((size_t)th >= nth)
+			cat(buf, sizeof(buf), "task %s (%zu of %zu)", name,
+			    (size_t)th - nth + 1, top_model__ntasks(t->m));
+		else
+			cat(buf, sizeof(buf), "thread %s (%d of %zu)", name,
+			    th + 1, nth);
 	}
 	cat(buf, sizeof(buf), " | %s | %s",
 	    top_model__by_line(t->m) ? "per line" : "per function",
@@ -624,7 +633,8 @@ static const char *const help_lines[] = {
 	"             fold / open the selected node in the tree",
 	"Up Down      move; PgUp PgDn Home End",
 	"Enter        fold / open the selected node (tree)",
-	"t T          next / previous thread, then all threads",
+	"t T          next / previous thread, then each asyncio",
+	"             task (--async), then all threads again",
 	"l            per line / per function",
 	"\\            flat table / call tree",
 	"n            percentages: now (decaying) / since start",
@@ -883,10 +893,11 @@ static void sort_by(struct top *t, int step)
 
 static void cycle_thread(struct top *t, int step)
 {
-	long n = (long)top_model__nthreads(t->m);
+	long n = (long)(top_model__nthreads(t->m) + top_model__ntasks(t->m));
 	long cur = top_model__thread(t->m);
 
-	/* All threads, then each one: -1, 0, 1, ..., n - 1, -1, ... */
+	/* All threads, then each one, then each task (--async): -1, 0, 1,
+	 * ..., n - 1, -1, ... */
 	cur = (cur + 1 + step + (n + 1)) % (n + 1) - 1;
 	top_model__set_thread(t->m, (int)cur);
 	t->sel = 0;

@@ -59,11 +59,17 @@ struct sstate {
 	uint64_t base; /* count at the last reset */
 	double now;
 	uint32_t thread;
+	uint32_t task; /* its task slot (--async), NONE if none */
 	uint32_t leaf[2]; /* tree node per aggregation, NONE if not built */
 };
 
 struct thr {
 	uint32_t proc, thread; /* frames, TOP_NO_FRAME if absent */
+};
+
+/* An asyncio task (--async): its process frame and its task frame. */
+struct tsk {
+	uint32_t proc, task; /* frames, TOP_NO_FRAME if absent */
 };
 
 struct top_model {
@@ -78,6 +84,14 @@ struct top_model {
 	bool other_threads; /* the last slot holds every thread past the cap */
 	bool multi_proc;
 	int filter; /* thread index or TOP_ALL_THREADS */
+	/* --async (issue 23): tasks, each a (process frame, innermost task
+	 * frame) pair, in order of first appearance; the filter may be one
+	 * (filter_task: filter is then a task slot). */
+	struct tsk *tasks;
+	size_t ntasks, tasks_cap;
+	struct hashmap task_index;
+	bool other_tasks;
+	bool filter_task;
 
 	struct agg agg[2]; /* [0] per function, [1] per line */
 	int mode;
@@ -160,6 +174,8 @@ void top_model__free(struct top_model *m)
 	free(m->ss);
 	free(m->threads);
 	hashmap__free(&m->thread_index);
+	free(m->tasks);
+	hashmap__free(&m->task_index);
 	agg_free(&m->agg[0]);
 	agg_free(&m->agg[1]);
 	free(m->items);
@@ -186,6 +202,9 @@ static int clear_all(struct top_model *m)
 	hashmap__free(&m->thread_index);
 	m->other_threads = m->multi_proc = false;
 	m->filter = TOP_ALL_THREADS;
+	m->ntasks = 0;
+	hashmap__free(&m->task_index);
+	m->other_tasks = m->filter_task = false;
 	for (int i = 0; i < 2; i++) {
 		bool by_line = m->agg[i].by_line;
 
@@ -252,6 +271,57 @@ static int thread_of(struct top_model *m, const uint32_t *frames, uint32_t n,
 	return 0;
 }
 
+/* The task slot of a stack (--async): its innermost task frame, with its
+ * process frame; NONE when it has none. */
+static int task_of(struct top_model *m, const uint32_t *frames, uint32_t n,
+		   uint32_t *slot)
+{
+	struct tsk t = { TOP_NO_FRAME, TOP_NO_FRAME };
+	const struct pframe *fr;
+	uint64_t k, id;
+
+	*slot = NONE;
+	for (uint32_t j = n; j-- > 0;)
+		if ((fr = frame_of(m, frames[j])) && fr->kind == PF_TASK) {
+			t.task = frames[j];
+			break;
+		}
+	if (t.task == TOP_NO_FRAME)
+		return 0;
+	if (n > 0 && (fr = frame_of(m, frames[0])) && fr->kind == PF_PROCESS)
+		t.proc = frames[0];
+	k = hash64(((uint64_t)t.proc << 32 | t.task) + 5);
+	for (k = k ? k : 1;; k = next_key(k)) {
+		if (!hashmap__get(&m->task_index, k, &id))
+			break;
+		if (m->tasks[id].proc == t.proc &&
+		    m->tasks[id].task == t.task) {
+			*slot = (uint32_t)id;
+			return 0;
+		}
+	}
+	if (m->other_tasks) {
+		*slot = (uint32_t)(m->ntasks - 1);
+		return 0;
+	}
+	if (grow__reserve((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1,
+			  sizeof(t)))
+		return -ENOMEM;
+	if (m->ntasks + 1 == TOP_TASKS_MAX) {
+		/* The last slot: every task from here on. */
+		m->other_tasks = true;
+		m->tasks[m->ntasks].proc = TOP_NO_FRAME;
+		m->tasks[m->ntasks].task = TOP_NO_FRAME;
+		*slot = (uint32_t)m->ntasks++;
+		return 0;
+	}
+	if (hashmap__set(&m->task_index, k, m->ntasks))
+		return -ENOMEM;
+	m->tasks[m->ntasks] = t;
+	*slot = (uint32_t)m->ntasks++;
+	return 0;
+}
+
 int top_model__update(struct top_model *m, const struct profile *p, double keep)
 {
 	size_t n = profile__nstacks(p);
@@ -276,7 +346,8 @@ int top_model__update(struct top_model *m, const struct profile *p, double keep)
 		if (i >= m->nss) {
 			memset(s, 0, sizeof(*s));
 			s->leaf[0] = s->leaf[1] = NONE;
-			if ((rc = thread_of(m, frames, nf, &s->thread)))
+			if ((rc = thread_of(m, frames, nf, &s->thread)) ||
+			    (rc = task_of(m, frames, nf, &s->task)))
 				return rc;
 			m->nss = i + 1;
 		}
@@ -335,16 +406,30 @@ size_t top_model__named_threads(const struct top_model *m)
 
 void top_model__set_thread(struct top_model *m, int i)
 {
-	if (i < 0 || (size_t)i >= m->nthreads)
+	bool task = i >= 0 && (size_t)i >= m->nthreads;
+
+	if (task)
+		i -= (int)m->nthreads;
+	if (i < 0 || (size_t)i >= (task ? m->ntasks : m->nthreads)) {
 		i = TOP_ALL_THREADS;
-	if (m->filter != i)
+		task = false;
+	}
+	if (m->filter != i || m->filter_task != task)
 		mark_dirty(m);
 	m->filter = i;
+	m->filter_task = task;
 }
 
 int top_model__thread(const struct top_model *m)
 {
+	if (m->filter_task && m->filter != TOP_ALL_THREADS)
+		return (int)m->nthreads + m->filter;
 	return m->filter;
+}
+
+size_t top_model__ntasks(const struct top_model *m)
+{
+	return m->ntasks;
 }
 
 static const char *frame_name(const struct top_model *m, uint32_t id)
@@ -357,6 +442,7 @@ static const char *frame_name(const struct top_model *m, uint32_t id)
 bool top_model__thread_frames(const struct top_model *m, size_t i,
 			      uint32_t *proc, uint32_t *thread)
 {
+	/* A task (i past the threads) has no thread of its own. */
 	if (i >= m->nthreads || (m->other_threads && i == m->nthreads - 1) ||
 	    m->threads[i].proc == TOP_NO_FRAME)
 		return false;
@@ -372,7 +458,17 @@ size_t top_model__thread_label(const struct top_model *m, size_t i, char *buf,
 	const struct thr *t;
 	int n;
 
-	if (i >= m->nthreads)
+	if (i >= m->nthreads && i - m->nthreads < m->ntasks) {
+		const struct tsk *k = &m->tasks[i - m->nthreads];
+
+		if (m->other_tasks && i - m->nthreads == m->ntasks - 1)
+			n = snprintf(buf, len, "[other tasks]");
+		else if (m->multi_proc && k->proc != TOP_NO_FRAME)
+			n = snprintf(buf, len, "%s/%s", frame_name(m, k->proc),
+				     frame_name(m, k->task));
+		else
+			n = snprintf(buf, len, "%s", frame_name(m, k->task));
+	} else if (i >= m->nthreads)
 		n = snprintf(buf, len, "all threads");
 	else if (m->other_threads && i == m->nthreads - 1)
 		n = snprintf(buf, len, "[other threads]");
@@ -390,7 +486,10 @@ size_t top_model__thread_label(const struct top_model *m, size_t i, char *buf,
 
 static bool selected(const struct top_model *m, const struct sstate *s)
 {
-	return m->filter == TOP_ALL_THREADS || s->thread == (uint32_t)m->filter;
+	if (m->filter == TOP_ALL_THREADS)
+		return true;
+	return m->filter_task ? s->task == (uint32_t)m->filter :
+				s->thread == (uint32_t)m->filter;
 }
 
 void top_model__sums(struct top_model *m, uint64_t *total, double *now)
@@ -878,7 +977,8 @@ int top_model__items(struct top_model *m, bool tree, enum top_sort sort,
 		if (push_item(&m->items, &m->items_cap, &k, &it))
 			return -ENOMEM;
 	}
-	qsort_r(m->items, k, sizeof(*m->items), cmp_items, &c);
+	if (k) /* m->items is NULL while nothing was pushed */
+		qsort_r(m->items, k, sizeof(*m->items), cmp_items, &c);
 	*items = m->items;
 	*n = k;
 	return 0;

@@ -29,6 +29,8 @@
 #define TOP_NODES_MAX (1u << 18)
 /* Threads told apart by the filter; the rest share "[other threads]". */
 #define TOP_THREADS_MAX 4096u
+/* asyncio tasks (--async) told apart; the rest share "[other tasks]". */
+#define TOP_TASKS_MAX 4096u
 /* A tree node is open by default when it holds this share of the samples. */
 #define TOP_AUTO_OPEN_PCT 10.0
 
@@ -82,7 +84,13 @@ bool top_model__by_line(const struct top_model *m);
 size_t top_model__nthreads(const struct top_model *m);
 /* How many of them have a thread frame (0 with --no-threads). */
 size_t top_model__named_threads(const struct top_model *m);
-/* Only thread i from now on, or TOP_ALL_THREADS. */
+/*
+ * asyncio tasks seen (--async), in order of first appearance: a task is a
+ * (process frame, task frame) pair, and a stack is its innermost task's.
+ */
+size_t top_model__ntasks(const struct top_model *m);
+/* Only thread i from now on, or TOP_ALL_THREADS; i from nthreads on is
+ * task i - nthreads (the stacks whose innermost task it is). */
 void top_model__set_thread(struct top_model *m, int i);
 int top_model__thread(const struct top_model *m);
 /* The profile's process and thread frames of thread i (thread UINT32_MAX
@@ -91,7 +99,7 @@ bool top_model__thread_frames(const struct top_model *m, size_t i,
 			      uint32_t *proc, uint32_t *thread);
 
 /* Its label ("MainThread", "python3-42/MainThread" with several
- * processes), as snprintf. */
+ * processes; a task's "Task-NAME"), as snprintf. */
 size_t top_model__thread_label(const struct top_model *m, size_t i, char *buf,
 			       size_t len);
 

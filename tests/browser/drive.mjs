@@ -9,6 +9,12 @@
 //   node drive.mjs heatmap FILE SHOTS_PREFIX FRAME_REGEX
 //   node drive.mjs speedscope FILE SHOTS_PREFIX
 //   node drive.mjs schema FILE
+//   node drive.mjs live URL SHOTS_PREFIX OLD_FUNC NEW_FUNC PID
+//       the agent's live page (pyprof-bpf serve): prints a JSON line once
+//       OLD_FUNC shows and the controls were tried, then waits for a line
+//       "switched" on stdin and prints a second one once NEW_FUNC shows
+//   node drive.mjs hold URL SECONDS
+//       keeps the agent's live page open for SECONDS (scripts/bench-serve)
 //
 // Never downloads a browser: playwright-core only drives /usr/bin/chromium.
 import { chromium } from "playwright-core";
@@ -21,7 +27,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.PYPROF_CHROMIUM || "/usr/bin/chromium";
 
-async function browser() {
+async function browser(allow) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyprof-chromium-"));
   const ctx = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
@@ -34,7 +40,8 @@ async function browser() {
   const external = [];
   await ctx.route("**/*", (route) => {
     const url = route.request().url();
-    if (url.startsWith("file:") || url.startsWith("data:") || url.startsWith("blob:"))
+    if (url.startsWith("file:") || url.startsWith("data:") || url.startsWith("blob:") ||
+        (allow && url.startsWith(allow)))
       return route.continue();
     external.push(url);
     return route.abort();
@@ -124,6 +131,123 @@ async function flame(page, shots, search, zoomRe, out, full) {
   out.unzoom = await flameState(page);
 }
 
+// ---- The agent's live page ----
+
+// What the live page shows, read from its DOM.
+async function liveState(page) {
+  return page.evaluate(() => {
+    const rows = Array.from(document.querySelectorAll("#top tbody tr"));
+    const boxes = Array.from(document.querySelectorAll("#flame .fr"));
+    return {
+      seq: Number(document.body.dataset.seq || 0),
+      samples: Number(document.body.dataset.samples || 0),
+      status: document.getElementById("status").textContent,
+      what: document.getElementById("what").textContent,
+      rows: rows.slice(0, 30).map((r) => Array.from(r.cells).map((c) => c.textContent)),
+      boxes: boxes.length,
+      names: Array.from(new Set(boxes.map((b) => b.dataset.name))),
+      highlighted: boxes.filter((b) => b.classList.contains("hl")).map((b) => b.dataset.name),
+      matched: document.getElementById("matched").textContent,
+      procs: Array.from(document.getElementById("proc").options).map((o) => o.value),
+      proc: document.getElementById("proc").value,
+      threads: Array.from(document.getElementById("thread").options).map((o) => o.value),
+      paused: document.getElementById("pause").textContent === "Resume",
+      width: document.documentElement.scrollWidth,
+      height: document.documentElement.scrollHeight,
+    };
+  });
+}
+
+// Waits until the page's table holds a row for func.
+async function waitRow(page, func) {
+  await page.waitForFunction((f) => Array.from(document.querySelectorAll("#top tbody tr"))
+    .some((r) => r.dataset.name === f), func, { timeout: 120000, polling: 100 });
+}
+
+// The lines of stdin, one at a time.
+function stdinLines() {
+  let buf = "";
+  const waiting = [];
+  const lines = [];
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+    while (waiting.length && lines.length) waiting.shift()(lines.shift());
+  });
+  return () => new Promise((resolve) => (lines.length ? resolve(lines.shift()) : waiting.push(resolve)));
+}
+
+async function live(page, url, shots, oldFunc, newFunc, pid) {
+  const next = stdinLines();
+  const out = {};
+  let navigations = 0;
+  page.on("framenavigated", (f) => { if (f === page.mainFrame()) navigations++; });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(url);
+  await waitRow(page, oldFunc);
+  out.initial = await liveState(page);
+  await page.screenshot({ path: `${shots}-initial.png` });
+
+  // Search highlights the frames and rows that match.
+  await page.fill("#search", oldFunc);
+  out.search = await liveState(page);
+  await page.screenshot({ path: `${shots}-search.png` });
+  await page.fill("#search", "");
+
+  // The picker: the workload's process alone, then its main thread.
+  const proc = out.initial.procs.find((p) => p.endsWith(`-${pid}`));
+  out.pickedProc = proc || null;
+  if (proc) {
+    await page.selectOption("#proc", proc);
+    await page.selectOption("#thread", "MainThread");
+    await waitRow(page, oldFunc);
+    out.picked = await liveState(page);
+    await page.screenshot({ path: `${shots}-picked.png` });
+    await page.selectOption("#proc", "");
+  }
+
+  // Since the start, then back to the last 30 s.
+  await page.selectOption("#range", "all");
+  await page.waitForFunction(() => document.getElementById("range").value === "all");
+  await waitRow(page, oldFunc);
+  out.sinceStart = await liveState(page);
+  await page.selectOption("#range", "30");
+
+  // Pause: the page stands still while the agent goes on.
+  await page.click("#pause");
+  const pausedAt = await liveState(page);
+  const agentSeq = async () => (await (await fetch(`${url}info`)).json()).seq;
+  const from = await agentSeq();
+  while ((await agentSeq()) < from + 2) await page.waitForTimeout(200);
+  out.paused = { before: pausedAt, after: await liveState(page), agentFrom: from, agentTo: await agentSeq() };
+  await page.click("#pause");
+
+  // Clicking a flame graph box zooms into it.
+  const box = page.locator(`#flame .fr[data-name="${oldFunc}"]`).first();
+  await box.click();
+  out.zoomed = await page.evaluate(() => !document.getElementById("unzoom").classList.contains("off"));
+  await page.click("#unzoom");
+
+  await page.evaluate(() => { window.__noReload = 1; });
+  out.phase = "ready";
+  console.log(JSON.stringify(out));
+
+  // The workload switches; the page must follow without a reload.
+  const line = await next();
+  if (line.trim() !== "switched") throw new Error(`expected "switched", got ${line}`);
+  await waitRow(page, newFunc);
+  const res = await liveState(page);
+  res.noReload = await page.evaluate(() => window.__noReload === 1);
+  res.navigations = navigations;
+  await page.screenshot({ path: `${shots}-switched.png` });
+  return res;
+}
+
 // The heatmap as a reader sees it: the index, the functions, each file's
 // status and sampled lines, the hottest line; then a flame graph box
 // followed to its line, and the colouring switched to total samples.
@@ -187,6 +311,37 @@ async function heatmap(page, shots, frameRe, out) {
 
 async function run() {
   const [mode, file, shots, search, zoomRe] = process.argv.slice(2);
+  if (mode === "hold") {
+    const b = await browser(new URL(file).origin);
+    try {
+      const page = await b.ctx.newPage();
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(file);
+      await page.waitForTimeout(Number(shots) * 1000);
+      console.log(JSON.stringify({ seq: await page.evaluate(() => document.body.dataset.seq) }));
+    } finally {
+      await b.close();
+    }
+    return;
+  }
+  if (mode === "live") {
+    const b = await browser(new URL(file).origin);
+    try {
+      const page = await b.ctx.newPage();
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      const res = await live(page, file, shots, search, zoomRe, process.argv[7]);
+      res.errors = errors;
+      res.external = b.external;
+      res.phase = "switched";
+      console.log(JSON.stringify(res));
+    } finally {
+      await b.close();
+      process.stdin.destroy(); // nothing more to wait for
+    }
+    return;
+  }
   const out = {};
   if (mode === "schema") {
     const schema = JSON.parse(fs.readFileSync(path.join(here, "node_modules/speedscope/dist/release/file-format-schema.json"), "utf8"));

@@ -39,6 +39,9 @@ $(FUZZ_OUT)/obj/fuzz_%.o: tests/fuzz/fuzz_%.c | $(FUZZ_OUT)/obj $(SKELS)
 	$(call msg,FUZZCC,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
+# The agent's page, embedded with .incbin (see the Makefile).
+$(FUZZ_OUT)/obj/serve/web.o: $(WEB_FILES)
+
 $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

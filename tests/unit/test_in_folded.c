@@ -127,6 +127,31 @@ TEST(in_folded_frame_kinds)
 	profile__free(p);
 }
 
+/* threading's default names ("Thread-3 (work)", 3.10+) are threads after
+ * a process frame, not Python frames without a line; a Python frame with
+ * its line there (--no-threads) stays one. */
+TEST(in_folded_thread_names_with_parentheses)
+{
+	struct profile *p = profile__new();
+	const struct pframe *f;
+	char err[256] = "";
+
+	REQUIRE(p);
+	REQUIRE(read_text(p, NULL,
+			  "python3-42;Thread-3 (work);work (a.py:2) 1\n"
+			  "python3-42;main (a.py:9) 1\n",
+			  err, sizeof(err)) == 0);
+	f = frame_at(p, 0, 1);
+	REQUIRE(f);
+	CHECK_INT(f->kind, PF_THREAD);
+	CHECK_STR(profile__string(p, f->name), "Thread-3 (work)");
+	f = frame_at(p, 1, 1);
+	REQUIRE(f);
+	CHECK_INT(f->kind, PF_PYTHON);
+	CHECK_INT(f->line, 9);
+	profile__free(p);
+}
+
 TEST(in_folded_errors_name_the_line)
 {
 	static const struct {

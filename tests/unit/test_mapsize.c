@@ -61,6 +61,7 @@ TEST(mapsize_default_is_small)
 	CHECK_INT(p.entries[MAP_OFFCPU], 1);
 	CHECK_INT(p.entries[MAP_OFF_STACKS], 1);
 	CHECK_INT(p.entries[MAP_GIL_CFGS], 1);
+	CHECK_INT(p.entries[MAP_ASYNC_CFGS], 1);
 	CHECK_INT(p.entries[MAP_PROBE], 1);
 	CHECK_INT(p.entries[MAP_FOLLOW], 1);
 	CHECK_INT(p.entries[MAP_EVENTS], 1 << 20);
@@ -113,11 +114,12 @@ TEST(mapsize_modes_and_targets)
 	CHECK_INT(p.entries[MAP_TARGETS], PYPROF_TARGETS_MAX);
 	CHECK(p.entries[MAP_FOLLOW] > 1);
 	in = defaults();
-	in.wall = in.gil = in.kernel = true;
+	in.wall = in.gil = in.kernel = in.async = true;
 	mapsize__plan(&in, &p);
 	CHECK(p.entries[MAP_OFFCPU] >= 4096);
 	CHECK(p.entries[MAP_OFF_STACKS] >= 4096);
 	CHECK_INT(p.entries[MAP_GIL_CFGS], p.entries[MAP_TARGETS]);
+	CHECK_INT(p.entries[MAP_ASYNC_CFGS], p.entries[MAP_TARGETS]);
 	/* A stack trace map is a power of two of buckets. */
 	CHECK(p.entries[MAP_KSTACKS] >= 8192 &&
 	      !(p.entries[MAP_KSTACKS] & (p.entries[MAP_KSTACKS] - 1)));

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* The endpoints' answers (api.h). */
+#include "serve/api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out/util.h"
+#include "serve/stream.h"
+#include "serve/web.h"
+
+/* ---- An answer's bytes, bounded ---- */
+
+/* A memory stream that refuses to grow past max (fopencookie). */
+struct capped {
+	char *buf;
+	size_t len, cap, max;
+	bool over;
+};
+
+static ssize_t capped_write(void *cookie, const char *data, size_t n)
+{
+	struct capped *c = cookie;
+
+	if (c->len + n > c->max) {
+		c->over = true;
+		errno = EFBIG;
+		return -1;
+	}
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : 64 << 10;
+		char *b;
+
+		while (cap < c->len + n)
+			cap *= 2;
+		b = realloc(c->buf, cap);
+		if (!b) {
+			errno = ENOMEM;
+			return -1;
+		}
+		c->buf = b;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, data, n);
+	c->len += n;
+	return (ssize_t)n;
+}
+
+static FILE *capped_open(struct capped *c, size_t max)
+{
+	cookie_io_functions_t io = { .write = capped_write };
+
+	memset(c, 0, sizeof(*c));
+	c->max = max;
+	return fopencookie(c, "w", io);
+}
+
+/* A one-line text answer. */
+static int text(struct reply *rp, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int text(struct reply *rp, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&rp->body, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		rp->body = NULL;
+		return -ENOMEM;
+	}
+	rp->status = status;
+	rp->type = "text/plain; charset=utf-8";
+	rp->len = (size_t)n;
+	return 0;
+}
+
+/* ---- Profiles ---- */
+
+static const char *format_type(enum out_format f)
+{
+	switch (f) {
+	case OUT_SVG:
+		return "image/svg+xml";
+	case OUT_SPEEDSCOPE:
+		return "application/json";
+	case OUT_PPROF:
+		return "application/octet-stream";
+	case OUT_HTML:
+		return "text/html; charset=utf-8";
+	default:
+		return "text/plain; charset=utf-8";
+	}
+}
+
+static void describe(const struct api *a, const struct request *rq, char *buf,
+		     size_t len)
+{
+	if (rq->pid)
+		snprintf(buf, len, "pid %d on %s", rq->pid, a->host);
+	else if (rq->comm[0])
+		snprintf(buf, len, "%s processes on %s", rq->comm, a->host);
+	else
+		snprintf(buf, len, "%s on %s", a->what, a->host);
+}
+
+/* The window's answer to rq (the last rq->seconds, or since the start). */
+static int query(struct api *a, const struct request *rq,
+		 struct window_result *r, struct metrics *m)
+{
+	struct window_query q = {
+		.kind = rq->all ? WINDOW_ALL : WINDOW_LAST,
+		.seconds = rq->seconds,
+		.pid = rq->pid,
+		.comm = rq->comm[0] ? rq->comm : NULL,
+		.max_stacks = a->max_stacks,
+	};
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	rc = window__query(a->w, &q, r);
+	if (m)
+		*m = a->m;
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+static int profile_reply(struct api *a, const struct request *rq,
+			 enum out_format f, struct reply *rp)
+{
+	struct window_result r;
+	struct out_meta meta = {};
+	struct metrics m;
+	struct capped c;
+	char title[256], python[16] = "";
+	FILE *out;
+	int rc;
+
+	rc = query(a, rq, &r, &m);
+	if (rc)
+		return text(rp, 500, "the agent could not answer: %s\n",
+			    strerror(-rc));
+	describe(a, rq, title, sizeof(title));
+	meta.title = title;
+	meta.python = python[0] ? python : NULL;
+	meta.freq = m.freq;
+	meta.start_time = r.start;
+	meta.duration = r.duration;
+	/* The sampler counts every process: a filtered answer has its own. */
+	meta.samples_taken = rq->pid || rq->comm[0] ? 0 : r.taken;
+	meta.samples_lost = rq->pid || rq->comm[0] ? 0 : r.lost;
+	out = capped_open(&c, a->max_bytes);
+	if (!out) {
+		profile__free(r.prof);
+		return -ENOMEM;
+	}
+	rc = output__write(r.prof, f, &meta, out);
+	if (fclose(out) && !rc)
+		rc = -EIO;
+	profile__free(r.prof);
+	if (c.over) {
+		free(c.buf);
+		return text(rp, 500,
+			    "the answer is larger than the agent's limit of "
+			    "%zu MiB: ask for fewer seconds, or one process "
+			    "with pid= or comm=\n",
+			    a->max_bytes >> 20);
+	}
+	if (rc) {
+		free(c.buf);
+		return text(rp, 500, "the agent could not write the %s: %s\n",
+			    output__name(f), output__strerror(f, rc));
+	}
+	rp->status = 200;
+	rp->type = format_type(f);
+	rp->body = c.buf;
+	rp->len = c.len;
+	rp->compress = f != OUT_PPROF; /* pprof is gzipped already */
+	/* Flame graphs and reports run their own scripts: in a sandbox,
+	 * with the names of any process on the host in them. */
+	rp->page = false;
+	rp->sandbox = f == OUT_SVG || f == OUT_HTML;
+	rp->seq = r.last_seq;
+	if (rq->route == ROUTE_PPROF)
+		rp->filename = "profile.pb.gz";
+	return 0;
+}
+
+/* ---- /info ---- */
+
+static int info_reply(struct api *a, struct reply *rp)
+{
+	struct window_stats ws;
+	struct metrics m;
+	struct capped c;
+	FILE *f;
+
+	pthread_mutex_lock(&a->lock);
+	window__stats(a->w, &ws);
+	m = a->m;
+	pthread_mutex_unlock(&a->lock);
+	f = capped_open(&c, 64 << 10);
+	if (!f)
+		return -ENOMEM;
+	fputs("{\"agent\":\"pyprof-bpf\",\"version\":", f);
+	out__json_str(f, m.version);
+	fputs(",\"host\":", f);
+	out__json_str(f, a->host);
+	fputs(",\"what\":", f);
+	out__json_str(f, a->what);
+	fprintf(f,
+		",\"frequency\":%u,\"interval\":%g,\"window\":%u"
+		",\"seq\":%" PRIu64 ",\"window_seconds\":%.3f"
+		",\"uptime\":%.3f,\"start_time\":%.3f,\"processes\":%" PRIu64
+		",\"samples\":%" PRIu64 ",\"taken\":%" PRIu64
+		",\"lost\":%" PRIu64 ",\"stacks\":%zu"
+		",\"rss\":%" PRIu64 ",\"cpu\":%.3f}\n",
+		m.freq, m.interval, m.window_secs, ws.seq, ws.seconds, m.uptime,
+		ws.start, m.processes, ws.samples, m.stats[STAT_SAMPLES],
+		m.lost, ws.stacks, m.rss, m.cpu);
+	if (fclose(f) || c.over) {
+		free(c.buf);
+		return -EIO;
+	}
+	rp->status = 200;
+	rp->type = "application/json";
+	rp->body = c.buf;
+	rp->len = c.len;
+	return 0;
+}
+
+static int metrics_reply(struct api *a, struct reply *rp)
+{
+	struct metrics m;
+	struct capped c;
+	FILE *f;
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	m = a->m;
+	pthread_mutex_unlock(&a->lock);
+	f = capped_open(&c, 1 << 20);
+	if (!f)
+		return -ENOMEM;
+	rc = metrics__write(f, &m);
+	if ((fclose(f) || c.over) && !rc)
+		rc = -EIO;
+	if (rc) {
+		free(c.buf);
+		return rc;
+	}
+	rp->status = 200;
+	rp->type = "text/plain; version=0.0.4; charset=utf-8";
+	rp->body = c.buf;
+	rp->len = c.len;
+	rp->compress = true;
+	return 0;
+}
+
+int api__respond(void *arg, const struct request *rq, struct reply *rp)
+{
+	struct api *a = arg;
+	struct web_asset w;
+
+	switch (rq->route) {
+	case ROUTE_ASSET:
+		if (!web__asset(rq->asset, &w))
+			return -ENOENT;
+		rp->status = 200;
+		rp->type = w.type;
+		rp->static_body = w.data;
+		rp->len = w.len;
+		rp->page = true;
+		return 0;
+	case ROUTE_PPROF:
+		return profile_reply(a, rq, OUT_PPROF, rp);
+	case ROUTE_PROFILE:
+		return profile_reply(a, rq, rq->format, rp);
+	case ROUTE_INFO:
+		return info_reply(a, rp);
+	case ROUTE_METRICS:
+		return metrics_reply(a, rp);
+	case ROUTE_HEALTH:
+		return text(rp, 200, "ok\n");
+	default:
+		return -ENOENT;
+	}
+}
+
+/* ---- /stream ---- */
+
+int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
+		     char **buf, size_t *len)
+{
+	struct api *a = arg;
+	struct stream_head h = {};
+	struct window_query q = {
+		.pid = rq->pid,
+		.comm = rq->comm[0] ? rq->comm : NULL,
+		.max_stacks = a->max_stacks,
+	};
+	struct window_result r;
+	uint64_t last, first;
+	int rc;
+
+	/* *seq: the next interval to send, 0 before the first block. */
+	pthread_mutex_lock(&a->lock);
+	last = window__seq(a->w);
+	first = window__first_seq(a->w);
+	if (*seq == 0) {
+		q.kind = WINDOW_ALL;
+		h.total = true;
+	} else if (last >= *seq) {
+		q.kind = WINDOW_SLOT;
+		q.seq = *seq;
+		if (q.seq < first) {
+			h.skipped = first - q.seq;
+			q.seq = first;
+		}
+	} else {
+		pthread_mutex_unlock(&a->lock);
+		return -EAGAIN;
+	}
+	rc = window__query(a->w, &q, &r);
+	h.rate = a->m.freq;
+	pthread_mutex_unlock(&a->lock);
+	if (rc)
+		return rc;
+	h.seq = h.total ? last : q.seq;
+	h.t = r.start + r.duration;
+	h.dur = r.duration;
+	/* The sampler counts every process: a filtered stream counts its
+	 * own samples. */
+	h.taken = q.pid || q.comm ? r.samples : r.taken;
+	h.lost = q.pid || q.comm ? 0 : r.lost;
+	h.procs = r.processes;
+	rc = stream__block(&h, r.prof, buf, len);
+	profile__free(r.prof);
+	if (rc)
+		return rc;
+	*seq = h.seq + 1;
+	return 0;
+}
