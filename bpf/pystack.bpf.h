@@ -521,33 +521,76 @@ static __always_inline void announce_thread(__u32 pid, __u32 tid,
 		stat_inc(STAT_EVENTS_LOST);
 }
 
+/* The most bytes of a PyThreadState read at once (read_tstate()). */
+#define TSTATE_SPAN_MAX 256
+
+/*
+ * Reads thread state tstate's thread_id into *thread_id, and, when both
+ * fields lie within TSTATE_SPAN_MAX bytes (every layout so far), its link
+ * to the current frame (tstate_frame) into *link with *linked set: one
+ * read for the two fields a sample needs.  w->win is free for it: the
+ * walk has not started.  0, or a negative error on a fault.
+ */
+static __always_inline long read_tstate(struct walk *w,
+					struct task_struct *task,
+					const struct py_walk_offsets *o,
+					__u64 tstate, __u64 *thread_id,
+					__u64 *link, bool *linked)
+{
+	__u32 lo = o->tstate_thread_id, hi = o->tstate_frame, len;
+
+	*linked = false;
+	if (lo > hi) {
+		lo = o->tstate_frame;
+		hi = o->tstate_thread_id;
+	}
+	/* 64-bit, so that offsets near 4 GiB cannot wrap around. */
+	if ((__u64)hi + 8 - lo > TSTATE_SPAN_MAX)
+		return read_ptr(task, tstate + o->tstate_thread_id, thread_id);
+	len = hi + 8 - lo;
+	if (read_user(task, w->win, len & (TSTATE_SPAN_MAX * 2 - 1),
+		      tstate + lo))
+		return -1;
+	__builtin_memcpy(thread_id,
+			 w->win + ((o->tstate_thread_id - lo) &
+				   (TSTATE_SPAN_MAX - 1)),
+			 sizeof(*thread_id));
+	__builtin_memcpy(
+		link, w->win + ((o->tstate_frame - lo) & (TSTATE_SPAN_MAX - 1)),
+		sizeof(*link));
+	*linked = true;
+	return 0;
+}
+
 /*
  * Finds the thread state of thread tid of process pid (task, or the
  * current thread when task is NULL) into *tstate.  Returns 0, or the
  * reason there is none (STAT_NO_TSTATE, STAT_ERR_TSTATE_LIST,
- * STAT_ERR_RUNTIME).
+ * STAT_ERR_RUNTIME).  When the cached thread state was right, its link to
+ * the current frame was read with it: into *link, with *linked set.
  */
-static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
-					 __u32 pid, __u32 tid,
-					 struct task_struct *task,
-					 __u64 *tstate)
+static __always_inline __u32
+find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
+	    struct task_struct *task, __u64 *tstate, __u64 *link, bool *linked)
 {
 	struct tstate_entry *e, ne = {};
 	struct tsw_ctx c = { .cfg = cfg, .task = task };
 	__u64 tid_now;
 
+	*linked = false;
 	c.want = thread_id_of(task);
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
 		if (e->tstate > TSTATE_MISS_MAX) {
-			if (read_user(task, &tid_now, sizeof(tid_now),
-				      e->tstate + cfg->off.tstate_thread_id)) {
+			if (read_tstate(w, task, &cfg->off, e->tstate, &tid_now,
+					link, linked)) {
 				/* Freed and unmapped?  Walk again. */
 				stat_inc(STAT_ERR_TSTATE);
 			} else if (tid_now == c.want) {
 				*tstate = e->tstate;
 				return 0;
 			}
+			*linked = false;
 		} else if (e->tstate < TSTATE_NO_INTERP &&
 			   bpf_ktime_get_ns() - e->checked_ns <
 				   NO_TSTATE_TTL_NS) {
@@ -582,13 +625,19 @@ static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
 
 /* The Python frame the thread state is running, into w->frame (0 if
  * none): tstate->frame (<=3.10), tstate->cframe->current_frame (3.11,
- * 3.12), tstate->current_frame (3.13+).  0, or a negative error on a fault. */
+ * 3.12), tstate->current_frame (3.13+); the first link already read if
+ * linked.  0, or a negative error on a fault. */
 static __always_inline long current_frame(struct walk *w,
 					  struct task_struct *task,
 					  const struct py_walk_offsets *o,
-					  __u64 tstate)
+					  __u64 tstate, __u64 link, bool linked)
 {
-	long err = read_ptr(task, tstate + o->tstate_frame, &w->frame);
+	long err = 0;
+
+	if (linked)
+		w->frame = link;
+	else
+		err = read_ptr(task, tstate + o->tstate_frame, &w->frame);
 
 	if (!err && w->frame && o->cframe_current_frame != PY_OFF_NONE)
 		err = read_ptr(task, w->frame + o->cframe_current_frame,
@@ -706,8 +755,9 @@ static __always_inline __u32 py_stack(struct walk *w,
 				      struct task_struct *task)
 {
 	struct walk_ctx wc;
+	__u64 tstate, link = 0;
 	__u32 reason, need;
-	__u64 tstate;
+	bool linked;
 
 	w->ev.hdr.pid = key->pid;
 	w->ev.hdr.tid = key->tid;
@@ -718,7 +768,8 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return STAT_ERR_CONFIG;
 	}
 
-	reason = find_tstate(cfg, key->pid, key->tid, task, &tstate);
+	reason = find_tstate(w, cfg, key->pid, key->tid, task, &tstate, &link,
+			     &linked);
 	if (reason) {
 		key->flags = reason == STAT_NO_TSTATE	? SAMPLE_F_NO_TSTATE :
 			     reason == STAT_NO_INTERP	? SAMPLE_F_NO_INTERP :
@@ -727,7 +778,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return reason;
 	}
 
-	if (current_frame(w, task, &cfg->off, tstate)) {
+	if (current_frame(w, task, &cfg->off, tstate, link, linked)) {
 		/* Like a first frame that cannot be read. */
 		key->flags = SAMPLE_F_PARTIAL;
 		return STAT_ERR_FRAME;
