@@ -323,6 +323,9 @@ struct walk {
 	__u32 fp_next;
 	__u64 fp_code[WALK_FP_CODES];
 	__u32 fp_val[WALK_FP_CODES];
+	/* The next frame object is read with the memory below it: see
+	 * walk_frame() in bpf/pystack.bpf.h. */
+	__u32 win_below;
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
 	/* The span of a code object its fingerprint is taken from. */
 	__u8 code[PY_CODE_FP_SPAN_MAX + 8];

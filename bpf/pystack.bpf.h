@@ -331,14 +331,23 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	len = w->read_len;
 	if (len > PY_FRAME_READ_MAX)
 		len = PY_FRAME_READ_MAX;
-	/* Frame objects (3.8-3.10) are separate heap objects: no window. */
+	/* 3.11+'s interpreter frames: the memory below, down to the page
+	 * start, holds the callers (see struct walk).  3.8-3.10's frame
+	 * objects are heap objects of their own, but pymalloc hands out a
+	 * pool's blocks in address order, so a caller's is often just below
+	 * its callee's (recursion, or calls first made in order): the memory
+	 * below too when the link just followed led down by less than two
+	 * windows, else the frame's own bytes (callers scattered, e.g. in
+	 * size classes apart, would each cost a window's read for one
+	 * frame). */
 	base = window(w, c->task, w->frame, len,
-		      cfg->frame_kind == PY_FRAME_INTERP);
+		      cfg->frame_kind == PY_FRAME_INTERP || w->win_below);
 	if (base < 0) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
 	next = cycle_cut(w, load_u64(w->win, base, cfg->off.frame_previous));
+	w->win_below = next < w->frame && w->frame - next <= 2 * WIN_MAX;
 
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
 		__u8 owner = load_u8(w->win, base, cfg->off.frame_owner);
@@ -812,6 +821,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->entry_next = 0;
 	w->win_base = 0;
 	w->win_len = 0;
+	w->win_below = 0;
 	w->cyc_frame = w->frame;
 	w->cyc_steps = 0;
 	w->cyc_limit = 2;
