@@ -233,7 +233,20 @@ $(BENCH_OUT)/bench-floor: scripts/bench-floor.c $(BENCH_OUT)/bench-floor.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -I$(BENCH_OUT) $(LDFLAGS) $< $(LDLIBS) -o $@
 
-bench-tools: pyprof-bpf $(BENCH_OUT)/bench-floor
+# scripts/bpfcost's floor: what one bpf_probe_read_user costs.
+$(BENCH_OUT)/bpfcost-read.bpf.o: scripts/bpfcost-read.bpf.c vmlinux/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_OUT)/bpfcost-read.skel.h: $(BENCH_OUT)/bpfcost-read.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bpfcost_read > $@
+
+$(BENCH_OUT)/bpfcost-read: scripts/bpfcost-read.c $(BENCH_OUT)/bpfcost-read.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -I$(BENCH_OUT) $(LDFLAGS) $< $(LDLIBS) -o $@
+
+bench-tools: pyprof-bpf $(BENCH_OUT)/bench-floor $(BENCH_OUT)/bpfcost-read
 
 bench: bench-tools
 	$(PYTHON) scripts/bench $(BENCH_ARGS)

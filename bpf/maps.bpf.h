@@ -281,6 +281,7 @@ extern stats_map_t stats SEC(".maps");
 /* Per-CPU scratch for the walk (bpf/pystack.bpf.h): too big for the
  * 512-byte BPF stack. */
 #define WIN_MAX 4096
+#define WALK_FP_CODES 8
 struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */
 	__u64 hash; /* running hash of seg's frames */
@@ -317,7 +318,14 @@ struct walk {
 	__u64 task;
 	__u64 task_frame;
 	__u32 task_fp;
-	__u32 pad2;
+	/* The code objects whose fingerprint this walk read, and the next
+	 * slot to fill: see code_fingerprint() in bpf/pystack.bpf.h. */
+	__u32 fp_next;
+	__u64 fp_code[WALK_FP_CODES];
+	__u32 fp_val[WALK_FP_CODES];
+	/* The next frame object is read with the memory below it: see
+	 * walk_frame() in bpf/pystack.bpf.h. */
+	__u32 win_below;
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
 	/* The span of a code object its fingerprint is taken from. */
 	__u8 code[PY_CODE_FP_SPAN_MAX + 8];

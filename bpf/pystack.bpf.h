@@ -97,22 +97,50 @@ static __always_inline __u64 code_u64(const struct walk *w, __u32 off)
 	return v;
 }
 
-/* The fingerprint (py_code_fp) of the code object at code, into *fp; false
- * if it cannot be read.  The span's offsets were checked by fp_span_ok. */
+/*
+ * The fingerprint (py_code_fp) of the code object at code, into *fp; false
+ * if it cannot be read.  The span's offsets were checked by fp_span_ok.
+ *
+ * A frame holds a reference to its code object, so no code object a frame
+ * of the stack refers to can be freed while the stack is read, as long as
+ * the thread does not run meanwhile: within one walk, one address is one
+ * code object.  Its fingerprint is then read once per walk, not once per
+ * frame: a recursive function's frames, or a decorator's wrapper at
+ * several depths, cost one read.  That holds for the thread the walk
+ * interrupted (task NULL: the sampler, or a thread switching out); a thread
+ * at rest (task) may wake on another CPU while it is read, so each of its
+ * frames reads its own.
+ */
 static __always_inline bool code_fingerprint(struct walk *w,
 					     struct task_struct *task,
 					     const struct py_proc_cfg *cfg,
 					     __u64 code, __u32 *fp)
 {
 	const struct py_code_fp_span *s = &cfg->fp;
-	__u32 len = s->len;
+	__u32 len = s->len, slot;
 
+	if (!task) {
+		for (__u32 k = 0; k < WALK_FP_CODES; k++) {
+			if (k < w->fp_next && w->fp_code[k] == code) {
+				*fp = w->fp_val[k];
+				return true;
+			}
+		}
+	}
 	if (len > PY_CODE_FP_SPAN_MAX)
 		len = PY_CODE_FP_SPAN_MAX;
 	if (read_user(task, w->code, len, code + s->base))
 		return false;
 	*fp = py_code_fp(code_u64(w, s->filename), code_u64(w, s->name),
 			 code_u64(w, s->linetable));
+	/* The first WALK_FP_CODES distinct ones: the root-most frames the
+	 * walk has not reached yet are as likely to repeat as any. */
+	slot = w->fp_next;
+	if (slot < WALK_FP_CODES) {
+		w->fp_code[slot] = code;
+		w->fp_val[slot] = *fp;
+		w->fp_next = slot + 1;
+	}
 	return true;
 }
 
@@ -303,14 +331,23 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	len = w->read_len;
 	if (len > PY_FRAME_READ_MAX)
 		len = PY_FRAME_READ_MAX;
-	/* Frame objects (3.8-3.10) are separate heap objects: no window. */
+	/* 3.11+'s interpreter frames: the memory below, down to the page
+	 * start, holds the callers (see struct walk).  3.8-3.10's frame
+	 * objects are heap objects of their own, but pymalloc hands out a
+	 * pool's blocks in address order, so a caller's is often just below
+	 * its callee's (recursion, or calls first made in order): the memory
+	 * below too when the link just followed led down by less than two
+	 * windows, else the frame's own bytes (callers scattered, e.g. in
+	 * size classes apart, would each cost a window's read for one
+	 * frame). */
 	base = window(w, c->task, w->frame, len,
-		      cfg->frame_kind == PY_FRAME_INTERP);
+		      cfg->frame_kind == PY_FRAME_INTERP || w->win_below);
 	if (base < 0) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
 	next = cycle_cut(w, load_u64(w->win, base, cfg->off.frame_previous));
+	w->win_below = next < w->frame && w->frame - next <= 2 * WIN_MAX;
 
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
 		__u8 owner = load_u8(w->win, base, cfg->off.frame_owner);
@@ -493,33 +530,76 @@ static __always_inline void announce_thread(__u32 pid, __u32 tid,
 		stat_inc(STAT_EVENTS_LOST);
 }
 
+/* The most bytes of a PyThreadState read at once (read_tstate()). */
+#define TSTATE_SPAN_MAX 256
+
+/*
+ * Reads thread state tstate's thread_id into *thread_id, and, when both
+ * fields lie within TSTATE_SPAN_MAX bytes (every layout so far), its link
+ * to the current frame (tstate_frame) into *link with *linked set: one
+ * read for the two fields a sample needs.  w->win is free for it: the
+ * walk has not started.  0, or a negative error on a fault.
+ */
+static __always_inline long read_tstate(struct walk *w,
+					struct task_struct *task,
+					const struct py_walk_offsets *o,
+					__u64 tstate, __u64 *thread_id,
+					__u64 *link, bool *linked)
+{
+	__u32 lo = o->tstate_thread_id, hi = o->tstate_frame, len;
+
+	*linked = false;
+	if (lo > hi) {
+		lo = o->tstate_frame;
+		hi = o->tstate_thread_id;
+	}
+	/* 64-bit, so that offsets near 4 GiB cannot wrap around. */
+	if ((__u64)hi + 8 - lo > TSTATE_SPAN_MAX)
+		return read_ptr(task, tstate + o->tstate_thread_id, thread_id);
+	len = hi + 8 - lo;
+	if (read_user(task, w->win, len & (TSTATE_SPAN_MAX * 2 - 1),
+		      tstate + lo))
+		return -1;
+	__builtin_memcpy(thread_id,
+			 w->win + ((o->tstate_thread_id - lo) &
+				   (TSTATE_SPAN_MAX - 1)),
+			 sizeof(*thread_id));
+	__builtin_memcpy(
+		link, w->win + ((o->tstate_frame - lo) & (TSTATE_SPAN_MAX - 1)),
+		sizeof(*link));
+	*linked = true;
+	return 0;
+}
+
 /*
  * Finds the thread state of thread tid of process pid (task, or the
  * current thread when task is NULL) into *tstate.  Returns 0, or the
  * reason there is none (STAT_NO_TSTATE, STAT_ERR_TSTATE_LIST,
- * STAT_ERR_RUNTIME).
+ * STAT_ERR_RUNTIME).  When the cached thread state was right, its link to
+ * the current frame was read with it: into *link, with *linked set.
  */
-static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
-					 __u32 pid, __u32 tid,
-					 struct task_struct *task,
-					 __u64 *tstate)
+static __always_inline __u32
+find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
+	    struct task_struct *task, __u64 *tstate, __u64 *link, bool *linked)
 {
 	struct tstate_entry *e, ne = {};
 	struct tsw_ctx c = { .cfg = cfg, .task = task };
 	__u64 tid_now;
 
+	*linked = false;
 	c.want = thread_id_of(task);
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
 		if (e->tstate > TSTATE_MISS_MAX) {
-			if (read_user(task, &tid_now, sizeof(tid_now),
-				      e->tstate + cfg->off.tstate_thread_id)) {
+			if (read_tstate(w, task, &cfg->off, e->tstate, &tid_now,
+					link, linked)) {
 				/* Freed and unmapped?  Walk again. */
 				stat_inc(STAT_ERR_TSTATE);
 			} else if (tid_now == c.want) {
 				*tstate = e->tstate;
 				return 0;
 			}
+			*linked = false;
 		} else if (e->tstate < TSTATE_NO_INTERP &&
 			   bpf_ktime_get_ns() - e->checked_ns <
 				   NO_TSTATE_TTL_NS) {
@@ -554,13 +634,19 @@ static __always_inline __u32 find_tstate(const struct py_proc_cfg *cfg,
 
 /* The Python frame the thread state is running, into w->frame (0 if
  * none): tstate->frame (<=3.10), tstate->cframe->current_frame (3.11,
- * 3.12), tstate->current_frame (3.13+).  0, or a negative error on a fault. */
+ * 3.12), tstate->current_frame (3.13+); the first link already read if
+ * linked.  0, or a negative error on a fault. */
 static __always_inline long current_frame(struct walk *w,
 					  struct task_struct *task,
 					  const struct py_walk_offsets *o,
-					  __u64 tstate)
+					  __u64 tstate, __u64 link, bool linked)
 {
-	long err = read_ptr(task, tstate + o->tstate_frame, &w->frame);
+	long err = 0;
+
+	if (linked)
+		w->frame = link;
+	else
+		err = read_ptr(task, tstate + o->tstate_frame, &w->frame);
 
 	if (!err && w->frame && o->cframe_current_frame != PY_OFF_NONE)
 		err = read_ptr(task, w->frame + o->cframe_current_frame,
@@ -678,8 +764,9 @@ static __always_inline __u32 py_stack(struct walk *w,
 				      struct task_struct *task)
 {
 	struct walk_ctx wc;
+	__u64 tstate, link = 0;
 	__u32 reason, need;
-	__u64 tstate;
+	bool linked;
 
 	w->ev.hdr.pid = key->pid;
 	w->ev.hdr.tid = key->tid;
@@ -690,7 +777,8 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return STAT_ERR_CONFIG;
 	}
 
-	reason = find_tstate(cfg, key->pid, key->tid, task, &tstate);
+	reason = find_tstate(w, cfg, key->pid, key->tid, task, &tstate, &link,
+			     &linked);
 	if (reason) {
 		key->flags = reason == STAT_NO_TSTATE	? SAMPLE_F_NO_TSTATE :
 			     reason == STAT_NO_INTERP	? SAMPLE_F_NO_INTERP :
@@ -699,7 +787,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return reason;
 	}
 
-	if (current_frame(w, task, &cfg->off, tstate)) {
+	if (current_frame(w, task, &cfg->off, tstate, link, linked)) {
 		/* Like a first frame that cannot be read. */
 		key->flags = SAMPLE_F_PARTIAL;
 		return STAT_ERR_FRAME;
@@ -733,9 +821,11 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->entry_next = 0;
 	w->win_base = 0;
 	w->win_len = 0;
+	w->win_below = 0;
 	w->cyc_frame = w->frame;
 	w->cyc_steps = 0;
 	w->cyc_limit = 2;
+	w->fp_next = 0;
 	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
 	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
 		w->flags |= SAMPLE_F_TRUNCATED;
