@@ -221,7 +221,7 @@ discover_task(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords,
 	const struct py_proc_cfg *cfg;
 	const __u64 *next;
 
-	if (pid == self_pid)
+	if (pid == self_pid || sampling_stopped)
 		return NULL;
 	if (!(discover & PYPROF_DISCOVER_ALL) &&
 	    !bpf_map_lookup_elem(&follow, &pid))

@@ -23,6 +23,7 @@ const volatile __u32 async_enabled;
 __u32 active_buf;
 __u64 rest_gen;
 __u32 interp_files_n;
+__u32 sampling_stopped;
 
 targets_map_t targets SEC(".maps");
 tstate_cache_map_t tstate_cache SEC(".maps");

@@ -54,6 +54,11 @@ extern const volatile __u32 async_enabled;
 extern __u32 active_buf;
 /* Entries userspace put in interp_files (0: skip looking). */
 extern __u32 interp_files_n;
+/* Set by userspace when the run ends (sampler__stop): nothing is sampled
+ * or recognised after its last drain, so that every sample counted as
+ * taken is drained (a process the sampler recognised, or a forked child
+ * it added, would otherwise still be sampled). */
+extern __u32 sampling_stopped;
 
 /* ---- Maps ---- */
 

@@ -210,6 +210,8 @@ int sample(struct bpf_perf_event_data *ctx)
 	struct walk *w;
 	__u64 t_ns;
 
+	if (sampling_stopped)
+		return 0;
 	if (!current_ids(&pid, &tid)) {
 		/* Not numbered where pyprof-bpf runs: not a target. */
 		stat_inc(STAT_OTHER_PIDNS);

@@ -1008,6 +1008,13 @@ static int drain_count(const void *k, const void *v, void *arg)
 	return d->fn(key, count, d->p->frames, key->depth, d->arg);
 }
 
+void sampler__stop(struct sampler *p)
+{
+	__atomic_store_n(&p->skel->bss->sampling_stopped, 1, __ATOMIC_SEQ_CST);
+	/* Samples already inside the program finish before the drain. */
+	sleep_ns(FLIP_GRACE_NS);
+}
+
 int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 {
 	unsigned old = p->buf;

@@ -99,6 +99,10 @@ uint64_t sampler__take_parked(struct sampler *p, pid_t pid);
 bool sampler__has_target(struct sampler *p, pid_t pid);
 /* Stops sampling pid. */
 void sampler__remove_target(struct sampler *p, pid_t pid);
+/* Ends sampling, before the last drain: nothing is sampled, nor any
+ * process recognised, after it (a recognised process or a forked child
+ * the sampler added itself would still be sampled, and counted taken). */
+void sampler__stop(struct sampler *p);
 /* --async: where pid keeps its asyncio state (NULL: forget it).  0 or
  * -errno. */
 int sampler__async_cfg(struct sampler *p, pid_t pid,

@@ -464,6 +464,7 @@ void session__stop(struct session *s)
 	/* Their CPU time up to now: what the samples stand for. */
 	targets__check(&s->ts);
 	s->stopped = true;
+	sampler__stop(s->bpf);
 	for (size_t i = 0; i < s->ts.n; i++)
 		sampler__remove_target(s->bpf, s->ts.v[i]->pid);
 }
