@@ -67,6 +67,13 @@ static void on_signal(int sig)
 
 #define fail(...) msg__fail("pyprof-bpf view", __VA_ARGS__)
 
+/* Whether view's argument is an agent's address rather than a file. */
+static bool is_address(const char *path)
+{
+	return strncmp(path, "http://", 7) == 0 ||
+	       strncmp(path, "https://", 8) == 0;
+}
+
 /* Parses argv; 0, 1 for --help, or -EINVAL with one line in err. */
 enum { OPT_TOKEN_FILE = 256, OPT_COMM, OPT_FOCUS, OPT_HIDE, OPT_IGNORE };
 
@@ -149,21 +156,11 @@ static int parse(int argc, char **argv, struct view_remote_opts *r,
 				  "FILE",
 				  argv[optind + 1]);
 	*path = argv[optind];
-	if ((r->token_file || r->pid || r->comm) &&
-	    strncmp(*path, "http://", 7) != 0 &&
-	    strncmp(*path, "https://", 8) != 0)
+	if ((r->token_file || r->pid || r->comm) && !is_address(*path))
 		return args__fail(&a, "--token-file, --pid and --comm go with "
 				      "an agent's address (http://HOST:PORT), "
 				      "not a file");
-	if ((fo->focus || fo->hide || fo->ignore) &&
-	    (strncmp(*path, "http://", 7) == 0 ||
-	     strncmp(*path, "https://", 8) == 0))
-		return args__fail(&a, "--focus, --hide and --ignore go with a "
-				      "FILE, not an agent's address: press / "
-				      "in the live view to show matching rows");
-	if ((fo->focus || fo->hide || fo->ignore) &&
-	    (strncmp(*path, "http://", 7) == 0 ||
-	     strncmp(*path, "https://", 8) == 0))
+	if ((fo->focus || fo->hide || fo->ignore) && is_address(*path))
 		return args__fail(&a, "--focus, --hide and --ignore go with a "
 				      "FILE, not an agent's address: press / "
 				      "in the live view to show matching rows");
@@ -234,8 +231,7 @@ int cmd_view(int argc, char **argv)
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}
-	if (strncmp(path, "http://", 7) == 0 ||
-	    strncmp(path, "https://", 8) == 0) {
+	if (is_address(path)) {
 		r.url = path;
 		return view__remote(&r);
 	}
