@@ -229,7 +229,7 @@ $(BENCH_OUT)/bench-floor.skel.h: $(BENCH_OUT)/bench-floor.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bench_floor > $@
 
-$(BENCH_OUT)/bench-floor: scripts/bench-floor.c $(BENCH_OUT)/bench-floor.skel.h
+$(BENCH_OUT)/bench-floor: scripts/bench-floor.c scripts/bench-util.h $(BENCH_OUT)/bench-floor.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -I$(BENCH_OUT) $(LDFLAGS) $< $(LDLIBS) -o $@
 
@@ -242,7 +242,7 @@ $(BENCH_OUT)/bpfcost-read.skel.h: $(BENCH_OUT)/bpfcost-read.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bpfcost_read > $@
 
-$(BENCH_OUT)/bpfcost-read: scripts/bpfcost-read.c $(BENCH_OUT)/bpfcost-read.skel.h
+$(BENCH_OUT)/bpfcost-read: scripts/bpfcost-read.c scripts/bench-util.h $(BENCH_OUT)/bpfcost-read.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -I$(BENCH_OUT) $(LDFLAGS) $< $(LDLIBS) -o $@
 

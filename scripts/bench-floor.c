@@ -34,48 +34,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench-util.h"
 #include "bench-floor.skel.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig __attribute__((unused)))
-{
-	stop = 1;
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-/* Same attributes as the sampler's events (src/sampler/sampler.c): a fixed period
- * of CPU clock, 1e9 / hz nanoseconds. */
-static int perf_open(int cpu, unsigned long hz)
-{
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = PERF_TYPE_SOFTWARE,
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = 1000000000ull / hz,
-	};
-
-	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
-			    PERF_FLAG_FD_CLOEXEC);
-}
-
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 0);
-	if (errno || end == s || *end || *out == 0 || *out > max)
-		return -EINVAL;
-	return 0;
-}
 
 /* The per-CPU sums of read_prog's blocks: the cost of one read of each
  * size, the clock's own cost taken off.  0 or -1. */
@@ -108,8 +68,12 @@ static int print_reads(struct bench_floor *skel, int ncpus)
 	       (unsigned long long)runs, (unsigned long long)errors,
 	       runs ? (double)ns[0] / runs : 0.0);
 	for (int k = 1; k < 4; k++)
-		printf(" %d %.1f", k == 1 ? 8 : k == 2 ? 64 : 512,
-		       runs ? ((double)ns[k] - (double)ns[0]) / runs / 32 : 0.0);
+		printf(" %d %.1f",
+		       k == 1 ? 8 :
+		       k == 2 ? 64 :
+				512,
+		       runs ? ((double)ns[k] - (double)ns[0]) / runs / 32 :
+			      0.0);
 	printf(" first %.1f\n",
 	       runs ? ((double)ns[4] - (double)ns[0]) / runs : 0.0);
 	return 0;
@@ -218,10 +182,10 @@ int main(int argc, char **argv)
 			continue;
 		/* The reads on their own events: one program per event. */
 		rpfds[c] = perf_open(c, hz);
-		rlinks[c] = rpfds[c] < 0 ? NULL :
-					   bpf_program__attach_perf_event(
-						   skel->progs.read_prog,
-						   rpfds[c]);
+		rlinks[c] = rpfds[c] < 0 ?
+				    NULL :
+				    bpf_program__attach_perf_event(
+					    skel->progs.read_prog, rpfds[c]);
 		if (!rlinks[c]) {
 			fprintf(stderr,
 				"bench-floor: cannot attach the reads to CPU "

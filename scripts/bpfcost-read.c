@@ -26,6 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench-util.h"
 #include "bpfcost-read.skel.h"
 
 /* Keep in step with scripts/bpfcost-read.bpf.c. */
@@ -35,48 +36,9 @@ static const char *const hist_names[] = { "clock", "read8", "read64",
 					  "read512" };
 #define NHIST (sizeof(hist_names) / sizeof(hist_names[0]))
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig __attribute__((unused)))
-{
-	stop = 1;
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *out == 0 || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: bpfcost-read -t TGID -F HZ\n");
-}
-
-static int perf_open(int cpu, unsigned long hz)
-{
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = PERF_TYPE_SOFTWARE,
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = 1000000000ull / hz,
-	};
-
-	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
-			    PERF_FLAG_FD_CLOEXEC);
 }
 
 /* The value at fraction q of the sorted counts, a bucket's middle. */
