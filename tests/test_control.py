@@ -22,7 +22,8 @@ import time
 import pytest
 
 from conftest import (PYTHONS, ROOT, missing_reason, needs_root,
-                      parse_folded, py_frame, python_params, run_pyprof)
+                      parse_folded, py_frame, python_params, run_pyprof,
+                      wait_cpu)
 from serve_agent import Agent
 
 CLIENT = os.path.join(ROOT, "src", "client")
@@ -52,8 +53,10 @@ def agent():
     os.chmod(d, 0o755)
     sock = os.path.join(d, "control.sock")
     sleeper = subprocess.Popen([first_python(), "-c",
-                                "import time; time.sleep(1e6)"])
-    time.sleep(0.5)
+                                "import time; print('ready', flush=True); "
+                                "time.sleep(1e6)"], stdout=subprocess.PIPE,
+                               text=True)
+    assert sleeper.stdout.readline().strip() == "ready"
     a = Agent("-p", sleeper.pid, "--socket", sock, "--socket-group",
               SOCKET_GROUP, "-v")
     a.sock = sock
@@ -390,6 +393,14 @@ def wait_state(agent, want, timeout=20):
         time.sleep(0.1)
 
 
+def wait_line(agent, text, n, timeout=20):
+    """Waits until the agent's stderr holds text n times."""
+    end = time.monotonic() + timeout
+    while agent.stderr().count(text) < n:
+        assert time.monotonic() < end, (text, n, agent.stderr())
+        time.sleep(0.1)
+
+
 def wait_metric(agent, name, want, timeout=20):
     """Waits until /metrics (gathered each interval) says name is want."""
     end = time.monotonic() + timeout
@@ -414,7 +425,7 @@ def test_caller_killed_leaves_nothing(agent, tmp_path):
         during = agent_state(agent)
         assert during[0] > base[0] and during[1] > base[1], (base, during)
         wait_metric(agent, "pyprof_control_runs", 1)
-        time.sleep(0.5)
+        wait_cpu(p.pid, 0.3)  # samples of spin() to be written
         p.kill()
         p.wait()
         wait_state(agent, base)
@@ -440,12 +451,13 @@ def hang_up(agent):
 def test_hang_up_leaves_nothing(agent):
     # The first run on this interpreter opens its ELF file into the
     # agent's cache of them (python.c, bounded): not the run's state.
+    ended = agent.stderr().count("ended by hang-up")
     hang_up(agent)
-    time.sleep(1)
+    wait_line(agent, "ended by hang-up", ended + 1)
     base = agent_state(agent)
     hang_up(agent)
     wait_state(agent, base)
-    assert "ended by hang-up" in agent.stderr()
+    wait_line(agent, "ended by hang-up", ended + 2)
 
 
 def test_agent_stop_writes_runs(tmp_path):
@@ -462,7 +474,7 @@ def test_agent_stop_writes_runs(tmp_path):
                          stdout=subprocess.PIPE, text=True)
     try:
         assert json.loads(p.stdout.readline()) == {"started": True}
-        time.sleep(1)
+        wait_cpu(p.pid, 0.5)  # samples for the file to hold
         t0 = time.monotonic()
         a.stop()
         print(f"the agent stopped in {time.monotonic() - t0:.2f} s")
