@@ -108,14 +108,24 @@ def test_wall_waiting_task_share(python):
     n_all = sum(c for _, c in mine)
     assert n_all >= 400, r.err
     assert abs(n_wait / n_all - 0.5) <= 0.10, (n_wait, n_all, r.out)
-    for frames, _ in waiting:
+    short = 0
+    for frames, c in waiting:
         k = frames.index("Task-sleeper")
-        assert py_frame(frames[k + 1]) == ("sleeper", SCRIPT, sleep_line)
-        assert py_frame(frames[k + 2])[0] == "sleep", frames
-        assert "/asyncio/tasks.py" in py_frame(frames[k + 2])[1], frames
-        assert len(frames) == k + 4, frames
         # Not running: no event loop frame above it.
         assert "Handle._run" not in ";".join(frames), frames
+        chain = frames[k + 1:-1]
+        if len(chain) < 2:
+            # A pass that met the task between two steps (sleep() done,
+            # the task not yet resumed) reads a shorter chain: whatever
+            # it shows must still be right, and it must be rare.
+            short += c
+        if chain:
+            assert py_frame(chain[0]) == ("sleeper", SCRIPT, sleep_line)
+        if len(chain) >= 2:
+            assert py_frame(chain[1])[0] == "sleep", frames
+            assert "/asyncio/tasks.py" in py_frame(chain[1])[1], frames
+        assert len(chain) <= 2, frames
+    assert short <= 0.02 * n_wait, (short, n_wait)
     # The summary's sums: taken + off-CPU + task-waiting = written + lost.
     m = re.search(r"samples (\d+) taken .*?\+ (\d+) off-CPU .*?\+ (\d+) "
                   r"task-waiting, (\d+) written, (\d+) lost", r.err)
