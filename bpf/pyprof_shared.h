@@ -293,7 +293,11 @@ enum tstate_miss {
 	TSTATE_NONE = 0, /* the thread has none: a native thread */
 	TSTATE_RUNTIME_BAD = 1, /* _PyRuntime's interpreter list unreadable
 				   or empty, or a thread list that loops */
-	TSTATE_LIST_BAD = 2, /* a link of the thread list unreadable */
+	/* A link of the thread list unreadable.  Not trusted from the
+	 * cache either: it is most often a list changing under the walk (a
+	 * thread state freed as it was read), and a walk that faults stops
+	 * there, so walking again is cheap. */
+	TSTATE_LIST_BAD = 2,
 	/*
 	 * _PyRuntime has no interpreter (its list head is NULL, or its page
 	 * was never touched): the interpreter does not exist yet, or no

@@ -450,8 +450,14 @@ static __always_inline long tstate_next_interp(struct tsw_ctx *c)
 	c->interps++;
 	if (!c->interp)
 		return 1;
+	/* The main interpreter lies in _PyRuntime, whose pages are touched
+	 * one by one as start-up writes them: its thread list head's page
+	 * may not be yet when the interpreter is already linked.  That is a
+	 * process starting (find_tstate() makes it "gone" for a thread seen
+	 * running Python), not an unreadable one.  Elsewhere a fault is a
+	 * list unreadable; either way, on to the next interpreter. */
 	if (read_ptr(c->task, c->interp + o->interp_threads_head, &c->tstate))
-		c->miss = TSTATE_LIST_BAD; /* on to the next interpreter */
+		c->miss = c->interps == 1 ? TSTATE_NO_INTERP : TSTATE_LIST_BAD;
 	return 0;
 }
 
@@ -600,7 +606,8 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 				return 0;
 			}
 			*linked = false;
-		} else if (e->tstate < TSTATE_NO_INTERP &&
+		} else if ((e->tstate == TSTATE_NONE ||
+			    e->tstate == TSTATE_RUNTIME_BAD) &&
 			   bpf_ktime_get_ns() - e->checked_ns <
 				   NO_TSTATE_TTL_NS) {
 			return tstate_miss_stat(e->tstate);
