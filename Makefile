@@ -143,9 +143,10 @@ $(OUT)/pyprof-bpf: $(OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Phony, and copied whenever it differs: ./pyprof-bpf is whichever build
-# (normal or SAN=1) was made last.
+# (normal or SAN=1) was made last.  Renamed into place, so that a build
+# while it runs (a soak, a test) replaces it instead of failing.
 pyprof-bpf: $(OUT)/pyprof-bpf
-	$(Q)cmp -s $< $@ || cp $< $@
+	$(Q)cmp -s $< $@ || { cp $< $@.new && mv -f $@.new $@; }
 
 $(OUT)/unit_tests: $(LIB_OBJS) $(UNIT_OBJS)
 	$(call msg,LINK,$@)
