@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -784,6 +785,20 @@ static void stop_command(struct launch *cmd)
 	}
 }
 
+/*
+ * An agent runs for weeks, answering with buffers of a few MiB now and
+ * then.  glibc's default raises its mmap threshold to the largest block
+ * freed, after which such buffers come from the heap and their pages stay
+ * with the process; and each thread that allocates gets an arena of its
+ * own.  Fixed thresholds give every large block back when it is freed.
+ */
+static void malloc_for_an_agent(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	mallopt(M_TRIM_THRESHOLD, 256 << 10);
+	mallopt(M_ARENA_MAX, 2);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -808,6 +823,7 @@ int cmd_serve(int argc, char **argv)
 		free(sv);
 		return EXIT_OK;
 	}
+	malloc_for_an_agent();
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

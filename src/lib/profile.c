@@ -403,6 +403,23 @@ size_t profile__nstacks(const struct profile *p)
 	return p->nstacks;
 }
 
+static size_t hashmap_bytes(const struct hashmap *h)
+{
+	return h->cap * (sizeof(*h->keys) + sizeof(*h->vals));
+}
+
+size_t profile__bytes(const struct profile *p)
+{
+	return sizeof(*p) + p->chars_cap + p->str_cap * sizeof(*p->str_off) +
+	       p->frames_cap * sizeof(*p->frames) +
+	       p->first_line_cap * sizeof(*p->first_line) +
+	       p->ids_cap * sizeof(*p->frame_ids) +
+	       p->stacks_cap * sizeof(*p->stacks) +
+	       p->events_cap * sizeof(*p->events) +
+	       hashmap_bytes(&p->str_index) + hashmap_bytes(&p->frame_index) +
+	       hashmap_bytes(&p->stack_index) + hashmap_bytes(&p->lane_last);
+}
+
 uint32_t profile__stack_depth(const struct profile *p, size_t i)
 {
 	return i < p->nstacks ? p->stacks[i].n : 0;

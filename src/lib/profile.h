@@ -62,6 +62,8 @@ int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 void profile__set_stacks_max(struct profile *p, size_t max);
 
 size_t profile__nstacks(const struct profile *p);
+/* The bytes p's arrays and indexes hold (their capacity, not their use). */
+size_t profile__bytes(const struct profile *p);
 /* The number of frames of stack i (0 for the empty stack, or none). */
 uint32_t profile__stack_depth(const struct profile *p, size_t i);
 void profile__stack(const struct profile *p, size_t i, const uint32_t **frames,

@@ -149,6 +149,9 @@ int metrics__write(FILE *f, const struct metrics *m)
 	    "Distinct frames the agent keeps.", w->frames);
 	u64(f, "pyprof_window_entries", "gauge",
 	    "(stack, count) pairs over the window's intervals.", w->entries);
+	u64(f, "pyprof_window_bytes", "gauge",
+	    "Bytes of memory the agent's window holds: its stack dictionary, "
+	    "counts and intervals.", w->bytes);
 	u64(f, "pyprof_window_compactions_total", "counter",
 	    "Rebuilds of the agent's stack dictionary.", w->compactions);
 	u64(f, "pyprof_window_intervals_dropped_early_total", "counter",

@@ -708,6 +708,11 @@ void window__stats(const struct window *w, struct window_stats *st)
 	st->stacks = profile__nstacks(w->dict);
 	st->frames = profile__nframes(w->dict);
 	st->entries = w->entries;
+	st->bytes = profile__bytes(w->dict) +
+		    w->c.cap * (sizeof(*w->c.sum) + sizeof(*w->c.total)) +
+		    w->o.slots * sizeof(*w->ring) +
+		    w->entries * sizeof(struct wentry) +
+		    w->buf_cap * sizeof(*w->buf);
 	st->samples = w->samples;
 	st->taken = w->taken;
 	st->lost = w->lost;

@@ -94,6 +94,7 @@ struct window_stats {
 	size_t stacks; /* distinct stacks in the dictionary */
 	size_t frames; /* distinct frames in the dictionary */
 	size_t entries; /* (stack, count) pairs over all intervals */
+	size_t bytes; /* memory held: dictionary, counts, intervals */
 	uint64_t samples; /* samples since the start */
 	uint64_t taken, lost; /* ... taken and lost by the sampler */
 	uint64_t compactions;

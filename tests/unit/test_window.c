@@ -162,6 +162,35 @@ static struct window *churn(size_t max_stacks)
 	return w;
 }
 
+/* An agent under churn for hours: what its window holds stops growing once
+ * its stack budget is reached, however many processes come and go. */
+TEST(window_memory_is_bounded_under_churn)
+{
+	struct window *w = new_window(4, 20);
+	struct window_stats st;
+	size_t early = 0, late = 0;
+	char line[160];
+
+	REQUIRE(w);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(line, sizeof(line),
+			 "python3-%d;Thread-%d;main (app.py:%d);f%d (x.py:%d) 2\n",
+			 1000 + i, i, i % 50, i % 7, i % 11);
+		CHECK_INT(push(w, line, i + 1), 0);
+		window__stats(w, &st);
+		if (i < 300 && st.bytes > early)
+			early = st.bytes;
+		if (i >= 300 && st.bytes > late)
+			late = st.bytes;
+	}
+	CHECK(st.stacks <= 2 * 20 + 1);
+	CHECK(early > 0);
+	/* Arrays grow by doubling: bounded means no more than that. */
+	CHECK(late <= 2 * early);
+	CHECK_INT(st.samples, 6000);
+	window__free(w);
+}
+
 TEST(window_compaction_merges_gone_processes)
 {
 	struct window *w = churn(5);
