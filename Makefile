@@ -83,7 +83,7 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 NPM_DIR  := tests/browser
 
 .PHONY: all deps npm-deps debian-root test unit unit-san clean bench \
-	bench-tools bench-serve pyprof-bpf demo install uninstall
+	bench-tools bench-serve bench-discovery pyprof-bpf demo install uninstall
 all: pyprof-bpf $(OUT)/unit_tests
 
 deps:
@@ -256,6 +256,12 @@ bench: bench-tools
 # which `make bench` does not keep (run this after it).  Root, ~8 minutes.
 bench-serve: pyprof-bpf
 	$(PYTHON) scripts/bench-serve --update BENCHMARKS.md
+
+# Discovery under -a, from a process's start to its profile (issue 17):
+# scripts/scale 50 60, three rounds; section 7 of BENCHMARKS.md, which
+# `make bench` does not keep either (run this after it).  Root, ~4 minutes.
+bench-discovery: pyprof-bpf
+	$(PYTHON) scripts/bench-discovery --update BENCHMARKS.md
 
 # `make install` also installs the agent's systemd unit (pyprof-bpf
 # serve, src/serve/pyprof-bpf.service) where systemd looks for local units.

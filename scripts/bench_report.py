@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 """Render scripts/bench's results as BENCHMARKS.md and a PNG plot.
 
-write(results, md_path, png_path, repo_root) is all there is; the numbers
-come from scripts/bench (or its build/bench/results.json, with --from-json).
+write(results, md_path, png_path, repo_root) renders it; the numbers come
+from scripts/bench (or its build/bench/results.json, with --from-json).
+splice(path, begin, end, section) puts the section of a script that measures
+apart (scripts/bench-serve, scripts/bench-discovery) into BENCHMARKS.md
+between its own markers.
 """
 import os
 import statistics
@@ -154,6 +157,25 @@ def write(res, md_path, png_path, root):
     lines = render(res, png_rel if plot_ok else None, plot_ok)
     with open(md_path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def splice(path, begin, end, section):
+    """Put section (markdown, ending in a newline) into the file at path
+    between the lines begin and end (HTML comments), replacing what was
+    there; without both markers, append them to the file (after a blank
+    line if it ends in one newline), or create it."""
+    text = f"{begin}\n{section}{end}\n"
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + text + old[old.index(end) + len(end) + 1:]
+    else:
+        new = old + ("\n" if old and not old.endswith("\n\n") else "") + text
+    with open(path, "w") as f:
+        f.write(new)
 
 
 # --------------------------------------------------------------- markdown
