@@ -623,8 +623,13 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 		c.miss = TSTATE_RUNTIME_BAD;
 	}
 
-	/* No interpreter, after this thread ran Python: it is gone. */
-	if (c.miss == TSTATE_NO_INTERP && e && e->thread_id == c.want &&
+	/* No interpreter, after this thread ran Python: it is gone.  So is a
+	 * thread list that faults under the walk of a thread that ran
+	 * Python: its own thread state is gone (the cached one would have
+	 * been read above) and the list is being freed: Py_Finalize tearing
+	 * it down (seen: 1 sample in 500 launches, at exit). */
+	if ((c.miss == TSTATE_NO_INTERP || c.miss == TSTATE_LIST_BAD) && e &&
+	    e->thread_id == c.want &&
 	    (e->tstate > TSTATE_MISS_MAX || e->tstate == TSTATE_INTERP_GONE))
 		c.miss = TSTATE_INTERP_GONE;
 	ne.tstate = c.found ?: c.miss;
