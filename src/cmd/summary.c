@@ -138,8 +138,8 @@ static void print_discovery(const struct session *s, const uint64_t *st)
 
 	fprintf(stderr,
 		"pyprof-bpf: discovery: %" PRIu64
-		" processes looked at, %" PRIu64 " found after the start",
-		st[STAT_PROBES], ts->attach_delays);
+		" processes found after the start",
+		ts->attach_delays);
 	if (ts->attach_delays)
 		fprintf(stderr,
 			" (from process start to profiled: mean %.0f ms, "
@@ -153,10 +153,12 @@ static void print_discovery(const struct session *s, const uint64_t *st)
 			1000 * ts->attach_cpu_max);
 	if (ts->attach_delays)
 		fputc(')', stderr);
+	/* Most are recognised in BPF, from their first sample; the others
+	 * userspace looks at (probes). */
 	fprintf(stderr,
-		"; not Python %" PRIu64 ", unsupported Python %" PRIu64
-		", failed %" PRIu64 "\n",
-		ts->not_python, ts->unsupported, ts->failed);
+		"; %" PRIu64 " looked at by userspace; not Python %" PRIu64
+		", unsupported Python %" PRIu64 ", failed %" PRIu64 "\n",
+		st[STAT_PROBES], ts->not_python, ts->unsupported, ts->failed);
 }
 
 /*
