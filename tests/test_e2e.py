@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from conftest import (WORKLOADS as WORKLOADS_DIR, Workload, interrupt,
+from conftest import (WORKLOADS as WORKLOADS_DIR, Run, Workload, interrupt,
                       marker_line, parse_folded, py_frame, python_params,
-                      run_pyprof, start_pyprof)
+                      run_pyprof, start_pyprof, wait_cpu)
 
 pytestmark = pytest.mark.usefixtures("root")
 
@@ -32,7 +32,13 @@ def test_shape_frames_lines_and_proportions(python):
     call_cold = marker_line("shape.py", "CALL_COLD")
     freq = 999
     with Workload(python, "shape.py") as w:
-        r = run_pyprof("-p", w.pid, "-F", freq, "-d", 4)
+        # 4 s of the target's CPU time, however loaded the machine is:
+        # ~4000 samples, so that 3 points are 4 standard errors.
+        p = start_pyprof("-p", w.pid, "-F", freq)
+        wait_cpu(w.pid, 4.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    r = Run(p.returncode, out, err)
     assert r.rc == 0, r.err
     stacks = parse_folded(r.out)
     hot = cold = other = 0
@@ -256,7 +262,6 @@ def test_generator_and_coroutine_frames(python):
 def _shared_code_profile(python, freq=499, cpu=3.0, *extra):
     """Profiles tests/e2e/workloads/shared.py; (run, {thread: (hot,
     cold, other)}), every frame checked exact."""
-    from conftest import wait_cpu
     hot_line = marker_line("shared.py", "HOT_LINE")
     cold_line = marker_line("shared.py", "COLD_LINE")
     call_hot = marker_line("shared.py", "CALL_HOT")
