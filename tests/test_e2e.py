@@ -5,7 +5,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -154,12 +153,13 @@ def test_target_exits_mid_run(python):
     """The target exits after 1 s of a 30 s run: pyprof-bpf stops, exits 0
     and writes what it collected, with names resolved."""
     with Workload(python, "exits.py", "1.0") as w:
-        t0 = time.monotonic()
         r = run_pyprof("-p", w.pid, "-d", 30)
-        elapsed = time.monotonic() - t0
     assert r.rc == 0, r.err
-    assert elapsed < 15, "did not notice the exit"
-    assert "the process exited" in r.err
+    # It ended at the exit, not at -d 30 (its own account of the run,
+    # not the test's clock: a loaded machine stretches both).
+    ran = float(r.summary_int(r"([\d.]+) s at \d+ Hz"))
+    assert ran < 30, "did not notice the exit:\n" + r.err
+    assert "; the process exited" in r.err
     stacks = parse_folded(r.out)
     busy = ("busy", w.path, marker_line("exits.py", "BUSY_LINE"))
     n = sum(c for f, c in stacks if py_frame(f[-1]) == busy)
@@ -199,12 +199,12 @@ def test_target_execs_another_program(python):
     """After exec the pid is another program: sampling it with the old
     offsets would read garbage, so the run ends there and writes what it had."""
     with Workload(python, "execs.py") as w:
-        t0 = time.monotonic()
         r = run_pyprof("-p", w.pid, "-d", 30)
-        elapsed = time.monotonic() - t0
     assert r.rc == 0, r.err
-    assert elapsed < 15
-    assert "exec'd another program" in r.err
+    # The run's end and why (not its wall time: the target execs
+    # "sleep 30", so a run that missed the exec would end at -d 30, or
+    # when sleep exits, saying so).
+    assert "; the process exec'd another program" in r.err, r.err
     stacks = parse_folded(r.out)
     busy = ("busy", w.path, marker_line("execs.py", "BUSY_LINE"))
     assert sum(c for f, c in stacks if py_frame(f[-1]) == busy) >= \
