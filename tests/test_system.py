@@ -196,8 +196,8 @@ def test_all_finds_processes_that_start_later():
              if any(k.endswith(f"-{pid}") and roots[k].get("short_lived")
                     for k in roots)]
     assert found == started, (started, sorted(roots), err)
-    m = re.search(r"(\d+) found after the start \(from process start to "
-                  r"profiled: mean (\d+) ms, max (\d+) ms[;)]", err)
+    m = re.search(r"(\d+) processes found after the start \(from process "
+                  r"start to profiled: mean (\d+) ms, max (\d+) ms[;)]", err)
     assert m and int(m.group(1)) >= 8, err
 
 
