@@ -17,6 +17,26 @@ BPF_GOALS = {"quiet": 1.5, "busy": 3.0}
 NATIVE_GOAL_US = 15.0  # --native: pyprof-bpf CPU per sample, steady state
 
 
+def loadavg():
+    """The 1, 5 and 15-minute load averages."""
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def cpu_times():
+    """The machine's CPU time so far, in seconds, from /proc/stat's "cpu"
+    line: (busy, steal, total)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal guest guest_nice;
+    # guest time is inside user already.
+    idle = v[3] + v[4]
+    steal = v[7] if len(v) > 7 else 0
+    total = sum(v[:8])
+    return ((total - idle - steal) / hz, steal / hz, total / hz)
+
+
 def mmm(xs):
     xs = [x for x in xs if x is not None]
     if not xs:

@@ -297,6 +297,18 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_autogroup(pid):
+    """Puts process pid (started with start_new_session=True: an autogroup
+    of its own) at nice -20, so that other load on the machine does not
+    decide how much CPU it gets: for tests whose target must run in each
+    interval, or at its own pace."""
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as f:
+            f.write("-20")
+    except OSError:
+        pass  # no autogroup: the plain scheduler decides
+
+
 def wait_cpu(pid, seconds):
     """Waits until process pid has used `seconds` more CPU time, so that a
     profile of it has samples however loaded the machine is.  Asserts

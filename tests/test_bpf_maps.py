@@ -2,7 +2,7 @@
 """The BPF maps' kernel memory (issue 17, item 3): sized from -F,
 --interval, the targets and --max-depth, at most 16 MiB by default, said
 by -v; a map that fills is named in the summary with the option that
-raises it.  Helpers are local: this file needs nothing from conftest.py."""
+raises it."""
 import os
 import re
 import signal
@@ -10,6 +10,8 @@ import subprocess
 import time
 
 import pytest
+
+from conftest import own_autogroup, start_pyprof, wait_cpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYPROF = os.path.join(ROOT, "pyprof-bpf")
@@ -54,11 +56,7 @@ def busy(code="while True: pass", *args, first=False):
                          stdout=subprocess.PIPE, text=True,
                          start_new_session=first)
     if first:
-        try:
-            with open(f"/proc/{p.pid}/autogroup", "w") as f:
-                f.write("-20")
-        except OSError:
-            pass  # no autogroup: the plain scheduler decides
+        own_autogroup(p.pid)
     if "print(\"ready\"" in code:
         assert p.stdout.readline().strip() == "ready"
     else:
@@ -66,33 +64,14 @@ def busy(code="while True: pass", *args, first=False):
     return p
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_for_cpu(target, cpu, *args):
     """Profiles target until it has used cpu more seconds of CPU time
     (however loaded the machine is), then ends the run with SIGINT."""
-    p = subprocess.Popen([PYPROF, *map(str, args)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    line = ""
-    try:
-        # Sampling starts at the readiness line.
-        for line in p.stderr:
-            if "pyprof-bpf: sampling" in line:
-                break
-        end = cpu_seconds(target) + cpu
-        while cpu_seconds(target) < end and p.poll() is None:
-            time.sleep(0.05)
-        p.send_signal(signal.SIGINT)
-        out, rest = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    return p.returncode, out, line + rest
+    p = start_pyprof(*args)
+    wait_cpu(target, cpu)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    return p.returncode, out, err
 
 
 def run(*args):

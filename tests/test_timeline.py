@@ -29,6 +29,8 @@ import time
 
 import pytest
 
+from conftest import own_autogroup
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYPROF = os.path.join(ROOT, "pyprof-bpf")
 WORKLOAD = os.path.join(ROOT, "tests", "e2e", "workloads", "timeline.py")
@@ -91,11 +93,7 @@ class Workload:
             self.stop()
             raise AssertionError(f"timeline.py did not start: {line!r}")
         self.pid = self.proc.pid
-        try:
-            with open(f"/proc/{self.pid}/autogroup", "w") as f:
-                f.write("-20")
-        except OSError:
-            pass  # no autogroup: the plain scheduler decides
+        own_autogroup(self.pid)
 
     def stop(self):
         if self.proc.poll() is None:
