@@ -207,6 +207,11 @@ def test_metrics_and_sigterm(shape):
         assert m["pyprof_bpf_map_bytes"] > 1 << 20
         ns = m["pyprof_bpf_ns_per_sample"]
         assert ns != ns or 0 < ns < 1e6  # NaN without BPF statistics
+        # An answer's bytes are given back once it is sent: nothing waits
+        # for a client after these were read.
+        for path in ("/profile?seconds=all", "/profile?format=speedscope"):
+            assert agent.get(path)
+        assert agent.metrics()["pyprof_http_queued_bytes"] == 0
         status, headers, _ = agent.request("/metrics")
         assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
         assert agent.get("/healthz") == b"ok\n"

@@ -13,52 +13,6 @@
 #include "serve/stream.h"
 #include "serve/web.h"
 
-/* ---- An answer's bytes, bounded ---- */
-
-/* A memory stream that refuses to grow past max (fopencookie). */
-struct capped {
-	char *buf;
-	size_t len, cap, max;
-	bool over;
-};
-
-static ssize_t capped_write(void *cookie, const char *data, size_t n)
-{
-	struct capped *c = cookie;
-
-	if (c->len + n > c->max) {
-		c->over = true;
-		errno = EFBIG;
-		return -1;
-	}
-	if (c->len + n > c->cap) {
-		size_t cap = c->cap ? c->cap : 64 << 10;
-		char *b;
-
-		while (cap < c->len + n)
-			cap *= 2;
-		b = realloc(c->buf, cap);
-		if (!b) {
-			errno = ENOMEM;
-			return -1;
-		}
-		c->buf = b;
-		c->cap = cap;
-	}
-	memcpy(c->buf + c->len, data, n);
-	c->len += n;
-	return (ssize_t)n;
-}
-
-static FILE *capped_open(struct capped *c, size_t max)
-{
-	cookie_io_functions_t io = { .write = capped_write };
-
-	memset(c, 0, sizeof(*c));
-	c->max = max;
-	return fopencookie(c, "w", io);
-}
-
 /* A one-line text answer. */
 static int text(struct reply *rp, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -137,10 +91,10 @@ static int profile_reply(struct api *a, const struct request *rq,
 	struct window_result r;
 	struct out_meta meta = {};
 	struct metrics m;
-	struct capped c;
+	struct answer *ans;
 	char title[256], python[16] = "";
 	FILE *out;
-	int rc;
+	int rc, end;
 
 	rc = query(a, rq, &r, &m);
 	if (rc)
@@ -155,8 +109,11 @@ static int profile_reply(struct api *a, const struct request *rq,
 	/* The sampler counts every process: a filtered answer has its own. */
 	meta.samples_taken = rq->pid || rq->comm[0] ? 0 : r.taken;
 	meta.samples_lost = rq->pid || rq->comm[0] ? 0 : r.lost;
-	out = capped_open(&c, a->max_bytes);
+	/* pprof is gzipped already. */
+	ans = answer__new(a->max_bytes, rq->gzip && f != OUT_PPROF);
+	out = ans ? answer__file(ans) : NULL;
 	if (!out) {
+		answer__free(ans);
 		profile__free(r.prof);
 		return -ENOMEM;
 	}
@@ -164,24 +121,23 @@ static int profile_reply(struct api *a, const struct request *rq,
 	if (fclose(out) && !rc)
 		rc = -EIO;
 	profile__free(r.prof);
-	if (c.over) {
-		free(c.buf);
+	end = answer__end(ans);
+	if (end == -EFBIG) {
+		answer__free(ans);
 		return text(rp, 500,
 			    "the answer is larger than the agent's limit of "
 			    "%zu MiB: ask for fewer seconds, or one process "
 			    "with pid= or comm=\n",
 			    a->max_bytes >> 20);
 	}
-	if (rc) {
-		free(c.buf);
+	if (rc || end) {
+		answer__free(ans);
 		return text(rp, 500, "the agent could not write the %s: %s\n",
-			    output__name(f), output__strerror(f, rc));
+			    output__name(f), output__strerror(f, rc ? rc : end));
 	}
 	rp->status = 200;
 	rp->type = format_type(f);
-	rp->body = c.buf;
-	rp->len = c.len;
-	rp->compress = f != OUT_PPROF; /* pprof is gzipped already */
+	rp->ans = ans;
 	/* Flame graphs and reports run their own scripts: in a sandbox,
 	 * with the names of any process on the host in them. */
 	rp->page = false;
@@ -198,16 +154,20 @@ static int info_reply(struct api *a, struct reply *rp)
 {
 	struct window_stats ws;
 	struct metrics m;
-	struct capped c;
+	struct answer *ans;
 	FILE *f;
+	int rc;
 
 	pthread_mutex_lock(&a->lock);
 	window__stats(a->w, &ws);
 	m = a->m;
 	pthread_mutex_unlock(&a->lock);
-	f = capped_open(&c, 64 << 10);
-	if (!f)
+	ans = answer__new(64 << 10, false);
+	f = ans ? answer__file(ans) : NULL;
+	if (!f) {
+		answer__free(ans);
 		return -ENOMEM;
+	}
 	fputs("{\"agent\":\"pyprof-bpf\",\"version\":", f);
 	out__json_str(f, m.version);
 	fputs(",\"host\":", f);
@@ -224,42 +184,46 @@ static int info_reply(struct api *a, struct reply *rp)
 		m.freq, m.interval, m.window_secs, ws.seq, ws.seconds, m.uptime,
 		ws.start, m.processes, ws.samples, m.stats[STAT_SAMPLES],
 		m.lost, ws.stacks, m.rss, m.cpu);
-	if (fclose(f) || c.over) {
-		free(c.buf);
+	rc = fclose(f) ? -EIO : 0;
+	if (answer__end(ans) || rc) {
+		answer__free(ans);
 		return -EIO;
 	}
 	rp->status = 200;
 	rp->type = "application/json";
-	rp->body = c.buf;
-	rp->len = c.len;
+	rp->ans = ans;
 	return 0;
 }
 
-static int metrics_reply(struct api *a, struct reply *rp)
+static int metrics_reply(struct api *a, const struct request *rq,
+			 struct reply *rp)
 {
 	struct metrics m;
-	struct capped c;
+	struct answer *ans;
 	FILE *f;
 	int rc;
 
 	pthread_mutex_lock(&a->lock);
 	m = a->m;
 	pthread_mutex_unlock(&a->lock);
-	f = capped_open(&c, 1 << 20);
-	if (!f)
+	ans = answer__new(1 << 20, rq->gzip);
+	f = ans ? answer__file(ans) : NULL;
+	if (!f) {
+		answer__free(ans);
 		return -ENOMEM;
+	}
 	rc = metrics__write(f, &m);
-	if ((fclose(f) || c.over) && !rc)
+	if (fclose(f) && !rc)
+		rc = -EIO;
+	if (answer__end(ans) && !rc)
 		rc = -EIO;
 	if (rc) {
-		free(c.buf);
+		answer__free(ans);
 		return rc;
 	}
 	rp->status = 200;
 	rp->type = "text/plain; version=0.0.4; charset=utf-8";
-	rp->body = c.buf;
-	rp->len = c.len;
-	rp->compress = true;
+	rp->ans = ans;
 	return 0;
 }
 
@@ -285,7 +249,7 @@ int api__respond(void *arg, const struct request *rq, struct reply *rp)
 	case ROUTE_INFO:
 		return info_reply(a, rp);
 	case ROUTE_METRICS:
-		return metrics_reply(a, rp);
+		return metrics_reply(a, rq, rp);
 	case ROUTE_HEALTH:
 		return text(rp, 200, "ok\n");
 	default:
@@ -296,7 +260,7 @@ int api__respond(void *arg, const struct request *rq, struct reply *rp)
 /* ---- /stream ---- */
 
 int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
-		     char **buf, size_t *len)
+		     struct answer **out)
 {
 	struct api *a = arg;
 	struct stream_head h = {};
@@ -340,7 +304,7 @@ int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
 	h.taken = q.pid || q.comm ? r.samples : r.taken;
 	h.lost = q.pid || q.comm ? 0 : r.lost;
 	h.procs = r.processes;
-	rc = stream__block(&h, r.prof, buf, len);
+	rc = stream__block(&h, r.prof, out);
 	profile__free(r.prof);
 	if (rc)
 		return rc;

@@ -34,6 +34,6 @@ struct api {
 int api__respond(void *arg, const struct request *rq, struct reply *rp);
 /* http_handlers.stream_next: arg is the struct api. */
 int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
-		     char **buf, size_t *len);
+		     struct answer **out);
 
 #endif /* PYPROF_API_H */

@@ -21,12 +21,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "lib/clock.h"
 
-/* Answers smaller than this are sent as they are. */
-#define GZIP_MIN 1024
 /* Bytes of libmicrohttpd's memory per connection: the request's headers
  * must fit in about half of it, or the answer is 431. */
 #define CONN_MEMORY (32u << 10)
@@ -48,16 +45,17 @@ struct stream {
 	struct MHD_Connection *c;
 	struct request rq;
 	uint64_t seq; /* the last interval sent */
-	char *buf;
-	size_t len, off;
+	struct answer *block; /* what is left of the block being sent */
+	size_t queued; /* its size, counted in http.queued */
 	bool suspended;
 };
 
 /* An answer's bytes, freed when libmicrohttpd is done with them. */
 struct body {
 	struct http *h;
+	struct answer *ans; /* or */
 	void *data;
-	size_t len;
+	size_t len; /* counted in http.queued */
 };
 
 struct http {
@@ -299,8 +297,20 @@ static void body_free(void *cls)
 	pthread_mutex_lock(&b->h->lock);
 	b->h->queued -= b->len;
 	pthread_mutex_unlock(&b->h->lock);
+	answer__free(b->ans);
 	free(b->data);
 	free(b);
+}
+
+/* libmicrohttpd takes the next bytes of an answer: each chunk is freed as
+ * soon as it is sent. */
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct body *b = cls;
+	size_t n = answer__read(b->ans, buf, max);
+
+	(void)pos;
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 /* Whether the client takes gzip (and did not refuse it with q=0). */
@@ -321,33 +331,6 @@ static bool takes_gzip(struct MHD_Connection *c)
 	return !(strncmp(g, "q=", 2) == 0 && strtod(g + 2, NULL) == 0);
 }
 
-/* in gzipped into a malloc'd *out.  0 or -ENOMEM. */
-static int gzip(const void *in, size_t len, void **out, size_t *olen)
-{
-	z_stream z = {};
-	size_t cap = compressBound((uLong)len) + 32;
-	unsigned char *buf = malloc(cap);
-
-	if (!buf || deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8,
-				 Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(buf);
-		return -ENOMEM;
-	}
-	z.next_in = (unsigned char *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = buf;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		deflateEnd(&z);
-		free(buf);
-		return -ENOMEM;
-	}
-	*olen = z.total_out;
-	deflateEnd(&z);
-	*out = buf;
-	return 0;
-}
-
 static void count(struct http *h, unsigned status)
 {
 	pthread_mutex_lock(&h->lock);
@@ -362,7 +345,7 @@ static void common_headers(struct MHD_Response *r)
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 }
 
-/* Queues rp on c.  Frees rp->body in every case. */
+/* Queues rp on c.  Frees rp->ans and rp->body in every case. */
 static enum MHD_Result send_reply(struct http *h, struct MHD_Connection *c,
 				  struct reply *rp)
 {
@@ -371,39 +354,38 @@ static enum MHD_Result send_reply(struct http *h, struct MHD_Connection *c,
 	struct body *b = NULL;
 	bool gz = false;
 
-	if (rp->body) {
+	if (rp->ans || rp->body) {
 		b = calloc(1, sizeof(*b));
 		if (!b) {
+			answer__free(rp->ans);
 			free(rp->body);
 			return MHD_NO;
 		}
 		b->h = h;
+		b->ans = rp->ans;
 		b->data = rp->body;
-		b->len = rp->len;
+		b->len = rp->ans ? answer__size(rp->ans) : rp->len;
+		rp->ans = NULL;
 		rp->body = NULL;
-		if (rp->compress && b->len >= GZIP_MIN && takes_gzip(c)) {
-			void *z;
-			size_t zlen;
-
-			if (gzip(b->data, b->len, &z, &zlen) == 0) {
-				free(b->data);
-				b->data = z;
-				b->len = zlen;
-				gz = true;
-			}
-		}
 		pthread_mutex_lock(&h->lock);
 		if (h->queued + b->len > h->o.max_queued) {
 			h->st.busy++;
 			pthread_mutex_unlock(&h->lock);
+			answer__free(b->ans);
 			free(b->data);
 			free(b);
 			return MHD_NO; /* the connection is closed: try again */
 		}
 		h->queued += b->len;
 		pthread_mutex_unlock(&h->lock);
-		r = MHD_create_response_from_buffer_with_free_callback_cls(
-			b->len, b->data, body_free, b);
+		if (b->ans) {
+			gz = answer__gzipped(b->ans);
+			r = MHD_create_response_from_callback(
+				b->len, 32 << 10, body_read, b, body_free);
+		} else {
+			r = MHD_create_response_from_buffer_with_free_callback_cls(
+				b->len, b->data, body_free, b);
+		}
 		if (!r) {
 			body_free(b);
 			return MHD_NO;
@@ -494,47 +476,56 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
 	struct http *h = s->h;
-	size_t n;
+	size_t n = s->block ? answer__read(s->block, buf, max) : 0;
+	unsigned gen;
+	int rc;
 
 	(void)pos;
-	if (s->off == s->len) {
-		unsigned gen;
-		int rc;
-
+	if (n)
+		return (ssize_t)n;
+	answer__free(s->block);
+	s->block = NULL;
+	pthread_mutex_lock(&h->lock);
+	h->queued -= s->queued;
+	s->queued = 0;
+	gen = h->gen;
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->lock);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	pthread_mutex_unlock(&h->lock);
+	rc = h->hd.stream_next(h->hd.arg, &s->rq, &s->seq, &s->block);
+	if (rc == -EAGAIN) {
+		/* Asleep until http__wake; unless a wake came since
+		 * stream_next looked, then at once. */
 		pthread_mutex_lock(&h->lock);
-		gen = h->gen;
 		if (h->stopping) {
 			pthread_mutex_unlock(&h->lock);
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		}
-		pthread_mutex_unlock(&h->lock);
-		free(s->buf);
-		s->buf = NULL;
-		s->len = s->off = 0;
-		rc = h->hd.stream_next(h->hd.arg, &s->rq, &s->seq, &s->buf,
-				       &s->len);
-		if (rc == -EAGAIN) {
-			/* Asleep until http__wake; unless a wake came
-			 * since stream_next looked, then at once. */
-			pthread_mutex_lock(&h->lock);
-			if (h->stopping) {
-				pthread_mutex_unlock(&h->lock);
-				return MHD_CONTENT_READER_END_OF_STREAM;
-			}
-			if (h->gen == gen) {
-				s->suspended = true;
-				MHD_suspend_connection(s->c);
-			}
-			pthread_mutex_unlock(&h->lock);
-			return 0;
+		if (h->gen == gen) {
+			s->suspended = true;
+			MHD_suspend_connection(s->c);
 		}
-		if (rc)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+		pthread_mutex_unlock(&h->lock);
+		return 0;
 	}
-	n = s->len - s->off < max ? s->len - s->off : max;
-	memcpy(buf, s->buf + s->off, n);
-	s->off += n;
-	return (ssize_t)n;
+	if (rc)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	/* A block waits for its reader as an answer does: within the
+	 * bound on what waits for clients, or the stream ends (the reader
+	 * comes back later). */
+	pthread_mutex_lock(&h->lock);
+	if (h->queued + answer__size(s->block) > h->o.max_queued) {
+		h->st.busy++;
+		pthread_mutex_unlock(&h->lock);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	s->queued = answer__size(s->block);
+	h->queued += s->queued;
+	pthread_mutex_unlock(&h->lock);
+	n = answer__read(s->block, buf, max);
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 static void stream_free(void *cls)
@@ -550,8 +541,9 @@ static void stream_free(void *cls)
 	if (s->next)
 		s->next->prev = s->prev;
 	h->st.streams--;
+	h->queued -= s->queued;
 	pthread_mutex_unlock(&h->lock);
-	free(s->buf);
+	answer__free(s->block);
 	free(s);
 }
 
@@ -707,8 +699,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return send_text(h, c, (unsigned)status, "%s\n", err);
 	if (rq.route == ROUTE_STREAM)
 		return start_stream(h, c, &rq);
+	rq.gzip = takes_gzip(c);
 	status = h->hd.respond(h->hd.arg, &rq, &rp);
 	if (status) {
+		answer__free(rp.ans);
 		free(rp.body);
 		return send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				 "the agent could not answer: %s\n",
@@ -812,6 +806,7 @@ void http__stats(struct http *h, struct http_stats *st)
 {
 	pthread_mutex_lock(&h->lock);
 	*st = h->st;
+	st->queued = h->queued;
 	pthread_mutex_unlock(&h->lock);
 }
 

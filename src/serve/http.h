@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "serve/answer.h"
 #include "serve/metrics.h"
 #include "serve/route.h"
 
@@ -27,10 +28,10 @@
 struct reply {
 	unsigned status;
 	const char *type; /* Content-Type */
-	char *body; /* malloc'd: the listener frees it */
+	struct answer *ans; /* the bytes (answer.h): the listener frees it */
+	char *body; /* or a malloc'd short text: the listener frees it */
 	const unsigned char *static_body; /* or bytes that live forever */
-	size_t len;
-	bool compress; /* gzip it when the client accepts gzip */
+	size_t len; /* of body or static_body */
 	bool page; /* the web page: its Content-Security-Policy */
 	bool sandbox; /* a document that runs its own inline scripts (svg,
 			 html): in a sandbox, an origin of its own */
@@ -43,11 +44,11 @@ struct http_handlers {
 	int (*respond)(void *arg, const struct request *rq, struct reply *rp);
 	/*
 	 * The next block of the stream rq, from its position *seq (0 at the
-	 * start), which it moves on: 0 and a malloc'd buf, or -EAGAIN when
-	 * no new interval has come, or -errno (the stream ends).
+	 * start), which it moves on: 0 and the block in *out, or -EAGAIN
+	 * when no new interval has come, or -errno (the stream ends).
 	 */
 	int (*stream_next)(void *arg, const struct request *rq, uint64_t *seq,
-			   char **buf, size_t *len);
+			   struct answer **out);
 	void *arg;
 	struct route_limits limits;
 };
@@ -69,7 +70,7 @@ struct http_opts {
 #define HTTP_DEFAULTS                                                   \
 	.max_connections = 64, .per_ip = 32, .idle_timeout = 30,        \
 	.header_deadline = 10, .reply_deadline = 60, .max_streams = 16, \
-	.max_queued = 256u << 20
+	.max_queued = 64u << 20
 
 struct http;
 

@@ -181,6 +181,10 @@ int metrics__write(FILE *f, const struct metrics *m)
 	    "Requests turned away with 503 (too many streams or bytes "
 	    "queued).",
 	    h->busy);
+	u64(f, "pyprof_http_queued_bytes", "gauge",
+	    "Bytes of answers and stream blocks built and waiting for their "
+	    "clients.",
+	    h->queued);
 	return ferror(f) ? -EIO : 0;
 }
 

@@ -38,6 +38,7 @@ struct http_stats {
 	uint64_t streams; /* /stream readers now */
 	uint64_t deadline; /* closed for being too slow */
 	uint64_t busy; /* turned away: too many streams or bytes queued */
+	uint64_t queued; /* bytes of answers waiting for clients now */
 };
 
 struct metrics {

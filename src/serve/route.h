@@ -60,6 +60,8 @@ struct request {
 	pid_t pid; /* pid=, 0 if none */
 	char comm[ROUTE_COMM_MAX]; /* comm=, "" if none */
 	enum out_format format; /* /profile's format= (folded by default) */
+	bool gzip; /* the client takes gzip (set by the listener, not
+		      route__parse) */
 };
 
 /*

@@ -11,27 +11,28 @@
 #include "out/folded.h"
 #include "serve/route.h"
 
-int stream__block(struct stream_head *h, const struct profile *p, char **buf,
-		  size_t *len)
+int stream__block(struct stream_head *h, const struct profile *p,
+		  struct answer **out)
 {
-	char *body = NULL, *out = NULL;
-	size_t blen = 0;
-	FILE *f;
+	struct answer *a = answer__new(STREAM_BLOCK_MAX, false);
+	char head[STREAM_HEAD_MAX];
+	FILE *f = a ? answer__file(a) : NULL;
 	int rc, n;
 
-	f = open_memstream(&body, &blen);
-	if (!f)
-		return -errno;
+	if (!f) {
+		answer__free(a);
+		return -ENOMEM;
+	}
 	rc = out_folded__write(p, f);
 	if (fclose(f) && !rc)
 		rc = -EIO;
-	if (rc) {
-		free(body);
-		return rc;
-	}
-	h->bytes = blen;
+	if (!rc)
+		rc = answer__end(a);
+	if (rc)
+		goto fail;
+	h->bytes = answer__written(a);
 	h->samples = profile__total(p);
-	n = asprintf(&out,
+	n = snprintf(head, sizeof(head),
 		     STREAM_MAGIC " %d kind=%s seq=%" PRIu64 " t=%.3f dur=%.3f"
 				  " samples=%" PRIu64 " taken=%" PRIu64
 				  " lost=%" PRIu64 " procs=%" PRIu32
@@ -39,22 +40,16 @@ int stream__block(struct stream_head *h, const struct profile *p, char **buf,
 		     STREAM_VERSION, h->total ? "total" : "interval", h->seq,
 		     h->t, h->dur, h->samples, h->taken, h->lost, h->procs,
 		     h->rate, h->skipped, h->bytes);
-	if (n < 0) {
-		free(body);
-		return -ENOMEM;
-	}
-	*len = (size_t)n + blen;
-	*buf = realloc(out, *len + 1);
-	if (!*buf) {
-		free(out);
-		free(body);
-		return -ENOMEM;
-	}
-	if (blen)
-		memcpy(*buf + n, body, blen);
-	(*buf)[*len] = '\0'; /* for readers of it as a string */
-	free(body);
+	rc = n < 0 || (size_t)n >= sizeof(head) ?
+		     -EOVERFLOW :
+		     answer__prepend(a, head, (size_t)n);
+	if (rc)
+		goto fail;
+	*out = a;
 	return 0;
+fail:
+	answer__free(a);
+	return rc;
 }
 
 /* s[0..n) as a whole number up to max. */

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "lib/profile.h"
+#include "serve/answer.h"
 
 #define STREAM_MAGIC "pyprof-bpf-stream"
 #define STREAM_VERSION 1
@@ -44,11 +45,12 @@ struct stream_head {
 };
 
 /*
- * Writes one block, h->bytes and h->samples taken from p, into a buffer
- * the caller frees (*buf, *len bytes and a NUL).  0 or -errno.
+ * Writes one block, h->bytes and h->samples taken from p, into an answer
+ * the caller frees (*out).  0 or -errno (-EFBIG: more than
+ * STREAM_BLOCK_MAX bytes of stacks).
  */
-int stream__block(struct stream_head *h, const struct profile *p, char **buf,
-		  size_t *len);
+int stream__block(struct stream_head *h, const struct profile *p,
+		  struct answer **out);
 
 /*
  * Parses a header line (a string, without its '\n') into *h.  0, or

@@ -74,6 +74,7 @@ static void fuzz_route(char **f, size_t n)
 static void fuzz_stream_head(const char *line)
 {
 	struct stream_head h, back;
+	struct answer *ans;
 	struct profile *p;
 	char err[512], *buf = NULL;
 	size_t len;
@@ -86,10 +87,13 @@ static void fuzz_stream_head(const char *line)
 		abort();
 	/* Written back (with no stacks), it reads the same. */
 	p = profile__new();
-	if (!p || stream__block(&h, p, &buf, &len)) {
+	if (!p || stream__block(&h, p, &ans)) {
 		profile__free(p);
 		return;
 	}
+	buf = answer__string(ans, &len);
+	if (!buf)
+		abort();
 	buf[strcspn(buf, "\n")] = '\0';
 	if (stream__parse_head(buf, &back, err, sizeof(err)) ||
 	    back.total != h.total || back.seq != h.seq ||

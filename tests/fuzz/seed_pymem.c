@@ -123,13 +123,14 @@ int main(int argc, char **argv)
 	case 5: {
 		uint64_t ca = op == 5 ? code_addr : addr;
 		const struct py_code *c;
-		uint32_t first = 0;
-		uint8_t b[4];
+		uint8_t b[1024];
+		uint32_t fp = 0;
 
-		if (rmem__read(&t.mem, ca + t.layout.code.firstlineno, b, 4) ==
-		    0)
-			memcpy(&first, b, 4);
-		c = python__code(&t, ca, first, false);
+		/* The fingerprint that BPF would have sent with it. */
+		if (t.layout.code.size <= sizeof(b) &&
+		    rmem__read(&t.mem, ca, b, t.layout.code.size) == 0)
+			fp = python__code_fp(&t.layout, b);
+		c = python__code(&t, ca, fp);
 		if (!c || !c->ok) {
 			fprintf(stderr, "seed_pymem: no code object at %#llx\n",
 				(unsigned long long)ca);

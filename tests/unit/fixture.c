@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* The repository: $PYPROF_ROOT, else two levels above build/unit_tests,
  * else the current directory. */
@@ -697,4 +698,39 @@ void unit__report_diff(const char *got, size_t glen, const char *want,
 		"  got:  \"%.*s\"\n  want: \"%.*s\"",
 		line, i, (int)strcspn(got + bol, "\n"), got + bol,
 		(int)strcspn(want + bol, "\n"), want + bol);
+}
+
+uint8_t *unit__gunzip(const void *in, size_t inlen, size_t *outlen)
+{
+	z_stream z = { 0 };
+	size_t cap = 1 << 16;
+	uint8_t *out = malloc(cap);
+	int rc;
+
+	if (!out || inflateInit2(&z, 16 + 15) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)inlen;
+	*outlen = 0;
+	do {
+		if (*outlen == cap) {
+			uint8_t *n = realloc(out, cap *= 2);
+
+			if (!n)
+				break;
+			out = n;
+		}
+		z.next_out = out + *outlen;
+		z.avail_out = (uInt)(cap - *outlen);
+		rc = inflate(&z, Z_NO_FLUSH);
+		*outlen = cap - z.avail_out;
+	} while (rc == Z_OK);
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END || z.avail_in) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

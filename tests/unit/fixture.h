@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/profile.h"
 #include "out/output.h"
@@ -15,6 +16,10 @@ const char *unit__repo_root(void);
 
 /* The whole file, NUL-terminated (len without the NUL); NULL on failure. */
 char *unit__slurp(const char *path, size_t *len);
+
+/* The gunzipped bytes of a gzip stream (malloc'd, *outlen of them); NULL
+ * if it is not one. */
+uint8_t *unit__gunzip(const void *in, size_t inlen, size_t *outlen);
 
 /* Records a failure naming the first line where got and want differ. */
 void unit__report_diff(const char *got, size_t glen, const char *want,

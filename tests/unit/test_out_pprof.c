@@ -19,43 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-
-/* The gunzipped bytes of a gzip stream; NULL if it is not one. */
-static uint8_t *gunzip(const char *in, size_t inlen, size_t *outlen)
-{
-	z_stream z = { 0 };
-	size_t cap = 1 << 16;
-	uint8_t *out = malloc(cap);
-	int rc;
-
-	if (!out || inflateInit2(&z, 16 + 15) != Z_OK) {
-		free(out);
-		return NULL;
-	}
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)inlen;
-	*outlen = 0;
-	do {
-		if (*outlen == cap) {
-			uint8_t *n = realloc(out, cap *= 2);
-
-			if (!n)
-				break;
-			out = n;
-		}
-		z.next_out = out + *outlen;
-		z.avail_out = (uInt)(cap - *outlen);
-		rc = inflate(&z, Z_NO_FLUSH);
-		*outlen = cap - z.avail_out;
-	} while (rc == Z_OK);
-	inflateEnd(&z);
-	if (rc != Z_STREAM_END || z.avail_in) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
 
 struct pb {
 	const uint8_t *p, *end;
@@ -239,7 +202,7 @@ TEST(out_pprof_golden_basic)
 	REQUIRE(len > 18);
 	CHECK((uint8_t)got[0] == 0x1f && (uint8_t)got[1] == 0x8b &&
 	      got[2] == 8);
-	pb = gunzip(got, len, &plen);
+	pb = unit__gunzip(got, len, &plen);
 	REQUIRE(pb);
 	unit__golden("basic.pb", (const char *)pb, plen);
 
@@ -294,7 +257,7 @@ TEST(out_pprof_without_frequency_counts_samples)
 	got = unit__write(p, OUT_PPROF, NULL, &len, &rc);
 	REQUIRE(got);
 	CHECK_INT(rc, 0);
-	pb = gunzip(got, len, &plen);
+	pb = unit__gunzip(got, len, &plen);
 	REQUIRE(pb);
 	decode(pb, plen, &d);
 	CHECK(!d.bad);
@@ -327,7 +290,7 @@ TEST(out_pprof_bad_utf8_is_replaced)
 	got = unit__write(p, OUT_PPROF, NULL, &len, &rc);
 	REQUIRE(got);
 	CHECK_INT(rc, 0);
-	pb = gunzip(got, len, &plen);
+	pb = unit__gunzip(got, len, &plen);
 	REQUIRE(pb);
 	decode(pb, plen, &d);
 	CHECK(has_string(&d, "x\xef\xbf\xbd?"));

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve/answer.h"
 #include "serve/client.h"
 #include "serve/http.h"
 #include "serve/route.h"
 #include "serve/stream.h"
+#include "fixture.h"
 #include "unit.h"
 
 static const struct route_limits lim = { .window_secs = 600,
@@ -169,6 +171,88 @@ TEST(serve_listen)
 	CHECK_INT(http__parse_listen("", &ss, &len, err, sizeof(err)), -EINVAL);
 }
 
+TEST(serve_answer)
+{
+	char line[128], *s, *plain;
+	struct answer *a;
+	size_t len, n, held = 0, held0;
+	FILE *f;
+
+	/* 600 KB in lines: kept in chunks, read out in order, each chunk
+	 * freed once read. */
+	REQUIRE((a = answer__new(1 << 20, false)));
+	REQUIRE((f = answer__file(a)));
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "line %05d of the answer, and then some\n", i);
+	CHECK_INT(fclose(f), 0);
+	CHECK_INT(answer__end(a), 0);
+	CHECK_INT(answer__written(a), 20000 * 40);
+	CHECK_INT(answer__size(a), 20000 * 40);
+	CHECK(answer__held(a) >= answer__size(a) &&
+	      answer__held(a) < answer__size(a) + (256 << 10));
+	CHECK(!answer__gzipped(a));
+	CHECK_INT(answer__prepend(a, "head\n", 5), 0);
+	held0 = answer__held(a);
+	n = answer__read(a, line, 5 + 40);
+	CHECK_INT(n, 45);
+	line[n] = '\0';
+	CHECK_STR(line, "head\nline 00000 of the answer, and then some\n");
+	for (n = 0; (len = answer__read(a, line, 40)) == 40; n++) {
+		if (n == 10000)
+			held = answer__held(a);
+		if (n == 19998)
+			CHECK(memcmp(line, "line 19999", 10) == 0);
+	}
+	CHECK_INT(n, 19999);
+	CHECK_INT(len, 0);
+	/* Half of it read: its first two chunks (16 KiB, 256 KiB) freed. */
+	CHECK(held > 0 && held <= held0 - (272 << 10) + 256);
+	CHECK_INT(answer__held(a), 0);
+	CHECK_INT(answer__prepend(a, "x", 1), -EINVAL); /* read from */
+	answer__free(a);
+
+	/* Over the cap: refused, and the stream says so. */
+	REQUIRE((a = answer__new(100, false)));
+	REQUIRE((f = answer__file(a)));
+	setvbuf(f, NULL, _IONBF, 0);
+	CHECK(fprintf(f, "%s", "0123456789") == 10);
+	memset(line, 'x', 91);
+	fwrite(line, 1, 91, f);
+	CHECK(ferror(f));
+	fclose(f);
+	CHECK_INT(answer__end(a), -EFBIG);
+	CHECK_INT(answer__write(a, "x", 1), -EINVAL);
+	answer__free(a);
+
+	/* gzipped as written: the same bytes back, held compressed. */
+	REQUIRE((a = answer__new(1 << 20, true)));
+	for (int i = 0; i < 20000; i++) {
+		snprintf(line, sizeof(line), "line %05d, compressible\n", i);
+		CHECK_INT(answer__write(a, line, strlen(line)), 0);
+	}
+	CHECK_INT(answer__prepend(a, "x", 1), -EINVAL);
+	CHECK_INT(answer__end(a), 0);
+	CHECK(answer__gzipped(a));
+	CHECK_INT(answer__written(a), 20000 * 25);
+	CHECK(answer__size(a) < 20000 * 25 / 4);
+	REQUIRE((s = answer__string(a, &len)));
+	REQUIRE((plain = (char *)unit__gunzip(s, len, &n)));
+	CHECK_INT(n, 20000 * 25);
+	CHECK(memcmp(plain, "line 00000, compressible\n", 25) == 0);
+	CHECK(memcmp(plain + n - 25, "line 19999, compressible\n", 25) == 0);
+	free(plain);
+	free(s);
+
+	/* An empty gzipped answer is still a gzip stream. */
+	REQUIRE((a = answer__new(10, true)));
+	CHECK_INT(answer__end(a), 0);
+	REQUIRE((s = answer__string(a, &len)));
+	REQUIRE((plain = (char *)unit__gunzip(s, len, &n)));
+	CHECK_INT(n, 0);
+	free(plain);
+	free(s);
+}
+
 TEST(serve_stream_head)
 {
 	struct stream_head h = { .total = true,
@@ -181,6 +265,7 @@ TEST(serve_stream_head)
 				 .rate = 99 },
 			   back;
 	struct profile *p = profile__new();
+	struct answer *ans;
 	uint32_t f;
 	char *buf, err[512];
 	size_t len;
@@ -189,7 +274,8 @@ TEST(serve_stream_head)
 	f = (uint32_t)profile__frame(p, PF_MARKER, profile__intern_str(p, "x"),
 				     0, 0);
 	profile__add(p, &f, 1, 5);
-	REQUIRE(stream__block(&h, p, &buf, &len) == 0);
+	REQUIRE(stream__block(&h, p, &ans) == 0);
+	REQUIRE((buf = answer__string(ans, &len)));
 	CHECK_STR(buf + len - 4, "x 5\n");
 	buf[strcspn(buf, "\n")] = '\0';
 	CHECK_STR(buf, "pyprof-bpf-stream 1 kind=total seq=41 "
