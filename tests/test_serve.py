@@ -186,6 +186,37 @@ def test_profile_formats_and_filters(shape):
         assert "Content-Encoding" not in headers and body.startswith(b"<?xml")
 
 
+def test_stream_first_block_too_large_merges(python):
+    """Deep stacks, every one new: what was sampled since the start is more
+    folded text than a stream block may hold (64 MiB).  The first block
+    comes even so, under the limit, with the smallest stacks merged and
+    every sample counted, and the stream goes on."""
+    with Workload(python, "deep_many.py") as w:
+        with Agent("-p", w.pid, "-F", 999, "--max-depth", 512,
+                   "--window", 60) as agent:
+            wait_cpu(w.pid, 8)  # ~8000 samples, ~17 KB each
+            s = socket.create_connection(("127.0.0.1", agent.port), timeout=300)
+            s.sendall(b"GET /stream HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            f = s.makefile("rb")
+            while f.readline() not in (b"\r\n", b""):
+                pass  # the answer's head
+            head = f.readline().decode()
+            m = re.match(r"pyprof-bpf-stream 1 kind=total .*samples=(\d+) "
+                         r".*bytes=(\d+)$", head)
+            assert m, (head, agent.stderr())
+            size = int(m[2])
+            assert 0 < size <= 64 << 20, head
+            block = f.read(size).decode()
+            assert len(block) == size
+            counts = [int(line.rsplit(" ", 1)[1]) for line in block.splitlines()]
+            assert sum(counts) == int(m[1]) >= 4000, head
+            assert "[smaller stacks merged]" in block
+            assert "function_with_a_long_name_" in block
+            # The stream goes on: the next interval's block.
+            assert f.readline().startswith(b"pyprof-bpf-stream 1 kind=interval ")
+            s.close()
+
+
 # ---- /metrics, /info, the end ----
 
 def test_metrics_and_sigterm(shape):

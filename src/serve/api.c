@@ -259,16 +259,14 @@ int api__respond(void *arg, const struct request *rq, struct reply *rp)
 
 /* ---- /stream ---- */
 
-int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
-		     struct answer **out)
+/* Stacks that a stream's block keeps at the least. */
+#define STREAM_MIN_STACKS 100
+
+/* The next block of a stream, q's filter and cap, from *seq. */
+static int stream_block(struct api *a, struct window_query *q, uint64_t *seq,
+			struct answer **out)
 {
-	struct api *a = arg;
 	struct stream_head h = {};
-	struct window_query q = {
-		.pid = rq->pid,
-		.comm = rq->comm[0] ? rq->comm : NULL,
-		.max_stacks = a->max_stacks,
-	};
 	struct window_result r;
 	uint64_t last, first;
 	int rc;
@@ -278,31 +276,31 @@ int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
 	last = window__seq(a->w);
 	first = window__first_seq(a->w);
 	if (*seq == 0) {
-		q.kind = WINDOW_ALL;
+		q->kind = WINDOW_ALL;
 		h.total = true;
 	} else if (last >= *seq) {
-		q.kind = WINDOW_SLOT;
-		q.seq = *seq;
-		if (q.seq < first) {
-			h.skipped = first - q.seq;
-			q.seq = first;
+		q->kind = WINDOW_SLOT;
+		q->seq = *seq;
+		if (q->seq < first) {
+			h.skipped = first - q->seq;
+			q->seq = first;
 		}
 	} else {
 		pthread_mutex_unlock(&a->lock);
 		return -EAGAIN;
 	}
-	rc = window__query(a->w, &q, &r);
+	rc = window__query(a->w, q, &r);
 	h.rate = a->m.freq;
 	pthread_mutex_unlock(&a->lock);
 	if (rc)
 		return rc;
-	h.seq = h.total ? last : q.seq;
+	h.seq = h.total ? last : q->seq;
 	h.t = r.start + r.duration;
 	h.dur = r.duration;
 	/* The sampler counts every process: a filtered stream counts its
 	 * own samples. */
-	h.taken = q.pid || q.comm ? r.samples : r.taken;
-	h.lost = q.pid || q.comm ? 0 : r.lost;
+	h.taken = q->pid || q->comm ? r.samples : r.taken;
+	h.lost = q->pid || q->comm ? 0 : r.lost;
 	h.procs = r.processes;
 	rc = stream__block(&h, r.prof, out);
 	profile__free(r.prof);
@@ -310,4 +308,28 @@ int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
 		return rc;
 	*seq = h.seq + 1;
 	return 0;
+}
+
+int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
+		     struct answer **out)
+{
+	struct api *a = arg;
+	struct window_query q = {
+		.pid = rq->pid,
+		.comm = rq->comm[0] ? rq->comm : NULL,
+		.max_stacks = a->max_stacks,
+	};
+
+	/*
+	 * A block larger than a reader takes (STREAM_BLOCK_MAX: deep stacks,
+	 * many of them, since the start) is made again with fewer stacks,
+	 * the smallest merged, rather than ending the stream.
+	 */
+	for (;;) {
+		int rc = stream_block(a, &q, seq, out);
+
+		if (rc != -EFBIG || q.max_stacks <= STREAM_MIN_STACKS)
+			return rc;
+		q.max_stacks /= 4;
+	}
 }
