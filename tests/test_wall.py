@@ -146,9 +146,13 @@ def test_gil_only_keeps_the_holders(python):
     for frames, _ in stacks:
         assert frames[-1] not in ("[off-cpu: gil]", "[off-cpu: futex]",
                                   "[off-cpu: sleep]"), r.out
-    held_burning = sum(c for f, c in stacks if any(
+    # The burners hold it burning.  (The main thread holds it while it
+    # imports at start-up: on a loaded machine that is a larger share of a
+    # one-second run, 40% seen at load 10, so it is not counted here.)
+    burners = [(f, c) for f, c in stacks if re.match(r"burner\d$", f[1])]
+    held_burning = sum(c for f, c in burners if any(
         (py_frame(x) or ("",))[0] == "burn" for x in f[-2:]))
-    assert held_burning >= 0.8 * total(stacks), r.out
+    assert held_burning >= 0.8 * total(burners) > 0, r.out
     assert re.search(r"--gil-only: \d+ others left out", r.err), r.err
 
 
