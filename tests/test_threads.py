@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-"""Threads at the edges (issue 16), on every interpreter present, the
-Debian ones of a chroot too (PYPROF_TEST_CHROOT, by default
-/work/sidroot/sid):
+"""Threads at the edges (issue 16), on every interpreter present (Debian
+unstable's 3.14 and 3.15 among them, from make deps' root):
 
 - thread churn: waves of named threads that end and are replaced, so that
   pthread stacks (pthread_self(), the ident Python keeps) and thread-state
@@ -12,7 +11,6 @@ Debian ones of a chroot too (PYPROF_TEST_CHROOT, by default
   Python name."""
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -24,8 +22,6 @@ from conftest import (WORKLOADS, marker_line, needs_root, parse_folded,
 
 pytestmark = pytest.mark.usefixtures("root")
 
-CHROOT = os.environ.get("PYPROF_TEST_CHROOT", "/work/sidroot/sid")
-CHROOT_PYTHONS = [("debian-3.14", "python3.14"), ("debian-3.15", "python3.15")]
 EXIT_UNSUPPORTED = 7
 
 
@@ -34,38 +30,13 @@ def root():
     needs_root()
 
 
-def interpreters():
-    """python_params() and the chroot's interpreters ("chroot:python3.14")."""
-    params = python_params()
-    for name, exe in CHROOT_PYTHONS:
-        path = os.path.join(CHROOT, "usr", "bin", exe)
-        marks = []
-        if not os.access(path, os.X_OK):
-            marks.append(pytest.mark.skip(
-                reason=f"{path} is not installed (PYPROF_TEST_CHROOT names "
-                       "a root that has it)"))
-        params.append(pytest.param("chroot:" + exe, id=name, marks=marks))
-    return params
-
-
 class Target:
-    """A workload of tests/e2e/workloads run by python, or inside CHROOT for
-    "chroot:EXE" (the script is copied into the chroot's /tmp, which is then
-    its co_filename).  Lines it prints before "ready" are kept in
-    self.before."""
+    """A workload of tests/e2e/workloads run by python.  Lines it prints
+    before "ready" are kept in self.before."""
 
     def __init__(self, python, script, *args):
-        src = os.path.join(WORKLOADS, script)
-        self.copy = None
-        if python.startswith("chroot:"):
-            name = f"pyprof-test-{os.getpid()}-{script}"
-            self.copy = os.path.join(CHROOT, "tmp", name)
-            shutil.copy(src, self.copy)
-            self.path = "/tmp/" + name
-            argv = ["chroot", CHROOT, python[len("chroot:"):], "-u", self.path]
-        else:
-            self.path = src
-            argv = [python, "-u", src]
+        self.path = os.path.join(WORKLOADS, script)
+        argv = [python, "-u", self.path]
         self.script = script
         self.proc = subprocess.Popen(
             argv + [str(a) for a in args], stdin=subprocess.PIPE,
@@ -101,8 +72,6 @@ class Target:
         self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             f.close()
-        if self.copy:
-            os.unlink(self.copy)
 
     def __enter__(self):
         return self
@@ -191,7 +160,7 @@ STAND_IN = re.compile(r"^tid-\d+$")
 
 
 @pytest.mark.parametrize("mode,warm", MODES)
-@pytest.mark.parametrize("python", interpreters())
+@pytest.mark.parametrize("python", python_params())
 def test_names_under_thread_churn(python, mode, warm, tmp_path):
     """Sixteen threads in eight waves of two, each burning 0.3 s of CPU
     (however long a loaded machine makes that), three of them renaming
@@ -269,7 +238,7 @@ def asleep_expected(w):
 
 @pytest.mark.parametrize("mode", [["--mode", "wall"], ["--gil"]],
                          ids=["wall", "gil"])
-@pytest.mark.parametrize("python", interpreters())
+@pytest.mark.parametrize("python", python_params())
 def test_threads_asleep_at_attach(python, mode):
     """Ten named workers asleep in time.sleep or on a Lock and a main
     thread in time.sleep, all since before the attach, never waking: each
@@ -307,7 +276,7 @@ def test_threads_asleep_at_attach(python, mode):
         {t: n for t, (n, _, _) in want.items()}, r.err
 
 
-@pytest.mark.parametrize("python", interpreters())
+@pytest.mark.parametrize("python", python_params())
 def test_asleep_named_threads_stay_apart(python):
     """Without --tid the ten workers are ten thread frames: their threading
     names, not one merged 15-character kernel name (3.14 names OS threads
@@ -322,7 +291,7 @@ def test_asleep_named_threads_stay_apart(python):
                                         for i in range(10)}, threads
 
 
-@pytest.mark.parametrize("python", interpreters())
+@pytest.mark.parametrize("python", python_params())
 def test_stack_read_again_while_asleep(python, tmp_path):
     """The main thread sleeps for good while another thread makes the
     interpreter's thread list unreadable, then repairs it: the main
