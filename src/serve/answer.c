@@ -28,7 +28,6 @@ struct answer {
 	size_t off; /* read so far of head */
 	size_t size; /* bytes held to send (after gzip) */
 	size_t written, max; /* before gzip */
-	size_t room; /* cap of every chunk, for answer__held */
 	int err; /* the first write's error */
 	bool gzip, ended, reading;
 	z_stream z;
@@ -61,7 +60,6 @@ static struct chunk *room(struct answer *a)
 	else
 		a->head = c;
 	a->tail = c;
-	a->room += c->cap;
 	return c;
 }
 
@@ -170,7 +168,6 @@ int answer__prepend(struct answer *a, const void *data, size_t n)
 	if (!a->tail)
 		a->tail = c;
 	a->size += n;
-	a->room += n;
 	return 0;
 }
 
@@ -207,7 +204,11 @@ bool answer__gzipped(const struct answer *a)
 
 size_t answer__held(const struct answer *a)
 {
-	return a->room;
+	size_t held = 0;
+
+	for (const struct chunk *c = a->head; c; c = c->next)
+		held += c->cap;
+	return held;
 }
 
 size_t answer__read(struct answer *a, void *buf, size_t max)
@@ -229,7 +230,6 @@ size_t answer__read(struct answer *a, void *buf, size_t max)
 			a->head = c->next;
 			if (!a->head)
 				a->tail = NULL;
-			a->room -= c->cap;
 			a->off = 0;
 			free(c);
 		}
