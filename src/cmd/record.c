@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/checks.h"
@@ -239,6 +240,28 @@ static void follow_command(pid_t pid, void *arg)
 }
 
 /*
+ * Opens the FIFO at path once a reader has it open.  A blocking open
+ * would miss a signal that came after the check of stop_signal and
+ * before the open, and then wait forever; so it tries again every 20 ms
+ * without blocking (a signal cuts the sleep short).  0, -EINTR when a
+ * signal gave up, or -errno.
+ */
+static int wait_for_reader(struct out_file *of, const char *path)
+{
+	const struct timespec step = { .tv_nsec = 20 * 1000 * 1000 };
+	int rc;
+
+	for (;;) {
+		if (stop_signal)
+			return -EINTR;
+		rc = out_file__open(of, path);
+		if (rc != -ENXIO)
+			return rc;
+		nanosleep(&step, NULL);
+	}
+}
+
+/*
  * Opens the -o file.  A FIFO without a reader: a snapshot (!wait) is
  * skipped (-ENXIO); the profile waits for one, saying so, until a signal
  * gives up.  0 or -errno; -EALREADY when the failure was told.
@@ -256,7 +279,7 @@ static int output_open(struct record *rec, struct out_file *of, bool wait)
 			"pyprof-bpf: waiting for a reader of %s to write the "
 			"profile to (open it, e.g. cat %s; Ctrl-C gives up)\n",
 			path, path);
-		rc = out_file__open_flags(of, path, OUT_FILE_WAIT);
+		rc = wait_for_reader(of, path);
 	}
 	if (rc == -EINTR)
 		fail("interrupted (%s) while waiting for a reader of %s: the "
