@@ -173,6 +173,10 @@ def run_pyprof(*args, timeout=60, stdin=None):
 # summary"): its programs are attached, the targets are in its maps, a
 # launched command has been released.
 SAMPLING_LINE = re.compile(r"^pyprof-bpf: sampling .+ at \d+ Hz$", re.M)
+# The summary's account of how long it sampled ("9.9 s at 99 Hz"), with
+# the note a busy machine adds ("9.9 s (after 1.1 s loading the sampler)
+# at 99 Hz"): for Run.summary_int.
+RAN_SECONDS = r"([\d.]+) s (?:\(after [\d.]+ s loading the sampler\) )?at \d+ Hz"
 # How long pyprof-bpf may take to get there: a bound for a loaded machine
 # (loading the BPF programs takes about 0.2 s), not a measurement.
 SAMPLING_TIMEOUT = 60

@@ -65,10 +65,15 @@ def test_sleeping_thread_has_its_wall_share(python):
 
 @pytest.mark.parametrize("python", python_params())
 def test_cpu_mode_does_not_see_the_sleeper(python):
+    """The sleeper's one second asleep would be ~199 samples if cpu mode
+    counted it; what it has is its start and end on a CPU, a few ms.  The
+    bound is 5% of the second at -F 199, not a share of the run: on a
+    loaded machine the spinning main thread gets fewer samples, the
+    sleeper's few ms do not shrink (the 2% share failed once at load 15)."""
     r, stacks = run(python, "-F", 199, shape="sleep", secs=1)
     assert not any(f[-1].startswith("[off-cpu") for f, _ in stacks), r.out
     sleeper = total(by_thread(stacks).get("sleeper", []))
-    assert sleeper <= 0.02 * total(stacks), r.out
+    assert total(stacks) > 0 and sleeper <= 0.05 * 199, r.out
     assert "wall mode" not in r.err
 
 
