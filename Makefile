@@ -26,7 +26,10 @@ CC       ?= cc
 CLANG    ?= clang
 BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PYTHON   ?= /usr/bin/python3
-ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# The architecture the BPF programs are built for: x86 or arm64, the
+# machine's unless given (a cross build: see `make test-arm64`).
+BPF_ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX  := vmlinux/$(BPF_ARCH)/vmlinux.h
 
 ifeq ($(V),1)
 Q :=
@@ -42,8 +45,8 @@ CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Isrc -I. -MMD -MP
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 LDLIBS   := -lbpf -ldw -lelf -lz $(NCURSES_LIBS) $(MHD_LIBS) -lpthread -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
-	      -Ivmlinux -Ibpf -Wno-unused-function
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) $(WARN) \
+	      -Ivmlinux/$(BPF_ARCH) -Ibpf -Wno-unused-function
 
 # -fno-sanitize-recover: undefined behaviour fails the run, not just a line.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -107,7 +110,7 @@ npm-deps:
 $(OUT) $(OUT)/unit $(OUT)/bpf:
 	$(Q)mkdir -p $@
 
-$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUT)/bpf
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(OUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -222,7 +225,7 @@ BENCH_OUT := $(OUT)/bench
 $(BENCH_OUT):
 	$(Q)mkdir -p $@
 
-$(BENCH_OUT)/bench-floor.bpf.o: scripts/bench-floor.bpf.c vmlinux/vmlinux.h | $(BENCH_OUT)
+$(BENCH_OUT)/bench-floor.bpf.o: scripts/bench-floor.bpf.c $(VMLINUX) | $(BENCH_OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -235,7 +238,7 @@ $(BENCH_OUT)/bench-floor: scripts/bench-floor.c scripts/bench-util.h $(BENCH_OUT
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -I$(BENCH_OUT) $(LDFLAGS) $< $(LDLIBS) -o $@
 
 # scripts/bpfcost's floor: what one bpf_probe_read_user costs.
-$(BENCH_OUT)/bpfcost-read.bpf.o: scripts/bpfcost-read.bpf.c vmlinux/vmlinux.h | $(BENCH_OUT)
+$(BENCH_OUT)/bpfcost-read.bpf.o: scripts/bpfcost-read.bpf.c $(VMLINUX) | $(BENCH_OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -38,7 +38,7 @@
 
 /* Why prev leaves the CPU, or is off it: an offcpu_why, and *gil when it
  * waits for the GIL.  mem: whose memory is read, NULL when prev is the
- * current task (bpf/pystack.bpf.h).  System call numbers are x86-64's. */
+ * current task (bpf/pystack.bpf.h).  System call numbers: bpf/syscalls.h. */
 static __always_inline __u32 offcpu_why(struct task_struct *prev, bool preempt,
 					unsigned int state, __u32 pid,
 					const struct py_proc_cfg *cfg,
@@ -55,21 +55,20 @@ static __always_inline __u32 offcpu_why(struct task_struct *prev, bool preempt,
 		return OFFCPU_PREEMPTED;
 	if (state & (TASK_STOPPED_ | TASK_TRACED_))
 		return OFFCPU_STOPPED;
-#ifdef __TARGET_ARCH_x86
 	regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 	if (!regs)
 		return OFFCPU_OTHER;
-	nr = BPF_CORE_READ(regs, orig_ax);
+	nr = REGS_SYSCALL(regs);
 	switch (nr) {
-	case 202: /* futex */
-	case 449: /* futex_waitv */
-		if (!gil_enabled || nr != 202)
+	case PYNR_futex:
+	case PYNR_futex_waitv:
+		if (!gil_enabled || nr != PYNR_futex)
 			return OFFCPU_FUTEX;
 		g = bpf_map_lookup_elem(&gil_cfgs, &pid);
 		if (!g)
 			return OFFCPU_FUTEX;
 		a = gil_addr(g, cfg, mem);
-		uaddr = BPF_CORE_READ(regs, di);
+		uaddr = REGS_ARG0(regs);
 		if (a && uaddr - a < g->size) {
 			*gil = true;
 			return OFFCPU_GIL;
@@ -78,27 +77,13 @@ static __always_inline __u32 offcpu_why(struct task_struct *prev, bool preempt,
 	default:
 		break;
 	}
-	why = offcpu_why_of_syscall(nr, BPF_CORE_READ(regs, di),
-				    BPF_CORE_READ(regs, si));
+	why = offcpu_why_of_syscall(nr, REGS_ARG0(regs), REGS_ARG1(regs));
 	if (why != OFFCPU_OTHER)
 		return why;
 	if (state & TASK_UNINTERRUPTIBLE_)
 		return OFFCPU_DISK;
 	if (nr >= 0 && nr < (long)(SAMPLE_WHY_MASK - OFFCPU_SYSCALL))
 		return OFFCPU_SYSCALL + (__u32)nr;
-#else
-	(void)regs;
-	(void)why;
-	(void)nr;
-	(void)uaddr;
-	(void)a;
-	(void)g;
-	(void)pid;
-	(void)cfg;
-	(void)mem;
-	if (state & TASK_UNINTERRUPTIBLE_)
-		return OFFCPU_DISK;
-#endif
 	return OFFCPU_OTHER;
 }
 
@@ -158,8 +143,7 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 	if (!cfg && discover) {
 		struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(prev);
 
-		cfg = discover_task(pid, tid, BPF_CORE_READ(ur, ip),
-				    BPF_CORE_READ(ur, sp),
+		cfg = discover_task(pid, tid, REGS_IP(ur), REGS_SP(ur),
 				    RECOGNISE_SWITCH_WORDS, false);
 	}
 	if (!cfg)
@@ -339,7 +323,7 @@ static __always_inline void rest_tstate(const struct py_proc_cfg *cfg,
 					__u32 pid, __u32 tid,
 					struct task_struct *task)
 {
-	struct tstate_entry e = { .thread_id = thread_id_of(task) };
+	struct tstate_entry e = { .thread_id = thread_id_of(cfg, task) };
 	struct rest_key k = { .pid = pid, .thread_id = e.thread_id };
 	struct rest_val *v;
 

@@ -11,6 +11,8 @@
 #ifndef PYPROF_SHARED_H
 #define PYPROF_SHARED_H
 
+#include "syscalls.h"
+
 /* An offset the version does not have. */
 #define PY_OFF_NONE 0xffffffffu
 
@@ -140,7 +142,9 @@ struct py_proc_cfg {
 	__u32 frame_is_entry;
 	__u32 entry_owner_mask;
 	__u32 flags; /* PY_CFG_* */
-	__u32 pad; /* zero: keeps the size a multiple of 8, with no hole */
+	__u32 thread_ptr_off; /* pthread_self() is the thread pointer minus
+				 this: 0 on x86-64, glibc's sizeof(struct
+				 pthread) on arm64 (bpf/arch.bpf.h) */
 	struct py_code_fp_span fp; /* what py_frame.fingerprint covers */
 };
 
@@ -595,52 +599,59 @@ enum offcpu_why {
 };
 
 /*
- * What a thread asleep in system call nr (x86-64 numbers) with first two
- * arguments a0, a1 waits for; OFFCPU_OTHER for a call not classified here.
- * One table for the sched_switch program and for userspace, which reads
+ * What a thread asleep in system call nr (bpf/syscalls.h: the numbers of
+ * the architecture built for) with first two arguments a0, a1 waits for;
+ * OFFCPU_OTHER for a call not classified here.  One table for the
+ * sched_switch program and for userspace, which reads
  * /proc/PID/task/TID/syscall for threads already asleep at the start.
  */
 static inline __u32 offcpu_why_of_syscall(long nr, __u64 a0, __u64 a1)
 {
 	switch (nr) {
-	case 202: /* futex */
-	case 449: /* futex_waitv */
+	case PYNR_futex:
+	case PYNR_futex_waitv:
 		return OFFCPU_FUTEX;
-	case 35: /* nanosleep */
-	case 230: /* clock_nanosleep */
+	case PYNR_nanosleep:
+	case PYNR_clock_nanosleep:
 		return OFFCPU_SLEEP;
-	case 23: /* select */
-	case 270: /* pselect6 */
+#ifdef PYPROF_ARCH_X86_64
+	case PYNR_select:
+#endif
+	case PYNR_pselect6:
 		/* No descriptors: a sleep (time.sleep before 3.11). */
 		return a0 ? OFFCPU_IO : OFFCPU_SLEEP;
-	case 7: /* poll */
-	case 271: /* ppoll */
+#ifdef PYPROF_ARCH_X86_64
+	case PYNR_poll:
+#endif
+	case PYNR_ppoll:
 		return a1 ? OFFCPU_IO : OFFCPU_SLEEP;
-	case 0: /* read */
-	case 1: /* write */
-	case 17: /* pread64 */
-	case 18: /* pwrite64 */
-	case 19: /* readv */
-	case 20: /* writev */
-	case 42: /* connect */
-	case 43: /* accept */
-	case 44: /* sendto */
-	case 45: /* recvfrom */
-	case 46: /* sendmsg */
-	case 47: /* recvmsg */
-	case 74: /* fsync */
-	case 75: /* fdatasync */
-	case 232: /* epoll_wait */
-	case 281: /* epoll_pwait */
-	case 288: /* accept4 */
-	case 295: /* preadv */
-	case 296: /* pwritev */
-	case 299: /* recvmmsg */
-	case 307: /* sendmmsg */
-	case 441: /* epoll_pwait2 */
+	case PYNR_read:
+	case PYNR_write:
+	case PYNR_pread64:
+	case PYNR_pwrite64:
+	case PYNR_readv:
+	case PYNR_writev:
+	case PYNR_connect:
+	case PYNR_accept:
+	case PYNR_sendto:
+	case PYNR_recvfrom:
+	case PYNR_sendmsg:
+	case PYNR_recvmsg:
+	case PYNR_fsync:
+	case PYNR_fdatasync:
+#ifdef PYPROF_ARCH_X86_64
+	case PYNR_epoll_wait:
+#endif
+	case PYNR_epoll_pwait:
+	case PYNR_accept4:
+	case PYNR_preadv:
+	case PYNR_pwritev:
+	case PYNR_recvmmsg:
+	case PYNR_sendmmsg:
+	case PYNR_epoll_pwait2:
 		return OFFCPU_IO;
-	case 61: /* wait4 */
-	case 247: /* waitid */
+	case PYNR_wait4:
+	case PYNR_waitid:
 		return OFFCPU_CHILD;
 	default:
 		return OFFCPU_OTHER;

@@ -29,6 +29,8 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
+#include "arch.bpf.h"
+
 /* How long a "this thread has no Python thread state" verdict is trusted
  * before the thread list is walked again: a new thread binds its thread
  * state a little after it starts running. */
@@ -494,15 +496,18 @@ static long tstate_step(__u32 i __attribute__((unused)), void *arg)
 	return 0;
 }
 
-/* The pthread_self() of task, or of the current task when task is NULL. */
-static __always_inline __u64 thread_id_of(struct task_struct *task)
+/*
+ * The pthread_self() of task, or of the current task when task is NULL,
+ * which CPython stores in PyThreadState.thread_id.  It is the thread
+ * pointer (bpf/arch.bpf.h) on x86-64; on arm64 glibc's struct pthread
+ * lies just below it, and cfg->thread_ptr_off is its size.
+ */
+static __always_inline __u64 thread_id_of(const struct py_proc_cfg *cfg,
+					  struct task_struct *task)
 {
 	if (!task)
 		task = (struct task_struct *)bpf_get_current_task();
-	/* pthread_self() is the thread pointer, which on x86-64 is the FS base
-	 * (saved in thread.fsbase while the task is off the CPU); CPython
-	 * stores pthread_self() in PyThreadState.thread_id. */
-	return BPF_CORE_READ(task, thread.fsbase);
+	return TASK_THREAD_POINTER(task) - cfg->thread_ptr_off;
 }
 
 /* The reason to count for a thread state not found. */
@@ -593,7 +598,7 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 	__u64 tid_now;
 
 	*linked = false;
-	c.want = thread_id_of(task);
+	c.want = thread_id_of(cfg, task);
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
 		if (e->tstate > TSTATE_MISS_MAX) {

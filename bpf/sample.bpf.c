@@ -18,6 +18,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "arch.bpf.h"
 #include "discover.bpf.h"
 #include "gil.bpf.h"
 #include "pystack.bpf.h"
@@ -47,36 +48,6 @@ static __always_inline void kernel_stack(struct bpf_perf_event_data *ctx,
 }
 
 /*
- * Copies user registers into the DWARF order of native_event.regs.  A
- * macro, not a function taking a pointer: the perf_event context only
- * allows 8-byte loads at fixed offsets from the context itself.
- */
-#define COPY_REGS(d, r)          \
-	do {                     \
-		d[0] = (r).ax;   \
-		d[1] = (r).dx;   \
-		d[2] = (r).cx;   \
-		d[3] = (r).bx;   \
-		d[4] = (r).si;   \
-		d[5] = (r).di;   \
-		d[6] = (r).bp;   \
-		d[7] = (r).sp;   \
-		d[8] = (r).r8;   \
-		d[9] = (r).r9;   \
-		d[10] = (r).r10; \
-		d[11] = (r).r11; \
-		d[12] = (r).r12; \
-		d[13] = (r).r13; \
-		d[14] = (r).r14; \
-		d[15] = (r).r15; \
-		d[16] = (r).ip;  \
-	} while (0)
-
-/* The top of x86-64's user address space (canonical lower half, 47 bits;
- * 5-level paging's 56 bits are above it, and so is every kernel address). */
-#define USER_ADDR_END (1ull << 56)
-
-/*
  * --native: sends the sample on the ring buffer with the thread's user
  * registers and up to NATIVE_STACK_MAX bytes of its stack, for userspace to
  * unwind.  The registers are the interrupted ones when the sample hit user
@@ -96,6 +67,12 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	__u32 len = 0;
 	long n;
 
+#ifndef COPY_REGS
+	/* No --native on this architecture yet: userspace refuses it. */
+	(void)ev, (void)regs, (void)stack, (void)first, (void)wake, (void)sp;
+	(void)len, (void)n, (void)ctx, (void)key, (void)t_ns;
+	return false;
+#else
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev)
 		return false;
@@ -113,7 +90,7 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	}
 	ev->key = *key;
 	/* In user mode when the interrupted instruction is a user one. */
-	if (ctx->regs.ip < USER_ADDR_END) {
+	if (CTX_IP(ctx) < USER_ADDR_END) {
 		COPY_REGS(ev->regs, ctx->regs);
 		/* Keep clang from merging the two branches' loads into one
 		 * through a chosen pointer: the verifier refuses a load from
@@ -174,6 +151,7 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4;
 	bpf_ringbuf_submit(ev, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return true;
+#endif
 }
 
 /*
@@ -187,16 +165,16 @@ discover_sample(struct bpf_perf_event_data *ctx, __u32 pid, __u32 tid)
 	struct pt_regs *ur;
 	__u64 ip, sp;
 
-	if (ctx->regs.ip < USER_ADDR_END) {
-		ip = ctx->regs.ip;
-		sp = ctx->regs.sp;
+	if (CTX_IP(ctx) < USER_ADDR_END) {
+		ip = CTX_IP(ctx);
+		sp = CTX_SP(ctx);
 		/* As in native_sample: no load through a chosen pointer. */
 		asm volatile("" ::: "memory");
 	} else {
 		ur = (struct pt_regs *)bpf_task_pt_regs(
 			bpf_get_current_task_btf());
-		ip = BPF_CORE_READ(ur, ip);
-		sp = BPF_CORE_READ(ur, sp);
+		ip = REGS_IP(ur);
+		sp = REGS_SP(ur);
 	}
 	return discover_task(pid, tid, ip, sp, RECOGNISE_SAMPLE_WORDS, true);
 }

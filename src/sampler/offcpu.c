@@ -142,33 +142,35 @@ uint64_t offcpu__samples(struct offcpu *o, const struct sample_key *key,
 }
 
 /* Names of the system calls most often slept in that the BPF side does not
- * classify itself (x86-64 numbers). */
+ * classify itself (bpf/syscalls.h). */
 static const char *syscall_name(unsigned nr)
 {
 	switch (nr) {
-	case 34:
+#ifdef PYPROF_ARCH_X86_64
+	case PYNR_pause:
 		return "pause";
-	case 72:
+#endif
+	case PYNR_fcntl:
 		return "fcntl";
-	case 73:
+	case PYNR_flock:
 		return "flock";
-	case 130:
+	case PYNR_rt_sigsuspend:
 		return "sigsuspend";
-	case 128:
+	case PYNR_rt_sigtimedwait:
 		return "sigtimedwait";
-	case 257:
+	case PYNR_openat:
 		return "openat";
-	case 3:
+	case PYNR_close:
 		return "close";
-	case 9:
+	case PYNR_mmap:
 		return "mmap";
-	case 11:
+	case PYNR_munmap:
 		return "munmap";
-	case 60:
+	case PYNR_exit:
 		return "exit";
-	case 231:
+	case PYNR_exit_group:
 		return "exit_group";
-	case 24:
+	case PYNR_sched_yield:
 		return "sched_yield";
 	default:
 		return NULL;
@@ -375,14 +377,10 @@ static int asleep_why(pid_t pid, pid_t tid, uint32_t *why)
 	/* "running", "-1 SP PC" (not in a system call), or "NR A0 ... PC" */
 	if (sscanf(buf, "%ld %llx %llx", &nr, &a0, &a1) < 1 || nr < 0)
 		return -EAGAIN;
-#ifdef __x86_64__
 	*why = offcpu_why_of_syscall(nr, a0, a1);
 	if (*why == OFFCPU_OTHER &&
 	    nr < (long)(SAMPLE_WHY_MASK - OFFCPU_SYSCALL))
 		*why = OFFCPU_SYSCALL + (uint32_t)nr;
-#else
-	*why = OFFCPU_OTHER; /* the table has x86-64 numbers */
-#endif
 	return 0;
 }
 
