@@ -12,7 +12,9 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PYPROF = os.path.join(ROOT, "pyprof-bpf")
+# The binary under test: ./pyprof-bpf, or another build (make test-arm64
+# runs the arm64 one, build-arm64/pyprof-bpf, in its VM).
+PYPROF = os.environ.get("PYPROF_BIN", os.path.join(ROOT, "pyprof-bpf"))
 WORKLOADS = os.path.join(ROOT, "tests", "e2e", "workloads")
 
 # ---- The interpreters under test (issue 18) --------------------------------
@@ -83,7 +85,7 @@ def needs_root():
     if os.geteuid() != 0:
         pytest.skip("end-to-end tests need root (BPF and perf events)")
     if not os.path.exists(PYPROF):
-        pytest.fail("./pyprof-bpf is not built: run make")
+        pytest.fail(f"{PYPROF} is not built: run make")
 
 
 @pytest.fixture

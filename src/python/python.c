@@ -558,6 +558,84 @@ struct attach_why {
 };
 
 /*
+ * What pthread_self(), which CPython keeps in PyThreadState.thread_id, is
+ * below the thread pointer (py_proc_cfg.thread_ptr_off).  On x86-64 it is
+ * the thread pointer itself.  On arm64 glibc keeps its struct pthread just
+ * below the thread control block the thread pointer points to, and tells
+ * libthread_db how large it is in _thread_db_sizeof_pthread.
+ */
+#ifdef __aarch64__
+#define PTHREAD_BELOW_TP 1
+#else
+#define PTHREAD_BELOW_TP 0
+#endif
+
+/* _thread_db_sizeof_pthread of file path (as pid names it): glibc, or an
+ * executable glibc is linked into.  0 or -errno, a reason in why. */
+static int glibc_pthread_size(pid_t pid, const char *path, uint32_t *size,
+			      char *why, size_t whylen)
+{
+	char root_path[PATH_MAX + 64];
+	struct elf_file *f;
+	uint64_t vaddr;
+	int rc;
+
+	*size = 0;
+	proc__root_path(pid, path, root_path, sizeof(root_path));
+	f = elf_file__open(root_path);
+	if (!f) {
+		rc = -errno;
+		snprintf(why, whylen, "cannot read %s: %s", path,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = elf_file__sym(f, "_thread_db_sizeof_pthread", &vaddr, NULL);
+	if (!rc)
+		rc = elf_file__read(f, vaddr, size, sizeof(*size));
+	elf_file__close(f);
+	/* struct pthread is a couple of KiB; anything else is not it. */
+	if (rc || *size < 256 || *size > 65536) {
+		snprintf(why, whylen,
+			 "%s has no _thread_db_sizeof_pthread (not glibc?): "
+			 "its threads cannot be told apart on this "
+			 "architecture",
+			 path);
+		return rc ? rc : -EINVAL;
+	}
+	return 0;
+}
+
+/* py_proc_cfg.thread_ptr_off of pid, from the libc its maps show (else
+ * its first file: a static executable).  0 or -errno, a reason in why. */
+static int thread_ptr_off(pid_t pid, const struct proc_maps *maps,
+			  uint32_t *off, char *why, size_t whylen)
+{
+	const struct proc_map *first = NULL;
+
+	*off = 0;
+	if (!PTHREAD_BELOW_TP)
+		return 0;
+	for (int i = 0; i < maps->n; i++) {
+		const struct proc_map *m = &maps->v[i];
+		const char *base = strrchr(m->path, '/');
+
+		if (m->path[0] != '/' || !base)
+			continue;
+		if (!strncmp(base + 1, "libc.so", 7) ||
+		    !strncmp(base + 1, "libc-", 5))
+			return glibc_pthread_size(pid, m->path, off, why,
+						  whylen);
+		if (!first)
+			first = m;
+	}
+	if (!first) {
+		snprintf(why, whylen, "no file is mapped to find glibc in");
+		return -ENOENT;
+	}
+	return glibc_pthread_size(pid, first->path, off, why, whylen);
+}
+
+/*
  * Whether mapping m of pid's maps is its running interpreter: then
  * describes it into t, *found its file's verdict, and returns 0; else
  * -ENOEXEC (not this one: look on) or another -errno (what it is cannot
@@ -600,6 +678,10 @@ static int try_mapping(pid_t pid, const struct proc_maps *maps,
 	t->runtime_addr = bias + v->runtime_vaddr;
 	t->runtime_vaddr = v->runtime_vaddr;
 	t->code_type = v->code_type_vaddr ? bias + v->code_type_vaddr : 0;
+	rc = thread_ptr_off(pid, maps, &t->thread_ptr_off, w->why,
+			    sizeof(w->why));
+	if (rc)
+		return rc;
 	exec_segs(t, maps, m, bias);
 	exe_id(pid, NULL, t);
 	*found = v;
@@ -690,6 +772,16 @@ static int attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	return rc;
 }
 
+/* Debian's and Ubuntu's library directories are named for the triplet. */
+#ifdef __aarch64__
+#define MULTIARCH "aarch64-linux-gnu"
+#else
+#define MULTIARCH "x86_64-linux-gnu"
+#endif
+
+static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
+			const char *name, char *out, size_t len);
+
 /*
  * Describes the interpreter file path (as process pid names it) into *t,
  * as python__attach would for a process that had it mapped, with a load
@@ -741,6 +833,17 @@ static int describe_file(pid_t pid, const char *path, struct py_target *t)
 		t->layout = dl;
 		t->debug_offsets = true;
 	}
+	if (PTHREAD_BELOW_TP) {
+		/* Not mapped yet: where the loader will find it. */
+		char libc[PATH_MAX];
+
+		if (find_library(pid, v->f, path, "libc.so.6", libc,
+				 sizeof(libc)))
+			snprintf(libc, sizeof(libc), "%s", path);
+		if (glibc_pthread_size(pid, libc, &t->thread_ptr_off, why,
+				       sizeof(why)))
+			return -EAGAIN;
+	}
 	t->file_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
 	t->file_ino = st.st_ino;
 	n = elf_file__exec_segs(v->f, segs, INTERP_FILE_SEGS);
@@ -778,7 +881,7 @@ static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
 			const char *name, char *out, size_t len)
 {
 	static const char *const defaults =
-		"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:"
+		"/lib/" MULTIARCH ":/usr/lib/" MULTIARCH ":/lib64:"
 		"/usr/lib64:/lib:/usr/lib:/usr/local/lib";
 	char env[8192] = "", origin[PATH_MAX], envpath[64], *ldlp = NULL;
 	const char *rpath = NULL, *runpath = NULL, *lists[4];

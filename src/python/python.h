@@ -26,6 +26,9 @@ struct py_target {
 	uint64_t runtime_addr;
 	uint64_t runtime_vaddr; /* _PyRuntime's address in the file */
 	uint64_t code_type; /* PyCode_Type's address, 0 if unknown */
+	/* pthread_self() is the thread pointer minus this (py_proc_cfg's
+	 * thread_ptr_off): 0 on x86-64. */
+	uint32_t thread_ptr_off;
 	/* The interpreter file as the kernel names it, and its executable
 	 * mappings (what the sampler recognises its processes by). */
 	uint64_t file_dev, file_ino;

@@ -68,6 +68,7 @@ static int push_cfg(struct targets *ts, struct target *t)
 	struct py_proc_cfg cfg;
 
 	py_layout__to_cfg(&t->py.layout, t->py.runtime_addr, &cfg);
+	cfg.thread_ptr_off = t->py.thread_ptr_off;
 	return sampler__add_target(ts->bpf, t->pid, &cfg);
 }
 
@@ -116,6 +117,7 @@ static void describe_file(struct targets *ts, const struct py_target *py)
 		return;
 	memset(&f, 0, sizeof(f));
 	py_layout__to_cfg(&pr->py.layout, pr->py.runtime_vaddr, &f.cfg);
+	f.cfg.thread_ptr_off = pr->py.thread_ptr_off;
 	f.id = (uint32_t)(pr - ts->files);
 	f.nsegs = pr->py.nsegs;
 	memcpy(f.segs, pr->py.segs, sizeof(f.segs));
