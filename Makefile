@@ -194,12 +194,12 @@ ARM64_OUT   := build-arm64
 ARM64_PKG   := PKG_CONFIG_SYSROOT_DIR=$(ARM64_VM)/root \
 	       PKG_CONFIG_LIBDIR=$(ARM64_VM)/root/usr/lib/aarch64-linux-gnu/pkgconfig:$(ARM64_VM)/root/usr/share/pkgconfig
 ARM64_TESTS := tests/test_e2e.py::test_shape_frames_lines_and_proportions \
+	       tests/test_e2e.py::test_samples_follow_cpu_time \
 	       tests/test_e2e.py::test_recursion_300_deep_is_whole \
 	       tests/test_e2e.py::test_threads_named_and_late_threads_found \
 	       tests/test_native.py::test_native_ctypes_merged \
 	       tests/test_native.py::test_native_refused_where_it_cannot_unwind \
 	       tests/test_native.py::test_kernel_frames_below_python \
-	       tests/test_wall.py::test_sleeping_thread_has_its_wall_share \
 	       tests/test_wall.py::test_cpu_bound_and_lock_blocked_threads_told_apart \
 	       tests/test_system.py::test_all_finds_processes_that_start_later
 ARM64_PYTHON := /usr/bin/python3.14
@@ -213,13 +213,13 @@ arm64: arm64-vm
 		BPF_ARCH=arm64 CC="$(CLANG) --target=aarch64-linux-gnu --sysroot=$(ARM64_VM)/root" \
 		LDFLAGS="-fuse-ld=lld" $(ARM64_OUT)/pyprof-bpf
 
-# Inside, the project is shared at the same path; the Debian 3.14/3.15
-# launchers of .deps/bin (x86-64 roots) are kept out by PYPROF_DEBIAN_ROOT.
+# Inside, the project is shared at the same path, and the tests run the
+# VM's own CPython alone (PYPROF_TEST_PYTHONS_ONLY).
 test-arm64: arm64
 	scripts/arm64-vm run --share $(CURDIR) --timeout 3600 -- \
 		env PYPROF_BIN=$(CURDIR)/$(ARM64_OUT)/pyprof-bpf \
-		PYPROF_TEST_PYTHONS=$(ARM64_PYTHON) \
-		PYPROF_DEBIAN_ROOT=/nonexistent/debian-unstable \
+		PYPROF_TEST_PYTHONS=$(ARM64_PYTHON) PYPROF_TEST_PYTHONS_ONLY=1 \
+		PYPROF_TEST_EMULATED="an arm64 machine emulated by QEMU (TCG)" \
 		python3 -m pytest -ra -p no:cacheprovider $(ARM64_TESTS)
 
 # The program in bin/ (view, convert and diff need no root; recording

@@ -12,6 +12,11 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What the tests run on is an emulated machine (make test-arm64 sets it to
+# what it is): the few checks of timing that emulation cannot meet SKIP,
+# saying so.
+EMULATED = os.environ.get("PYPROF_TEST_EMULATED", "")
+
 # The binary under test: ./pyprof-bpf, or another build (make test-arm64
 # runs the arm64 one, build-arm64/pyprof-bpf, in its VM).
 PYPROF = os.environ.get("PYPROF_BIN", os.path.join(ROOT, "pyprof-bpf"))
@@ -39,6 +44,10 @@ PYTHONS = [
     ("debian-3.14", os.path.join(DEBIAN_BIN, "python3.14")),
     ("debian-3.15", os.path.join(DEBIAN_BIN, "python3.15")),
 ]
+# PYPROF_TEST_PYTHONS_ONLY=1: those alone (make test-arm64, on a machine
+# that has none of the others).
+if os.environ.get("PYPROF_TEST_PYTHONS_ONLY") == "1":
+    PYTHONS = []
 for extra in os.environ.get("PYPROF_TEST_PYTHONS", "").split():
     PYTHONS.append((os.path.basename(extra), extra))
 

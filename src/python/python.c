@@ -557,6 +557,16 @@ struct attach_why {
 	char idle[PATH_MAX + 64]; /* a libpython loaded, no interpreter run */
 };
 
+/* Debian's and Ubuntu's library directories are named for the triplet. */
+#ifdef __aarch64__
+#define MULTIARCH "aarch64-linux-gnu"
+#else
+#define MULTIARCH "x86_64-linux-gnu"
+#endif
+
+static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
+			const char *name, char *out, size_t len);
+
 /*
  * What pthread_self(), which CPython keeps in PyThreadState.thread_id, is
  * below the thread pointer (py_proc_cfg.thread_ptr_off).  On x86-64 it is
@@ -605,34 +615,32 @@ static int glibc_pthread_size(pid_t pid, const char *path, uint32_t *size,
 	return 0;
 }
 
-/* py_proc_cfg.thread_ptr_off of pid, from the libc its maps show (else
- * its first file: a static executable).  0 or -errno, a reason in why. */
+/* py_proc_cfg.thread_ptr_off of pid, whose interpreter file f is at path:
+ * from the libc its maps show, else (a process just started, before the
+ * loader mapped it) where the loader will find it, else from f itself (a
+ * static executable).  0 or -errno, a reason in why. */
 static int thread_ptr_off(pid_t pid, const struct proc_maps *maps,
-			  uint32_t *off, char *why, size_t whylen)
+			  struct elf_file *f, const char *path, uint32_t *off,
+			  char *why, size_t whylen)
 {
-	const struct proc_map *first = NULL;
+	char libc[PATH_MAX];
 
 	*off = 0;
 	if (!PTHREAD_BELOW_TP)
 		return 0;
-	for (int i = 0; i < maps->n; i++) {
+	for (int i = 0; maps && i < maps->n; i++) {
 		const struct proc_map *m = &maps->v[i];
 		const char *base = strrchr(m->path, '/');
 
-		if (m->path[0] != '/' || !base)
-			continue;
-		if (!strncmp(base + 1, "libc.so", 7) ||
-		    !strncmp(base + 1, "libc-", 5))
+		if (m->path[0] == '/' && base &&
+		    (!strncmp(base + 1, "libc.so", 7) ||
+		     !strncmp(base + 1, "libc-", 5)))
 			return glibc_pthread_size(pid, m->path, off, why,
 						  whylen);
-		if (!first)
-			first = m;
 	}
-	if (!first) {
-		snprintf(why, whylen, "no file is mapped to find glibc in");
-		return -ENOENT;
-	}
-	return glibc_pthread_size(pid, first->path, off, why, whylen);
+	if (find_library(pid, f, path, "libc.so.6", libc, sizeof(libc)))
+		snprintf(libc, sizeof(libc), "%s", path);
+	return glibc_pthread_size(pid, libc, off, why, whylen);
 }
 
 /*
@@ -678,8 +686,8 @@ static int try_mapping(pid_t pid, const struct proc_maps *maps,
 	t->runtime_addr = bias + v->runtime_vaddr;
 	t->runtime_vaddr = v->runtime_vaddr;
 	t->code_type = v->code_type_vaddr ? bias + v->code_type_vaddr : 0;
-	rc = thread_ptr_off(pid, maps, &t->thread_ptr_off, w->why,
-			    sizeof(w->why));
+	rc = thread_ptr_off(pid, maps, v->f, m->path, &t->thread_ptr_off,
+			    w->why, sizeof(w->why));
 	if (rc)
 		return rc;
 	exec_segs(t, maps, m, bias);
@@ -772,16 +780,6 @@ static int attach(pid_t pid, struct py_target *t, char *err, size_t errlen)
 	return rc;
 }
 
-/* Debian's and Ubuntu's library directories are named for the triplet. */
-#ifdef __aarch64__
-#define MULTIARCH "aarch64-linux-gnu"
-#else
-#define MULTIARCH "x86_64-linux-gnu"
-#endif
-
-static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
-			const char *name, char *out, size_t len);
-
 /*
  * Describes the interpreter file path (as process pid names it) into *t,
  * as python__attach would for a process that had it mapped, with a load
@@ -833,17 +831,9 @@ static int describe_file(pid_t pid, const char *path, struct py_target *t)
 		t->layout = dl;
 		t->debug_offsets = true;
 	}
-	if (PTHREAD_BELOW_TP) {
-		/* Not mapped yet: where the loader will find it. */
-		char libc[PATH_MAX];
-
-		if (find_library(pid, v->f, path, "libc.so.6", libc,
-				 sizeof(libc)))
-			snprintf(libc, sizeof(libc), "%s", path);
-		if (glibc_pthread_size(pid, libc, &t->thread_ptr_off, why,
-				       sizeof(why)))
-			return -EAGAIN;
-	}
+	if (thread_ptr_off(pid, NULL, v->f, path, &t->thread_ptr_off, why,
+			   sizeof(why)))
+		return -EAGAIN;
 	t->file_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
 	t->file_ino = st.st_ino;
 	n = elf_file__exec_segs(v->f, segs, INTERP_FILE_SEGS);
