@@ -131,7 +131,7 @@ def test_heatmap_live_hot_line_in_chromium(tmp_path):
     # The hottest line: HOT_LINE, its text, the darkest colour.
     h = d["hottest"]
     assert h["id"] == hot_id, (h, sec["rows"])
-    assert h["text"].endswith("x += i  # HOT_LINE")
+    assert h["text"].endswith("x ^= i  # HOT_LINE")
     assert h["level"] == "10" and h["background"] != "rgba(0, 0, 0, 0)"
     rows = {r["line"]: r for r in sec["rows"]}
     cold = int(rows[str(COLD)]["own"])
