@@ -72,7 +72,11 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-d
 	    libncurses-dev libmicrohttpd-dev tmux man-db \
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
 	    python3-matplotlib austin linux-perf time \
-	    libclang-rt-14-dev debootstrap
+	    libclang-rt-14-dev debootstrap \
+	    lld qemu-system-arm qemu-user-static binfmt-support cpio e2fsprogs \
+	    xz-utils
+# lld, qemu-*, binfmt-support, cpio, e2fsprogs, xz-utils: make test-arm64's
+# cross build and emulated machine (scripts/arm64-vm), built only when asked.
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
 # recommends it).  libmicrohttpd-dev: the HTTP listener of `serve`.
 # man-db (and groff-base with it): tests/test_install.py renders the
