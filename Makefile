@@ -201,6 +201,8 @@ ARM64_TESTS := tests/test_e2e.py::test_shape_frames_lines_and_proportions \
 	       tests/test_e2e.py::test_samples_follow_cpu_time \
 	       tests/test_e2e.py::test_recursion_300_deep_is_whole \
 	       tests/test_e2e.py::test_threads_named_and_late_threads_found \
+	       tests/test_threads.py::test_threads_asleep_at_attach \
+	       tests/test_threads.py::test_asleep_named_threads_stay_apart \
 	       tests/test_native.py::test_native_ctypes_merged \
 	       tests/test_native.py::test_native_refused_where_it_cannot_unwind \
 	       tests/test_native.py::test_kernel_frames_below_python \

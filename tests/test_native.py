@@ -11,16 +11,9 @@ import subprocess
 
 import pytest
 
-from conftest import (DEBIAN_BIN, DEBIAN_ROOT, PYTHONS, missing_reason,
-                      one_line, parse_folded, py_frame, python_params,
-                      run_pyprof)
-
-# --native unwinds x86-64 stacks only so far (issue 24): elsewhere
-# pyprof-bpf refuses it, and these tests say so.
-x86_native = pytest.mark.skipif(
-    platform.machine() != "x86_64",
-    reason=f"--native unwinds x86-64 stacks only so far, this machine is "
-           f"{platform.machine()}")
+from conftest import (DEBIAN_BIN, DEBIAN_ROOT, PYTHONS, X86_NATIVE,
+                      missing_reason, one_line, parse_folded, py_frame,
+                      python_params, run_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
 
@@ -133,7 +126,7 @@ def write(tmp_path, name, text):
     return str(p)
 
 
-@x86_native
+@X86_NATIVE
 @pytest.mark.parametrize("python", python_params())
 def test_native_ctypes_merged(python, libspin, tmp_path):
     """... <module>; outer; inner; <ctypes call path>; a; b; c on every
@@ -237,7 +230,7 @@ def test_kernel_frames_below_python(python, tmp_path):
     assert "kernel stacks:" in r.err
 
 
-@x86_native
+@X86_NATIVE
 def test_native_and_kernel_order(tmp_path):
     """--native --kernel: Python, then native (os.read -> libc read), then
     kernel frames, in that order in one stack."""
@@ -269,7 +262,7 @@ def test_native_and_kernel_order(tmp_path):
                                                r.out)
 
 
-@x86_native
+@X86_NATIVE
 def test_perf_trampolines_resolved(tmp_path, libspin):
     """CPython 3.12 -X perf: the trampolines' code is in anonymous memory,
     named only by /tmp/perf-PID.map; they show as py::func:file and the
@@ -334,7 +327,7 @@ __attribute__((noinline)) unsigned long a(unsigned long n)
 """
 
 
-@x86_native
+@X86_NATIVE
 def test_debuglink_symbols_and_inline_frames(tmp_path):
     """A stripped library with its debug info in a separate file found by
     .gnu_debuglink: static functions get their names and the inlined
@@ -418,7 +411,7 @@ while time.time() < end:
 VDSO_CLOCKS = {"tsc", "kvm-clock", "hyperv_clocksource_tsc_page"}
 
 
-@x86_native
+@X86_NATIVE
 def test_vdso_frames_unwound(tmp_path):
     """A C loop reading the clock spends its time in the vDSO: the vDSO's
     frames are named from its image in the process (__vdso_clock_gettime)
@@ -485,7 +478,7 @@ busy(float(sys.argv[1]))
 """
 
 
-@x86_native
+@X86_NATIVE
 @pytest.mark.parametrize("version", ["3.14", "3.15"])
 def test_native_debian_stripped(version):
     """Debian unstable's python3.14 and python3.15 (stripped, PGO: the bulk
