@@ -580,6 +580,15 @@ static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
 #define PTHREAD_BELOW_TP 0
 #endif
 
+/* The sizes read, by file: every process of a host shares a libc or two,
+ * and -a attaches them by the thousand.  Under elf_cache_lock. */
+#define PTHREAD_SIZE_CACHE 8
+static struct {
+	uint64_t dev, ino, size_bytes, mtime_ns;
+	uint32_t size;
+} pthread_size_cache[PTHREAD_SIZE_CACHE];
+static unsigned pthread_size_next;
+
 /* _thread_db_sizeof_pthread of file path (as pid names it): glibc, or an
  * executable glibc is linked into.  0 or -errno, a reason in why. */
 static int glibc_pthread_size(pid_t pid, const char *path, uint32_t *size,
@@ -587,11 +596,31 @@ static int glibc_pthread_size(pid_t pid, const char *path, uint32_t *size,
 {
 	char root_path[PATH_MAX + 64];
 	struct elf_file *f;
-	uint64_t vaddr;
+	struct stat st;
+	uint64_t vaddr, mtime_ns;
+	unsigned i;
 	int rc;
 
 	*size = 0;
 	proc__root_path(pid, path, root_path, sizeof(root_path));
+	if (stat(root_path, &st) != 0) {
+		rc = -errno;
+		snprintf(why, whylen, "cannot read %s: %s", path,
+			 strerror(-rc));
+		return rc;
+	}
+	mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+		   (uint64_t)st.st_mtim.tv_nsec;
+	for (i = 0; i < PTHREAD_SIZE_CACHE; i++) {
+		if (pthread_size_cache[i].size &&
+		    pthread_size_cache[i].dev == st.st_dev &&
+		    pthread_size_cache[i].ino == st.st_ino &&
+		    pthread_size_cache[i].size_bytes == (uint64_t)st.st_size &&
+		    pthread_size_cache[i].mtime_ns == mtime_ns) {
+			*size = pthread_size_cache[i].size;
+			return 0;
+		}
+	}
 	f = elf_file__open(root_path);
 	if (!f) {
 		rc = -errno;
@@ -612,6 +641,12 @@ static int glibc_pthread_size(pid_t pid, const char *path, uint32_t *size,
 			 path);
 		return rc ? rc : -EINVAL;
 	}
+	i = pthread_size_next++ % PTHREAD_SIZE_CACHE;
+	pthread_size_cache[i].dev = st.st_dev;
+	pthread_size_cache[i].ino = st.st_ino;
+	pthread_size_cache[i].size_bytes = (uint64_t)st.st_size;
+	pthread_size_cache[i].mtime_ns = mtime_ns;
+	pthread_size_cache[i].size = *size;
 	return 0;
 }
 
