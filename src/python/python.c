@@ -223,6 +223,8 @@ struct elf_verdict {
 	char why[256];
 	uint64_t runtime_vaddr;
 	uint64_t code_type_vaddr; /* PyCode_Type, 0 if not exported */
+	uint32_t pthread_size; /* a glibc's sizeof(struct pthread), 0 until
+				  read (glibc_pthread_size) */
 };
 
 #define ELF_CACHE_SIZE 32
@@ -580,73 +582,32 @@ static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
 #define PTHREAD_BELOW_TP 0
 #endif
 
-/* The sizes read, by file: every process of a host shares a libc or two,
- * and -a attaches them by the thousand.  Under elf_cache_lock. */
-#define PTHREAD_SIZE_CACHE 8
-static struct {
-	uint64_t dev, ino, size_bytes, mtime_ns;
-	uint32_t size;
-} pthread_size_cache[PTHREAD_SIZE_CACHE];
-static unsigned pthread_size_next;
-
-/* _thread_db_sizeof_pthread of file path (as pid names it): glibc, or an
- * executable glibc is linked into.  0 or -errno, a reason in why. */
-static int glibc_pthread_size(pid_t pid, const char *path, uint32_t *size,
-			      char *why, size_t whylen)
+/* _thread_db_sizeof_pthread of file m of pid's (glibc, or an executable
+ * glibc is linked into), read once per file through the ELF cache: -a
+ * attaches a host's processes by the thousand, over a libc or two.  0 or
+ * -ENOENT, a reason in why. */
+static int glibc_pthread_size(pid_t pid, const struct proc_map *m,
+			      uint32_t *size, char *why, size_t whylen)
 {
-	char root_path[PATH_MAX + 64];
-	struct elf_file *f;
-	struct stat st;
-	uint64_t vaddr, mtime_ns;
-	unsigned i;
-	int rc;
+	struct elf_verdict *v = target_file(pid, m);
+	uint64_t vaddr;
+	uint32_t n = 0;
 
-	*size = 0;
-	proc__root_path(pid, path, root_path, sizeof(root_path));
-	if (stat(root_path, &st) != 0) {
-		rc = -errno;
-		snprintf(why, whylen, "cannot read %s: %s", path,
-			 strerror(-rc));
-		return rc;
-	}
-	mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
-		   (uint64_t)st.st_mtim.tv_nsec;
-	for (i = 0; i < PTHREAD_SIZE_CACHE; i++) {
-		if (pthread_size_cache[i].size &&
-		    pthread_size_cache[i].dev == st.st_dev &&
-		    pthread_size_cache[i].ino == st.st_ino &&
-		    pthread_size_cache[i].size_bytes == (uint64_t)st.st_size &&
-		    pthread_size_cache[i].mtime_ns == mtime_ns) {
-			*size = pthread_size_cache[i].size;
-			return 0;
-		}
-	}
-	f = elf_file__open(root_path);
-	if (!f) {
-		rc = -errno;
-		snprintf(why, whylen, "cannot read %s: %s", path,
-			 strerror(-rc));
-		return rc;
-	}
-	rc = elf_file__sym(f, "_thread_db_sizeof_pthread", &vaddr, NULL);
-	if (!rc)
-		rc = elf_file__read(f, vaddr, size, sizeof(*size));
-	elf_file__close(f);
 	/* struct pthread is a couple of KiB; anything else is not it. */
-	if (rc || *size < 256 || *size > 65536) {
+	if (v && !v->pthread_size &&
+	    !elf_file__sym(v->f, "_thread_db_sizeof_pthread", &vaddr, NULL) &&
+	    !elf_file__read(v->f, vaddr, &n, sizeof(n)) && n >= 256 &&
+	    n <= 65536)
+		v->pthread_size = n;
+	if (!v || !v->pthread_size) {
 		snprintf(why, whylen,
-			 "%s has no _thread_db_sizeof_pthread (not glibc?): "
-			 "its threads cannot be told apart on this "
-			 "architecture",
-			 path);
-		return rc ? rc : -EINVAL;
+			 "%s is unreadable or has no _thread_db_sizeof_pthread "
+			 "(not glibc?): its threads cannot be told apart on "
+			 "this architecture",
+			 m->path);
+		return -ENOENT;
 	}
-	i = pthread_size_next++ % PTHREAD_SIZE_CACHE;
-	pthread_size_cache[i].dev = st.st_dev;
-	pthread_size_cache[i].ino = st.st_ino;
-	pthread_size_cache[i].size_bytes = (uint64_t)st.st_size;
-	pthread_size_cache[i].mtime_ns = mtime_ns;
-	pthread_size_cache[i].size = *size;
+	*size = v->pthread_size;
 	return 0;
 }
 
@@ -658,7 +619,9 @@ static int thread_ptr_off(pid_t pid, const struct proc_maps *maps,
 			  struct elf_file *f, const char *path, uint32_t *off,
 			  char *why, size_t whylen)
 {
-	char libc[PATH_MAX];
+	char libc[PATH_MAX], root_path[PATH_MAX + 64];
+	struct proc_map lm = { .path = libc };
+	struct stat st;
 
 	*off = 0;
 	if (!PTHREAD_BELOW_TP)
@@ -670,12 +633,14 @@ static int thread_ptr_off(pid_t pid, const struct proc_maps *maps,
 		if (m->path[0] == '/' && base &&
 		    (!strncmp(base + 1, "libc.so", 7) ||
 		     !strncmp(base + 1, "libc-", 5)))
-			return glibc_pthread_size(pid, m->path, off, why,
-						  whylen);
+			return glibc_pthread_size(pid, m, off, why, whylen);
 	}
 	if (find_library(pid, f, path, "libc.so.6", libc, sizeof(libc)))
 		snprintf(libc, sizeof(libc), "%s", path);
-	return glibc_pthread_size(pid, libc, off, why, whylen);
+	proc__root_path(pid, libc, root_path, sizeof(root_path));
+	if (stat(root_path, &st) == 0)
+		lm.inode = st.st_ino;
+	return glibc_pthread_size(pid, &lm, off, why, whylen);
 }
 
 /*
