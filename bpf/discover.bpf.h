@@ -166,6 +166,7 @@ recognise(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 		return NULL;
 	d->cfg = f->cfg;
 	d->cfg.runtime_addr = runtime;
+	task_code(task, &d->cfg.code);
 	err = bpf_map_update_elem(&targets, &pid, &d->cfg, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST: another CPU recognised it */) {
 		stat_inc(STAT_RECOGNISE_FULL);
@@ -185,6 +186,7 @@ recognise(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 		ev->cpu_ns = BPF_CORE_READ(task, se.sum_exec_runtime);
 		ev->file_id = f->id;
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+		ev->code = d->cfg.code;
 		event_send(ev, sizeof(*ev));
 	}
 	return bpf_map_lookup_elem(&targets, &pid);

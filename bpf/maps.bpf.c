@@ -32,6 +32,7 @@ probe_map_t probe SEC(".maps");
 interp_files_map_t interp_files SEC(".maps");
 interp_exes_map_t interp_exes SEC(".maps");
 parked_map_t parked SEC(".maps");
+execs_map_t execs SEC(".maps");
 counts_map_t counts0 SEC(".maps");
 counts_map_t counts1 SEC(".maps");
 stacks_map_t stacks0 SEC(".maps");

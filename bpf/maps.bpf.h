@@ -134,6 +134,20 @@ typedef struct {
 extern parked_map_t parked SEC(".maps");
 
 /*
+ * When each process last exec'd (bpf_ktime_get_ns), for userspace to tell
+ * whether what it read of a process (its maps, its memory) still describes
+ * it once its config is in targets: an exec in between makes that config
+ * another program's.  A fork forgets the child's entry.  LRU: old ones go.
+ */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} execs_map_t;
+extern execs_map_t execs SEC(".maps");
+
+/*
  * Two buffers of counts and stack segments; see active_buf.  Preallocated:
  * the sampler runs in interrupt context, where an on-demand (NO_PREALLOC)
  * hash map fails allocations until its per-CPU cache is refilled, and a

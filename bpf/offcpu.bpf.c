@@ -146,7 +146,7 @@ static __always_inline void offcpu_out(struct task_struct *prev, bool preempt,
 		cfg = discover_task(pid, tid, REGS_IP(ur), REGS_SP(ur),
 				    RECOGNISE_SWITCH_WORDS, false);
 	}
-	if (!cfg)
+	if (!cfg || !cfg_is_of(cfg, prev))
 		return;
 	w = scratch_get();
 	if (!w)
@@ -362,7 +362,7 @@ int at_rest(struct bpf_iter__task *ctx)
 	pid = task_tgid_in_ns(task);
 	tid = task_pid_in_ns(task);
 	cfg = bpf_map_lookup_elem(&targets, &pid);
-	if (!pid || !tid || !cfg)
+	if (!pid || !tid || !cfg || !cfg_is_of(cfg, task))
 		return 0;
 	r = bpf_map_lookup_elem(&offcpu, &tid);
 	if (r && !offcpu_reread(r->key.depth, r->key.flags))

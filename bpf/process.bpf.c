@@ -23,10 +23,14 @@ SEC("raw_tp/sched_process_exec")
 int on_exec(void *ctx __attribute__((unused)))
 {
 	struct pyprof_event_hdr ev = { .type = EV_EXEC };
+	__u64 now = bpf_ktime_get_ns();
 	__u32 pid, tid;
 
 	if (!current_ids(&pid, &tid))
 		return 0;
+	/* Before targets is looked at: userspace, which may be putting a
+	 * config it read before this exec into targets, checks this after. */
+	bpf_map_update_elem(&execs, &pid, &now, BPF_ANY);
 	bpf_map_delete_elem(&probe, &pid);
 	/* Samples of the program it was are not the new one's. */
 	bpf_map_delete_elem(&parked, &pid);
@@ -76,6 +80,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	 * its pid no longer holds. */
 	bpf_map_delete_elem(&probe, &cpid);
 	bpf_map_delete_elem(&parked, &cpid);
+	bpf_map_delete_elem(&execs, &cpid);
 	if (!bpf_map_lookup_elem(&follow, &ppid))
 		return 0;
 	if (bpf_map_update_elem(&follow, &cpid, &ppid, BPF_ANY))

@@ -123,6 +123,11 @@ static inline __u32 py_code_fp(__u64 filename, __u64 name, __u64 linetable)
 	return (__u32)pyprof_mix64(h) & 0x3fffffffu; /* PY_FRAME_FP_MASK */
 }
 
+/* mm_struct's start_code and end_code, in that order there too. */
+struct py_code_range {
+	__u64 start, end;
+};
+
 /* Per-process configuration: the value of the targets map. */
 struct py_proc_cfg {
 	__u64 runtime_addr; /* address of _PyRuntime in the target */
@@ -146,6 +151,11 @@ struct py_proc_cfg {
 				 this: 0 on x86-64, glibc's sizeof(struct
 				 pthread) on arm64 (bpf/arch.bpf.h) */
 	struct py_code_fp_span fp; /* what py_frame.fingerprint covers */
+	/* Where the program's code lies in the address space this
+	 * describes (mm_struct.start_code and end_code, /proc/PID/stat's
+	 * startcode and endcode): an exec changes it (bpf/task.bpf.h
+	 * cfg_is_of). */
+	struct py_code_range code;
 };
 
 /* py_proc_cfg.flags */
@@ -280,6 +290,7 @@ struct recognised_event {
 	__u32 file_id; /* interp_file.id */
 	__u32 pad;
 	__u64 comm[2]; /* the task's comm, NUL-padded */
+	struct py_code_range code; /* of the program recognised */
 };
 
 /* EV_NEW_THREAD events are only the header. */
@@ -538,13 +549,14 @@ enum stat_idx {
 _Static_assert(sizeof(struct py_walk_offsets) == 15 * 4, "py_walk_offsets");
 _Static_assert(sizeof(struct py_code_fp_span) == 6 * 4, "py_code_fp_span");
 _Static_assert(sizeof(struct py_proc_cfg) ==
-		       8 + 4 + 4 * 4 + 15 * 4 + 4 * 4 + 6 * 4,
+		       8 + 4 + 4 * 4 + 15 * 4 + 4 * 4 + 6 * 4 + 16,
 	       "py_proc_cfg");
 _Static_assert(sizeof(struct interp_file_key) == 16, "interp_file_key");
 _Static_assert(sizeof(struct interp_file) ==
 		       sizeof(struct py_proc_cfg) + 8 + 24 * INTERP_FILE_SEGS,
 	       "interp_file");
-_Static_assert(sizeof(struct recognised_event) == 24 + 8 + 8 + 8 + 8 + 16,
+_Static_assert(sizeof(struct recognised_event) ==
+		       24 + 8 + 8 + 8 + 8 + 16 + 16,
 	       "recognised_event");
 _Static_assert(sizeof(struct native_event) == 24 + 32 + 8 * NATIVE_NREGS + 8 +
 						      8 * NATIVE_KSTACK_MAX +

@@ -198,7 +198,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	cfg = bpf_map_lookup_elem(&targets, &pid);
 	if (!cfg && discover)
 		cfg = discover_sample(ctx, pid, tid);
-	if (!cfg)
+	if (!cfg || !cfg_is_of(cfg, bpf_get_current_task_btf()))
 		return 0;
 	stat_inc(STAT_SAMPLES);
 	/* The timeline's time of the sample: the interrupt's, not the end

@@ -76,4 +76,37 @@ static __always_inline __u32 task_pid_in_ns(struct task_struct *t)
 	return pid_nr_in_ns(BPF_CORE_READ(t, thread_pid));
 }
 
+/*
+ * Whether cfg, the targets entry of task's process, describes the program
+ * task runs.  An exec replaces the address space some time before its
+ * tracepoint forgets the entry; a sample in between (in the kernel,
+ * loading the new program) is of another program, whose memory the old
+ * one's addresses do not describe.  Its code lies elsewhere (or, until it
+ * is mapped, nowhere); a fork's, a vfork's, a thread's, where its
+ * parent's does.  (A program that exec'd its own executable, mapped at the
+ * same place, is the rare exception: when the config is the old one's,
+ * userspace takes it out, see push_cfg in src/sampler/targets.c.)
+ */
+static __always_inline bool task_code(struct task_struct *task,
+				     struct py_code_range *code)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+
+	/* start_code and end_code are neighbours in mm_struct. */
+	if (!mm || bpf_core_read(code, sizeof(*code), &mm->start_code)) {
+		code->start = code->end = 0;
+		return false;
+	}
+	return true;
+}
+
+static __always_inline bool cfg_is_of(const struct py_proc_cfg *cfg,
+				      struct task_struct *task)
+{
+	struct py_code_range code;
+
+	return task_code(task, &code) && code.start == cfg->code.start &&
+	       code.end == cfg->code.end;
+}
+
 #endif /* PYPROF_TASK_BPF_H */

@@ -346,7 +346,11 @@ def test_all_profiles_short_processes_from_their_start(tmp_path):
             w.kill()
             w.wait()
     assert p.returncode == 0, err
-    assert not re.search(rf"^[^;]*-{busy.stdout.strip()};", out, re.M), out
+    # Before its exec the child is the forking interpreter (a vfork of
+    # pytest, in subprocess's _fork_exec): what it ran then is Python and
+    # may be shown, so.  Nothing of it after: no stale config read into
+    # the shell, none of the shell's samples parked as Python's.
+    assert_only_before_exec(out, {busy.stdout.strip()})
     got = {}
     for f, c in parse_folded(out):
         m = re.search(r"-(\d+)$", f[0])
@@ -361,6 +365,71 @@ def test_all_profiles_short_processes_from_their_start(tmp_path):
     m = re.search(r"from process start to profiled: mean (\d+) ms, "
                   r"max (\d+) ms", err)
     assert m, err
+
+
+SPAWNER = """\
+import subprocess, sys
+pids = []
+for _ in range(int(sys.argv[1])):
+    r = subprocess.run(["sh", "-c", "i=0; while [ $i -lt 60000 ]; "
+                        "do i=$((i+1)); done; echo $$"],
+                       capture_output=True, text=True)
+    pids.append(r.stdout.strip())
+open(sys.argv[2], "w").write(" ".join(pids))
+"""
+
+
+def assert_only_before_exec(out, pids):
+    """What the folded profile out holds of pids, processes forked by a
+    Python process that exec'd non-Python programs, is of before their
+    exec: named for the interpreter, in subprocess (or taken before it was
+    recognised), and at most 5 samples (5 ms of CPU at -F 999) each."""
+    got = {}
+    for f, c in parse_folded(out):
+        m = re.fullmatch(r".*-(\d+)", f[0])
+        if m and m.group(1) in pids:
+            assert f[0].startswith("python3"), (f, out)
+            assert (f[-1] == "[not yet recognised]" or
+                    "/subprocess.py:" in f[-1]), (f, out)
+            got[m.group(1)] = got.get(m.group(1), 0) + c
+    assert all(n <= 5 for n in got.values()), got
+
+
+@pytest.mark.parametrize("mode", ["-a", "launch"])
+@pytest.mark.parametrize("python", ["/usr/bin/python3",
+                                    PYTHONS[4][1]])  # static; libpython
+def test_a_child_that_execs_is_not_read_as_its_parent(mode, python,
+                                                       tmp_path):
+    """A Python process's vfork child runs the parent's code (subprocess's
+    _fork_exec) until it execs a shell.  Sampled before the exec, it is
+    the parent's program; after, another one.  What was read of it before
+    (its config, in the sampler or on its way there) must not be used
+    after: no sample of the shell read as Python, none of its samples
+    parked as Python's.  Each shell runs ~30 ms of CPU; the window
+    before its exec, well under 5 ms (5 samples at -F 999)."""
+    if not os.access(python, os.X_OK):
+        pytest.skip(f"{python} is not installed")
+    script = tmp_path / "spawner.py"
+    script.write_text(SPAWNER)
+    pidfile = tmp_path / "pids"
+    cmd = [python, str(script), "40", str(pidfile)]
+    if mode == "-a":
+        p = start_pyprof("-a", "-F", 999, "--folded")
+        try:
+            subprocess.run(cmd, check=True, timeout=120)
+        finally:
+            p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        rc = p.returncode
+    else:
+        r = run_pyprof("-F", 999, "--folded", "--", *cmd, timeout=120)
+        out, err, rc = r.out, r.err, r.rc
+    assert rc == 0, err
+    pids = set(pidfile.read_text().split())
+    assert len(pids) == 40
+    # The spawner itself is seen, forking.
+    assert re.search(r"_execute_child \(.*subprocess\.py:\d+\)", out), out
+    assert_only_before_exec(out, pids)
 
 
 FORKED_INIT = """\

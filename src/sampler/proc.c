@@ -242,6 +242,58 @@ int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
 	return 0;
 }
 
+/* The number at *p, ended by a space, a newline or the end; *p moves past
+ * its end.  0 or -EINVAL. */
+static int stat_number(const char **p, uint64_t *v)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(*p, &end, 10);
+	if (errno || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EINVAL;
+	*p = end;
+	return 0;
+}
+
+int proc__parse_stat_code(const char *buf, uint64_t *start, uint64_t *end)
+{
+	const char *p;
+
+	/* The fields follow the last ')': state(3) ... startcode(26)
+	 * endcode(27). */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -EINVAL;
+	p += 2;
+	for (int field = 3; field < 26; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	if (stat_number(&p, start) || *p++ != ' ' || stat_number(&p, end))
+		return -EINVAL;
+	return 0;
+}
+
+int proc__code(pid_t pid, uint64_t *start, uint64_t *end)
+{
+	char path[64], buf[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	rc = proc__parse_stat_code(buf, start, end);
+	/* 0 without memory; 1 to those who may not look. */
+	if (!rc && (*start <= 1 || *end <= 1))
+		rc = -EINVAL;
+	return rc;
+}
+
 /* Reads /proc/pid/stat. 0, or -ESRCH when it cannot be read, -EINVAL when
  * it does not parse. */
 static int read_stat(pid_t pid, struct stat_fields *sf)

@@ -39,7 +39,14 @@ int proc__parse_status_number(const char *buf, const char *key, pid_t *out);
  * the text of /proc/PID/stat.  0 or -EINVAL. */
 int proc__parse_stat(const char *buf, char *state, unsigned long long *utime,
 		     unsigned long long *stime, unsigned long long *start);
+/* startcode and endcode (fields 26 and 27: where the program's code lies)
+ * from the text of /proc/PID/stat.  0 or -EINVAL. */
+int proc__parse_stat_code(const char *buf, uint64_t *start, uint64_t *end);
 
+/* Where pid's program code lies (its startcode and endcode): an exec
+ * changes it.  0, -ESRCH, or -EINVAL when not shown (no memory, or no
+ * right to see). */
+int proc__code(pid_t pid, uint64_t *start, uint64_t *end);
 /* True if pid names a live (not zombie) process. */
 bool proc__alive(pid_t pid);
 /* True if every uid of process pid (real, effective, saved, fs) is uid:

@@ -664,11 +664,13 @@ static int read_at_rest(struct sampler *p, pid_t pid)
 int sampler__add_target(struct sampler *p, pid_t pid,
 			const struct py_proc_cfg *cfg)
 {
-	__u32 key = (__u32)pid;
 	struct py_proc_cfg c = *cfg;
-
+	__u32 key = (__u32)pid;
 	struct py_gil_cfg g;
 
+	/* Never sampled: which program it describes is not known. */
+	if (!c.code.start || !c.code.end)
+		return -EINVAL;
 	native__entry_markers(&c);
 	if (p->gil && offcpu__gil_cfg(&c, &g) == 0 &&
 	    bpf_map__update_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), &g,
@@ -720,6 +722,17 @@ uint64_t sampler__take_parked(struct sampler *p, pid_t pid)
 					    sizeof(key), &n, sizeof(n), 0))
 		return 0;
 	return n;
+}
+
+uint64_t sampler__exec_ns(struct sampler *p, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u64 ns = 0;
+
+	if (bpf_map__lookup_elem(p->skel->maps.execs, &key, sizeof(key), &ns,
+				 sizeof(ns), 0))
+		return 0;
+	return ns;
 }
 
 bool sampler__has_target(struct sampler *p, pid_t pid)

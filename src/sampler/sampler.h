@@ -95,6 +95,9 @@ int sampler__add_interp_exe(struct sampler *p,
 /* The samples the sampler took of pid while it was under discovery and
  * not recognised (bpf/discover.bpf.h), forgotten there.  0 if none. */
 uint64_t sampler__take_parked(struct sampler *p, pid_t pid);
+/* When pid last exec'd, on the sampler's clock (CLOCK_MONOTONIC, ns), or 0
+ * if it has not since the sampler started or since it was forked. */
+uint64_t sampler__exec_ns(struct sampler *p, pid_t pid);
 /* Whether pid is sampled (added, forked from a target, or recognised). */
 bool sampler__has_target(struct sampler *p, pid_t pid);
 /* Stops sampling pid. */

@@ -69,7 +69,42 @@ static int push_cfg(struct targets *ts, struct target *t)
 
 	py_layout__to_cfg(&t->py.layout, t->py.runtime_addr, &cfg);
 	cfg.thread_ptr_off = t->py.thread_ptr_off;
+	cfg.code = t->code;
 	return sampler__add_target(ts->bpf, t->pid, &cfg);
+}
+
+/* Where pid's program code lies, now.  0 or -errno. */
+static int read_code(pid_t pid, struct py_code_range *code)
+{
+	uint64_t start, end;
+	int rc = proc__code(pid, &start, &end);
+
+	code->start = rc ? 0 : start;
+	code->end = rc ? 0 : end;
+	return rc;
+}
+
+/* Whether t exec'd since what was read of it was read (t->read_ns). */
+static bool execed_since_read(struct targets *ts, const struct target *t)
+{
+	uint64_t exec_ns = sampler__exec_ns(ts->bpf, t->pid);
+
+	return exec_ns && exec_ns >= t->read_ns;
+}
+
+/*
+ * After push_cfg: whether the config just put in the sampler is the one of
+ * a program t ran before an exec.  The sampler forgot t at the exec and
+ * must not take it again: it would keep the new program from being
+ * recognised, or (its own executable, mapped at the same place) have it
+ * read with the old one's addresses.  Taken out if so.
+ */
+static bool pushed_stale(struct targets *ts, struct target *t)
+{
+	if (!execed_since_read(ts, t))
+		return false;
+	sampler__remove_target(ts->bpf, t->pid);
+	return true;
 }
 
 /* Tells the sampler that py's executable runs a CPython, once. */
@@ -158,11 +193,12 @@ static int grow_v(struct targets *ts)
 }
 
 /*
- * Child, forked by target pt, exited before it could be added: a target
- * already gone, reading pt's memory, so that the samples the sampler took
- * of it (with pt's config) are named and retired like any other's.
+ * Child, forked by target pt, gone or exec'd before it could be added: a
+ * target already gone, reading pt's memory, so that the samples the sampler
+ * took of it (with pt's config) are named and retired like any other's.
  */
-static void add_ghost(struct targets *ts, pid_t child, const struct target *pt)
+static void add_ghost(struct targets *ts, pid_t child, const struct target *pt,
+		      bool execed)
 {
 	struct target *t;
 
@@ -177,6 +213,7 @@ static void add_ghost(struct targets *ts, pid_t child, const struct target *pt)
 	memcpy(t->comm, pt->comm, sizeof(t->comm));
 	t->cpu0 = t->cpu1 = -1;
 	t->gone = true;
+	t->execed = execed;
 	if (hashmap__set(&ts->by_pid, (uint64_t)child, (uintptr_t)t)) {
 		free_target(t);
 		return;
@@ -185,13 +222,51 @@ static void add_ghost(struct targets *ts, pid_t child, const struct target *pt)
 	ts->want_drain = true;
 }
 
+/*
+ * Whether t was forked by a target and runs its program still (its
+ * interpreter at the same address): then its parent's memory can name
+ * what it ran once its own is gone (set_gone).  A forked child found by
+ * discovery rather than by following forks.
+ */
+static void find_parent(struct targets *ts, struct target *t)
+{
+	struct target *pt;
+	pid_t ppid;
+
+	if (t->parent || proc__ppid(t->pid, &ppid))
+		return;
+	pt = targets__get(ts, ppid);
+	if (pt && pt != t && !pt->gone &&
+	    pt->py.runtime_addr == t->py.runtime_addr)
+		t->parent = ppid;
+}
+
+static void set_gone(struct targets *ts, struct target *t)
+{
+	struct target *pt = targets__get(ts, t->parent);
+
+	if (t->gone)
+		return;
+	t->gone = true;
+	ts->want_drain = true;
+	/* A forked child shares its parent's code objects; with the child's
+	 * memory gone (or replaced by exec), what is left to read is read
+	 * through the parent's, which holds the same objects at the same
+	 * addresses (a code object whose co_firstlineno differs from the
+	 * sampled one is not trusted). */
+	if (pt && !pt->gone)
+		rmem__init_pid(&t->py.mem, pt->pid);
+}
+
 struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 			    char *err, size_t errlen)
 {
+	uint64_t since_ns = clock__now_ns();
 	struct target *t;
 	pid_t ns_pid;
 	double age = -1;
-	uint64_t run_ns;
+	struct py_code_range code;
+	uint64_t run_ns, parked = 0;
 
 	if (ts->n >= TARGETS_MAX) {
 		*rc = -ENOSPC;
@@ -214,16 +289,32 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto nomem;
+	/* What is read of it is of one program only if its code lies where
+	 * it did before: no exec in between. */
+	read_code(pid, &t->code);
 	*rc = python__attach(pid, &t->py, err, errlen);
+	if (!*rc)
+		proc__comm(pid, 0, t->comm, sizeof(t->comm));
+	if (!*rc && (!t->code.start || read_code(pid, &code) ||
+		     code.start != t->code.start || code.end != t->code.end)) {
+		python__detach(&t->py);
+		*rc = proc__alive(pid) ? -ESTALE : -ESRCH;
+		snprintf(err, errlen,
+			 *rc == -ESRCH ? "pid %d exited while it was being "
+					 "attached" :
+					 "pid %d ran a new program while it "
+					 "was being attached",
+			 pid);
+	}
 	if (*rc) {
 		free(t);
 		return NULL;
 	}
 	t->pid = pid;
 	t->given = given;
+	t->read_ns = since_ns;
 	if (proc__ns_pid(pid, &ns_pid) == 0 && ns_pid != pid)
 		t->ns_pid = ns_pid;
-	proc__comm(pid, 0, t->comm, sizeof(t->comm));
 	t->cpu0 = t->cpu1 = -1;
 	proc__cpu_time(pid, &t->cpu0);
 	t->cpu1 = t->cpu0;
@@ -237,12 +328,24 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		t->await_recognised = !given &&
 				      sampler__has_target(ts->bpf, pid);
 		*rc = push_cfg(ts, t);
-		if (*rc) {
-			hashmap__del(&ts->by_pid, (uint64_t)pid);
-			free_target(t);
+		/* Parked before this, of the program attached (an exec
+		 * forgets them), unless it exec'd since it was read. */
+		if (!*rc && !given)
+			parked = sampler__take_parked(ts->bpf, pid);
+		if (!*rc && pushed_stale(ts, t))
+			*rc = -ESTALE;
+		if (*rc == -ESTALE)
+			snprintf(err, errlen,
+				 "pid %d ran a new program while it was being "
+				 "attached",
+				 pid);
+		else if (*rc)
 			snprintf(err, errlen,
 				 "cannot add pid %d to the sampler: %s", pid,
 				 strerror(-*rc));
+		if (*rc) {
+			hashmap__del(&ts->by_pid, (uint64_t)pid);
+			free_target(t);
 			return NULL;
 		}
 		/* Its CPU time counts from now, when it is sampled. */
@@ -262,11 +365,12 @@ struct target *targets__add(struct targets *ts, pid_t pid, bool given, int *rc,
 		if (age < 0 || proc__run_ns(pid, &run_ns) != 0)
 			run_ns = 0;
 		describe_file(ts, &t->py);
-		if (!given)
-			t->parked = sampler__take_parked(ts->bpf, pid);
+		t->parked = parked;
 	}
 	hashmap__del(&ts->retry, (uint64_t)pid);
 	hashmap__del(&ts->expected, (uint64_t)pid);
+	if (!given)
+		find_parent(ts, t);
 	ts->v[ts->n++] = t;
 	ts->attached++;
 	if (t->py.layout.free_threaded && !ts->no_gil++) {
@@ -307,6 +411,12 @@ int targets__start(struct targets *ts, struct sampler *bpf, char *err,
 				 "cannot add pid %d to the sampler: %s", t->pid,
 				 strerror(-rc));
 			return rc;
+		}
+		/* Between its attach and now: it is another program. */
+		if (pushed_stale(ts, t)) {
+			t->execed = true;
+			set_gone(ts, t);
+			continue;
 		}
 		/* The summary's expected samples are of the CPU time while
 		 * sampled: not the time the sampler took to load, nor any
@@ -386,6 +496,8 @@ void targets__on_recognised(struct targets *ts,
 		goto fail;
 	python__from_file(&pr->py, pid, ev->hdr.key, &t->py);
 	t->pid = pid;
+	t->read_ns = ev->recognised_ns;
+	t->code = ev->code;
 	if (proc__ns_pid(pid, &ns_pid) == 0 && ns_pid != pid)
 		t->ns_pid = ns_pid;
 	memcpy(t->comm, ev->comm, sizeof(t->comm) - 1);
@@ -396,13 +508,21 @@ void targets__on_recognised(struct targets *ts,
 		free_target(t);
 		goto fail;
 	}
-	/* Gone already (it ran briefly): its samples are kept all the
-	 * same, under what could still be read of it. */
-	if (!proc__alive(pid)) {
-		t->gone = true;
-		ts->want_drain = true;
-	} else {
+	find_parent(ts, t);
+	/* Parked before it was recognised, unless it exec'd since: then
+	 * they are the new program's, and the sampler forgot it (and must
+	 * not take its config again).  Gone already (it ran briefly), or
+	 * exec'd, its samples until then are kept all the same, under what
+	 * can still be read of it. */
+	if (proc__alive(pid))
 		push_cfg(ts, t); /* the same config; and --gil's, wall's */
+	t->parked = sampler__take_parked(ts->bpf, pid);
+	if (pushed_stale(ts, t)) {
+		t->execed = true;
+		t->parked = 0;
+		set_gone(ts, t);
+	} else if (!proc__alive(pid)) {
+		set_gone(ts, t);
 	}
 	/* Started after the start (the sampler's clock is CLOCK_MONOTONIC,
 	 * as clock__now()'s): how long until it was sampled. */
@@ -413,7 +533,6 @@ void targets__on_recognised(struct targets *ts,
 		count_delay(ts, delay, (double)ev->cpu_ns / 1e9);
 	}
 	hashmap__del(&ts->retry, (uint64_t)pid);
-	t->parked = sampler__take_parked(ts->bpf, pid);
 	ts->v[ts->n++] = t;
 	ts->attached++;
 	ts->recognised++;
@@ -512,6 +631,11 @@ void targets__on_probe(struct targets *ts, pid_t pid)
 		hashmap__del(&ts->retry, (uint64_t)pid);
 		sampler__take_parked(ts->bpf, pid);
 		return;
+	case -ESTALE:
+		/* It exec'd while attached: the sampler forgot it then, and
+		 * announces the new program at its first sample. */
+		hashmap__del(&ts->retry, (uint64_t)pid);
+		return;
 	case -EAGAIN:
 		expect_file(ts, pid);
 		retry_later(ts, pid, RETRY_YOUNG_NS);
@@ -559,35 +683,20 @@ void targets__on_fork(struct targets *ts, pid_t child, pid_t parent)
 	t = targets__add(ts, child, false, &rc, err, sizeof(err));
 	if (t) {
 		t->parent = parent;
-	} else if (rc == -ESRCH) {
-		/* Gone already (a fork that ran briefly): what it ran is
+	} else if (rc == -ESRCH || sampler__exec_ns(ts->bpf, child)) {
+		/* Gone already, or another program already (a fork that ran
+		 * briefly; a vfork that exec'd): what it ran as a target is
 		 * the parent's code, so let the parent's memory name it. */
-		add_ghost(ts, child, pt);
+		add_ghost(ts, child, pt, sampler__exec_ns(ts->bpf, child) != 0);
 	} else {
 		sampler__remove_target(ts->bpf, child);
 	}
 }
 
-static void set_gone(struct targets *ts, struct target *t)
-{
-	struct target *pt = targets__get(ts, t->parent);
-
-	if (t->gone)
-		return;
-	t->gone = true;
-	ts->want_drain = true;
-	/* A forked child shares its parent's code objects; with the child's
-	 * memory gone (or replaced by exec), what is left to read is read
-	 * through the parent's, which holds the same objects at the same
-	 * addresses (a code object whose co_firstlineno differs from the
-	 * sampled one is not trusted). */
-	if (pt && !pt->gone)
-		rmem__init_pid(&t->py.mem, pt->pid);
-}
-
 void targets__on_exec(struct targets *ts, pid_t pid)
 {
 	struct target *t = targets__get(ts, pid);
+
 
 	if (!t || t->gone)
 		return;
@@ -626,8 +735,9 @@ void targets__drain_begin(struct targets *ts)
 		if (!t->gone)
 			continue;
 		t->drained = true;
-		/* Parked after it was attached, before the sampler knew. */
-		if (!t->given && ts->bpf)
+		/* Parked after it was attached, before the sampler knew;
+		 * after an exec, what is parked is the new program's. */
+		if (!t->given && ts->bpf && !execed_since_read(ts, t))
 			t->parked += sampler__take_parked(ts->bpf, t->pid);
 	}
 }

@@ -35,6 +35,10 @@ struct target {
 				  was on its way: its delay comes with it */
 	uint64_t parked; /* samples taken before it was recognised, for the
 			    collector to add */
+	uint64_t read_ns; /* when what was read of it was read (the sampler's
+			     clock): an exec since makes it another program */
+	struct py_code_range code; /* where its program's code lies, as read
+				      with its config */
 	double cpu0, cpu1; /* CPU seconds at attach and last seen */
 
 	/* The collector's state for this process. */

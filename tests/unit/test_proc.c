@@ -33,6 +33,37 @@ TEST(proc_parse_stat_hostile_comm)
 	CHECK_INT(proc__parse_stat("", &state, &ut, &st, &start), -EINVAL);
 }
 
+TEST(proc_parse_stat_code)
+{
+	/* startcode and endcode are fields 26 and 27, after a comm of the
+	 * target's choosing. */
+	const char *stat = "4242 (a) (b ) Z 1 2) S 1 4242 4242 0 -1 4194560 "
+			   "100 0 0 0 57 13 0 0 20 0 1 0 987654 11059200 "
+			   "2000 18446744073709551615 94371840 94380000 "
+			   "140737488347136 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+	uint64_t code = 0, end = 0;
+	char self[1024];
+	FILE *f;
+	size_t n;
+
+	CHECK_INT(proc__parse_stat_code(stat, &code, &end), 0);
+	CHECK_INT(code == 94371840, 1);
+	CHECK_INT(end == 94380000, 1);
+	CHECK_INT(proc__parse_stat_code("4242 (x) S 1 2 3", &code, &end),
+		  -EINVAL);
+	CHECK_INT(proc__parse_stat_code("4242 (x", &code, &end), -EINVAL);
+	/* Our own, which /proc shows us: where this program's code is. */
+	f = fopen("/proc/self/stat", "r");
+	REQUIRE(f);
+	n = fread(self, 1, sizeof(self) - 1, f);
+	fclose(f);
+	self[n] = '\0';
+	CHECK_INT(proc__parse_stat_code(self, &code, &end), 0);
+	CHECK_INT(code > 1, 1);
+	CHECK_INT(code <= (uint64_t)(uintptr_t)&proc__parse_stat_code, 1);
+	CHECK_INT(end > (uint64_t)(uintptr_t)&proc__parse_stat_code, 1);
+}
+
 TEST(proc_parse_stat_self)
 {
 	unsigned long long ut, st, start;
