@@ -470,6 +470,10 @@ enum stat_show {
 	  "thread lists longer than PY_MAX_THREADS_WALK", STAT_SHOW_OWN)       \
 	X(STAT_SKIPPED_FRAMES, "skipped_frames",                               \
 	  "C-stack shim frames skipped (3.12+)", STAT_SHOW_VERBOSE)            \
+	X(STAT_CFRAME_UNSET, "cframe_unset",                                   \
+	  "samples entering the eval loop, read from the caller's frame "     \
+	  "(3.11, 3.12)",                                                      \
+	  STAT_SHOW_VERBOSE)                                                   \
 	X(STAT_ERR_TLBC, "err_tlbc",                                           \
 	  "frames whose thread-local bytecode is unreadable (free-threaded; "  \
 	  "line unknown)",                                                     \

@@ -649,15 +649,49 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 	return 0;
 }
 
+/*
+ * 3.11 and 3.12 enter the eval loop by making a _PyCFrame on the C stack
+ * the thread's (tstate->cframe = &cframe) some instructions before they
+ * set its current_frame: in between, that is whatever the stack held
+ * there, often the frame of a generator the same C caller resumed last
+ * time, unlinked since (previous NULL).  The frame running is then still
+ * the caller's cframe's (cframe.previous, set first; it follows
+ * current_frame in both versions).  A frame whose previous is NULL is the
+ * thread's first only where that cframe has no frame (3.11; in 3.12 the
+ * first is a C-stack shim, never current).
+ */
+static __always_inline void skip_unset_cframe(struct walk *w,
+					      struct task_struct *task,
+					      const struct py_proc_cfg *cfg,
+					      __u64 cframe)
+{
+	const struct py_walk_offsets *o = &cfg->off;
+	__u64 up = 1, prev = 0, prev_frame = 0;
+
+	if (!off_ok(o->frame_previous, 8, PY_FRAME_READ_MAX) ||
+	    read_ptr(task, w->frame + o->frame_previous, &up) || up)
+		return;
+	if (read_ptr(task, cframe + o->cframe_current_frame + 8, &prev) ||
+	    !prev ||
+	    read_ptr(task, prev + o->cframe_current_frame, &prev_frame))
+		return;
+	if (prev_frame || cfg->version >= 0x030c) {
+		stat_inc(STAT_CFRAME_UNSET);
+		w->frame = prev_frame;
+	}
+}
+
 /* The Python frame the thread state is running, into w->frame (0 if
  * none): tstate->frame (<=3.10), tstate->cframe->current_frame (3.11,
  * 3.12), tstate->current_frame (3.13+); the first link already read if
  * linked.  0, or a negative error on a fault. */
 static __always_inline long current_frame(struct walk *w,
 					  struct task_struct *task,
-					  const struct py_walk_offsets *o,
+					  const struct py_proc_cfg *cfg,
 					  __u64 tstate, __u64 link, bool linked)
 {
+	const struct py_walk_offsets *o = &cfg->off;
+	__u64 cframe;
 	long err = 0;
 
 	if (linked)
@@ -665,9 +699,13 @@ static __always_inline long current_frame(struct walk *w,
 	else
 		err = read_ptr(task, tstate + o->tstate_frame, &w->frame);
 
-	if (!err && w->frame && o->cframe_current_frame != PY_OFF_NONE)
-		err = read_ptr(task, w->frame + o->cframe_current_frame,
+	if (!err && w->frame && o->cframe_current_frame != PY_OFF_NONE) {
+		cframe = w->frame;
+		err = read_ptr(task, cframe + o->cframe_current_frame,
 			       &w->frame);
+		if (!err && w->frame)
+			skip_unset_cframe(w, task, cfg, cframe);
+	}
 	return err;
 }
 
@@ -804,7 +842,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return reason;
 	}
 
-	if (current_frame(w, task, &cfg->off, tstate, link, linked)) {
+	if (current_frame(w, task, cfg, tstate, link, linked)) {
 		/* Like a first frame that cannot be read. */
 		key->flags = SAMPLE_F_PARTIAL;
 		return STAT_ERR_FRAME;
