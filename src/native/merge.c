@@ -68,14 +68,25 @@ int native__merge(const bool *eval, uint32_t nnat, const struct py_frame *py,
 		  uint32_t npy, bool per_frame, bool native_cut,
 		  struct merge_slot *out, uint32_t max, uint32_t *n)
 {
-	uint32_t nev = 0, ngroups = 0, g, skip, p = 0;
+	uint32_t nev = 0, ngroups = 0, g, skip, p = 0, entering = UINT32_MAX;
 	int rc = 0;
 
 	*n = 0;
-	for (uint32_t i = 0; i < nnat; i++)
+	for (uint32_t i = 0; i < nnat; i++) {
+		if (eval[i])
+			entering = i;
 		nev += eval[i];
+	}
 	for (uint32_t i = 0; i < npy; i = group_end(py, npy, per_frame, i))
 		ngroups++;
+	/* One eval-loop call more than activations, and the unwind whole:
+	 * the leaf-most call is entering (its frame not yet the thread's)
+	 * or leaving (its frame popped).  It runs no Python frame; it shows
+	 * as itself. */
+	if (npy && nev == ngroups + 1 && !native_cut)
+		nev--;
+	else
+		entering = UINT32_MAX;
 
 	if (npy == 0) {
 		for (uint32_t i = 0; i < nnat && !rc; i++)
@@ -105,7 +116,7 @@ int native__merge(const bool *eval, uint32_t nnat, const struct py_frame *py,
 	for (uint32_t i = 0; i < nnat && !rc; i++) {
 		uint32_t end;
 
-		if (!eval[i]) {
+		if (!eval[i] || i == entering) {
 			rc = put(out, max, n, MERGE_NATIVE, i);
 			continue;
 		}

@@ -222,8 +222,9 @@ TEST(collect_no_python_markers_with_native)
 
 TEST(collect_unmerged_marker)
 {
-	/* Two eval frames for one group of Python frames. */
+	/* Three eval frames for one group of Python frames. */
 	static const char *const two_evals[] = { "main",
+						 "_PyEval_EvalFrameDefault",
 						 "_PyEval_EvalFrameDefault",
 						 "_PyEval_EvalFrameDefault" };
 	struct fixture f;
@@ -233,13 +234,14 @@ TEST(collect_unmerged_marker)
 		teardown(&f);
 		REQUIRE(false);
 	}
-	merged(&f, two_evals, 3, 2);
+	merged(&f, two_evals, 4, 2);
 	CHECK_INT(f.nat->merged, MERGE_MISMATCH);
 	CHECK_INT(with_native(&f, SAMPLE_F_CYCLE, 2, 1), 0);
 	CHECK_STR(
 		stack(f.prof, 0, &n),
 		"unit-4242;[unmerged];[frame chain loops];[unknown];[unknown];"
-		"main;_PyEval_EvalFrameDefault;_PyEval_EvalFrameDefault");
+		"main;_PyEval_EvalFrameDefault;_PyEval_EvalFrameDefault;"
+		"_PyEval_EvalFrameDefault");
 	CHECK_INT(f.c.native_unmerged, 1);
 	teardown(&f);
 }

@@ -80,15 +80,15 @@ TEST(merge_entry_groups_311)
 
 TEST(merge_mismatch_keeps_everything)
 {
-	/* Two evals but one group, and the unwind was complete. */
-	bool ev[] = { true, false, true };
+	/* Three evals but one group, and the unwind was complete. */
+	bool ev[] = { true, false, true, true };
 	struct py_frame py[] = { pf(0), pf(0) };
 	struct merge_slot out[16];
 	uint32_t n;
 
-	CHECK_INT(native__merge(ev, 3, py, 2, false, false, out, 16, &n),
+	CHECK_INT(native__merge(ev, 4, py, 2, false, false, out, 16, &n),
 		  MERGE_MISMATCH);
-	CHECK_STR(render(out, n), "P0 P1 N0 N1 N2");
+	CHECK_STR(render(out, n), "P0 P1 N0 N1 N2 N3");
 	/* One frame per activation (3.8-3.10): two evals, two frames. */
 	CHECK_INT(native__merge(ev, 3, py, 2, true, false, out, 16, &n),
 		  MERGE_OK);
@@ -100,6 +100,25 @@ TEST(merge_mismatch_keeps_everything)
 					&n),
 			  MERGE_MISMATCH);
 	}
+}
+
+TEST(merge_eval_entering)
+{
+	/* Two evals, one group: the leaf-most eval-loop call has not made
+	 * its frame the thread's yet (or has popped it).  The root-most
+	 * runs the group; the other shows as itself. */
+	bool ev[] = { true, false, true, false };
+	struct py_frame py[] = { pf(0), pf(0) };
+	struct merge_slot out[16];
+	uint32_t n;
+
+	CHECK_INT(native__merge(ev, 4, py, 2, false, false, out, 16, &n),
+		  MERGE_OK);
+	CHECK_STR(render(out, n), "P0 P1 N1 N2 N3");
+	/* Not when the unwind stopped early: which evals it saw is not
+	 * known. */
+	CHECK_INT(native__merge(ev, 4, py, 2, false, true, out, 16, &n),
+		  MERGE_MISMATCH);
 }
 
 TEST(merge_cut_unwind_keeps_root_groups_first)
