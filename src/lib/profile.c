@@ -31,7 +31,7 @@ struct profile {
 	uint32_t *frame_ids;
 	size_t ids_len, ids_cap;
 	struct pstack *stacks;
-	size_t nstacks, stacks_cap, stacks_max;
+	size_t nstacks, stacks_cap, stacks_max, ids_max;
 	struct hashmap stack_index;
 
 	uint64_t total;
@@ -53,6 +53,7 @@ struct profile *profile__new(void)
 		return NULL;
 	p->events_max = PROFILE_TIMELINE_MAX;
 	p->stacks_max = SIZE_MAX;
+	p->ids_max = SIZE_MAX;
 	profile__intern(p, "", 0);
 	if (p->nstr != 1) {
 		profile__free(p);
@@ -201,7 +202,7 @@ static int add_stack(struct profile *p, const uint32_t *frames, uint32_t n,
 			return 0;
 		}
 	}
-	if (p->nstacks >= p->stacks_max)
+	if (p->nstacks >= p->stacks_max || p->ids_len + n > p->ids_max)
 		return -ENOSPC;
 	if (grow__reserve((void **)&p->frame_ids, &p->ids_cap, p->ids_len + n,
 			  sizeof(*frames)) ||
@@ -368,6 +369,16 @@ uint64_t profile__timeline_origin(const struct profile *p)
 void profile__set_stacks_max(struct profile *p, size_t max)
 {
 	p->stacks_max = max;
+}
+
+void profile__set_frame_ids_max(struct profile *p, size_t max)
+{
+	p->ids_max = max;
+}
+
+size_t profile__frame_ids(const struct profile *p)
+{
+	return p->ids_len;
 }
 
 void profile__set_timeline_max(struct profile *p, size_t max)

@@ -54,12 +54,17 @@ int profile__set_first_line(struct profile *p, uint32_t frame, int32_t line);
 int32_t profile__first_line(const struct profile *p, uint32_t frame);
 
 /* Adds count samples of the stack frames[0..n) (root first). 0, -ENOMEM,
- * or -ENOSPC for a new stack past the cap on stacks. */
+ * or -ENOSPC for a new stack past the cap on stacks or on their frames. */
 int profile__add(struct profile *p, const uint32_t *frames, uint32_t n,
 		 uint64_t count);
 /* Caps the distinct stacks (none unless set): for tests of a profile that
  * cannot grow, or a smaller memory bound. */
 void profile__set_stacks_max(struct profile *p, size_t max);
+/* Caps the frames of all distinct stacks together (none unless set): a
+ * bound in bytes (4 each) however deep the stacks. */
+void profile__set_frame_ids_max(struct profile *p, size_t max);
+/* The frames of all distinct stacks together. */
+size_t profile__frame_ids(const struct profile *p);
 
 size_t profile__nstacks(const struct profile *p);
 /* The bytes p's arrays and indexes hold (their capacity, not their use). */

@@ -51,6 +51,7 @@ struct window {
 	size_t over_id; /* the "[over the agent's stack limit]" stack */
 	unsigned since_compact; /* pushes since the last compaction */
 	size_t compact_at; /* compact when the dictionary reaches this */
+	size_t compact_ids_at; /* ... or its frames this */
 
 	double start;
 	uint64_t samples, taken, lost;
@@ -239,6 +240,7 @@ static struct profile *dict__new(const struct window *w, size_t *over_id)
 		return NULL;
 	}
 	profile__set_stacks_max(d, 2 * w->o.max_stacks + 1);
+	profile__set_frame_ids_max(d, 2 * w->o.max_frame_ids + 1);
 	return d;
 }
 
@@ -254,6 +256,8 @@ struct window *window__new(const struct window_opts *o)
 	if (!w)
 		return NULL;
 	w->o = *o;
+	if (!w->o.max_frame_ids)
+		w->o.max_frame_ids = WINDOW_FRAMES_PER_STACK * o->max_stacks;
 	w->ring = calloc(o->slots, sizeof(*w->ring));
 	w->dict = w->ring ? dict__new(w, &w->over_id) : NULL;
 	if (!w->dict || counts__reserve(&w->c, profile__nstacks(w->dict))) {
@@ -262,6 +266,7 @@ struct window *window__new(const struct window_opts *o)
 		return NULL;
 	}
 	w->compact_at = o->max_stacks;
+	w->compact_ids_at = w->o.max_frame_ids;
 	return w;
 }
 
@@ -397,7 +402,8 @@ int window__push(struct window *w, const struct profile *delta,
 	if (w->seq == 1)
 		w->start = info->t_end - info->duration;
 	if (++w->since_compact >= w->o.slots ||
-	    profile__nstacks(w->dict) >= w->compact_at)
+	    profile__nstacks(w->dict) >= w->compact_at ||
+	    profile__frame_ids(w->dict) >= w->compact_ids_at)
 		window__compact(w); /* on failure, tried again next time */
 	return 0;
 }
@@ -571,7 +577,8 @@ static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 			rc = (int)len;
 			break;
 		}
-		if (k >= budget) {
+		if (k >= budget ||
+		    profile__frame_ids(d) + (size_t)len > w->o.max_frame_ids) {
 			int64_t m = marker(d, MARK_MERGED);
 
 			if (m < 0) {
@@ -609,6 +616,7 @@ int window__compact(struct window *w)
 		goto out;
 	/* No cap while rebuilding: it holds at most what the old one did. */
 	profile__set_stacks_max(d, SIZE_MAX);
+	profile__set_frame_ids_max(d, SIZE_MAX);
 	rc = xlat__init(&x, w->dict, d);
 	/* The window's stacks, exactly. */
 	for (size_t i = 0; !rc && i < nst; i++) {
@@ -661,6 +669,7 @@ int window__compact(struct window *w)
 			s->e[k].stack = remap[s->e[k].stack];
 	}
 	profile__set_stacks_max(d, 2 * w->o.max_stacks + 1);
+	profile__set_frame_ids_max(d, 2 * w->o.max_frame_ids + 1);
 	profile__free(w->dict);
 	counts__free(&w->c);
 	w->dict = d;
@@ -673,6 +682,10 @@ int window__compact(struct window *w)
 	w->compact_at = profile__nstacks(w->dict) + w->o.max_stacks / 4;
 	if (w->compact_at < w->o.max_stacks)
 		w->compact_at = w->o.max_stacks;
+	w->compact_ids_at = profile__frame_ids(w->dict) +
+			    w->o.max_frame_ids / 4;
+	if (w->compact_ids_at < w->o.max_frame_ids)
+		w->compact_ids_at = w->o.max_frame_ids;
 	rc = 0;
 out:
 	profile__free(t);

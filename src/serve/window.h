@@ -18,14 +18,16 @@
  *   intervals leave early, so the window holds fewer seconds (window__stats
  *   says how many), never wrong counts;
  * - distinct stacks: every window length, or when the dictionary holds more
- *   than max_stacks, it is rebuilt (compaction): the stacks in the window
+ *   than max_stacks, or their frames together more than max_frame_ids, it
+ *   is rebuilt (compaction): the stacks in the window
  *   stay exact; those only in the totals since the start lose their
  *   process's pid when that process has left the window ("python3-4242"
  *   becomes "python3-*") and the numbers of their thread's name
  *   ("Thread-17 (work)" becomes "Thread-* (work)"), and past max_stacks
- *   the smallest of them are merged into one "[smaller stacks merged]"
- *   stack per process.  A new stack that finds the dictionary at twice
- *   max_stacks even so is counted under "[over the agent's stack limit]".
+ *   or max_frame_ids the smallest of them are merged into one "[smaller
+ *   stacks merged]" stack per process.  A new stack that finds the
+ *   dictionary at twice max_stacks or max_frame_ids even so is counted
+ *   under "[over the agent's stack limit]".
  *   Totals of samples are always exact.
  *
  * Not thread-safe: the agent holds its lock around every call.
@@ -43,10 +45,17 @@
 struct window_opts {
 	unsigned slots; /* intervals kept: the window's length */
 	size_t max_stacks; /* distinct stacks before compaction merges */
+	size_t max_frame_ids; /* their frames together, likewise (4 bytes
+				 each); 0: WINDOW_FRAMES_PER_STACK times
+				 max_stacks */
 	size_t max_entries; /* (stack, count) pairs over all intervals */
 };
 
 #define WINDOW_MAX_STACKS_DEFAULT 50000
+/* Frames per stack the default budget of frames allows on average: deep
+ * stacks (a test suite's, 100-300 frames) count against it, not only their
+ * number. */
+#define WINDOW_FRAMES_PER_STACK 40
 #define WINDOW_MAX_ENTRIES_DEFAULT (4u << 20) /* 8 bytes each: 32 MiB */
 
 /* What an interval brought besides its stacks. */

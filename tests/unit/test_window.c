@@ -191,6 +191,50 @@ TEST(window_memory_is_bounded_under_churn)
 	window__free(w);
 }
 
+/* Deep stacks (a test suite's, 100 frames) of processes that come and go:
+ * their number stays far under max_stacks, but their frames count against
+ * max_frame_ids, and what is kept of them stops growing. */
+TEST(window_frames_are_bounded_however_deep)
+{
+	struct window_opts o = { .slots = 2,
+				 .max_stacks = 1000,
+				 .max_frame_ids = 2000,
+				 .max_entries = 1000 };
+	struct window *w = window__new(&o);
+	struct window_query q = { .kind = WINDOW_ALL };
+	struct window_result r;
+	struct window_stats st;
+	size_t early = 0, late = 0;
+	char *line = malloc(8192);
+	int len;
+
+	REQUIRE(w && line);
+	for (int i = 0; i < 400; i++) {
+		len = snprintf(line, 8192, "python3-%d;MainThread", 1000 + i);
+		for (int d = 0; d < 100; d++)
+			len += snprintf(line + len, 8192 - (size_t)len,
+					";f%d (x.py:%d)", d, i);
+		snprintf(line + len, 8192 - (size_t)len, " 3\n");
+		CHECK_INT(push(w, line, i + 1), 0);
+		window__stats(w, &st);
+		if (i < 60 && st.bytes > early)
+			early = st.bytes;
+		if (i >= 60 && st.bytes > late)
+			late = st.bytes;
+	}
+	window__stats(w, &st);
+	CHECK(st.compactions > 0);
+	CHECK(st.stacks < 100);
+	CHECK(early > 0);
+	CHECK(late <= 2 * early);
+	/* Every sample still counted, most of them merged. */
+	answer(w, &q, &r);
+	CHECK_INT(r.samples, 1200);
+	CHECK_INT(st.samples, 1200);
+	free(line);
+	window__free(w);
+}
+
 TEST(window_compaction_merges_gone_processes)
 {
 	struct window *w = churn(5);
