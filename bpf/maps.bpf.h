@@ -308,6 +308,8 @@ struct walk {
 	__u64 seed; /* what the first segment's key starts from */
 
 	__u64 frame; /* next frame to read */
+	__u64 cframe; /* 3.11, 3.12: the _PyCFrame the first frame came from
+			 (pystack.bpf.h unset_cframe), until it is read */
 	__u64 code_adaptive;
 	__u32 depth; /* frames recorded */
 	__u32 flags; /* SAMPLE_F_* */

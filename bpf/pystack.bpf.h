@@ -316,6 +316,38 @@ static __always_inline __s32 frame_lasti(struct task_struct *task,
 	return (__s32)lasti;
 }
 
+/*
+ * 3.11 and 3.12 enter the eval loop by making a _PyCFrame on the C stack
+ * the thread's (tstate->cframe = &cframe) some instructions before they
+ * set its current_frame: in between, that is whatever the stack held
+ * there, often the frame of a generator the same C caller resumed last
+ * time, unlinked since (previous NULL).  The frame running is then still
+ * the caller's cframe's (cframe.previous, set first; it follows
+ * current_frame in both versions).  A first frame whose previous is NULL
+ * is the thread's first only where that cframe has no frame (3.11; in
+ * 3.12 the first is a C-stack shim, never current).  Called with the
+ * first frame's previous NULL; true if the walk goes on from the caller's
+ * frame (w->frame, 0 if none) instead.
+ */
+static __always_inline bool unset_cframe(struct walk *w,
+					 struct task_struct *task,
+					 const struct py_proc_cfg *cfg,
+					 __u64 cframe)
+{
+	__u32 off = cfg->off.cframe_current_frame;
+	__u64 prev = 0, prev_frame = 0;
+
+	if (read_ptr(task, cframe + off + 8, &prev) || !prev ||
+	    read_ptr(task, prev + off, &prev_frame))
+		return false;
+	if (!prev_frame && cfg->version < 0x030c)
+		return false;
+	stat_inc(STAT_CFRAME_UNSET);
+	w->frame = prev_frame;
+	w->win_below = 0;
+	return true;
+}
+
 /* One frame of the walk; returns 1 to stop. */
 static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 {
@@ -350,6 +382,13 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	}
 	next = cycle_cut(w, load_u64(w->win, base, cfg->off.frame_previous));
 	w->win_below = next < w->frame && w->frame - next <= 2 * WIN_MAX;
+	if (w->cframe) {
+		__u64 cframe = w->cframe;
+
+		w->cframe = 0;
+		if (!next && unset_cframe(w, c->task, cfg, cframe))
+			return 0;
+	}
 
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
 		__u8 owner = load_u8(w->win, base, cfg->off.frame_owner);
@@ -649,38 +688,6 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 	return 0;
 }
 
-/*
- * 3.11 and 3.12 enter the eval loop by making a _PyCFrame on the C stack
- * the thread's (tstate->cframe = &cframe) some instructions before they
- * set its current_frame: in between, that is whatever the stack held
- * there, often the frame of a generator the same C caller resumed last
- * time, unlinked since (previous NULL).  The frame running is then still
- * the caller's cframe's (cframe.previous, set first; it follows
- * current_frame in both versions).  A frame whose previous is NULL is the
- * thread's first only where that cframe has no frame (3.11; in 3.12 the
- * first is a C-stack shim, never current).
- */
-static __always_inline void skip_unset_cframe(struct walk *w,
-					      struct task_struct *task,
-					      const struct py_proc_cfg *cfg,
-					      __u64 cframe)
-{
-	const struct py_walk_offsets *o = &cfg->off;
-	__u64 up = 1, prev = 0, prev_frame = 0;
-
-	if (!off_ok(o->frame_previous, 8, PY_FRAME_READ_MAX) ||
-	    read_ptr(task, w->frame + o->frame_previous, &up) || up)
-		return;
-	if (read_ptr(task, cframe + o->cframe_current_frame + 8, &prev) ||
-	    !prev ||
-	    read_ptr(task, prev + o->cframe_current_frame, &prev_frame))
-		return;
-	if (prev_frame || cfg->version >= 0x030c) {
-		stat_inc(STAT_CFRAME_UNSET);
-		w->frame = prev_frame;
-	}
-}
-
 /* The Python frame the thread state is running, into w->frame (0 if
  * none): tstate->frame (<=3.10), tstate->cframe->current_frame (3.11,
  * 3.12), tstate->current_frame (3.13+); the first link already read if
@@ -691,20 +698,18 @@ static __always_inline long current_frame(struct walk *w,
 					  __u64 tstate, __u64 link, bool linked)
 {
 	const struct py_walk_offsets *o = &cfg->off;
-	__u64 cframe;
 	long err = 0;
 
+	w->cframe = 0;
 	if (linked)
 		w->frame = link;
 	else
 		err = read_ptr(task, tstate + o->tstate_frame, &w->frame);
 
 	if (!err && w->frame && o->cframe_current_frame != PY_OFF_NONE) {
-		cframe = w->frame;
-		err = read_ptr(task, cframe + o->cframe_current_frame,
+		w->cframe = w->frame;
+		err = read_ptr(task, w->cframe + o->cframe_current_frame,
 			       &w->frame);
-		if (!err && w->frame)
-			skip_unset_cframe(w, task, cfg, cframe);
 	}
 	return err;
 }
