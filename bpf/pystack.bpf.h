@@ -380,15 +380,18 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
-	next = cycle_cut(w, load_u64(w->win, base, cfg->off.frame_previous));
-	w->win_below = next < w->frame && w->frame - next <= 2 * WIN_MAX;
+	next = load_u64(w->win, base, cfg->off.frame_previous);
 	if (w->cframe) {
 		__u64 cframe = w->cframe;
 
+		/* The link as read: one that loops to this frame is cut to
+		 * 0 below, and that is not a first frame's NULL. */
 		w->cframe = 0;
 		if (!next && unset_cframe(w, c->task, cfg, cframe))
 			return 0;
 	}
+	next = cycle_cut(w, next);
+	w->win_below = next < w->frame && w->frame - next <= 2 * WIN_MAX;
 
 	if (cfg->frame_kind == PY_FRAME_INTERP) {
 		__u8 owner = load_u8(w->win, base, cfg->off.frame_owner);
