@@ -57,8 +57,12 @@ def test_sleeping_thread_has_its_wall_share(python):
     main = total(threads.get("MainThread", []))
     assert abs(sleep / all_ - 0.5) < 0.10, (sleep, all_, r.out)
     assert abs(main / all_ - 0.5) < 0.10, (main, all_, r.out)
-    # The sleeper spends (almost) all of its life in that one stack.
-    assert sleep >= 0.95 * total(threads["sleeper"]), r.out
+    # The sleeper spends (almost) all of its life in that one call: asleep,
+    # then waiting to take the GIL back from the spinning main thread
+    # ([off-cpu: futex], ~150 ms of 2 s seen on a loaded 3.9).
+    regain = under(threads["sleeper"], "[off-cpu: futex]", "wait_here",
+                   marker_line("wall.py", "SLEEP_LINE"))
+    assert sleep + regain >= 0.95 * total(threads["sleeper"]), r.out
     assert re.search(r"wall mode: \d+ sample-equivalents, on-CPU \d+ "
                      r"\([\d.]+%\), off-CPU \d+", r.err), r.err
 
