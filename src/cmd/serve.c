@@ -624,6 +624,7 @@ static int serve__open(struct serve *sv)
 	}
 	pthread_mutex_init(&sv->api.lock, NULL);
 	sv->api.max_stacks = API_MAX_STACKS;
+	sv->api.max_frames = API_MAX_FRAMES;
 	sv->api.max_bytes = API_MAX_BYTES;
 	if (gethostname(sv->api.host, sizeof(sv->api.host) - 1))
 		strcpy(sv->api.host, "localhost");

@@ -74,6 +74,7 @@ static int query(struct api *a, const struct request *rq,
 		.pid = rq->pid,
 		.comm = rq->comm[0] ? rq->comm : NULL,
 		.max_stacks = a->max_stacks,
+		.max_frames = a->max_frames,
 	};
 	int rc;
 
@@ -318,6 +319,7 @@ int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
 		.pid = rq->pid,
 		.comm = rq->comm[0] ? rq->comm : NULL,
 		.max_stacks = a->max_stacks,
+		.max_frames = a->max_frames,
 	};
 
 	/*
@@ -331,5 +333,6 @@ int api__stream_next(void *arg, const struct request *rq, uint64_t *seq,
 		if (rc != -EFBIG || q.max_stacks <= STREAM_MIN_STACKS)
 			return rc;
 		q.max_stacks /= 4;
+		q.max_frames /= 4;
 	}
 }

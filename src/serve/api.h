@@ -18,6 +18,9 @@
 #include "serve/window.h"
 
 #define API_MAX_STACKS 20000 /* stacks in one answer: the rest merged */
+/* ... and their frames together: deep stacks (a test suite's, 100-300
+ * frames) make an answer's size, not their number. */
+#define API_MAX_FRAMES (1u << 20)
 #define API_MAX_BYTES (64u << 20) /* bytes of one answer */
 
 struct api {
@@ -27,6 +30,7 @@ struct api {
 	char host[64]; /* this machine's name, for titles */
 	const char *what; /* what is profiled: "every Python process" */
 	size_t max_stacks; /* per answer */
+	size_t max_frames; /* per answer */
 	size_t max_bytes; /* per answer */
 };
 

@@ -133,14 +133,29 @@ static int reserve_buf(struct window *w, size_t n)
 	return 0;
 }
 
-/* from's stack i, translated into w->buf.  Its length, or -errno. */
+/* The number of frames of p's stack i. */
+static uint32_t stack_len(const struct profile *p, size_t i)
+{
+	const uint32_t *fr;
+	uint64_t count;
+	uint32_t n;
+
+	profile__stack(p, i, &fr, &n, &count);
+	return n;
+}
+
+/* from's stack i, its first max frames (a stack merged keeps only its
+ * process's: the rest are not interned where nothing will use them)
+ * translated into w->buf.  Their number, or -errno. */
 static int64_t xlat__stack(struct window *w, struct xlat *x, size_t i,
-			   uint64_t *count)
+			   uint32_t max, uint64_t *count)
 {
 	const uint32_t *fr;
 	uint32_t n;
 
 	profile__stack(x->from, i, &fr, &n, count);
+	if (n > max)
+		n = max;
 	if (reserve_buf(w, n + 2))
 		return -ENOMEM;
 	for (uint32_t j = 0; j < n; j++) {
@@ -336,7 +351,7 @@ static int intern_delta(struct window *w, const struct profile *delta,
 	*samples = 0;
 	for (size_t i = 0; !rc && i < nst; i++) {
 		uint64_t count;
-		int64_t len = xlat__stack(w, &x, i, &count);
+		int64_t len = xlat__stack(w, &x, i, UINT32_MAX, &count);
 		size_t idx;
 
 		if (len < 0) {
@@ -486,7 +501,7 @@ static struct profile *old_totals(struct window *w, const uint8_t *live_root)
 		if (w->c.sum[i] || !w->c.total[i])
 			continue;
 		profile__stack(w->dict, i, &fr, &n, &unused);
-		len = xlat__stack(w, &x, i, &unused);
+		len = xlat__stack(w, &x, i, UINT32_MAX, &unused);
 		if (len < 0) {
 			rc = (int)len;
 			break;
@@ -569,16 +584,19 @@ static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 			cmp_count_desc, &ctx);
 	rc = xlat__init(&x, t, d);
 	for (size_t k = 0; !rc && k < nt; k++) {
+		uint32_t n = stack_len(t, order[k]);
+		bool merge = k >= budget ||
+			     profile__frame_ids(d) + n > w->o.max_frame_ids;
 		uint64_t count;
-		int64_t len = xlat__stack(w, &x, order[k], &count);
+		int64_t len = xlat__stack(w, &x, order[k],
+					  merge ? 1 : UINT32_MAX, &count);
 		size_t idx;
 
 		if (len < 0) {
 			rc = (int)len;
 			break;
 		}
-		if (k >= budget ||
-		    profile__frame_ids(d) + (size_t)len > w->o.max_frame_ids) {
+		if (merge) {
 			int64_t m = marker(d, MARK_MERGED);
 
 			if (m < 0) {
@@ -632,7 +650,7 @@ int window__compact(struct window *w)
 		profile__stack(w->dict, i, &fr, &n, &unused);
 		if (n)
 			live_root[fr[0]] = 1;
-		len = xlat__stack(w, &x, i, &unused);
+		len = xlat__stack(w, &x, i, UINT32_MAX, &unused);
 		if (len < 0) {
 			rc = (int)len;
 			break;
@@ -854,30 +872,41 @@ static int cmp_by_count(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-/* Builds r->prof from the kept stacks (the first cap as they are, the
- * rest merged per process). */
+/* Builds r->prof from the kept stacks: the most sampled as they are, up
+ * to q's max_stacks and max_frames; the rest merged per process. */
 static int build(struct window *w, const uint64_t *counts, size_t *kept,
-		 size_t nkept, size_t cap, struct window_result *r)
+		 size_t nkept, const struct window_query *q,
+		 struct window_result *r)
 {
 	struct profile *p = profile__new();
 	struct by_count ctx = { counts };
+	size_t cap = q->max_stacks, frames = 0;
 	struct xlat x;
 	int rc;
 
 	if (!p)
 		return -ENOMEM;
-	if (cap && nkept > cap)
+	for (size_t k = 0; q->max_frames && k < nkept; k++)
+		frames += stack_len(w->dict, kept[k]);
+	if ((cap && nkept > cap) || frames > q->max_frames)
 		qsort_r(kept, nkept, sizeof(*kept), cmp_by_count, &ctx);
+	frames = 0;
 	rc = xlat__init(&x, w->dict, p);
 	for (size_t k = 0; !rc && k < nkept; k++) {
+		uint32_t n = stack_len(w->dict, kept[k]);
+		bool merge = (cap && k >= cap) ||
+			     (q->max_frames && frames + n > q->max_frames);
 		uint64_t unused;
-		int64_t len = xlat__stack(w, &x, kept[k], &unused);
+		int64_t len = xlat__stack(w, &x, kept[k],
+					  merge ? 1 : UINT32_MAX, &unused);
 
 		if (len < 0) {
 			rc = (int)len;
 			break;
 		}
-		if (cap && k >= cap) {
+		if (!merge) {
+			frames += n;
+		} else {
 			int64_t m = marker(p, MARK_MERGED);
 
 			if (m < 0) {
@@ -924,7 +953,7 @@ int window__query(struct window *w, const struct window_query *q,
 	for (size_t i = 0; i < nst; i++)
 		if (counts[i] && wanted(w, q, i, dec))
 			kept[nkept++] = i;
-	rc = build(w, counts, kept, nkept, q->max_stacks, r);
+	rc = build(w, counts, kept, nkept, q, r);
 out:
 	free(kept);
 	free(dec);

@@ -81,6 +81,8 @@ struct window_query {
 	const char *comm; /* only processes of this command name (NULL: all) */
 	size_t max_stacks; /* the result's stacks (0: no cap); the smallest
 			      past it are merged per process */
+	size_t max_frames; /* their frames together (0: no cap), likewise:
+			      what an answer costs follows its frames */
 };
 
 /* A query's answer: a profile the caller frees, and what it covers. */

@@ -227,10 +227,23 @@ TEST(window_frames_are_bounded_however_deep)
 	CHECK(st.stacks < 100);
 	CHECK(early > 0);
 	CHECK(late <= 2 * early);
+	/* The frames of stacks merged are not kept either: what is left is
+	 * the budget's, the window's (2 intervals) and the processes'. */
+	CHECK(st.frames <= 2000 + 2 * 101 + 400);
 	/* Every sample still counted, most of them merged. */
 	answer(w, &q, &r);
 	CHECK_INT(r.samples, 1200);
 	CHECK_INT(st.samples, 1200);
+	/* An answer bounded in frames: the two most sampled stacks whole (102
+	 * frames each), the rest merged into their process, every sample
+	 * kept; none of the merged stacks' frames in it. */
+	q.max_frames = 250;
+	REQUIRE(window__query(w, &q, &r) == 0);
+	CHECK_INT(r.samples, 1200);
+	CHECK(r.merged > 0);
+	CHECK(profile__frame_ids(r.prof) <= 250 + 2 * r.merged);
+	CHECK(profile__nframes(r.prof) <= 2 * 102 + 2 * r.merged + 1);
+	profile__free(r.prof);
 	free(line);
 	window__free(w);
 }
