@@ -20,7 +20,7 @@
 #define API_MAX_STACKS 20000 /* stacks in one answer: the rest merged */
 /* ... and their frames together: deep stacks (a test suite's, 100-300
  * frames) make an answer's size, not their number. */
-#define API_MAX_FRAMES (1u << 20)
+#define API_MAX_FRAMES (256u << 10)
 #define API_MAX_BYTES (64u << 20) /* bytes of one answer */
 
 struct api {
