@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import (EMULATED, RAN_SECONDS, WORKLOADS as WORKLOADS_DIR, Run,
-                      Workload, interrupt, marker_line, needs_root,
+                      Workload, any_python, interrupt, marker_line, needs_root,
                       parse_folded, py_frame, python_params, run_pyprof,
                       start_pyprof, wait_cpu)
 
@@ -85,6 +85,34 @@ def test_samples_follow_cpu_time(shape_run):
     expected = cpu * freq
     assert abs(taken - expected) <= 0.05 * expected, \
         f"{taken} samples for {cpu:.2f} CPU-seconds at {freq} Hz: want {expected:.0f} +- 5%"
+
+
+@pytest.mark.parametrize("freq,cycles", [(99, 1), (99, 2), (199, 2)])
+def test_a_loop_in_step_with_the_sampler(freq, cycles):
+    """A loop whose cycle is a whole number of sampling periods, 3/4 in
+    hot() and 1/4 in cold(): a timer firing at exact multiples of 1/F saw
+    one phase of it, 100/0 or 50/50 (a CI run's shape.py, slowed to 20.2
+    ms a cycle by the load, came out 52/48 at 99 Hz).  Sampled right, it
+    is 75/25: 4 s of CPU time gives 400 samples at 99 Hz, 0.10 is 4
+    standard errors."""
+    needs_root()
+    with Workload(any_python(), "in_step.py", str(freq), str(cycles)) as w:
+        p = start_pyprof("-p", w.pid, "-F", freq)
+        wait_cpu(w.pid, 4.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    hot_line = marker_line("in_step.py", "HOT_LINE")
+    cold_line = marker_line("in_step.py", "COLD_LINE")
+    hot = cold = 0
+    for frames, count in parse_folded(out):
+        leaf = py_frame(frames[-1])
+        hot += count if leaf == ("hot", w.path, hot_line) else 0
+        cold += count if leaf == ("cold", w.path, cold_line) else 0
+    total = sum(c for _, c in parse_folded(out))
+    assert hot + cold >= 0.98 * total, out
+    share = hot / (hot + cold)
+    assert 0.65 <= share <= 0.85, f"hot {hot}, cold {cold}: {share:.2f}, want 0.75"
 
 
 @pytest.mark.parametrize("python", python_params())

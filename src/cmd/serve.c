@@ -97,7 +97,7 @@ static const char usage[] =
 	"  -w, --window SECS     seconds of history kept (default 600)\n"
 	"      --interval SECS   how often samples are collected: the live\n"
 	"                        views' step (default 1, 0.1 to 60)\n"
-	"  -F, --frequency HZ    samples per second per CPU (default 99)\n"
+	"  -F, --frequency HZ    samples per second per CPU, on average (default 99)\n"
 	"      --max-depth N     Python frames kept per stack (default 1024)\n"
 	"      --max-stacks N    distinct stacks kept before the oldest merge\n"
 	"                        (default 50000), and 40 frames per stack\n"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -36,6 +37,23 @@
  * seen once means the same frames forever.  Bounded; cleared when full. */
 #define SEG_CACHE_MAX 65536
 
+/*
+ * The timer of a cpu-clock event fires at exact multiples of its period
+ * (hrtimer_forward): a program whose work repeats in step with it (a loop
+ * of 20.2 ms against 99 Hz) is seen at one phase only, and a 75/25 split
+ * comes out 50/50 or 100/0.  So each CPU's timer is re-armed every
+ * REARM_S seconds (at least REARM_PERIODS periods, at most REARM_PER_S
+ * ioctls a second however many CPUs) with a rate drawn
+ * within JITTER of -F, the next time with the opposite draw, so that two
+ * intervals average -F exactly.  A re-arm starts a full period from then
+ * and loses the part of one already run, half a period on average: the
+ * rate asked for is higher by one half sample per interval.
+ */
+#define REARM_S 0.1
+#define REARM_PERIODS 8
+#define REARM_PER_S 500 /* ioctls a second, all CPUs: ~5 us each */
+#define JITTER 0.2
+
 struct sampler {
 	struct pyprof_bpf *skel;
 	struct ring_buffer *rb;
@@ -46,6 +64,11 @@ struct sampler {
 	struct sampler_events events;
 	struct bpf_link **links;
 	int *pfds;
+	double *jitter; /* per CPU: the last draw, in [-JITTER, JITTER] */
+	unsigned freq;
+	unsigned rearms;
+	double rearm_every, rearm_at;
+	uint64_t rng;
 	int ncpus;
 	int ncpus_possible;
 	unsigned buf; /* the buffer samples currently go to */
@@ -544,7 +567,8 @@ static int attach_perf_events(struct sampler *p, unsigned freq,
 	}
 	p->links = calloc(p->ncpus_possible, sizeof(*p->links));
 	p->pfds = calloc(p->ncpus_possible, sizeof(*p->pfds));
-	if (!p->links || !p->pfds) {
+	p->jitter = calloc(p->ncpus_possible, sizeof(*p->jitter));
+	if (!p->links || !p->pfds || !p->jitter) {
 		free(cpus);
 		return open_fail(e, SAMPLER_EOTHER, -ENOMEM, "out of memory");
 	}
@@ -554,7 +578,49 @@ static int attach_perf_events(struct sampler *p, unsigned freq,
 		if (cpus[c])
 			rc = attach_cpu(p, c, freq, e);
 	free(cpus);
+	p->freq = freq;
+	p->rearm_every = REARM_S;
+	if (p->rearm_every < (double)REARM_PERIODS / freq)
+		p->rearm_every = (double)REARM_PERIODS / freq;
+	if (p->rearm_every < (double)p->ncpus / REARM_PER_S)
+		p->rearm_every = (double)p->ncpus / REARM_PER_S;
+	p->rearm_at = clock__now() + p->rearm_every;
+	p->rng = clock__now_ns() ^ ((uint64_t)getpid() << 32);
 	return rc;
+}
+
+/* splitmix64: a uniform draw in [0, 1). */
+static double draw(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* Every CPU's timer at a new rate (the comment at REARM_S). */
+static void rearm(struct sampler *p, double now)
+{
+	bool again = p->rearms++ & 1;
+
+	for (int c = 0; c < p->ncpus_possible; c++) {
+		double rate;
+		__u64 ns;
+
+		if (p->pfds[c] < 0)
+			continue;
+		p->jitter[c] = again ? -p->jitter[c] :
+				       JITTER * (2 * draw(&p->rng) - 1);
+		rate = p->freq * (1 + p->jitter[c]) + 0.5 / p->rearm_every;
+		ns = (__u64)(1e9 / rate);
+		/* A failure leaves the timer as it was: still sampling. */
+		if (ioctl(p->pfds[c], PERF_EVENT_IOC_PERIOD, &ns) && p->verbose)
+			fprintf(stderr, "pyprof-bpf: re-arming CPU %d: %s\n", c,
+				strerror(errno));
+	}
+	p->rearm_at = now + p->rearm_every;
 }
 
 /*
@@ -604,6 +670,7 @@ void sampler__close(struct sampler *p)
 	}
 	free(p->links);
 	free(p->pfds);
+	free(p->jitter);
 	bpf_link__destroy(p->waking_link);
 	bpf_link__destroy(p->switch_link);
 	bpf_link__destroy(p->fork_link);
@@ -1075,9 +1142,12 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 
 int sampler__poll(struct sampler *p, int timeout_ms)
 {
+	double now = clock__now();
 	int rc;
 
-	p->poll_until = clock__now() + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
+	if (p->rearm_at && now >= p->rearm_at)
+		rearm(p, now);
+	p->poll_until = now + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
 	rc = ring_buffer__poll(p->rb, timeout_ms);
 	/* Records sent without a wake-up (--native's, the timeline's) and
 	 * those behind them (a ring that is not empty wakes no one) wait for
