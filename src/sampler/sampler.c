@@ -589,15 +589,11 @@ static int attach_perf_events(struct sampler *p, unsigned freq,
 	return rc;
 }
 
-/* splitmix64: a uniform draw in [0, 1). */
+/* A uniform draw in [0, 1): splitmix64, whose mix is hash64's. */
 static double draw(uint64_t *state)
 {
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	return (double)(z >> 11) / 9007199254740992.0;
+	*state += 0x9e3779b97f4a7c15ull;
+	return (double)(hash64(*state) >> 11) / 9007199254740992.0;
 }
 
 /* Every CPU's timer at a new rate (the comment at REARM_S). */
