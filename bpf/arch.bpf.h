@@ -42,10 +42,10 @@
 #define TASK_THREAD_POINTER(t) BPF_CORE_READ((t), thread.fsbase)
 
 /*
- * --native (x86-64 only so far): copies user registers into the DWARF
- * order of native_event.regs.  A macro, not a function taking a pointer:
- * the perf_event context only allows 8-byte loads at fixed offsets from
- * the context itself.
+ * --native: copies user registers into the DWARF order of
+ * native_event.regs (bpf/pyprof_shared.h).  A macro, not a function taking
+ * a pointer: the perf_event context only allows 8-byte loads at fixed
+ * offsets from the context itself.
  */
 #define COPY_REGS(d, r)          \
 	do {                     \
@@ -68,6 +68,18 @@
 		d[16] = (r).ip;  \
 	} while (0)
 
+/* --native: the user registers saved at kernel entry (ur, the task's
+ * pt_regs) into d, zeroed if unreadable; 0 or -errno. */
+static __always_inline long read_task_regs(__u64 *d, const void *ur)
+{
+	struct pt_regs regs;
+	long err = bpf_probe_read_kernel(&regs, sizeof(regs), ur);
+
+	/* On failure the helper zeroed regs. */
+	COPY_REGS(d, regs);
+	return err;
+}
+
 #elif defined(__TARGET_ARCH_arm64)
 
 /* bpf_user_pt_regs_t is struct user_pt_regs: regs[31], sp, pc, pstate. */
@@ -85,6 +97,25 @@
 
 /* TPIDR_EL0, kept in thread.uw.tp_value while the task is off the CPU. */
 #define TASK_THREAD_POINTER(t) BPF_CORE_READ((t), thread.uw.tp_value)
+
+/* --native: x0-x30, sp, pc, the order of native_event.regs: one load each,
+ * at fixed offsets from the context (see x86's). */
+#define COPY_REGS(d, r)                                 \
+	do {                                            \
+		_Pragma("unroll") for (int i_ = 0; i_ < 31; i_++) \
+			d[i_] = (r).regs[i_];           \
+		d[31] = (r).sp;                         \
+		d[32] = (r).pc;                         \
+	} while (0)
+
+/* struct pt_regs starts with struct user_pt_regs, whose regs[31], sp and
+ * pc are native_event.regs as they are: one read, zeroed on failure. */
+static __always_inline long read_task_regs(__u64 *d, const void *ur)
+{
+	_Static_assert(sizeof(struct user_pt_regs) >= 8 * NATIVE_NREGS,
+		       "user_pt_regs");
+	return bpf_probe_read_kernel(d, 8 * NATIVE_NREGS, ur);
+}
 
 #else
 #error "pyprof-bpf's BPF programs are built for x86 or arm64 (__TARGET_ARCH_*)"

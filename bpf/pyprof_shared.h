@@ -378,9 +378,24 @@ struct sample_key {
 /* Room for the kernel return addresses carried by a native event: at
  * least KSTACK_MAX_DEPTH, 1 KiB. */
 #define NATIVE_KSTACK_MAX 128
-/* User registers, in the DWARF numbering of x86-64: rax rdx rcx rbx rsi
- * rdi rbp rsp r8-r15, then the return address column (rip). */
+/*
+ * The user registers of a native_event, in the machine's DWARF numbering,
+ * then its pc where the pc is not a DWARF register.  x86-64: rax rdx rcx
+ * rbx rsi rdi rbp rsp r8-r15, then rip (16, the return address column).
+ * arm64: x0-x30 (x29 the frame pointer, x30 the link register), sp (31),
+ * then pc (32, no DWARF number): struct user_pt_regs's order.  BPF code
+ * sees __TARGET_ARCH_*, userspace the compiler's machine.
+ */
+#if defined(__TARGET_ARCH_arm64) || \
+	(!defined(__TARGET_ARCH_x86) && defined(__aarch64__))
+#define NATIVE_NREGS 33
+#define NATIVE_REG_SP 31
+#define NATIVE_REG_PC 32
+#else
 #define NATIVE_NREGS 17
+#define NATIVE_REG_SP 7
+#define NATIVE_REG_PC 16
+#endif
 
 /*
  * An EV_NATIVE record: the sample's key (its Python stack is stored as
@@ -398,7 +413,8 @@ struct native_event {
 	__u32 stack_len; /* bytes of stack[] filled */
 	__u32 nkips; /* kernel addresses in kips[], leaf first */
 	__u64 kips[NATIVE_KSTACK_MAX];
-	__u64 stack[NATIVE_STACK_MAX / 8]; /* bytes, stack_len of them */
+	__u64 stack[NATIVE_STACK_MAX / 8]; /* bytes, stack_len of them,
+					      from regs[NATIVE_REG_SP] */
 };
 
 /*

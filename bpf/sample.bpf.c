@@ -59,7 +59,6 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 					  __u64 t_ns)
 {
 	struct native_event *ev;
-	struct pt_regs regs;
 	__u8 *stack;
 	__u32 first;
 	bool wake;
@@ -67,12 +66,6 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	__u32 len = 0;
 	long n;
 
-#ifndef COPY_REGS
-	/* No --native on this architecture yet: userspace refuses it. */
-	(void)ev, (void)regs, (void)stack, (void)first, (void)wake, (void)sp;
-	(void)len, (void)n, (void)ctx, (void)key, (void)t_ns;
-	return false;
-#else
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev)
 		return false;
@@ -99,12 +92,9 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	} else {
 		void *ur = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-		if (bpf_probe_read_kernel(&regs, sizeof(regs), ur)) {
-			/* Sent all the same: its Python stack is good. */
+		/* Sent all the same: its Python stack is good. */
+		if (read_task_regs(ev->regs, ur))
 			stat_inc(STAT_NATIVE_REGS);
-			__builtin_memset(&regs, 0, sizeof(regs));
-		}
-		COPY_REGS(ev->regs, regs);
 	}
 	ev->nkips = 0;
 	if (native_mode & NATIVE_MODE_KERNEL) {
@@ -124,7 +114,7 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	 * next three are whole pages: 12-16 KiB, within stack[].
 	 */
 	stack = (__u8 *)ev->stack;
-	sp = ev->regs[7];
+	sp = ev->regs[NATIVE_REG_SP];
 	first = (__u32)(((sp | 4095) + 1 - sp) & 8191);
 	if (first > 4096)
 		first = 4096;
@@ -151,7 +141,6 @@ static __always_inline bool native_sample(struct bpf_perf_event_data *ctx,
 	       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4;
 	bpf_ringbuf_submit(ev, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return true;
-#endif
 }
 
 /*

@@ -3,7 +3,6 @@
 workloads of known shape, running pyprof-bpf (and waiting until it says it
 is sampling), and parsing folded output and error lines strictly."""
 import os
-import platform
 import re
 import select
 import signal
@@ -17,13 +16,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # what it is): the few checks of timing that emulation cannot meet SKIP,
 # saying so.
 EMULATED = os.environ.get("PYPROF_TEST_EMULATED", "")
-
-# --native unwinds x86-64 stacks only so far (issue 24): elsewhere
-# pyprof-bpf refuses it, and the tests of it SKIP, saying so.
-X86_NATIVE = pytest.mark.skipif(
-    platform.machine() != "x86_64",
-    reason=f"--native unwinds x86-64 stacks only so far, this machine is "
-           f"{platform.machine()}")
 
 # The binary under test: ./pyprof-bpf, or another build (make test-arm64
 # runs the arm64 one, build-arm64/pyprof-bpf, in its VM).

@@ -11,38 +11,14 @@ import subprocess
 
 import pytest
 
-from conftest import (DEBIAN_BIN, DEBIAN_ROOT, PYTHONS, X86_NATIVE,
-                      missing_reason, one_line, parse_folded, py_frame,
+from conftest import (DEBIAN_BIN, DEBIAN_ROOT, EMULATED, PYTHONS, WORKLOADS,
+                      missing_reason, parse_folded, py_frame,
                       python_params, run_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
 
-# a -> b -> c, each a real call (noinline, and work after each call so
-# none is a tail call), built without frame pointers.
-SPIN_C = r"""
-volatile unsigned long sink;
-__attribute__((noinline)) unsigned long c(unsigned long n)
-{
-	unsigned long x = 0;
-	for (unsigned long i = 0; i < n; i++) {
-		x += i * i;
-		sink = x;
-	}
-	return x;
-}
-__attribute__((noinline)) unsigned long b(unsigned long n)
-{
-	unsigned long r = c(n);
-	sink = r;
-	return r + 1;
-}
-__attribute__((noinline)) unsigned long a(unsigned long n)
-{
-	unsigned long r = b(n);
-	sink = r;
-	return r + 2;
-}
-"""
+# a -> b -> c, each a real call, built without frame pointers.
+SPIN_C = os.path.join(WORKLOADS, "spin.c")
 
 CTYPES_PY = """\
 import ctypes, sys, time
@@ -102,14 +78,16 @@ UNREAD_MARKERS = {"[interpreter not readable]", "[no Python thread state]",
 
 @pytest.fixture(scope="module")
 def libspin(tmp_path_factory):
+    """spin.c as a library: built with gcc, else the one make test-arm64
+    cross-builds from it (PYPROF_TEST_LIBSPIN: its VM has no compiler)."""
+    prebuilt = os.environ.get("PYPROF_TEST_LIBSPIN")
     if not shutil.which("gcc"):
+        if prebuilt:
+            return prebuilt
         pytest.skip("gcc is not installed (make deps)")
-    d = tmp_path_factory.mktemp("native")
-    src = d / "spin.c"
-    src.write_text(SPIN_C)
-    lib = d / "libspin.so"
+    lib = tmp_path_factory.mktemp("native") / "libspin.so"
     subprocess.run(["gcc", "-O2", "-fomit-frame-pointer", "-shared", "-fPIC",
-                    "-o", str(lib), str(src)], check=True)
+                    "-o", str(lib), SPIN_C], check=True)
     return str(lib)
 
 
@@ -138,7 +116,6 @@ def write(tmp_path, name, text):
     return str(p)
 
 
-@X86_NATIVE
 @pytest.mark.parametrize("python", python_params())
 def test_native_ctypes_merged(python, libspin, tmp_path):
     """... <module>; outer; inner; <ctypes call path>; a; b; c on every
@@ -146,8 +123,10 @@ def test_native_ctypes_merged(python, libspin, tmp_path):
     pointers, each eval-loop frame replaced by its Python frames."""
     script = write(tmp_path, "ct.py", CTYPES_PY)
     call_line = line_of(CTYPES_PY, "CALL_A")
+    # Emulated (make test-arm64), the interpreter's start-up takes 2-3 s
+    # of the run: the spin is longer, for the same share of it.
     r = run_pyprof("--native", "--folded", "-F", 199, "--", python, script,
-                   libspin, 2)
+                   libspin, 10 if EMULATED else 2)
     assert r.rc == 0, r.err
     stacks = parse_folded(r.out)
     total = sum(c for _, c in stacks)
@@ -180,8 +159,12 @@ def test_native_ctypes_merged(python, libspin, tmp_path):
         assert os.path.basename(leaf_py[1]) == "ct.py", frames
         ctypes_path = frames[last_py + 1:-3]
         # The ctypes call path: at least libffi's entry and one frame of
-        # the _ctypes module or of CPython's call machinery.
-        assert "ffi_call" in ctypes_path, frames
+        # the _ctypes module or of CPython's call machinery.  arm64's
+        # libffi (Debian's 3.5) has ffi_call jump to a static function,
+        # unnamed without its debug file: a libffi frame there.
+        assert "ffi_call" in ctypes_path or (
+            platform.machine() == "aarch64" and
+            any(f.startswith("[libffi.so") for f in ctypes_path)), frames
         assert len(ctypes_path) >= 3, frames
         good += count
     # c spins; a handful of samples land in time.time() and the call path,
@@ -241,7 +224,6 @@ def test_kernel_frames_below_python(python, tmp_path):
     assert "kernel stacks:" in r.err
 
 
-@X86_NATIVE
 def test_native_and_kernel_order(tmp_path):
     """--native --kernel: Python, then native (os.read -> libc read), then
     kernel frames, in that order in one stack."""
@@ -273,7 +255,6 @@ def test_native_and_kernel_order(tmp_path):
                                                r.out)
 
 
-@X86_NATIVE
 def test_perf_trampolines_resolved(tmp_path, libspin):
     """CPython 3.12 -X perf: the trampolines' code is in anonymous memory,
     named only by /tmp/perf-PID.map; they show as py::func:file and the
@@ -338,7 +319,6 @@ __attribute__((noinline)) unsigned long a(unsigned long n)
 """
 
 
-@X86_NATIVE
 def test_debuglink_symbols_and_inline_frames(tmp_path):
     """A stripped library with its debug info in a separate file found by
     .gnu_debuglink: static functions get their names and the inlined
@@ -422,7 +402,6 @@ while time.time() < end:
 VDSO_CLOCKS = {"tsc", "kvm-clock", "hyperv_clocksource_tsc_page"}
 
 
-@X86_NATIVE
 def test_vdso_frames_unwound(tmp_path):
     """A C loop reading the clock spends its time in the vDSO: the vDSO's
     frames are named from its image in the process (__vdso_clock_gettime)
@@ -489,7 +468,6 @@ busy(float(sys.argv[1]))
 """
 
 
-@X86_NATIVE
 @pytest.mark.parametrize("version", ["3.14", "3.15"])
 def test_native_debian_stripped(version):
     """Debian unstable's python3.14 and python3.15 (stripped, PGO: the bulk
@@ -525,17 +503,3 @@ def test_native_debian_stripped(version):
     m = re.search(r"native frames without a symbol: (\d+) of (\d+) .*"
                   rf"python{re.escape(version)}.*DEBUGINFOD_URLS", r.err)
     assert m and 0 < int(m.group(1)) < int(m.group(2)), r.err
-
-
-@pytest.mark.skipif(platform.machine() == "x86_64",
-                    reason="--native is refused only where it cannot unwind: "
-                           "not on x86-64 (make test-arm64 runs this)")
-def test_native_refused_where_it_cannot_unwind():
-    """Elsewhere than x86-64, --native is one line naming the fix and exit
-    2 (usage), before anything is loaded; for serve too."""
-    for cmd in (["--native", "-p", "1"], ["serve", "--native"]):
-        r = run_pyprof(*cmd)
-        assert r.rc == 2, r.err
-        line = one_line(r.err, "pyprof-bpf")
-        assert ("--native unwinds x86-64 stacks only for now: leave it out "
-                "on this machine") in line, line

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import (WORKLOADS, X86_NATIVE, marker_line, needs_root,
+from conftest import (WORKLOADS, marker_line, needs_root,
                       parse_folded, py_frame, python_params, run_pyprof,
                       start_pyprof)
 
@@ -156,7 +156,7 @@ def by_tid(stacks):
 # the symbols up with a burn of its main thread before the waves.
 MODES = [pytest.param([], 0, id="cpu"),
          pytest.param(["--mode", "wall"], 0, id="wall"),
-         pytest.param(["--native"], 2.0, id="native", marks=X86_NATIVE)]
+         pytest.param(["--native"], 2.0, id="native")]
 STAND_IN = re.compile(r"^tid-\d+$")
 
 

@@ -403,8 +403,6 @@ static int check_together(struct parser *p)
 	if (o->thread_ids && o->no_threads)
 		return args__fail(a, "--tid and --no-threads contradict each "
 				     "other: choose one");
-	if (o->native && OPTIONS_NATIVE_UNSUPPORTED)
-		return args__fail(a, "%s", OPTIONS_NATIVE_UNSUPPORTED);
 	return 0;
 }
 

@@ -23,16 +23,6 @@ enum exit_code {
 #define MAX_FREQ 10000
 #define MAX_PIDS 1024 /* -p PID,PID,... */
 
-/* Why --native cannot be had on this machine's architecture; NULL when it
- * can.  One line, for args__fail. */
-#ifdef __x86_64__
-#define OPTIONS_NATIVE_UNSUPPORTED ((const char *)0)
-#else
-#define OPTIONS_NATIVE_UNSUPPORTED                                          \
-	"--native unwinds x86-64 stacks only for now: leave it out on this " \
-	"machine (the Python frames are exact without it)"
-#endif
-
 struct options {
 	pid_t pids[MAX_PIDS]; /* -p, in the order given, no duplicates */
 	unsigned npids;

@@ -251,8 +251,6 @@ static int parse_option(struct args *a, struct serve_opts *o, int c,
 		o->kernel = true;
 		return 0;
 	case OPT_NATIVE:
-		if (OPTIONS_NATIVE_UNSUPPORTED)
-			return args__fail(a, "%s", OPTIONS_NATIVE_UNSUPPORTED);
 		o->native = true;
 		return 0;
 	case OPT_NO_BPF_STATS:

@@ -35,7 +35,7 @@ struct cfi_row {
 	uint16_t cfa_nops;
 	uint32_t cfa_ops;
 	int64_t cfa_off;
-	struct rule r[CFI_NREGS];
+	struct rule r[CFI_NRULES]; /* a rule per DWARF register */
 	Dwarf_Op *ops; /* the expressions' operations, or NULL */
 };
 
@@ -124,7 +124,7 @@ static int make_rule(struct cfi_row *row, uint32_t *nkept, struct rule *r,
 		}
 	}
 	if (nops == 1 && ops[0].atom == DW_OP_regx) {
-		if (ops[0].number >= CFI_NREGS)
+		if (ops[0].number >= CFI_NRULES)
 			return -1;
 		r->kind = R_REG;
 		r->reg = (uint8_t)ops[0].number;
@@ -132,7 +132,7 @@ static int make_rule(struct cfi_row *row, uint32_t *nkept, struct rule *r,
 	}
 	if (nops == 1 && ops[0].atom >= DW_OP_reg0 &&
 	    ops[0].atom <= DW_OP_reg31) {
-		if (ops[0].atom - DW_OP_reg0 >= CFI_NREGS)
+		if (ops[0].atom - DW_OP_reg0 >= CFI_NRULES)
 			return -1;
 		r->kind = R_REG;
 		r->reg = (uint8_t)(ops[0].atom - DW_OP_reg0);
@@ -200,11 +200,11 @@ static struct cfi_row *compute(Dwarf_CFI *cfi, int64_t delta, uint64_t addr)
 	if (dwarf_frame_cfa(frame, &ops, &nops) != 0 || nops == 0)
 		goto fail;
 	if (nops == 1 && ops[0].atom == DW_OP_bregx &&
-	    ops[0].number < CFI_NREGS) {
+	    ops[0].number < CFI_NRULES) {
 		row->cfa_reg = (uint8_t)ops[0].number;
 		row->cfa_off = (int64_t)ops[0].number2;
 	} else if (nops == 1 && ops[0].atom >= DW_OP_breg0 &&
-		   ops[0].atom - DW_OP_breg0 < CFI_NREGS) {
+		   ops[0].atom - DW_OP_breg0 < CFI_NRULES) {
 		row->cfa_reg = (uint8_t)(ops[0].atom - DW_OP_breg0);
 		row->cfa_off = (int64_t)ops[0].number;
 	} else {
@@ -216,7 +216,7 @@ static struct cfi_row *compute(Dwarf_CFI *cfi, int64_t delta, uint64_t addr)
 		row->cfa_ops = (uint32_t)at;
 		row->cfa_nops = (uint16_t)nops;
 	}
-	for (int reg = 0; reg < CFI_NREGS; reg++) {
+	for (int reg = 0; reg < CFI_NRULES; reg++) {
 		if (dwarf_frame_register(frame, reg, ops_mem, &ops, &nops) !=
 			    0 ||
 		    make_rule(row, &nkept, &row->r[reg], ops, nops))
@@ -280,7 +280,7 @@ const struct cfi_row *cfi_table__row(struct cfi_table *t, Dwarf_CFI *cfi,
 
 struct eval {
 	const uint64_t *regs;
-	uint32_t valid;
+	uint64_t valid;
 	uint64_t cfa;
 	bool have_cfa;
 	cfi_read_fn read;
@@ -382,7 +382,7 @@ static bool eval_expr(const struct eval *e, const Dwarf_Op *ops, size_t nops,
 			uint64_t off = at == DW_OP_bregx ? op->number2 :
 							   op->number;
 
-			if (reg >= CFI_NREGS || !(e->valid & (1u << reg)))
+			if (reg >= CFI_NRULES || !(e->valid & CFI_BIT(reg)))
 				return false;
 			PUSH(e->regs[reg] + off);
 			continue;
@@ -461,14 +461,14 @@ static bool eval_expr(const struct eval *e, const Dwarf_Op *ops, size_t nops,
 }
 
 enum cfi_step cfi_row__step(const struct cfi_row *row, uint64_t *regs,
-			    uint32_t *valid, cfi_read_fn read, void *arg,
+			    uint64_t *valid, cfi_read_fn read, void *arg,
 			    bool *signal)
 {
 	struct eval e = {
 		.regs = regs, .valid = *valid, .read = read, .arg = arg
 	};
 	uint64_t out[CFI_NREGS];
-	uint32_t ovalid = 0;
+	uint64_t ovalid = 0;
 
 	*signal = row->signal;
 	if (row->cfa_expr) {
@@ -477,20 +477,20 @@ enum cfi_step cfi_row__step(const struct cfi_row *row, uint64_t *regs,
 			return CFI_STEP_FAIL;
 		}
 	} else {
-		if (!(*valid & (1u << row->cfa_reg)))
+		if (!(*valid & CFI_BIT(row->cfa_reg)))
 			return CFI_STEP_FAIL;
 		e.cfa = regs[row->cfa_reg] + (uint64_t)row->cfa_off;
 	}
 	e.have_cfa = true;
 	if (row->r[CFI_REG_RA].kind == R_UNDEF)
 		return CFI_STEP_END;
-	for (int reg = 0; reg < CFI_NREGS; reg++) {
+	for (int reg = 0; reg < CFI_NRULES; reg++) {
 		const struct rule *r = &row->r[reg];
 		uint64_t v;
 
 		switch (r->kind) {
 		case R_SAME:
-			if (!(*valid & (1u << reg)))
+			if (!(*valid & CFI_BIT(reg)))
 				continue;
 			v = regs[reg];
 			break;
@@ -508,7 +508,7 @@ enum cfi_step cfi_row__step(const struct cfi_row *row, uint64_t *regs,
 			v = e.cfa + (uint64_t)r->off;
 			break;
 		case R_REG:
-			if (!(*valid & (1u << r->reg)))
+			if (!(*valid & CFI_BIT(r->reg)))
 				continue;
 			v = regs[r->reg];
 			break;
@@ -523,17 +523,22 @@ enum cfi_step cfi_row__step(const struct cfi_row *row, uint64_t *regs,
 			break;
 		}
 		out[reg] = v;
-		ovalid |= 1u << reg;
+		ovalid |= CFI_BIT(reg);
 	}
 	/* The caller's stack pointer is the CFA, whatever the ABI's rule
 	 * for it said. */
 	out[CFI_REG_SP] = e.cfa;
-	ovalid |= 1u << CFI_REG_SP;
-	if (!(ovalid & (1u << CFI_REG_RA))) {
+	ovalid |= CFI_BIT(CFI_REG_SP);
+	if (!(ovalid & CFI_BIT(CFI_REG_RA))) {
 		return CFI_STEP_FAIL;
 	}
+	/* The caller's pc is the return address (on x86-64 the same slot),
+	 * without the code that signed it (arm64). */
+	out[CFI_REG_RA] = arch__code_addr(out[CFI_REG_RA]);
+	out[CFI_REG_PC] = out[CFI_REG_RA];
+	ovalid |= CFI_BIT(CFI_REG_PC);
 	for (int reg = 0; reg < CFI_NREGS; reg++)
-		if (ovalid & (1u << reg))
+		if (ovalid & CFI_BIT(reg))
 			regs[reg] = out[reg];
 	*valid = ovalid;
 	return CFI_STEP_OK;

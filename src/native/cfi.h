@@ -15,9 +15,17 @@
 
 #include <elfutils/libdw.h>
 
-#define CFI_NREGS 17 /* x86-64 DWARF registers 0-16, 16 the return address */
-#define CFI_REG_SP 7
-#define CFI_REG_RA 16
+#include "native/arch.h"
+
+/* The register slots (native/arch.h): DWARF registers 0 to CFI_NRULES - 1,
+ * then the pc where it is not one of them; a mask has a bit per slot. */
+#define CFI_NREGS ARCH_NREGS
+#define CFI_NRULES ARCH_NRULES
+#define CFI_REG_SP ARCH_REG_SP
+#define CFI_REG_PC ARCH_REG_PC
+#define CFI_REG_RA ARCH_REG_RA /* the return address column */
+#define CFI_BIT(reg) (1ull << (reg))
+#define CFI_ALL_VALID (CFI_NREGS == 64 ? ~0ull : CFI_BIT(CFI_NREGS) - 1)
 
 struct cfi_table;
 struct cfi_row;
@@ -50,12 +58,12 @@ enum cfi_step {
 
 /*
  * Applies row to regs (valid: a bit per register known): regs become the
- * caller's, its pc (regs[16]) the return address.  *signal is set when
- * the caller is an interrupted context (its pc exact, not a return
- * address).
+ * caller's, its pc (regs[CFI_REG_PC]) the return address, less any pointer
+ * authentication code (arch__code_addr).  *signal is set when the caller
+ * is an interrupted context (its pc exact, not a return address).
  */
 enum cfi_step cfi_row__step(const struct cfi_row *row, uint64_t *regs,
-			    uint32_t *valid, cfi_read_fn read, void *arg,
+			    uint64_t *valid, cfi_read_fn read, void *arg,
 			    bool *signal);
 
 /* Rows kept, in total over the table. */

@@ -24,6 +24,7 @@
 
 #define NREGS CFI_NREGS
 #define REG_SP CFI_REG_SP
+#define REG_PC CFI_REG_PC
 /* A process's mappings are re-read at most this often (ns) when an
  * address falls outside them (a library loaded since, new JIT code). */
 #define REFRESH_NS (20ull * 1000 * 1000)
@@ -36,7 +37,7 @@
 #define PROCS_MAX 4096
 /* CPython 3.12+ -X perf trampolines restarted through, per sample. */
 #define TRAMPOLINES_MAX 256
-/* The vDSO image read from a target (x86-64's is 8 KiB). */
+/* The vDSO image read from a target (x86-64's is 8 KiB, arm64's 4-8). */
 #define VDSO_MAX (1u << 20)
 /* Parts of the eval loop found outside its symbol's range. */
 #define EVAL_PARTS_MAX 4
@@ -827,23 +828,23 @@ enum walk_end {
  * Walks s from its registers: the leaf's pc, then each caller's return
  * address minus one.  Each step is a row of the frame's module's CFI
  * (cfi.c).  CPython 3.12+'s -X perf trampolines (Python/asm_trampoline.S,
- * x86-64: "sub $8,%rsp; call *%rcx; add $8,%rsp; ret", copied to
- * anonymous memory, no CFI) are stepped through by hand: at the return
- * address in one, the caller's return address is at sp+8 and its sp is
- * sp+16; no other register is touched.
+ * copied to anonymous memory, no CFI) are stepped through by hand, from
+ * their frame's layout (native/arch.h): at the return address in one, the
+ * caller's return address is at sp + ARCH_TRAMP_RA_OFF, its sp is sp +
+ * ARCH_TRAMP_FRAME, and only the frame pointer (arm64) is restored.
  */
 static enum walk_end walk(struct unwinder *u, struct uproc *p,
 			  const struct unwind_sample *s, uint64_t *pcs,
 			  uint32_t max, uint32_t *n)
 {
-	uint64_t regs[NREGS];
-	uint32_t valid = (1u << NREGS) - 1, tramps = 0;
+	uint64_t regs[NREGS], valid = CFI_ALL_VALID;
+	uint32_t tramps = 0;
 	bool exact = true; /* the pc is not a return address */
 
 	memcpy(regs, s->regs, sizeof(regs));
 	*n = 0;
 	for (;;) {
-		uint64_t pc = regs[CFI_REG_RA], sp = regs[REG_SP], w;
+		uint64_t pc = regs[REG_PC], sp = regs[REG_SP], w;
 		const struct cfi_row *row;
 		const char *jit;
 		struct umod *um;
@@ -867,10 +868,23 @@ static enum walk_end walk(struct unwinder *u, struct uproc *p,
 				return WALK_STALE;
 			if (strncmp(jit, "py::", 4) != 0 || *n == 1 ||
 			    ++tramps > TRAMPOLINES_MAX ||
-			    !read_stack(sp + 8, &w, p))
+			    !read_stack(sp + ARCH_TRAMP_RA_OFF, &w, p))
 				return WALK_CUT;
-			regs[REG_SP] = sp + 16;
-			regs[CFI_REG_RA] = w;
+			if (ARCH_TRAMP_FP_OFF >= 0) {
+				uint64_t fp;
+
+				if (read_stack(sp + (uint64_t)ARCH_TRAMP_FP_OFF,
+					       &fp, p)) {
+					regs[ARCH_REG_FP] = fp;
+					valid |= CFI_BIT(ARCH_REG_FP);
+				} else {
+					valid &= ~CFI_BIT(ARCH_REG_FP);
+				}
+			}
+			regs[REG_SP] = sp + ARCH_TRAMP_FRAME;
+			/* The same slot on x86-64. */
+			regs[CFI_REG_RA] = arch__code_addr(w);
+			regs[REG_PC] = regs[CFI_REG_RA];
 			exact = false;
 			continue;
 		}
@@ -886,8 +900,12 @@ static enum walk_end walk(struct unwinder *u, struct uproc *p,
 		case CFI_STEP_OK:
 			break;
 		}
-		/* The stack grows down: a caller's frame is above. */
-		if (regs[REG_SP] <= sp && !signal)
+		/* The stack grows down: a caller's frame is above.  Only a
+		 * frame caught at an exact pc (the leaf, or one a signal
+		 * interrupted) may have none of its own: on arm64 a leaf's
+		 * return address is in x30, its CFA its sp. */
+		if (!signal &&
+		    (regs[REG_SP] < sp || (regs[REG_SP] == sp && !exact)))
 			return WALK_CUT;
 		exact = signal;
 	}
@@ -1091,21 +1109,12 @@ static void find_eval_parts(struct umod *um)
 	elf = dwfl_module_getelf(um->mod, &bias);
 	if (!size || size > (1u << 20) || !(code = code_at(elf, lo, size)))
 		return;
-	for (uint64_t i = 0; i + 5 <= size; i++) {
+	for (uint64_t i = 0; i < size; i += ARCH_INSN_ALIGN) {
 		uint64_t target, fs, fn;
-		int32_t rel;
 		size_t k;
 
-		if (code[i] == 0xe9) {
-			memcpy(&rel, code + i + 1, 4);
-			target = lo + i + 5 + (uint64_t)(int64_t)rel;
-		} else if (code[i] == 0x0f && i + 6 <= size &&
-			   (code[i + 1] & 0xf0) == 0x80) {
-			memcpy(&rel, code + i + 2, 4);
-			target = lo + i + 6 + (uint64_t)(int64_t)rel;
-		} else {
+		if (!arch__jump_target(code, size, i, lo + i, &target))
 			continue;
-		}
 		if ((target >= lo && target < lo + size) ||
 		    !fde_start(elf, target, &fs, &fn) ||
 		    (fs >= lo && fs < lo + size))

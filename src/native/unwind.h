@@ -25,7 +25,7 @@ struct unwinder;
 struct unwind_sample {
 	pid_t pid, tid;
 	const uint64_t *regs; /* NATIVE_NREGS, DWARF numbering */
-	const uint8_t *stack; /* a copy of memory from regs[7] (rsp) up */
+	const uint8_t *stack; /* a copy of memory from regs[NATIVE_REG_SP] up */
 	uint32_t stack_len;
 };
 

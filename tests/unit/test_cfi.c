@@ -40,6 +40,7 @@ static void regs_init(uint64_t *r, uint64_t pc)
 		r[i] = STACK_BASE + 0x100 + (uint64_t)i * 0x100;
 	r[CFI_REG_SP] = STACK_BASE;
 	r[CFI_REG_RA] = pc;
+	r[CFI_REG_PC] = pc;
 }
 
 /* Steps at every pc of [lo, hi) (from hi down if down) with the shared
@@ -55,7 +56,7 @@ static int compare_range(Dwarf_CFI *cfi, uint64_t lo, uint64_t hi, bool down,
 		struct cfi_table *fresh = cfi_table__new();
 		const struct cfi_row *a, *b;
 		uint64_t ra[CFI_NREGS], rb[CFI_NREGS];
-		uint32_t va = (1u << CFI_NREGS) - 1, vb = va;
+		uint64_t va = CFI_ALL_VALID, vb = va;
 		bool computed, sa, sb;
 		enum cfi_step xa, xb;
 
