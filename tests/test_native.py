@@ -131,9 +131,11 @@ def test_native_ctypes_merged(python, libspin, tmp_path):
     stacks = parse_folded(r.out)
     total = sum(c for _, c in stacks)
     assert total > 50, r.err
-    good = unread = 0
+    good = unread = own = spin = 0
     for frames, count in stacks:
         assert_evals_merged(frames)
+        if any(py_frame(f) and py_frame(f)[1] == script for f in frames):
+            own += count
         # An eval-loop frame whose Python frames were not read (start-up,
         # before the interpreter is readable) shows why, in their place,
         # and only in a stack with no Python frame.
@@ -143,6 +145,7 @@ def test_native_ctypes_merged(python, libspin, tmp_path):
             continue
         if frames[-3:] != ["a", "b", "c"]:
             continue
+        spin += count
         # A code object not readable shows as [unknown] (never another
         # function's name): a Python-side matter, not counted as merged.
         if "[unknown]" in frames:
@@ -168,8 +171,15 @@ def test_native_ctypes_merged(python, libspin, tmp_path):
         assert len(ctypes_path) >= 3, frames
         good += count
     # c spins; a handful of samples land in time.time() and the call path,
-    # and start-up's.
-    assert good > 0.7 * total, (good, total, r.out)
+    # and start-up's.  Emulated, start-up is seconds of CPU time (more on a
+    # loaded host: the spin is timed by the clock) and the interpreter's
+    # loop a larger part of ct.py's own: there the spin is most of ct.py's
+    # samples, and each of its samples is whole.
+    if EMULATED:
+        assert spin > 0.5 * own, (spin, own, total, r.out)
+        assert good > 0.95 * spin, (good, spin, r.out)
+    else:
+        assert good > 0.7 * total, (good, total, r.out)
     assert unread < 0.1 * total, (unread, total, r.out)
     m = re.search(r"native stacks (\d+) .* (\d+) unmerged", r.err)
     assert m and int(m.group(2)) == 0, r.err

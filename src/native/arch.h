@@ -42,6 +42,10 @@
 #define ARCH_TRAMP_FP_OFF (-1)
 #define ARCH_TRAMP_FRAME 16
 
+/* No frameless code without CFI to step through (the PLT and the vDSO
+ * have CFI): a frame without a row ends the unwind. */
+#define ARCH_LEAF_RA_REG (-1)
+
 /* A return address is the address itself. */
 static inline uint64_t arch__code_addr(uint64_t ra)
 {
@@ -93,6 +97,14 @@ static inline bool arch__jump_target(const uint8_t *code, uint64_t size,
 #define ARCH_TRAMP_RA_OFF 8
 #define ARCH_TRAMP_FP_OFF 0
 #define ARCH_TRAMP_FRAME 16
+
+/*
+ * GNU ld writes no CFI for arm64's PLT, nor does the kernel for its vDSO
+ * (7.2's image has no .eh_frame).  Both are leaves that never touch the
+ * stack: caught there, the return address is in the link register and the
+ * caller's sp is the sp.
+ */
+#define ARCH_LEAF_RA_REG 30
 
 /*
  * Code built with -mbranch-protection (Debian's python3.14, libffi) signs

@@ -68,7 +68,8 @@ struct umod {
 	struct sym_index *idx; /* its symbols and inlines, shared too */
 	Dwarf_CFI *eh, *dbg; /* .eh_frame, .debug_frame: NULL until asked */
 	int64_t eh_delta, dbg_delta; /* their bias minus the main bias */
-	bool eh_asked, dbg_asked, eval_asked;
+	bool eh_asked, dbg_asked, eval_asked, plt_asked;
+	uint64_t plt[2]; /* .plt, [start, end) in the file, or empty */
 	uint32_t neval;
 	uint64_t eval[EVAL_PARTS_MAX][2]; /* split-off parts of the eval
 					     loop, [start, end) */
@@ -818,6 +819,41 @@ static const struct cfi_row *row_for(struct unwinder *u, struct umod *um,
 	return row;
 }
 
+#if ARCH_LEAF_RA_REG >= 0
+/* True if pc is in um's PLT (.plt, the lazy stubs; the file's first one)
+ * or in the vDSO: where, on arm64, code has no CFI (ARCH_LEAF_RA_REG). */
+static bool frameless_stub(struct umod *um, uint64_t pc)
+{
+	if (strcmp(um->path, "[vdso]") == 0)
+		return true;
+	if (!um->plt_asked) {
+		Elf_Scn *scn = NULL;
+		GElf_Addr bias;
+		size_t shstrndx;
+		Elf *elf;
+
+		um->plt_asked = true;
+		elf = dwfl_module_getelf(um->mod, &bias);
+		if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+			return false;
+		while ((scn = elf_nextscn(elf, scn))) {
+			const char *name;
+			GElf_Shdr sh;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+				continue;
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+			if (name && strcmp(name, ".plt") == 0) {
+				um->plt[0] = sh.sh_addr;
+				um->plt[1] = sh.sh_addr + sh.sh_size;
+				break;
+			}
+		}
+	}
+	return pc - um->bias >= um->plt[0] && pc - um->bias < um->plt[1];
+}
+#endif
+
 enum walk_end {
 	WALK_DONE, /* the outermost frame */
 	WALK_CUT, /* stopped before it */
@@ -889,6 +925,16 @@ static enum walk_end walk(struct unwinder *u, struct uproc *p,
 			continue;
 		}
 		row = row_for(u, um, pc);
+#if ARCH_LEAF_RA_REG >= 0
+		if (!row && exact && (valid & CFI_BIT(ARCH_LEAF_RA_REG)) &&
+		    frameless_stub(um, pc)) {
+			/* A frameless stub without CFI: its caller's pc is
+			 * the link register, its sp the same. */
+			regs[REG_PC] = arch__code_addr(regs[ARCH_LEAF_RA_REG]);
+			exact = false;
+			continue;
+		}
+#endif
 		if (!row)
 			return WALK_CUT;
 		switch (cfi_row__step(row, regs, &valid, read_stack, p,
