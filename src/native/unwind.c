@@ -820,37 +820,70 @@ static const struct cfi_row *row_for(struct unwinder *u, struct umod *um,
 }
 
 #if ARCH_LEAF_RA_REG >= 0
-/* True if pc is in um's PLT (.plt, the lazy stubs; the file's first one)
- * or in the vDSO: where, on arm64, code has no CFI (ARCH_LEAF_RA_REG). */
-static bool frameless_stub(struct umod *um, uint64_t pc)
+static const uint8_t *code_at(Elf *elf, uint64_t vaddr, size_t len);
+
+/* um's .plt, [start, end) in the file, or empty: found once. */
+static void find_plt(struct umod *um)
 {
-	if (strcmp(um->path, "[vdso]") == 0)
-		return true;
-	if (!um->plt_asked) {
-		Elf_Scn *scn = NULL;
-		GElf_Addr bias;
-		size_t shstrndx;
-		Elf *elf;
+	Elf_Scn *scn = NULL;
+	GElf_Addr bias;
+	size_t shstrndx;
+	Elf *elf;
 
-		um->plt_asked = true;
-		elf = dwfl_module_getelf(um->mod, &bias);
-		if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
-			return false;
-		while ((scn = elf_nextscn(elf, scn))) {
-			const char *name;
-			GElf_Shdr sh;
+	um->plt_asked = true;
+	elf = dwfl_module_getelf(um->mod, &bias);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		GElf_Shdr sh;
 
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
-				continue;
-			name = elf_strptr(elf, shstrndx, sh.sh_name);
-			if (name && strcmp(name, ".plt") == 0) {
-				um->plt[0] = sh.sh_addr;
-				um->plt[1] = sh.sh_addr + sh.sh_size;
-				break;
-			}
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && strcmp(name, ".plt") == 0) {
+			um->plt[0] = sh.sh_addr;
+			um->plt[1] = sh.sh_addr + sh.sh_size;
+			return;
 		}
 	}
-	return pc - um->bias >= um->plt[0] && pc - um->bias < um->plt[1];
+}
+
+/*
+ * True if pc (without CFI) is in a frameless leaf (arch__frameless): a
+ * stub of um's PLT (16 bytes, after the first of 32), or a function of the
+ * vDSO (by its symbol) other than the signal return trampoline.  Where,
+ * on arm64, code has no CFI (ARCH_LEAF_RA_REG).
+ */
+static bool frameless_leaf(struct umod *um, uint64_t pc)
+{
+	uint64_t rel = pc - um->bias, lo, len;
+	const uint8_t *code;
+	GElf_Addr bias;
+
+	if (strcmp(um->path, "[vdso]") == 0) {
+		GElf_Off off;
+		GElf_Sym sym;
+		const char *name = dwfl_module_addrinfo(
+			um->mod, pc, &off, &sym, NULL, NULL, NULL);
+
+		if (!name || strstr(name, "sigreturn") || !sym.st_size ||
+		    sym.st_size > 4096)
+			return false;
+		lo = rel - off;
+		len = sym.st_size;
+	} else {
+		if (!um->plt_asked)
+			find_plt(um);
+		if (rel < um->plt[0] || rel >= um->plt[1])
+			return false;
+		lo = rel - um->plt[0] < 32 ?
+			     um->plt[0] :
+			     rel - (rel - um->plt[0] - 32) % 16;
+		len = lo == um->plt[0] ? 32 : 16;
+	}
+	code = code_at(dwfl_module_getelf(um->mod, &bias), lo, len);
+	return code && arch__frameless(code, len);
 }
 #endif
 
@@ -927,8 +960,8 @@ static enum walk_end walk(struct unwinder *u, struct uproc *p,
 		row = row_for(u, um, pc);
 #if ARCH_LEAF_RA_REG >= 0
 		if (!row && exact && (valid & CFI_BIT(ARCH_LEAF_RA_REG)) &&
-		    frameless_stub(um, pc)) {
-			/* A frameless stub without CFI: its caller's pc is
+		    frameless_leaf(um, pc)) {
+			/* A frameless leaf without CFI: its caller's pc is
 			 * the link register, its sp the same. */
 			regs[REG_PC] = arch__code_addr(regs[ARCH_LEAF_RA_REG]);
 			exact = false;
