@@ -162,7 +162,8 @@ TEST(out_heatmap_golden)
 /* The section of file number id: from its start to the next one. */
 static char *section(const char *page, int id)
 {
-	char start[64], *a, *b;
+	const char *a, *b;
+	char start[64];
 
 	snprintf(start, sizeof(start), "<section class=\"file\" id=\"f%d\">",
 		 id);
