@@ -100,12 +100,12 @@ static __always_inline long read_task_regs(__u64 *d, const void *ur)
 
 /* --native: x0-x30, sp, pc, the order of native_event.regs: one load each,
  * at fixed offsets from the context (see x86's). */
-#define COPY_REGS(d, r)                                 \
-	do {                                            \
+#define COPY_REGS(d, r)                                           \
+	do {                                                      \
 		_Pragma("unroll") for (int i_ = 0; i_ < 31; i_++) \
-			d[i_] = (r).regs[i_];           \
-		d[31] = (r).sp;                         \
-		d[32] = (r).pc;                         \
+			d[i_] = (r).regs[i_];                     \
+		d[31] = (r).sp;                                   \
+		d[32] = (r).pc;                                   \
 	} while (0)
 
 /* struct pt_regs starts with struct user_pt_regs, whose regs[31], sp and

@@ -52,8 +52,7 @@ static inline bool x86__jump_target(const uint8_t *code, uint64_t size,
 /* The target of a direct branch at code[i] (at address pc), or false: B,
  * B.cond, CBZ/CBNZ and TBZ/TBNZ (not BL: a call is not a part). */
 static inline bool arm64__jump_target(const uint8_t *code, uint64_t size,
-				      uint64_t i, uint64_t pc,
-				      uint64_t *target)
+				      uint64_t i, uint64_t pc, uint64_t *target)
 {
 	uint32_t w;
 	int64_t off;

@@ -864,8 +864,8 @@ static bool frameless_leaf(struct umod *um, uint64_t pc)
 	if (strcmp(um->path, "[vdso]") == 0) {
 		GElf_Off off;
 		GElf_Sym sym;
-		const char *name = dwfl_module_addrinfo(
-			um->mod, pc, &off, &sym, NULL, NULL, NULL);
+		const char *name = dwfl_module_addrinfo(um->mod, pc, &off, &sym,
+							NULL, NULL, NULL);
 
 		if (!name || strstr(name, "sigreturn") || !sym.st_size ||
 		    sym.st_size > 4096)
@@ -877,9 +877,8 @@ static bool frameless_leaf(struct umod *um, uint64_t pc)
 			find_plt(um);
 		if (rel < um->plt[0] || rel >= um->plt[1])
 			return false;
-		lo = rel - um->plt[0] < 32 ?
-			     um->plt[0] :
-			     rel - (rel - um->plt[0] - 32) % 16;
+		lo = rel - um->plt[0] < 32 ? um->plt[0] :
+					     rel - (rel - um->plt[0] - 32) % 16;
 		len = lo == um->plt[0] ? 32 : 16;
 	}
 	code = code_at(dwfl_module_getelf(um->mod, &bias), lo, len);
