@@ -205,7 +205,9 @@ ARM64_TESTS := tests/test_e2e.py::test_shape_frames_lines_and_proportions \
 	       tests/test_threads.py::test_asleep_named_threads_stay_apart \
 	       tests/test_native.py::test_native_ctypes_merged \
 	       tests/test_native.py::test_perf_trampolines_resolved \
+	       tests/test_native.py::test_kernel_frames_below_python \
 	       tests/test_wall.py::test_cpu_bound_and_lock_blocked_threads_told_apart \
+	       tests/test_wall.py::test_sleeping_thread_has_its_wall_share \
 	       tests/test_system.py::test_all_finds_processes_that_start_later
 ARM64_PYTHON := /usr/bin/python3.14
 

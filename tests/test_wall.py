@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from conftest import (WORKLOADS, Workload, marker_line, parse_folded,
-                      py_frame, python_params, run_pyprof)
+from conftest import (EMULATED, WORKLOADS, Workload, marker_line,
+                      parse_folded, py_frame, python_params, run_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
 
@@ -55,8 +55,24 @@ def test_sleeping_thread_has_its_wall_share(python):
     sleep = under(threads.get("sleeper", []), "[off-cpu: sleep]",
                   "wait_here", marker_line("wall.py", "SLEEP_LINE"))
     main = total(threads.get("MainThread", []))
-    assert abs(sleep / all_ - 0.5) < 0.10, (sleep, all_, r.out)
-    assert abs(main / all_ - 0.5) < 0.10, (main, all_, r.out)
+    # While both threads live, the main thread spins: as much as the
+    # sleeper sleeps.
+    spin = sum(c for f, c in threads.get("MainThread", [])
+               if any(py_frame(x) and py_frame(x)[0] == "spin_until"
+                      for x in f))
+    assert sleep > 0 and spin > 0, r.out
+    if EMULATED:
+        # QEMU's timer (TCG) fires about half the cpu-clock ticks asked
+        # for (196 of ~398 at 199 Hz over 2 s, measured), so on-CPU counts
+        # cannot be weighed against off-CPU time there: the time asleep
+        # alone is checked, 2 s of sample-equivalents at 199 Hz.
+        assert abs(sleep / (2 * 199) - 1) < 0.10, (sleep, r.out)
+    else:
+        assert abs(sleep / (sleep + spin) - 0.5) < 0.10, (sleep, spin,
+                                                          r.out)
+        # Of the whole run: start-up and exit are a few % of it.
+        assert abs(sleep / all_ - 0.5) < 0.10, (sleep, all_, r.out)
+        assert abs(main / all_ - 0.5) < 0.10, (main, all_, r.out)
     # The sleeper spends (almost) all of its life in that one call: asleep,
     # then waiting to take the GIL back from the spinning main thread
     # ([off-cpu: futex], ~150 ms of 2 s seen on a loaded 3.9).
