@@ -66,7 +66,11 @@ def test_shape_frames_lines_and_proportions(shape_run):
     total = hot + cold + other
     assert other <= 0.02 * total, f"{other} of {total} samples outside hot/cold"
     share = 100.0 * hot / (hot + cold)
-    assert 72.0 <= share <= 78.0, f"hot share {share:.1f}%, want 75 +- 3"
+    # 3 points are 4 standard errors of ~4000 samples; where the timer
+    # fires fewer (emulated: ~20% of 999 Hz, ~800 samples), 4 of its own.
+    band = max(3.0, 4 * 100 * (0.75 * 0.25 / (hot + cold)) ** 0.5)
+    assert abs(share - 75) <= band, \
+        f"hot share {share:.1f}%, want 75 +- {band:.1f} ({hot + cold} samples)"
 
     taken = int(r.summary_int(r"samples (\d+) taken"))
     written = int(r.summary_int(r"(\d+) written"))
