@@ -118,6 +118,13 @@ def test_cpu_bound_and_lock_blocked_threads_told_apart(python):
     # Its only futex waits are for the GIL, while the main thread starts
     # the other thread: a few samples at most.
     cr_futex = sum(c for f, c in cruncher if f[-1] == "[off-cpu: futex]")
+    if EMULATED:
+        # QEMU fires about half the cpu-clock ticks asked for (fewer on a
+        # loaded host) while off-CPU time counts in full: the cruncher's
+        # GIL waits weigh double or more against its on-CPU samples, and
+        # its samples cannot be weighed against the waiter's time.
+        assert cr_futex <= 0.25 * total(cruncher), r.out
+        return
     assert cr_futex <= 0.1 * total(cruncher), r.out
     # Both lived for about the same ~2 s (the waiter a little longer: main
     # releases the lock after the cruncher's end): comparable shares.
