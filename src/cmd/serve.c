@@ -442,11 +442,6 @@ static void gather(struct serve *sv, const uint64_t *stats)
 }
 
 /*
- * One interval: the samples since the last one into the window, the
- * figures, the streams woken.  A failure leaves the samples in the
- * session's profile, for the next interval.
- */
-/*
  * Every interval frees a profile of small blocks, among which blocks that
  * live on (caches of processes, the window's entries) were placed: the
  * pages of the freed ones stay the agent's until given back.  Every 10 s
@@ -455,6 +450,11 @@ static void gather(struct serve *sv, const uint64_t *stats)
  */
 #define TRIM_EVERY_S 10.0
 
+/*
+ * One interval: the samples since the last one into the window, the
+ * figures, the streams woken.  A failure leaves the samples in the
+ * session's profile, for the next interval.
+ */
 static void serve__interval(struct serve *sv, double now)
 {
 	struct session *s = sv->s;
