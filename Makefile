@@ -73,9 +73,9 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-d
 	    golang-go valgrind chromium fonts-dejavu-core libxml2-utils nodejs \
 	    python3-matplotlib austin linux-perf time \
 	    libclang-rt-14-dev debootstrap \
-	    lld qemu-system-arm qemu-user-static binfmt-support cpio e2fsprogs \
+	    lld qemu-system-arm cpio e2fsprogs kmod \
 	    xz-utils
-# lld, qemu-*, binfmt-support, cpio, e2fsprogs, xz-utils: make test-arm64's
+# lld, qemu-system-arm, cpio, e2fsprogs, kmod, xz-utils: make test-arm64's
 # cross build and emulated machine (scripts/arm64-vm), built only when asked.
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
 # recommends it).  libmicrohttpd-dev: the HTTP listener of `serve`.
@@ -90,7 +90,7 @@ DEB_NPM  := $(if $(shell command -v npm 2>/dev/null),,npm)
 # ignored tests/browser/node_modules; never a browser download.
 NPM_DIR  := tests/browser
 
-.PHONY: all deps npm-deps debian-root test unit unit-san clean bench \
+.PHONY: all deps npm-deps debian-root arm64-vm-deps test unit unit-san clean bench \
 	bench-tools bench-serve bench-discovery pyprof-bpf demo install uninstall
 all: pyprof-bpf $(OUT)/unit_tests
 
@@ -100,6 +100,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS) $(DEB_NPM)
 	$(MAKE) npm-deps
 	$(MAKE) debian-root
+	$(MAKE) arm64-vm-deps
 
 # Debian unstable's CPython 3.14 and 3.15 for the tests, in a root of their
 # own (.deps/debian-unstable, kept by `make clean`); see scripts/debian-root.
@@ -108,6 +109,12 @@ deps:
 debian-root:
 	@scripts/debian-root || echo "make deps: warning: no Debian unstable root" \
 		"(see above): the tests of Debian's CPython 3.14 and 3.15 will SKIP" >&2
+
+# The emulated arm64 machine of tests/test_arm64.py (scripts/arm64-vm, about
+# 2 minutes).  When it cannot be made, those tests SKIP with the reason.
+arm64-vm-deps:
+	@scripts/arm64-vm build || echo "make deps: warning: no arm64 VM" \
+		"(see above): tests/test_arm64.py will SKIP" >&2
 
 npm-deps:
 	cd $(NPM_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
@@ -190,26 +197,13 @@ demo: all
 # arm64 (issue 24), from this x86-64 machine: scripts/arm64-vm makes, once,
 # an emulated arm64 machine (a Debian unstable arm64 root, its kernel,
 # qemu-system-aarch64), whose root is also the sysroot of a cross build with
-# the host's clang into build-arm64/.  `make test-arm64` boots it and runs
-# the end-to-end tests that matter most there (ARM64_TESTS), on its
-# CPython 3.14; the host's interpreters SKIP inside it.
+# the host's clang into build-arm64/.  tests/test_arm64.py boots it and runs
+# there the C unit suite and the end-to-end tests that matter most, on its
+# CPython 3.14.
 ARM64_VM    := $(CURDIR)/.deps/arm64
 ARM64_OUT   := build-arm64
 ARM64_PKG   := PKG_CONFIG_SYSROOT_DIR=$(ARM64_VM)/root \
 	       PKG_CONFIG_LIBDIR=$(ARM64_VM)/root/usr/lib/aarch64-linux-gnu/pkgconfig:$(ARM64_VM)/root/usr/share/pkgconfig
-ARM64_TESTS := tests/test_e2e.py::test_shape_frames_lines_and_proportions \
-	       tests/test_e2e.py::test_samples_follow_cpu_time \
-	       tests/test_e2e.py::test_recursion_300_deep_is_whole \
-	       tests/test_e2e.py::test_threads_named_and_late_threads_found \
-	       tests/test_threads.py::test_threads_asleep_at_attach \
-	       tests/test_threads.py::test_asleep_named_threads_stay_apart \
-	       tests/test_native.py::test_native_ctypes_merged \
-	       tests/test_native.py::test_perf_trampolines_resolved \
-	       tests/test_native.py::test_kernel_frames_below_python \
-	       tests/test_wall.py::test_cpu_bound_and_lock_blocked_threads_told_apart \
-	       tests/test_wall.py::test_sleeping_thread_has_its_wall_share \
-	       tests/test_system.py::test_all_finds_processes_that_start_later
-ARM64_PYTHON := /usr/bin/python3.14
 
 .PHONY: arm64-vm arm64 test-arm64
 arm64-vm:
@@ -230,23 +224,11 @@ $(ARM64_OUT)/libspin.so: tests/e2e/workloads/spin.c | arm64-vm
 	$(Q)$(ARM64_CC) -O2 -fomit-frame-pointer -mbranch-protection=standard \
 		-shared -fPIC -o $@ $<
 
-# The unit tests of arm64's unwinding, first: CFI rows of the VM's libc and
-# of Debian's python3.14 (return addresses signed) over every pc of a
-# window, and arm64's machine code.  (The rest are not all arm64's yet:
-# offcpu_leaf_names wants x86-64's system call numbers.)
-ARM64_UNIT := cfi_cached_rows_step_as_fresh_ones arch_arm64_branch_targets \
-	      arch_arm64_frameless_leaves arch_arm64_signed_return_addresses
-
-# Inside, the project is shared at the same path, and the tests run the
-# VM's own CPython alone (PYPROF_TEST_PYTHONS_ONLY).
-test-arm64: arm64 $(ARM64_OUT)/libspin.so
-	scripts/arm64-vm run --share $(CURDIR) --timeout 3600 -- \
-		env PYPROF_BIN=$(CURDIR)/$(ARM64_OUT)/pyprof-bpf \
-		PYPROF_TEST_LIBSPIN=$(CURDIR)/$(ARM64_OUT)/libspin.so \
-		PYPROF_TEST_PYTHONS=$(ARM64_PYTHON) PYPROF_TEST_PYTHONS_ONLY=1 \
-		PYPROF_TEST_EMULATED="an arm64 machine emulated by QEMU (TCG)" \
-		sh -c '$(CURDIR)/$(ARM64_OUT)/unit_tests $(ARM64_UNIT) && \
-		python3 -m pytest -ra -p no:cacheprovider $(ARM64_TESTS)'
+# The whole C unit suite and the end-to-end tests that matter most
+# (tests/test_arm64.py's ARM64_TESTS) in one boot of the VM; `make test`
+# runs them too.
+test-arm64:
+	$(PYTHON) -m pytest -ra tests/test_arm64.py
 
 # The program in bin/ (view, convert and diff need no root; recording
 # does, and says so), the manual page in section 8 as bpftrace's, the

@@ -44,12 +44,22 @@ PYTHONS = [
     ("debian-3.14", os.path.join(DEBIAN_BIN, "python3.14")),
     ("debian-3.15", os.path.join(DEBIAN_BIN, "python3.15")),
 ]
-# PYPROF_TEST_PYTHONS_ONLY=1: those alone (make test-arm64, on a machine
-# that has none of the others).
+# PYPROF_TEST_PYTHONS_ONLY=1: those alone (the arm64 machine of
+# tests/test_arm64.py, which has none of the others).  An entry ID=PATH
+# names its tests' parameter ID (debian-3.14=/usr/bin/python3.14 runs
+# --async's tests too); a bare PATH is named by its file name.
+def extra_pythons():
+    """PYPROF_TEST_PYTHONS as (ID, PATH) pairs."""
+    out = []
+    for extra in os.environ.get("PYPROF_TEST_PYTHONS", "").split():
+        name, eq, path = extra.rpartition("=")
+        out.append((name if eq else os.path.basename(path), path))
+    return out
+
+
 if os.environ.get("PYPROF_TEST_PYTHONS_ONLY") == "1":
     PYTHONS = []
-for extra in os.environ.get("PYPROF_TEST_PYTHONS", "").split():
-    PYTHONS.append((os.path.basename(extra), extra))
+PYTHONS += extra_pythons()
 
 
 def missing_reason(path):

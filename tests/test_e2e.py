@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from conftest import (EMULATED, RAN_SECONDS, WORKLOADS as WORKLOADS_DIR, Run,
-                      Workload, any_python, interrupt, marker_line, needs_root,
-                      parse_folded, py_frame, python_params, run_pyprof,
-                      start_pyprof, wait_cpu)
+                      Workload, any_python, extra_pythons, interrupt,
+                      marker_line, needs_root, parse_folded, py_frame,
+                      python_params, run_pyprof, start_pyprof, wait_cpu)
 
 pytestmark = pytest.mark.usefixtures("root")
 
@@ -364,7 +364,7 @@ def _free_threaded(python):
 def free_threaded_params():
     """The free-threaded interpreters of PYPROF_TEST_PYTHONS (none can be
     installed here: Debian ships none)."""
-    pys = [p for p in os.environ.get("PYPROF_TEST_PYTHONS", "").split()
+    pys = [p for _, p in extra_pythons()
            if os.access(p, os.X_OK) and _free_threaded(p)]
     if not pys:
         return [pytest.param(None, id="free-threaded", marks=pytest.mark.skip(

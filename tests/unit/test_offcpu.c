@@ -71,7 +71,7 @@ TEST(offcpu_leaf_names)
 	CHECK(!strcmp(offcpu__leaf(OFFCPU_PREEMPTED << SAMPLE_WHY_SHIFT, buf,
 				   sizeof(buf)),
 		      "[off-cpu: preempted]"));
-	CHECK(!strcmp(offcpu__leaf((OFFCPU_SYSCALL + 257) << SAMPLE_WHY_SHIFT,
+	CHECK(!strcmp(offcpu__leaf((OFFCPU_SYSCALL + PYNR_openat) << SAMPLE_WHY_SHIFT,
 				   buf, sizeof(buf)),
 		      "[off-cpu: openat]"));
 	CHECK(!strcmp(offcpu__leaf((OFFCPU_SYSCALL + 999) << SAMPLE_WHY_SHIFT,
