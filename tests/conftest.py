@@ -69,7 +69,7 @@ def missing_reason(path):
         if debian and os.geteuid() != 0:
             return f"{path} runs Debian's interpreter with chroot: root only"
         return None
-    if not debian:
+    if not debian or os.path.isdir(os.path.join(DEBIAN_ROOT, "usr", "bin")):
         return f"{path} is not installed"
     try:
         with open(DEBIAN_ROOT + ".failed", encoding="utf-8") as f:

@@ -23,9 +23,10 @@ RESULTS = os.path.join(OUT, "vm-results")
 PYTHON = "/usr/bin/python3.14"
 
 # What each feature needs checked on arm64: exact frames, lines and shares;
-# samples against CPU time; deep stacks; thread names, asleep or late;
-# --native through a library without frame pointers and through -X perf's
-# trampolines; --kernel; wall mode; -a; --async's task frames.
+# samples against CPU time; deep stacks; thread names, asleep, late or
+# churning; --native through a library without frame pointers, through
+# -X perf's trampolines, out of the vDSO and through Debian's stripped
+# interpreter; --kernel; wall mode; -a; --async's task frames.
 ARM64_TESTS = [
     "tests/test_e2e.py::test_shape_frames_lines_and_proportions",
     "tests/test_e2e.py::test_samples_follow_cpu_time",
@@ -36,6 +37,9 @@ ARM64_TESTS = [
     "tests/test_native.py::test_native_ctypes_merged",
     "tests/test_native.py::test_perf_trampolines_resolved",
     "tests/test_native.py::test_kernel_frames_below_python",
+    "tests/test_native.py::test_vdso_frames_unwound",
+    "tests/test_native.py::test_native_debian_stripped",
+    "tests/test_threads.py::test_names_under_thread_churn",
     "tests/test_wall.py::test_cpu_bound_and_lock_blocked_threads_told_apart",
     "tests/test_wall.py::test_sleeping_thread_has_its_wall_share",
     "tests/test_system.py::test_all_finds_processes_that_start_later",
@@ -43,10 +47,12 @@ ARM64_TESTS = [
 ]
 
 # The VM's own env: its CPython under the id --async's tests know it by
-# (it is Debian's 3.14, run directly), and the test library built here
-# with pointer authentication, as Debian builds its arm64 packages (the VM
-# has no gcc).
+# (it is Debian's 3.14, run directly), Debian unstable's root at / (not the
+# host's x86-64 one, shared too), and the test library built here with
+# pointer authentication, as Debian builds its arm64 packages (the VM has
+# no gcc).
 VM_ENV = {
+    "PYPROF_DEBIAN_ROOT": "/",
     "PYPROF_BIN": os.path.join(OUT, "pyprof-bpf"),
     "PYPROF_TEST_LIBSPIN": os.path.join(OUT, "libspin.so"),
     "PYPROF_TEST_PYTHONS": "debian-3.14=" + PYTHON,
@@ -93,12 +99,10 @@ def vm_run():
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in VM_ENV.items())
     q = {k: shlex.quote(v) for k, v in (("root", ROOT), ("out", OUT),
                                          ("res", RESULTS))}
-    # The unit suite reads Debian's 3.14 at / there (PYPROF_DEBIAN_ROOT),
-    # not the host's x86-64 root, which is shared too.
     script = (
         f"cd {q['root']} && "
-        f"PYPROF_DEBIAN_ROOT=/ {q['out']}/unit_tests > {q['res']}/unit.txt "
-        f"2>&1; echo $? > {q['res']}/unit.rc; "
+        f"env {env} {q['out']}/unit_tests > {q['res']}/unit.txt 2>&1; "
+        f"echo $? > {q['res']}/unit.rc; "
         f"env {env} python3 -m pytest -ra -p no:cacheprovider "
         f"--junitxml={q['res']}/junit.xml {' '.join(ARM64_TESTS)} "
         f"> {q['res']}/pytest.txt 2>&1; true")

@@ -412,22 +412,6 @@ def test_debuglink_symbols_and_inline_frames(tmp_path):
     assert without > 0.8 * total, tails
 
 
-CLOCK_C = r"""
-#include <time.h>
-volatile long sink;
-__attribute__((noinline)) long spin_clock(long n)
-{
-	struct timespec ts;
-	long x = 0;
-	for (long i = 0; i < n; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		x += ts.tv_nsec;
-		sink = x;
-	}
-	return x;
-}
-"""
-
 CLOCK_PY = """\
 import ctypes, sys, time
 lib = ctypes.CDLL(sys.argv[1])
@@ -443,16 +427,20 @@ while time.time() < end:
     call_native()
 """
 
-# Clock sources the x86 vDSO reads in user space (arch/x86/entry/vdso,
-# vclock_mode); any other makes clock_gettime a system call.
-VDSO_CLOCKS = {"tsc", "kvm-clock", "hyperv_clocksource_tsc_page"}
+# Clock sources the vDSO reads in user space (x86's vclock_mode, arm64's
+# generic timer); any other makes clock_gettime a system call.
+VDSO_CLOCKS = {"tsc", "kvm-clock", "hyperv_clocksource_tsc_page",
+               "arch_sys_counter"}
+# The vDSO's clock_gettime: x86-64's, arm64's.
+VDSO_GETTIME = {"__vdso_clock_gettime", "__kernel_clock_gettime"}
 
 
-def test_vdso_frames_unwound(tmp_path):
-    """A C loop reading the clock spends its time in the vDSO: the vDSO's
-    frames are named from its image in the process (__vdso_clock_gettime)
-    and the unwind goes on out of it, through the C caller, to the Python
-    frames, not cut."""
+def test_vdso_frames_unwound(tmp_path, libspin):
+    """A C loop reading the clock (spin.c's spin_clock) spends its time in
+    the vDSO: the vDSO's frames are named from its image in the process
+    (__vdso_clock_gettime; arm64's __kernel_clock_gettime, a leaf without
+    CFI) and the unwind goes on out of it, through the C caller, to the
+    Python frames, not cut."""
     try:
         clock = open("/sys/devices/system/clocksource/clocksource0/"
                      "current_clocksource").read().strip()
@@ -461,29 +449,24 @@ def test_vdso_frames_unwound(tmp_path):
     if clock not in VDSO_CLOCKS:
         pytest.skip(f"the clock source is {clock}: clock_gettime is a "
                     "system call here, not a vDSO call")
-    pys = [p for n, p in PYTHONS if n == "3.12" and os.access(p, os.X_OK)]
-    if not pys:
-        pytest.skip("CPython 3.12 (pyenv) is not installed")
-    if not shutil.which("gcc"):
-        pytest.skip("gcc is not installed (make deps)")
-    src, lib = tmp_path / "clk.c", tmp_path / "libclk.so"
-    src.write_text(CLOCK_C)
-    subprocess.run(["gcc", "-O2", "-fomit-frame-pointer", "-shared", "-fPIC",
-                    "-o", str(lib), str(src)], check=True)
+    python = perf_python()
+    if not python:
+        pytest.skip("no CPython 3.12+ to run directly: pyenv's 3.12 is not "
+                    "installed, nor one given in PYPROF_TEST_PYTHONS")
     script = write(tmp_path, "clk.py", CLOCK_PY)
-    r = run_pyprof("--native", "--folded", "-F", 199, "--", pys[0], script,
-                   lib, 3)
+    r = run_pyprof("--native", "--folded", "-F", 199, "--", python, script,
+                   libspin, 10 if EMULATED else 3)
     assert r.rc == 0, r.err
     stacks = parse_folded(r.out)
     total = sum(c for _, c in stacks)
     assert total > 50, r.err
     in_vdso = good = 0
     for frames, count in stacks:
-        if not any(f.startswith("__vdso_") for f in frames):
+        if not any(f.startswith(("__vdso_", "__kernel_")) for f in frames):
             continue
         in_vdso += count
         names = [py_frame(f)[0] for f in frames if py_frame(f)]
-        if (frames[-1] == "__vdso_clock_gettime" and "spin_clock" in frames
+        if (frames[-1] in VDSO_GETTIME and "spin_clock" in frames
                 and names[-2:] == ["<module>", "call_native"] and
                 "[native stack truncated]" not in frames and
                 "[unknown]" not in frames):
@@ -515,24 +498,38 @@ busy(float(sys.argv[1]))
 
 
 @pytest.mark.parametrize("version", ["3.14", "3.15"])
-def test_native_debian_stripped(version):
+def test_native_debian_stripped(version, tmp_path):
     """Debian unstable's python3.14 and python3.15 (stripped, PGO: the bulk
     of the eval loop is a split-off part no .dynsym symbol names), run in a
-    chroot: native frames unwound from .eh_frame, every eval-loop frame
+    chroot, or directly where given (debian-3.N=PATH): native frames unwound from .eh_frame, every eval-loop frame
     merged, and the summary says how many frames have no symbol and how to
     get them."""
-    why = missing_reason(os.path.join(DEBIAN_BIN, f"python{version}"))
-    if why:
-        pytest.skip(why)
-    d = tempfile.mkdtemp(dir=os.path.join(DEBIAN_ROOT, "tmp"))
-    try:
-        with open(os.path.join(d, "busy.py"), "w") as f:
+    # Emulated, start-up is seconds of CPU time: a longer run keeps it
+    # a small part.
+    secs = 12 if EMULATED else 3
+    direct = [p for n, p in extra_pythons()
+              if n == f"debian-{version}" and os.access(p, os.X_OK)]
+    if direct:
+        # Given to run directly (the arm64 machine's own).
+        with open(os.path.join(tmp_path, "busy.py"), "w") as f:
             f.write(BUSY_PY)
-        inner = "/" + os.path.relpath(os.path.join(d, "busy.py"), DEBIAN_ROOT)
-        r = run_pyprof("--native", "--folded", "-F", 199, "--", "chroot",
-                       DEBIAN_ROOT, f"python{version}", inner, 3)
-    finally:
-        shutil.rmtree(d)
+        r = run_pyprof("--native", "--folded", "-F", 199, "--", direct[0],
+                       os.path.join(tmp_path, "busy.py"), secs)
+    else:
+        why = missing_reason(os.path.join(DEBIAN_BIN, f"python{version}"))
+        if why:
+            pytest.skip(why)
+        d = tempfile.mkdtemp(dir=os.path.join(DEBIAN_ROOT, "tmp"))
+        try:
+            with open(os.path.join(d, "busy.py"), "w") as f:
+                f.write(BUSY_PY)
+            inner = "/" + os.path.relpath(os.path.join(d, "busy.py"),
+                                          DEBIAN_ROOT)
+            r = run_pyprof("--native", "--folded", "-F", 199, "--",
+                           "chroot", DEBIAN_ROOT, f"python{version}", inner,
+                           secs)
+        finally:
+            shutil.rmtree(d)
     assert r.rc == 0, r.err
     stacks = parse_folded(r.out)
     total = sum(c for _, c in stacks)

@@ -26,3 +26,19 @@ __attribute__((noinline)) unsigned long a(unsigned long n)
 	sink = r;
 	return r + 2;
 }
+
+/* A loop that reads the clock: on a clock source the vDSO reads in user
+ * space, its time is in the vDSO (test_vdso_frames_unwound). */
+#include <time.h>
+__attribute__((noinline)) long spin_clock(long n)
+{
+	struct timespec ts;
+	long x = 0;
+
+	for (long i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x += ts.tv_nsec;
+		sink = x;
+	}
+	return x;
+}
