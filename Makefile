@@ -75,8 +75,8 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-d
 	    libclang-rt-14-dev debootstrap \
 	    lld qemu-system-arm cpio e2fsprogs kmod \
 	    xz-utils
-# lld, qemu-system-arm, cpio, e2fsprogs, kmod, xz-utils: make test-arm64's
-# cross build and emulated machine (scripts/arm64-vm), built only when asked.
+# lld, qemu-system-arm, cpio, e2fsprogs, kmod, xz-utils: the arm64 tests'
+# cross build and emulated machine (scripts/arm64-vm, made by make deps).
 # libclang-rt-14-dev: libclang_rt.fuzzer for `make fuzz` (clang only
 # recommends it).  libmicrohttpd-dev: the HTTP listener of `serve`.
 # man-db (and groff-base with it): tests/test_install.py renders the
