@@ -501,9 +501,9 @@ busy(float(sys.argv[1]))
 def test_native_debian_stripped(version, tmp_path):
     """Debian unstable's python3.14 and python3.15 (stripped, PGO: the bulk
     of the eval loop is a split-off part no .dynsym symbol names), run in a
-    chroot, or directly where given (debian-3.N=PATH): native frames unwound from .eh_frame, every eval-loop frame
-    merged, and the summary says how many frames have no symbol and how to
-    get them."""
+    chroot, or directly where given (debian-3.N=PATH): native frames
+    unwound from .eh_frame, every eval-loop frame merged, and the summary
+    says how many frames have no symbol and how to get them."""
     # Emulated, start-up is seconds of CPU time: a longer run keeps it
     # a small part.
     secs = 12 if EMULATED else 3

@@ -559,13 +559,6 @@ struct attach_why {
 	char idle[PATH_MAX + 64]; /* a libpython loaded, no interpreter run */
 };
 
-/* Debian's and Ubuntu's library directories are named for the triplet. */
-#ifdef __aarch64__
-#define MULTIARCH "aarch64-linux-gnu"
-#else
-#define MULTIARCH "x86_64-linux-gnu"
-#endif
-
 static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
 			const char *name, char *out, size_t len);
 
@@ -871,7 +864,7 @@ static int find_library(pid_t pid, struct elf_file *exe, const char *exe_path,
 			const char *name, char *out, size_t len)
 {
 	static const char *const defaults =
-		"/lib/" MULTIARCH ":/usr/lib/" MULTIARCH ":/lib64:"
+		"/lib/" PY_MULTIARCH ":/usr/lib/" PY_MULTIARCH ":/lib64:"
 		"/usr/lib64:/lib:/usr/lib:/usr/local/lib";
 	char env[8192] = "", origin[PATH_MAX], envpath[64], *ldlp = NULL;
 	const char *rpath = NULL, *runpath = NULL, *lists[4];

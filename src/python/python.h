@@ -17,6 +17,14 @@
 #include "python/layout.h"
 #include "python/rmem.h"
 
+/* Debian's and Ubuntu's library directories (and CPython's extension
+ * modules' names) carry the machine's triplet. */
+#ifdef __aarch64__
+#define PY_MULTIARCH "aarch64-linux-gnu"
+#else
+#define PY_MULTIARCH "x86_64-linux-gnu"
+#endif
+
 struct py_target {
 	pid_t pid;
 	unsigned version; /* PYVER(3, x) */

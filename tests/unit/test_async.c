@@ -22,6 +22,7 @@
 #include "lib/profile.h"
 #include "out/in_folded.h"
 #include "python/pytask.h"
+#include "python/python.h"
 #include "ui/top_model.h"
 
 /* ------------------------------------------------------- fake target -- */
@@ -555,12 +556,6 @@ static size_t read_runtime(const char *path, void *buf, size_t len)
 	return got;
 }
 
-#if defined(__aarch64__)
-#define ASYNC_MULTIARCH "aarch64-linux-gnu"
-#else
-#define ASYNC_MULTIARCH "x86_64-linux-gnu"
-#endif
-
 static void check_real(const char *minor, const char *asyncio_file)
 {
 	uint8_t dbg[1024], adbg[PYTASK_ASYNC_DEBUG_SIZE];
@@ -616,7 +611,7 @@ TEST(async_offsets_debian_314)
 
 	/* 3.14: _asyncio is an extension module. */
 	check_real("3.14", "/usr/lib/python3.14/lib-dynload/"
-			   "_asyncio.cpython-314-" ASYNC_MULTIARCH ".so");
+			   "_asyncio.cpython-314-" PY_MULTIARCH ".so");
 	snprintf(path, sizeof(path), "%s/usr/bin/python3.14",
 		 unit__debian_root());
 	if (access(path, R_OK) != 0)
@@ -625,7 +620,7 @@ TEST(async_offsets_debian_314)
 	py_layout__from_debug_offsets(dbg, sizeof(dbg), &l, err, sizeof(err));
 	snprintf(path, sizeof(path),
 		 "%s/usr/lib/python3.14/lib-dynload/"
-		 "_asyncio.cpython-314-" ASYNC_MULTIARCH ".so",
+		 "_asyncio.cpython-314-" PY_MULTIARCH ".so",
 		 unit__debian_root());
 	read_section(path, ".AsyncioDebug", adbg, sizeof(adbg));
 	REQUIRE(pytask__offsets(&l, dbg, sizeof(dbg), adbg, sizeof(adbg), &o,
