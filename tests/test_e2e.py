@@ -30,15 +30,19 @@ def shape_run(request):
     needs_root()
     with Workload(python, "shape.py") as w:
         p = start_pyprof("-p", w.pid, "-F", freq)
+        before = w.split()
         wait_cpu(w.pid, 4.0)
         p.send_signal(signal.SIGINT)
+        after = w.split()
         out, err = p.communicate(timeout=60)
+    w.spent = [b - a for a, b in zip(before, after)]
     return w, freq, Run(p.returncode, out, err)
 
 
 def test_shape_frames_lines_and_proportions(shape_run):
-    """hot() does 3x the work of cold(): 75/25 within 3 points, every frame
-    exact, and every sample taken written."""
+    """hot() does 3x the work of cold(): the split its own clock measured
+    (~75/25) within 3 points, every frame exact, and every sample taken
+    written."""
     w, _, r = shape_run
     hot_line = marker_line("shape.py", "HOT_LINE")
     cold_line = marker_line("shape.py", "COLD_LINE")
@@ -66,11 +70,17 @@ def test_shape_frames_lines_and_proportions(shape_run):
     total = hot + cold + other
     assert other <= 0.02 * total, f"{other} of {total} samples outside hot/cold"
     share = 100.0 * hot / (hot + cold)
+    # What the process spent while it was sampled, by its thread's clock:
+    # 74.7-75.2 % here, quiet or with both CPUs busy.  It is the truth the
+    # profile is held to; a CI run once measured 78.8 % against 75.
+    truth = 100.0 * w.spent[0] / sum(w.spent)
+    assert abs(truth - 75) <= 10, f"shape.py spent {truth:.1f}% in hot()"
     # 3 points are 4 standard errors of ~4000 samples; where the timer
     # fires fewer (emulated: ~20% of 999 Hz, ~800 samples), 4 of its own.
     band = max(3.0, 4 * 100 * (0.75 * 0.25 / (hot + cold)) ** 0.5)
-    assert abs(share - 75) <= band, \
-        f"hot share {share:.1f}%, want 75 +- {band:.1f} ({hot + cold} samples)"
+    assert abs(share - truth) <= band, \
+        (f"hot share {share:.1f}%, want {truth:.1f} +- {band:.1f} "
+         f"({hot + cold} samples)")
 
     taken = int(r.summary_int(r"samples (\d+) taken"))
     written = int(r.summary_int(r"(\d+) written"))

@@ -158,7 +158,7 @@ def test_live_pstats_on_each_python(tmp_path, python):
     stats, text = load(python, out)
     hot, cold, main = (f"{SHAPE}|{HOT - 2}|hot",
                        f"{SHAPE}|{marker_line('shape.py', 'COLD_LINE') - 2}|cold",
-                       f"{SHAPE}|{marker_line('shape.py', 'CALL_HOT') - 4}|main")
+                       f"{SHAPE}|{marker_line('shape.py', 'MAIN_DEF')}|main")
     assert {hot, cold, main} <= set(stats), sorted(stats)
     for f, (cc, nc, tt, ct, callers) in stats.items():
         assert abs(tt * 499 - round(tt * 499)) < 1e-6, (f, tt)

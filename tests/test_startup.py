@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from conftest import (PYPROF, PYTHONS, needs_root, parse_folded, py_frame,
-                      python_params, run_pyprof, start_pyprof)
+from conftest import (DEBIAN_BIN, PYPROF, PYTHONS, needs_root, parse_folded,
+                      py_frame, python_params, run_pyprof, start_pyprof)
 
 pytestmark = pytest.mark.usefixtures("root")
 
@@ -360,7 +360,13 @@ def test_all_profiles_short_processes_from_their_start(tmp_path):
     # All of their CPU time but the dynamic loader's (before the first
     # instruction of the interpreter): 10% and 5 ms of margin.  Found
     # only once userspace had looked, they lost their first 20-40 ms.
-    bad = [s for s in short if s[3] < 0.9 * s[2] * 999 - 5]
+    # A Debian interpreter's launcher runs two shells and two unshares in
+    # the same process before it execs python: 3.6 ms more of its rusage
+    # (the median of 21 starts at load 1), and twice that on a busy
+    # machine, none of it Python; 10 ms more of margin for those.
+    def margin(py):
+        return 15 if py.startswith(DEBIAN_BIN + os.sep) else 5
+    bad = [s for s in short if s[3] < 0.9 * s[2] * 999 - margin(s[0])]
     assert not bad, (bad, err)
     m = re.search(r"from process start to profiled: mean (\d+) ms, "
                   r"max (\d+) ms", err)
