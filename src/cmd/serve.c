@@ -101,7 +101,8 @@ static const char usage[] =
 	"      --max-depth N     Python frames kept per stack (default 1024)\n"
 	"      --max-stacks N    distinct stacks kept before the oldest merge\n"
 	"                        (default 50000), and 40 frames per stack\n"
-	"                        in all\n"
+	"                        in all; stacks only in the totals since the\n"
+	"                        start keep a quarter of that\n"
 	"      --tid             thread frames \"NAME (tid N)\"\n"
 	"      --mode cpu|wall   cpu (default) or wall time (see pyprof-bpf --help)\n"
 	"      --kernel          kernel frames too\n"
@@ -616,6 +617,11 @@ static int serve__open(struct serve *sv)
 		.slots = (unsigned)(sv->o.window / sv->o.interval + 0.5),
 		.max_stacks = sv->o.max_stacks,
 		.max_entries = WINDOW_MAX_ENTRIES_DEFAULT,
+		/* Short processes bring a few new stacks each (their start-up,
+		 * at varying lines) for as long as they come: the totals'
+		 * share of the dictionary levels off at a quarter, and the
+		 * window keeps the rest. */
+		.max_old_stacks = sv->o.max_stacks / 4,
 	};
 	struct session_opts so;
 	char err[PATH_MAX + 512], url[128];

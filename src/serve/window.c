@@ -145,7 +145,8 @@ static uint32_t stack_len(const struct profile *p, size_t i)
 }
 
 /* from's stack i, its first max frames (a stack merged keeps only its
- * process's: the rest are not interned where nothing will use them)
+ * process's and thread's: the rest are not interned where nothing will
+ * use them)
  * translated into w->buf.  Their number, or -errno. */
 static int64_t xlat__stack(struct window *w, struct xlat *x, size_t i,
 			   uint32_t max, uint64_t *count)
@@ -273,6 +274,8 @@ struct window *window__new(const struct window_opts *o)
 	w->o = *o;
 	if (!w->o.max_frame_ids)
 		w->o.max_frame_ids = WINDOW_FRAMES_PER_STACK * o->max_stacks;
+	if (!w->o.max_old_stacks || w->o.max_old_stacks > o->max_stacks)
+		w->o.max_old_stacks = o->max_stacks;
 	w->ring = calloc(o->slots, sizeof(*w->ring));
 	w->dict = w->ring ? dict__new(w, &w->over_id) : NULL;
 	if (!w->dict || counts__reserve(&w->c, profile__nstacks(w->dict))) {
@@ -558,11 +561,14 @@ static bool is_merged(const struct profile *p, size_t i)
 }
 
 /* Adds t's stacks to d as totals: the largest budget of them as they are,
- * the others as "ROOT;[smaller stacks merged]". */
+ * within their share of the frames too, the others as
+ * "PROCESS;THREAD;[smaller stacks merged]". */
 static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 			  const struct profile *t, size_t budget)
 {
-	size_t nt = profile__nstacks(t), nmerged = 0, *order;
+	size_t nt = profile__nstacks(t), nmerged = 0, *order, ids = 0;
+	size_t ids_max = (size_t)((uint64_t)w->o.max_frame_ids *
+				  w->o.max_old_stacks / w->o.max_stacks);
 	struct cmp_ctx ctx = { t };
 	struct xlat x;
 	int rc;
@@ -585,11 +591,14 @@ static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 	rc = xlat__init(&x, t, d);
 	for (size_t k = 0; !rc && k < nt; k++) {
 		uint32_t n = stack_len(t, order[k]);
-		bool merge = k >= budget ||
-			     profile__frame_ids(d) + n > w->o.max_frame_ids;
+		/* What was merged stays as it is (3 frames at most). */
+		bool merge = k >= nmerged &&
+			     (k >= budget ||
+			      profile__frame_ids(d) + n > w->o.max_frame_ids ||
+			      ids + n > ids_max);
 		uint64_t count;
 		int64_t len = xlat__stack(w, &x, order[k],
-					  merge ? 1 : UINT32_MAX, &count);
+					  merge ? 2 : UINT32_MAX, &count);
 		size_t idx;
 
 		if (len < 0) {
@@ -603,8 +612,9 @@ static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 				rc = (int)m;
 				break;
 			}
-			len = len ? 2 : 1;
-			w->buf[len - 1] = (uint32_t)m;
+			w->buf[len++] = (uint32_t)m;
+		} else if (!merge) {
+			ids += n;
 		}
 		rc = profile__add_idx(d, w->buf, (uint32_t)len, 0, &idx);
 		if (!rc)
@@ -675,6 +685,8 @@ int window__compact(struct window *w)
 	budget = w->o.max_stacks + 1 > profile__nstacks(d) ?
 			 w->o.max_stacks + 1 - profile__nstacks(d) :
 			 0;
+	if (budget > w->o.max_old_stacks)
+		budget = w->o.max_old_stacks;
 	rc = add_old_totals(w, d, &c, t, budget);
 	if (rc)
 		goto out;

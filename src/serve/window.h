@@ -24,8 +24,9 @@
  *   process's pid when that process has left the window ("python3-4242"
  *   becomes "python3-*") and the numbers of their thread's name
  *   ("Thread-17 (work)" becomes "Thread-* (work)"), and past max_stacks
- *   or max_frame_ids the smallest of them are merged into one "[smaller
- *   stacks merged]" stack per process.  A new stack that finds the
+ *   or max_frame_ids, or past their own max_old_stacks, the smallest of
+ *   them are merged into one "[smaller stacks merged]" stack per process
+ *   and thread.  A new stack that finds the
  *   dictionary at twice max_stacks or max_frame_ids even so is counted
  *   under "[over the agent's stack limit]".
  *   Totals of samples are always exact.
@@ -49,6 +50,9 @@ struct window_opts {
 				 each); 0: WINDOW_FRAMES_PER_STACK times
 				 max_stacks */
 	size_t max_entries; /* (stack, count) pairs over all intervals */
+	size_t max_old_stacks; /* of them, stacks only in the totals since
+				  the start (0: max_stacks), and their frames
+				  in proportion: the smallest past it merge */
 };
 
 #define WINDOW_MAX_STACKS_DEFAULT 50000

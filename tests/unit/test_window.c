@@ -284,9 +284,55 @@ TEST(window_compaction_merges_gone_processes)
 	window__stats(w, &st);
 	CHECK(st.stacks <= 2 * 3 + 1);
 	q.comm = NULL;
-	CHECK(strstr(answer(w, &q, &r), "py-*;[smaller stacks merged] ") !=
+	CHECK(strstr(answer(w, &q, &r), "py-*;Main;[smaller stacks merged] ") !=
 	      NULL);
 	CHECK_INT(r.samples, 60);
+	window__free(w);
+}
+
+/* Short processes, each with a start-up stack no other had (importlib at
+ * another line) and the same main(): the totals keep their own share of
+ * stacks, the smallest merged under their process and thread, and the
+ * dictionary levels off long before max_stacks. */
+TEST(window_old_stacks_level_off)
+{
+	struct window_opts o = { .slots = 2,
+				 .max_stacks = 1000,
+				 .max_entries = 1000,
+				 .max_old_stacks = 10 };
+	struct window *w = window__new(&o);
+	struct window_query q = { .kind = WINDOW_ALL };
+	struct window_result r;
+	struct window_stats st;
+	const char *text;
+	size_t mid = 0;
+	char line[200];
+
+	REQUIRE(w);
+	for (int i = 0; i < 600; i++) {
+		snprintf(line, sizeof(line),
+			 "py-%d;MainThread;main (app.py:9) 5\n"
+			 "py-%d;MainThread;_load (boot.py:%d) %d\n",
+			 1000 + i, 1000 + i, i, 1 + (i == 7));
+		CHECK_INT(push(w, line, i + 1), 0);
+		window__stats(w, &st);
+		/* The window's 2 intervals and one more since the last
+		 * compaction (2 stacks each), the budget, the merged stack
+		 * and the over-limit marker. */
+		CHECK(st.stacks <= 3 * 2 + 10 + 1 + 1);
+		if (i == 299)
+			mid = st.bytes;
+	}
+	CHECK(st.bytes <= mid);
+	/* Exact totals: the one start-up stack sampled twice is kept, with
+	 * main's and the newest; the older ones, one sample each, merged
+	 * under their thread. */
+	text = answer(w, &q, &r);
+	CHECK(strstr(text, "py-*;MainThread;main (app.py:9) 2990\n") != NULL);
+	CHECK(strstr(text, "py-*;MainThread;_load (boot.py:7) 2\n") != NULL);
+	CHECK(strstr(text, "py-*;MainThread;[smaller stacks merged] 589\n") !=
+	      NULL);
+	CHECK_INT(st.samples, 600 * 6 + 1);
 	window__free(w);
 }
 
