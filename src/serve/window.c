@@ -561,7 +561,7 @@ static bool is_merged(const struct profile *p, size_t i)
 }
 
 /* Adds t's stacks to d as totals: the largest budget of them as they are,
- * within their share of the frames too, the others as
+ * at most max_old_stacks and their share of the frames, the others as
  * "PROCESS;THREAD;[smaller stacks merged]". */
 static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 			  const struct profile *t, size_t budget)
@@ -584,6 +584,8 @@ static int add_old_totals(struct window *w, struct profile *d, struct counts *c,
 	for (size_t i = 0, k = nmerged; i < nt; i++)
 		if (!is_merged(t, i))
 			order[k++] = i;
+	if (budget > w->o.max_old_stacks)
+		budget = w->o.max_old_stacks;
 	budget += nmerged;
 	if (nt > budget)
 		qsort_r(order + nmerged, nt - nmerged, sizeof(*order),
@@ -685,8 +687,6 @@ int window__compact(struct window *w)
 	budget = w->o.max_stacks + 1 > profile__nstacks(d) ?
 			 w->o.max_stacks + 1 - profile__nstacks(d) :
 			 0;
-	if (budget > w->o.max_old_stacks)
-		budget = w->o.max_old_stacks;
 	rc = add_old_totals(w, d, &c, t, budget);
 	if (rc)
 		goto out;
