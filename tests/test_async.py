@@ -56,7 +56,9 @@ def test_tree_task_frames_and_shares(python):
     """gather() of parent-0..2, each awaiting child-i, which burns i + 1
     units a turn: every burn sample reads Task-1;main;...;Task-parent-i;
     parent;Task-child-i;child;burn right under the event loop's frames,
-    and child-i has (i + 1)/6 of them, within 5 points."""
+    and child-i has the share of them that it had of burn()'s CPU time
+    as tasks.py measured it, within 5 points; that is (i + 1)/6, within
+    10 (an emulated arm64 machine under load can stray from it)."""
     r, stacks = run(python, "--async", "-F", 199, shape="tree", secs=3)
     parent_line = marker_line("tasks.py", "PARENT_LINE")
     child_line = marker_line("tasks.py", "CHILD_LINE")
@@ -84,8 +86,12 @@ def test_tree_task_frames_and_shares(python):
         burn[i] += count
     total = sum(burn)
     assert total >= 300, (burn, r.err)
+    spent = [float(x) for x in
+             re.search(r"^burn-split (\S+) (\S+) (\S+)$", r.err, re.M).groups()]
     for i in range(3):
-        assert abs(burn[i] / total - (i + 1) / 6) <= 0.05, (burn, r.out)
+        truth = spent[i] / sum(spent)
+        assert abs(truth - (i + 1) / 6) <= 0.10, (spent, burn)
+        assert abs(burn[i] / total - truth) <= 0.05, (burn, spent, r.out)
     # No burn sample of a child without its task frames.
     orphans = sum(c for f, c in stacks if is_burn(f[-1]) and not tasks_of(f))
     assert orphans <= 0.01 * total, r.out

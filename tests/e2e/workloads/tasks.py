@@ -4,6 +4,8 @@
 #   tree:  gather() of three tasks parent-0..2, each awaiting its task
 #          child-i, which burns CPU in burn() in turns, i + 1 units a
 #          turn: child-i's share of burn() is (i + 1) / 6.  SECS of CPU.
+#          At the end it prints, on stderr, "burn-split S0 S1 S2": the
+#          thread CPU seconds each child spent in burn(), as measured.
 #   sleep: a task "sleeper" spins for 50 ms of wall time, then awaits
 #          asyncio.sleep(0.05), for SECS seconds of wall time: half of
 #          its life it is waiting.
@@ -44,9 +46,14 @@ class Clock:
         return SECS > 0 and self.now() >= self.end
 
 
+SPENT = [0.0, 0.0, 0.0]  # tree: thread CPU seconds of child-i in burn()
+
+
 async def child(i, clock):
     while not clock.over():
+        t = time.thread_time()
         burn(i + 1)  # CHILD_LINE
+        SPENT[i] += time.thread_time() - t
         await asyncio.sleep(0)
 
 
@@ -58,6 +65,8 @@ async def tree(clock):
     parents = [asyncio.create_task(parent(i, clock), name=f"parent-{i}")
                for i in range(3)]
     await asyncio.gather(*parents)  # MAIN_LINE
+    print("burn-split", *(f"{s:.6f}" for s in SPENT), file=sys.stderr,
+          flush=True)
 
 
 def spin(secs):
