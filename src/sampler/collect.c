@@ -25,6 +25,10 @@
 	 NATIVE_KSTACK_MAX + ASYNC_FRAMES_MAX + 1)
 /* A burst of new threads re-reads names at most this often (s). */
 #define NAMES_MIN_PERIOD 0.02
+/* The names of threads gone are dropped at most this often (s). */
+#define NAMES_PRUNE_PERIOD 10.0
+/* In a value of target.names: its thread was gone at the last prune. */
+#define NAME_GONE (1ull << 32)
 /* --native: names are read this often while a process's samples come. */
 #define NAMES_REFRESH_PERIOD 0.05
 /* How long a thread announced without a name is looked for (s): it is
@@ -118,7 +122,8 @@ int collect__set_profile(struct collector *c, struct profile *prof)
 		t->process_frame = 0;
 		for (size_t k = 0; k < t->names.cap; k++)
 			if (t->names.keys[k])
-				t->names.vals[k] = ids[j++];
+				t->names.vals[k] =
+					(t->names.vals[k] & NAME_GONE) | ids[j++];
 	}
 	free(ids);
 	/* Frame ids and stack indexes cached for the old profile. */
@@ -190,6 +195,43 @@ static int64_t process_frame(struct collector *c, struct target *t)
  * carry a stand-in name now and its own name later.
  */
 
+/*
+ * Drops from t->names the threads that were gone at the last prune too, at
+ * most every NAMES_PRUNE_PERIOD: a thread's samples are collected within
+ * DEFER_MAX of its end, and a process that makes short threads all day
+ * keeps the names of the last seconds' threads only (every new tid had its
+ * name kept until its process ended: 1 MiB for 40,000 threads, and each
+ * profile collect__set_profile made interned them all).  Rebuilt, so
+ * that the table shrinks as well.
+ */
+static void prune_names(struct target *t)
+{
+	struct hashmap kept = { 0 };
+	double now = clock__now();
+
+	if (now - t->names_pruned_at < NAMES_PRUNE_PERIOD)
+		return;
+	t->names_pruned_at = now;
+	for (size_t k = 0; k < t->names.cap; k++) {
+		uint64_t tid = t->names.keys[k], val = t->names.vals[k];
+
+		if (!tid)
+			continue;
+		if (proc__has_thread(t->pid, (pid_t)tid))
+			val &= ~NAME_GONE;
+		else if (val & NAME_GONE)
+			continue;
+		else
+			val |= NAME_GONE;
+		if (hashmap__set(&kept, tid, val)) {
+			hashmap__free(&kept);
+			return; /* the names stay, all of them */
+		}
+	}
+	hashmap__free(&t->names);
+	t->names = kept;
+}
+
 /* Re-reads threading._active of t into t->names (by tid) and t->idents
  * (by ident, for the Threads whose native id is no thread of t). */
 static void read_names(struct collector *c, struct target *t)
@@ -197,6 +239,7 @@ static void read_names(struct collector *c, struct target *t)
 	uint64_t interp;
 	int n;
 
+	prune_names(t);
 	t->names_fresh = true;
 	t->names_read_at = clock__now();
 	if (t->gone || python__interp(&t->py, &interp) || !interp)

@@ -43,12 +43,14 @@ struct target {
 
 	/* The collector's state for this process. */
 	uint32_t process_frame; /* 0 until first needed */
-	struct hashmap names; /* tid -> string id of its threading name */
+	struct hashmap names; /* tid -> string id of its threading name
+				 (| NAME_GONE, collect.c) */
 	struct hashmap idents; /* thread_id -> string id, of the Threads
 				  whose native id is no thread of this
 				  process (a forked child's), last read */
 	bool names_fresh;
 	double names_read_at;
+	double names_pruned_at;
 };
 
 /* What the summary says of a process that is no longer followed. */

@@ -11,9 +11,12 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/profile.h"
 #include "native/merge.h"
@@ -314,4 +317,55 @@ TEST(collect_drops_counted)
 	teardown(&f);
 	unwinder__free(unw);
 	free(ev);
+}
+
+static void *note_tid(void *arg)
+{
+	*(pid_t *)arg = (pid_t)syscall(SYS_gettid);
+	return NULL;
+}
+
+/* A thread's name goes at the second prune that finds the thread gone
+ * (at least NAMES_PRUNE_PERIOD after it ended, so its late samples keep
+ * it), a live thread's stays; and what a newer thread reads is its own. */
+TEST(collect_names_of_gone_threads_dropped)
+{
+	pid_t me = getpid(), live = (pid_t)syscall(SYS_gettid), gone = 0;
+	uint32_t a, b;
+	uint64_t v;
+	pthread_t th;
+	struct fixture f;
+
+	if (!setup(&f)) {
+		teardown(&f);
+		REQUIRE(false);
+	}
+	f.c.no_threads = false;
+	f.t.pid = me;
+	REQUIRE(hashmap__set(&f.ts.by_pid, (uint64_t)me, (uintptr_t)&f.t) == 0);
+	REQUIRE(pthread_create(&th, NULL, note_tid, &gone) == 0);
+	REQUIRE(pthread_join(th, NULL) == 0);
+	REQUIRE(gone > 0 && gone != live);
+	a = profile__intern_str(f.prof, "Alive");
+	b = profile__intern_str(f.prof, "Thread-1 (gone)");
+	REQUIRE(hashmap__set(&f.t.names, (uint64_t)live, a) == 0);
+	REQUIRE(hashmap__set(&f.t.names, (uint64_t)gone, b) == 0);
+
+	/* First prune: the gone thread is marked, and still named. */
+	collect__on_new_thread((uint32_t)me, 1, 0, &f.c);
+	CHECK_INT(f.t.names.len, 2);
+	CHECK(hashmap__get(&f.t.names, (uint64_t)gone, &v) && (uint32_t)v == b);
+	/* Within the period: nothing is pruned. */
+	f.t.names_read_at = 0;
+	collect__on_new_thread((uint32_t)me, 2, 0, &f.c);
+	CHECK_INT(f.t.names.len, 2);
+	/* Second prune: the gone thread's name is dropped, the live one's
+	 * kept as it was. */
+	f.t.names_read_at = 0;
+	f.t.names_pruned_at = 0;
+	collect__on_new_thread((uint32_t)me, 3, 0, &f.c);
+	CHECK_INT(f.t.names.len, 1);
+	CHECK(!hashmap__get(&f.t.names, (uint64_t)gone, NULL));
+	CHECK(hashmap__get(&f.t.names, (uint64_t)live, &v) && v == a);
+	teardown(&f);
 }
