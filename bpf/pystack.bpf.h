@@ -469,6 +469,18 @@ struct tsw_ctx {
 	__u32 index_pid;
 };
 
+/* A fault on the fields of interpreter number c->interps (its list head,
+ * its link to the next): the main one's is a process starting (see
+ * tstate_next_interp()), unless its thread list was already found
+ * unreadable; another's is a list unreadable. */
+static __always_inline void interp_fault(struct tsw_ctx *c)
+{
+	if (c->interps > 1)
+		c->miss = TSTATE_LIST_BAD;
+	else if (c->miss != TSTATE_LIST_BAD)
+		c->miss = TSTATE_NO_INTERP;
+}
+
 /* Starts the next interpreter's thread list; returns 1 to stop. */
 static __always_inline long tstate_next_interp(struct tsw_ctx *c)
 {
@@ -488,12 +500,9 @@ static __always_inline long tstate_next_interp(struct tsw_ctx *c)
 			return 1;
 		}
 	} else if (read_ptr(c->task, c->interp + o->interp_next, &c->interp)) {
-		/* The main interpreter's link to the next: like its list
-		 * head below, a page start-up may not have touched yet
-		 * (seen: both faulting, 1 launch in 300 at 4999 Hz). */
-		if (c->interps > 1 || c->miss != TSTATE_LIST_BAD)
-			c->miss = c->interps == 1 ? TSTATE_NO_INTERP :
-						    TSTATE_LIST_BAD;
+		/* Seen: the main interpreter's link and list head both
+		 * faulting, 1 launch in 300 at 4999 Hz. */
+		interp_fault(c);
 		return 1;
 	}
 	c->interps++;
@@ -507,7 +516,7 @@ static __always_inline long tstate_next_interp(struct tsw_ctx *c)
 	 * Python), not an unreadable one.  Elsewhere a fault is a list
 	 * unreadable; either way, on to the next interpreter. */
 	if (read_ptr(c->task, c->interp + o->interp_threads_head, &c->tstate))
-		c->miss = c->interps == 1 ? TSTATE_NO_INTERP : TSTATE_LIST_BAD;
+		interp_fault(c);
 	return 0;
 }
 

@@ -86,8 +86,9 @@ def test_tree_task_frames_and_shares(python):
         burn[i] += count
     total = sum(burn)
     assert total >= 300, (burn, r.err)
-    spent = [float(x) for x in
-             re.search(r"^burn-split (\S+) (\S+) (\S+)$", r.err, re.M).groups()]
+    m = re.search(r"^burn-split (\S+) (\S+) (\S+)$", r.err, re.M)
+    assert m, ("tasks.py printed no burn-split", r.err)
+    spent = [float(x) for x in m.groups()]
     for i in range(3):
         truth = spent[i] / sum(spent)
         assert abs(truth - (i + 1) / 6) <= 0.10, (spent, burn)

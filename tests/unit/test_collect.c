@@ -327,7 +327,7 @@ static void *note_tid(void *arg)
 
 /* A thread's name goes at the second prune that finds the thread gone
  * (at least NAMES_PRUNE_PERIOD after it ended, so its late samples keep
- * it), a live thread's stays; and what a newer thread reads is its own. */
+ * it), and a live thread's stays. */
 TEST(collect_names_of_gone_threads_dropped)
 {
 	pid_t me = getpid(), live = (pid_t)syscall(SYS_gettid), gone = 0;
