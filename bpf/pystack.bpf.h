@@ -60,28 +60,38 @@ static __always_inline long read_user(struct task_struct *task, void *dst,
 	return bpf_probe_read_user(dst, size, (const void *)src);
 }
 
+/*
+ * One load of a field the target's memory left at any alignment, p into a
+ * map value.  A __builtin_memcpy would do, but clang cannot know p's
+ * alignment and makes it a load per byte, shifted and or-ed: 22
+ * instructions for a u64, three of them per frame of the walk.  The
+ * architectures pyprof-bpf runs on load unaligned words in hardware, where
+ * the verifier checks no alignment of a map value (it does only under
+ * BPF_F_STRICT_ALIGNMENT or without efficient unaligned access), and the
+ * target's fields are aligned anyway unless it lies.
+ */
+static __always_inline __u64 unaligned_u64(const __u8 *p)
+{
+	return *(const __u64 *)(const void *)p;
+}
+
+static __always_inline __u32 unaligned_u32(const __u8 *p)
+{
+	return *(const __u32 *)(const void *)p;
+}
+
 /* Loads from the window: base is the frame's offset in it, off a field's
  * offset in the frame; both masked so the verifier sees them in bounds. */
 static __always_inline __u64 load_u64(const __u8 *win, __u32 base, __u32 off)
 {
-	__u64 v;
-
-	__builtin_memcpy(&v,
-			 win + (base & (WIN_MAX - 1)) +
-				 (off & (PY_FRAME_READ_MAX - 1)),
-			 sizeof(v));
-	return v;
+	return unaligned_u64(win + (base & (WIN_MAX - 1)) +
+			     (off & (PY_FRAME_READ_MAX - 1)));
 }
 
 static __always_inline __s32 load_s32(const __u8 *win, __u32 base, __u32 off)
 {
-	__s32 v;
-
-	__builtin_memcpy(&v,
-			 win + (base & (WIN_MAX - 1)) +
-				 (off & (PY_FRAME_READ_MAX - 1)),
-			 sizeof(v));
-	return v;
+	return (__s32)unaligned_u32(win + (base & (WIN_MAX - 1)) +
+				    (off & (PY_FRAME_READ_MAX - 1)));
 }
 
 static __always_inline __u8 load_u8(const __u8 *win, __u32 base, __u32 off)
@@ -92,11 +102,7 @@ static __always_inline __u8 load_u8(const __u8 *win, __u32 base, __u32 off)
 /* Loads from the code object span w->code (see code_fingerprint). */
 static __always_inline __u64 code_u64(const struct walk *w, __u32 off)
 {
-	__u64 v;
-
-	__builtin_memcpy(&v, w->code + (off & (PY_CODE_FP_SPAN_MAX - 1)),
-			 sizeof(v));
-	return v;
+	return unaligned_u64(w->code + (off & (PY_CODE_FP_SPAN_MAX - 1)));
 }
 
 /*
@@ -628,13 +634,10 @@ static __always_inline long read_tstate(struct walk *w,
 	if (read_user(task, w->win, len & (TSTATE_SPAN_MAX * 2 - 1),
 		      tstate + lo))
 		return -1;
-	__builtin_memcpy(thread_id,
-			 w->win + ((o->tstate_thread_id - lo) &
-				   (TSTATE_SPAN_MAX - 1)),
-			 sizeof(*thread_id));
-	__builtin_memcpy(
-		link, w->win + ((o->tstate_frame - lo) & (TSTATE_SPAN_MAX - 1)),
-		sizeof(*link));
+	*thread_id = unaligned_u64(
+		w->win + ((o->tstate_thread_id - lo) & (TSTATE_SPAN_MAX - 1)));
+	*link = unaligned_u64(
+		w->win + ((o->tstate_frame - lo) & (TSTATE_SPAN_MAX - 1)));
 	*linked = true;
 	return 0;
 }
