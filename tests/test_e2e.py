@@ -129,6 +129,60 @@ def test_a_loop_in_step_with_the_sampler(freq, cycles):
     assert 0.65 <= share <= 0.85, f"hot {hot}, cold {cold}: {share:.2f}, want 0.75"
 
 
+def remade_split(w):
+    """remade.py's CPU seconds in alpha() and gamma() so far, and in how
+    many of its changes of function the new code object took the freed
+    one's address."""
+    os.kill(w.pid, signal.SIGUSR1)
+    line = w.readline().split()
+    assert len(line) == 6 and line[0] == "split" and line[3] == "same", line
+    return float(line[1]), float(line[2]), int(line[4]), int(line[5])
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_code_objects_made_again_keep_their_names(python):
+    """remade.py frees a function's code object and compiles the other of
+    two in its place, round after round: alpha for 0.3 s of CPU, gamma for
+    0.1 s.  Each sample names the function that ran, with its own file and
+    line, in the split the process measured within 5 points.  A fingerprint
+    taken from the object that was at the address before gives every
+    sample to one of them (3.14+ keep fingerprints from sample to sample:
+    bpf/pystack.bpf.h code_fingerprint).  The test checks that most new
+    code objects did take the freed one's address."""
+    loop = 3  # of the source remade.py compiles (SRC)
+    call = marker_line("remade.py", "CALL_LINE")
+    with Workload(python, "remade.py") as w:
+        p = start_pyprof("-p", w.pid, "-F", 999)
+        a0, g0, _, _ = remade_split(w)
+        wait_cpu(w.pid, 4.0)
+        p.send_signal(signal.SIGINT)
+        a1, g1, same, changes = remade_split(w)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert changes >= 6 and same >= changes / 2, \
+        f"{same} of {changes} new code objects at the old one's address"
+    counts = {"alpha": 0, "gamma": 0}
+    total = at_loop = 0
+    for frames, count in parse_folded(out):
+        total += count
+        py = pyframes(frames)
+        leaf = py[-1]
+        if leaf is None or leaf[0] not in counts:
+            continue
+        name, path, line = leaf
+        # Mostly its loop; its other lines on the way in or out.
+        assert path == f"/remade/{name}.py" and 1 <= line <= 4, frames
+        at_loop += count if line == loop else 0
+        assert py[-2] == ("main", w.path, call), frames
+        counts[name] += count
+    assert counts["alpha"] + counts["gamma"] >= 0.8 * total, (counts, total)
+    assert at_loop >= 0.9 * (counts["alpha"] + counts["gamma"]), out
+    share = counts["alpha"] / (counts["alpha"] + counts["gamma"])
+    truth = (a1 - a0) / ((a1 - a0) + (g1 - g0))
+    assert abs(share - truth) <= 0.05, \
+        f"alpha {share:.3f} of the samples, {truth:.3f} of the CPU: {counts}"
+
+
 @pytest.mark.parametrize("python", python_params())
 def test_recursion_300_deep_is_whole(python):
     rec = marker_line("deep.py", "RECURSE_LINE")
