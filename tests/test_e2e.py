@@ -142,8 +142,8 @@ def remade_split(w):
 @pytest.mark.parametrize("python", python_params())
 def test_code_objects_made_again_keep_their_names(python):
     """remade.py frees a function's code object and compiles the other of
-    two in its place, round after round: alpha for 0.3 s of CPU, gamma for
-    0.1 s.  Each sample names the function that ran, with its own file and
+    two in its place, round after round: alpha for 0.45 s of CPU, gamma
+    for 0.15 s.  Each sample names the function that ran, with its own file and
     line, in the split the process measured within 5 points.  A fingerprint
     taken from the object that was at the address before gives every
     sample to one of them (a build that kept fingerprints across samples

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 # Deep calls: recurse until exactly --depth Python frames are on the stack
 # (counting <module> and the harness), loop there, return to the top, and
-# again; with --distinct, through as many distinct functions instead.  Over 99% of the time is spent at the full depth, so the sampler
-# walks --depth frames on almost every sample.  See _harness.py.
+# again; with --distinct, through as many distinct functions instead.
+# Over 99% of the time is spent at the full depth, so the sampler walks
+# --depth frames on almost every sample.  See _harness.py.
 import sys
 
 import _harness
