@@ -38,8 +38,9 @@
 #define REGS_ARG1(r) BPF_CORE_READ((r), si)
 
 /* The thread pointer: the FS base, kept in thread.fsbase while the task is
- * off the CPU (and set by clone's CLONE_SETTLS, never changed after). */
-#define TASK_THREAD_POINTER(t) BPF_CORE_READ((t), thread.fsbase)
+ * off the CPU (and set by clone's CLONE_SETTLS, never changed after).  t is
+ * a BTF pointer: a plain (faulting) load, no helper call. */
+#define TASK_THREAD_POINTER(t) ((t)->thread.fsbase)
 
 /*
  * --native: copies user registers into the DWARF order of
@@ -95,8 +96,9 @@ static __always_inline long read_task_regs(__u64 *d, const void *ur)
 #define REGS_ARG0(r) BPF_CORE_READ((r), orig_x0)
 #define REGS_ARG1(r) BPF_CORE_READ((r), regs[1])
 
-/* TPIDR_EL0, kept in thread.uw.tp_value while the task is off the CPU. */
-#define TASK_THREAD_POINTER(t) BPF_CORE_READ((t), thread.uw.tp_value)
+/* TPIDR_EL0, kept in thread.uw.tp_value while the task is off the CPU; t
+ * is a BTF pointer, as above. */
+#define TASK_THREAD_POINTER(t) ((t)->thread.uw.tp_value)
 
 /* --native: x0-x30, sp, pc, the order of native_event.regs: one load each,
  * at fixed offsets from the context (see x86's). */

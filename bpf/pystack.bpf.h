@@ -569,7 +569,7 @@ static __always_inline __u64 thread_id_of(const struct py_proc_cfg *cfg,
 					  struct task_struct *task)
 {
 	if (!task)
-		task = (struct task_struct *)bpf_get_current_task();
+		task = bpf_get_current_task_btf();
 	return TASK_THREAD_POINTER(task) - cfg->thread_ptr_off;
 }
 

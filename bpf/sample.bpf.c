@@ -203,7 +203,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (!w)
 		return 0; /* counted lost as err_scratch */
 	w->buf_idx = active_buf & 1;
-	if (BPF_CORE_READ(bpf_get_current_task_btf(), flags) & PF_EXITING) {
+	if (bpf_get_current_task_btf()->flags & PF_EXITING) {
 		/* Tearing down: its memory may be gone already. */
 		key.flags = SAMPLE_F_EXITING;
 		reason = STAT_EXITING;
