@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "python/linetable.h"
 #include "python/pyobj.h"
 #include "sampler/proc.h"
@@ -1066,7 +1067,15 @@ static bool code_alive(const struct py_target *t, const uint8_t *buf)
 	       rmem__ld64(buf + t->layout.object.ob_type) == t->code_type;
 }
 
-/* Reads code object addr into c; c->ok says whether it could. */
+static void code_stale(struct py_target *t, struct py_code *c)
+{
+	c->stale = true;
+	c->stale_ns = clock__now_ns();
+	t->code_stale++;
+}
+
+/* Reads code object addr into c; c->ok says whether it could, c->stale
+ * whether the object sampled was gone. */
 static void read_code(struct py_target *t, struct py_code *c)
 {
 	const struct py_layout *l = &t->layout;
@@ -1084,9 +1093,8 @@ static void read_code(struct py_target *t, struct py_code *c)
 	}
 	if (!code_alive(t, buf) || python__code_fp(l, buf) != c->fp) {
 		/* Freed, or freed and reused, since the sample: not the code
-		 * that was sampled, which is gone for good. */
-		c->stale = true;
-		t->code_stale++;
+		 * that was sampled. */
+		code_stale(t, c);
 		return;
 	}
 	c->firstlineno = rmem__ld32(buf + l->code.firstlineno);
@@ -1108,8 +1116,7 @@ static void read_code(struct py_target *t, struct py_code *c)
 	 * exited since cannot tell: what was read while it ran stands. */
 	if (rmem__read(&t->mem, c->addr, buf, size) == 0 &&
 	    (!code_alive(t, buf) || python__code_fp(l, buf) != c->fp)) {
-		c->stale = true;
-		t->code_stale++;
+		code_stale(t, c);
 		return;
 	}
 	/*
@@ -1148,9 +1155,17 @@ const struct py_code *python__code(struct py_target *t, uint64_t addr,
 	key = code_key(addr, fp);
 	if (hashmap__get(&t->codes, key, &v)) {
 		c = (struct py_code *)(uintptr_t)v;
-		/* Read, or known to be gone: either stands.  A read that
-		 * failed is tried again. */
-		if (c->addr == addr && c->fp == fp && (c->ok || c->stale))
+		/* A read stands.  One that failed is tried again; one that
+		 * found the object gone, once PY_CODE_STALE_RETRY_NS have
+		 * passed: with the target held up, or pyprof-bpf (a loaded
+		 * host, a slow VM), a function's first samples may be read
+		 * only after it ended, and a function made again from the
+		 * same source most often has the same address and
+		 * fingerprint, which would name none of its samples for the
+		 * rest of the run. */
+		if (c->addr == addr && c->fp == fp &&
+		    (c->ok || (c->stale && clock__now_ns() - c->stale_ns <
+						   PY_CODE_STALE_RETRY_NS)))
 			return c;
 		hashmap__del(&t->codes, key);
 		code_free(c);

@@ -51,12 +51,21 @@ struct py_target {
 	uint64_t code_stale; /* code address reused before we read it */
 };
 
+/* How soon a code object found gone is read again (struct py_code). */
+#define PY_CODE_STALE_RETRY_NS 100000000ull
+
 struct py_code {
 	uint64_t addr;
 	uint32_t fp; /* the fingerprint sampled (py_code_fp) */
 	uint32_t firstlineno; /* co_firstlineno, as read */
 	bool ok;
-	bool stale; /* the object sampled is gone: never readable again */
+	/* The object sampled was gone when read: freed, or another at its
+	 * address.  Read again, at most every PY_CODE_STALE_RETRY_NS (from
+	 * stale_ns, CLOCK_MONOTONIC), for a code object made again from the
+	 * same source is most often made at the same address with the same
+	 * fingerprint: the pair then names it, whichever round was sampled. */
+	bool stale;
+	uint64_t stale_ns;
 	bool shim; /* the runtime's own, not Python code: not shown */
 	char *name; /* co_qualname (3.11+) or co_name, UTF-8 */
 	char *filename; /* co_filename, UTF-8 */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "python/python.h"
 
@@ -152,6 +153,7 @@ TEST(code_reused_address_is_never_another_name)
 	const struct py_layout *l = py_layout__builtin(v);
 	struct py_target t, fresh;
 	const struct py_code *c;
+	uint8_t obj_a[512];
 	uint64_t a;
 	uint32_t fp_a, fp_b;
 
@@ -162,6 +164,7 @@ TEST(code_reused_address_is_never_another_name)
 	 * its address: the same first line, 1. */
 	mk_code(&f, l, a, "<module>", "/app/a.py", 1);
 	fp_a = fp_at(&f, l, a);
+	memcpy(obj_a, f.mem + (a - FAKE_BASE), sizeof(obj_a));
 	target(&t, &f, v);
 	c = python__code(&t, a, fp_a | PY_FRAME_F_ENTRY);
 	REQUIRE(c && c->ok);
@@ -176,9 +179,26 @@ TEST(code_reused_address_is_never_another_name)
 	c = python__code(&t, a, fp_a);
 	REQUIRE(c && c->ok);
 	CHECK(strcmp(c->filename, "/app/a.py") == 0);
-	/* Read only after the reuse: unknown, and known to stay so. */
+	/* Read only after the reuse: unknown... */
 	target(&fresh, &f, v);
 	c = python__code(&fresh, a, fp_a);
+	REQUIRE(c);
+	CHECK(!c->ok && c->stale && !c->name);
+	/* ...and that verdict stands for PY_CODE_STALE_RETRY_NS, even with
+	 * a made again at a, with the same strings and line table... */
+	memcpy(f.mem + (a - FAKE_BASE), obj_a, sizeof(obj_a));
+	REQUIRE(fp_at(&f, l, a) == fp_a);
+	c = python__code(&fresh, a, fp_a);
+	REQUIRE(c);
+	CHECK(!c->ok && c->stale);
+	/* ...after which the pair is read again, and names what it
+	 * fingerprints (a function compiled round after round).  Not b,
+	 * whose own pair stays gone while a is there. */
+	usleep((useconds_t)(PY_CODE_STALE_RETRY_NS / 1000 + 20000));
+	c = python__code(&fresh, a, fp_a);
+	REQUIRE(c && c->ok);
+	CHECK(strcmp(c->filename, "/app/a.py") == 0);
+	c = python__code(&fresh, a, fp_b);
 	REQUIRE(c);
 	CHECK(!c->ok && c->stale && !c->name);
 	python__detach(&t);
