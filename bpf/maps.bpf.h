@@ -301,6 +301,9 @@ extern stats_map_t stats SEC(".maps");
  * 512-byte BPF stack. */
 #define WIN_MAX 4096
 #define WALK_FP_CODES 8
+/* The fingerprints kept from sample to sample where the code object
+ * generation says they still hold (3.14+): see code_fingerprint(). */
+#define FPC_SLOTS 256
 struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */
 	__u64 hash; /* running hash of seg's frames */
@@ -347,6 +350,18 @@ struct walk {
 	/* The next frame object is read with the memory below it: see
 	 * walk_frame() in bpf/pystack.bpf.h. */
 	__u32 win_below;
+	/* 3.14+: fingerprints kept across samples, two ways of FPC_SLOTS / 2
+	 * sets by code address.  A slot holds while its epoch is the current
+	 * one; the epoch moves on when the process, the interpreter or its
+	 * code object generation changes (fpc_tag, fpc_gen), which drops
+	 * every slot at once.  fpc_on: this walk may use them. */
+	__u32 fpc_on;
+	__u64 fpc_tag;
+	__u64 fpc_gen;
+	__u64 fpc_epoch;
+	__u64 fpc_code[FPC_SLOTS];
+	__u64 fpc_epoch_of[FPC_SLOTS];
+	__u32 fpc_val[FPC_SLOTS];
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
 	/* The span of a code object its fingerprint is taken from. */
 	__u8 code[PY_CODE_FP_SPAN_MAX + 8];

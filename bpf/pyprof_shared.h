@@ -69,6 +69,13 @@ struct py_walk_offsets {
 	 * points into.  PY_OFF_NONE otherwise. */
 	__u32 frame_tlbc_index; /* _PyInterpreterFrame.tlbc_index (int32) */
 	__u32 code_tlbc; /* PyCodeObject.co_tlbc (a _PyCodeArray *) */
+	/* 3.14+: code_dealloc counts every code object freed in
+	 * PyInterpreterState._code_object_generation, so a fingerprint read
+	 * while it had one value holds for as long as it keeps it (the walk's
+	 * fingerprint cache, bpf/pystack.bpf.h).  PY_OFF_NONE before, or
+	 * when the target's _Py_DebugOffsets could not be read. */
+	__u32 tstate_interp; /* PyThreadState.interp */
+	__u32 interp_code_gen; /* PyInterpreterState._code_object_generation */
 };
 
 /*
@@ -566,10 +573,10 @@ enum stat_idx {
 #undef PYPROF_STAT_ENUM
 
 #ifndef __cplusplus
-_Static_assert(sizeof(struct py_walk_offsets) == 15 * 4, "py_walk_offsets");
+_Static_assert(sizeof(struct py_walk_offsets) == 17 * 4, "py_walk_offsets");
 _Static_assert(sizeof(struct py_code_fp_span) == 6 * 4, "py_code_fp_span");
 _Static_assert(sizeof(struct py_proc_cfg) ==
-		       8 + 4 + 4 * 4 + 15 * 4 + 4 * 4 + 6 * 4 + 16,
+		       8 + 4 + 4 * 4 + 17 * 4 + 4 * 4 + 6 * 4 + 16,
 	       "py_proc_cfg");
 _Static_assert(sizeof(struct interp_file_key) == 16, "interp_file_key");
 _Static_assert(sizeof(struct interp_file) ==

@@ -105,6 +105,12 @@ static __always_inline __u64 code_u64(const struct walk *w, __u32 off)
 	return unaligned_u64(w->code + (off & (PY_CODE_FP_SPAN_MAX - 1)));
 }
 
+/* The first of the two slots where code's fingerprint may be kept. */
+static __always_inline __u32 fpc_set(__u64 code)
+{
+	return (__u32)(mix64(code) >> 32) & (FPC_SLOTS - 2);
+}
+
 /*
  * The fingerprint (py_code_fp) of the code object at code, into *fp; false
  * if it cannot be read.  The span's offsets were checked by fp_span_ok.
@@ -118,6 +124,12 @@ static __always_inline __u64 code_u64(const struct walk *w, __u32 off)
  * interrupted (task NULL: the sampler, or a thread switching out); a thread
  * at rest (task) may wake on another CPU while it is read, so each of its
  * frames reads its own.
+ *
+ * 3.14+ counts the code objects it frees (fpc_begin): while the count has
+ * not moved, no code object was freed, so an address is still the code
+ * object whose fingerprint was read there, in any sample since.  The walk
+ * then keeps fingerprints from sample to sample (w->fpc_*): a stack of 32
+ * distinct functions costs one read of the count instead of 32 reads.
  */
 static __always_inline bool code_fingerprint(struct walk *w,
 					     struct task_struct *task,
@@ -125,9 +137,19 @@ static __always_inline bool code_fingerprint(struct walk *w,
 					     __u64 code, __u32 *fp)
 {
 	const struct py_code_fp_span *s = &cfg->fp;
-	__u32 len = s->len, slot;
+	__u32 len = s->len, slot, set = 0;
 
-	if (!task) {
+	if (w->fpc_on) {
+		set = fpc_set(code);
+		for (__u32 k = 0; k < 2; k++) {
+			slot = (set + k) & (FPC_SLOTS - 1);
+			if (w->fpc_code[slot] == code &&
+			    w->fpc_epoch_of[slot] == w->fpc_epoch) {
+				*fp = w->fpc_val[slot];
+				return true;
+			}
+		}
+	} else if (!task) {
 		for (__u32 k = 0; k < WALK_FP_CODES; k++) {
 			if (k < w->fp_next && w->fp_code[k] == code) {
 				*fp = w->fp_val[k];
@@ -141,6 +163,17 @@ static __always_inline bool code_fingerprint(struct walk *w,
 		return false;
 	*fp = py_code_fp(code_u64(w, s->filename), code_u64(w, s->name),
 			 code_u64(w, s->linetable));
+	if (w->fpc_on) {
+		/* The first way if it holds nothing of this epoch, else the
+		 * second, whatever it held. */
+		slot = set & (FPC_SLOTS - 1);
+		if (w->fpc_epoch_of[slot] == w->fpc_epoch)
+			slot = (set + 1) & (FPC_SLOTS - 1);
+		w->fpc_code[slot] = code;
+		w->fpc_epoch_of[slot] = w->fpc_epoch;
+		w->fpc_val[slot] = *fp;
+		return true;
+	}
 	/* The first WALK_FP_CODES distinct ones: the root-most frames the
 	 * walk has not reached yet are as likely to repeat as any. */
 	slot = w->fp_next;
@@ -611,21 +644,38 @@ static __always_inline void announce_thread(__u32 pid, __u32 tid,
  * Reads thread state tstate's thread_id into *thread_id, and, when both
  * fields lie within TSTATE_SPAN_MAX bytes (every layout so far), its link
  * to the current frame (tstate_frame) into *link with *linked set: one
- * read for the two fields a sample needs.  w->win is free for it: the
- * walk has not started.  0, or a negative error on a fault.
+ * read for the two fields a sample needs.  Where the code object
+ * generation is known (3.14+) and its interpreter (tstate_interp) lies in
+ * the same span, that too, into *interp; else *interp is 0.  w->win is
+ * free for it: the walk has not started.  0, or a negative error on a
+ * fault.
  */
 static __always_inline long read_tstate(struct walk *w,
 					struct task_struct *task,
 					const struct py_walk_offsets *o,
 					__u64 tstate, __u64 *thread_id,
-					__u64 *link, bool *linked)
+					__u64 *link, __u64 *interp,
+					bool *linked)
 {
 	__u32 lo = o->tstate_thread_id, hi = o->tstate_frame, len;
+	__u32 at = o->tstate_interp;
+	bool with_interp = false;
 
 	*linked = false;
+	*interp = 0;
 	if (lo > hi) {
 		lo = o->tstate_frame;
 		hi = o->tstate_thread_id;
+	}
+	if (at != PY_OFF_NONE && o->interp_code_gen != PY_OFF_NONE) {
+		__u32 lo2 = at < lo ? at : lo, hi2 = at > hi ? at : hi;
+
+		/* 64-bit, as below. */
+		if ((__u64)hi2 + 8 - lo2 <= TSTATE_SPAN_MAX) {
+			lo = lo2;
+			hi = hi2;
+			with_interp = true;
+		}
 	}
 	/* 64-bit, so that offsets near 4 GiB cannot wrap around. */
 	if ((__u64)hi + 8 - lo > TSTATE_SPAN_MAX)
@@ -638,6 +688,9 @@ static __always_inline long read_tstate(struct walk *w,
 		w->win + ((o->tstate_thread_id - lo) & (TSTATE_SPAN_MAX - 1)));
 	*link = unaligned_u64(
 		w->win + ((o->tstate_frame - lo) & (TSTATE_SPAN_MAX - 1)));
+	if (with_interp)
+		*interp = unaligned_u64(w->win +
+					((at - lo) & (TSTATE_SPAN_MAX - 1)));
 	*linked = true;
 	return 0;
 }
@@ -647,23 +700,26 @@ static __always_inline long read_tstate(struct walk *w,
  * current thread when task is NULL) into *tstate.  Returns 0, or the
  * reason there is none (STAT_NO_TSTATE, STAT_ERR_TSTATE_LIST,
  * STAT_ERR_RUNTIME).  When the cached thread state was right, its link to
- * the current frame was read with it: into *link, with *linked set.
+ * the current frame was read with it: into *link, with *linked set; and
+ * its interpreter into *interp where read_tstate() reads it (else 0).
  */
 static __always_inline __u32
 find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
-	    struct task_struct *task, __u64 *tstate, __u64 *link, bool *linked)
+	    struct task_struct *task, __u64 *tstate, __u64 *link, __u64 *interp,
+	    bool *linked)
 {
 	struct tstate_entry *e, ne = {};
 	struct tsw_ctx c = { .cfg = cfg, .task = task };
 	__u64 tid_now;
 
 	*linked = false;
+	*interp = 0;
 	c.want = thread_id_of(cfg, task);
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
 		if (e->tstate > TSTATE_MISS_MAX) {
 			if (read_tstate(w, task, &cfg->off, e->tstate, &tid_now,
-					link, linked)) {
+					link, interp, linked)) {
 				/* Freed and unmapped?  Walk again. */
 				stat_inc(STAT_ERR_TSTATE);
 			} else if (tid_now == c.want) {
@@ -671,6 +727,7 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 				return 0;
 			}
 			*linked = false;
+			*interp = 0;
 		} else if ((e->tstate == TSTATE_NONE ||
 			    e->tstate == TSTATE_RUNTIME_BAD) &&
 			   bpf_ktime_get_ns() - e->checked_ns <
@@ -820,6 +877,40 @@ static __always_inline void async_push(struct walk *w)
 }
 /* ---- end of issue 23 ---- */
 
+/*
+ * 3.14+: whether this walk may use the fingerprints kept from earlier
+ * samples (see code_fingerprint()), from the current thread's interpreter
+ * interp: its count of code objects freed is read, and if it, the
+ * interpreter or the process differs from the ones the kept fingerprints
+ * were read under, they are all dropped.  Only for the thread the walk
+ * interrupted (its frames keep their code objects alive while it is
+ * read), and not in a free-threaded build, whose other threads free
+ * objects while this one is read.
+ */
+static __always_inline void fpc_begin(struct walk *w,
+				      const struct py_proc_cfg *cfg, __u32 pid,
+				      __u64 interp)
+{
+	__u64 gen, tag;
+
+	w->fpc_on = 0;
+	if (!interp || cfg->off.interp_code_gen == PY_OFF_NONE ||
+	    (cfg->flags & PY_CFG_FREE_THREADED) ||
+	    read_ptr(NULL, interp + cfg->off.interp_code_gen, &gen))
+		return;
+	/* The process as its pid and address space (a pid is reused only
+	 * by another process, with another mm), and the interpreter. */
+	tag = mix64(mix64(pid ^ (__u64)BPF_CORE_READ(
+					bpf_get_current_task_btf(), mm)) ^
+		    interp);
+	if (tag != w->fpc_tag || gen != w->fpc_gen) {
+		w->fpc_epoch++;
+		w->fpc_tag = tag;
+		w->fpc_gen = gen;
+	}
+	w->fpc_on = 1;
+}
+
 /* Whether the fingerprint's offsets are inside its span, and the span
  * inside the scratch room: checked once per sample. */
 static __always_inline bool fp_span_ok(const struct py_code_fp_span *s)
@@ -845,7 +936,7 @@ static __always_inline __u32 py_stack(struct walk *w,
 				      struct task_struct *task)
 {
 	struct walk_ctx wc;
-	__u64 tstate, link = 0;
+	__u64 tstate, link = 0, interp = 0;
 	__u32 reason, need;
 	bool linked;
 
@@ -858,8 +949,9 @@ static __always_inline __u32 py_stack(struct walk *w,
 		return STAT_ERR_CONFIG;
 	}
 
+	w->fpc_on = 0;
 	reason = find_tstate(w, cfg, key->pid, key->tid, task, &tstate, &link,
-			     &linked);
+			     &interp, &linked);
 	if (reason) {
 		key->flags = reason == STAT_NO_TSTATE	? SAMPLE_F_NO_TSTATE :
 			     reason == STAT_NO_INTERP	? SAMPLE_F_NO_INTERP :
@@ -907,6 +999,8 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->cyc_steps = 0;
 	w->cyc_limit = 2;
 	w->fp_next = 0;
+	if (!task)
+		fpc_begin(w, cfg, key->pid, interp);
 	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
 	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
 		w->flags |= SAMPLE_F_TRUNCATED;

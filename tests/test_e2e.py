@@ -146,10 +146,11 @@ def test_code_objects_made_again_keep_their_names(python):
     for 0.15 s.  Each sample names the function that ran, with its own file and
     line, in the split the process measured within 5 points.  A fingerprint
     taken from the object that was at the address before gives every
-    sample to one of them (a build that kept fingerprints across samples
-    without checking that no code object was freed did: alpha 1.000 of
-    the samples against 0.750).  The test checks that most new code
-    objects did take the freed one's address."""
+    sample to one of them: 3.14+ keep fingerprints from sample to sample
+    while no code object is freed (bpf/pystack.bpf.h code_fingerprint), and
+    a build that ignored that count gave alpha 1.000 of the samples against
+    0.750.  The test checks that most new code objects did take the freed
+    one's address."""
     loop = 3  # of the source remade.py compiles (SRC)
     call = marker_line("remade.py", "CALL_LINE")
     with Workload(python, "remade.py") as w:

@@ -33,6 +33,12 @@
 
 /* Thread-local bytecode: free-threaded 3.14+ only. */
 #define NO_TLBC .frame_tlbc_index = NONE, .code_tlbc = NONE
+/* The count of code objects freed (3.14+) is taken from the target's own
+ * _Py_DebugOffsets only, which every such build carries: it follows the
+ * GIL's pthread mutexes in PyInterpreterState, whose size differs from one
+ * architecture to another (x86-64's 3.14.10: 7992), so no table row can
+ * hold it for all.  The interpreter pointer opens PyThreadState. */
+#define NO_CODE_GEN .tstate_interp = NONE, .interp_code_gen = NONE
 
 /* offsetof(struct py_layout, f); does not compile unless f is 4 bytes. */
 #define U32_AT(f)                        \
@@ -67,6 +73,7 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 40,
 			.code_adaptive = NONE,
 			NO_TLBC,
+			NO_CODE_GEN,
 		},
 		.frame_kind = PY_FRAME_OBJECT,
 		.code = {
@@ -125,6 +132,7 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 40,
 			.code_adaptive = NONE,
 			NO_TLBC,
+			NO_CODE_GEN,
 		},
 		.frame_kind = PY_FRAME_OBJECT,
 		.code = {
@@ -184,6 +192,7 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 40,
 			.code_adaptive = NONE,
 			NO_TLBC,
+			NO_CODE_GEN,
 		},
 		.frame_kind = PY_FRAME_OBJECT,
 		.lasti_units = 1,
@@ -251,6 +260,7 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 72,
 			.code_adaptive = 184,
 			NO_TLBC,
+			NO_CODE_GEN,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.code = {
@@ -314,6 +324,7 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 68,
 			.code_adaptive = 192,
 			NO_TLBC,
+			NO_CODE_GEN,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_CSTACK */
@@ -379,6 +390,8 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 68,
 			.code_adaptive = 200,
 			NO_TLBC,
+			.tstate_interp = 16,
+			.interp_code_gen = NONE,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_CSTACK */
@@ -472,6 +485,8 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 68,
 			.code_adaptive = 208,
 			NO_TLBC,
+			.tstate_interp = 16,
+			.interp_code_gen = NONE,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		/* FRAME_OWNED_BY_INTERPRETER, FRAME_OWNED_BY_CSTACK */
@@ -550,6 +565,8 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 68,
 			.code_adaptive = 208,
 			NO_TLBC,
+			.tstate_interp = 16,
+			.interp_code_gen = NONE,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_INTERPRETER */
@@ -631,6 +648,8 @@ static const struct py_layout builtin[] = {
 			.code_firstlineno = 84,
 			.code_adaptive = 216,
 			NO_TLBC,
+			.tstate_interp = 16,
+			.interp_code_gen = NONE,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_CSTACK */
@@ -691,6 +710,8 @@ static const struct py_layout builtin[] = {
 			.code_adaptive = 232,
 			.frame_tlbc_index = 72,
 			.code_tlbc = 224,
+			.tstate_interp = 16,
+			.interp_code_gen = NONE,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		/* FRAME_OWNED_BY_INTERPRETER, FRAME_OWNED_BY_CSTACK */
@@ -755,6 +776,8 @@ static const struct py_layout builtin[] = {
 			.code_adaptive = 232,
 			.frame_tlbc_index = 72,
 			.code_tlbc = 224,
+			.tstate_interp = 16,
+			.interp_code_gen = NONE,
 		},
 		.frame_kind = PY_FRAME_INTERP,
 		.owner_skip_mask = OWNER(3),	/* FRAME_OWNED_BY_INTERPRETER */
@@ -935,21 +958,27 @@ struct dbg_member {
 	uint8_t group; /* DBG_TAKE: enum dbg_group */
 	bool ft_only; /* DBG_TAKE only in free-threaded builds (default
 			 builds write 0 there); a SKIP in others */
+	bool gil_only; /* DBG_TAKE only in default builds; a SKIP in
+			  free-threaded ones, where it is not used */
 };
 
 /* A members[] row: SKIP it, check a struct SIZE, or TAKE an offset. */
-#define ROW(sec, mem, v, u, max, at, w, g, ft)                                 \
+#define ROW(sec, mem, v, u, max, at, w, g, ft, gil)                            \
 	{                                                                      \
 		.section = #sec, .name = #mem, .since = PYVER(3, v), .use = u, \
 		.size_max = max, .dst = at, .width = w, .group = g,            \
-		.ft_only = ft                                                  \
+		.ft_only = ft, .gil_only = gil                                 \
 	}
-#define SKIP(sec, mem, v) ROW(sec, mem, v, DBG_SKIP, 0, 0, 0, G_NONE, false)
-#define SIZE(sec, v, max) ROW(sec, size, v, DBG_SIZE, max, 0, 0, G_NONE, false)
+#define SKIP(sec, mem, v) \
+	ROW(sec, mem, v, DBG_SKIP, 0, 0, 0, G_NONE, false, false)
+#define SIZE(sec, v, max) \
+	ROW(sec, size, v, DBG_SIZE, max, 0, 0, G_NONE, false, false)
 #define TAKE(sec, mem, v, field, width, group) \
-	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group, false)
+	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group, false, false)
 #define TAKE_FT(sec, mem, v, field, width, group) \
-	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group, true)
+	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group, true, false)
+#define TAKE_GIL(sec, mem, v, field, width, group) \
+	ROW(sec, mem, v, DBG_TAKE, 0, U32_AT(field), width, group, false, true)
 #define STATE DBG_STATE_SIZE_MAX
 #define OBJ DBG_OBJ_SIZE_MAX
 
@@ -981,13 +1010,16 @@ static const struct dbg_member members[] = {
 	SKIP(interpreter_state, gil_runtime_state_enabled, 13),
 	SKIP(interpreter_state, gil_runtime_state_locked, 13),
 	SKIP(interpreter_state, gil_runtime_state_holder, 13),
-	SKIP(interpreter_state, code_object_generation, 14),
+	/* Free-threaded builds free code objects while a thread is read:
+	 * the walk keeps no fingerprint there (bpf/pystack.bpf.h). */
+	TAKE_GIL(interpreter_state, code_object_generation, 14,
+		 walk.interp_code_gen, 8, G_INTERP),
 	SKIP(interpreter_state, tlbc_generation, 14),
 
 	SIZE(thread_state, 13, OBJ),
 	SKIP(thread_state, prev, 13),
 	TAKE(thread_state, next, 13, walk.tstate_next, 8, G_TSTATE),
-	SKIP(thread_state, interp, 13),
+	TAKE(thread_state, interp, 13, walk.tstate_interp, 8, G_TSTATE),
 	TAKE(thread_state, current_frame, 13, walk.tstate_frame, 8, G_TSTATE),
 	/* 3.15: every chain ends in this thread's sentinel frame. */
 	SKIP(thread_state, base_frame, 15),
@@ -1118,7 +1150,8 @@ static int dbg_has(const struct dbg_member *m, unsigned version)
 /* A DBG_TAKE row that the version and build (ft: free-threaded) have. */
 static int dbg_takes(const struct dbg_member *m, unsigned version, bool ft)
 {
-	return m->use == DBG_TAKE && dbg_has(m, version) && (ft || !m->ft_only);
+	return m->use == DBG_TAKE && dbg_has(m, version) &&
+	       (ft || !m->ft_only) && (!ft || !m->gil_only);
 }
 
 /* A DBG_TAKE row of group g that the version and build have. */
@@ -1499,6 +1532,8 @@ static const struct field fields[] = {
 	FLD(walk.code_adaptive),
 	FLD(walk.frame_tlbc_index),
 	FLD(walk.code_tlbc),
+	FLD(walk.tstate_interp),
+	/* Not walk.interp_code_gen: never in the table (see NO_CODE_GEN). */
 	FLD(frame_kind),
 	FLD(lasti_units),
 	FLD(owner_skip_mask),

@@ -174,6 +174,13 @@ TEST(python_offsets_debug_offsets_314_file)
 	CHECK_INT(l.walk.code_adaptive, 208);
 	CHECK_INT(l.walk.frame_tlbc_index, PY_OFF_NONE);
 	CHECK_INT(l.walk.code_tlbc, PY_OFF_NONE);
+	/* The walk's fingerprint cache (bpf/pystack.bpf.h code_fingerprint):
+	 * the count of code objects freed, after sys.modules and the GIL
+	 * (7992 on x86-64; the GIL's mutexes are larger on arm64). */
+	CHECK_INT(l.walk.tstate_interp, 16);
+	CHECK(l.walk.interp_code_gen != PY_OFF_NONE &&
+	      l.walk.interp_code_gen > l.obj.interp_modules &&
+	      l.walk.interp_code_gen < 8192);
 	CHECK_INT(l.code.size, 144);
 	/*
 	 * The table knows the patch releases: 3.14.5 went back to the
@@ -341,6 +348,7 @@ static const struct put blob313[] = {
 	{ 88, 7656 }, /* .imports_modules */
 	{ 152, 304 }, /* thread_state.size */
 	{ 168, 8 }, /* .next */
+	{ 176, 16 }, /* .interp */
 	{ 184, 72 }, /* .current_frame */
 	{ 192, 152 }, /* .thread_id */
 	{ 224, 80 }, /* interpreter_frame.size */
@@ -457,6 +465,10 @@ TEST(python_offsets_debug_offsets_313_synthetic)
 	if (ret)
 		fprintf(stderr, "built-in 3.13 vs blob: %s\n", diff);
 	CHECK_INT(ret, 0);
+	/* 3.13 counts no code objects freed: no fingerprint is kept from
+	 * one sample to the next (bpf/pystack.bpf.h code_fingerprint). */
+	CHECK_INT(l.walk.tstate_interp, 16);
+	CHECK_INT(l.walk.interp_code_gen, PY_OFF_NONE);
 	/* A release candidate has the final layout and is accepted. */
 	put64(blob, 8, 0x030d00c3);
 	CHECK_INT(py_layout__from_debug_offsets(blob, sizeof(blob), &l, err,
@@ -611,6 +623,8 @@ TEST(python_offsets_debug_offsets_free_threaded)
 	CHECK_INT(ret, 0);
 	CHECK_STR(l.name, "3.15t");
 	CHECK_INT(l.free_threaded, 1);
+	/* Not taken: no fingerprint cache without a GIL. */
+	CHECK_INT(l.walk.interp_code_gen, PY_OFF_NONE);
 	CHECK_INT(l.object.ob_type, 24);
 	CHECK_INT(l.walk.frame_owner, 78);
 	CHECK_INT(l.walk.frame_tlbc_index, 72);
