@@ -8,6 +8,7 @@ apart (scripts/bench-serve, scripts/bench-discovery) into BENCHMARKS.md
 between its own markers.
 """
 import os
+import re
 import statistics
 
 GOALS = {99: 0.5, 999: 2.0}  # target slowdown, percent
@@ -175,8 +176,26 @@ def write(res, md_path, png_path, root):
     png_rel = os.path.relpath(png_path, os.path.dirname(md_path))
     plot_ok = plot(res, png_path)
     lines = render(res, png_rel if plot_ok else None, plot_ok)
+    kept = spliced_blocks(md_path)
     with open(md_path, "w") as f:
         f.write("\n".join(lines) + "\n")
+        for block in kept:
+            f.write("\n" + block)
+
+
+SPLICED = re.compile(r"^<!-- ([\w-]+): begin .*?-->\n.*?^<!-- \1: end -->\n",
+                     re.M | re.S)
+
+
+def spliced_blocks(path):
+    """The sections that other scripts put into the file at path between
+    their markers (bench-serve, bench-discovery: see splice), so that a new
+    full run keeps them instead of dropping them."""
+    try:
+        with open(path) as f:
+            return [m.group(0) for m in SPLICED.finditer(f.read())]
+    except FileNotFoundError:
+        return []
 
 
 def splice(path, begin, end, section):
