@@ -304,6 +304,7 @@ extern stats_map_t stats SEC(".maps");
 /* The fingerprints kept from sample to sample where the code object
  * generation says they still hold (3.14+): see code_fingerprint(). */
 #define FPC_SLOTS 256
+#define FPC_WAYS 4
 struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */
 	__u64 hash; /* running hash of seg's frames */
@@ -350,8 +351,8 @@ struct walk {
 	/* The next frame object is read with the memory below it: see
 	 * walk_frame() in bpf/pystack.bpf.h. */
 	__u32 win_below;
-	/* 3.14+: fingerprints kept across samples, two ways of FPC_SLOTS / 2
-	 * sets by code address.  A slot holds while its epoch is the current
+	/* 3.12, 3.14+: fingerprints kept across samples, FPC_WAYS ways of
+	 * FPC_SLOTS / FPC_WAYS sets by code address.  A slot holds while its epoch is the current
 	 * one; the epoch moves on when the process, the interpreter or its
 	 * code object generation changes (fpc_tag, fpc_gen), which drops
 	 * every slot at once.  fpc_on: this walk may use them. */

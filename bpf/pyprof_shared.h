@@ -69,13 +69,21 @@ struct py_walk_offsets {
 	 * points into.  PY_OFF_NONE otherwise. */
 	__u32 frame_tlbc_index; /* _PyInterpreterFrame.tlbc_index (int32) */
 	__u32 code_tlbc; /* PyCodeObject.co_tlbc (a _PyCodeArray *) */
-	/* 3.14+: code_dealloc counts every code object freed in
-	 * PyInterpreterState._code_object_generation, so a fingerprint read
-	 * while it had one value holds for as long as it keeps it (the walk's
-	 * fingerprint cache, bpf/pystack.bpf.h).  PY_OFF_NONE before, or
-	 * when the target's _Py_DebugOffsets could not be read. */
+	/* A count that moves whenever a code object may have been made at
+	 * a freed one's address, so that a fingerprint read while it had one
+	 * value holds for as long as it keeps it (the walk's fingerprint
+	 * cache, bpf/pystack.bpf.h):
+	 * - 3.14+: code_dealloc counts every code object freed in
+	 *   PyInterpreterState._code_object_generation (from the target's
+	 *   _Py_DebugOffsets);
+	 * - 3.12: every new code object takes its co_version from the
+	 *   global uint32 _Py_next_func_version and increments it, until it
+	 *   wraps to 0, where it stays.  Found by its symbol; then
+	 *   PY_CFG_CODE_GEN_RUNTIME is set and interp_code_gen is its
+	 *   distance from _PyRuntime (same file), as an s32.
+	 * PY_OFF_NONE otherwise. */
 	__u32 tstate_interp; /* PyThreadState.interp */
-	__u32 interp_code_gen; /* PyInterpreterState._code_object_generation */
+	__u32 interp_code_gen; /* see above */
 };
 
 /*
@@ -167,6 +175,10 @@ struct py_proc_cfg {
 
 /* py_proc_cfg.flags */
 #define PY_CFG_FREE_THREADED 1 /* a Py_GIL_DISABLED build: there is no GIL */
+/* off.interp_code_gen is the s32 distance from _PyRuntime to a uint32
+ * count of code objects made, 0 once spent (3.12's _Py_next_func_version),
+ * not an offset in PyInterpreterState. */
+#define PY_CFG_CODE_GEN_RUNTIME 2
 
 /*
  * Bit 31 of py_frame.fingerprint: the frame nearer the leaf than this one
@@ -493,6 +505,10 @@ enum stat_show {
 	  "thread lists longer than PY_MAX_THREADS_WALK", STAT_SHOW_OWN)       \
 	X(STAT_SKIPPED_FRAMES, "skipped_frames",                               \
 	  "C-stack shim frames skipped (3.12+)", STAT_SHOW_VERBOSE)            \
+	X(STAT_CODE_READS, "code_reads",                                       \
+	  "code objects read for a fingerprint (the others came from the "     \
+	  "walk's caches)",                                                    \
+	  STAT_SHOW_VERBOSE)                                                   \
 	X(STAT_CFRAME_UNSET, "cframe_unset",                                   \
 	  "samples entering the eval loop, read from the caller's frame "     \
 	  "(3.11, 3.12)",                                                      \

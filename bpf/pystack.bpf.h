@@ -105,10 +105,10 @@ static __always_inline __u64 code_u64(const struct walk *w, __u32 off)
 	return unaligned_u64(w->code + (off & (PY_CODE_FP_SPAN_MAX - 1)));
 }
 
-/* The first of the two slots where code's fingerprint may be kept. */
+/* The first of the FPC_WAYS slots where code's fingerprint may be kept. */
 static __always_inline __u32 fpc_set(__u64 code)
 {
-	return (__u32)(mix64(code) >> 32) & (FPC_SLOTS - 2);
+	return (__u32)(mix64(code) >> 32) & (FPC_SLOTS - FPC_WAYS);
 }
 
 /*
@@ -125,9 +125,10 @@ static __always_inline __u32 fpc_set(__u64 code)
  * at rest (task) may wake on another CPU while it is read, so each of its
  * frames reads its own.
  *
- * 3.14+ counts the code objects it frees (fpc_begin): while the count has
- * not moved, no code object was freed, so an address is still the code
- * object whose fingerprint was read there, in any sample since.  The walk
+ * 3.14+ counts the code objects it frees, 3.12 those it makes (fpc_begin):
+ * while the count has not moved, no code object was freed (or none made),
+ * so an address is still the code object whose fingerprint was read there,
+ * in any sample since.  The walk
  * then keeps fingerprints from sample to sample (w->fpc_*): a stack of 32
  * distinct functions costs one read of the count instead of 32 reads.
  */
@@ -141,7 +142,7 @@ static __always_inline bool code_fingerprint(struct walk *w,
 
 	if (w->fpc_on) {
 		set = fpc_set(code);
-		for (__u32 k = 0; k < 2; k++) {
+		for (__u32 k = 0; k < FPC_WAYS; k++) {
 			slot = (set + k) & (FPC_SLOTS - 1);
 			if (w->fpc_code[slot] == code &&
 			    w->fpc_epoch_of[slot] == w->fpc_epoch) {
@@ -159,16 +160,29 @@ static __always_inline bool code_fingerprint(struct walk *w,
 	}
 	if (len > PY_CODE_FP_SPAN_MAX)
 		len = PY_CODE_FP_SPAN_MAX;
+	stat_inc(STAT_CODE_READS);
 	if (read_user(task, w->code, len, code + s->base))
 		return false;
 	*fp = py_code_fp(code_u64(w, s->filename), code_u64(w, s->name),
 			 code_u64(w, s->linetable));
 	if (w->fpc_on) {
-		/* The first way if it holds nothing of this epoch, else the
-		 * second, whatever it held. */
-		slot = set & (FPC_SLOTS - 1);
-		if (w->fpc_epoch_of[slot] == w->fpc_epoch)
-			slot = (set + 1) & (FPC_SLOTS - 1);
+		/* The first way that holds nothing of this epoch, else one
+		 * at random: a stack with more codes in one set than it has
+		 * ways then misses on some of them, not on all of them in
+		 * turn. */
+		slot = FPC_SLOTS;
+		for (__u32 k = 0; k < FPC_WAYS; k++) {
+			__u32 s2 = (set + k) & (FPC_SLOTS - 1);
+
+			if (w->fpc_epoch_of[s2] != w->fpc_epoch) {
+				slot = s2;
+				break;
+			}
+		}
+		if (slot == FPC_SLOTS)
+			slot = (set + (bpf_get_prandom_u32() &
+				       (FPC_WAYS - 1))) &
+			       (FPC_SLOTS - 1);
 		w->fpc_code[slot] = code;
 		w->fpc_epoch_of[slot] = w->fpc_epoch;
 		w->fpc_val[slot] = *fp;
@@ -878,9 +892,10 @@ static __always_inline void async_push(struct walk *w)
 /* ---- end of issue 23 ---- */
 
 /*
- * 3.14+: whether this walk may use the fingerprints kept from earlier
- * samples (see code_fingerprint()), from the current thread's interpreter
- * interp: its count of code objects freed is read, and if it, the
+ * 3.12, 3.14+: whether this walk may use the fingerprints kept from earlier
+ * samples (see code_fingerprint()): the count of code objects freed of the
+ * current thread's interpreter interp (3.14+), or the process's count of
+ * code objects made (3.12, interp may be 0), is read, and if it, the
  * interpreter or the process differs from the ones the kept fingerprints
  * were read under, they are all dropped.  Only for the thread the walk
  * interrupted (its frames keep their code objects alive while it is
@@ -891,12 +906,20 @@ static __always_inline void fpc_begin(struct walk *w,
 				      const struct py_proc_cfg *cfg, __u32 pid,
 				      __u64 interp)
 {
+	__u32 off = cfg->off.interp_code_gen;
+	bool global = cfg->flags & PY_CFG_CODE_GEN_RUNTIME;
 	__u64 gen, tag;
 
 	w->fpc_on = 0;
-	if (!interp || cfg->off.interp_code_gen == PY_OFF_NONE ||
+	if ((!interp && !global) || off == PY_OFF_NONE ||
 	    (cfg->flags & PY_CFG_FREE_THREADED) ||
-	    read_ptr(NULL, interp + cfg->off.interp_code_gen, &gen))
+	    read_ptr(NULL,
+		     global ? cfg->runtime_addr + (__u64)(__s64)(__s32)off :
+			      interp + off,
+		     &gen))
+		return;
+	/* 3.12's count is 32 bits, and stops at 0 once spent. */
+	if (global && !(gen = (__u32)gen))
 		return;
 	/* The process as its pid and address space (a pid is reused only
 	 * by another process, with another mm), and the interpreter. */

@@ -186,6 +186,76 @@ def test_code_objects_made_again_keep_their_names(python):
         f"alpha {share:.3f} of the samples, {truth:.3f} of the CPU: {counts}"
 
 
+def counter(err, name):
+    """A counter of -v's list ("pyprof-bpf:   NAME   N  what it counts")."""
+    m = re.search(rf"^pyprof-bpf:\s+{name}\s+(\d+)\s", err, re.M)
+    assert m, f"no {name} counter in -v's output: {err[-2000:]}"
+    return int(m.group(1))
+
+
+def counts_code_objects(pid):
+    """Whether the interpreter of process pid has a count the walk may keep
+    fingerprints by (bpf/pyprof_shared.h, interp_code_gen): 3.14+'s of code
+    objects freed, or 3.12's of those made, _Py_next_func_version, when its
+    file has the symbol (a local one, in the symbol table alone).  The
+    symbols of the interpreter's file, and its path."""
+    with open(f"/proc/{pid}/maps") as f:
+        paths = [ln.split(None, 5)[5].strip() for ln in f
+                 if len(ln.split(None, 5)) == 6]
+    exe = os.readlink(f"/proc/{pid}/exe")
+    lib = [p for p in paths if "/libpython3." in p]
+    path = f"/proc/{pid}/root" + (lib[0] if lib else exe)
+    v = subprocess.run(["nm", path], capture_output=True, text=True)
+    syms = set(ln.split()[-1] for ln in v.stdout.splitlines() if ln.split())
+    return syms, path
+
+
+@pytest.mark.parametrize("python", python_params())
+def test_fingerprints_kept_from_sample_to_sample(python):
+    """distinct.py runs a stack of 32 distinct functions.  Where the
+    interpreter counts its code objects (3.14+ those freed, 3.12 those
+    made, bpf/pystack.bpf.h code_fingerprint), the walk reads each code
+    object once and then keeps its fingerprint for as long as the count
+    holds: over ~2000 samples, a few dozen code objects read in all.
+    Elsewhere each sample reads each of its 33 code objects once.  The
+    profile is the same either way: the whole stack, named."""
+    version = tuple(int(x) for x in subprocess.run(
+        [python, "-c", "import sys; print(*sys.version_info[:2])"],
+        capture_output=True, text=True, check=True).stdout.split())
+    with Workload(python, "distinct.py") as w:
+        syms, path = counts_code_objects(w.pid)
+        p = start_pyprof("-p", w.pid, "-F", 999, "-v")
+        wait_cpu(w.pid, 2.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    # f00 ... f30 at their return line, f31 in its loop (lines 65-66).
+    want = [("<module>", w.path)] + [
+        (f"f{i:02d}", "/distinct/functions.py", 2 * i + 2) for i in range(31)]
+    total = whole = 0
+    for frames, count in parse_folded(out):
+        total += count
+        py = pyframes(frames)
+        whole += count if (len(py) == 33 and py[0][:2] == want[0] and
+                           py[1:32] == want[1:] and
+                           py[32][:2] == ("f31", "/distinct/functions.py") and
+                           py[32][2] in (65, 66)) else 0
+    assert total >= 500 and whole >= 0.95 * total, \
+        (whole, total, sorted(parse_folded(out), key=lambda x: -x[1])[:3])
+    reads, full = counter(err, "code_reads"), counter(err, "py_full")
+    keeps = version >= (3, 14) or (
+        version == (3, 12) and "_Py_next_func_version" in syms)
+    if keeps:
+        # 33 codes in 64 sets of 4 ways (bpf/maps.bpf.h FPC_SLOTS): here
+        # 33 or 66 reads in all; a set that got more than 4 of them would
+        # cost a read or two a sample, still far from 33.
+        assert reads < 8 * full, \
+            f"{reads} code objects read in {full} samples ({path})"
+    else:
+        assert reads >= 30 * full, \
+            f"{reads} code objects read in {full} samples ({path})"
+
+
 @pytest.mark.parametrize("python", python_params())
 def test_recursion_300_deep_is_whole(python):
     rec = marker_line("deep.py", "RECURSE_LINE")

@@ -44,6 +44,9 @@ struct py_layout {
 	unsigned version; /* PYVER(3, x) */
 	const char *name; /* "3.11", "3.14t" */
 	__u8 free_threaded; /* a Py_GIL_DISABLED build: no GIL */
+	/* walk.interp_code_gen is _PyRuntime's distance to a global count
+	 * (PY_CFG_CODE_GEN_RUNTIME): set per file (3.12), never in the table. */
+	__u8 code_gen_runtime;
 
 	/* What the BPF walk needs (copied into struct py_proc_cfg). */
 	struct py_walk_offsets walk;

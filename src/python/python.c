@@ -224,6 +224,8 @@ struct elf_verdict {
 	char why[256];
 	uint64_t runtime_vaddr;
 	uint64_t code_type_vaddr; /* PyCode_Type, 0 if not exported */
+	uint64_t code_gen_vaddr; /* 3.12's _Py_next_func_version, 0 if the
+				    file has no symbol table (code_gen) */
 	uint32_t pthread_size; /* a glibc's sizeof(struct pthread), 0 until
 				  read (glibc_pthread_size) */
 };
@@ -244,6 +246,7 @@ static struct elf_verdict *target_file(pid_t pid, const struct proc_map *m)
 	struct elf_verdict *v;
 	struct stat st;
 	struct elf_file *f;
+	uint64_t size = 0;
 
 	proc__root_path(pid, m->path, path, sizeof(path));
 	if (stat(path, &st) != 0 || st.st_ino != m->inode) {
@@ -285,6 +288,11 @@ static struct elf_verdict *target_file(pid_t pid, const struct proc_map *m)
 	if (v->rc == 0 &&
 	    elf_file__sym(f, "PyCode_Type", &v->code_type_vaddr, NULL) != 0)
 		v->code_type_vaddr = 0;
+	if (v->rc == 0 && v->version == PYVER(3, 12) &&
+	    (elf_file__sym(f, "_Py_next_func_version", &v->code_gen_vaddr,
+			   &size) != 0 ||
+	     size != 4))
+		v->code_gen_vaddr = 0;
 	return v;
 }
 
@@ -690,6 +698,25 @@ static int try_mapping(pid_t pid, const struct proc_maps *maps,
 	return 0;
 }
 
+/*
+ * 3.12 counts the code objects it makes in the global _Py_next_func_version
+ * (a uint32 that stops at 0), which lets the walk keep fingerprints from
+ * sample to sample as 3.14+'s count of those it frees does (bpf/
+ * pyprof_shared.h, PY_CFG_CODE_GEN_RUNTIME).  The global is found by its
+ * symbol, local to the file: one without a symbol table walks without.
+ */
+static void code_gen(struct py_target *t, const struct elf_verdict *v)
+{
+	int64_t d = (int64_t)(v->code_gen_vaddr - v->runtime_vaddr);
+
+	if (t->version != PYVER(3, 12) || t->layout.free_threaded ||
+	    !v->code_gen_vaddr || d < INT32_MIN || d > INT32_MAX ||
+	    (uint32_t)d == PY_OFF_NONE)
+		return;
+	t->layout.walk.interp_code_gen = (uint32_t)d;
+	t->layout.code_gen_runtime = 1;
+}
+
 /* The layout of the interpreter t runs (file verdict v): the built-in
  * table, then its own _Py_DebugOffsets (3.13+).  0 or -errno, err set. */
 static int take_layout(struct py_target *t, struct elf_verdict *v,
@@ -715,6 +742,8 @@ static int take_layout(struct py_target *t, struct elf_verdict *v,
 		snprintf(err, errlen, "process %d (%s): %s", t->pid, comm, why);
 	if (rc)
 		python__detach(t);
+	else
+		code_gen(t, v);
 	return rc;
 }
 
@@ -825,6 +854,7 @@ static int describe_file(pid_t pid, const char *path, struct py_target *t)
 		t->layout = dl;
 		t->debug_offsets = true;
 	}
+	code_gen(t, v);
 	if (thread_ptr_off(pid, NULL, v->f, path, &t->thread_ptr_off, why,
 			   sizeof(why)))
 		return -EAGAIN;
