@@ -23,8 +23,8 @@ RESULTS = os.path.join(OUT, "vm-results")
 PYTHON = "/usr/bin/python3.14"
 
 # What each feature needs checked on arm64: exact frames, lines and shares;
-# samples against CPU time; deep stacks; code objects freed and made again
-# (3.14's fingerprints kept across samples, at arm64's own offset); thread
+# samples against CPU time; deep stacks; code objects freed and made again,
+# and 3.14's fingerprints kept across samples (at arm64's own offset); thread
 # names, asleep, late or churning; --native through a library without frame
 # pointers, through -X perf's trampolines, out of the vDSO and through
 # Debian's stripped interpreter; --kernel; wall mode; -a; --async's task
@@ -34,6 +34,7 @@ ARM64_TESTS = [
     "tests/test_e2e.py::test_samples_follow_cpu_time",
     "tests/test_e2e.py::test_recursion_300_deep_is_whole",
     "tests/test_e2e.py::test_code_objects_made_again_keep_their_names",
+    "tests/test_e2e.py::test_fingerprints_kept_from_sample_to_sample",
     "tests/test_e2e.py::test_threads_named_and_late_threads_found",
     "tests/test_threads.py::test_threads_asleep_at_attach",
     "tests/test_threads.py::test_asleep_named_threads_stay_apart",
