@@ -80,7 +80,11 @@ struct py_walk_offsets {
 	 *   global uint32 _Py_next_func_version and increments it, until it
 	 *   wraps to 0, where it stays.  Found by its symbol; then
 	 *   PY_CFG_CODE_GEN_RUNTIME is set and interp_code_gen is its
-	 *   distance from _PyRuntime (same file), as an s32.
+	 *   distance from _PyRuntime (same file), as an s32;
+	 * - 3.13: the same count, per interpreter, in
+	 *   PyInterpreterState.func_state.next_version (from the file's
+	 *   DWARF).
+	 * 3.12's and 3.13's set PY_CFG_CODE_GEN_U32.
 	 * PY_OFF_NONE otherwise. */
 	__u32 tstate_interp; /* PyThreadState.interp */
 	__u32 interp_code_gen; /* see above */
@@ -179,6 +183,9 @@ struct py_proc_cfg {
  * count of code objects made, 0 once spent (3.12's _Py_next_func_version),
  * not an offset in PyInterpreterState. */
 #define PY_CFG_CODE_GEN_RUNTIME 2
+/* The count at off.interp_code_gen is a uint32 that stops at 0 once spent
+ * (3.12, 3.13), not a uint64 that never does (3.14+). */
+#define PY_CFG_CODE_GEN_U32 4
 
 /*
  * Bit 31 of py_frame.fingerprint: the frame nearer the leaf than this one

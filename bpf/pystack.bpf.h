@@ -125,7 +125,8 @@ static __always_inline __u32 fpc_set(__u64 code)
  * at rest (task) may wake on another CPU while it is read, so each of its
  * frames reads its own.
  *
- * 3.14+ counts the code objects it frees, 3.12 those it makes (fpc_begin):
+ * 3.14+ counts the code objects it frees, 3.12 and 3.13 those they make
+ * (fpc_begin):
  * while the count has not moved, no code object was freed (or none made),
  * so an address is still the code object whose fingerprint was read there,
  * in any sample since.  The walk
@@ -892,12 +893,12 @@ static __always_inline void async_push(struct walk *w)
 /* ---- end of issue 23 ---- */
 
 /*
- * 3.12, 3.14+: whether this walk may use the fingerprints kept from earlier
+ * 3.12+: whether this walk may use the fingerprints kept from earlier
  * samples (see code_fingerprint()): the count of code objects freed of the
- * current thread's interpreter interp (3.14+), or the process's count of
- * code objects made (3.12, interp may be 0), is read, and if it, the
- * interpreter or the process differs from the ones the kept fingerprints
- * were read under, they are all dropped.  Only for the thread the walk
+ * current thread's interpreter interp (3.14+), its count of code objects
+ * made (3.13), or the process's (3.12, interp may be 0), is read, and if
+ * it, the interpreter or the process differs from the ones the kept
+ * fingerprints were read under, they are all dropped.  Only for the thread the walk
  * interrupted (its frames keep their code objects alive while it is
  * read), and not in a free-threaded build, whose other threads free
  * objects while this one is read.
@@ -918,8 +919,8 @@ static __always_inline void fpc_begin(struct walk *w,
 			      interp + off,
 		     &gen))
 		return;
-	/* 3.12's count is 32 bits, and stops at 0 once spent. */
-	if (global && !(gen = (__u32)gen))
+	/* 3.12's and 3.13's count is 32 bits, and stops at 0 once spent. */
+	if ((cfg->flags & PY_CFG_CODE_GEN_U32) && !(gen = (__u32)gen))
 		return;
 	/* The process as its pid and address space (a pid is reused only
 	 * by another process, with another mm), and the interpreter. */

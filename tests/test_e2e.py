@@ -4,6 +4,7 @@ interpreter present and check exact frames, files, lines and proportions."""
 import os
 import re
 import signal
+import struct
 import subprocess
 
 import pytest
@@ -193,28 +194,49 @@ def counter(err, name):
     return int(m.group(1))
 
 
-def counts_code_objects(pid):
+def elf_section_names(path):
+    """The section names of ELF file path (64-bit, little-endian)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    heads = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+             for i in range(shnum)]
+    strtab = heads[shstrndx][4]
+    return {data[strtab + h[0]:data.index(b"\0", strtab + h[0])].decode()
+            for h in heads}
+
+
+def counts_code_objects(pid, version):
     """Whether the interpreter of process pid has a count the walk may keep
     fingerprints by (bpf/pyprof_shared.h, interp_code_gen): 3.14+'s of code
-    objects freed, or 3.12's of those made, _Py_next_func_version, when its
-    file has the symbol (a local one, in the symbol table alone).  The
-    symbols of the interpreter's file, and its path."""
+    objects freed; 3.12's of those made, _Py_next_func_version, when its
+    file has the symbol (a local one, in the symbol table alone); 3.13's,
+    in the interpreter, when its file has the DWARF that places it.  And
+    the interpreter's file."""
     with open(f"/proc/{pid}/maps") as f:
         paths = [ln.split(None, 5)[5].strip() for ln in f
                  if len(ln.split(None, 5)) == 6]
     exe = os.readlink(f"/proc/{pid}/exe")
     lib = [p for p in paths if "/libpython3." in p]
     path = f"/proc/{pid}/root" + (lib[0] if lib else exe)
-    v = subprocess.run(["nm", path], capture_output=True, text=True)
-    syms = set(ln.split()[-1] for ln in v.stdout.splitlines() if ln.split())
-    return syms, path
+    if version >= (3, 14):
+        return True, path
+    if version == (3, 13):
+        return ".debug_info" in elf_section_names(path), path
+    if version == (3, 12):
+        # nm (binutils, with gcc): the arm64 VM, which has no 3.12, has none.
+        v = subprocess.run(["nm", path], capture_output=True, text=True)
+        return any(ln.split()[-1] == "_Py_next_func_version"
+                   for ln in v.stdout.splitlines() if ln.split()), path
+    return False, path
 
 
 @pytest.mark.parametrize("python", python_params())
 def test_fingerprints_kept_from_sample_to_sample(python):
     """distinct.py runs a stack of 32 distinct functions.  Where the
-    interpreter counts its code objects (3.14+ those freed, 3.12 those
-    made, bpf/pystack.bpf.h code_fingerprint), the walk reads each code
+    interpreter counts its code objects (3.14+ those freed, 3.12 and 3.13
+    those made, bpf/pystack.bpf.h code_fingerprint), the walk reads each code
     object once and then keeps its fingerprint for as long as the count
     holds: over ~2000 samples, a few dozen code objects read in all.
     Elsewhere each sample reads each of its 33 code objects once.  The
@@ -223,9 +245,7 @@ def test_fingerprints_kept_from_sample_to_sample(python):
         [python, "-c", "import sys; print(*sys.version_info[:2])"],
         capture_output=True, text=True, check=True).stdout.split())
     with Workload(python, "distinct.py") as w:
-        # nm (binutils, with gcc) only for 3.12: the arm64 VM has none.
-        syms, path = (counts_code_objects(w.pid) if version == (3, 12)
-                      else (set(), python))
+        keeps, path = counts_code_objects(w.pid, version)
         p = start_pyprof("-p", w.pid, "-F", 999, "-v")
         wait_cpu(w.pid, 2.0)
         p.send_signal(signal.SIGINT)
@@ -246,8 +266,6 @@ def test_fingerprints_kept_from_sample_to_sample(python):
     assert total >= (100 if EMULATED else 500) and whole >= 0.95 * total, \
         (whole, total, sorted(parse_folded(out), key=lambda x: -x[1])[:3])
     reads, full = counter(err, "code_reads"), counter(err, "py_full")
-    keeps = version >= (3, 14) or (
-        version == (3, 12) and "_Py_next_func_version" in syms)
     if keeps:
         # 33 codes in 64 sets of 4 ways (bpf/maps.bpf.h FPC_SLOTS): here
         # 33 or 66 reads in all; a set that got more than 4 of them would

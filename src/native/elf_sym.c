@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 #include "native/elf_sym.h"
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -218,4 +220,131 @@ int elf_file__dyn_strs(struct elf_file *f, int64_t tag, const char **out,
 		break;
 	}
 	return n;
+}
+
+/* Caps on the DWARF walks below: a libpython has ~300 compile units, a
+ * few thousand DIEs at the top of each and ~100 members a struct. */
+#define DW_UNITS_MAX 100000
+#define DW_TOP_MAX 1000000
+#define DW_MEMBERS_MAX 10000
+#define DW_PEEL_MAX 16
+
+static bool die_is(Dwarf_Die *d, int tag, const char *name)
+{
+	const char *s;
+
+	if (dwarf_tag(d) != tag)
+		return false;
+	s = dwarf_diename(d);
+	return s && strcmp(s, name) == 0;
+}
+
+/* The struct under d's typedefs and qualifiers, in place. */
+static bool peel_to_struct(Dwarf_Die *d)
+{
+	Dwarf_Attribute a;
+
+	for (int i = 0; i < DW_PEEL_MAX; i++) {
+		switch (dwarf_tag(d)) {
+		case DW_TAG_structure_type:
+			return !dwarf_hasattr(d, DW_AT_declaration);
+		case DW_TAG_typedef:
+		case DW_TAG_const_type:
+		case DW_TAG_volatile_type:
+			if (!dwarf_attr(d, DW_AT_type, &a) ||
+			    !dwarf_formref_die(&a, d))
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+/* Struct s's member name: its offset, and the member's DIE in *m. */
+static int member_of(Dwarf_Die *s, const char *name, Dwarf_Die *m,
+		     Dwarf_Word *off)
+{
+	Dwarf_Attribute a;
+	unsigned left = DW_MEMBERS_MAX;
+
+	if (dwarf_child(s, m) != 0)
+		return -ENOENT;
+	do {
+		if (!die_is(m, DW_TAG_member, name))
+			continue;
+		/* A constant; DWARF 2's location expression is not taken. */
+		if (!dwarf_attr(m, DW_AT_data_member_location, &a) ||
+		    dwarf_formudata(&a, off) != 0)
+			return -ENOENT;
+		return 0;
+	} while (--left && dwarf_siblingof(m, m) == 0);
+	return -ENOENT;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = s ? strlen(s) : 0, t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Struct sname's definition at the top of unit cu, in *d. */
+static bool top_struct(Dwarf_Die *cu, const char *sname, Dwarf_Die *d)
+{
+	unsigned left = DW_TOP_MAX;
+
+	if (dwarf_child(cu, d) != 0)
+		return false;
+	do {
+		if (die_is(d, DW_TAG_structure_type, sname) &&
+		    !dwarf_hasattr(d, DW_AT_declaration))
+			return true;
+	} while (--left && dwarf_siblingof(d, d) == 0);
+	return false;
+}
+
+int elf_file__member(struct elf_file *f, const char *cu, const char *sname,
+		     const char *const *path, int n, uint64_t *off,
+		     uint64_t *size)
+{
+	Dwarf *dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
+	Dwarf_Off at = 0, next;
+	Dwarf_Die unit, d, m;
+	Dwarf_Word o, sum = 0, size_of;
+	size_t hsize;
+	unsigned units = 0;
+	bool found = false;
+	int rc = -ENOENT;
+
+	if (!dw)
+		return -ENODATA;
+	while (!found && units++ < DW_UNITS_MAX &&
+	       dwarf_nextcu(dw, at, &next, &hsize, NULL, NULL, NULL) == 0) {
+		found = dwarf_offdie(dw, at + hsize, &unit) &&
+			ends_with(dwarf_diename(&unit), cu) &&
+			top_struct(&unit, sname, &d);
+		at = next;
+	}
+	if (!found)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		Dwarf_Attribute a;
+
+		if ((i > 0 && !peel_to_struct(&d)) ||
+		    member_of(&d, path[i], &m, &o) != 0 ||
+		    o > UINT32_MAX || (sum += o) > UINT32_MAX ||
+		    !dwarf_attr(&m, DW_AT_type, &a) ||
+		    !dwarf_formref_die(&a, &d))
+			goto out;
+	}
+	if (n < 1 || dwarf_aggregate_size(&d, &size_of) != 0)
+		goto out;
+	*off = sum;
+	*size = size_of;
+	rc = 0;
+out:
+	dwarf_end(dw);
+	return rc;
 }

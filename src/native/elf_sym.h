@@ -50,4 +50,15 @@ int elf_file__exec_segs(struct elf_file *f, struct elf_seg *segs, int max);
 int elf_file__dyn_strs(struct elf_file *f, int64_t tag, const char **out,
 		       int max);
 
+/*
+ * From the file's own DWARF: the offset in struct sname of the member
+ * reached through the names path[0..n) (members of members), and that
+ * member's size, as the first compile unit whose name ends with cu
+ * describes them.  Every walk is capped.  0, -ENODATA (no .debug_info)
+ * or -ENOENT.
+ */
+int elf_file__member(struct elf_file *f, const char *cu, const char *sname,
+		     const char *const *path, int n, uint64_t *off,
+		     uint64_t *size);
+
 #endif /* PYPROF_ELF_SYM_H */

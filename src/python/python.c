@@ -226,6 +226,9 @@ struct elf_verdict {
 	uint64_t code_type_vaddr; /* PyCode_Type, 0 if not exported */
 	uint64_t code_gen_vaddr; /* 3.12's _Py_next_func_version, 0 if the
 				    file has no symbol table (code_gen) */
+	uint32_t code_gen_off; /* 3.13's func_state.next_version in
+				  PyInterpreterState, PY_OFF_NONE if the
+				  file has no DWARF for it (code_gen) */
 	uint32_t pthread_size; /* a glibc's sizeof(struct pthread), 0 until
 				  read (glibc_pthread_size) */
 };
@@ -237,6 +240,24 @@ static unsigned elf_cache_next;
  * session of its own, src/serve/control.c): whoever holds a verdict of
  * the cache holds this lock, from python__attach and python__expect. */
 static pthread_mutex_t elf_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * 3.13 counts the code objects it makes in the interpreter's
+ * func_state.next_version, which no _Py_DebugOffsets gives: its offset
+ * from the file's own DWARF (a build with debug info), as the unit that
+ * makes code objects declares it.  PY_OFF_NONE if not found.
+ */
+static uint32_t next_version_off(struct elf_file *f)
+{
+	static const char *const path[] = { "func_state", "next_version" };
+	uint64_t off, size;
+
+	if (elf_file__member(f, "Objects/codeobject.c", "_is", path, 2, &off,
+			     &size) != 0 ||
+	    size != 4 || off >= PY_OFF_NONE)
+		return PY_OFF_NONE;
+	return (uint32_t)off;
+}
 
 /* Opens a file of pid's, as pid sees it; falls back to the mapping itself
  * (map_files) when the path no longer opens (deleted or replaced). */
@@ -293,6 +314,9 @@ static struct elf_verdict *target_file(pid_t pid, const struct proc_map *m)
 			   &size) != 0 ||
 	     size != 4))
 		v->code_gen_vaddr = 0;
+	v->code_gen_off = PY_OFF_NONE;
+	if (v->rc == 0 && v->version == PYVER(3, 13) && !v->ft)
+		v->code_gen_off = next_version_off(f);
 	return v;
 }
 
@@ -699,22 +723,31 @@ static int try_mapping(pid_t pid, const struct proc_maps *maps,
 }
 
 /*
- * 3.12 counts the code objects it makes in the global _Py_next_func_version
- * (a uint32 that stops at 0), which lets the walk keep fingerprints from
- * sample to sample as 3.14+'s count of those it frees does (bpf/
- * pyprof_shared.h, PY_CFG_CODE_GEN_RUNTIME).  The global is found by its
- * symbol, local to the file: one without a symbol table walks without.
+ * A count that moves with every code object made lets the walk keep
+ * fingerprints from sample to sample, as 3.14+'s count of those freed
+ * does (bpf/pyprof_shared.h, PY_CFG_CODE_GEN_U32).  3.12 keeps it in the
+ * global _Py_next_func_version, found by its symbol, local to the file;
+ * 3.13 in the interpreter, found by the file's DWARF (next_version_off).
+ * Both are uint32s that stop at 0.  A file without either walks without.
  */
 static void code_gen(struct py_target *t, const struct elf_verdict *v)
 {
 	int64_t d = (int64_t)(v->code_gen_vaddr - v->runtime_vaddr);
 
-	if (t->version != PYVER(3, 12) || t->layout.free_threaded ||
-	    !v->code_gen_vaddr || d < INT32_MIN || d > INT32_MAX ||
-	    (uint32_t)d == PY_OFF_NONE)
+	if (t->layout.free_threaded)
+		return;
+	if (t->version == PYVER(3, 13) && v->code_gen_off != PY_OFF_NONE &&
+	    t->layout.walk.tstate_interp != PY_OFF_NONE) {
+		t->layout.walk.interp_code_gen = v->code_gen_off;
+		t->layout.code_gen_u32 = 1;
+		return;
+	}
+	if (t->version != PYVER(3, 12) || !v->code_gen_vaddr ||
+	    d < INT32_MIN || d > INT32_MAX || (uint32_t)d == PY_OFF_NONE)
 		return;
 	t->layout.walk.interp_code_gen = (uint32_t)d;
 	t->layout.code_gen_runtime = 1;
+	t->layout.code_gen_u32 = 1;
 }
 
 /* The layout of the interpreter t runs (file verdict v): the built-in

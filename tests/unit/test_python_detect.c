@@ -8,6 +8,7 @@
 #include "unit.h"
 
 #include "native/elf_sym.h"
+#include "python/layout.h"
 #include "python/python.h"
 #include "sampler/proc.h"
 
@@ -265,6 +266,64 @@ TEST(python_detect_lib313)
 		LIB("3.13.0", "libpython3.13.so.1.0"), 13, "3.13.0"
 	};
 	check_supported(&c);
+}
+
+/* elf_file__member: a struct's members from the file's DWARF.  The
+ * threads head of 3.13's PyInterpreterState, a member of a member, where
+ * the built-in table (from CPython's headers) has it; the count of code
+ * objects made that the walk's fingerprint cache reads (python.c
+ * next_version_off), a uint32 past it; what is not there, not found. */
+TEST(elf_member_313)
+{
+	static const char *const head[] = { "threads", "head" };
+	static const char *const next[] = { "func_state", "next_version" };
+	static const char *const none[] = { "func_state", "no_such_field" };
+	const char *path = LIB("3.13.0", "libpython3.13.so.1.0");
+	struct py_layout l;
+	uint64_t off = 0, size = 0, head_off;
+	struct elf_file *f;
+
+	SKIP_IF_MISSING(path);
+	REQUIRE(py_layout__lookup(PYVER(3, 13), 0, false, &l) == 0);
+	f = elf_file__open(path);
+	REQUIRE(f);
+	CHECK_INT(elf_file__member(f, "Objects/codeobject.c", "_is", head, 2,
+				   &off, &size),
+		  0);
+	CHECK_INT(off, l.walk.interp_threads_head);
+	CHECK_INT(size, 8);
+	head_off = off;
+	CHECK_INT(elf_file__member(f, "Objects/codeobject.c", "_is", next, 2,
+				   &off, &size),
+		  0);
+	CHECK_INT(size, 4);
+	CHECK(off > head_off && off < 1u << 20);
+	CHECK_INT(elf_file__member(f, "Objects/codeobject.c", "_is", none, 2,
+				   &off, &size),
+		  -ENOENT);
+	CHECK_INT(elf_file__member(f, "Objects/codeobject.c", "_no_such", next,
+				   2, &off, &size),
+		  -ENOENT);
+	CHECK_INT(elf_file__member(f, "no/such/unit.c", "_is", next, 2, &off,
+				   &size),
+		  -ENOENT);
+	elf_file__close(f);
+}
+
+/* A stripped file has no DWARF to look in. */
+TEST(elf_member_stripped)
+{
+	static const char *const next[] = { "func_state", "next_version" };
+	uint64_t off, size;
+	struct elf_file *f;
+
+	SKIP_IF_MISSING("/usr/bin/python3.11");
+	f = elf_file__open("/usr/bin/python3.11");
+	REQUIRE(f);
+	CHECK_INT(elf_file__member(f, "Objects/codeobject.c", "_is", next, 2,
+				   &off, &size),
+		  -ENODATA);
+	elf_file__close(f);
 }
 
 /* Debian's python3.11: libpython linked in, non-PIE, stripped (so only
