@@ -898,10 +898,10 @@ static __always_inline void async_push(struct walk *w)
  * current thread's interpreter interp (3.14+), its count of code objects
  * made (3.13), or the process's (3.12, interp may be 0), is read, and if
  * it, the interpreter or the process differs from the ones the kept
- * fingerprints were read under, they are all dropped.  Only for the thread the walk
- * interrupted (its frames keep their code objects alive while it is
- * read), and not in a free-threaded build, whose other threads free
- * objects while this one is read.
+ * fingerprints were read under, they are all dropped.  Only for the
+ * thread the walk interrupted (its frames keep their code objects alive
+ * while it is read), and not in a free-threaded build, whose other
+ * threads free objects while this one is read.
  */
 static __always_inline void fpc_begin(struct walk *w,
 				      const struct py_proc_cfg *cfg, __u32 pid,
