@@ -1659,8 +1659,10 @@ void py_layout__to_cfg(const struct py_layout *l, __u64 runtime_addr,
 	cfg->owner_skip_mask = l->owner_skip_mask;
 	cfg->code_tag_bits = l->code_tag_bits;
 	cfg->flags = (l->free_threaded ? PY_CFG_FREE_THREADED : 0) |
-		     (l->code_gen_runtime ? PY_CFG_CODE_GEN_RUNTIME : 0) |
-		     (l->code_gen_u32 ? PY_CFG_CODE_GEN_U32 : 0);
+		     (l->code_gen_runtime ? PY_CFG_CODE_GEN_RUNTIME : 0);
+	/* Before 3.14 the count is of code objects made, a uint32. */
+	if (l->walk.interp_code_gen != PY_OFF_NONE && l->version < PYVER(3, 14))
+		cfg->flags |= PY_CFG_CODE_GEN_U32;
 	cfg->off = l->walk;
 	fp_span(l, &cfg->fp);
 }

@@ -45,11 +45,8 @@ struct py_layout {
 	const char *name; /* "3.11", "3.14t" */
 	__u8 free_threaded; /* a Py_GIL_DISABLED build: no GIL */
 	/* walk.interp_code_gen is _PyRuntime's distance to a global count
-	 * (PY_CFG_CODE_GEN_RUNTIME), and the count a uint32 that stops at 0
-	 * (PY_CFG_CODE_GEN_U32): set per file (3.12, 3.13), never in the
-	 * table. */
+	 * (PY_CFG_CODE_GEN_RUNTIME): set per file (3.12), never in the table. */
 	__u8 code_gen_runtime;
-	__u8 code_gen_u32;
 
 	/* What the BPF walk needs (copied into struct py_proc_cfg). */
 	struct py_walk_offsets walk;

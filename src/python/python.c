@@ -739,7 +739,6 @@ static void code_gen(struct py_target *t, const struct elf_verdict *v)
 	if (t->version == PYVER(3, 13) && v->code_gen_off != PY_OFF_NONE &&
 	    t->layout.walk.tstate_interp != PY_OFF_NONE) {
 		t->layout.walk.interp_code_gen = v->code_gen_off;
-		t->layout.code_gen_u32 = 1;
 		return;
 	}
 	if (t->version != PYVER(3, 12) || !v->code_gen_vaddr ||
@@ -747,7 +746,6 @@ static void code_gen(struct py_target *t, const struct elf_verdict *v)
 		return;
 	t->layout.walk.interp_code_gen = (uint32_t)d;
 	t->layout.code_gen_runtime = 1;
-	t->layout.code_gen_u32 = 1;
 }
 
 /* The layout of the interpreter t runs (file verdict v): the built-in
