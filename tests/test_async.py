@@ -59,7 +59,7 @@ def test_tree_task_frames_and_shares(python):
     and child-i has the share of them that it had of burn()'s CPU time
     as tasks.py measured it, within 5 points; that is (i + 1)/6, within
     10 (an emulated arm64 machine under load can stray from it)."""
-    r, stacks = run(python, "--async", "-F", 199, shape="tree", secs=3)
+    r, stacks = run(python, "--async", "-F", 999, shape="tree", secs=3)
     parent_line = marker_line("tasks.py", "PARENT_LINE")
     child_line = marker_line("tasks.py", "CHILD_LINE")
     main_line = marker_line("tasks.py", "MAIN_LINE")
