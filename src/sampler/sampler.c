@@ -4,8 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/perf_event.h>
-#include <pthread.h>
-#include <signal.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -46,24 +45,26 @@
  * comes out 50/50 or 100/0.  So each CPU's timer is re-armed every
  * REARM_S seconds (at least REARM_PERIODS periods, at most REARM_PER_S
  * ioctls a second however many CPUs) with a rate drawn
- * within JITTER of -F, the next time with the opposite draw, so that two
+ * within jitter of -F, the next time with the opposite draw, so that two
  * intervals average -F exactly.  A re-arm starts a full period from then
  * and loses the part of one already run, half a period on average: the
  * rate asked for is higher by one half sample per interval.
  *
- * A stretch of CPU time is given the samples of its length at -F, give or
- * take JITTER of one interval at each of its ends, where a pair of draws
- * does not cancel.  At 100 ms, a burst of 80 ms of CPU after a sleep took
- * 67 to 94 samples at 999 Hz (perf record beside it: 82 to 84), and a
- * short process's profile was 20% off its CPU time; at 20 ms, 72 to 86.
- * The timers are re-armed by a thread of their own (rearm_main): the main
- * loop, busy reading a new process's symbols, was late by 13 to 22 ms,
- * and an interval that long at -20% cost a burst 11 samples.
+ * A stretch of CPU time gets its length x -F samples, give or take, at
+ * each of its ends, jitter x the periods in an interval: how far the
+ * samples drift in phase in an interval, which is all the mixing needs.
+ * So jitter is JITTER_MAX, or less where an interval holds more than
+ * DRIFT / JITTER_MAX periods.  With 20% at 999 Hz, a burst of 80 ms of
+ * CPU after a sleep took 67 to 94 samples (perf record beside it: 82 to
+ * 84), and a short process's profile was 20% off its CPU time.  The
+ * caller's wait is cut at each re-arm (sampler__poll), which was up to a
+ * whole 100 ms tick late, and an interval stretched at -20% lost samples.
  */
-#define REARM_S 0.02
+#define REARM_S 0.1
 #define REARM_PERIODS 8
 #define REARM_PER_S 500 /* ioctls a second, all CPUs: ~5 us each */
-#define JITTER 0.2
+#define JITTER_MAX 0.2
+#define DRIFT 4.0 /* periods */
 
 struct sampler {
 	struct pyprof_bpf *skel;
@@ -75,17 +76,11 @@ struct sampler {
 	struct sampler_events events;
 	struct bpf_link **links;
 	int *pfds;
-	double *jitter; /* per CPU: the last draw, in [-JITTER, JITTER] */
+	double *jitter; /* per CPU: the last draw, in [-max_jitter, max_jitter] */
 	unsigned freq;
 	unsigned rearms;
-	double rearm_every;
+	double rearm_every, rearm_at, max_jitter;
 	uint64_t rng;
-	/* The re-arming thread (REARM_S), stopped by rearm_stop under
-	 * rearm_mu, its wait cut short by rearm_cv. */
-	pthread_t rearm_thread;
-	pthread_mutex_t rearm_mu;
-	pthread_cond_t rearm_cv;
-	bool rearm_started, rearm_stop;
 	int ncpus;
 	int ncpus_possible;
 	unsigned buf; /* the buffer samples currently go to */
@@ -601,6 +596,10 @@ static int attach_perf_events(struct sampler *p, unsigned freq,
 		p->rearm_every = (double)REARM_PERIODS / freq;
 	if (p->rearm_every < (double)p->ncpus / REARM_PER_S)
 		p->rearm_every = (double)p->ncpus / REARM_PER_S;
+	p->max_jitter = DRIFT / (p->rearm_every * freq);
+	if (p->max_jitter > JITTER_MAX)
+		p->max_jitter = JITTER_MAX;
+	p->rearm_at = clock__now() + p->rearm_every;
 	p->rng = clock__now_ns() ^ ((uint64_t)getpid() << 32);
 	return rc;
 }
@@ -613,7 +612,7 @@ static double draw(uint64_t *state)
 }
 
 /* Every CPU's timer at a new rate (the comment at REARM_S). */
-static void rearm(struct sampler *p)
+static void rearm(struct sampler *p, double now)
 {
 	bool again = p->rearms++ & 1;
 
@@ -624,7 +623,7 @@ static void rearm(struct sampler *p)
 		if (p->pfds[c] < 0)
 			continue;
 		p->jitter[c] = again ? -p->jitter[c] :
-				       JITTER * (2 * draw(&p->rng) - 1);
+				       p->max_jitter * (2 * draw(&p->rng) - 1);
 		rate = p->freq * (1 + p->jitter[c]) + 0.5 / p->rearm_every;
 		ns = (__u64)(1e9 / rate);
 		/* A failure leaves the timer as it was: still sampling. */
@@ -632,79 +631,7 @@ static void rearm(struct sampler *p)
 			fprintf(stderr, "pyprof-bpf: re-arming CPU %d: %s\n", c,
 				strerror(errno));
 	}
-}
-
-/* Re-arms every rearm_every seconds from the last re-arm, until told to
- * stop. */
-static void *rearm_main(void *arg)
-{
-	struct sampler *p = arg;
-	uint64_t every = (uint64_t)(p->rearm_every * 1e9);
-	struct timespec at;
-
-	pthread_mutex_lock(&p->rearm_mu);
-	while (!p->rearm_stop) {
-		uint64_t ns;
-
-		clock_gettime(CLOCK_MONOTONIC, &at);
-		ns = (uint64_t)at.tv_nsec + every;
-		at.tv_sec += (time_t)(ns / 1000000000u);
-		at.tv_nsec = (long)(ns % 1000000000u);
-		while (!p->rearm_stop &&
-		       pthread_cond_timedwait(&p->rearm_cv, &p->rearm_mu,
-					      &at) != ETIMEDOUT)
-			;
-		if (!p->rearm_stop)
-			rearm(p);
-	}
-	pthread_mutex_unlock(&p->rearm_mu);
-	return NULL;
-}
-
-/* Starts rearm_main, with every signal blocked: they are the main
- * loop's.  0 or -errno. */
-static int rearm_start(struct sampler *p)
-{
-	pthread_condattr_t ca;
-	sigset_t all, old;
-	int rc;
-
-	if (pthread_condattr_init(&ca))
-		return -ENOMEM;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&p->rearm_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc)
-		return -rc;
-	if ((rc = pthread_mutex_init(&p->rearm_mu, NULL))) {
-		pthread_cond_destroy(&p->rearm_cv);
-		return -rc;
-	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&p->rearm_thread, NULL, rearm_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		pthread_mutex_destroy(&p->rearm_mu);
-		pthread_cond_destroy(&p->rearm_cv);
-		return -rc;
-	}
-	p->rearm_started = true;
-	return 0;
-}
-
-static void rearm_end(struct sampler *p)
-{
-	if (!p->rearm_started)
-		return;
-	pthread_mutex_lock(&p->rearm_mu);
-	p->rearm_stop = true;
-	pthread_cond_signal(&p->rearm_cv);
-	pthread_mutex_unlock(&p->rearm_mu);
-	pthread_join(p->rearm_thread, NULL);
-	pthread_mutex_destroy(&p->rearm_mu);
-	pthread_cond_destroy(&p->rearm_cv);
-	p->rearm_started = false;
+	p->rearm_at = now + p->rearm_every;
 }
 
 /*
@@ -719,7 +646,6 @@ struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
 			      .msg = err,
 			      .len = errlen };
 	struct sampler *p;
-	int rc;
 
 	verbose_libbpf = o->verbose;
 	libbpf_set_print(libbpf_print);
@@ -737,14 +663,6 @@ struct sampler *sampler__open(const struct sampler_opts *o, int *why, char *err,
 		sampler__close(p);
 		return NULL;
 	}
-	rc = rearm_start(p);
-	if (rc) {
-		*why = SAMPLER_EOTHER;
-		snprintf(err, errlen, "cannot start a thread: %s",
-			 strerror(-rc));
-		sampler__close(p);
-		return NULL;
-	}
 	return p;
 }
 
@@ -752,7 +670,6 @@ void sampler__close(struct sampler *p)
 {
 	if (!p)
 		return;
-	rearm_end(p); /* before the events it re-arms go */
 	for (int c = 0; p->links && p->pfds && c < p->ncpus_possible; c++) {
 		/* A perf link owns its event and closes it: closing it again
 		 * would close whatever another thread opened since (the
@@ -1237,10 +1154,29 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 int sampler__poll(struct sampler *p, int timeout_ms)
 {
 	double now = clock__now();
+	double end = timeout_ms < 0 ? INFINITY : now + timeout_ms / 1e3;
 	int rc;
 
-	p->poll_until = now + (timeout_ms > 0 ? timeout_ms : 1) / 1e3;
-	rc = ring_buffer__poll(p->rb, timeout_ms);
+	/* The wait is cut at each re-arm that falls in it (REARM_S). */
+	for (;;) {
+		double until = p->rearm_at && p->rearm_at < end ? p->rearm_at :
+								  end;
+		int slice = timeout_ms;
+
+		if (p->rearm_at && now >= p->rearm_at) {
+			rearm(p, now);
+			continue;
+		}
+		if (timeout_ms != 0 && until != INFINITY)
+			slice = (int)ceil((until - now) * 1e3);
+		if (timeout_ms > 0 && slice > timeout_ms)
+			slice = timeout_ms;
+		p->poll_until = now + (slice > 0 ? slice : 1) / 1e3;
+		rc = ring_buffer__poll(p->rb, slice);
+		now = clock__now();
+		if (rc != 0 || timeout_ms == 0 || now >= end)
+			break;
+	}
 	/* Records sent without a wake-up (--native's, the timeline's) and
 	 * those behind them (a ring that is not empty wakes no one) wait for
 	 * the next poll, not for a quarter of the ring to fill. */
