@@ -76,10 +76,10 @@ struct sampler {
 	struct sampler_events events;
 	struct bpf_link **links;
 	int *pfds;
-	double *jitter; /* per CPU: the last draw, in [-max_jitter, max_jitter] */
+	double *jitter; /* per CPU: the last draw (rearm) */
 	unsigned freq;
 	unsigned rearms;
-	double rearm_every, rearm_at, max_jitter;
+	double rearm_every, rearm_at;
 	uint64_t rng;
 	int ncpus;
 	int ncpus_possible;
@@ -596,9 +596,6 @@ static int attach_perf_events(struct sampler *p, unsigned freq,
 		p->rearm_every = (double)REARM_PERIODS / freq;
 	if (p->rearm_every < (double)p->ncpus / REARM_PER_S)
 		p->rearm_every = (double)p->ncpus / REARM_PER_S;
-	p->max_jitter = DRIFT / (p->rearm_every * freq);
-	if (p->max_jitter > JITTER_MAX)
-		p->max_jitter = JITTER_MAX;
 	p->rearm_at = clock__now() + p->rearm_every;
 	p->rng = clock__now_ns() ^ ((uint64_t)getpid() << 32);
 	return rc;
@@ -615,6 +612,7 @@ static double draw(uint64_t *state)
 static void rearm(struct sampler *p, double now)
 {
 	bool again = p->rearms++ & 1;
+	double max = fmin(JITTER_MAX, DRIFT / (p->rearm_every * p->freq));
 
 	for (int c = 0; c < p->ncpus_possible; c++) {
 		double rate;
@@ -623,7 +621,7 @@ static void rearm(struct sampler *p, double now)
 		if (p->pfds[c] < 0)
 			continue;
 		p->jitter[c] = again ? -p->jitter[c] :
-				       p->max_jitter * (2 * draw(&p->rng) - 1);
+				       max * (2 * draw(&p->rng) - 1);
 		rate = p->freq * (1 + p->jitter[c]) + 0.5 / p->rearm_every;
 		ns = (__u64)(1e9 / rate);
 		/* A failure leaves the timer as it was: still sampling. */
