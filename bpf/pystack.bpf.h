@@ -250,6 +250,9 @@ static __always_inline int flush_seg(struct walk *w)
 	__u32 n = w->depth % PY_SEG_FRAMES;
 	__u64 key;
 	void *stacks = stacks_map(w->buf_idx);
+	/* The sampler's buffers, not the off-CPU one. */
+	bool memo = w->buf_idx == (w->flip & 1);
+	struct seg_memo *m;
 	int err;
 
 	if (n == 0)
@@ -259,6 +262,12 @@ static __always_inline int flush_seg(struct walk *w)
 		key = 1;
 	w->ev.seg.prev = w->prev_key;
 	w->ev.seg.nframes = n;
+	w->prev_key = key;
+	w->hash = 0;
+	/* Found or stored by this CPU since the buffer's last drain? */
+	m = &w->seg_memo[key & (SEG_MEMO_SLOTS - 1)];
+	if (memo && m->key == key && m->flip == (__u64)w->flip + 1)
+		return 0;
 	if (!bpf_map_lookup_elem(stacks, &key)) {
 		err = bpf_map_update_elem(stacks, &key, &w->ev.seg,
 					  BPF_NOEXIST);
@@ -277,8 +286,10 @@ static __always_inline int flush_seg(struct walk *w)
 						    BPF_ANY);
 		}
 	}
-	w->prev_key = key;
-	w->hash = 0;
+	if (memo) {
+		m->key = key;
+		m->flip = (__u64)w->flip + 1;
+	}
 	return 0;
 }
 
@@ -725,11 +736,26 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 {
 	struct tstate_entry *e, ne = {};
 	struct tsw_ctx c = { .cfg = cfg, .task = task };
+	struct ts_memo *m;
 	__u64 tid_now;
 
 	*linked = false;
 	*interp = 0;
 	c.want = thread_id_of(cfg, task);
+	m = &w->ts_memo[tid & (TS_MEMO_SLOTS - 1)];
+	if (!task && m->tid == tid && m->pid == pid &&
+	    m->thread_id == c.want) {
+		if (!read_tstate(w, task, &cfg->off, m->tstate, &tid_now, link,
+				 interp, linked) &&
+		    tid_now == c.want) {
+			*tstate = m->tstate;
+			return 0;
+		}
+		/* Gone, or another's now: tstate_cache says. */
+		m->tid = 0;
+		*linked = false;
+		*interp = 0;
+	}
 	e = bpf_map_lookup_elem(&tstate_cache, &tid);
 	if (e && e->thread_id == c.want) {
 		if (e->tstate > TSTATE_MISS_MAX) {
@@ -739,7 +765,7 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 				stat_inc(STAT_ERR_TSTATE);
 			} else if (tid_now == c.want) {
 				*tstate = e->tstate;
-				return 0;
+				goto found;
 			}
 			*linked = false;
 			*interp = 0;
@@ -778,6 +804,13 @@ find_tstate(struct walk *w, const struct py_proc_cfg *cfg, __u32 pid, __u32 tid,
 	if (!e || e->tstate != c.found)
 		announce_thread(pid, tid, c.want);
 	*tstate = c.found;
+found:
+	if (!task) {
+		m->tid = tid;
+		m->pid = pid;
+		m->thread_id = c.want;
+		m->tstate = *tstate;
+	}
 	return 0;
 }
 

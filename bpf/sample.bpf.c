@@ -202,7 +202,8 @@ int sample(struct bpf_perf_event_data *ctx)
 	w = scratch_get();
 	if (!w)
 		return 0; /* counted lost as err_scratch */
-	w->buf_idx = active_buf & 1;
+	w->flip = *(volatile __u32 *)&active_buf;
+	w->buf_idx = w->flip & 1;
 	if (bpf_get_current_task_btf()->flags & PF_EXITING) {
 		/* Tearing down: its memory may be gone already. */
 		key.flags = SAMPLE_F_EXITING;

@@ -84,6 +84,7 @@ struct sampler {
 	int ncpus;
 	int ncpus_possible;
 	unsigned buf; /* the buffer samples currently go to */
+	uint32_t flips; /* drains so far: active_buf (buf is its low bit) */
 	struct hashmap segs; /* segment key -> struct seg_entry * */
 	struct hashmap forgotten; /* pids whose segments go at the next drain */
 	/* Wall mode: pids with a thread at rest under a record worth reading
@@ -1122,8 +1123,9 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 		if (rc)
 			return rc;
 	}
-	p->buf ^= 1;
-	__atomic_store_n(&p->skel->bss->active_buf, p->buf, __ATOMIC_SEQ_CST);
+	p->flips++;
+	p->buf = p->flips & 1;
+	__atomic_store_n(&p->skel->bss->active_buf, p->flips, __ATOMIC_SEQ_CST);
 	sleep_ns(FLIP_GRACE_NS);
 	ring_buffer__consume(p->rb);
 
