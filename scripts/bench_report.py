@@ -93,9 +93,9 @@ def speed_of(row, runs):
     as a share of the row's fastest quiet run (None where not recorded).
     The target runs the same code every run, and the sampler takes 0.2 %
     of it at most, so a run where this falls is one where the CPU itself
-    ran slower: on a VM, the host giving its core to other guests (its
-    SMT sibling, its caches), which the guest sees neither as steal nor
-    as load."""
+    ran slower: on a VM, most likely the host giving its core's time,
+    SMT sibling or caches to other guests, which the guest sees neither
+    as steal nor as load."""
     ref = [x["speed"] for x in cond_runs(row, "quiet") if x.get("speed")]
     if not ref:
         return [None for _ in runs]
@@ -508,9 +508,9 @@ def render(res, png_rel, plot_ok):
       "time in the run, as a share of the row's fastest quiet run. The "
       "target runs the same code every run and the sampler takes 0.2 %% "
       "of it at most, so a run at 0.5 is one where the CPU itself ran at "
-      "half speed, for the target's Python as for the sampler: the host "
-      "gave the core's time, or its SMT sibling and caches, to other "
-      "guests. *Quiet at full speed* is the "
+      "half speed, for the target's Python as for the sampler: most "
+      "likely the host giving the core's time, or its SMT sibling and "
+      "caches, to other guests. *Quiet at full speed* is the "
       "median over the quiet runs whose CPU speed was at least %.1f, with "
       "how many of the row's runs that was; the goal's verdict is given "
       "for it and for all runs.%s" % (FULL_SPEED, slow_runs_note(res)))
