@@ -317,8 +317,8 @@ struct ts_memo {
 	__u64 tstate;
 };
 struct seg_memo {
-	__u64 key;
-	__u64 flip; /* active_buf when it was stored, + 1 (0: empty) */
+	__u64 key; /* 0: empty (no segment's key is 0) */
+	__u64 flip; /* active_buf when it was stored */
 };
 struct walk {
 	struct pyprof_event ev; /* ev.seg: the segment being filled */

@@ -266,7 +266,7 @@ static __always_inline int flush_seg(struct walk *w)
 	w->hash = 0;
 	/* Found or stored by this CPU since the buffer's last drain? */
 	m = &w->seg_memo[key & (SEG_MEMO_SLOTS - 1)];
-	if (memo && m->key == key && m->flip == (__u64)w->flip + 1)
+	if (memo && m->key == key && m->flip == w->flip)
 		return 0;
 	if (!bpf_map_lookup_elem(stacks, &key)) {
 		err = bpf_map_update_elem(stacks, &key, &w->ev.seg,
@@ -288,7 +288,7 @@ static __always_inline int flush_seg(struct walk *w)
 	}
 	if (memo) {
 		m->key = key;
-		m->flip = (__u64)w->flip + 1;
+		m->flip = w->flip;
 	}
 	return 0;
 }

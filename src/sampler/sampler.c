@@ -83,8 +83,9 @@ struct sampler {
 	uint64_t rng;
 	int ncpus;
 	int ncpus_possible;
-	unsigned buf; /* the buffer samples currently go to */
-	uint32_t flips; /* drains so far: active_buf (buf is its low bit) */
+	/* Drains so far: active_buf, whose low bit is the buffer samples
+	 * currently go to. */
+	uint32_t flips;
 	struct hashmap segs; /* segment key -> struct seg_entry * */
 	struct hashmap forgotten; /* pids whose segments go at the next drain */
 	/* Wall mode: pids with a thread at rest under a record worth reading
@@ -1107,7 +1108,7 @@ void sampler__stop(struct sampler *p)
 
 int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 {
-	unsigned old = p->buf;
+	unsigned old = p->flips & 1;
 	struct drain_ctx d = { .p = p, .fn = fn, .arg = arg };
 	int counts_fd, rc, rc2;
 
@@ -1124,7 +1125,6 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 			return rc;
 	}
 	p->flips++;
-	p->buf = p->flips & 1;
 	__atomic_store_n(&p->skel->bss->active_buf, p->flips, __ATOMIC_SEQ_CST);
 	sleep_ns(FLIP_GRACE_NS);
 	ring_buffer__consume(p->rb);
