@@ -2,6 +2,7 @@
 """--native and --kernel: native frames unwound with DWARF CFI from binaries
 built without frame pointers and merged with the Python frames; kernel
 frames below them; CPython 3.12's -X perf trampolines."""
+import math
 import os
 import platform
 import re
@@ -240,7 +241,13 @@ def test_kernel_frames_below_python(python, tmp_path):
     share = kernel_share(times)
     assert share > 0.1, ("the read loop spent too little time in the "
                          "kernel to test", share)
-    assert in_kernel > 0.8 * share * in_reader, (
+    # The samples are a binomial draw of that time: at 300-400 samples
+    # and a share near 0.3, one standard deviation is 8 samples, a tenth
+    # of the expected count, so the bound is 4 of them below it (a flat
+    # 0.8 of it failed a run under QEMU: 69 of 313 at a share of 0.28,
+    # 2.4 deviations below).
+    want = share * in_reader
+    assert in_kernel > want - 4 * math.sqrt(want * (1 - share)), (
         in_kernel, in_reader, share, r.out)
     # ... and that kernel time is the read path, under the read line: the
     # read itself, or the system call's entry and exit around it.  (Under
