@@ -175,6 +175,7 @@ recognise(__u32 pid, __u32 tid, __u64 ip, __u64 sp, __u32 nwords)
 	if (!err) {
 		struct recognised_event *ev = &d->ev;
 
+		targets_changed();
 		stat_inc(STAT_RECOGNISED);
 		__builtin_memset(ev, 0, sizeof(*ev));
 		ev->hdr.type = EV_RECOGNISED;

@@ -24,6 +24,7 @@ __u32 active_buf;
 __u64 rest_gen;
 __u32 interp_files_n;
 __u32 sampling_stopped;
+__u64 targets_gen;
 
 targets_map_t targets SEC(".maps");
 tstate_cache_map_t tstate_cache SEC(".maps");
@@ -48,6 +49,7 @@ events_map_t events SEC(".maps");
 timeline_map_t timeline SEC(".maps");
 announced_map_t announced SEC(".maps");
 stats_map_t stats SEC(".maps");
+count_cache_map_t count_cache SEC(".maps");
 scratch_map_t scratch SEC(".maps");
 scratch_map_t rest_scratch SEC(".maps");
 discover_scratch_map_t discover_scratch SEC(".maps");

@@ -62,6 +62,11 @@ extern __u32 interp_files_n;
  * it added, would otherwise still be sampled). */
 extern __u32 sampling_stopped;
 
+/* Changes of the targets map: each writer of it, BPF or userspace, adds 1
+ * after its change, so that a copy of a config taken before (struct walk's
+ * cfg_memo) is known stale. */
+extern __u64 targets_gen;
+
 /* ---- Maps ---- */
 
 /* Processes sampled, and how to walk their stacks. */
@@ -299,6 +304,16 @@ typedef struct {
 } stats_map_t;
 extern stats_map_t stats SEC(".maps");
 
+/* The sampler's counts not yet in a counts map, per CPU: see struct
+ * count_cache. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct count_cache);
+} count_cache_map_t;
+extern count_cache_map_t count_cache SEC(".maps");
+
 /* Per-CPU scratch for the walk (bpf/pystack.bpf.h): too big for the
  * 512-byte BPF stack. */
 #define WIN_MAX 4096
@@ -384,13 +399,20 @@ struct walk {
 	 * Map lookups a sample would repeat, kept on this CPU: a lookup in
 	 * a map shared by all CPUs misses the caches and the TLB (150-250
 	 * ns a sample here, timed in place), where these slots are in the
-	 * scratch every sample touches anyway.  ts_memo: the thread state last found for a tid,
-	 * by tid (checked against the thread's memory as a tstate_cache
-	 * entry is; tstate_cache stays the truth).  seg_memo: segments this
-	 * CPU found or stored in a stacks buffer since its last drain, by
-	 * key (flip: active_buf then; a drain empties a buffer only after
-	 * the next flip, when the flip no longer matches).
+	 * scratch every sample touches anyway.  cfg_memo: the config in
+	 * targets of the process last sampled, cfg_pid, while targets_gen
+	 * is still cfg_gen.  ts_memo: the thread state last found for a
+	 * tid, by tid (checked against the thread's memory as a
+	 * tstate_cache entry is; tstate_cache stays the truth).  seg_memo:
+	 * segments this CPU found or stored in a stacks buffer since its
+	 * last drain, by key (flip: active_buf then; a drain empties a
+	 * buffer only after the next flip, when the flip no longer
+	 * matches).
 	 */
+	struct py_proc_cfg cfg_memo;
+	__u64 cfg_gen;
+	__u32 cfg_pid; /* 0: none (no process is pid 0) */
+	__u32 pad2;
 	struct ts_memo ts_memo[TS_MEMO_SLOTS];
 	struct seg_memo seg_memo[SEG_MEMO_SLOTS];
 	__u8 win[WIN_MAX + PY_FRAME_READ_MAX + 8];
@@ -436,6 +458,12 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1; /* per-CPU: no other writer */
 }
 
+/* After a change of the targets map. */
+static __always_inline void targets_changed(void)
+{
+	__sync_fetch_and_add(&targets_gen, 1);
+}
+
 /* This CPU's walk scratch, or NULL (counted as err_scratch). */
 static __always_inline struct walk *scratch_get(void)
 {
@@ -466,28 +494,81 @@ static __always_inline void event_send(void *ev, __u64 size)
 		stat_inc(STAT_EVENTS_LOST);
 }
 
-/* Adds value (1 for a sample) to key's count in buffer buf's counts map.
- * false when the map had no room (counted as lost_counts). */
-static __always_inline bool count(struct sample_key *key, __u32 buf,
-				  __u64 value)
+/* Adds value to key's count in the counts map counts; false when the map
+ * had no room. */
+static __always_inline bool counts_add(void *counts,
+				       const struct sample_key *key,
+				       __u64 value)
 {
-	void *counts = counts_map(buf);
 	__u64 *v;
 
 	v = bpf_map_lookup_elem(counts, key);
 	if (v) {
 		__sync_fetch_and_add(v, value);
-		goto counted;
+		return true;
 	}
 	if (bpf_map_update_elem(counts, key, &value, BPF_NOEXIST)) {
 		/* Lost a race with another CPU inserting the same key? */
 		v = bpf_map_lookup_elem(counts, key);
-		if (!v) {
-			stat_inc(STAT_LOST_COUNTS);
+		if (!v)
 			return false;
-		}
 		__sync_fetch_and_add(v, value);
 	}
+	return true;
+}
+
+/* Adds value (1 for a sample) to key's count in buffer buf's counts map.
+ * false when the map had no room (counted as lost_counts). */
+static __always_inline bool count(struct sample_key *key, __u32 buf,
+				  __u64 value)
+{
+	if (!counts_add(counts_map(buf), key, value)) {
+		stat_inc(STAT_LOST_COUNTS);
+		return false;
+	}
+	stat_inc(STAT_COUNTED);
+	return true;
+}
+
+static __always_inline bool same_key(const struct sample_key *a,
+				     const struct sample_key *b)
+{
+	return a->pid == b->pid && a->tid == b->tid &&
+	       a->stack_id == b->stack_id && a->depth == b->depth &&
+	       a->flags == b->flags && a->kstack == b->kstack &&
+	       a->ustack == b->ustack;
+}
+
+/*
+ * Counts one sample of key, taken under flip (active_buf), in this CPU's
+ * count cache (struct count_cache); as count() otherwise.  The slot's
+ * samples of another key go to the counts map first; if that map has no
+ * room for them they stay, and this sample goes to the map, or is lost.
+ */
+static __always_inline bool count_sample(struct sample_key *key, __u32 flip)
+{
+	__u32 zero = 0, buf = flip & 1, i;
+	struct count_cache *cc = bpf_map_lookup_elem(&count_cache, &zero);
+	struct count_slot *s;
+
+	if (!cc)
+		return count(key, buf, 1);
+	/* stack_id is a hash already; tid tells threads of one stack. */
+	i = ((__u32)(key->stack_id >> 32) ^ key->tid ^ key->flags) &
+	    (COUNT_CACHE_SLOTS - 1);
+	s = &cc->slot[buf][i];
+	if (s->n && s->flip == flip) {
+		if (same_key(&s->key, key)) {
+			s->n++;
+			goto counted;
+		}
+		if (!counts_add(counts_map(buf), &s->key, s->n))
+			return count(key, buf, 1);
+		stat_inc(STAT_COUNT_SPILLS);
+	}
+	s->key = *key;
+	s->n = 1;
+	s->flip = flip;
 counted:
 	stat_inc(STAT_COUNTED);
 	return true;

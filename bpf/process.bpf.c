@@ -48,6 +48,7 @@ int on_exec(void *ctx __attribute__((unused)))
 		return 0;
 	}
 	bpf_map_delete_elem(&targets, &pid);
+	targets_changed();
 	ev.pid = pid;
 	event_send(&ev, sizeof(ev));
 	return 0;
@@ -88,6 +89,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	cfg = bpf_map_lookup_elem(&targets, &ppid);
 	if (cfg) {
 		err = bpf_map_update_elem(&targets, &cpid, cfg, BPF_NOEXIST);
+		if (!err)
+			targets_changed();
 		/* -EEXIST: userspace added it first. */
 		if (err && err != -17)
 			stat_inc(STAT_FORK_UNTARGETED);

@@ -435,10 +435,10 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	 * objects are heap objects of their own, but pymalloc hands out a
 	 * pool's blocks in address order, so a caller's is often just below
 	 * its callee's (recursion, or calls first made in order): the memory
-	 * below too when the link just followed led down by less than two
-	 * windows, else the frame's own bytes (callers scattered, e.g. in
-	 * size classes apart, would each cost a window's read for one
-	 * frame). */
+	 * below too for the first frame and when the link just followed led
+	 * down by less than two windows, else the frame's own bytes
+	 * (callers scattered, e.g. in size classes apart, would each cost a
+	 * window's read for one frame). */
 	base = window(w, c->task, w->frame, len,
 		      cfg->frame_kind == PY_FRAME_INTERP || w->win_below);
 	if (base < 0) {
@@ -1051,7 +1051,9 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->entry_next = 0;
 	w->win_base = 0;
 	w->win_len = 0;
-	w->win_below = 0;
+	/* The first frame object's too: its caller's is often just below
+	 * (see walk_frame()). */
+	w->win_below = 1;
 	w->cyc_frame = w->frame;
 	w->cyc_steps = 0;
 	w->cyc_limit = 2;

@@ -168,6 +168,28 @@ discover_sample(struct bpf_perf_event_data *ctx, __u32 pid, __u32 tid)
 	return discover_task(pid, tid, ip, sp, RECOGNISE_SAMPLE_WORDS, true);
 }
 
+/*
+ * pid's config in targets, or NULL: this CPU's copy of it (w->cfg_memo)
+ * while no writer changed targets since it was taken, which spares a
+ * lookup in a map shared by all CPUs on most samples.
+ */
+static __always_inline const struct py_proc_cfg *target_cfg(struct walk *w,
+							    __u32 pid)
+{
+	__u64 gen = *(volatile __u64 *)&targets_gen;
+	const struct py_proc_cfg *cfg;
+
+	if (w->cfg_pid == pid && w->cfg_gen == gen)
+		return &w->cfg_memo;
+	cfg = bpf_map_lookup_elem(&targets, &pid);
+	if (!cfg)
+		return NULL;
+	w->cfg_memo = *cfg;
+	w->cfg_pid = pid;
+	w->cfg_gen = gen;
+	return &w->cfg_memo;
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -184,7 +206,10 @@ int sample(struct bpf_perf_event_data *ctx)
 		stat_inc(STAT_OTHER_PIDNS);
 		return 0;
 	}
-	cfg = bpf_map_lookup_elem(&targets, &pid);
+	w = scratch_get();
+	if (!w)
+		return 0; /* counted lost as err_scratch */
+	cfg = target_cfg(w, pid);
 	if (!cfg && discover)
 		cfg = discover_sample(ctx, pid, tid);
 	if (!cfg || !cfg_is_of(cfg, bpf_get_current_task_btf()))
@@ -199,9 +224,6 @@ int sample(struct bpf_perf_event_data *ctx)
 	key.kstack = -1;
 	key.ustack = -1;
 
-	w = scratch_get();
-	if (!w)
-		return 0; /* counted lost as err_scratch */
 	w->flip = *(volatile __u32 *)&active_buf;
 	w->buf_idx = w->flip & 1;
 	if (bpf_get_current_task_btf()->flags & PF_EXITING) {
@@ -225,7 +247,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	}
 	if (native_mode & NATIVE_MODE_KERNEL)
 		kernel_stack(ctx, w->buf_idx, &key);
-	if (count(&key, w->buf_idx, 1) && timeline_enabled)
+	if (count_sample(&key, w->flip) && timeline_enabled)
 		timeline_send(&key, w->buf_idx, t_ns, 0,
 			      (__u32)BPF_CORE_READ(bpf_get_current_task_btf(),
 						   nvcsw));

@@ -598,3 +598,36 @@ def test_free_threaded_build(python):
                    os.path.join(WORKLOADS_DIR, "wall.py"), "sleep", 1)
     assert r.rc == 0, r.err
     assert any(f[-1] == "[off-cpu: sleep]" for f, _ in parse_folded(r.out)), r.out
+
+
+def test_every_counted_sample_is_in_the_profile():
+    """The sampler counts a sample in its CPU's count cache, whose keys go
+    to the counts map when another key takes their slot, and the drain
+    takes the rest: over 15 drains, with one thread on a few keys (kept
+    in the cache) and one on a new key at nearly every sample (pushing
+    them out), the profile holds exactly the samples the sampler counted,
+    each under its own thread."""
+    with Workload(any_python(), "keys.py") as w:
+        wait_cpu(w.pid, 0.5)
+        r = run_pyprof("-p", w.pid, "-F", 999, "-d", 3, "--interval", 0.2,
+                       "-v")
+    assert r.rc == 0, r.err
+    threads = {}
+    churn_funcs = set()
+    for frames, count in parse_folded(r.out):
+        threads[frames[1]] = threads.get(frames[1], 0) + count
+        leaf = py_frame(frames[-1])
+        if leaf and leaf[0].startswith("churn_"):
+            churn_funcs.add(leaf[0])
+    total = sum(threads.values())
+    assert total == counter(r.err, "counted") and total >= 1000, (
+        total, threads, r.err[-3000:])
+    assert not re.search(r"lost: .* [1-9]", r.err), r.err[-3000:]
+    # Each thread ran about half the time (the GIL passes between them).
+    for name in ("steady", "churn"):
+        assert threads.get(name, 0) >= 0.2 * total, threads
+    assert len(churn_funcs) >= 100, len(churn_funcs)
+    # Both ways through the cache were taken: keys moved out to make
+    # room, and samples added to a key the cache held.
+    spills = counter(r.err, "count_spills")
+    assert 100 <= spills <= 0.9 * total, (spills, total)

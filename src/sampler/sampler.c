@@ -739,6 +739,13 @@ static int read_at_rest(struct sampler *p, pid_t pid)
 	return rc;
 }
 
+/* After a change of the targets map: the sampler's copies of configs are
+ * taken again (targets_gen). */
+static void targets_changed(struct sampler *p)
+{
+	__atomic_fetch_add(&p->skel->bss->targets_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 int sampler__add_target(struct sampler *p, pid_t pid,
 			const struct py_proc_cfg *cfg)
 {
@@ -757,6 +764,7 @@ int sampler__add_target(struct sampler *p, pid_t pid,
 	if (bpf_map__update_elem(p->skel->maps.targets, &key, sizeof(key), &c,
 				 sizeof(c), BPF_ANY))
 		return -errno;
+	targets_changed(p);
 	/* Wall mode: threads asleep now would not be seen until they wake;
 	 * their stacks are read where they rest.  If the iterator cannot
 	 * run, they are counted from now all the same, without their stack
@@ -827,6 +835,7 @@ void sampler__remove_target(struct sampler *p, pid_t pid)
 	__u32 key = (__u32)pid;
 
 	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+	targets_changed(p);
 	bpf_map__delete_elem(p->skel->maps.gil_cfgs, &key, sizeof(key), 0);
 	bpf_map__delete_elem(p->skel->maps.async_cfgs, &key, sizeof(key), 0);
 }
@@ -862,6 +871,7 @@ void sampler__forget(struct sampler *p, pid_t pid)
 	__u32 key = (__u32)pid;
 
 	bpf_map__delete_elem(p->skel->maps.targets, &key, sizeof(key), 0);
+	targets_changed(p);
 	bpf_map__delete_elem(p->skel->maps.follow, &key, sizeof(key), 0);
 	bpf_map__delete_elem(p->skel->maps.probe, &key, sizeof(key), 0);
 	hashmap__set(&p->forgotten, key, 1);
@@ -1074,20 +1084,84 @@ out:
 	return rc;
 }
 
+/* A count the sampler kept in a CPU's count cache (struct count_cache). */
+struct cached_count {
+	struct sample_key key;
+	uint64_t n;
+	bool taken; /* added to the counts map's entry of its key */
+};
+
 struct drain_ctx {
 	struct sampler *p;
 	int stacks_fd;
 	sampler_sample_fn fn;
 	void *arg;
+	struct cached_count *cached; /* sorted by key, each key once */
+	size_t ncached;
 };
 
-static int drain_count(const void *k, const void *v, void *arg)
+static int key_cmp(const void *a, const void *b)
 {
-	struct drain_ctx *d = arg;
-	const struct sample_key *key = k;
-	uint64_t count;
+	return memcmp(a, b, sizeof(struct sample_key));
+}
 
-	memcpy(&count, v, sizeof(count));
+/*
+ * The count cache's samples taken under flip, every CPU's, into d->cached:
+ * read once the flip's grace has passed, when no program writes that
+ * buffer's table any more.  An error leaves d->cached empty: the samples
+ * there are lost, the counts map's are still drained.
+ */
+static int take_cached(struct drain_ctx *d, __u32 flip)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd;
+	struct count_cache *cc;
+	struct cached_count *out;
+	size_t n = 0;
+	__u32 zero = 0;
+
+	d->cached = NULL;
+	d->ncached = 0;
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	fd = bpf_map__fd(d->p->skel->maps.count_cache);
+	cc = calloc((size_t)ncpus, sizeof(*cc));
+	out = calloc((size_t)ncpus * COUNT_CACHE_SLOTS, sizeof(*out));
+	if (!cc || !out || bpf_map_lookup_elem(fd, &zero, cc)) {
+		int rc = cc && out ? -errno : -ENOMEM;
+
+		free(cc);
+		free(out);
+		return rc;
+	}
+	for (int c = 0; c < ncpus; c++)
+		for (int i = 0; i < COUNT_CACHE_SLOTS; i++) {
+			const struct count_slot *s = &cc[c].slot[flip & 1][i];
+
+			if (s->n && s->flip == flip) {
+				out[n].key = s->key;
+				out[n++].n = s->n;
+			}
+		}
+	free(cc);
+	/* One entry per key: the same thread's stack may be in the caches
+	 * of several CPUs. */
+	if (n)
+		qsort(out, n, sizeof(*out), key_cmp);
+	d->ncached = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (d->ncached &&
+		    !key_cmp(&out[d->ncached - 1].key, &out[i].key))
+			out[d->ncached - 1].n += out[i].n;
+		else
+			out[d->ncached++] = out[i];
+	}
+	d->cached = out;
+	return 0;
+}
+
+static int drain_one(struct drain_ctx *d, const struct sample_key *key,
+		     uint64_t count)
+{
 	if (!count)
 		return 0;
 	/* A thread at rest whose stack could not be read: again before the
@@ -1097,6 +1171,22 @@ static int drain_count(const void *k, const void *v, void *arg)
 	if (key->depth && !resolve_stack(d->p, d->stacks_fd, key))
 		return d->fn(key, count, NULL, 0, d->arg);
 	return d->fn(key, count, d->p->frames, key->depth, d->arg);
+}
+
+static int drain_count(const void *k, const void *v, void *arg)
+{
+	struct drain_ctx *d = arg;
+	struct cached_count *c = NULL;
+	uint64_t count;
+
+	memcpy(&count, v, sizeof(count));
+	if (d->ncached)
+		c = bsearch(k, d->cached, d->ncached, sizeof(*c), key_cmp);
+	if (c) {
+		count += c->n;
+		c->taken = true;
+	}
+	return drain_one(d, k, count);
 }
 
 void sampler__stop(struct sampler *p)
@@ -1137,8 +1227,15 @@ int sampler__drain(struct sampler *p, sampler_sample_fn fn, void *arg)
 	 * map, which is emptied only after. */
 	p->drain_kfd = bpf_map__fd(old ? p->skel->maps.kstacks1 :
 					 p->skel->maps.kstacks0);
-	rc = take_all(counts_fd, sizeof(struct sample_key), sizeof(__u64),
-		      drain_count, &d);
+	rc = take_cached(&d, p->flips - 1);
+	rc2 = take_all(counts_fd, sizeof(struct sample_key), sizeof(__u64),
+		       drain_count, &d);
+	rc = rc ? rc : rc2;
+	/* The cached counts of keys the counts map did not have. */
+	for (size_t i = 0; i < d.ncached && !rc; i++)
+		if (!d.cached[i].taken)
+			rc = drain_one(&d, &d.cached[i].key, d.cached[i].n);
+	free(d.cached);
 	rc2 = take_all(d.stacks_fd, sizeof(__u64), sizeof(struct py_seg), NULL,
 		       NULL);
 	/* Stack ids are only meaningful with this buffer's counts. */
