@@ -411,7 +411,7 @@ struct walk {
 	 */
 	struct py_proc_cfg cfg_memo;
 	__u64 cfg_gen;
-	__u32 cfg_pid; /* 0: none (no process is pid 0) */
+	__u32 cfg_pid; /* 0: none (pid 0, the idle task, is never kept) */
 	__u32 pad2;
 	struct ts_memo ts_memo[TS_MEMO_SLOTS];
 	struct seg_memo seg_memo[SEG_MEMO_SLOTS];

@@ -179,7 +179,7 @@ static __always_inline const struct py_proc_cfg *target_cfg(struct walk *w,
 	__u64 gen = *(volatile __u64 *)&targets_gen;
 	const struct py_proc_cfg *cfg;
 
-	if (w->cfg_pid == pid && w->cfg_gen == gen)
+	if (pid && w->cfg_pid == pid && w->cfg_gen == gen)
 		return &w->cfg_memo;
 	cfg = bpf_map_lookup_elem(&targets, &pid);
 	if (!cfg)

@@ -1147,7 +1147,6 @@ static int take_cached(struct drain_ctx *d, __u32 flip)
 	 * of several CPUs. */
 	if (n)
 		qsort(out, n, sizeof(*out), key_cmp);
-	d->ncached = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (d->ncached &&
 		    !key_cmp(&out[d->ncached - 1].key, &out[i].key))
