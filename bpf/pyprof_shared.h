@@ -567,6 +567,9 @@ enum stat_show {
 	X(STAT_OTHER_PIDNS, "other_pidns",                                     \
 	  "samples of tasks pyprof-bpf's PID namespace does not number",       \
 	  STAT_SHOW_VERBOSE)                                                   \
+	X(STAT_IN_EXEC, "in_exec",                                             \
+	  "samples and switches of a target inside an exec (not read)",        \
+	  STAT_SHOW_VERBOSE)                                                   \
 	X(STAT_FORK_UNFOLLOWED, "fork_unfollowed",                             \
 	  "forks not followed (follow map full)", STAT_SHOW_FAILED)            \
 	X(STAT_FORK_UNTARGETED, "fork_untargeted",                             \

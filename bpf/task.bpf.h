@@ -106,13 +106,36 @@ static __always_inline bool task_code(struct task_struct *task,
 	return true;
 }
 
+/*
+ * Whether task is inside an exec (bprm_execve sets in_execve until the
+ * new program is loaded or the exec failed).  A vfork child's exec lets
+ * its parent go on (exec_mm_release) before it leaves the parent's
+ * memory (exec_mmap): sampled in between, the child's reads are of its
+ * parent's frames while the parent runs, a stack neither program has.
+ * Before the release the child is in the kernel, not running Python
+ * either.  A plain load of a bit task is a BTF pointer to (see
+ * task_code); a kernel without the field makes this false.
+ */
+static __always_inline bool task_in_exec(struct task_struct *task)
+{
+	if (!bpf_core_field_exists(task->in_execve))
+		return false;
+	return BPF_CORE_READ_BITFIELD(task, in_execve);
+}
+
 static __always_inline bool cfg_is_of(const struct py_proc_cfg *cfg,
 				      struct task_struct *task)
 {
 	struct py_code_range code;
 
-	return task_code(task, &code) && code.start == cfg->code.start &&
-	       code.end == cfg->code.end;
+	if (!task_code(task, &code) || code.start != cfg->code.start ||
+	    code.end != cfg->code.end)
+		return false;
+	if (task_in_exec(task)) {
+		stat_inc(STAT_IN_EXEC);
+		return false;
+	}
+	return true;
 }
 
 #endif /* PYPROF_TASK_BPF_H */
