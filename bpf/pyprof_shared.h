@@ -568,7 +568,7 @@ enum stat_show {
 	  "samples of tasks pyprof-bpf's PID namespace does not number",       \
 	  STAT_SHOW_VERBOSE)                                                   \
 	X(STAT_IN_EXEC, "in_exec",                                             \
-	  "samples and switches of a target inside an exec (not read)",        \
+	  "target threads inside an exec, not read (samples, wall mode)",      \
 	  STAT_SHOW_VERBOSE)                                                   \
 	X(STAT_FORK_UNFOLLOWED, "fork_unfollowed",                             \
 	  "forks not followed (follow map full)", STAT_SHOW_FAILED)            \

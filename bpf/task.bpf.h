@@ -113,8 +113,8 @@ static __always_inline bool task_code(struct task_struct *task,
  * memory (exec_mmap): sampled in between, the child's reads are of its
  * parent's frames while the parent runs, a stack neither program has.
  * Before the release the child is in the kernel, not running Python
- * either.  A plain load of a bit task is a BTF pointer to (see
- * task_code); a kernel without the field makes this false.
+ * either.  The bit is a plain load, as in task_code (task is a BTF
+ * pointer); on a kernel without the field this is false.
  */
 static __always_inline bool task_in_exec(struct task_struct *task)
 {
