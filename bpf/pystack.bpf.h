@@ -354,11 +354,11 @@ static __always_inline __u64 tlbc_bytecode(struct task_struct *task,
 static __always_inline __s32 frame_lasti(struct task_struct *task,
 					 const struct walk *w,
 					 const struct py_proc_cfg *cfg,
-					 long base, __u64 code)
+					 long base, __u64 code, const bool interp)
 {
 	__s64 lasti;
 
-	if (cfg->frame_kind == PY_FRAME_INTERP) {
+	if (interp) {
 		/* The instruction pointer is into the code object's own
 		 * co_code_adaptive (or a thread's copy of it), so the byte
 		 * offset is a subtraction. */
@@ -413,8 +413,10 @@ static __always_inline bool unset_cframe(struct walk *w,
 	return true;
 }
 
-/* One frame of the walk; returns 1 to stop. */
-static long walk_frame(__u32 i __attribute__((unused)), void *arg)
+/* One frame of the walk; returns 1 to stop.  interp: 3.11+'s
+ * interpreter frames, else 3.8-3.10's frame objects (a constant: each kind
+ * has its own loop body, without the other's branches). */
+static __always_inline long walk_frame(void *arg, const bool interp)
 {
 	struct walk_ctx *c = arg;
 	struct walk *w = c->w;
@@ -440,13 +442,13 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	 * (callers scattered, e.g. in size classes apart, would each cost a
 	 * window's read for one frame). */
 	base = window(w, c->task, w->frame, len,
-		      cfg->frame_kind == PY_FRAME_INTERP || w->win_below);
+		      interp || w->win_below);
 	if (base < 0) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
 	next = load_u64(w->win, base, cfg->off.frame_previous);
-	if (w->cframe) {
+	if (interp && w->cframe) {
 		__u64 cframe = w->cframe;
 
 		/* The link as read: one that loops to this frame is cut to
@@ -458,7 +460,7 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 	next = cycle_cut(w, next);
 	w->win_below = next < w->frame && w->frame - next <= 2 * WIN_MAX;
 
-	if (cfg->frame_kind == PY_FRAME_INTERP) {
+	if (interp) {
 		__u8 owner = load_u8(w->win, base, cfg->off.frame_owner);
 
 		if (cfg->owner_skip_mask & (1u << (owner & 7))) {
@@ -487,7 +489,7 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
 	}
-	lasti = frame_lasti(c->task, w, cfg, base, code);
+	lasti = frame_lasti(c->task, w, cfg, base, code, interp);
 	if (!code_fingerprint(w, c->task, cfg, code, &fp)) {
 		w->flags |= SAMPLE_F_PARTIAL;
 		return 1;
@@ -501,8 +503,7 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		fp |= PY_FRAME_F_ENTRY;
 	w->entry_next = 0;
 	/* 3.11: the first frame of an eval-loop activation has is_entry. */
-	if (cfg->frame_kind == PY_FRAME_INTERP &&
-	    cfg->frame_is_entry < PY_FRAME_READ_MAX &&
+	if (interp && cfg->frame_is_entry < PY_FRAME_READ_MAX &&
 	    load_u8(w->win, base, cfg->frame_is_entry))
 		w->entry_next = 1;
 
@@ -517,6 +518,32 @@ static long walk_frame(__u32 i __attribute__((unused)), void *arg)
 		w->lost = 1;
 		return 1;
 	}
+	return 0;
+}
+
+static long walk_interp_frame(__u32 i __attribute__((unused)), void *arg)
+{
+	return walk_frame(arg, true);
+}
+
+static long walk_frame_object(__u32 i __attribute__((unused)), void *arg)
+{
+	return walk_frame(arg, false);
+}
+
+/* Each loop in a function of its own: one bpf_loop call with one callback,
+ * which the verifier inlines (a loop of direct calls).  Two calls in one
+ * function, clang makes one call with the callback chosen, which it does
+ * not: each frame then costs an indirect call through the helper. */
+static __attribute__((noinline)) int walk_interp_frames(struct walk_ctx *wc)
+{
+	bpf_loop(2 * max_depth + 1, walk_interp_frame, wc, 0);
+	return 0;
+}
+
+static __attribute__((noinline)) int walk_frame_objects(struct walk_ctx *wc)
+{
+	bpf_loop(2 * max_depth + 1, walk_frame_object, wc, 0);
 	return 0;
 }
 
@@ -1060,7 +1087,10 @@ static __always_inline __u32 py_stack(struct walk *w,
 	w->fp_next = 0;
 	if (!task)
 		fpc_begin(w, cfg, key->pid, interp);
-	bpf_loop(2 * max_depth + 1, walk_frame, &wc, 0);
+	if (cfg->frame_kind == PY_FRAME_INTERP)
+		walk_interp_frames(&wc);
+	else
+		walk_frame_objects(&wc);
 	if (w->frame && !(w->flags & (SAMPLE_F_TRUNCATED | SAMPLE_F_PARTIAL)))
 		w->flags |= SAMPLE_F_TRUNCATED;
 	/* A stack with no frame keeps depth 0: wall mode reads it again. */
