@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import PYPROF, start_pyprof
+from conftest import needs_root, start_pyprof
 
 BPFTOOL = "/usr/sbin/bpftool"
 PYTHON = "/usr/bin/python3.11"
@@ -26,10 +26,7 @@ INLINED_FROM = (5, 19)
 
 @pytest.fixture(autouse=True)
 def root():
-    if os.geteuid() != 0:
-        pytest.skip("needs root (BPF and perf events)")
-    if not os.path.exists(PYPROF):
-        pytest.fail("./pyprof-bpf is not built: run make")
+    needs_root()
     if not os.access(BPFTOOL, os.X_OK):
         pytest.fail(f"{BPFTOOL} is missing: run make deps")
     release = os.uname().release
