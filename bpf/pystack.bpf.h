@@ -532,9 +532,10 @@ static long walk_frame_object(__u32 i __attribute__((unused)), void *arg)
 }
 
 /* Each loop in a function of its own: one bpf_loop call with one callback,
- * which the verifier inlines (a loop of direct calls).  Two calls in one
- * function, clang makes one call with the callback chosen, which it does
- * not: each frame then costs an indirect call through the helper. */
+ * which the verifier inlines (a loop of direct calls).  With both calls in
+ * one function, clang merged them into one call whose callback is chosen
+ * at run time; the verifier does not inline that, and each frame then
+ * cost an indirect call through the helper (tests/test_bpf_code.py). */
 static __attribute__((noinline)) int walk_interp_frames(struct walk_ctx *wc)
 {
 	bpf_loop(2 * max_depth + 1, walk_interp_frame, wc, 0);
