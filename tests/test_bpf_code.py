@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -71,9 +70,11 @@ def test_every_walk_loop_is_inlined(mode):
     if not os.access(PYTHON, os.X_OK):
         pytest.skip(f"{PYTHON} is not installed")
     target = subprocess.Popen(
-        [PYTHON, "-c", "import time\nwhile True: time.sleep(0.001)"])
+        [PYTHON, "-c", "import time\nprint('ready', flush=True)\n"
+         "while True: time.sleep(0.001)"],
+        stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)
+        assert target.stdout.readline().strip() == "ready"
         p = start_pyprof("-p", target.pid, *mode, "-o", os.devnull)
         try:
             ids = prog_ids(p.pid)
