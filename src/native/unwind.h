@@ -64,7 +64,8 @@ int unwinder__sym(struct unwinder *u, pid_t pid, uint64_t addr,
 /* What the unwinder did, for the summary. */
 struct unwind_stats {
 	uint64_t samples, frames; /* samples unwound, frames found */
-	uint64_t unwind_ns; /* unwinding, sessions excluded */
+	/* unwinding, sessions excluded (measured on some unwinds: unwind.c) */
+	uint64_t unwind_ns;
 	uint64_t sessions, session_ns; /* sessions built, and their cost */
 	uint64_t syms, sym_ns; /* addresses symbolised (cache misses) */
 	uint64_t rows; /* unwind rows computed by libdw (cache misses) */

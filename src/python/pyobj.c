@@ -479,6 +479,8 @@ int pyobj__read_ulong(const struct py_layout *l, const struct rmem *m,
 
 /* A dict's entries, checked and ready to scan. */
 struct dview {
+	uint64_t keys; /* address of the keys table */
+	uint64_t type; /* the dict's type */
 	uint64_t entries; /* address of entry 0 */
 	uint64_t nentries; /* dk_nentries: slots used, deleted ones included */
 	uint32_t esize; /* bytes per entry */
@@ -594,9 +596,10 @@ static int values_attach(const struct py_layout *l, const struct rmem *m,
 /*
  * Reads the header of the dict at dict, checks that its type is a dict type
  * (Py_TPFLAGS_DICT_SUBCLASS) and loads its keys (and split values) into v.
+ * known_type: a type already checked to be one (0: none).
  */
 static int dict_load(const struct py_layout *l, const struct rmem *m,
-		     uint64_t dict, struct dview *v)
+		     uint64_t dict, uint64_t known_type, struct dview *v)
 {
 	uint8_t h[SMALL_HDR] __attribute__((aligned(8)));
 	uint64_t span, type, flags, keys, vals;
@@ -612,16 +615,20 @@ static int dict_load(const struct py_layout *l, const struct rmem *m,
 	if (err)
 		return err;
 	type = rmem__ld64(h + l->object.ob_type);
-	err = type_flags(l, m, type, &flags);
-	if (err)
-		return err;
-	if (!(flags & TPF_DICT_SUBCLASS))
-		return -EINVAL;
+	if (!type || type != known_type) {
+		err = type_flags(l, m, type, &flags);
+		if (err)
+			return err;
+		if (!(flags & TPF_DICT_SUBCLASS))
+			return -EINVAL;
+	}
 	keys = rmem__ld64(h + l->obj.dict_keys);
 	vals = rmem__ld64(h + l->obj.dict_values);
 	err = keys_load(l, m, keys, v);
 	if (err)
 		return err;
+	v->keys = keys;
+	v->type = type;
 	if (!vals)
 		/* 3.11+ split keys always come with values. */
 		return v->split ? -EINVAL : 0;
@@ -684,6 +691,7 @@ struct find {
 	bool check_type; /* keys may be anything: check a match is a str */
 	uint64_t str_type; /* a type known to be a str type, or 0 */
 	uint64_t value;
+	uint64_t ix, found; /* the entry found, and its key object */
 };
 
 static int find_cb(uint64_t ix, uint64_t key, uint64_t value, void *arg)
@@ -692,7 +700,6 @@ static int find_cb(uint64_t ix, uint64_t key, uint64_t value, void *arg)
 	uint64_t type = 0, flags;
 	int r;
 
-	(void)ix;
 	r = str_eq(f->l, f->m, key, f->key, &type);
 	if (r < 0)
 		/* Not a str, or freed under us: look at the next one. */
@@ -708,31 +715,67 @@ static int find_cb(uint64_t ix, uint64_t key, uint64_t value, void *arg)
 		f->str_type = type;
 	}
 	f->value = value;
+	f->ix = ix;
+	f->found = key;
 	return 1;
 }
 
 static int view_find(const struct py_layout *l, const struct rmem *m,
 		     const struct dview *v, const struct key *k,
-		     uint64_t *value)
+		     struct find *f)
 {
-	struct find f = {
+	int r;
+
+	*f = (struct find){
 		.l = l,
 		.m = m,
 		.key = k,
 		.check_type = !v->str_keys,
 	};
-	int r = dict_scan(m, v, find_cb, &f);
-
-	if (r < 0)
-		return r;
-	*value = f.value;
-	return 0;
+	r = dict_scan(m, v, find_cb, f);
+	return r < 0 ? r : 0;
 }
 
-int pyobj__dict_get(const struct py_layout *l, const struct rmem *m,
-		    uint64_t dict, const char *key, uint64_t *value)
+/*
+ * The key as the memo has it, if the memo still holds: the dict's keys
+ * table is the one it was found in (entries are only ever appended to a
+ * table, and a table is never reused by another dict while this one holds
+ * it), and the entry is still that key object, or, when the key was
+ * absent, no entry was added since.  1 with *value set, 0 if the memo does
+ * not hold, or -errno.
+ */
+static int memo_find(const struct rmem *m, const struct dview *v,
+		     const struct pyobj_dict_memo *memo, uint64_t dict,
+		     uint64_t *value)
+{
+	uint8_t e[24] __attribute__((aligned(8)));
+	int err;
+
+	if (memo->dict != dict || memo->keys != v->keys || v->values)
+		return 0;
+	if (memo->ix == PYOBJ_MEMO_ABSENT) {
+		if (v->nentries != memo->nentries)
+			return 0;
+		*value = 0;
+		return 1;
+	}
+	if (memo->ix >= v->nentries || v->esize > sizeof(e))
+		return 0;
+	err = rmem__read(m, v->entries + memo->ix * v->esize, e, v->esize);
+	if (err)
+		return err;
+	if (rmem__ld64(e + v->key_off) != memo->key)
+		return 0;
+	*value = rmem__ld64(e + v->val_off);
+	return 1;
+}
+
+int pyobj__dict_get_memo(const struct py_layout *l, const struct rmem *m,
+			 uint64_t dict, const char *key,
+			 struct pyobj_dict_memo *memo, uint64_t *value)
 {
 	struct dview v;
+	struct find f;
 	struct key k;
 	int err;
 
@@ -741,10 +784,36 @@ int pyobj__dict_get(const struct py_layout *l, const struct rmem *m,
 	*value = 0;
 	err = key_init(&k, key);
 	if (!err)
-		err = dict_load(l, m, dict, &v);
-	if (!err)
-		err = view_find(l, m, &v, &k, value);
-	return err;
+		err = dict_load(l, m, dict,
+				memo && memo->dict == dict ? memo->type : 0, &v);
+	if (err)
+		return err;
+	if (memo) {
+		err = memo_find(m, &v, memo, dict, value);
+		if (err)
+			return err < 0 ? err : 0;
+	}
+	err = view_find(l, m, &v, &k, &f);
+	if (err)
+		return err;
+	*value = f.value;
+	/* Split tables keep keys whose value is gone: not memoised. */
+	if (memo && !v.values)
+		*memo = (struct pyobj_dict_memo){
+			.dict = dict,
+			.type = v.type,
+			.keys = v.keys,
+			.nentries = v.nentries,
+			.ix = f.value ? f.ix : PYOBJ_MEMO_ABSENT,
+			.key = f.found,
+		};
+	return 0;
+}
+
+int pyobj__dict_get(const struct py_layout *l, const struct rmem *m,
+		    uint64_t dict, const char *key, uint64_t *value)
+{
+	return pyobj__dict_get_memo(l, m, dict, key, NULL, value);
 }
 
 struct each {
@@ -785,7 +854,7 @@ int pyobj__dict_foreach(const struct py_layout *l, const struct rmem *m,
 		return -EINVAL;
 	if (!max)
 		return 0;
-	err = dict_load(l, m, dict, &v);
+	err = dict_load(l, m, dict, 0, &v);
 	if (err)
 		return err;
 	err = dict_scan(m, &v, each_cb, &e);
@@ -807,6 +876,7 @@ static int values_get(const struct py_layout *l, const struct rmem *m,
 		      uint64_t type, uint64_t flags, uint64_t vals,
 		      const struct key *k, uint64_t *value, bool *used)
 {
+	struct find f = { 0 };
 	uint64_t keys;
 	struct dview v;
 	bool valid;
@@ -827,7 +897,9 @@ static int values_get(const struct py_layout *l, const struct rmem *m,
 	if (err || !valid)
 		return err;
 	*used = true;
-	return view_find(l, m, &v, k, value);
+	err = view_find(l, m, &v, k, &f);
+	*value = f.value;
+	return err;
 }
 
 int pyobj__getattr(const struct py_layout *l, const struct rmem *m,

@@ -41,6 +41,27 @@ int pyobj__read_ulong(const struct py_layout *l, const struct rmem *m,
 int pyobj__dict_get(const struct py_layout *l, const struct rmem *m,
 		    uint64_t dict, const char *key, uint64_t *value);
 
+#define PYOBJ_MEMO_ABSENT UINT64_MAX
+
+/*
+ * Where the last look-up of one key in one dict found it: a look-up
+ * compares the dict's keys one by one, a read each, and the memo spares
+ * that while the dict's keys table is the same and holds the same key
+ * object at the same entry (or, for an absent key, no more entries).
+ * Zeroed: nothing known yet.
+ */
+struct pyobj_dict_memo {
+	uint64_t dict, type, keys; /* the dict, its type, its keys table */
+	uint64_t nentries; /* the table's entries then */
+	uint64_t ix; /* the key's entry, or PYOBJ_MEMO_ABSENT */
+	uint64_t key; /* the key object there */
+};
+
+/* pyobj__dict_get, through memo (NULL: none), which it keeps up to date. */
+int pyobj__dict_get_memo(const struct py_layout *l, const struct rmem *m,
+			 uint64_t dict, const char *key,
+			 struct pyobj_dict_memo *memo, uint64_t *value);
+
 /*
  * Calls fn for each (key, value) of the dict at addr, at most max entries.
  * Stops early when fn returns non-zero.  Returns 0 or -errno.

@@ -78,6 +78,13 @@ static int name_cb(uint64_t key, uint64_t value, void *arg)
 int pythread__names(const struct py_layout *l, const struct rmem *m,
 		    uint64_t interp, struct pythread_name *out, int max)
 {
+	return pythread__names_memo(l, m, interp, NULL, out, max);
+}
+
+int pythread__names_memo(const struct py_layout *l, const struct rmem *m,
+			 uint64_t interp, struct pythread_memo *memo,
+			 struct pythread_name *out, int max)
+{
 	struct names c = { .l = l, .m = m, .out = out, .max = max };
 	uint64_t modules, threading, md_dict, active;
 	int err;
@@ -91,7 +98,8 @@ int pythread__names(const struct py_layout *l, const struct rmem *m,
 		return err;
 	if (!modules)
 		return 0; /* not initialised yet */
-	err = pyobj__dict_get(l, m, modules, "threading", &threading);
+	err = pyobj__dict_get_memo(l, m, modules, "threading",
+				   memo ? &memo->threading : NULL, &threading);
 	if (err || !threading)
 		return err; /* 0: threading not imported, no names */
 	err = rmem__read_u64(m, threading + l->obj.module_dict, &md_dict);
@@ -99,7 +107,8 @@ int pythread__names(const struct py_layout *l, const struct rmem *m,
 		return err;
 	if (!md_dict)
 		return 0; /* not a module, or being torn down */
-	err = pyobj__dict_get(l, m, md_dict, "_active", &active);
+	err = pyobj__dict_get_memo(l, m, md_dict, "_active",
+				   memo ? &memo->active : NULL, &active);
 	if (err || !active)
 		return err;
 	err = pyobj__dict_foreach(l, m, active, ACTIVE_SCAN_MAX, name_cb, &c);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "python/layout.h"
+#include "python/pyobj.h"
 #include "python/rmem.h"
 
 #define PYTHREAD_NAME_MAX 128
@@ -32,5 +33,18 @@ struct pythread_name {
  */
 int pythread__names(const struct py_layout *l, const struct rmem *m,
 		    uint64_t interp, struct pythread_name *out, int max);
+
+/* Where the last pythread__names_memo found threading and its _active. */
+struct pythread_memo {
+	struct pyobj_dict_memo threading; /* in sys.modules */
+	struct pyobj_dict_memo active; /* in threading's dict */
+};
+
+/* pythread__names, through memo (zeroed at first): a process read again
+ * and again (names refreshed while its samples come) costs a few reads
+ * each time, not a read of every key of sys.modules. */
+int pythread__names_memo(const struct py_layout *l, const struct rmem *m,
+			 uint64_t interp, struct pythread_memo *memo,
+			 struct pythread_name *out, int max);
 
 #endif /* PYPROF_PYTHREAD_H */

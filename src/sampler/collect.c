@@ -244,8 +244,8 @@ static void read_names(struct collector *c, struct target *t)
 	t->names_read_at = clock__now();
 	if (t->gone || python__interp(&t->py, &interp) || !interp)
 		return;
-	n = pythread__names(&t->py.layout, &t->py.mem, interp, c->buf,
-			    NAMES_MAX);
+	n = pythread__names_memo(&t->py.layout, &t->py.mem, interp,
+				 &t->names_memo, c->buf, NAMES_MAX);
 	if (n < 0)
 		return; /* the names read before stay */
 	hashmap__free(&t->idents);

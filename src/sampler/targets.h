@@ -16,6 +16,7 @@
 
 #include "lib/hashmap.h"
 #include "python/python.h"
+#include "python/pythread.h"
 #include "sampler/sampler.h"
 
 #define TARGETS_MAX PYPROF_TARGETS_MAX /* processes profiled at once */
@@ -48,6 +49,7 @@ struct target {
 	struct hashmap idents; /* thread_id -> string id, of the Threads
 				  whose native id is no thread of this
 				  process (a forked child's), last read */
+	struct pythread_memo names_memo; /* where they were read from */
 	bool names_fresh;
 	double names_read_at;
 	double names_pruned_at;

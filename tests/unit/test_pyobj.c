@@ -863,6 +863,108 @@ TEST(pyobj_dict_split_values)
 	}
 }
 
+/* Entry i of a keys table made by mk_keys(f, 4, kind, ...): its key's
+ * address (the value's is 8 bytes on), and the table's dk_nentries. */
+static uint64_t ent16_key(struct fake *f, uint64_t k, int kind, int i)
+{
+	if (!f->l->obj.dict_keys_new)
+		return k + 40 + 16 + 24 * (uint64_t)i + 8;
+	return k + 32 + 16 + (kind ? 16 : 24) * (uint64_t)i + (kind ? 0 : 8);
+}
+
+static uint64_t nentries16(struct fake *f, uint64_t k)
+{
+	return k + (f->l->obj.dict_keys_new ? 24 : 32);
+}
+
+TEST(pyobj_dict_memo)
+{
+	FOR_EACH_FAKE(f)
+	{
+		const struct py_layout *l = f->l;
+		struct pyobj_dict_memo memo = { 0 };
+		struct ent e[6] = {
+			{ mk_str(f, "sys", 1), 0x100 },
+			{ mk_str(f, "os", 1), 0x200 },
+			{ mk_str(f, "abc", 1), 0x300 },
+			{ mk_str(f, "threading", 1), 0x400 },
+			{ mk_str(f, "time", 1), 0x500 },
+			{ 0, 0 },
+		};
+		uint64_t k = mk_keys(f, 4, 1, e, 6), d = mk_dict(f, k, 0), v;
+		uint64_t key3 = ent16_key(f, k, 1, 3);
+		uint64_t key5 = ent16_key(f, k, 1, 5);
+		int cold;
+
+		/* 5 entries in use; the sixth is where an insert goes */
+		put64(f, nentries16(f, k), 5);
+		f->reads = 0;
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0x400);
+		cold = f->reads;
+		/* again: the dict, its keys, the one entry; no key read */
+		f->reads = 0;
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0x400);
+		CHECK_INT(f->reads, 3);
+		CHECK(cold >= 7);
+		/* a new value under the same key is seen */
+		put64(f, key3 + 8, 0x450);
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0x450);
+		/* deleted (key and value cleared): looked for again, absent */
+		put64(f, key3, 0);
+		put64(f, key3 + 8, 0);
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0);
+		CHECK(memo.ix == PYOBJ_MEMO_ABSENT);
+		f->reads = 0;
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0);
+		CHECK_INT(f->reads, 2);
+		/* inserted again (appended): found, not "still absent" */
+		put64(f, key5, e[3].key);
+		put64(f, key5 + 8, 0x600);
+		put64(f, nentries16(f, k), 6);
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0x600);
+		CHECK(memo.ix == 5);
+		/* another key object at the memo's entry: compared again */
+		put64(f, key5, mk_str(f, "threadinG", 1));
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0);
+		/* resized: a new keys table, looked through again */
+		put64(f, d + l->obj.dict_keys, mk_keys(f, 4, 1, e, 5));
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
+					       &v),
+			  0);
+		CHECK(v == 0x400);
+		/* the memo is of one dict: another is looked through */
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, mk_dict(f, k, 0),
+					       "threading", &memo, &v),
+			  0);
+		CHECK(v == 0);
+		/* and a memo does not make an unreadable dict readable */
+		CHECK_INT(pyobj__dict_get_memo(l, &f->m, FAKE_BASE - 64,
+					       "threading", &memo, &v),
+			  -EFAULT);
+	}
+}
+
 TEST(pyobj_dict_corrupt)
 {
 	FOR_EACH_FAKE(f)
