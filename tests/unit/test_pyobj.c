@@ -877,6 +877,17 @@ static uint64_t nentries16(struct fake *f, uint64_t k)
 	return k + (f->l->obj.dict_keys_new ? 24 : 32);
 }
 
+/* d["threading"] through memo, or UINT64_MAX if the look-up failed. */
+static uint64_t threading_in(struct fake *f, uint64_t d,
+			     struct pyobj_dict_memo *memo)
+{
+	uint64_t v;
+
+	if (pyobj__dict_get_memo(f->l, &f->m, d, "threading", memo, &v))
+		return UINT64_MAX;
+	return v;
+}
+
 TEST(pyobj_dict_memo)
 {
 	FOR_EACH_FAKE(f)
@@ -899,65 +910,38 @@ TEST(pyobj_dict_memo)
 		/* 5 entries in use; the sixth is where an insert goes */
 		put64(f, nentries16(f, k), 5);
 		f->reads = 0;
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0x400);
+		CHECK(threading_in(f, d, &memo) == 0x400);
 		cold = f->reads;
 		/* again: the dict, its keys, the one entry; no key read */
 		f->reads = 0;
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0x400);
+		CHECK(threading_in(f, d, &memo) == 0x400);
 		CHECK_INT(f->reads, 3);
 		CHECK(cold >= 7);
 		/* a new value under the same key is seen */
 		put64(f, key3 + 8, 0x450);
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0x450);
+		CHECK(threading_in(f, d, &memo) == 0x450);
 		/* deleted (key and value cleared): looked for again, absent */
 		put64(f, key3, 0);
 		put64(f, key3 + 8, 0);
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0);
+		CHECK(threading_in(f, d, &memo) == 0);
 		CHECK(memo.ix == PYOBJ_MEMO_ABSENT);
 		f->reads = 0;
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0);
+		CHECK(threading_in(f, d, &memo) == 0);
 		CHECK_INT(f->reads, 2);
 		/* inserted again (appended): found, not "still absent" */
 		put64(f, key5, e[3].key);
 		put64(f, key5 + 8, 0x600);
 		put64(f, nentries16(f, k), 6);
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0x600);
+		CHECK(threading_in(f, d, &memo) == 0x600);
 		CHECK(memo.ix == 5);
 		/* another key object at the memo's entry: compared again */
 		put64(f, key5, mk_str(f, "threadinG", 1));
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0);
+		CHECK(threading_in(f, d, &memo) == 0);
 		/* resized: a new keys table, looked through again */
 		put64(f, d + l->obj.dict_keys, mk_keys(f, 4, 1, e, 5));
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, d, "threading", &memo,
-					       &v),
-			  0);
-		CHECK(v == 0x400);
+		CHECK(threading_in(f, d, &memo) == 0x400);
 		/* the memo is of one dict: another is looked through */
-		CHECK_INT(pyobj__dict_get_memo(l, &f->m, mk_dict(f, k, 0),
-					       "threading", &memo, &v),
-			  0);
-		CHECK(v == 0);
+		CHECK(threading_in(f, mk_dict(f, k, 0), &memo) == 0);
 		/* and a memo does not make an unreadable dict readable */
 		CHECK_INT(pyobj__dict_get_memo(l, &f->m, FAKE_BASE - 64,
 					       "threading", &memo, &v),
