@@ -721,8 +721,7 @@ static int find_cb(uint64_t ix, uint64_t key, uint64_t value, void *arg)
 }
 
 static int view_find(const struct py_layout *l, const struct rmem *m,
-		     const struct dview *v, const struct key *k,
-		     struct find *f)
+		     const struct dview *v, const struct key *k, struct find *f)
 {
 	int r;
 
@@ -785,7 +784,8 @@ int pyobj__dict_get_memo(const struct py_layout *l, const struct rmem *m,
 	err = key_init(&k, key);
 	if (!err)
 		err = dict_load(l, m, dict,
-				memo && memo->dict == dict ? memo->type : 0, &v);
+				memo && memo->dict == dict ? memo->type : 0,
+				&v);
 	if (err)
 		return err;
 	if (memo) {

@@ -222,14 +222,37 @@ struct ent {
 	uint64_t key, value;
 };
 
+/* Where dk_nentries is in a keys table made by mk_keys. */
+static uint64_t keys_nentries(struct fake *f, uint64_t k)
+{
+	return k + (f->l->obj.dict_keys_new ? 24 : 32);
+}
+
+/* Where entry i's key is in a keys table made by mk_keys: its value is 8
+ * bytes on, and its hash, in the entries that have one, 8 bytes before. */
+static uint64_t keys_entry_key(struct fake *f, uint64_t k, int i)
+{
+	const uint8_t *h = at(f, k);
+	uint64_t size, ix;
+
+	if (!f->l->obj.dict_keys_new) {
+		memcpy(&size, h + 8, 8);
+		ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+		return k + 40 + size * ix + 24 * (uint64_t)i + 8;
+	}
+	/* h[9]: log2 of the index bytes; h[10]: the kind (0 general) */
+	return k + 32 + (1ull << h[9]) +
+	       (h[10] ? 16 * (uint64_t)i : 24 * (uint64_t)i + 8);
+}
+
 /* PyDictKeysObject with n entries (see src/python/pyobj.c for both layouts);
  * kind: 0 general, 1 unicode, 2 split (3.11+; ignored before). */
 static uint64_t mk_keys(struct fake *f, unsigned log2, int kind,
 			const struct ent *e, int n)
 {
 	const struct py_layout *l = f->l;
-	uint64_t size = 1ull << log2, ix, k, entries;
-	int es = 24;
+	uint64_t size = 1ull << log2, ix, k;
+	bool hashed = true;
 
 	if (!l->obj.dict_keys_new) {
 		ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
@@ -237,32 +260,28 @@ static uint64_t mk_keys(struct fake *f, unsigned log2, int kind,
 		put64(f, k, 1);
 		put64(f, k + 8, size);
 		put64(f, k + 24, (size << 1) / 3 - n);
-		put64(f, k + 32, n);
 		memset(at(f, k + 40), 0xff, size * ix);
-		entries = k + 40 + size * ix;
 	} else {
 		unsigned log2ix = log2 < 8  ? log2 :
 				  log2 < 16 ? log2 + 1 :
 					      log2 + 2;
 
-		es = kind ? 16 : 24;
-		k = fake_alloc(f, 32 + (1ull << log2ix) + es * (size_t)n);
+		hashed = !kind;
+		k = fake_alloc(f, 32 + (1ull << log2ix) +
+					  (hashed ? 24 : 16) * (size_t)n);
 		put64(f, k, 1);
 		((uint8_t *)at(f, k))[8] = log2;
 		((uint8_t *)at(f, k))[9] = log2ix;
 		((uint8_t *)at(f, k))[10] = kind;
 		put64(f, k + 16, (size << 1) / 3 - n);
-		put64(f, k + 24, n);
 		memset(at(f, k + 32), 0xff, 1ull << log2ix);
-		entries = k + 32 + (1ull << log2ix);
 	}
+	put64(f, keys_nentries(f, k), n);
 	for (int i = 0; i < n; i++) {
-		uint64_t a = entries + (uint64_t)es * i;
+		uint64_t a = keys_entry_key(f, k, i);
 
-		if (es == 24) {
-			put64(f, a, 1000 + i); /* me_hash */
-			a += 8;
-		}
+		if (hashed)
+			put64(f, a - 8, 1000 + i); /* me_hash */
 		put64(f, a, e[i].key);
 		put64(f, a + 8, kind == 2 ? 0 : e[i].value);
 	}
@@ -863,20 +882,6 @@ TEST(pyobj_dict_split_values)
 	}
 }
 
-/* Entry i of a keys table made by mk_keys(f, 4, kind, ...): its key's
- * address (the value's is 8 bytes on), and the table's dk_nentries. */
-static uint64_t ent16_key(struct fake *f, uint64_t k, int kind, int i)
-{
-	if (!f->l->obj.dict_keys_new)
-		return k + 40 + 16 + 24 * (uint64_t)i + 8;
-	return k + 32 + 16 + (kind ? 16 : 24) * (uint64_t)i + (kind ? 0 : 8);
-}
-
-static uint64_t nentries16(struct fake *f, uint64_t k)
-{
-	return k + (f->l->obj.dict_keys_new ? 24 : 32);
-}
-
 /* d["threading"] through memo, or UINT64_MAX if the look-up failed. */
 static uint64_t threading_in(struct fake *f, uint64_t d,
 			     struct pyobj_dict_memo *memo)
@@ -903,12 +908,12 @@ TEST(pyobj_dict_memo)
 			{ 0, 0 },
 		};
 		uint64_t k = mk_keys(f, 4, 1, e, 6), d = mk_dict(f, k, 0), v;
-		uint64_t key3 = ent16_key(f, k, 1, 3);
-		uint64_t key5 = ent16_key(f, k, 1, 5);
+		uint64_t key3 = keys_entry_key(f, k, 3);
+		uint64_t key5 = keys_entry_key(f, k, 5);
 		int cold;
 
 		/* 5 entries in use; the sixth is where an insert goes */
-		put64(f, nentries16(f, k), 5);
+		put64(f, keys_nentries(f, k), 5);
 		f->reads = 0;
 		CHECK(threading_in(f, d, &memo) == 0x400);
 		cold = f->reads;
@@ -931,7 +936,7 @@ TEST(pyobj_dict_memo)
 		/* inserted again (appended): found, not "still absent" */
 		put64(f, key5, e[3].key);
 		put64(f, key5 + 8, 0x600);
-		put64(f, nentries16(f, k), 6);
+		put64(f, keys_nentries(f, k), 6);
 		CHECK(threading_in(f, d, &memo) == 0x600);
 		CHECK(memo.ix == 5);
 		/* another key object at the memo's entry: compared again */
