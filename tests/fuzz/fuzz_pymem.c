@@ -3,8 +3,9 @@
  * Fuzzes what pyprof-bpf reads out of a target's memory: code objects (name,
  * qualname, filename, line table, then lines from it), str in every form
  * (PyUnicode compact ASCII, UCS1/2/4, legacy), bytes, int, dicts, instance
- * attributes and the thread names found through threading._active, for each
- * supported version's layout (3.8 ... 3.14).
+ * attributes and the thread names found through threading._active (also
+ * through the memos that names are re-read with), for each supported
+ * version's layout (3.8 ... 3.14).
  *
  * Input: a 16-byte header, then fake memory (fuzz_mem.h):
  *	[0]      the version: 3.(8 + b % 7)
@@ -13,6 +14,9 @@
  *	[10..13] lasti, an instruction byte offset (LE, signed)
  *	[14]     bit 0: give python__code a fingerprint that disagrees with
  *	         the object (the reused-address path)
+ *	[15]     OP_THREADS, OP_ATTR: a byte XOR-ed into the memory (into
+ *	         its segments' contents, at the lasti-th byte of them all,
+ *	         modulo their length) before the memo's third look-up
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,6 +78,86 @@ static void fuzz_code(struct fuzz_mem *fm, const struct py_layout *l,
 	python__detach(&t);
 }
 
+/*
+ * The memos (pyobj__dict_get_memo, pythread__names_memo): on memory that
+ * did not change, a warm memo must give what a cold one gives, and on
+ * memory changed under it (a byte flipped: the target wrote there, or lied)
+ * it must stay within its bounds like any other read.
+ */
+static void same_names(const struct pythread_name *a,
+		       const struct pythread_name *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i].native_id != b[i].native_id ||
+		    a[i].thread_id != b[i].thread_id ||
+		    strcmp(a[i].name, b[i].name))
+			abort();
+}
+
+/* XORs x into one byte of the memory's segments, the sel-th counted
+ * across them all: an object's contents, not the segments' headers. */
+static void flip_byte(const struct fuzz_mem *fm, uint8_t *mem, size_t sel,
+		      uint8_t x)
+{
+	size_t total = 0;
+
+	for (int k = 0; k < fm->nseg; k++)
+		total += fm->seg[k].len;
+	if (!total)
+		return;
+	sel %= total;
+	for (int k = 0; k < fm->nseg; k++) {
+		if (sel < fm->seg[k].len) {
+			mem[(size_t)(fm->seg[k].data - mem) + sel] ^= x;
+			return;
+		}
+		sel -= fm->seg[k].len;
+	}
+}
+
+static void check_names(const struct pythread_name *names, int n)
+{
+	if (n > 64)
+		abort();
+	for (int i = 0; i < n; i++)
+		if (!memchr(names[i].name, '\0', sizeof(names[i].name)))
+			abort();
+}
+
+static void fuzz_threads(struct fuzz_mem *fm, const struct py_layout *l,
+			 uint64_t addr, uint8_t *mem, size_t flip, uint8_t x)
+{
+	static struct pythread_name cold[64], warm[64];
+	struct pythread_memo memo = { 0 };
+	int n, n2;
+
+	n = pythread__names_memo(l, &fm->m, addr, &memo, cold, 64);
+	check_names(cold, n);
+	n2 = pythread__names_memo(l, &fm->m, addr, &memo, warm, 64);
+	if (n2 != n)
+		abort();
+	if (n > 0)
+		same_names(cold, warm, n);
+	flip_byte(fm, mem, flip, x);
+	n = pythread__names_memo(l, &fm->m, addr, &memo, warm, 64);
+	check_names(warm, n);
+}
+
+static void fuzz_attr(struct fuzz_mem *fm, const struct py_layout *l,
+		      uint64_t addr, uint8_t *mem, size_t flip, uint8_t x)
+{
+	struct pyobj_dict_memo memo = { 0 };
+	uint64_t cold = 0, warm = 0;
+	int rc, rc2;
+
+	rc = pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo, &cold);
+	rc2 = pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo, &warm);
+	if (rc2 != rc || warm != cold)
+		abort();
+	flip_byte(fm, mem, flip, x);
+	pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo, &warm);
+}
+
 static int count_cb(uint64_t key, uint64_t value, void *arg)
 {
 	(void)key;
@@ -88,6 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t addr, v;
 	int32_t lasti;
 	char s[64], big[PYOBJ_STR_MAX * 4 + 1];
+	uint8_t *mem;
+	size_t len;
 	int n;
 
 	if (size < HDR)
@@ -97,7 +183,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(&addr, data + 2, 8);
 	memcpy(&lasti, data + 10, 4);
-	fuzz_mem__init(&fm, data + HDR, size - HDR);
+	/* A copy, which the memo ops change between look-ups. */
+	len = size - HDR;
+	mem = malloc(len ? len : 1);
+	if (!mem)
+		return 0;
+	memcpy(mem, data + HDR, len);
+	fuzz_mem__init(&fm, mem, len);
 
 	switch (data[1] % OP_COUNT) {
 	case OP_CODE:
@@ -128,11 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static struct pythread_name names[64];
 
 		n = pythread__names(l, &fm.m, addr, names, 64);
-		if (n > 64)
-			abort();
-		for (int i = 0; i < n; i++)
-			if (!memchr(names[i].name, '\0', sizeof(names[i].name)))
-				abort();
+		check_names(names, n);
+		fuzz_threads(&fm, l, addr, mem, (uint32_t)lasti, data[15] | 1);
 		break;
 	}
 	case OP_DEBUG: {
@@ -156,8 +245,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pyobj__getattr(l, &fm.m, addr, "_name", &v);
 		pyobj__dict_get(l, &fm.m, addr, "threading", &v);
 		pyobj__dict_foreach(l, &fm.m, addr, 1 << 16, count_cb, &n);
+		fuzz_attr(&fm, l, addr, mem, (uint32_t)lasti, data[15] | 1);
 		break;
 	}
+	free(mem);
 	if (fm.reads > READS_MAX)
 		abort();
 	return 0;
