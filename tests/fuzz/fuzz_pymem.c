@@ -16,7 +16,7 @@
  *	         the object (the reused-address path)
  *	[15]     OP_THREADS, OP_ATTR: a byte XOR-ed into the memory (into
  *	         its segments' contents, at the lasti-th byte of them all,
- *	         modulo their length) before the memo's third look-up
+ *	         modulo their length) before the memo's last look-up
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,12 +78,6 @@ static void fuzz_code(struct fuzz_mem *fm, const struct py_layout *l,
 	python__detach(&t);
 }
 
-/*
- * The memos (pyobj__dict_get_memo, pythread__names_memo): on memory that
- * did not change, a warm memo must give what a cold one gives, and on
- * memory changed under it (a byte flipped: the target wrote there, or lied)
- * it must stay within its bounds like any other read.
- */
 static void same_names(const struct pythread_name *a,
 		       const struct pythread_name *b, int n)
 {
@@ -124,38 +118,49 @@ static void check_names(const struct pythread_name *names, int n)
 			abort();
 }
 
+/*
+ * The look-up without a memo, then through one (pyobj__dict_get_memo,
+ * pythread__names_memo): on memory that did not change, the memo, as it
+ * is filled and then once it holds, must give what the plain look-up gave;
+ * on memory changed under it (a byte flipped: the target wrote there, or
+ * lied) it must stay within its bounds like any other read.
+ */
 static void fuzz_threads(struct fuzz_mem *fm, const struct py_layout *l,
 			 uint64_t addr, uint8_t *mem, size_t flip, uint8_t x)
 {
-	static struct pythread_name cold[64], warm[64];
+	static struct pythread_name plain[64], memoed[64];
 	struct pythread_memo memo = { 0 };
-	int n, n2;
+	int n;
 
-	n = pythread__names_memo(l, &fm->m, addr, &memo, cold, 64);
-	check_names(cold, n);
-	n2 = pythread__names_memo(l, &fm->m, addr, &memo, warm, 64);
-	if (n2 != n)
-		abort();
-	if (n > 0)
-		same_names(cold, warm, n);
+	n = pythread__names(l, &fm->m, addr, plain, 64);
+	check_names(plain, n);
+	for (int k = 0; k < 2; k++) {
+		if (pythread__names_memo(l, &fm->m, addr, &memo, memoed, 64) !=
+		    n)
+			abort();
+		if (n > 0)
+			same_names(plain, memoed, n);
+	}
 	flip_byte(fm, mem, flip, x);
-	n = pythread__names_memo(l, &fm->m, addr, &memo, warm, 64);
-	check_names(warm, n);
+	check_names(memoed,
+		    pythread__names_memo(l, &fm->m, addr, &memo, memoed, 64));
 }
 
 static void fuzz_attr(struct fuzz_mem *fm, const struct py_layout *l,
 		      uint64_t addr, uint8_t *mem, size_t flip, uint8_t x)
 {
 	struct pyobj_dict_memo memo = { 0 };
-	uint64_t cold = 0, warm = 0;
-	int rc, rc2;
+	uint64_t plain = 0, memoed = 0;
+	int rc;
 
-	rc = pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo, &cold);
-	rc2 = pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo, &warm);
-	if (rc2 != rc || warm != cold)
-		abort();
+	rc = pyobj__dict_get(l, &fm->m, addr, "threading", &plain);
+	for (int k = 0; k < 2; k++)
+		if (pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo,
+					 &memoed) != rc ||
+		    memoed != plain)
+			abort();
 	flip_byte(fm, mem, flip, x);
-	pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo, &warm);
+	pyobj__dict_get_memo(l, &fm->m, addr, "threading", &memo, &memoed);
 }
 
 static int count_cb(uint64_t key, uint64_t value, void *arg)
@@ -216,14 +221,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pyobj__read_ulong(l, &fm.m, addr, &v);
 		break;
 	}
-	case OP_THREADS: {
-		static struct pythread_name names[64];
-
-		n = pythread__names(l, &fm.m, addr, names, 64);
-		check_names(names, n);
+	case OP_THREADS:
 		fuzz_threads(&fm, l, addr, mem, (uint32_t)lasti, data[15] | 1);
 		break;
-	}
 	case OP_DEBUG: {
 		uint8_t dbg[2048 + 8];
 		struct py_layout dl;
@@ -243,7 +243,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case OP_ATTR:
 		n = 0;
 		pyobj__getattr(l, &fm.m, addr, "_name", &v);
-		pyobj__dict_get(l, &fm.m, addr, "threading", &v);
 		pyobj__dict_foreach(l, &fm.m, addr, 1 << 16, count_cb, &n);
 		fuzz_attr(&fm, l, addr, mem, (uint32_t)lasti, data[15] | 1);
 		break;
