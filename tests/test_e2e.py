@@ -105,18 +105,31 @@ def test_samples_follow_cpu_time(shape_run):
 BURSTS = """\
 import sys, time
 def burst():
-    t = time.thread_time()
-    while time.thread_time() - t < 0.08:
-        pass
-    return time.thread_time() - t
-spent = []
+    t = c = time.thread_time()
+    w0 = w = time.monotonic()
+    stalled = 0.0
+    while c - t < 0.08:
+        c1, w1 = time.thread_time(), time.monotonic()
+        if w1 - w > 0.001:
+            stalled += c1 - c
+        c, w = c1, w1
+    off.append(w - w0 - (c - t))
+    stalls.append(stalled)
+    return c - t
+spent, off, stalls = [], [], []
 time.sleep(0.25); spent.append(burst())  # BURST 0
 time.sleep(0.25); spent.append(burst())  # BURST 1
 time.sleep(0.25); spent.append(burst())  # BURST 2
 time.sleep(0.25); spent.append(burst())  # BURST 3
 time.sleep(0.25); spent.append(burst())  # BURST 4
-print(*spent, file=sys.stderr)
+print("CPU", *spent, file=sys.stderr)
+print("off CPU", *off, file=sys.stderr)
+print("stalled", *stalls, file=sys.stderr)
 """
+# A burst off its CPU for longer than this in all was several stretches;
+# one charged more CPU than this in turns of its loop over 1 ms stalled.
+BURST_OFF_MAX = 0.005
+BURST_STALL_MAX = 0.001
 
 
 @pytest.mark.skipif(bool(EMULATED), reason=f"{EMULATED}: its timer "
@@ -128,28 +141,64 @@ def test_short_bursts_follow_cpu_time(tmp_path):
     way: at 20% a burst took 67 to 94 samples (perf record beside it: 82
     to 84), and failed this 4 runs in 6; at 4%, a burst's two ends are
     off by at most 4 samples each, and half a sample is lost at each
-    re-arm."""
+    re-arm.
+
+    That holds for a burst run whole.  Two things break one, and the
+    script times each turn of its loop to see them:
+    - preempted (off CPU over BURST_OFF_MAX in all), a burst is many
+      stretches, each with its two ends: with 2 to 4 CPU hogs beside it,
+      110 such bursts took 71 to 94 samples (perf record -a, whose timers
+      do not vary: 58 to 144);
+    - stalled (over BURST_STALL_MAX): turns of its loop of over 1 ms
+      whose time the thread is charged as CPU.  This VM's host takes a
+      vCPU for 3 to 30 ms a few times a minute; /proc/stat's steal did
+      not count those (0 ticks over a minute with two of them), and
+      thread_time does; perf record -a took no sample, or a few late
+      ones, on that CPU in such a gap.  A CI run's burst of "80 ms" took
+      61 samples.
+    A broken burst is held to [(CPU - stalled) x 0.75, CPU x 1.25] x 999,
+    and the script runs again, up to 4 times in all, until 5 bursts ran
+    whole; fewer is a skip that says how busy the machine was."""
     needs_root()
     script = tmp_path / "bursts.py"
     script.write_text(BURSTS)
     call_line = {int(x[-1]): n for n, x in
                  enumerate(BURSTS.splitlines(), 1) if "# BURST " in x}
-    r = run_pyprof("-F", 999, "--", any_python(), str(script))
-    assert r.rc == 0, r.err
-    m = re.search(r"^([0-9.e-]+ ){4}[0-9.e-]+$", r.err, re.M)
-    assert m, r.err
-    spent = [float(x) for x in m.group(0).split()]
-    got = [0] * 5
-    for frames, count in parse_folded(r.out):
-        py = pyframes(frames)
-        if len(py) >= 2 and py[-1] is not None and py[-1][0] == "burst":
-            for i, line in call_line.items():
-                if py[-2] == ("<module>", str(script), line):
-                    got[i] += count
-    for i in range(5):
-        want = spent[i] * 999
-        assert abs(got[i] - want) <= 10, (i, got,
-                                          [round(s * 999) for s in spent])
+
+    def floats(err, name):
+        m = re.search(rf"^{name}((?: [0-9.e-]+){{5}})$", err, re.M)
+        assert m, err
+        return [float(x) for x in m.group(1).split()]
+
+    whole = 0
+    for _ in range(4):
+        r = run_pyprof("-F", 999, "--", any_python(), str(script))
+        assert r.rc == 0, r.err
+        spent, off, stalled = (floats(r.err, "CPU"),
+                               floats(r.err, "off CPU"),
+                               floats(r.err, "stalled"))
+        got = [0] * 5
+        for frames, count in parse_folded(r.out):
+            py = pyframes(frames)
+            if len(py) >= 2 and py[-1] is not None and py[-1][0] == "burst":
+                for i, line in call_line.items():
+                    if py[-2] == ("<module>", str(script), line):
+                        got[i] += count
+        why = (got, [round(s * 999) for s in spent],
+               [f"off CPU {o * 1e3:.1f} ms" for o in off],
+               [f"stalled {s * 1e3:.1f} ms" for s in stalled], r.err)
+        for i in range(5):
+            want = spent[i] * 999
+            if off[i] <= BURST_OFF_MAX and stalled[i] <= BURST_STALL_MAX:
+                assert abs(got[i] - want) <= 10, (i, *why)
+                whole += 1
+            else:
+                low = (spent[i] - stalled[i]) * 999 * 0.75
+                assert low <= got[i] <= want * 1.25, (i, *why)
+        if whole >= 5:
+            return
+    pytest.skip(f"the machine is too busy: {whole} of 20 bursts of 80 ms "
+                f"ran whole; the last run's: {why[2]}, {why[3]}")
 
 
 @pytest.mark.parametrize("freq,cycles", [(99, 1), (99, 2), (199, 2)])
